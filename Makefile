@@ -1,0 +1,185 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#
+# tollgate build. `make help` lists the targets. Quiet by default; `make V=1`
+# shows every command. All output goes to $(OUTPUT) except the binary.
+
+OUTPUT ?= .output
+override OUTPUT := $(abspath $(OUTPUT))
+
+CC ?= cc
+CLANG ?= clang
+LLVM_STRIP ?= llvm-strip
+BPFTOOL ?= bpftool
+ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
+			-e 's/ppc64le/powerpc/' -e 's/riscv64/riscv/')
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+BIN := tollgate
+
+# Debian packages that build, run and test tollgate.
+DEPS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
+	      make gcc libc6-dev libclang-rt-14-dev
+DEPS_TEST := libcmocka-dev iproute2 ethtool jq iperf3 nginx-light wrk curl \
+	     socat procps kmod
+DEPS := $(DEPS_BUILD) $(DEPS_TEST)
+
+INCLUDES := -I$(OUTPUT) -Iinclude -Iuser
+CFLAGS ?= -g -O2
+WARNINGS := -Wall -Wextra -Werror -Wmissing-prototypes -Wno-unused-parameter
+ALL_CFLAGS := $(CFLAGS) $(WARNINGS) -std=gnu11 -D_GNU_SOURCE \
+	      -DTOLLGATE_VERSION='"$(VERSION)"' $(INCLUDES) $(EXTRA_CFLAGS)
+LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
+ALL_LDFLAGS := $(LDFLAGS) $(EXTRA_LDFLAGS)
+
+BPF_CFLAGS := -g -O2 -mcpu=v3 -Wall -Werror -target bpf \
+	      -D__TARGET_ARCH_$(ARCH) $(INCLUDES) -Ibpf
+# clang -target bpf knows no system include paths: borrow the host's, after
+# our own, so that asm/types.h and friends resolve (libbpf-bootstrap does so).
+CLANG_BPF_SYS_INCLUDES := $(shell $(CLANG) -v -E - </dev/null 2>&1 \
+	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+
+BPF_APPS := meter sockiter
+BPF_HEADERS := $(wildcard bpf/*.bpf.h) $(wildcard include/*.h) $(OUTPUT)/vmlinux.h
+SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_APPS))
+
+USER_SRCS := $(wildcard user/*.c)
+USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
+LIB_OBJS := $(filter-out $(OUTPUT)/user/main.o,$(USER_OBJS))
+
+# Unit tests run under AddressSanitizer and UndefinedBehaviorSanitizer, on
+# their own build of the user code.
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	     -fno-sanitize-recover=all
+SAN_OBJS := $(patsubst $(OUTPUT)/user/%,$(OUTPUT)/san/%,$(LIB_OBJS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+BPFTEST_SRCS := $(wildcard tests/bpf/test_*.c)
+BPFTEST_BINS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/%,$(BPFTEST_SRCS))
+TEST_LIBS := $(LIBS) -lcmocka
+
+ifeq ($(V),1)
+	Q =
+	msg =
+else
+	Q = @
+	msg = @printf '  %-8s %s\n' "$(1)" "$(patsubst $(abspath .)/%,%,$(2))";
+	MAKEFLAGS += --no-print-directory
+endif
+
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all deps run test test-unit test-bpf test-e2e bench clean help \
+	vmlinux FORCE
+
+all: $(BIN)
+
+help:
+	@echo 'Targets:'
+	@echo '  all        build ./$(BIN) (default)'
+	@echo '  deps       install missing Debian packages (needs root)'
+	@echo '  run        deps, build, run the agent on the default configuration'
+	@echo '  test       deps, build, run every test (unit, BPF, end to end)'
+	@echo '  test-unit  cmocka unit tests under ASan and UBSan'
+	@echo '  test-bpf   BPF programs on crafted packets (root)'
+	@echo '  test-e2e   network-namespace end-to-end tests (root)'
+	@echo '  bench      per-packet cost and throughput with/without the agent'
+	@echo '  vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel'
+	@echo '  clean      remove build output'
+	@echo 'Variables: V=1 (show commands), OUTPUT=dir, CC, CLANG, BPFTOOL,'
+	@echo '  VMLINUX_BTF=path, EXTRA_CFLAGS, EXTRA_LDFLAGS, RUN_ARGS (make run)'
+
+deps:
+	$(Q)missing=$$(for p in $(DEPS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+			grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "  DEPS     installing:" $$missing; \
+		if [ "$$(id -u)" != 0 ]; then \
+			echo "make deps: need root to install:" $$missing >&2; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends $$missing \
+			>/dev/null || exit 1; \
+	fi
+
+run: deps all
+	./$(BIN) run $(RUN_ARGS)
+
+test: deps all
+	$(Q)tests/run-all.sh
+
+test-unit: $(UNIT_BINS)
+	$(Q)tests/run-all.sh unit
+
+test-bpf: $(BPFTEST_BINS) $(BIN)
+	$(Q)tests/run-all.sh bpf
+
+test-e2e: $(BIN)
+	$(Q)tests/run-all.sh e2e
+
+bench: deps all $(OUTPUT)/tests/bench_prog
+	$(Q)tests/bench/run.sh
+
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/san $(OUTPUT)/tests:
+	$(call msg,MKDIR,$@)
+	$(Q)mkdir -p $@
+
+# vmlinux.h: the running kernel's BTF when there is one, else the checked-in
+# copy. Written through a temporary file so an unchanged kernel rebuilds
+# nothing.
+$(OUTPUT)/vmlinux.h: FORCE | $(OUTPUT)
+	$(Q)if [ -r $(VMLINUX_BTF) ] && command -v $(BPFTOOL) >/dev/null; then \
+		$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp; \
+	else \
+		cp vmlinux/$(ARCH)/vmlinux.h $@.tmp; \
+	fi; \
+	if cmp -s $@.tmp $@; then rm -f $@.tmp; else \
+		printf '  %-8s %s\n' GEN vmlinux.h; mv $@.tmp $@; fi
+
+vmlinux:
+	$(call msg,GEN,vmlinux/$(ARCH)/vmlinux.h)
+	$(Q)mkdir -p vmlinux/$(ARCH)
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > vmlinux/$(ARCH)/vmlinux.h
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HEADERS) Makefile | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(CLANG_BPF_SYS_INCLUDES) -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
+
+$(OUTPUT)/user/%.o: user/%.c $(SKELS) Makefile | $(OUTPUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(OUTPUT)/san/%.o: user/%.c $(SKELS) Makefile | $(OUTPUT)/san
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -MMD -MP -c $< -o $@
+
+$(BIN): $(USER_OBJS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $^ $(ALL_LDFLAGS) $(LIBS) -o $@
+
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(SAN_OBJS) | $(OUTPUT)/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -MMD -MP $< $(SAN_OBJS) \
+		$(ALL_LDFLAGS) $(TEST_LIBS) -o $@
+
+$(OUTPUT)/tests/test_%: tests/bpf/test_%.c $(LIB_OBJS) | $(OUTPUT)/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP $< $(LIB_OBJS) $(ALL_LDFLAGS) \
+		$(TEST_LIBS) -o $@
+
+$(OUTPUT)/tests/bench_%: tests/bench/bench_%.c $(LIB_OBJS) | $(OUTPUT)/tests
+	$(call msg,BENCH,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP $< $(LIB_OBJS) $(ALL_LDFLAGS) \
+		$(LIBS) -o $@
+
+clean:
+	$(call msg,CLEAN)
+	$(Q)rm -rf $(OUTPUT) $(BIN)
+
+-include $(wildcard $(OUTPUT)/user/*.d $(OUTPUT)/san/*.d $(OUTPUT)/tests/*.d)

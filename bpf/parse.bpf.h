@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * parse.bpf.h - read the IP and transport headers of a cgroup_skb packet.
+ *
+ * cgroup_skb programs see the packet from the IP header on, in both
+ * directions. Headers are read with bpf_skb_load_bytes() rather than direct
+ * packet access: it copes with non-linear skbs and needs no bounds dance,
+ * and the parser only runs off the per-packet fast path (first packet of a
+ * socket, unconnected sockets, GSO packets).
+ *
+ * Nothing here may fail the program: a header that cannot be read leaves
+ * pkt->ok clear and the caller falls back to what the socket knows.
+ */
+#ifndef TOLLGATE_PARSE_BPF_H
+#define TOLLGATE_PARSE_BPF_H
+
+#include <bpf/bpf_endian.h>
+
+#define TG_IP_MF	0x2000
+#define TG_IP_OFFSET	0x1fff
+#define TG_IPV6_FRAG_OFF 0xfff8
+#define TG_MAX_EXT_HDRS	6
+
+/* IPv6 extension header numbers are macros in UAPI, absent from vmlinux.h. */
+#define TG_NEXTHDR_HOP		0
+#define TG_NEXTHDR_ROUTING	43
+#define TG_NEXTHDR_FRAGMENT	44
+#define TG_NEXTHDR_AUTH		51
+#define TG_NEXTHDR_DEST		60
+
+struct tg_pkt {
+	__u8 saddr[16];		/* IPv4 mapped into IPv6 */
+	__u8 daddr[16];
+	__u16 sport;		/* host order, valid if has_ports */
+	__u16 dport;
+	__u8 proto;		/* transport protocol after extension headers */
+	__u8 ok;		/* IP header read */
+	__u8 has_ports;		/* TCP/UDP header read, first fragment */
+	__u8 pad;
+	__u32 hdr_len;		/* IP + extension + transport header bytes */
+};
+
+static __always_inline void tg_map_v4(__u8 *dst, __be32 addr)
+{
+	__builtin_memset(dst, 0, 10);
+	dst[10] = 0xff;
+	dst[11] = 0xff;
+	__builtin_memcpy(dst + 12, &addr, 4);
+}
+
+/* Read the transport header at @off; sets ports and the header length. */
+static __always_inline void tg_parse_l4(struct __sk_buff *skb, __u32 off,
+					struct tg_pkt *pkt)
+{
+	if (pkt->proto == IPPROTO_TCP) {
+		struct tcphdr th;
+
+		if (bpf_skb_load_bytes(skb, off, &th, sizeof(th)))
+			return;
+		pkt->sport = bpf_ntohs(th.source);
+		pkt->dport = bpf_ntohs(th.dest);
+		pkt->hdr_len += th.doff * 4;
+		pkt->has_ports = 1;
+	} else if (pkt->proto == IPPROTO_UDP || pkt->proto == IPPROTO_UDPLITE) {
+		struct udphdr uh;
+
+		if (bpf_skb_load_bytes(skb, off, &uh, sizeof(uh)))
+			return;
+		pkt->sport = bpf_ntohs(uh.source);
+		pkt->dport = bpf_ntohs(uh.dest);
+		pkt->hdr_len += sizeof(uh);
+		pkt->has_ports = 1;
+	}
+}
+
+static __always_inline void tg_parse_v4(struct __sk_buff *skb,
+					struct tg_pkt *pkt)
+{
+	struct iphdr iph;
+	__u32 ihl;
+
+	if (bpf_skb_load_bytes(skb, 0, &iph, sizeof(iph)))
+		return;
+	ihl = iph.ihl * 4;
+	if (ihl < sizeof(iph))
+		return;
+	tg_map_v4(pkt->saddr, iph.saddr);
+	tg_map_v4(pkt->daddr, iph.daddr);
+	pkt->proto = iph.protocol;
+	pkt->hdr_len = ihl;
+	pkt->ok = 1;
+	/* Only the first fragment carries the transport header. */
+	if (iph.frag_off & bpf_htons(TG_IP_OFFSET))
+		return;
+	tg_parse_l4(skb, ihl, pkt);
+}
+
+static __always_inline void tg_parse_v6(struct __sk_buff *skb,
+					struct tg_pkt *pkt)
+{
+	struct ipv6hdr ip6h;
+	__u32 off = sizeof(ip6h);
+	__u8 nexthdr;
+	int i;
+
+	if (bpf_skb_load_bytes(skb, 0, &ip6h, sizeof(ip6h)))
+		return;
+	__builtin_memcpy(pkt->saddr, &ip6h.saddr, 16);
+	__builtin_memcpy(pkt->daddr, &ip6h.daddr, 16);
+	nexthdr = ip6h.nexthdr;
+
+	/* Extension headers are repeated in every GSO segment too, so they
+	 * belong to hdr_len. A bounded walk: more than TG_MAX_EXT_HDRS is
+	 * not a real packet, and the transport header is then unknown. */
+	for (i = 0; i < TG_MAX_EXT_HDRS; i++) {
+		struct ipv6_opt_hdr opt;
+
+		if (nexthdr != TG_NEXTHDR_HOP && nexthdr != TG_NEXTHDR_ROUTING &&
+		    nexthdr != TG_NEXTHDR_DEST && nexthdr != TG_NEXTHDR_FRAGMENT &&
+		    nexthdr != TG_NEXTHDR_AUTH)
+			break;
+		if (bpf_skb_load_bytes(skb, off, &opt, sizeof(opt)))
+			goto unknown_l4;
+		if (nexthdr == TG_NEXTHDR_FRAGMENT) {
+			struct frag_hdr fh;
+
+			if (bpf_skb_load_bytes(skb, off, &fh, sizeof(fh)))
+				goto unknown_l4;
+			off += sizeof(fh);
+			nexthdr = fh.nexthdr;
+			if (fh.frag_off & bpf_htons(TG_IPV6_FRAG_OFF)) {
+				/* Not the first fragment: no ports. */
+				pkt->proto = nexthdr;
+				pkt->hdr_len = off;
+				pkt->ok = 1;
+				return;
+			}
+			continue;
+		}
+		if (nexthdr == TG_NEXTHDR_AUTH)
+			off += (opt.hdrlen + 2) * 4;
+		else
+			off += (opt.hdrlen + 1) * 8;
+		nexthdr = opt.nexthdr;
+	}
+	pkt->proto = nexthdr;
+	pkt->hdr_len = off;
+	pkt->ok = 1;
+	tg_parse_l4(skb, off, pkt);
+	return;
+
+unknown_l4:
+	pkt->proto = nexthdr;
+	pkt->hdr_len = off;
+	pkt->ok = 1;
+}
+
+/* Fill @pkt from the packet; pkt->ok tells whether the IP header was read. */
+static __always_inline void tg_parse(struct __sk_buff *skb, struct tg_pkt *pkt)
+{
+	__u8 vers;
+
+	if (bpf_skb_load_bytes(skb, 0, &vers, 1))
+		return;
+	if ((vers >> 4) == 4)
+		tg_parse_v4(skb, pkt);
+	else if ((vers >> 4) == 6)
+		tg_parse_v6(skb, pkt);
+}
+
+#endif /* TOLLGATE_PARSE_BPF_H */

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * meter.h - the ABI between the kernel meter (bpf/meter.bpf.c) and user space.
+ *
+ * Everything here is compiled twice, by clang for the BPF target and by the
+ * host compiler, and ends up in pinned maps that outlive any one agent
+ * process. So: fixed-width types only, one field per line with its unit or
+ * byte order, explicit padding, and a size check on every struct. Changing a
+ * layout means raising TG_ABI_VERSION; the loader refuses pinned maps of
+ * another version rather than misreading them.
+ *
+ * Addresses are always 16 bytes: IPv6 as is, IPv4 as an IPv4-mapped IPv6
+ * address (::ffff:a.b.c.d), so an IPv4 peer reached over a dual-stack IPv6
+ * socket and one reached over an IPv4 socket are the same peer.
+ */
+#ifndef TOLLGATE_METER_H
+#define TOLLGATE_METER_H
+
+#define TG_ABI_VERSION 1
+
+/* Which side a socket faces. 0 means "not decided yet" and never reaches a
+ * peer key, except in the overflow bucket of packets without a socket. */
+#define TG_ROLE_NONE	0	/* packet without a full socket */
+#define TG_ROLE_CLIENT	1	/* accepted by a listener on this host */
+#define TG_ROLE_BACKEND	2	/* opened by this host */
+#define TG_NR_ROLES	3
+
+/* tg_sock.flags */
+#define TG_SOCK_ROLE_INFERRED	0x01	/* role from the port rule, not seen */
+#define TG_SOCK_PEER_FIXED	0x02	/* connected TCP: cached slot never changes */
+
+/* Index of the global counters in the tg_stats per-CPU array. */
+#define TG_STAT_PEER_FULL	0	/* peer not inserted: map or slots full */
+#define TG_STAT_NO_STORAGE	1	/* no socket storage: counted per packet */
+#define TG_STAT_NO_SOCK		2	/* packet without a full socket */
+#define TG_STAT_BAD_HEADER	3	/* header unreadable: peer from the socket */
+#define TG_STAT_ROLE_INFERRED	4	/* sockets whose role came from the port */
+#define TG_STAT_GSO		5	/* GSO/GRO packets, segments accounted */
+#define TG_NR_STATS		8
+
+/* Bytes are IP bytes: IP header, extension headers and payload, the way
+ * they cross the wire, every GSO segment with its own headers. */
+struct tg_counters {
+	__u64 bytes_in;		/* IP bytes, peer to host */
+	__u64 packets_in;	/* IP packets, peer to host */
+	__u64 bytes_out;	/* IP bytes, host to peer */
+	__u64 packets_out;	/* IP packets, host to peer */
+};
+_Static_assert(sizeof(struct tg_counters) == 32, "tg_counters is ABI");
+
+/*
+ * Key of the per-peer aggregate. Client-side traffic is aggregated per
+ * (client address, local frontend port, protocol), backend-side per
+ * (backend address, backend port, protocol), so the number of keys grows
+ * with peers, not with connections.
+ */
+struct tg_peer_key {
+	__u8 addr[16];		/* peer address, IPv4 mapped into IPv6 */
+	__u16 port;		/* host order; client: local port, backend:
+				 * remote port; 0 for protocols without ports */
+	__u8 proto;		/* IPPROTO_* of the packets */
+	__u8 role;		/* TG_ROLE_CLIENT or TG_ROLE_BACKEND */
+	__u32 pad;		/* zero */
+};
+_Static_assert(sizeof(struct tg_peer_key) == 24, "tg_peer_key is ABI");
+
+/*
+ * Per-socket state, kept in socket-local storage for as long as the socket
+ * lives. The kernel frees it with the socket, so it is never a billing
+ * record: the per-peer counters are, and they are updated on every packet.
+ */
+struct tg_sock {
+	__u64 cookie;		/* socket cookie, unique per boot */
+	struct tg_counters c;	/* this socket's traffic */
+	__u8 local_addr[16];	/* from the socket; IPv4 mapped */
+	__u8 remote_addr[16];	/* from the socket; zero when unconnected */
+	__u16 local_port;	/* host order */
+	__u16 remote_port;	/* host order; zero when unconnected */
+	__u8 proto;		/* socket protocol, IPPROTO_* */
+	__u8 role;		/* TG_ROLE_* */
+	__u8 flags;		/* TG_SOCK_* */
+	__u8 pad0;		/* zero */
+	struct tg_peer_key peer;/* key of the last peer counted */
+	__u32 peer_slot;	/* slot of that peer in tg_peer_cnt, plus one;
+				 * 0: none cached, TG_SLOT_OVERFLOW: overflow */
+	__u32 pad1;		/* zero */
+};
+_Static_assert(sizeof(struct tg_sock) == 112, "tg_sock is ABI");
+
+#define TG_SLOT_OVERFLOW 0xffffffffu
+
+/* Single entry of tg_meta: identity and the peer slot allocator. */
+struct tg_meta {
+	__u32 abi_version;	/* TG_ABI_VERSION of whoever created the maps */
+	__u32 max_peers;	/* capacity of tg_peer_idx and tg_peer_cnt */
+	__u64 next_slot;	/* next free slot in tg_peer_cnt */
+	__u64 cgroup_id;	/* cgroup the programs were first attached to */
+	__u64 created_ns;	/* CLOCK_REALTIME when the maps were created */
+};
+_Static_assert(sizeof(struct tg_meta) == 32, "tg_meta is ABI");
+
+/* Map names: 15 characters at most, they are also pin names. */
+#define TG_MAP_PEER_IDX	"tg_peer_idx"
+#define TG_MAP_PEER_CNT	"tg_peer_cnt"
+#define TG_MAP_SOCK	"tg_sock"
+#define TG_MAP_OVERFLOW	"tg_overflow"
+#define TG_MAP_STATS	"tg_stats"
+#define TG_MAP_META	"tg_meta"
+
+/*
+ * Wire bytes of a packet that may be a GSO or GRO super-packet: every
+ * segment after the first repeats the headers. @len is the IP length of the
+ * packet, @segs its segment count (0 or 1 for a plain packet), @hdr_len the
+ * IP plus transport header length repeated in each segment.
+ */
+static inline __u64 tg_wire_bytes(__u32 len, __u32 segs, __u32 hdr_len)
+{
+	if (segs <= 1)
+		return len;
+	return (__u64)len + (__u64)(segs - 1) * hdr_len;
+}
+
+#endif /* TOLLGATE_METER_H */
