@@ -149,7 +149,7 @@ $(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HEADERS) Makefile | $(OUTPUT)
 
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
 $(OUTPUT)/user/%.o: user/%.c $(SKELS) Makefile | $(OUTPUT)/user
 	$(call msg,CC,$@)

@@ -1,0 +1,733 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * meter.c - user side of the kernel meter: load, attach, pin, detach, read.
+ *
+ * Maps and links are pinned under one directory (default
+ * /sys/fs/bpf/tollgate). The pins, not the agent process, keep the programs
+ * attached and the counters alive: an agent that exits, crashes or is
+ * killed leaves the kernel counting, and the next one reuses the pinned maps
+ * and swaps its programs into the pinned links atomically (bpf_link_update),
+ * so no packet goes uncounted and none is counted twice. Only
+ * `tollgate detach` takes it all down.
+ *
+ * Reading needs no programs: a view opens the pinned maps (or borrows a
+ * loaded meter's) and a snapshot sums the per-CPU counters.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "tollgate.h"
+#include "meter.skel.h"
+#include "sockiter.skel.h"
+
+#define NR_LINKS 3
+
+struct meter {
+	struct meter_bpf *skel;
+	struct bpf_link *links[NR_LINKS];
+	char pin_dir[PATH_MAX / 2];	/* empty: not pinned */
+};
+
+/* Pin names of the links, in the order of link_progs(). */
+static const char *const link_names[NR_LINKS] = {
+	"link_ingress",
+	"link_egress",
+	"link_sockops",
+};
+
+static const char *const map_names[] = {
+	TG_MAP_PEER_IDX, TG_MAP_PEER_CNT, TG_MAP_SOCK,
+	TG_MAP_OVERFLOW, TG_MAP_STATS,	  TG_MAP_META,
+};
+
+static void link_progs(struct meter_bpf *skel, struct bpf_program **p)
+{
+	p[0] = skel->progs.tg_ingress;
+	p[1] = skel->progs.tg_egress;
+	p[2] = skel->progs.tg_sockops;
+}
+
+static int pin_path(char *buf, size_t len, const char *dir, const char *name)
+{
+	if ((size_t)snprintf(buf, len, "%s/%s", dir, name) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static bool is_bpffs(const char *path)
+{
+	struct statfs st;
+
+	return !statfs(path, &st) && st.f_type == BPF_FS_MAGIC;
+}
+
+/* Make the pin directory, on a BPF filesystem; mount the usual one if this
+ * host has none mounted yet. */
+static int ensure_pin_dir(const char *dir)
+{
+	char parent[PATH_MAX], *slash;
+	int err;
+
+	if (is_bpffs(dir))
+		return 0;
+	snprintf(parent, sizeof(parent), "%s", dir);
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = '\0';
+	if (!strcmp(parent, "/sys/fs/bpf") && !is_bpffs(parent) &&
+	    mount("bpf", parent, "bpf", 0, "mode=0700")) {
+		err = -errno;
+		pr_warn("cannot mount a BPF filesystem on '%s': %s", parent,
+			strerror(-err));
+		return err;
+	}
+	if (!is_bpffs(parent)) {
+		pr_warn("'%s' is not on a BPF filesystem (mount -t bpf bpf "
+			"/sys/fs/bpf)", dir);
+		return -EINVAL;
+	}
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		err = -errno;
+		pr_warn("cannot create pin directory '%s': %s", dir,
+			strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+/* max_entries of a pinned map; 0 when there is no such pin. */
+static int pinned_max_entries(const char *dir, const char *name, __u32 *out)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	int fd, err;
+
+	*out = 0;
+	err = pin_path(path, sizeof(path), dir, name);
+	if (err)
+		return err;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	err = bpf_obj_get_info_by_fd(fd, &info, &len);
+	if (err)
+		err = -errno;
+	else
+		*out = info.max_entries;
+	close(fd);
+	return err;
+}
+
+static int meta_init(struct meter *m, __u32 max_peers)
+{
+	struct tg_meta meta = {};
+	struct timespec now;
+	__u32 zero = 0;
+	int fd = bpf_map__fd(m->skel->maps.tg_meta);
+
+	if (bpf_map_lookup_elem(fd, &zero, &meta))
+		return -errno;
+	if (meta.abi_version == TG_ABI_VERSION)
+		return 0;
+	if (meta.abi_version) {
+		pr_warn("pinned maps in '%s' have ABI version %u, this tollgate "
+			"uses %u: run 'tollgate detach --pin-dir %s' first (it "
+			"drops their counters)", m->pin_dir, meta.abi_version,
+			TG_ABI_VERSION, m->pin_dir);
+		return -EPROTO;
+	}
+	/* Fresh maps, no program attached yet: nothing races this write. */
+	clock_gettime(CLOCK_REALTIME, &now);
+	meta.abi_version = TG_ABI_VERSION;
+	meta.max_peers = max_peers;
+	meta.created_ns = now.tv_sec * 1000000000ull + now.tv_nsec;
+	if (bpf_map_update_elem(fd, &zero, &meta, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/*
+ * Open and load the meter. With a pin directory, maps already pinned there
+ * are reused (their counters carry on) and new ones are pinned. Returns 0
+ * or -errno, with the reason logged.
+ */
+int meter_load(struct meter **out, const struct meter_opts *opts)
+{
+	__u32 max_peers = opts->max_peers, pinned = 0;
+	struct meter *m;
+	struct bpf_map *map;
+	__u16 lo, hi;
+	int err;
+
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+
+	if (opts->pin_dir) {
+		if (strlen(opts->pin_dir) >= sizeof(m->pin_dir) - 32) {
+			err = -ENAMETOOLONG;
+			goto fail;
+		}
+		snprintf(m->pin_dir, sizeof(m->pin_dir), "%s", opts->pin_dir);
+		err = ensure_pin_dir(m->pin_dir);
+		if (err)
+			goto fail;
+		err = pinned_max_entries(m->pin_dir, TG_MAP_PEER_IDX, &pinned);
+		if (err) {
+			pr_warn("cannot read pinned map '%s/%s': %s", m->pin_dir,
+				TG_MAP_PEER_IDX, strerror(-err));
+			goto fail;
+		}
+		if (pinned && max_peers && pinned != max_peers) {
+			pr_warn("the pinned maps in '%s' hold %u peers, not %u: "
+				"drop --max-peers to keep counting in them, or "
+				"run 'tollgate detach' first (it drops their "
+				"counters)", m->pin_dir, pinned, max_peers);
+			err = -EEXIST;
+			goto fail;
+		}
+	}
+	if (!max_peers)
+		max_peers = pinned ? pinned : TG_DEFAULT_MAX_PEERS;
+
+	m->skel = meter_bpf__open();
+	if (!m->skel) {
+		err = -errno;
+		pr_warn("cannot open BPF object: %s", strerror(-err));
+		goto fail;
+	}
+	m->skel->rodata->max_peers = max_peers;
+	err = ephemeral_ports("/proc/sys/net/ipv4/ip_local_port_range", &lo,
+			      &hi);
+	if (!err) {
+		m->skel->rodata->eph_lo = lo;
+		m->skel->rodata->eph_hi = hi;
+	} else {
+		pr_warn("cannot read the ephemeral port range, assuming "
+			"32768-60999: %s", strerror(-err));
+	}
+	bpf_map__set_max_entries(m->skel->maps.tg_peer_idx, max_peers);
+	bpf_map__set_max_entries(m->skel->maps.tg_peer_cnt, max_peers);
+
+	if (m->pin_dir[0]) {
+		bpf_object__for_each_map(map, m->skel->obj) {
+			char path[PATH_MAX];
+
+			if (bpf_map__is_internal(map))
+				continue;
+			pin_path(path, sizeof(path), m->pin_dir,
+				 bpf_map__name(map));
+			err = bpf_map__set_pin_path(map, path);
+			if (err)
+				goto fail;
+		}
+	}
+
+	err = meter_bpf__load(m->skel);
+	if (err) {
+		pr_warn("cannot load BPF programs: %s%s", strerror(-err),
+			m->pin_dir[0] ? " (if libbpf could not reuse a pinned "
+					"map, 'tollgate detach' clears them)" :
+					"");
+		goto fail;
+	}
+	err = meta_init(m, max_peers);
+	if (err)
+		goto fail;
+	pr_debug("loaded; peer capacity %u, ephemeral ports %u-%u", max_peers,
+		 m->skel->rodata->eph_lo, m->skel->rodata->eph_hi);
+	*out = m;
+	return 0;
+fail:
+	meter_free(m);
+	return err;
+}
+
+static bool any_link_pinned(const struct meter *m)
+{
+	char path[PATH_MAX];
+	int i;
+
+	if (!m->pin_dir[0])
+		return false;
+	for (i = 0; i < NR_LINKS; i++)
+		if (!pin_path(path, sizeof(path), m->pin_dir, link_names[i]) &&
+		    !access(path, F_OK))
+			return true;
+	return false;
+}
+
+static int link_cgroup_id(struct bpf_link *link, __u64 *id)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(bpf_link__fd(link), &info, &len))
+		return -errno;
+	*id = info.cgroup.cgroup_id;
+	return 0;
+}
+
+/*
+ * Attach the programs to the cgroup v2 directory @cgroup. Where a pinned
+ * link exists it must point at that cgroup, and gets the new program
+ * swapped in; otherwise a new link is made (and pinned). Returns 0 or
+ * -errno, with the reason logged.
+ */
+int meter_attach(struct meter *m, const char *cgroup)
+{
+	struct bpf_program *progs[NR_LINKS];
+	struct statfs sfs;
+	struct stat st;
+	__u32 zero = 0;
+	struct tg_meta meta;
+	int cgfd, err = 0, i;
+
+	cgfd = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cgfd < 0) {
+		err = -errno;
+		pr_warn("cannot open cgroup '%s': %s", cgroup, strerror(-err));
+		return err;
+	}
+	if (fstatfs(cgfd, &sfs) || sfs.f_type != CGROUP2_SUPER_MAGIC ||
+	    fstat(cgfd, &st)) {
+		pr_warn("'%s' is not a cgroup v2 directory", cgroup);
+		err = -EINVAL;
+		goto out;
+	}
+
+	/*
+	 * Record the cgroup in tg_meta while no program can run on these
+	 * maps: a user-space write of the whole value after attaching could
+	 * undo a concurrent next_slot increment, and hand a slot out twice.
+	 */
+	if (!any_link_pinned(m) &&
+	    !bpf_map_lookup_elem(bpf_map__fd(m->skel->maps.tg_meta), &zero,
+				 &meta) && !meta.cgroup_id) {
+		meta.cgroup_id = st.st_ino;
+		if (bpf_map_update_elem(bpf_map__fd(m->skel->maps.tg_meta),
+					&zero, &meta, BPF_ANY))
+			pr_debug("cannot record the cgroup: %s",
+				 strerror(errno));
+	}
+
+	link_progs(m->skel, progs);
+	for (i = 0; i < NR_LINKS; i++) {
+		const char *what = bpf_program__name(progs[i]);
+		char path[PATH_MAX] = "";
+		__u64 id = 0;
+
+		if (m->pin_dir[0])
+			pin_path(path, sizeof(path), m->pin_dir, link_names[i]);
+		if (path[0] && !access(path, F_OK)) {
+			m->links[i] = bpf_link__open(path);
+			if (!m->links[i]) {
+				err = -errno;
+				pr_warn("cannot open pinned link '%s': %s",
+					path, strerror(-err));
+				goto out;
+			}
+			err = link_cgroup_id(m->links[i], &id);
+			if (!err && id != (__u64)st.st_ino) {
+				pr_warn("'%s' attaches to another cgroup (id "
+					"%llu), not '%s': run 'tollgate detach' "
+					"first", path, (unsigned long long)id,
+					cgroup);
+				err = -EBUSY;
+			}
+			if (!err)
+				err = bpf_link__update_program(m->links[i],
+							       progs[i]);
+			if (err) {
+				if (err != -EBUSY)
+					pr_warn("cannot update pinned link "
+						"'%s': %s", path,
+						strerror(-err));
+				goto out;
+			}
+			pr_info("%s: took over pinned link %s", what, path);
+			continue;
+		}
+		m->links[i] = bpf_program__attach_cgroup(progs[i], cgfd);
+		if (!m->links[i]) {
+			err = -errno;
+			pr_warn("cannot attach %s to cgroup '%s': %s", what,
+				cgroup, strerror(-err));
+			goto out;
+		}
+		if (path[0]) {
+			err = bpf_link__pin(m->links[i], path);
+			if (err) {
+				pr_warn("cannot pin link '%s': %s", path,
+					strerror(-err));
+				goto out;
+			}
+		}
+		pr_info("%s: attached to cgroup %s", what, cgroup);
+	}
+
+out:
+	close(cgfd);
+	return err;
+}
+
+/* Free the user-space handles. Pinned links stay attached. */
+void meter_free(struct meter *m)
+{
+	int i;
+
+	if (!m)
+		return;
+	for (i = 0; i < NR_LINKS; i++)
+		bpf_link__destroy(m->links[i]);
+	meter_bpf__destroy(m->skel);
+	free(m);
+}
+
+/* Program fds, in link order (ingress, egress, sockops), for statistics. */
+int meter_prog_fds(const struct meter *m, int fds[3])
+{
+	struct bpf_program *progs[NR_LINKS];
+	int i;
+
+	link_progs(m->skel, progs);
+	for (i = 0; i < NR_LINKS; i++)
+		fds[i] = bpf_program__fd(progs[i]);
+	return 0;
+}
+
+/*
+ * Detach every program and remove every pin under @pin_dir, then the
+ * directory. Links are detached explicitly, so a still running agent's
+ * references do not keep the programs attached. Returns 0 or -errno.
+ */
+int meter_detach(const char *pin_dir, bool quiet)
+{
+	char path[PATH_MAX];
+	int removed = 0, err = 0, i;
+
+	for (i = 0; i < NR_LINKS; i++) {
+		int fd;
+
+		if (pin_path(path, sizeof(path), pin_dir, link_names[i]))
+			return -ENAMETOOLONG;
+		fd = bpf_obj_get(path);
+		if (fd < 0) {
+			if (errno != ENOENT) {
+				err = -errno;
+				pr_warn("cannot open pinned link '%s': %s",
+					path, strerror(-err));
+			}
+			continue;
+		}
+		if (bpf_link_detach(fd) && errno != EINVAL)
+			pr_warn("cannot detach link '%s': %s", path,
+				strerror(errno));
+		close(fd);
+		if (unlink(path)) {
+			err = -errno;
+			pr_warn("cannot remove '%s': %s", path, strerror(-err));
+			continue;
+		}
+		removed++;
+	}
+	for (i = 0; i < (int)(sizeof(map_names) / sizeof(map_names[0]));
+	     i++) {
+		pin_path(path, sizeof(path), pin_dir, map_names[i]);
+		if (unlink(path)) {
+			if (errno != ENOENT) {
+				err = -errno;
+				pr_warn("cannot remove '%s': %s", path,
+					strerror(-err));
+			}
+			continue;
+		}
+		removed++;
+	}
+	if (rmdir(pin_dir) && errno != ENOENT) {
+		err = err ? err : -errno;
+		pr_warn("cannot remove '%s': %s", pin_dir, strerror(errno));
+	}
+	if (!quiet)
+		printf("%s: removed %d pins%s\n", pin_dir, removed,
+		       removed ? ", programs detached" : " (nothing pinned)");
+	return err;
+}
+
+static void view_init(struct view *v)
+{
+	v->peer_idx = v->peer_cnt = v->sock = -1;
+	v->overflow = v->stats = v->meta = -1;
+	v->ncpus = libbpf_num_possible_cpus();
+}
+
+/* Open the maps pinned under @pin_dir; no programs are needed. */
+int view_open_pinned(struct view *v, const char *pin_dir)
+{
+	int *fds[] = { &v->peer_idx, &v->peer_cnt, &v->sock,
+		       &v->overflow, &v->stats,	   &v->meta };
+	char path[PATH_MAX];
+	size_t i;
+	int err;
+
+	view_init(v);
+	if (v->ncpus < 0)
+		return v->ncpus;
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		err = pin_path(path, sizeof(path), pin_dir, map_names[i]);
+		if (err)
+			goto fail;
+		*fds[i] = bpf_obj_get(path);
+		if (*fds[i] < 0) {
+			err = -errno;
+			pr_warn("cannot open pinned map '%s': %s%s", path,
+				strerror(-err),
+				err == -ENOENT ? " (is tollgate running? "
+						 "'tollgate run' pins its maps "
+						 "there)" : "");
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	view_close(v);
+	return err;
+}
+
+/* Borrow the maps of a loaded meter (duplicated descriptors). */
+int view_from_meter(struct view *v, const struct meter *m)
+{
+	const struct meter_bpf *s = m->skel;
+
+	view_init(v);
+	v->peer_idx = dup(bpf_map__fd(s->maps.tg_peer_idx));
+	v->peer_cnt = dup(bpf_map__fd(s->maps.tg_peer_cnt));
+	v->sock = dup(bpf_map__fd(s->maps.tg_sock));
+	v->overflow = dup(bpf_map__fd(s->maps.tg_overflow));
+	v->stats = dup(bpf_map__fd(s->maps.tg_stats));
+	v->meta = dup(bpf_map__fd(s->maps.tg_meta));
+	if (v->peer_idx < 0 || v->peer_cnt < 0 || v->sock < 0 ||
+	    v->overflow < 0 || v->stats < 0 || v->meta < 0) {
+		view_close(v);
+		return -EMFILE;
+	}
+	return 0;
+}
+
+void view_close(struct view *v)
+{
+	int *fds[] = { &v->peer_idx, &v->peer_cnt, &v->sock,
+		       &v->overflow, &v->stats,	   &v->meta };
+	size_t i;
+
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+/* Sum one element of a per-CPU array of tg_counters. */
+static int percpu_counters(const struct view *v, int fd, __u32 idx,
+			   struct tg_counters *out, struct tg_counters *buf)
+{
+	int cpu;
+
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(fd, &idx, buf))
+		return -errno;
+	for (cpu = 0; cpu < v->ncpus; cpu++) {
+		out->bytes_in += buf[cpu].bytes_in;
+		out->packets_in += buf[cpu].packets_in;
+		out->bytes_out += buf[cpu].bytes_out;
+		out->packets_out += buf[cpu].packets_out;
+	}
+	return 0;
+}
+
+static int read_peers(const struct view *v, struct snapshot *s,
+		      struct tg_counters *buf)
+{
+	struct tg_peer_key key, next, *prev = NULL;
+	size_t cap = 0;
+	__u32 slot;
+	int err;
+
+	while (!bpf_map_get_next_key(v->peer_idx, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(v->peer_idx, &key, &slot))
+			continue;	/* never deleted; cannot happen */
+		if (s->nr_peers == cap) {
+			size_t ncap = cap ? cap * 2 : 256;
+			struct peer_rec *p;
+
+			p = reallocarray(s->peers, ncap, sizeof(*p));
+			if (!p)
+				return -ENOMEM;
+			s->peers = p;
+			cap = ncap;
+		}
+		err = percpu_counters(v, v->peer_cnt, slot,
+				      &s->peers[s->nr_peers].c, buf);
+		if (err)
+			return err;
+		s->peers[s->nr_peers++].key = key;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+/* Run the socket iterator over the tg_sock map; one record per socket. */
+static int read_socks(const struct view *v, struct snapshot *s)
+{
+	LIBBPF_OPTS(bpf_iter_attach_opts, opts);
+	union bpf_iter_link_info linfo = {};
+	struct sockiter_bpf *skel;
+	struct bpf_link *link = NULL;
+	size_t cap = 0, have = 0;
+	char *buf = NULL;
+	int fd = -1, err;
+	ssize_t n;
+
+	skel = sockiter_bpf__open();
+	if (!skel)
+		return -errno;
+	err = bpf_map__reuse_fd(skel->maps.tg_sock, v->sock);
+	if (!err)
+		err = sockiter_bpf__load(skel);
+	if (err)
+		goto out;
+	linfo.map.map_fd = v->sock;
+	opts.link_info = &linfo;
+	opts.link_info_len = sizeof(linfo);
+	link = bpf_program__attach_iter(skel->progs.tg_sock_iter, &opts);
+	if (!link) {
+		err = -errno;
+		goto out;
+	}
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	for (;;) {
+		if (cap - have < 4096) {
+			char *p = realloc(buf, cap + 65536);
+
+			if (!p) {
+				err = -ENOMEM;
+				goto out;
+			}
+			buf = p;
+			cap += 65536;
+		}
+		n = read(fd, buf + have, cap - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = -errno;
+			goto out;
+		}
+		if (!n)
+			break;
+		have += n;
+	}
+	s->nr_socks = have / sizeof(struct tg_sock);
+	s->socks = (struct tg_sock *)buf;
+	buf = NULL;
+	s->have_socks = true;
+out:
+	if (err)
+		pr_warn("cannot list sockets: %s", strerror(-err));
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	bpf_link__destroy(link);
+	sockiter_bpf__destroy(skel);
+	return err;
+}
+
+/*
+ * Read every counter into @s. Each counter only grows, so a snapshot taken
+ * while traffic flows is a consistent lower bound of the next one. Returns
+ * 0 or -errno; @s must be released with snapshot_free() either way.
+ */
+int snapshot_read(const struct view *v, struct snapshot *s, bool sockets)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), i, zero = 0;
+	struct tg_counters *buf;
+	__u64 *stat;
+	int err, cpu;
+
+	memset(s, 0, sizeof(*s));
+	buf = calloc(v->ncpus, sizeof(*buf));
+	stat = calloc(v->ncpus, sizeof(*stat));
+	if (!buf || !stat) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (bpf_obj_get_info_by_fd(v->peer_idx, &info, &len) ||
+	    bpf_map_lookup_elem(v->meta, &zero, &s->meta)) {
+		err = -errno;
+		goto out;
+	}
+	s->capacity = info.max_entries;
+
+	err = read_peers(v, s, buf);
+	for (i = 0; !err && i < TG_NR_ROLES; i++)
+		err = percpu_counters(v, v->overflow, i, &s->overflow[i], buf);
+	for (i = 0; !err && i < TG_NR_STATS; i++) {
+		if (bpf_map_lookup_elem(v->stats, &i, stat)) {
+			err = -errno;
+			break;
+		}
+		for (cpu = 0; cpu < v->ncpus; cpu++)
+			s->stats[i] += stat[cpu];
+	}
+	if (!err && sockets)
+		err = read_socks(v, s);
+out:
+	free(buf);
+	free(stat);
+	return err;
+}
+
+void snapshot_free(struct snapshot *s)
+{
+	free(s->peers);
+	free(s->socks);
+	memset(s, 0, sizeof(*s));
+}
+
+static void add_counters(struct tg_counters *a, const struct tg_counters *b)
+{
+	a->bytes_in += b->bytes_in;
+	a->packets_in += b->packets_in;
+	a->bytes_out += b->bytes_out;
+	a->packets_out += b->packets_out;
+}
+
+/* Everything counted: every peer and every overflow bucket. */
+void snapshot_totals(const struct snapshot *s, struct tg_counters *total)
+{
+	size_t i;
+
+	memset(total, 0, sizeof(*total));
+	for (i = 0; i < s->nr_peers; i++)
+		add_counters(total, &s->peers[i].c);
+	for (i = 0; i < TG_NR_ROLES; i++)
+		add_counters(total, &s->overflow[i]);
+}

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * tollgate.h - interfaces between the user-space parts of tollgate.
+ *
+ * The data path in user space is: meter.c loads, attaches and pins the BPF
+ * programs and reads their maps into a snapshot; dump.c prints snapshots;
+ * run.c drives the agent. util.c and log.c serve them all.
+ */
+#ifndef TOLLGATE_H
+#define TOLLGATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <linux/types.h>
+
+#include "meter.h"
+
+#define TG_DEFAULT_PIN_DIR "/sys/fs/bpf/tollgate"
+#define TG_DEFAULT_MAX_PEERS 16384
+#define TG_MAX_PEERS_LIMIT (1u << 24)
+
+/* log.c */
+enum {
+	LOG_WARN,
+	LOG_INFO,
+	LOG_DEBUG,
+	LOG_LIBBPF,	/* libbpf's own debug output: -vv */
+};
+
+extern int log_level;
+
+void log_setup(int verbosity);
+void pr_log(int level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define pr_warn(...) pr_log(LOG_WARN, __VA_ARGS__)
+#define pr_info(...) pr_log(LOG_INFO, __VA_ARGS__)
+#define pr_debug(...) pr_log(LOG_DEBUG, __VA_ARGS__)
+
+/* util.c */
+int parse_u32(const char *s, __u32 min, __u32 max, __u32 *out);
+const char *fmt_addr(const __u8 addr[16], char *buf, size_t len);
+const char *fmt_bytes(__u64 v, char *buf, size_t len);
+const char *fmt_count(__u64 v, char *buf, size_t len);
+const char *proto_name(__u8 proto);
+const char *role_name(__u8 role);
+void json_string(FILE *f, const char *s);
+int cgroup2_mount(const char *mounts, char *buf, size_t len);
+int ephemeral_ports(const char *path, __u16 *lo, __u16 *hi);
+
+/* meter.c: the kernel meter's lifecycle */
+struct meter;
+
+struct meter_opts {
+	const char *pin_dir;	/* NULL: nothing pinned or reused (tests) */
+	__u32 max_peers;	/* 0: the pinned maps' size, else default */
+};
+
+int meter_load(struct meter **out, const struct meter_opts *opts);
+int meter_attach(struct meter *m, const char *cgroup);
+void meter_free(struct meter *m);
+int meter_detach(const char *pin_dir, bool quiet);
+int meter_prog_fds(const struct meter *m, int fds[3]);
+
+/* meter.c: reading the maps, from a loaded meter or from the pins */
+struct peer_rec {
+	struct tg_peer_key key;
+	struct tg_counters c;
+};
+
+struct snapshot {
+	struct peer_rec *peers;
+	size_t nr_peers;
+	struct tg_sock *socks;
+	size_t nr_socks;
+	bool have_socks;
+	struct tg_counters overflow[TG_NR_ROLES];
+	__u64 stats[TG_NR_STATS];
+	struct tg_meta meta;
+	__u32 capacity;		/* max_entries of the peer maps */
+};
+
+struct view {
+	int peer_idx;
+	int peer_cnt;
+	int sock;
+	int overflow;
+	int stats;
+	int meta;
+	int ncpus;
+};
+
+int view_open_pinned(struct view *v, const char *pin_dir);
+int view_from_meter(struct view *v, const struct meter *m);
+void view_close(struct view *v);
+int snapshot_read(const struct view *v, struct snapshot *s, bool sockets);
+void snapshot_free(struct snapshot *s);
+void snapshot_totals(const struct snapshot *s, struct tg_counters *total);
+
+/* dump.c */
+enum dump_by { BY_PEER, BY_SOCKET };
+enum dump_format { FMT_TABLE, FMT_JSON, FMT_CSV };
+
+int dump_print(FILE *f, struct snapshot *s, enum dump_by by,
+	       enum dump_format fmt, bool raw);
+void dump_sort_peers(struct snapshot *s);
+
+/* commands */
+int cmd_run(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+int cmd_detach(int argc, char **argv);
+
+#endif /* TOLLGATE_H */
