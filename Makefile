@@ -70,7 +70,7 @@ endif
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps run test test-unit test-bpf test-e2e bench clean help \
+.PHONY: all deps run test test-build test-unit test-bpf test-e2e bench clean help \
 	vmlinux FORCE
 
 all: $(BIN)
@@ -103,11 +103,17 @@ deps:
 			>/dev/null || exit 1; \
 	fi
 
-run: deps all
+# run and test install first, then build in a fresh make, which sees the
+# tools that deps may just have installed.
+run: deps
+	$(Q)$(MAKE) all
 	./$(BIN) run $(RUN_ARGS)
 
-test: deps all
+test: deps
+	$(Q)$(MAKE) test-build
 	$(Q)tests/run-all.sh
+
+test-build: all $(UNIT_BINS) $(BPFTEST_BINS)
 
 test-unit: $(UNIT_BINS)
 	$(Q)tests/run-all.sh unit
@@ -118,7 +124,8 @@ test-bpf: $(BPFTEST_BINS) $(BIN)
 test-e2e: $(BIN)
 	$(Q)tests/run-all.sh e2e
 
-bench: deps all $(OUTPUT)/tests/bench_prog
+bench: deps
+	$(Q)$(MAKE) all $(OUTPUT)/tests/bench_prog
 	$(Q)tests/bench/run.sh
 
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/san $(OUTPUT)/tests:

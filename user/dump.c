@@ -296,9 +296,12 @@ static void dump_socks(FILE *f, const struct snapshot *s,
 				      sizeof(local));
 			sock_endpoint(k->remote_addr, k->remote_port, remote,
 				      sizeof(remote));
-			fprintf(f, "%-10llu %-7s%c %-6s %-46s %-46s",
-				(unsigned long long)k->cookie,
-				role_name(k->role), inferred ? '*' : ' ',
+			char role[16];
+
+			snprintf(role, sizeof(role), "%s%s", role_name(k->role),
+				 inferred ? "*" : "");
+			fprintf(f, "%-10llu %-8s %-6s %-46s %-46s",
+				(unsigned long long)k->cookie, role,
 				proto_text(k->proto, num, sizeof(num)), local,
 				remote);
 			table_counters(f, &k->c, raw);

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#
+# run-all.sh - run tollgate's test suites and print one closing line.
+#
+#   tests/run-all.sh [unit|bpf|e2e|fuzz]...   (default: all of them)
+#
+# unit: cmocka tests of user-space logic, built with ASan and UBSan.
+# bpf:  the real BPF programs on crafted packets (BPF_PROG_TEST_RUN; root).
+# e2e:  network namespaces, veth pairs and real servers (root).
+# fuzz: the configuration and range-file parsers under libFuzzer, bounded.
+#
+# Cases are counted one by one (cmocka's own totals, one per e2e script);
+# a suite that cannot run here is reported as skipped with its reason. The
+# exit status is non-zero when anything failed.
+set -u
+cd "$(dirname "$0")/.."
+OUT=${OUTPUT:-.output}
+passed=0 failed=0 skipped=0
+failures=()
+
+note() { printf '%s\n' "$*"; }
+
+run_cmocka() {	# binary
+	local bin=$1 log rc n
+	log=$(mktemp)
+	"$bin" >"$log" 2>&1
+	rc=$?
+	cat "$log"
+	n=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+	passed=$((passed + ${n:-0}))
+	n=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+	skipped=$((skipped + ${n:-0}))
+	n=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+	if [ -n "$n" ] && [ "$n" -gt 0 ]; then
+		failed=$((failed + n))
+		failures+=("$bin")
+	elif [ $rc -ne 0 ]; then
+		# A crash or sanitizer report before cmocka's summary.
+		failed=$((failed + 1))
+		failures+=("$bin (exit $rc)")
+	fi
+	rm -f "$log"
+}
+
+suite_cmocka() {	# dir
+	local src bin
+	for src in tests/"$1"/test_*.c; do
+		[ -e "$src" ] || continue
+		bin=$OUT/tests/$(basename "${src%.c}")
+		if [ ! -x "$bin" ]; then
+			note "missing $bin: build it with 'make test'"
+			failed=$((failed + 1))
+			failures+=("$bin (not built)")
+			continue
+		fi
+		note "== $bin"
+		run_cmocka "$bin"
+	done
+}
+
+suite_e2e() {
+	local t rc
+	for t in tests/e2e/test_*.sh; do
+		[ -e "$t" ] || continue
+		note "== $t"
+		bash "$t"
+		rc=$?
+		case $rc in
+		0) passed=$((passed + 1)) ;;
+		77) skipped=$((skipped + 1)) ;;
+		*) failed=$((failed + 1)); failures+=("$t (exit $rc)") ;;
+		esac
+	done
+}
+
+suite_fuzz() {
+	local rc
+	[ -f tests/fuzz/run.sh ] || return 0
+	note "== fuzz"
+	bash tests/fuzz/run.sh
+	rc=$?
+	case $rc in
+	0) passed=$((passed + 1)) ;;
+	77) skipped=$((skipped + 1)) ;;
+	*) failed=$((failed + 1)); failures+=("fuzz (exit $rc)") ;;
+	esac
+}
+
+suites=("$@")
+[ ${#suites[@]} -eq 0 ] && suites=(unit bpf fuzz e2e)
+for s in "${suites[@]}"; do
+	case $s in
+	unit | bpf) suite_cmocka "$s" ;;
+	e2e) suite_e2e ;;
+	fuzz) suite_fuzz ;;
+	*) note "run-all.sh: no suite '$s' (unit, bpf, e2e, fuzz)"; exit 2 ;;
+	esac
+done
+
+if [ ${#failures[@]} -gt 0 ]; then
+	note "failed:"
+	printf '  %s\n' "${failures[@]}"
+fi
+note "total: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
