@@ -9,12 +9,14 @@
  * --detach-on-exit asks otherwise.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/file.h>
 
 #include "tollgate.h"
 
@@ -198,6 +200,31 @@ static int default_cgroup(char *buf, size_t len)
 	return err;
 }
 
+/*
+ * One agent per pin directory: a second one would swap its programs into
+ * the first one's links and both would report the same counters. The lock
+ * lives as long as the process, so a killed agent never leaves it behind.
+ */
+static int lock_pin_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0) {
+		pr_warn("cannot open pin directory '%s': %s", dir,
+			strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		if (errno == EWOULDBLOCK)
+			pr_warn("another tollgate agent runs on '%s'", dir);
+		else
+			pr_warn("cannot lock '%s': %s", dir, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_opts o = {
@@ -210,7 +237,7 @@ int cmd_run(int argc, char **argv)
 	struct sigaction sa = {};
 	struct view v;
 	bool have_view = false;
-	int err;
+	int err, lock = -1;
 
 	err = parse_run_args(argc, argv, &o);
 	if (err)
@@ -228,6 +255,11 @@ int cmd_run(int argc, char **argv)
 						    .max_peers = o.max_peers });
 	if (err)
 		goto out;
+	lock = lock_pin_dir(o.pin_dir);
+	if (lock < 0) {
+		err = -EBUSY;
+		goto out;
+	}
 	err = meter_attach(m, o.cgroup);
 	if (err)
 		goto out;
@@ -265,11 +297,13 @@ out:
 	if (have_view)
 		view_close(&v);
 	meter_free(m);
-	if (o.detach_on_exit && o.pin_dir)
+	if (o.detach_on_exit && lock >= 0)
 		meter_detach(o.pin_dir, !o.summary);
 	else if (!err)
 		fprintf(stderr, "tollgate: agent stopped; the meter stays "
 				"attached (pinned in %s), 'tollgate detach' "
 				"removes it\n", o.pin_dir);
+	if (lock >= 0)
+		close(lock);
 	return err ? 1 : 0;
 }
