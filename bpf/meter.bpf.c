@@ -256,53 +256,47 @@ static __always_inline void peer_key(struct tg_peer_key *key,
 	key->port = role == TG_ROLE_CLIENT ? lport : rport;
 }
 
-static __always_inline int meter(struct __sk_buff *skb, bool out)
+/*
+ * GSO/GRO super-packet: the wire bytes and segment count. Every segment
+ * repeats the IP and transport headers, so they are parsed here; a
+ * subprogram, to keep the parser's stack out of the fast path.
+ */
+static __noinline __u64 gso_wire(struct __sk_buff *skb, __u32 *packets)
+{
+	struct tg_pkt pkt = {};
+	__u32 len = skb->len;
+	__u32 segs = skb->gso_segs;
+	__u32 gso_size = skb->gso_size;
+
+	tg_parse(skb, &pkt);
+	if (pkt.ok && !segs && gso_size && len > pkt.hdr_len)
+		segs = (len - pkt.hdr_len + gso_size - 1) / gso_size;
+	if (segs <= 1) {
+		*packets = 1;
+		return len;
+	}
+	stat_inc(TG_STAT_GSO);
+	if (!pkt.ok)
+		stat_inc(TG_STAT_BAD_HEADER);
+	*packets = segs;
+	return tg_wire_bytes(len, segs, pkt.ok ? pkt.hdr_len : 0);
+}
+
+/*
+ * Everything but a connected TCP socket with its peer slot cached: the
+ * socket's first packet, listeners, unconnected sockets, sockets without
+ * storage. Finds the peer from the headers and the peer's slot.
+ */
+static __noinline int meter_slow(struct __sk_buff *skb, struct bpf_sock *sk,
+				 __u64 bytes, __u32 packets, bool out)
 {
 	struct tg_peer_key key = {};
 	struct tg_sock none = {};
 	struct tg_pkt pkt = {};
-	struct bpf_sock *sk;
 	struct tg_sock *st;
-	__u32 len = skb->len;
-	__u32 segs = skb->gso_segs;
-	__u32 gso_size = skb->gso_size;
-	__u64 bytes = len, packets = 1;
-	bool parsed = false;
 	__u32 slot;
 
-	/* GSO/GRO: every segment repeats the IP and transport headers. */
-	if (segs > 1 || gso_size) {
-		tg_parse(skb, &pkt);
-		parsed = true;
-		if (pkt.ok && !segs && gso_size && len > pkt.hdr_len)
-			segs = (len - pkt.hdr_len + gso_size - 1) / gso_size;
-		if (segs > 1) {
-			bytes = tg_wire_bytes(len, segs, pkt.ok ? pkt.hdr_len : 0);
-			packets = segs;
-			stat_inc(TG_STAT_GSO);
-		}
-	}
-
-	sk = skb->sk;
-	if (sk)
-		sk = bpf_sk_fullsock(sk);
-	if (!sk) {
-		stat_inc(TG_STAT_NO_SOCK);
-		count_overflow(TG_ROLE_NONE, out, bytes, packets);
-		return SK_PASS;
-	}
-
-	st = bpf_sk_storage_get(&tg_sock, sk, 0, 0);
-	if (st && st->cookie && (st->flags & TG_SOCK_PEER_FIXED)) {
-		/* Fast path: connected TCP socket, peer slot cached. */
-		count(&st->c, out, bytes, packets);
-		count_slot(st->peer_slot, st->role, out, bytes, packets);
-		return SK_PASS;
-	}
-
-	if (!st)
-		st = bpf_sk_storage_get(&tg_sock, sk, 0,
-					BPF_SK_STORAGE_GET_F_CREATE);
+	st = bpf_sk_storage_get(&tg_sock, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!st) {
 		/* No memory for socket storage: still count, per packet. */
 		stat_inc(TG_STAT_NO_STORAGE);
@@ -312,8 +306,7 @@ static __always_inline int meter(struct __sk_buff *skb, bool out)
 		sock_init(st, sk, skb);
 	}
 
-	if (!parsed)
-		tg_parse(skb, &pkt);
+	tg_parse(skb, &pkt);
 	if (!pkt.ok)
 		stat_inc(TG_STAT_BAD_HEADER);
 	peer_key(&key, &pkt, st, st->role, out);
@@ -336,6 +329,35 @@ static __always_inline int meter(struct __sk_buff *skb, bool out)
 		count(&st->c, out, bytes, packets);
 	count_slot(slot, st->role, out, bytes, packets);
 	return SK_PASS;
+}
+
+static __always_inline int meter(struct __sk_buff *skb, bool out)
+{
+	__u64 bytes = skb->len;
+	__u32 packets = 1;
+	struct bpf_sock *sk;
+	struct tg_sock *st;
+
+	if (skb->gso_segs > 1 || skb->gso_size)
+		bytes = gso_wire(skb, &packets);
+
+	sk = skb->sk;
+	if (sk)
+		sk = bpf_sk_fullsock(sk);
+	if (!sk) {
+		stat_inc(TG_STAT_NO_SOCK);
+		count_overflow(TG_ROLE_NONE, out, bytes, packets);
+		return SK_PASS;
+	}
+
+	/* Fast path: connected TCP socket, peer slot cached. */
+	st = bpf_sk_storage_get(&tg_sock, sk, 0, 0);
+	if (st && (st->flags & TG_SOCK_PEER_FIXED)) {
+		count(&st->c, out, bytes, packets);
+		count_slot(st->peer_slot, st->role, out, bytes, packets);
+		return SK_PASS;
+	}
+	return meter_slow(skb, sk, bytes, packets, out);
 }
 
 SEC("cgroup_skb/ingress")

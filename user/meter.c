@@ -37,6 +37,7 @@ struct meter {
 	struct meter_bpf *skel;
 	struct bpf_link *links[NR_LINKS];
 	char pin_dir[PATH_MAX / 2];	/* empty: not pinned */
+	int resumed;			/* links taken over from the pins */
 };
 
 /* Pin names of the links, in the order of link_progs(). */
@@ -358,6 +359,7 @@ int meter_attach(struct meter *m, const char *cgroup)
 				goto out;
 			}
 			pr_info("%s: took over pinned link %s", what, path);
+			m->resumed++;
 			continue;
 		}
 		m->links[i] = bpf_program__attach_cgroup(progs[i], cgfd);
@@ -381,6 +383,12 @@ int meter_attach(struct meter *m, const char *cgroup)
 out:
 	close(cgfd);
 	return err;
+}
+
+/* Number of pinned links meter_attach() took over rather than created. */
+int meter_resumed(const struct meter *m)
+{
+	return m->resumed;
 }
 
 /* Free the user-space handles. Pinned links stay attached. */

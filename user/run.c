@@ -267,8 +267,10 @@ int cmd_run(int argc, char **argv)
 	if (err)
 		goto out;
 	have_view = true;
-	printf("tollgate %s: metering cgroup %s (ingress, egress, sock_ops), "
-	       "pinned in %s\n", TOLLGATE_VERSION, o.cgroup, o.pin_dir);
+	printf("tollgate %s: %s cgroup %s (ingress, egress, sock_ops), "
+	       "pinned in %s\n", TOLLGATE_VERSION,
+	       meter_resumed(m) ? "resumed metering" : "metering", o.cgroup,
+	       o.pin_dir);
 	if (o.summary)
 		printf("summary every %us; Ctrl-C stops the agent, %s\n",
 		       o.interval,
