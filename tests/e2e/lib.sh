@@ -457,7 +457,9 @@ events {
 	worker_connections 1024;
 }
 http {
-	access_log $d/logs/access.log;
+	log_format tg '\$remote_addr \$remote_port \$connection "\$request" '
+		'\$status \$bytes_sent \$upstream_addr';
+	access_log $d/logs/access.log tg;
 	client_body_temp_path $d/tmp/body;
 	proxy_temp_path $d/tmp/proxy;
 	fastcgi_temp_path $d/tmp/fastcgi;
@@ -554,7 +556,7 @@ tg_be_file()
 # curl in cl, never through a proxy.
 tg_curl()
 {
-	ip netns exec "$TG_NS_CL" curl --noproxy '*' -sS "$@"
+	ip netns exec "$TG_NS_CL" curl --noproxy '*' -sS --no-progress-meter "$@"
 }
 
 # ---------------------------------------------------------------------------
