@@ -755,14 +755,17 @@ tg_measure_begin()
 	tg_wait_quiet 1
 	tg_snapshot base
 	tg_check_empty
+	tg_log "baseline taken, meter empty; traffic starts"
 }
 
 # End of a measurement: every gateway connection closed, links quiet again,
 # then the counters and the dump (in TG_DUMP).
 tg_measure_end()
 {
+	tg_log "traffic done; waiting for gw's connections to close"
 	tg_wait_gw_idle
 	tg_wait_quiet 1
 	tg_snapshot end
 	TG_DUMP=$(tg_dump) || tg_die "tollgate dump failed"
+	tg_log "links quiet; end values taken"
 }
