@@ -341,14 +341,20 @@ tg_cgroup_setup()
 	mkdir "$TG_CG" || tg_die "cannot create cgroup $TG_CG"
 }
 
-# Start the agent on the test cgroup with a fresh pin directory and wait
-# until its three links are pinned. Skips when the kernel refuses BPF.
+# Start the agent on the test cgroup and wait until its three links are
+# pinned. The first start creates the pin directory; a later one (after
+# the agent was killed) takes over the pinned maps and links. Each start
+# logs to its own file, TG_AGENT_LOG. Skips when the kernel refuses BPF.
+TG_AGENT_STARTS=0
 tg_agent_start()
 {
-	local log=$TG_TMP/agent.log i
+	local log i
 
+	TG_AGENT_STARTS=$((TG_AGENT_STARTS + 1))
+	log=$TG_TMP/agent.$TG_AGENT_STARTS.log
+	TG_AGENT_LOG=$log
 	"$TG_BIN" -v run --cgroup "$TG_CG" --pin-dir "$TG_PIN" --interval 1 \
-		--no-summary >>"$log" 2>&1 &
+		--no-summary >"$log" 2>&1 &
 	TG_AGENT_PID=$!
 	for i in $(seq 100); do
 		if [ -e "$TG_PIN/link_ingress" ] && [ -e "$TG_PIN/link_egress" ] &&
@@ -370,16 +376,38 @@ tg_agent_start()
 	tg_die "tollgate run did not attach within 10s"
 }
 
-# Kill the agent with SIG (default TERM) and reap it.
+# Stop the agent with signal SIG (default TERM) and reap it; SIGKILL
+# follows after 10s.
 tg_agent_stop()
 {
-	local sig=${1:-TERM}
+	local sig=${1:-TERM} wd
 
 	[ -n "$TG_AGENT_PID" ] || return 0
 	kill "-$sig" "$TG_AGENT_PID" 2>/dev/null
-	timeout 10 tail --pid="$TG_AGENT_PID" -f /dev/null
+	(sleep 10 && kill -KILL "$TG_AGENT_PID" 2>/dev/null) &
+	wd=$!
 	wait "$TG_AGENT_PID" 2>/dev/null
+	TG_AGENT_RC=$?
+	kill "$wd" 2>/dev/null
+	wait "$wd" 2>/dev/null
 	TG_AGENT_PID=
+}
+
+# Programs attached to the test cgroup, one "attach_type name" per line.
+tg_cgroup_progs()
+{
+	bpftool -j cgroup show "$TG_CG" | jq -r '.[] | "\(.attach_type) \(.name)"'
+}
+
+# Program ids behind the pinned links: "ingress egress sockops".
+tg_link_prog_ids()
+{
+	local l ids=""
+
+	for l in link_ingress link_egress link_sockops; do
+		ids+="$(bpftool -j link show pinned "$TG_PIN/$l" | jq .prog_id) "
+	done
+	echo "${ids% }"
 }
 
 # Run a command inside gw AND inside the test cgroup, in the background;
