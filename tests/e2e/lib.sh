@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# shellcheck shell=bash
 #
 # lib.sh - shared helpers of the end-to-end tests.
 #
@@ -17,6 +18,9 @@
 # helpers it needs. One EXIT trap takes down everything a helper created,
 # on success, failure and Ctrl-C alike. Exit codes: 0 pass, 77 skip, any
 # other fail.
+
+# Variables set here are read by the tests that source this file.
+# shellcheck disable=SC2034
 
 set -u
 set -o pipefail
@@ -121,8 +125,6 @@ tg_init()
 	[ -x "$TG_BIN" ] ||
 		tg_die "no ./tollgate: run the tests from the project root after 'make'"
 	[ -n "$(tg_cgroup2_mount)" ] || tg_skip "no cgroup2 hierarchy mounted"
-	mount | grep -q ' type bpf ' || [ -d /sys/fs/bpf ] ||
-		tg_skip "no BPF filesystem at /sys/fs/bpf"
 
 	TG_TMP=$(mktemp -d "/tmp/$TG_NAME.XXXXXX") || tg_die "mktemp failed"
 	# nginx workers run as nobody and serve files from here.
@@ -345,6 +347,11 @@ tg_cgroup_setup()
 # pinned. The first start creates the pin directory; a later one (after
 # the agent was killed) takes over the pinned maps and links. Each start
 # logs to its own file, TG_AGENT_LOG. Skips when the kernel refuses BPF.
+#
+# Tests start the agent before any server: sockets opened earlier would
+# still be metered from the next packet on, but their first packets and
+# the sock_ops events that tell an accepted socket from a connecting one
+# would be gone, and the comparison would be off by exactly those.
 TG_AGENT_STARTS=0
 tg_agent_start()
 {
@@ -531,7 +538,6 @@ http {
 EOF
 	tg_gw_spawn "$d/logs/stderr.log" nginx -p "$d" -c "$d/nginx.conf" \
 		-e "$d/logs/error.log"
-	TG_GW_NGINX_PID=${TG_PIDS[-1]}
 	tg_wait_listen "$TG_NS_GW" t "$TG_GW_PORT" "$d/logs/error.log"
 }
 
@@ -589,6 +595,10 @@ tg_curl()
 
 # ---------------------------------------------------------------------------
 # Truth: veth counters inside gw
+#
+# Read through netlink inside gw (ip -n), the same numbers as gw's
+# /sys/class/net/DEV/statistics: interface names and counters belong to a
+# namespace, and gw's own view is the one that matches its sockets.
 
 # Print "rx_bytes rx_packets tx_bytes tx_packets" of DEV in gw.
 tg_link_stats()
@@ -625,7 +635,10 @@ tg_wait_quiet()
 }
 
 # Wait up to 30s until gw holds no TCP connection: only listeners and
-# timewait sockets may remain (those send nothing on their own).
+# timewait sockets may remain. A timewait socket sends only when the peer
+# retransmits its FIN because the last ACK was lost, and a veth loses
+# nothing; should it ever happen, the meter (which cannot see timewait
+# sockets) and the veth would differ and the test would say so.
 tg_wait_gw_idle()
 {
 	local i n
@@ -666,6 +679,7 @@ tg_snapshot()
 # ---------------------------------------------------------------------------
 # The meter's side
 
+# shellcheck disable=SC2120
 tg_dump()
 {
 	"$TG_BIN" dump --pin-dir "$TG_PIN" --format json "$@"
@@ -713,7 +727,9 @@ tg_check_peer()
 	"$TG_DEV_GWB") idx=6 ;;
 	*) tg_die "unknown device $dev" ;;
 	esac
+	# shellcheck disable=SC2154 # set by tg_snapshot
 	read -r -a base <<<"$TG_SNAP_base"
+	# shellcheck disable=SC2154
 	read -r -a end <<<"$TG_SNAP_end"
 	for i in 0 1 2 3 4 5; do
 		d[i]=$((end[idx + i] - base[idx + i]))
@@ -749,8 +765,9 @@ tg_check_peer()
 		tg_fail "$label $peer: expected every row role=$role port=$port proto=$proto, got $bad"
 }
 
-# Rows for peers other than the expected ones, or overflow rows, mean
-# traffic went where it should not.
+# Rows for peers other than the expected ones, or overflow rows (peer "*",
+# printed whenever an overflow bucket is not zero), mean traffic went where
+# it should not.
 tg_check_only_peers()
 {
 	local dump=$1 extra
@@ -778,6 +795,10 @@ tg_result()
 }
 
 # Start of a measurement: links quiet, baseline taken, meter still empty.
+# Only what happens after the baseline is compared: setup traffic (MLD
+# reports after address assignment) is in the veth counters but belongs to
+# no socket. An empty meter after the baseline also proves that nothing
+# slipped in between the two readings.
 tg_measure_begin()
 {
 	tg_wait_quiet 1

@@ -6,7 +6,8 @@
 # curl in cl fetches a 100 MB file from the backend nginx in be through the
 # nginx proxy in gw. The meter's totals for the client and for the backend
 # must equal, to the byte and the packet, what gw's two veths carried.
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=lib.sh
+. "${0%/*}/lib.sh" || exit 1
 
 SIZE=$((100 << 20))
 

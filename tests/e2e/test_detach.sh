@@ -12,7 +12,8 @@
 # 3. Detach while an agent still runs: its open descriptors must not keep
 #    the programs attached.
 # 4. Detach with nothing pinned succeeds and changes nothing.
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=lib.sh
+. "${0%/*}/lib.sh" || exit 1
 
 tg_init nginx curl
 tg_topology_setup
@@ -23,26 +24,26 @@ expect_attached()
 {
 	local progs n
 
-	progs=$(tg_cgroup_progs)
-	n=$(grep -c . <<<"$progs")
+	progs=$(tg_cgroup_progs | paste -sd ',')
+	n=$(tg_cgroup_progs | grep -c .)
 	[ "$n" -eq "$1" ] || {
-		tg_fail "expected $1 programs on $TG_CG, bpftool lists $n: $(echo $progs)"
+		tg_fail "expected $1 programs on $TG_CG, bpftool lists $n: $progs"
 		return
 	}
-	[ "$1" -eq 0 ] || tg_log "attached: $(echo $progs)"
+	[ "$1" -eq 0 ] || tg_log "attached: $progs"
 }
 
 # expect_detached IDS: pin dir gone, cgroup empty, programs freed.
 expect_detached()
 {
-	local id i
+	local id
 
 	[ ! -e "$TG_PIN" ] || tg_fail "pin directory still there: $(ls -A "$TG_PIN")"
 	expect_attached 0
 	# The kernel frees a link, and then its program, from a work queue
 	# once the last reference is gone: allow it a moment.
 	for id in $1; do
-		for i in $(seq 50); do
+		for _ in $(seq 50); do
 			bpftool prog show id "$id" >/dev/null 2>&1 || continue 2
 			sleep 0.1
 		done

@@ -19,7 +19,8 @@
 # (tg_stats[TG_STAT_GSO]) must rise, and tcpdump must see packets larger
 # than the MTU arrive on gw's backend link (GRO at work). If either fails,
 # the kernel did not produce the case under test, and the test skips.
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=lib.sh
+. "${0%/*}/lib.sh" || exit 1
 
 SIZE=$((100 << 20))
 TG_STAT_GSO=5
@@ -41,7 +42,7 @@ ip netns exec "$TG_NS_GW" timeout 60 tcpdump -i "$TG_DEV_GWB" -Q in -nn -c 20 \
 	-w "$TG_TMP/gro.pcap" 'greater 1600' 2>"$TG_TMP/tcpdump.log" &
 dump_pid=$!
 TG_PIDS+=("$dump_pid")
-for i in $(seq 50); do
+for _ in $(seq 50); do
 	grep -q 'listening on' "$TG_TMP/tcpdump.log" && break
 	sleep 0.1
 done

@@ -8,7 +8,8 @@
 # on keep-alive, half one connection each). IPv6 headers are 40 bytes, not
 # 20, and peers are native IPv6 addresses, not IPv4-mapped ones; the
 # meter's totals must still equal gw's veth counters exactly.
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=lib.sh
+. "${0%/*}/lib.sh" || exit 1
 
 SIZE=$((20 << 20))
 
@@ -22,17 +23,17 @@ tg_be_file big.bin "$SIZE"
 for i in 0 1 2 3; do
 	tg_be_file "f$i" $((i * 1500 + 100))
 done
-base="http://[$TG_GWC6]:$TG_GW_PORT/v6"
+url6="http://[$TG_GWC6]:$TG_GW_PORT/v6"
 
 tg_measure_begin
 got=$(tg_curl -g -o /dev/null -w '%{http_code} %{size_download} %{remote_ip}' \
-	"$base/big.bin") || tg_die "curl failed"
+	"$url6/big.bin") || tg_die "curl failed"
 read -r code size ip <<<"$got"
 [ "$code" = 200 ] && [ "$size" -eq "$SIZE" ] && [ "$ip" = "$TG_GWC6" ] ||
 	tg_die "download: expected 200, $SIZE bytes from $TG_GWC6; got $code, $size from $ip"
-tg_curl --fail "$base/f{0,1,2,3}?n=[1-25]" >/dev/null ||
+tg_curl --fail "$url6/f{0,1,2,3}?n=[1-25]" >/dev/null ||
 	tg_die "keep-alive requests failed"
-tg_curl --fail -H 'Connection: close' "$base/f{0,1,2,3}?n=[1-25]" \
+tg_curl --fail -H 'Connection: close' "$url6/f{0,1,2,3}?n=[1-25]" \
 	>/dev/null || tg_die "Connection: close requests failed"
 tg_measure_end
 

@@ -11,7 +11,8 @@
 # - 500 requests each on its own connection (Connection: close).
 # Both access logs must show all 1,000, and the meter's totals per peer
 # must equal gw's veth counters.
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=lib.sh
+. "${0%/*}/lib.sh" || exit 1
 
 tg_init nginx curl
 tg_topology_setup

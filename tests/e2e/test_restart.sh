@@ -12,7 +12,8 @@
 # was running across both events, the programs behind the links changed,
 # the kernel kept counting without an agent) and that the totals are
 # exact at the end.
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=lib.sh
+. "${0%/*}/lib.sh" || exit 1
 
 SIZE=$((100 << 20))
 RATE=12M
@@ -68,7 +69,7 @@ grep -q 'took over pinned link' "$TG_AGENT_LOG" ||
 tg_log "agent restarted after $((($(gw_tx) - tx0) >> 20)) MB; program ids $ids_before -> $ids_after"
 kill -0 "$curl_pid" 2>/dev/null || tg_die "premise: the transfer ended during the restart"
 
-for i in $(seq 600); do
+for _ in $(seq 600); do
 	kill -0 "$curl_pid" 2>/dev/null || break
 	sleep 0.1
 done

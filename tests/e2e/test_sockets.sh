@@ -15,7 +15,8 @@
 # the kernel's own TCP_INFO of the socket (ss -ti), which the meter does not
 # touch: segments out and in, and IP bytes = payload bytes + 52 per packet
 # (20 IPv4 + 20 TCP + 12 timestamp option; no SACK blocks without loss).
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=lib.sh
+. "${0%/*}/lib.sh" || exit 1
 
 SIZE=$((100 << 20))
 DL_PORT=45678
@@ -33,18 +34,19 @@ tg_be_file small 3000
 tg_curl --limit-rate 1M --local-port "$DL_PORT" -o /dev/null \
 	"http://$TG_GWC4:$TG_GW_PORT/big.bin" &
 TG_PIDS+=($!)
-(printf 'GET /small HTTP/1.1\r\nHost: gw\r\n\r\n' && sleep 60) |
-	ip netns exec "$TG_NS_CL" socat - \
-		"TCP:$TG_GWC4:$TG_GW_PORT,sourceport=$IDLE_PORT" >"$TG_TMP/idle.out" &
-TG_PIDS+=($!)
+# The whole pipeline runs inside cl, so that cleanup finds every process.
+tg_ns_spawn "$TG_NS_CL" "$TG_TMP/idle.log" sh -c "
+	(printf 'GET /small HTTP/1.1\r\nHost: gw\r\n\r\n'; sleep 60) |
+	socat - TCP:$TG_GWC4:$TG_GW_PORT,sourceport=$IDLE_PORT >$TG_TMP/idle.out"
 
 # Wait for the idle connection's response, then let it settle (delayed
 # ACKs) before reading both sides.
-for i in $(seq 100); do
-	[ "$(stat -c %s "$TG_TMP/idle.out")" -gt 3000 ] && break
+for _ in $(seq 100); do
+	[ "$(stat -c %s "$TG_TMP/idle.out" 2>/dev/null)" -gt 3000 ] 2>/dev/null && break
 	sleep 0.1
 done
-[ "$(stat -c %s "$TG_TMP/idle.out")" -gt 3000 ] || tg_die "no response on the idle connection"
+[ "$(stat -c %s "$TG_TMP/idle.out" 2>/dev/null)" -gt 3000 ] 2>/dev/null ||
+	tg_die "no response on the idle connection"
 sleep 1.5
 
 ss_gw=$(ip netns exec "$TG_NS_GW" ss -Htn state established)

@@ -17,7 +17,8 @@
 # The client sends one and waits for its echo before the next: the echo
 # server is socat with a pipe, and a pipe holding two datagrams at once
 # would merge them.
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=lib.sh
+. "${0%/*}/lib.sh" || exit 1
 
 N=300
 GW_UDP=7000

@@ -11,7 +11,8 @@
 # context (egress) and from softirq (ingress). At the end wrk drops its
 # connections with requests still in flight, so teardown includes resets.
 # The meter's totals per peer must equal gw's veth counters.
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=lib.sh
+. "${0%/*}/lib.sh" || exit 1
 
 tg_init nginx wrk
 tg_topology_setup
