@@ -120,7 +120,7 @@ tg_cgroup2_mount()
 tg_init()
 {
 	tg_require_root
-	tg_require_tools ip ethtool jq bpftool ss awk timeout "$@"
+	tg_require_tools ip tc ethtool jq bpftool ss awk timeout "$@"
 	TG_BIN=$(pwd)/tollgate
 	[ -x "$TG_BIN" ] ||
 		tg_die "no ./tollgate: run the tests from the project root after 'make'"
@@ -281,6 +281,24 @@ tg_offloads()
 	done
 }
 
+# A real queue on every veth end. veth has none by default (noqueue), and
+# when its peer receives through NAPI (GRO on) and the peer's 256-slot ring
+# is full, it drops the packet: after the egress program counted it,
+# before the veth counters did. With a queue, veth stops it instead and
+# the packet waits. The limit is far above what TCP keeps queued.
+tg_qdiscs()
+{
+	local pair
+
+	for pair in "$TG_NS_CL $TG_DEV_CL" "$TG_NS_GW $TG_DEV_GWC" \
+		"$TG_NS_GW $TG_DEV_GWB" "$TG_NS_BE $TG_DEV_BE"; do
+		# shellcheck disable=SC2086
+		ip netns exec ${pair% *} tc qdisc replace dev ${pair#* } root \
+			pfifo limit 100000 ||
+			tg_die "cannot add a qdisc to ${pair#* } in ${pair% *}"
+	done
+}
+
 # Show the offload settings of gw's links, for the log.
 tg_show_offloads()
 {
@@ -322,6 +340,7 @@ tg_topology_setup()
 	# the counters count the segments a wire would carry. Tests that want
 	# GSO or GRO turn them on again.
 	tg_offloads tso off gso off gro off
+	tg_qdiscs
 
 	ip -n "$TG_NS_CL" link set "$TG_DEV_CL" up &&
 		ip -n "$TG_NS_GW" link set "$TG_DEV_GWC" up &&
@@ -600,11 +619,16 @@ tg_curl()
 # /sys/class/net/DEV/statistics: interface names and counters belong to a
 # namespace, and gw's own view is the one that matches its sockets.
 
-# Print "rx_bytes rx_packets tx_bytes tx_packets" of DEV in gw.
+# Print "rx_bytes rx_packets tx_bytes tx_packets rx_dropped tx_dropped" of
+# DEV in gw; tx_dropped includes what its qdisc dropped.
 tg_link_stats()
 {
-	ip -n "$TG_NS_GW" -s -j link show dev "$1" | jq -r \
-		'.[0].stats64 | "\(.rx.bytes) \(.rx.packets) \(.tx.bytes) \(.tx.packets)"'
+	local qdrops
+
+	qdrops=$(ip netns exec "$TG_NS_GW" tc -s -j qdisc show dev "$1" |
+		jq '[.[].drops] | add // 0')
+	ip -n "$TG_NS_GW" -s -j link show dev "$1" | jq -r --argjson q "$qdrops" \
+		'.[0].stats64 | "\(.rx.bytes) \(.rx.packets) \(.tx.bytes) \(.tx.packets) \(.rx.dropped) \(.tx.dropped + $q)"'
 }
 
 tg_stats_all()
@@ -660,10 +684,11 @@ tg_napi_packets()
 		awk '$1 ~ /^rx_queue_[0-9]+_xdp_packets:$/ { n += $2 } END { print n + 0 }'
 }
 
-# tg_snapshot NAME: record in TG_SNAP_NAME, for gw-cl then gw-be: rx bytes,
-# rx packets, tx bytes, tx packets, and how many of the rx and of the tx
-# packets took veth's NAPI path (counted on the receiving device: gw's own
-# for rx, the peer's in cl or be for tx).
+# tg_snapshot NAME: record in TG_SNAP_NAME, for gw-cl then gw-be, the
+# TG_NSTAT fields below: tg_link_stats, then how many of the rx and of the
+# tx packets took veth's NAPI path (counted on the receiving device: gw's
+# own for rx, the peer's in cl or be for tx).
+TG_NSTAT=8
 tg_snapshot()
 {
 	local s
@@ -672,7 +697,8 @@ tg_snapshot()
 	s+=" $(tg_napi_packets "$TG_NS_CL" "$TG_DEV_CL")"
 	s+=" $(tg_link_stats "$TG_DEV_GWB") $(tg_napi_packets "$TG_NS_GW" "$TG_DEV_GWB")"
 	s+=" $(tg_napi_packets "$TG_NS_BE" "$TG_DEV_BE")"
-	[ "$(wc -w <<<"$s")" -eq 12 ] || tg_die "cannot read gw's counters: $s"
+	[ "$(wc -w <<<"$s")" -eq $((2 * TG_NSTAT)) ] ||
+		tg_die "cannot read gw's counters: $s"
 	printf -v "TG_SNAP_$1" '%s' "$s"
 }
 
@@ -724,27 +750,27 @@ tg_check_peer()
 
 	case $dev in
 	"$TG_DEV_GWC") idx=0 ;;
-	"$TG_DEV_GWB") idx=6 ;;
+	"$TG_DEV_GWB") idx=$TG_NSTAT ;;
 	*) tg_die "unknown device $dev" ;;
 	esac
 	# shellcheck disable=SC2154 # set by tg_snapshot
 	read -r -a base <<<"$TG_SNAP_base"
 	# shellcheck disable=SC2154
 	read -r -a end <<<"$TG_SNAP_end"
-	for i in 0 1 2 3 4 5; do
+	for ((i = 0; i < TG_NSTAT; i++)); do
 		d[i]=$((end[idx + i] - base[idx + i]))
 	done
 	rxp=${d[1]}
-	rxb=$(tg_ip_bytes "${d[0]}" "$rxp" "${d[4]}")
+	rxb=$(tg_ip_bytes "${d[0]}" "$rxp" "${d[6]}")
 	txp=${d[3]}
-	txb=$(tg_ip_bytes "${d[2]}" "$txp" "${d[5]}")
+	txb=$(tg_ip_bytes "${d[2]}" "$txp" "${d[7]}")
 
 	got=$(jq -r --arg p "$peer" '[.[] | select(.peer == $p)] |
 		"\(length) \(map(.bytes_in) | add // 0) \(map(.packets_in) | add // 0) \(map(.bytes_out) | add // 0) \(map(.packets_out) | add // 0)"' \
 		<<<"$dump") || tg_die "cannot parse the dump"
 	read -r -a m <<<"$got"
 
-	tg_log "$label: peer $peer, gw/$dev (veth counted ${d[4]} rx and ${d[5]} tx packets on the NAPI path):"
+	tg_log "$label: peer $peer, gw/$dev (veth counted ${d[6]} rx and ${d[7]} tx packets on the NAPI path, dropped ${d[4]} rx and ${d[5]} tx):"
 	tg_log "    in  (peer->gw): meter ${m[1]} B ${m[2]} pkts, veth rx ${rxb} B ${rxp} pkts"
 	tg_log "    out (gw->peer): meter ${m[3]} B ${m[4]} pkts, veth tx ${txb} B ${txp} pkts"
 	[ "${m[0]}" -gt 0 ] || tg_fail "$label: no row for peer $peer in the dump"
@@ -756,6 +782,12 @@ tg_check_peer()
 		tg_fail "$label $peer out bytes: expected $txb (veth tx), got ${m[3]} (meter), diff $((m[3] - txb))"
 	[ "${m[4]}" -eq "$txp" ] ||
 		tg_fail "$label $peer out packets: expected $txp (veth tx), got ${m[4]} (meter), diff $((m[4] - txp))"
+
+	# A drop on gw's side of the link happens after the meter counted the
+	# packet and before veth did; it would explain a difference, never
+	# excuse it.
+	[ "${d[4]}" -eq 0 ] && [ "${d[5]}" -eq 0 ] ||
+		tg_log "    note: gw/$dev dropped ${d[4]} received and ${d[5]} outgoing packets during the measurement"
 
 	bad=$(jq -c --arg p "$peer" --arg r "$role" --argjson port "$port" \
 		--arg proto "$proto" '[.[] | select(.peer == $p and
