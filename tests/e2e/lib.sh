@@ -188,6 +188,9 @@ tg_cleanup()
 {
 	local rc=$? pid ns
 
+	# A subshell signalled before it has reset the inherited traps would
+	# run them: only the test's own shell may tear down.
+	[ "$BASHPID" = "$$" ] || exit "$rc"
 	trap - EXIT INT TERM
 	set +e
 	for pid in "${TG_PIDS[@]}"; do
@@ -402,20 +405,22 @@ tg_agent_start()
 	tg_die "tollgate run did not attach within 10s"
 }
 
-# Stop the agent with signal SIG (default TERM) and reap it; SIGKILL
-# follows after 10s.
+# Stop the agent with signal SIG (default TERM) and reap it, its exit
+# status in TG_AGENT_RC; SIGKILL follows after 10s. (bash reaps its
+# children as they exit, so kill -0 fails once the agent is gone.)
 tg_agent_stop()
 {
-	local sig=${1:-TERM} wd
+	local sig=${1:-TERM}
 
 	[ -n "$TG_AGENT_PID" ] || return 0
 	kill "-$sig" "$TG_AGENT_PID" 2>/dev/null
-	(sleep 10 && kill -KILL "$TG_AGENT_PID" 2>/dev/null) &
-	wd=$!
+	for _ in $(seq 100); do
+		kill -0 "$TG_AGENT_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$TG_AGENT_PID" 2>/dev/null
 	wait "$TG_AGENT_PID" 2>/dev/null
 	TG_AGENT_RC=$?
-	kill "$wd" 2>/dev/null
-	wait "$wd" 2>/dev/null
 	TG_AGENT_PID=
 }
 
