@@ -55,6 +55,7 @@ TG_BE6=fd00:201:2::2
 
 TG_GW_PORT=8080		# the gateway's listen port (outside ephemeral range)
 TG_BE_PORT=8081		# the backend's port
+TG_GW_DUAL_PORT=8082	# gateway port on a dual-stack socket, to IPv6 backend
 
 # bpffs refuses names with a dot (EPERM): they are kept for its own files.
 TG_PIN=/sys/fs/bpf/tollgate-test-$TG_ID
@@ -217,6 +218,7 @@ tg_cleanup()
 	case $rc in
 	0) tg_log "PASS" ;;
 	77) ;;
+	130 | 143) tg_log "INTERRUPTED" ;;
 	*) tg_log "FAILED (exit $rc)" ;;
 	esac
 	exit "$rc"
@@ -556,6 +558,20 @@ http {
 		}
 		location /v6/ {
 			proxy_pass http://be6/;
+		}
+	}
+	# One IPv6 socket for both families: IPv4 clients arrive on it with
+	# IPv4-mapped addresses.
+	server {
+		listen [::]:$TG_GW_DUAL_PORT ipv6only=off;
+		proxy_http_version 1.1;
+		proxy_set_header Connection "";
+		proxy_buffering off;
+		proxy_buffer_size 64k;
+		proxy_buffers 8 64k;
+		proxy_busy_buffers_size 128k;
+		location / {
+			proxy_pass http://be6;
 		}
 	}
 }

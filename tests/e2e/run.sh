@@ -7,8 +7,8 @@
 #   tests/e2e/run.sh tests/e2e/test_udp.sh
 #
 # Run from the project root after 'make'. Each test gets at most
-# TG_TEST_TIMEOUT seconds (default 300); on timeout it receives SIGINT, so
-# that its own cleanup runs. Exit status: 0 if nothing failed (skips are
+# TG_TEST_TIMEOUT seconds (default 300); on timeout it receives SIGTERM, so
+# that its own cleanup runs (SIGINT may be ignored by a background job). Exit status: 0 if nothing failed (skips are
 # not failures), 1 otherwise.
 set -u
 
@@ -19,7 +19,7 @@ timeout_s=${TG_TEST_TIMEOUT:-300}
 pass=0 skip=0 fail=0 failed=""
 for t in "$@"; do
 	start=$SECONDS
-	timeout -s INT -k 30 "$timeout_s" "$t"
+	timeout -s TERM -k 30 "$timeout_s" "$t"
 	rc=$?
 	took=$((SECONDS - start))
 	case $rc in
