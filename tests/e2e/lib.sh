@@ -627,10 +627,11 @@ tg_be_file()
 	truncate -s "$2" "$TG_TMP/be/www/$1" || tg_die "cannot create $1"
 }
 
-# curl in cl, never through a proxy.
+# curl in cl, never through a proxy, each transfer bounded (120s).
 tg_curl()
 {
-	ip netns exec "$TG_NS_CL" curl --noproxy '*' -sS --no-progress-meter "$@"
+	ip netns exec "$TG_NS_CL" curl --noproxy '*' -sS --no-progress-meter \
+		--max-time 120 "$@"
 }
 
 # ---------------------------------------------------------------------------
@@ -662,9 +663,9 @@ tg_stats_all()
 # leaves FINs and ACKs in flight.
 tg_wait_quiet()
 {
-	local quiet=${1:-1} cur last="" since=$SECONDS i now
+	local quiet=${1:-1} cur last="" since=0 now deadline=$((SECONDS + 30))
 
-	for i in $(seq 300); do
+	while [ "$SECONDS" -lt "$deadline" ]; do
 		cur=$(tg_stats_all)
 		now=$(date +%s.%N)
 		if [ "$cur" != "$last" ]; then
