@@ -1,0 +1,874 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# shellcheck shell=bash
+#
+# lib.sh - shared helpers of the end-to-end tests.
+#
+# A test builds three network namespaces joined by two veth pairs,
+#
+#     cl (client) --- gw (gateway) --- be (backend)
+#
+# runs an nginx reverse proxy in gw inside a cgroup of its own, meters that
+# cgroup with ./tollgate, drives traffic from cl through gw to be, and
+# compares what tollgate counted with an independent truth: the packet and
+# byte counters of gw's two veth interfaces, read inside gw. Every packet on
+# those two links belongs to a socket of the gateway, so per peer and per
+# direction the meter must agree with them exactly.
+#
+# Sourcing this file sets up nothing; a test calls tg_init, then the setup
+# helpers it needs. One EXIT trap takes down everything a helper created,
+# on success, failure and Ctrl-C alike. Exit codes: 0 pass, 77 skip, any
+# other fail.
+
+# Variables set here are read by the tests that source this file.
+# shellcheck disable=SC2034
+
+set -u
+set -o pipefail
+
+TG_ID=$$
+TG_NAME=tollgate-test.$TG_ID
+TG_NS_CL=tg$TG_ID-cl
+TG_NS_GW=tg$TG_ID-gw
+TG_NS_BE=tg$TG_ID-be
+
+# Interfaces live inside the namespaces, so their names need not be unique.
+TG_DEV_CL=cl-gw		# in cl, faces gw
+TG_DEV_GWC=gw-cl	# in gw, faces cl
+TG_DEV_GWB=gw-be	# in gw, faces be
+TG_DEV_BE=be-gw		# in be, faces gw
+
+# Fixed MAC addresses, so that static neighbour entries can be written
+# before the links exist in both namespaces.
+TG_MAC_CL=02:00:00:c0:01:01
+TG_MAC_GWC=02:00:00:c0:01:02
+TG_MAC_GWB=02:00:00:c0:02:01
+TG_MAC_BE=02:00:00:c0:02:02
+
+TG_CL4=10.201.1.1
+TG_GWC4=10.201.1.2
+TG_GWB4=10.201.2.1
+TG_BE4=10.201.2.2
+TG_CL6=fd00:201:1::1
+TG_GWC6=fd00:201:1::2
+TG_GWB6=fd00:201:2::1
+TG_BE6=fd00:201:2::2
+
+TG_GW_PORT=8080		# the gateway's listen port (outside ephemeral range)
+TG_BE_PORT=8081		# the backend's port
+TG_GW_DUAL_PORT=8082	# gateway port on a dual-stack socket, to IPv6 backend
+
+# bpffs refuses names with a dot (EPERM): they are kept for its own files.
+TG_PIN=/sys/fs/bpf/tollgate-test-$TG_ID
+TG_CG=			# set by tg_cgroup_setup
+TG_TMP=			# set by tg_init
+TG_AGENT_PID=
+TG_PIDS=()		# background processes to kill on exit
+TG_FAILED=0
+TG_T0=$SECONDS
+
+# Proxy variables must never route a test client anywhere but gw.
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy \
+	no_proxy NO_PROXY
+
+tg_log()
+{
+	printf '[%s +%ds] %s\n' "${0##*/}" $((SECONDS - TG_T0)) "$*"
+}
+
+# Exit 77 with the reason; the EXIT trap still cleans up.
+tg_skip()
+{
+	tg_log "SKIP: $*"
+	exit 77
+}
+
+# Record a failed check and go on, so one run shows every difference.
+tg_fail()
+{
+	tg_log "FAIL: $*"
+	TG_FAILED=1
+}
+
+# A failure after which the test cannot go on.
+tg_die()
+{
+	tg_log "FAIL: $*"
+	exit 1
+}
+
+tg_require_root()
+{
+	[ "$(id -u)" -eq 0 ] || tg_skip "needs root (network namespaces, cgroups, BPF)"
+}
+
+tg_require_tools()
+{
+	local t
+
+	for t in "$@"; do
+		command -v "$t" >/dev/null 2>&1 ||
+			tg_skip "missing tool '$t' (apt-get install it)"
+	done
+}
+
+# The cgroup v2 mount point, from /proc/mounts; never assumed.
+tg_cgroup2_mount()
+{
+	awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts
+}
+
+# Common start of every test: checks, temp dir, cleanup trap.
+tg_init()
+{
+	tg_require_root
+	tg_require_tools ip tc ethtool jq bpftool ss awk timeout "$@"
+	TG_BIN=$(pwd)/tollgate
+	[ -x "$TG_BIN" ] ||
+		tg_die "no ./tollgate: run the tests from the project root after 'make'"
+	[ -n "$(tg_cgroup2_mount)" ] || tg_skip "no cgroup2 hierarchy mounted"
+
+	TG_TMP=$(mktemp -d "/tmp/$TG_NAME.XXXXXX") || tg_die "mktemp failed"
+	# nginx workers run as nobody and serve files from here.
+	chmod 755 "$TG_TMP"
+	trap tg_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}
+
+# ---------------------------------------------------------------------------
+# Cleanup
+
+tg_kill_pid()
+{
+	local pid=$1 i
+
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for i in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+tg_kill_netns_pids()
+{
+	local ns=$1 pids i
+
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		pids=$(ip netns pids "$ns" 2>/dev/null)
+		[ -n "$pids" ] || return 0
+		# shellcheck disable=SC2086
+		kill -KILL $pids 2>/dev/null
+		sleep 0.2
+	done
+}
+
+tg_cgroup_teardown()
+{
+	local i pids
+
+	[ -n "$TG_CG" ] && [ -d "$TG_CG" ] || return 0
+	for i in $(seq 25); do
+		pids=$(cat "$TG_CG/cgroup.procs" 2>/dev/null)
+		[ -n "$pids" ] || break
+		if [ -e "$TG_CG/cgroup.kill" ]; then
+			echo 1 >"$TG_CG/cgroup.kill" 2>/dev/null
+		else
+			# shellcheck disable=SC2086
+			kill -KILL $pids 2>/dev/null
+		fi
+		sleep 0.2
+	done
+	rmdir "$TG_CG" 2>/dev/null ||
+		tg_log "warning: cannot remove cgroup $TG_CG"
+}
+
+tg_cleanup()
+{
+	local rc=$? pid ns
+
+	# A subshell signalled before it has reset the inherited traps would
+	# run them: only the test's own shell may tear down.
+	[ "$BASHPID" = "$$" ] || exit "$rc"
+	trap - EXIT INT TERM
+	set +e
+	for pid in "${TG_PIDS[@]}"; do
+		tg_kill_pid "$pid"
+	done
+	[ -n "$TG_AGENT_PID" ] && tg_kill_pid "$TG_AGENT_PID"
+	tg_cgroup_teardown
+	for ns in "$TG_NS_CL" "$TG_NS_GW" "$TG_NS_BE"; do
+		ip netns list | grep -qw "^$ns" || continue
+		tg_kill_netns_pids "$ns"
+		ip netns del "$ns"
+	done
+	if [ -e "$TG_PIN" ]; then
+		"$TG_BIN" detach --pin-dir "$TG_PIN" >/dev/null 2>&1
+		rm -rf "$TG_PIN"
+	fi
+	if [ -n "$TG_TMP" ] && [ -d "$TG_TMP" ]; then
+		if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -n "${TG_KEEP_LOGS:-}" ]; then
+			tg_log "logs kept in $TG_TMP"
+		else
+			rm -rf "$TG_TMP"
+		fi
+	fi
+	case $rc in
+	0) tg_log "PASS" ;;
+	77) ;;
+	130 | 143) tg_log "INTERRUPTED" ;;
+	*) tg_log "FAILED (exit $rc)" ;;
+	esac
+	exit "$rc"
+}
+
+# ---------------------------------------------------------------------------
+# Topology
+
+# IPv6 settings of a fresh namespace, before any link exists there, so that
+# new links inherit them: no DAD, no router solicitations, and unsolicited
+# MLD reports sent at once instead of spread over a second. Together with
+# static neighbour entries this leaves the links silent after setup.
+tg_ns_quiet()
+{
+	local ns=$1 c
+
+	ip -n "$ns" link set lo up
+	for c in all default; do
+		ip netns exec "$ns" sysctl -qw \
+			net.ipv6.conf.$c.accept_dad=0 \
+			net.ipv6.conf.$c.dad_transmits=0 \
+			net.ipv6.conf.$c.accept_ra=0 \
+			net.ipv6.conf.$c.router_solicitations=0 \
+			net.ipv6.conf.$c.mldv1_unsolicited_report_interval=1 \
+			net.ipv6.conf.$c.mldv2_unsolicited_report_interval=1 \
+			>/dev/null
+	done
+}
+
+# tg_link NS_A DEV_A MAC_A NS_B DEV_B MAC_B
+tg_link()
+{
+	ip -n "$1" link add "$2" address "$3" type veth \
+		peer name "$5" address "$6" netns "$4" ||
+		tg_die "cannot create veth pair $1/$2 - $4/$5"
+}
+
+# tg_addr NS DEV ADDR4 ADDR6
+tg_addr()
+{
+	ip -n "$1" addr add "$3/24" dev "$2" &&
+		ip -n "$1" addr add "$4/64" dev "$2" nodad ||
+		tg_die "cannot add addresses to $1/$2"
+}
+
+# tg_neigh NS DEV ADDR4 ADDR6 MAC: permanent entries, no ARP or NDP ever.
+tg_neigh()
+{
+	ip -n "$1" neigh add "$3" lladdr "$5" dev "$2" nud permanent &&
+		ip -n "$1" -6 neigh add "$4" lladdr "$5" dev "$2" nud permanent ||
+		tg_die "cannot add neighbours in $1"
+}
+
+# Set offloads on both ends of both measured links, e.g.
+# tg_offloads tso off gso off gro off
+tg_offloads()
+{
+	local pair
+
+	for pair in "$TG_NS_CL $TG_DEV_CL" "$TG_NS_GW $TG_DEV_GWC" \
+		"$TG_NS_GW $TG_DEV_GWB" "$TG_NS_BE $TG_DEV_BE"; do
+		# shellcheck disable=SC2086
+		ip netns exec ${pair% *} ethtool -K ${pair#* } "$@" 2>/dev/null ||
+			tg_die "ethtool -K ${pair#* } $* failed in ${pair% *}"
+	done
+}
+
+# A real queue on every veth end. veth has none by default (noqueue), and
+# when its peer receives through NAPI (GRO on) and the peer's 256-slot ring
+# is full, it drops the packet: after the egress program counted it,
+# before the veth counters did. With a queue, veth stops it instead and
+# the packet waits. The limit is far above what TCP keeps queued.
+tg_qdiscs()
+{
+	local pair
+
+	for pair in "$TG_NS_CL $TG_DEV_CL" "$TG_NS_GW $TG_DEV_GWC" \
+		"$TG_NS_GW $TG_DEV_GWB" "$TG_NS_BE $TG_DEV_BE"; do
+		# shellcheck disable=SC2086
+		ip netns exec ${pair% *} tc qdisc replace dev ${pair#* } root \
+			pfifo limit 100000 ||
+			tg_die "cannot add a qdisc to ${pair#* } in ${pair% *}"
+	done
+}
+
+# Show the offload settings of gw's links, for the log.
+tg_show_offloads()
+{
+	local dev
+
+	for dev in "$TG_DEV_GWC" "$TG_DEV_GWB"; do
+		tg_log "$dev offloads: $(ip netns exec "$TG_NS_GW" ethtool -k "$dev" |
+			awk -F': ' '/^(tcp-segmentation-offload|generic-segmentation-offload|generic-receive-offload):/ {
+				sub(/-offload/, "", $1); printf "%s=%s ", $1, $2 }')"
+	done
+}
+
+# Build the three namespaces and two links, offloads off.
+tg_topology_setup()
+{
+	local ns
+
+	for ns in "$TG_NS_CL" "$TG_NS_GW" "$TG_NS_BE"; do
+		ip netns add "$ns" || tg_die "cannot create netns $ns"
+		tg_ns_quiet "$ns"
+	done
+	tg_link "$TG_NS_CL" "$TG_DEV_CL" "$TG_MAC_CL" \
+		"$TG_NS_GW" "$TG_DEV_GWC" "$TG_MAC_GWC"
+	tg_link "$TG_NS_GW" "$TG_DEV_GWB" "$TG_MAC_GWB" \
+		"$TG_NS_BE" "$TG_DEV_BE" "$TG_MAC_BE"
+
+	tg_addr "$TG_NS_CL" "$TG_DEV_CL" "$TG_CL4" "$TG_CL6"
+	tg_addr "$TG_NS_GW" "$TG_DEV_GWC" "$TG_GWC4" "$TG_GWC6"
+	tg_addr "$TG_NS_GW" "$TG_DEV_GWB" "$TG_GWB4" "$TG_GWB6"
+	tg_addr "$TG_NS_BE" "$TG_DEV_BE" "$TG_BE4" "$TG_BE6"
+
+	tg_neigh "$TG_NS_CL" "$TG_DEV_CL" "$TG_GWC4" "$TG_GWC6" "$TG_MAC_GWC"
+	tg_neigh "$TG_NS_GW" "$TG_DEV_GWC" "$TG_CL4" "$TG_CL6" "$TG_MAC_CL"
+	tg_neigh "$TG_NS_GW" "$TG_DEV_GWB" "$TG_BE4" "$TG_BE6" "$TG_MAC_BE"
+	tg_neigh "$TG_NS_BE" "$TG_DEV_BE" "$TG_GWB4" "$TG_GWB6" "$TG_MAC_GWB"
+
+	# veth counts what the stack hands it: with TSO on, a 64 KB TCP
+	# super-packet crosses the pair as one "packet". Offloads off makes
+	# the counters count the segments a wire would carry. Tests that want
+	# GSO or GRO turn them on again.
+	tg_offloads tso off gso off gro off
+	tg_qdiscs
+
+	ip -n "$TG_NS_CL" link set "$TG_DEV_CL" up &&
+		ip -n "$TG_NS_GW" link set "$TG_DEV_GWC" up &&
+		ip -n "$TG_NS_GW" link set "$TG_DEV_GWB" up &&
+		ip -n "$TG_NS_BE" link set "$TG_DEV_BE" up ||
+		tg_die "cannot bring the links up"
+}
+
+# ---------------------------------------------------------------------------
+# cgroup and agent
+
+tg_cgroup_setup()
+{
+	local cg2
+
+	cg2=$(tg_cgroup2_mount)
+	[ -n "$cg2" ] || tg_skip "no cgroup2 hierarchy mounted"
+	TG_CG=$cg2/$TG_NAME
+	mkdir "$TG_CG" || tg_die "cannot create cgroup $TG_CG"
+}
+
+# Start the agent on the test cgroup and wait until its three links are
+# pinned. The first start creates the pin directory; a later one (after
+# the agent was killed) takes over the pinned maps and links. Each start
+# logs to its own file, TG_AGENT_LOG. Skips when the kernel refuses BPF.
+#
+# Tests start the agent before any server: sockets opened earlier would
+# still be metered from the next packet on, but their first packets and
+# the sock_ops events that tell an accepted socket from a connecting one
+# would be gone, and the comparison would be off by exactly those.
+TG_AGENT_STARTS=0
+tg_agent_start()
+{
+	local log i
+
+	TG_AGENT_STARTS=$((TG_AGENT_STARTS + 1))
+	log=$TG_TMP/agent.$TG_AGENT_STARTS.log
+	TG_AGENT_LOG=$log
+	"$TG_BIN" -v run --cgroup "$TG_CG" --pin-dir "$TG_PIN" --interval 1 \
+		--no-summary >"$log" 2>&1 &
+	TG_AGENT_PID=$!
+	for i in $(seq 100); do
+		if [ -e "$TG_PIN/link_ingress" ] && [ -e "$TG_PIN/link_egress" ] &&
+			[ -e "$TG_PIN/link_sockops" ] &&
+			grep -q 'metering cgroup' "$log"; then
+			return 0
+		fi
+		if ! kill -0 "$TG_AGENT_PID" 2>/dev/null; then
+			wait "$TG_AGENT_PID"
+			TG_AGENT_PID=
+			cat "$log" >&2
+			grep -qE 'cannot (load BPF programs|attach .* to cgroup).*(Operation not permitted|Permission denied)' "$log" &&
+				tg_skip "BPF load or attach not permitted here: $(tail -n1 "$log")"
+			tg_die "tollgate run exited before attaching"
+		fi
+		sleep 0.1
+	done
+	cat "$log" >&2
+	tg_die "tollgate run did not attach within 10s"
+}
+
+# Stop the agent with signal SIG (default TERM) and reap it, its exit
+# status in TG_AGENT_RC; SIGKILL follows after 10s. (bash reaps its
+# children as they exit, so kill -0 fails once the agent is gone.)
+tg_agent_stop()
+{
+	local sig=${1:-TERM}
+
+	[ -n "$TG_AGENT_PID" ] || return 0
+	kill "-$sig" "$TG_AGENT_PID" 2>/dev/null
+	for _ in $(seq 100); do
+		kill -0 "$TG_AGENT_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$TG_AGENT_PID" 2>/dev/null
+	wait "$TG_AGENT_PID" 2>/dev/null
+	TG_AGENT_RC=$?
+	TG_AGENT_PID=
+}
+
+# Programs attached to the test cgroup, one "attach_type name" per line.
+tg_cgroup_progs()
+{
+	bpftool -j cgroup show "$TG_CG" | jq -r '.[] | "\(.attach_type) \(.name)"'
+}
+
+# Program ids behind the pinned links: "ingress egress sockops".
+tg_link_prog_ids()
+{
+	local l ids=""
+
+	for l in link_ingress link_egress link_sockops; do
+		ids+="$(bpftool -j link show pinned "$TG_PIN/$l" | jq .prog_id) "
+	done
+	echo "${ids% }"
+}
+
+# Run a command inside gw AND inside the test cgroup, in the background;
+# its pid (the same process after exec) is appended to TG_PIDS. Only these
+# gateway processes are metered: clients and backends stay outside.
+tg_gw_spawn()
+{
+	local log=$1
+
+	shift
+	(
+		echo "$BASHPID" >"$TG_CG/cgroup.procs" || exit 1
+		exec ip netns exec "$TG_NS_GW" "$@"
+	) >>"$log" 2>&1 </dev/null &
+	TG_PIDS+=($!)
+}
+
+# Run a command in a namespace, outside the test cgroup, in the background.
+tg_ns_spawn()
+{
+	local ns=$1 log=$2
+
+	shift 2
+	ip netns exec "$ns" "$@" >>"$log" 2>&1 </dev/null &
+	TG_PIDS+=($!)
+}
+
+# tg_wait_listen NS PROTO PORT [LOG]: wait up to 10s until something listens
+# on PORT (t: TCP, u: UDP) in NS. Never probes with traffic: that would be
+# metered. LOG is shown when it does not come up.
+tg_wait_listen()
+{
+	local ns=$1 proto=$2 port=$3 log=${4:-} i
+
+	for i in $(seq 100); do
+		ip netns exec "$ns" ss -Hln"$proto" "sport = :$port" |
+			grep -q . && return 0
+		sleep 0.1
+	done
+	[ -n "$log" ] && [ -f "$log" ] && tail -n 20 "$log" >&2
+	tg_die "nothing listens on $proto/$port in $ns after 10s"
+}
+
+# ---------------------------------------------------------------------------
+# Servers
+
+# The gateway: nginx as a reverse proxy, every path of its own under the
+# temp dir (never the system's /var/log/nginx or /var/lib/nginx). Runs in
+# the foreground (daemon off) so that the spawned pid is the master.
+#
+# How connections end matters for an exact comparison. A socket that the
+# gateway closes before its peer has closed goes, once its FIN is acked,
+# into a kernel timewait socket; the peer's FIN and the gateway's last ACK
+# then belong to no full socket and no cgroup program sees them, though the
+# veth counts them. So the test arranges for every gateway socket to get
+# its peer's FIN while nginx still holds it:
+# - clients close first (curl and wrk do when done); where nginx ends a
+#   connection itself (Connection: close, keepalive_requests),
+#   'lingering_close always' makes it shut down its side and wait for the
+#   client's FIN before closing the socket;
+# - upstream connections are kept alive and the backend closes them (its
+#   keepalive_timeout is far shorter than the gateway's).
+tg_gw_nginx_start()
+{
+	local d=$TG_TMP/gw
+
+	mkdir -p "$d/logs" "$d/tmp"
+	cat >"$d/nginx.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes 2;
+pid $d/nginx.pid;
+error_log $d/logs/error.log warn;
+events {
+	worker_connections 1024;
+}
+http {
+	log_format tg '\$remote_addr \$remote_port \$connection "\$request" '
+		'\$status \$bytes_sent \$upstream_addr';
+	access_log $d/logs/access.log tg;
+	client_body_temp_path $d/tmp/body;
+	proxy_temp_path $d/tmp/proxy;
+	fastcgi_temp_path $d/tmp/fastcgi;
+	uwsgi_temp_path $d/tmp/uwsgi;
+	scgi_temp_path $d/tmp/scgi;
+	keepalive_timeout 120s;
+	keepalive_requests 100000;
+	lingering_close always;
+	lingering_timeout 10s;
+
+	upstream be4 {
+		server $TG_BE4:$TG_BE_PORT;
+		keepalive 16;
+		keepalive_timeout 120s;
+		keepalive_requests 100000;
+	}
+	upstream be6 {
+		server [$TG_BE6]:$TG_BE_PORT;
+		keepalive 16;
+		keepalive_timeout 120s;
+		keepalive_requests 100000;
+	}
+	server {
+		listen $TG_GWC4:$TG_GW_PORT;
+		listen [$TG_GWC6]:$TG_GW_PORT;
+		proxy_http_version 1.1;
+		proxy_set_header Connection "";
+		# Stream, do not spool big responses to disk.
+		proxy_buffering off;
+		proxy_buffer_size 64k;
+		proxy_buffers 8 64k;
+		proxy_busy_buffers_size 128k;
+		location / {
+			proxy_pass http://be4;
+		}
+		location /v6/ {
+			proxy_pass http://be6/;
+		}
+	}
+	# One IPv6 socket for both families: IPv4 clients arrive on it with
+	# IPv4-mapped addresses.
+	server {
+		listen [::]:$TG_GW_DUAL_PORT ipv6only=off;
+		proxy_http_version 1.1;
+		proxy_set_header Connection "";
+		proxy_buffering off;
+		proxy_buffer_size 64k;
+		proxy_buffers 8 64k;
+		proxy_busy_buffers_size 128k;
+		location / {
+			proxy_pass http://be6;
+		}
+	}
+}
+EOF
+	tg_gw_spawn "$d/logs/stderr.log" nginx -p "$d" -c "$d/nginx.conf" \
+		-e "$d/logs/error.log"
+	tg_wait_listen "$TG_NS_GW" t "$TG_GW_PORT" "$d/logs/error.log"
+}
+
+# The backend: a second nginx in be serving static files from $TG_TMP/be/www.
+# It closes idle keepalive connections after 1s: see tg_gw_nginx_start.
+tg_be_nginx_start()
+{
+	local d=$TG_TMP/be
+
+	mkdir -p "$d/logs" "$d/tmp" "$d/www"
+	cat >"$d/nginx.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/logs/error.log warn;
+events {
+	worker_connections 1024;
+}
+http {
+	access_log $d/logs/access.log;
+	client_body_temp_path $d/tmp/body;
+	proxy_temp_path $d/tmp/proxy;
+	fastcgi_temp_path $d/tmp/fastcgi;
+	uwsgi_temp_path $d/tmp/uwsgi;
+	scgi_temp_path $d/tmp/scgi;
+	sendfile on;
+	keepalive_timeout 1s;
+	keepalive_requests 100000;
+	default_type application/octet-stream;
+	server {
+		listen $TG_BE4:$TG_BE_PORT;
+		listen [$TG_BE6]:$TG_BE_PORT;
+		root $d/www;
+	}
+}
+EOF
+	tg_ns_spawn "$TG_NS_BE" "$d/logs/stderr.log" nginx -p "$d" \
+		-c "$d/nginx.conf" -e "$d/logs/error.log"
+	tg_wait_listen "$TG_NS_BE" t "$TG_BE_PORT" "$d/logs/error.log"
+}
+
+# tg_be_file NAME SIZE: a file of SIZE bytes (sparse: cheap for 100 MB).
+tg_be_file()
+{
+	mkdir -p "$TG_TMP/be/www"
+	truncate -s "$2" "$TG_TMP/be/www/$1" || tg_die "cannot create $1"
+}
+
+# curl in cl, never through a proxy, each transfer bounded (120s).
+tg_curl()
+{
+	ip netns exec "$TG_NS_CL" curl --noproxy '*' -sS --no-progress-meter \
+		--max-time 120 "$@"
+}
+
+# ---------------------------------------------------------------------------
+# Truth: veth counters inside gw
+#
+# Read through netlink inside gw (ip -n), the same numbers as gw's
+# /sys/class/net/DEV/statistics: interface names and counters belong to a
+# namespace, and gw's own view is the one that matches its sockets.
+
+# Print "rx_bytes rx_packets tx_bytes tx_packets rx_dropped tx_dropped" of
+# DEV in gw; tx_dropped includes what its qdisc dropped.
+tg_link_stats()
+{
+	local qdrops
+
+	qdrops=$(ip netns exec "$TG_NS_GW" tc -s -j qdisc show dev "$1" |
+		jq '[.[].drops] | add // 0')
+	ip -n "$TG_NS_GW" -s -j link show dev "$1" | jq -r --argjson q "$qdrops" \
+		'.[0].stats64 | "\(.rx.bytes) \(.rx.packets) \(.tx.bytes) \(.tx.packets) \(.rx.dropped) \(.tx.dropped + $q)"'
+}
+
+tg_stats_all()
+{
+	echo "$(tg_link_stats "$TG_DEV_GWC") $(tg_link_stats "$TG_DEV_GWB")"
+}
+
+# Wait until gw's counters have not moved for QUIET seconds (default 1),
+# at most 30s. Setup leaves a few MLD reports behind; the end of a test
+# leaves FINs and ACKs in flight.
+tg_wait_quiet()
+{
+	local quiet=${1:-1} cur last="" since=0 now deadline=$((SECONDS + 30))
+
+	while [ "$SECONDS" -lt "$deadline" ]; do
+		cur=$(tg_stats_all)
+		now=$(date +%s.%N)
+		if [ "$cur" != "$last" ]; then
+			last=$cur
+			since=$now
+		elif awk -v a="$now" -v b="$since" -v q="$quiet" \
+			'BEGIN { exit !(a - b >= q) }'; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	tg_die "gw's links did not go quiet within 30s"
+}
+
+# Wait up to 30s until gw holds no TCP connection: only listeners and
+# timewait sockets may remain. A timewait socket sends only when the peer
+# retransmits its FIN because the last ACK was lost, and a veth loses
+# nothing; should it ever happen, the meter (which cannot see timewait
+# sockets) and the veth would differ and the test would say so.
+tg_wait_gw_idle()
+{
+	local i n
+
+	for i in $(seq 300); do
+		n=$(ip netns exec "$TG_NS_GW" ss -Htan |
+			awk '$1 != "LISTEN" && $1 != "TIME-WAIT"' | wc -l)
+		[ "$n" -eq 0 ] && return 0
+		sleep 0.1
+	done
+	ip netns exec "$TG_NS_GW" ss -tan >&2
+	tg_die "gw still has TCP connections after 30s"
+}
+
+# Packets that reached NS/DEV through veth's NAPI path (GRO on, or XDP).
+tg_napi_packets()
+{
+	ip netns exec "$1" ethtool -S "$2" |
+		awk '$1 ~ /^rx_queue_[0-9]+_xdp_packets:$/ { n += $2 } END { print n + 0 }'
+}
+
+# tg_snapshot NAME: record in TG_SNAP_NAME, for gw-cl then gw-be, the
+# TG_NSTAT fields below: tg_link_stats, then how many of the rx and of the
+# tx packets took veth's NAPI path (counted on the receiving device: gw's
+# own for rx, the peer's in cl or be for tx).
+TG_NSTAT=8
+tg_snapshot()
+{
+	local s
+
+	s="$(tg_link_stats "$TG_DEV_GWC") $(tg_napi_packets "$TG_NS_GW" "$TG_DEV_GWC")"
+	s+=" $(tg_napi_packets "$TG_NS_CL" "$TG_DEV_CL")"
+	s+=" $(tg_link_stats "$TG_DEV_GWB") $(tg_napi_packets "$TG_NS_GW" "$TG_DEV_GWB")"
+	s+=" $(tg_napi_packets "$TG_NS_BE" "$TG_DEV_BE")"
+	[ "$(wc -w <<<"$s")" -eq $((2 * TG_NSTAT)) ] ||
+		tg_die "cannot read gw's counters: $s"
+	printf -v "TG_SNAP_$1" '%s' "$s"
+}
+
+# ---------------------------------------------------------------------------
+# The meter's side
+
+# shellcheck disable=SC2120
+tg_dump()
+{
+	"$TG_BIN" dump --pin-dir "$TG_PIN" --format json "$@"
+}
+
+# Value of tg_stats[IDX], summed over CPUs.
+tg_stat()
+{
+	bpftool -j map dump pinned "$TG_PIN/tg_stats" | jq --argjson i "$1" \
+		'[.[].formatted | select(.key == $i) | .values[].value] | add // 0'
+}
+
+# The dump must hold nothing yet: checked right before traffic starts, so
+# that every counted byte belongs to the traffic under test.
+tg_check_empty()
+{
+	local rows
+
+	rows=$(tg_dump | jq length) || tg_die "tollgate dump failed"
+	[ "$rows" -eq 0 ] ||
+		tg_die "meter already counted $rows rows before the traffic: $(tg_dump)"
+}
+
+# IP bytes from veth counters. veth counts Ethernet frames (no FCS), so
+# every packet carries 14 bytes of Ethernet header, except on its NAPI path
+# (GRO enabled on the receiving end, or XDP): there both ends count the
+# packet after eth_type_trans() has pulled that header, the IP bytes alone.
+# tg_ip_bytes BYTES PACKETS NAPI_PACKETS
+tg_ip_bytes()
+{
+	echo $(($1 - 14 * ($2 - $3)))
+}
+
+# tg_check_peer LABEL DUMP_JSON PEER ROLE PORT PROTO DEV
+# Compare the meter's totals for PEER with the delta of DEV's counters in
+# gw between snapshots "base" and "end"; rx of gw is the peer's "in".
+tg_check_peer()
+{
+	local label=$1 dump=$2 peer=$3 role=$4 port=$5 proto=$6 dev=$7
+	local idx got bad rxb rxp txb txp i
+	local -a base end d m
+
+	case $dev in
+	"$TG_DEV_GWC") idx=0 ;;
+	"$TG_DEV_GWB") idx=$TG_NSTAT ;;
+	*) tg_die "unknown device $dev" ;;
+	esac
+	# shellcheck disable=SC2154 # set by tg_snapshot
+	read -r -a base <<<"$TG_SNAP_base"
+	# shellcheck disable=SC2154
+	read -r -a end <<<"$TG_SNAP_end"
+	for ((i = 0; i < TG_NSTAT; i++)); do
+		d[i]=$((end[idx + i] - base[idx + i]))
+	done
+	rxp=${d[1]}
+	rxb=$(tg_ip_bytes "${d[0]}" "$rxp" "${d[6]}")
+	txp=${d[3]}
+	txb=$(tg_ip_bytes "${d[2]}" "$txp" "${d[7]}")
+
+	got=$(jq -r --arg p "$peer" '[.[] | select(.peer == $p)] |
+		"\(length) \(map(.bytes_in) | add // 0) \(map(.packets_in) | add // 0) \(map(.bytes_out) | add // 0) \(map(.packets_out) | add // 0)"' \
+		<<<"$dump") || tg_die "cannot parse the dump"
+	read -r -a m <<<"$got"
+
+	tg_log "$label: peer $peer, gw/$dev (veth counted ${d[6]} rx and ${d[7]} tx packets on the NAPI path, dropped ${d[4]} rx and ${d[5]} tx):"
+	tg_log "    in  (peer->gw): meter ${m[1]} B ${m[2]} pkts, veth rx ${rxb} B ${rxp} pkts"
+	tg_log "    out (gw->peer): meter ${m[3]} B ${m[4]} pkts, veth tx ${txb} B ${txp} pkts"
+	[ "${m[0]}" -gt 0 ] || tg_fail "$label: no row for peer $peer in the dump"
+	[ "${m[1]}" -eq "$rxb" ] ||
+		tg_fail "$label $peer in bytes: expected $rxb (veth rx), got ${m[1]} (meter), diff $((m[1] - rxb))"
+	[ "${m[2]}" -eq "$rxp" ] ||
+		tg_fail "$label $peer in packets: expected $rxp (veth rx), got ${m[2]} (meter), diff $((m[2] - rxp))"
+	[ "${m[3]}" -eq "$txb" ] ||
+		tg_fail "$label $peer out bytes: expected $txb (veth tx), got ${m[3]} (meter), diff $((m[3] - txb))"
+	[ "${m[4]}" -eq "$txp" ] ||
+		tg_fail "$label $peer out packets: expected $txp (veth tx), got ${m[4]} (meter), diff $((m[4] - txp))"
+
+	# A drop on gw's side of the link happens after the meter counted the
+	# packet and before veth did; it would explain a difference, never
+	# excuse it.
+	[ "${d[4]}" -eq 0 ] && [ "${d[5]}" -eq 0 ] ||
+		tg_log "    note: gw/$dev dropped ${d[4]} received and ${d[5]} outgoing packets during the measurement"
+
+	bad=$(jq -c --arg p "$peer" --arg r "$role" --argjson port "$port" \
+		--arg proto "$proto" '[.[] | select(.peer == $p and
+			(.role != $r or .port != $port or .proto != $proto))]' \
+		<<<"$dump")
+	[ "$bad" = "[]" ] ||
+		tg_fail "$label $peer: expected every row role=$role port=$port proto=$proto, got $bad"
+}
+
+# Rows for peers other than the expected ones, or overflow rows (peer "*",
+# printed whenever an overflow bucket is not zero), mean traffic went where
+# it should not.
+tg_check_only_peers()
+{
+	local dump=$1 extra
+
+	shift
+	extra=$(jq -c --args '[.[] | select(.peer as $p |
+		($ARGS.positional | index($p)) | not)]' "$@" <<<"$dump")
+	[ "$extra" = "[]" ] ||
+		tg_fail "unexpected rows (other peers or overflow): $extra"
+}
+
+tg_show_dump()
+{
+	local line
+
+	while IFS= read -r line; do
+		tg_log "    $line"
+	done < <(jq -c '.[]' <<<"$1")
+}
+
+tg_result()
+{
+	[ "$TG_FAILED" -eq 0 ] || exit 1
+	exit 0
+}
+
+# Start of a measurement: links quiet, baseline taken, meter still empty.
+# Only what happens after the baseline is compared: setup traffic (MLD
+# reports after address assignment) is in the veth counters but belongs to
+# no socket. An empty meter after the baseline also proves that nothing
+# slipped in between the two readings.
+tg_measure_begin()
+{
+	tg_wait_quiet 1
+	tg_snapshot base
+	tg_check_empty
+	tg_log "baseline taken, meter empty; traffic starts"
+}
+
+# End of a measurement: every gateway connection closed, links quiet again,
+# then the counters and the dump (in TG_DUMP).
+tg_measure_end()
+{
+	tg_log "traffic done; waiting for gw's connections to close"
+	tg_wait_gw_idle
+	tg_wait_quiet 1
+	tg_snapshot end
+	TG_DUMP=$(tg_dump) || tg_die "tollgate dump failed"
+	tg_log "links quiet; end values taken"
+}

@@ -1,0 +1,126 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#
+# test_sockets.sh - 'tollgate dump --by socket' lists live connections with
+# the right role, addresses and counters.
+#
+# Two client connections are kept open through the gateway:
+# - a rate-limited 100 MB download (from client port 45678), which also
+#   keeps a backend connection busy;
+# - a keep-alive connection (from client port 45679) that fetched one small
+#   file and then stays idle.
+# The socket dump must show gw's side of each with role, local and remote
+# address and port as ss(8) sees them inside gw, and counters that are not
+# zero. For the idle connection the counters are checked exactly against
+# the kernel's own TCP_INFO of the socket (ss -ti), which the meter does not
+# touch: segments out and in, and IP bytes = payload bytes + 52 per packet
+# (20 IPv4 + 20 TCP + 12 timestamp option; no SACK blocks without loss).
+# shellcheck source=lib.sh
+. "${0%/*}/lib.sh" || exit 1
+
+SIZE=$((100 << 20))
+DL_PORT=45678
+IDLE_PORT=45679
+
+tg_init nginx curl socat
+tg_topology_setup
+tg_cgroup_setup
+tg_agent_start
+tg_be_nginx_start
+tg_gw_nginx_start
+tg_be_file big.bin "$SIZE"
+tg_be_file small 3000
+
+tg_curl --limit-rate 1M --local-port "$DL_PORT" -o /dev/null \
+	"http://$TG_GWC4:$TG_GW_PORT/big.bin" &
+TG_PIDS+=($!)
+# The whole pipeline runs inside cl, so that cleanup finds every process.
+tg_ns_spawn "$TG_NS_CL" "$TG_TMP/idle.log" sh -c "
+	(printf 'GET /small HTTP/1.1\r\nHost: gw\r\n\r\n'; sleep 60) |
+	socat - TCP:$TG_GWC4:$TG_GW_PORT,sourceport=$IDLE_PORT >$TG_TMP/idle.out"
+
+# Wait for the idle connection's response, then let it settle (delayed
+# ACKs) before reading both sides.
+for _ in $(seq 100); do
+	[ "$(stat -c %s "$TG_TMP/idle.out" 2>/dev/null)" -gt 3000 ] 2>/dev/null && break
+	sleep 0.1
+done
+[ "$(stat -c %s "$TG_TMP/idle.out" 2>/dev/null)" -gt 3000 ] 2>/dev/null ||
+	tg_die "no response on the idle connection"
+sleep 1.5
+
+ss_gw=$(ip netns exec "$TG_NS_GW" ss -Htn state established)
+socks=$(tg_dump --by socket) || tg_die "tollgate dump --by socket failed"
+tg_log "gw's established sockets (ss -tn):"
+while IFS= read -r l; do tg_log "    $l"; done <<<"$ss_gw"
+tg_log "socket dump:"
+tg_show_dump "$socks"
+
+# The backend connection: gw's local port is ephemeral; ss tells which.
+be_port=$(ip netns exec "$TG_NS_GW" ss -Htn state established \
+	"dst $TG_BE4:$TG_BE_PORT" | awk '{ n = split($3, a, ":"); print a[n]; exit }')
+[ -n "$be_port" ] || tg_die "no backend connection in gw"
+
+# sock_row ROLE LOCAL LPORT REMOTE RPORT PEER PORT: the one matching row.
+sock_row()
+{
+	jq -c --arg role "$1" --arg l "$2" --argjson lp "$3" --arg r "$4" \
+		--argjson rp "$5" --arg p "$6" --argjson port "$7" '[.[] |
+		select(.proto == "tcp" and .role == $role and .local == $l and
+		       .local_port == $lp and .remote == $r and .remote_port == $rp
+		       and .peer == $p and .port == $port and
+		       .role_inferred == false)]' <<<"$socks"
+}
+
+check_live()
+{
+	local what=$1 rows
+
+	shift
+	rows=$(sock_row "$@")
+	if [ "$(jq length <<<"$rows")" -ne 1 ]; then
+		tg_fail "$what: expected one socket role=$1 local=$2:$3 remote=$4:$5 peer=$6 port=$7, found $rows"
+		return 1
+	fi
+	jq -e '.[0] | .bytes_in > 0 and .packets_in > 0 and .bytes_out > 0 and
+		.packets_out > 0' <<<"$rows" >/dev/null ||
+		tg_fail "$what: counters should all be non-zero: $rows"
+	ROW=$(jq -c '.[0]' <<<"$rows")
+}
+
+check_live "download, client side" client "$TG_GWC4" "$TG_GW_PORT" \
+	"$TG_CL4" "$DL_PORT" "$TG_CL4" "$TG_GW_PORT" &&
+	{ jq -e '.bytes_out > 1000000 and .bytes_out > .bytes_in' <<<"$ROW" >/dev/null ||
+		tg_fail "download, client side: expected well over 1 MB out, more out than in: $ROW"; }
+check_live "download, backend side" backend "$TG_GWB4" "$be_port" \
+	"$TG_BE4" "$TG_BE_PORT" "$TG_BE4" "$TG_BE_PORT" &&
+	{ jq -e '.bytes_in > 1000000 and .bytes_in > .bytes_out' <<<"$ROW" >/dev/null ||
+		tg_fail "download, backend side: expected well over 1 MB in, more in than out: $ROW"; }
+
+if check_live "idle keep-alive, client side" client "$TG_GWC4" "$TG_GW_PORT" \
+	"$TG_CL4" "$IDLE_PORT" "$TG_CL4" "$TG_GW_PORT"; then
+	info=$(ip netns exec "$TG_NS_GW" ss -Htni state established \
+		"src $TG_GWC4:$TG_GW_PORT" "dst $TG_CL4:$IDLE_PORT" | tr ' ' '\n')
+	field() { sed -n "s/^$1://p" <<<"$info"; }
+	sent=$(field bytes_sent)
+	received=$(field bytes_received)
+	segs_out=$(field segs_out)
+	segs_in=$(field segs_in)
+	[ -n "$sent" ] && [ -n "$received" ] && [ -n "$segs_out" ] && [ -n "$segs_in" ] ||
+		tg_die "cannot read TCP_INFO of the idle connection: $info"
+	read -r b_out p_out b_in p_in <<<"$(jq -r \
+		'"\(.bytes_out) \(.packets_out) \(.bytes_in) \(.packets_in)"' <<<"$ROW")"
+	tg_log "idle connection: meter out $b_out B $p_out pkts, in $b_in B $p_in pkts;" \
+		"TCP_INFO sent $sent B in $segs_out segs, received $received B in $segs_in segs"
+	# The accepted socket's segs_in also counts the SYN and the ACK that
+	# completed the handshake; those reach the meter on the listener.
+	[ "$p_out" -eq "$segs_out" ] ||
+		tg_fail "idle connection packets out: expected $segs_out (segs_out), got $p_out"
+	[ "$p_in" -eq $((segs_in - 2)) ] ||
+		tg_fail "idle connection packets in: expected $((segs_in - 2)) (segs_in - 2), got $p_in"
+	[ "$b_out" -eq $((sent + 52 * p_out)) ] ||
+		tg_fail "idle connection bytes out: expected $((sent + 52 * p_out)) (bytes_sent + 52 * packets), got $b_out"
+	[ "$b_in" -eq $((received + 52 * p_in)) ] ||
+		tg_fail "idle connection bytes in: expected $((received + 52 * p_in)) (bytes_received + 52 * packets), got $b_in"
+fi
+tg_result
