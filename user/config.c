@@ -455,8 +455,10 @@ static yaml_node_t *ld_node(struct loader *ld, int id, const char *field)
 	if (ld->seen[i]) {
 		struct ypos at = pos_of(n);
 
-		ld_fail(ld, &at, field, "aliases are not supported: "
-			"write the value out");
+		/* libyaml keeps no position of the alias, only of the
+		 * anchored value: point there, name the setting. */
+		ld_fail(ld, &at, field, "aliases are not supported: write "
+			"out the value anchored here");
 		return NULL;
 	}
 	ld->seen[i] = 1;
