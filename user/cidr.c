@@ -31,10 +31,25 @@ struct node {
 	__u8 len;		/* 0..128 */
 };
 
+/*
+ * Where a lookup resumes once it knows the first 16 bits of an IPv4
+ * address (or of an IPv6 one): the longest prefix seen above that point,
+ * and the first node deeper than those 16 bits.
+ */
+struct jump {
+	__u32 best;		/* node index; NO_NODE: none */
+	__u32 start;		/* node index; 0: nothing deeper */
+};
+
+#define NO_NODE 0xffffffffu
+#define JUMP_BITS 16
+
 struct cidr_table {
 	struct node *nodes;
 	__u32 nr;
 	__u32 cap;
+	struct jump *jump4;	/* by IPv4 bits 0..15; NULL: not built */
+	struct jump *jump6;	/* by IPv6 bits 0..15 */
 };
 
 static inline struct key key_of(const __u8 a[16])
@@ -208,10 +223,19 @@ struct cidr_table *cidr_table_new(void)
 	return t;
 }
 
+static void jump_drop(struct cidr_table *t)
+{
+	free(t->jump4);
+	free(t->jump6);
+	t->jump4 = NULL;
+	t->jump6 = NULL;
+}
+
 void cidr_table_free(struct cidr_table *t)
 {
 	if (!t)
 		return;
+	jump_drop(t);
 	free(t->nodes);
 	free(t);
 }
@@ -252,6 +276,7 @@ __u32 *cidr_table_slot(struct cidr_table *t, const struct cidr *p)
 
 	k.hi &= m.hi;
 	k.lo &= m.lo;
+	jump_drop(t);
 	/* Invariant: the prefix of node idx is a prefix of k/len. */
 	for (;;) {
 		struct node *n = &t->nodes[idx];
@@ -301,31 +326,96 @@ __u32 *cidr_table_slot(struct cidr_table *t, const struct cidr *p)
 	}
 }
 
+/*
+ * Walk from the root down the nodes shorter than @glen that hold the group
+ * prefix @g/@glen: they are the same for every address of the group.
+ */
+static struct jump jump_walk(const struct cidr_table *t, struct key g,
+			     unsigned int glen)
+{
+	struct jump j = { NO_NODE, 0 };
+	__u32 idx = 0, c;
+
+	for (;;) {
+		const struct node *n = &t->nodes[idx];
+
+		if (!key_match(g, n->key, n->len))
+			return j;
+		if (n->value != CIDR_NONE)
+			j.best = idx;
+		c = n->child[key_bit(g, n->len)];
+		if (!c)
+			return j;
+		if (t->nodes[c].len >= glen) {
+			j.start = c;
+			return j;
+		}
+		idx = c;
+	}
+}
+
+int cidr_table_optimize(struct cidr_table *t)
+{
+	const __u32 groups = 1u << JUMP_BITS;
+	struct key g;
+	__u32 i;
+
+	jump_drop(t);
+	t->jump4 = malloc(groups * sizeof(*t->jump4));
+	t->jump6 = malloc(groups * sizeof(*t->jump6));
+	if (!t->jump4 || !t->jump6) {
+		jump_drop(t);
+		return -ENOMEM;
+	}
+	for (i = 0; i < groups; i++) {
+		g.hi = 0;
+		g.lo = 0xffffULL << 32 | (__u64)i << (32 - JUMP_BITS);
+		t->jump4[i] = jump_walk(t, g, 96 + JUMP_BITS);
+		g.hi = (__u64)i << (64 - JUMP_BITS);
+		g.lo = 0;
+		t->jump6[i] = jump_walk(t, g, JUMP_BITS);
+	}
+	return 0;
+}
+
 __u32 cidr_table_lookup(const struct cidr_table *t, const __u8 addr[16],
 			__u8 *plen)
 {
 	struct key k = key_of(addr);
-	const struct node *n = &t->nodes[0];
-	__u32 best = CIDR_NONE, c;
-	__u8 blen = 0;
+	__u32 best = NO_NODE, idx = 0, c;
+	const struct node *n;
 
+	if (t->jump4) {
+		const struct jump *j;
+
+		if (!k.hi && k.lo >> 32 == 0xffff)
+			j = &t->jump4[(k.lo & 0xffffffff) >> (32 - JUMP_BITS)];
+		else
+			j = &t->jump6[k.hi >> (64 - JUMP_BITS)];
+		best = j->best;
+		idx = j->start;
+		if (!idx)
+			goto out;
+	}
 	for (;;) {
+		n = &t->nodes[idx];
 		if (!key_match(k, n->key, n->len))
 			break;
-		if (n->value != CIDR_NONE) {
-			best = n->value;
-			blen = n->len;
-		}
+		if (n->value != CIDR_NONE)
+			best = idx;
 		if (n->len == 128)
 			break;
 		c = n->child[key_bit(k, n->len)];
 		if (!c)
 			break;
-		n = &t->nodes[c];
+		idx = c;
 	}
-	if (plen && best != CIDR_NONE)
-		*plen = blen;
-	return best;
+out:
+	if (best == NO_NODE)
+		return CIDR_NONE;
+	if (plen)
+		*plen = t->nodes[best].len;
+	return t->nodes[best].value;
 }
 
 size_t cidr_table_count(const struct cidr_table *t)

@@ -279,7 +279,7 @@ struct tg_config *config_default(void)
 
 	if (!cfg)
 		return NULL;
-	if (add_builtin(cfg)) {
+	if (add_builtin(cfg) || cidr_table_optimize(cfg->priv->net)) {
 		config_free(cfg);
 		errno = ENOMEM;
 		return NULL;
@@ -1229,6 +1229,11 @@ int config_parse(const char *buf, size_t len, const char *name,
 				  err);
 		if (ret)
 			goto out_doc;
+	}
+	ret = cidr_table_optimize(ld.cfg->priv->net);
+	if (ret) {
+		ld_nomem(&ld);
+		goto out_doc;
 	}
 	*out = ld.cfg;
 	ld.cfg = NULL;

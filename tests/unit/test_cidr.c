@@ -3,7 +3,7 @@
  * test_cidr.c - prefix parsing and formatting, and the longest-prefix
  * table: prefix boundaries (first and last address, one past each), /0,
  * /32, /128, IPv4-mapped IPv6, overlaps, and random tables checked
- * against a linear scan.
+ * against a linear scan, with and without the jump tables.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -217,6 +217,8 @@ static void test_table(void **state)
 	/* Insert longest first, so splits happen above existing nodes. */
 	for (i = ARRAY_SIZE(prefixes); i-- > 0;)
 		put(t, prefixes[i], i);
+	if (*state && *(int *)*state)
+		assert_int_equal(cidr_table_optimize(t), 0);
 	assert_int_equal(cidr_table_count(t), ARRAY_SIZE(prefixes));
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		__u32 got;
@@ -238,6 +240,12 @@ static void test_table(void **state)
 		slot = cidr_table_slot(t, &p);
 		assert_non_null(slot);
 		assert_int_equal(*slot, 3);
+		/* an insert drops the jump tables; lookups stay right */
+		put(t, "10.1.2.0/31", 99);
+		addr("10.1.2.1", a);
+		assert_int_equal(cidr_table_lookup(t, a, NULL), 99);
+		addr("10.1.2.3", a);
+		assert_int_equal(cidr_table_lookup(t, a, NULL), 5);
 	}
 	cidr_table_free(t);
 }
@@ -323,6 +331,8 @@ static void test_table_random(void **state)
 		ps[n++] = p;
 	}
 	assert_int_equal(cidr_table_count(t), n);
+	if (*(int *)*state)
+		assert_int_equal(cidr_table_optimize(t), 0);
 	for (i = 0; i < NA; i++) {
 		struct cidr q;
 		__u32 want = CIDR_NONE, got;
@@ -362,12 +372,15 @@ static void test_table_random(void **state)
 
 int main(void)
 {
+	static int plain = 0, jumps = 1;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_contains),
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_table_gaps),
-		cmocka_unit_test(test_table_random),
+		cmocka_unit_test_prestate(test_table_random, &plain),
+		cmocka_unit_test_prestate(test_table_random, &jumps),
+		cmocka_unit_test_prestate(test_table, &jumps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
