@@ -354,6 +354,45 @@ static struct jump jump_walk(const struct cidr_table *t, struct key g,
 	}
 }
 
+/*
+ * Renumber the nodes in depth-first order, first child right after its
+ * parent, so that a lookup's next node is often on the same cache line
+ * or the next one rather than anywhere in the array.
+ */
+static int relayout(struct cidr_table *t)
+{
+	struct node *nn = malloc((size_t)t->cap * sizeof(*nn));
+	__u32 *stack = malloc((size_t)t->nr * sizeof(*stack));
+	__u32 *map = malloc((size_t)t->nr * sizeof(*map));
+	__u32 sp = 0, k = 0, old, i, b;
+
+	if (!nn || !stack || !map) {
+		free(nn);
+		free(stack);
+		free(map);
+		return -ENOMEM;
+	}
+	stack[sp++] = 0;
+	while (sp) {
+		old = stack[--sp];
+		map[old] = k;
+		nn[k++] = t->nodes[old];
+		if (t->nodes[old].child[1])
+			stack[sp++] = t->nodes[old].child[1];
+		if (t->nodes[old].child[0])
+			stack[sp++] = t->nodes[old].child[0];
+	}
+	for (i = 0; i < k; i++)
+		for (b = 0; b < 2; b++)
+			if (nn[i].child[b])
+				nn[i].child[b] = map[nn[i].child[b]];
+	free(t->nodes);
+	t->nodes = nn;
+	free(stack);
+	free(map);
+	return 0;
+}
+
 int cidr_table_optimize(struct cidr_table *t)
 {
 	const __u32 groups = 1u << JUMP_BITS;
@@ -361,6 +400,8 @@ int cidr_table_optimize(struct cidr_table *t)
 	__u32 i;
 
 	jump_drop(t);
+	if (relayout(t))
+		return -ENOMEM;
 	t->jump4 = malloc(groups * sizeof(*t->jump4));
 	t->jump6 = malloc(groups * sizeof(*t->jump6));
 	if (!t->jump4 || !t->jump6) {

@@ -81,9 +81,10 @@ __u32 cidr_table_lookup(const struct cidr_table *t, const __u8 addr[16],
 			__u8 *plen);
 
 /*
- * Make lookups in @t fast once it is complete: builds 1 MiB of jump tables
- * over the first 16 address bits, which the next cidr_table_slot() drops.
- * Lookups are correct with or without them. Returns 0 or -ENOMEM.
+ * Make lookups in @t fast once it is complete: lays the nodes out depth
+ * first and builds 1 MiB of jump tables over the first 16 address bits,
+ * which the next cidr_table_slot() drops. Lookups are correct with or
+ * without them. Values stay; slot pointers do not. Returns 0 or -ENOMEM.
  */
 int cidr_table_optimize(struct cidr_table *t);
 
