@@ -19,7 +19,7 @@ BIN := tollgate
 
 # Debian packages that build, run and test tollgate.
 DEPS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
-	      make gcc libc6-dev libclang-rt-14-dev
+	      make gcc libc6-dev libclang-rt-14-dev libyaml-dev libjson-c-dev
 DEPS_TEST := libcmocka-dev iproute2 ethtool jq iperf3 nginx-light wrk curl \
 	     socat procps kmod
 DEPS := $(DEPS_BUILD) $(DEPS_TEST)
@@ -30,6 +30,8 @@ WARNINGS := -Wall -Wextra -Werror -Wmissing-prototypes -Wno-unused-parameter
 ALL_CFLAGS := $(CFLAGS) $(WARNINGS) -std=gnu11 -D_GNU_SOURCE \
 	      -DTOLLGATE_VERSION='"$(VERSION)"' $(INCLUDES) $(EXTRA_CFLAGS)
 LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
+# The configuration (YAML) and the cloud IP-range files (JSON).
+LIBS += -lyaml -ljson-c
 ALL_LDFLAGS := $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 BPF_CFLAGS := -g -O2 -mcpu=v3 -Wall -Werror -target bpf \
@@ -85,10 +87,12 @@ help:
 	@echo '  test-bpf   BPF programs on crafted packets (root)'
 	@echo '  test-e2e   network-namespace end-to-end tests (root)'
 	@echo '  bench      per-packet cost and throughput with/without the agent'
+	@echo '  fuzz       config and range-file parsers under libFuzzer, bounded'
 	@echo '  vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel'
 	@echo '  clean      remove build output'
 	@echo 'Variables: V=1 (show commands), OUTPUT=dir, CC, CLANG, BPFTOOL,'
-	@echo '  VMLINUX_BTF=path, EXTRA_CFLAGS, EXTRA_LDFLAGS, RUN_ARGS (make run)'
+	@echo '  VMLINUX_BTF=path, EXTRA_CFLAGS, EXTRA_LDFLAGS, RUN_ARGS (make run),'
+	@echo '  FUZZ_TIME=seconds per fuzz target (make fuzz)'
 
 deps:
 	$(Q)missing=$$(for p in $(DEPS); do \
@@ -185,8 +189,40 @@ $(OUTPUT)/tests/bench_%: tests/bench/bench_%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP $< $(LIB_OBJS) $(ALL_LDFLAGS) \
 		$(LIBS) -o $@
 
+# Fuzz targets: libFuzzer with ASan and UBSan, over the parsers only (no
+# libbpf, no skeletons). tests/fuzz/run.sh runs each for FUZZ_TIME seconds
+# on a copy of its seed corpus in tests/fuzz/corpus/<target>/.
+FUZZ_TIME ?= 20
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_LIB := cidr ranges config tgerr
+FUZZ_OBJS := $(patsubst %,$(OUTPUT)/fuzz/%.o,$(FUZZ_LIB))
+FUZZ_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	      -fno-omit-frame-pointer
+
+.PHONY: fuzz fuzz-build
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	$(Q)FUZZ_TIME=$(FUZZ_TIME) OUTPUT=$(OUTPUT) tests/fuzz/run.sh
+
+$(OUTPUT)/fuzz:
+	$(call msg,MKDIR,$@)
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/fuzz/%.o: user/%.c Makefile | $(OUTPUT)/fuzz
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(CLANG) $(ALL_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link \
+		-MMD -MP -c $< -o $@
+
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS) | $(OUTPUT)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(ALL_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -MMD -MP \
+		$< $(FUZZ_OBJS) $(ALL_LDFLAGS) -lyaml -ljson-c -o $@
+
 clean:
 	$(call msg,CLEAN)
 	$(Q)rm -rf $(OUTPUT) $(BIN)
 
--include $(wildcard $(OUTPUT)/user/*.d $(OUTPUT)/san/*.d $(OUTPUT)/tests/*.d)
+-include $(wildcard $(OUTPUT)/user/*.d $(OUTPUT)/san/*.d $(OUTPUT)/tests/*.d \
+	$(OUTPUT)/fuzz/*.d)
