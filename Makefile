@@ -19,10 +19,13 @@ BIN := tollgate
 
 # Debian packages that build, run and test tollgate.
 DEPS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
-	      make gcc libc6-dev libclang-rt-14-dev
+	      make gcc libc6-dev libclang-rt-14-dev libyaml-dev libjson-c-dev \
+	      libsqlite3-dev
+# The natural day of the ledger comes from the system time-zone database.
+DEPS_RUN := tzdata
 DEPS_TEST := libcmocka-dev iproute2 ethtool jq iperf3 nginx-light wrk curl \
 	     socat procps kmod
-DEPS := $(DEPS_BUILD) $(DEPS_TEST)
+DEPS := $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_TEST)
 
 INCLUDES := -I$(OUTPUT) -Iinclude -Iuser
 CFLAGS ?= -g -O2
@@ -30,6 +33,8 @@ WARNINGS := -Wall -Wextra -Werror -Wmissing-prototypes -Wno-unused-parameter
 ALL_CFLAGS := $(CFLAGS) $(WARNINGS) -std=gnu11 -D_GNU_SOURCE \
 	      -DTOLLGATE_VERSION='"$(VERSION)"' $(INCLUDES) $(EXTRA_CFLAGS)
 LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
+# The ledger (SQLite), price plans (YAML), usage records (JSON).
+LIBS += -lyaml -ljson-c -lsqlite3
 ALL_LDFLAGS := $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 BPF_CFLAGS := -g -O2 -mcpu=v3 -Wall -Werror -target bpf \
