@@ -39,6 +39,7 @@ void pr_log(int level, const char *fmt, ...)
 
 /* util.c */
 int parse_u32(const char *s, __u32 min, __u32 max, __u32 *out);
+int parse_u64(const char *s, __u64 min, __u64 max, __u64 *out);
 const char *fmt_addr(const __u8 addr[16], char *buf, size_t len);
 const char *fmt_bytes(__u64 v, char *buf, size_t len);
 const char *fmt_count(__u64 v, char *buf, size_t len);
@@ -109,5 +110,7 @@ void dump_sort_peers(struct snapshot *s);
 int cmd_run(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
+int cmd_ledger(int argc, char **argv);
+int cmd_rate(int argc, char **argv);
 
 #endif /* TOLLGATE_H */

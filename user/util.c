@@ -13,9 +13,9 @@
 
 #include "tollgate.h"
 
-/* Parse a decimal number in [min, max]; -EINVAL if not a number, -ERANGE if
- * out of range. */
-int parse_u32(const char *s, __u32 min, __u32 max, __u32 *out)
+/* Parse a decimal number in [min, max] into 64 bits; -EINVAL if not a
+ * number, -ERANGE if out of range. */
+int parse_u64(const char *s, __u64 min, __u64 max, __u64 *out)
 {
 	unsigned long long v;
 	char *end;
@@ -30,6 +30,18 @@ int parse_u32(const char *s, __u32 min, __u32 max, __u32 *out)
 		return -ERANGE;
 	*out = v;
 	return 0;
+}
+
+/* Parse a decimal number in [min, max]; -EINVAL if not a number, -ERANGE if
+ * out of range. */
+int parse_u32(const char *s, __u32 min, __u32 max, __u32 *out)
+{
+	__u64 v;
+	int err = parse_u64(s, min, max, &v);
+
+	if (!err)
+		*out = v;
+	return err;
 }
 
 static bool is_v4_mapped(const __u8 a[16])
