@@ -163,6 +163,21 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
+# The built-in price plans are the files of deploy/plans, compiled in as
+# C strings: one source for both.
+PLAN_FILES := $(sort $(wildcard deploy/plans/*.yaml))
+
+$(OUTPUT)/plans.inc: $(PLAN_FILES) Makefile | $(OUTPUT)
+	$(call msg,GEN,$@)
+	$(Q)for f in $(PLAN_FILES); do \
+		printf '{ "%s",\n' "$$(basename $$f .yaml)"; \
+		sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' \
+			-e 's/$$/\\n"/' $$f; \
+		printf '},\n'; \
+	done > $@
+
+$(OUTPUT)/user/plan.o $(OUTPUT)/san/plan.o: $(OUTPUT)/plans.inc
+
 $(OUTPUT)/user/%.o: user/%.c $(SKELS) Makefile | $(OUTPUT)/user
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
