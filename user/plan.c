@@ -323,7 +323,8 @@ static int calls_setting(struct walk *w, const char *key,
 struct top {
 	struct plan *p;
 	bool traffic_seen[LEDGER_NR_TRAFFIC];
-	bool seen_calls, seen_traffic, seen_name;
+	bool seen_calls, seen_name;
+	const yaml_node_t *traffic;	/* where missing types are reported */
 };
 
 static int top_setting(struct walk *w, const char *key, const yaml_node_t *v,
@@ -372,7 +373,7 @@ static int top_setting(struct walk *w, const char *key, const yaml_node_t *v,
 	if (!strcmp(key, "traffic")) {
 		struct prices pr = { p->traffic, t->traffic_seen };
 
-		t->seen_traffic = true;
+		t->traffic = v;
 		return each(w, v, traffic_setting, &pr);
 	}
 	if (!strcmp(key, "regions"))
@@ -421,11 +422,11 @@ int plan_parse(struct plan *p, const char *text, size_t len, const char *file)
 		err = fail(&w, root, "plan: missing (the plan's name)");
 	if (!err && !t.seen_calls)
 		err = fail(&w, root, "calls: missing");
-	if (!err && !t.seen_traffic)
+	if (!err && !t.traffic)
 		err = fail(&w, root, "traffic: missing");
 	for (i = 1; !err && i < LEDGER_NR_TRAFFIC; i++)
 		if (!t.traffic_seen[i])
-			err = fail(&w, root,
+			err = fail(&w, t.traffic,
 				   "traffic.%s: missing (0 if it is free)",
 				   ledger_traffic[i]);
 	yaml_document_delete(&doc);
