@@ -210,20 +210,13 @@ static void print_json(FILE *f, const struct bill *b)
 	fputs("}\n", f);
 }
 
-static void csv_field(FILE *f, const char *s, bool last)
+/* "month,tenant," */
+static void csv_head(FILE *f, const struct bill *b,
+		     const struct bill_tenant *t)
 {
-	if (strpbrk(s, ",\"")) {
-		fputc('"', f);
-		for (; *s; s++) {
-			if (*s == '"')
-				fputc('"', f);
-			fputc(*s, f);
-		}
-		fputc('"', f);
-	} else {
-		fputs(s, f);
-	}
-	fputc(last ? '\n' : ',', f);
+	fprintf(f, "%s,", b->month);
+	csv_string(f, t->tenant);
+	fputc(',', f);
 }
 
 /* kind: calls (settled), traffic (a line, 4 decimals), day (settled),
@@ -241,8 +234,7 @@ static void print_csv(FILE *f, const struct bill *b)
 	for (i = 0; i < b->nr_tenants; i++) {
 		const struct bill_tenant *t = &b->tenants[i];
 
-		fprintf(f, "%s,", b->month);
-		csv_field(f, t->tenant, false);
+		csv_head(f, b, t);
 		fprintf(f, "calls,,,%llu,%llu,%llu,,,%s,%s\n",
 			(unsigned long long)t->calls,
 			(unsigned long long)t->free_calls,
@@ -255,8 +247,7 @@ static void print_csv(FILE *f, const struct bill *b)
 			for (k = 0; k < d->nr_lines; k++) {
 				const struct bill_line *l = &d->lines[k];
 
-				fprintf(f, "%s,", b->month);
-				csv_field(f, t->tenant, false);
+				csv_head(f, b, t);
 				fprintf(f, "traffic,%s,%s,,,,%llu,%s,%s,%s\n",
 					d->day, ledger_traffic[l->type],
 					(unsigned long long)l->bytes,
@@ -264,13 +255,11 @@ static void print_csv(FILE *f, const struct bill *b)
 					fmt_price(c2, sizeof(c2), l->price),
 					fmt_line_cost(c3, sizeof(c3), p, l));
 			}
-			fprintf(f, "%s,", b->month);
-			csv_field(f, t->tenant, false);
+			csv_head(f, b, t);
 			fprintf(f, "day,%s,,,,,,,,%s\n", d->day,
 				fmt_cents(c1, sizeof(c1), d->cents));
 		}
-		fprintf(f, "%s,", b->month);
-		csv_field(f, t->tenant, false);
+		csv_head(f, b, t);
 		fprintf(f, "tenant,,,,,,,,,%s\n",
 			fmt_cents(c1, sizeof(c1), t->total_cents));
 	}
@@ -448,13 +437,7 @@ int cmd_rate(int argc, char **argv)
 			region = optarg;
 			break;
 		case 'f':
-			if (!strcmp(optarg, "table")) {
-				fmt = FMT_TABLE;
-			} else if (!strcmp(optarg, "json")) {
-				fmt = FMT_JSON;
-			} else if (!strcmp(optarg, "csv")) {
-				fmt = FMT_CSV;
-			} else {
+			if (format_parse(optarg, &fmt)) {
 				pr_warn("--format: '%s' is not one of table, "
 					"json, csv",
 					optarg);

@@ -342,22 +342,6 @@ int record_parse_csv(char *line, const struct record_csv *h,
 	return finish(r, seen, err, errlen);
 }
 
-static void csv_text(FILE *f, const char *s)
-{
-	if (!strpbrk(s, ",\"") && *s != ' ' &&
-	    (!*s || s[strlen(s) - 1] != ' ')) {
-		fputs(s, f);
-		return;
-	}
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
 /* Write one record; see records.h. */
 void record_write(FILE *f, enum dump_format fmt, const struct ledger_usage *r,
 		  const char *tz)
@@ -369,9 +353,9 @@ void record_write(FILE *f, enum dump_format fmt, const struct ledger_usage *r,
 			if (i)
 				fputc(',', f);
 			if (i == F_TZ)
-				csv_text(f, tz);
+				csv_string(f, tz);
 			else if (is_text(i))
-				csv_text(f, (const char *)r + fields[i].off);
+				csv_string(f, (const char *)r + fields[i].off);
 			else
 				fprintf(f, "%llu",
 					(unsigned long long)*(
@@ -686,19 +670,18 @@ int cmd_ledger(int argc, char **argv)
 		case 'l':
 			path = optarg;
 			break;
-		case 'f':
-			if (!strcmp(optarg, "jsonl") ||
-			    !strcmp(optarg, "json")) {
-				format = FMT_JSON;
-			} else if (!strcmp(optarg, "csv")) {
-				format = FMT_CSV;
-			} else {
+		case 'f': {
+			enum dump_format fmt;
+
+			if (format_parse(optarg, &fmt) || fmt == FMT_TABLE) {
 				pr_warn("--format: '%s' is not one of jsonl, "
 					"csv",
 					optarg);
 				return 2;
 			}
+			format = fmt;
 			break;
+		}
 		case 's':
 		case 'u':
 			if (!day_valid(optarg)) {

@@ -46,6 +46,7 @@ const char *fmt_count(__u64 v, char *buf, size_t len);
 const char *proto_name(__u8 proto);
 const char *role_name(__u8 role);
 void json_string(FILE *f, const char *s);
+void csv_string(FILE *f, const char *s);
 int cgroup2_mount(const char *mounts, char *buf, size_t len);
 int ephemeral_ports(const char *path, __u16 *lo, __u16 *hi);
 
@@ -102,6 +103,7 @@ void snapshot_totals(const struct snapshot *s, struct tg_counters *total);
 enum dump_by { BY_PEER, BY_SOCKET };
 enum dump_format { FMT_TABLE, FMT_JSON, FMT_CSV };
 
+int format_parse(const char *s, enum dump_format *out);
 int dump_print(FILE *f, struct snapshot *s, enum dump_by by,
 	       enum dump_format fmt, bool raw);
 void dump_sort_peers(struct snapshot *s);

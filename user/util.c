@@ -151,6 +151,40 @@ void json_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* Write @s as a CSV field (RFC 4180): quoted when it holds a comma or a
+ * quote, or starts or ends with a blank. */
+void csv_string(FILE *f, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!strpbrk(s, ",\"") && (!n || (s[0] != ' ' && s[n - 1] != ' '))) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+/* Parse an output format: table, json (or jsonl, JSON lines), csv.
+ * Returns 0 or -EINVAL. */
+int format_parse(const char *s, enum dump_format *out)
+{
+	if (!strcmp(s, "table"))
+		*out = FMT_TABLE;
+	else if (!strcmp(s, "json") || !strcmp(s, "jsonl"))
+		*out = FMT_JSON;
+	else if (!strcmp(s, "csv"))
+		*out = FMT_CSV;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 /*
  * Find where cgroup v2 is mounted, from a mounts file in /proc/mounts
  * format. The first cgroup2 mount wins: /sys/fs/cgroup on a unified
