@@ -203,7 +203,8 @@ int ledger_last_snapshot(struct ledger *l, struct ledger_snap *s);
  * Returns 0, or -ESTALE (the stored snapshot is another; reread it and
  * compute the deltas again), -EINVAL (a bad key or snapshot), -EOVERFLOW
  * (a total would pass INT64_MAX), -EBUSY (another writer held the ledger
- * for too long), -EBADMSG (corruption found), -EIO.
+ * for too long), -EROFS (opened LEDGER_RDONLY), -EBADMSG (corruption
+ * found), -EIO.
  */
 int ledger_commit(struct ledger *l, const struct ledger_usage *rows, size_t nr,
 		  const struct ledger_snap *snap);
@@ -226,7 +227,8 @@ int ledger_put(struct ledger *l, const struct ledger_usage *row,
 	       enum ledger_put_mode mode);
 int ledger_end(struct ledger *l, bool commit);
 
-/* Which rows ledger_scan() visits; NULL or "" fields do not filter. Days
+/* Which rows ledger_scan() visits. since and until filter when neither
+ * NULL nor "", tenant when not NULL ("" is the unattributed tenant). Days
  * compare as text: since <= day < until. */
 struct ledger_filter {
 	const char *since;	/* first day, "YYYY-MM-DD" */
