@@ -19,10 +19,13 @@ BIN := tollgate
 
 # Debian packages that build, run and test tollgate.
 DEPS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
-	      make gcc libc6-dev libclang-rt-14-dev libyaml-dev libjson-c-dev
+	      make gcc libc6-dev libclang-rt-14-dev libyaml-dev libjson-c-dev \
+	      libsqlite3-dev
+# The natural day of the ledger comes from the system time-zone database.
+DEPS_RUN := tzdata
 DEPS_TEST := libcmocka-dev iproute2 ethtool jq iperf3 nginx-light wrk curl \
 	     socat procps kmod
-DEPS := $(DEPS_BUILD) $(DEPS_TEST)
+DEPS := $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_TEST)
 
 INCLUDES := -I$(OUTPUT) -Iinclude -Iuser
 CFLAGS ?= -g -O2
@@ -30,8 +33,9 @@ WARNINGS := -Wall -Wextra -Werror -Wmissing-prototypes -Wno-unused-parameter
 ALL_CFLAGS := $(CFLAGS) $(WARNINGS) -std=gnu11 -D_GNU_SOURCE \
 	      -DTOLLGATE_VERSION='"$(VERSION)"' $(INCLUDES) $(EXTRA_CFLAGS)
 LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
-# The configuration (YAML) and the cloud IP-range files (JSON).
-LIBS += -lyaml -ljson-c
+# Configuration and price plans (YAML), IP-range files and usage records
+# (JSON), the ledger (SQLite).
+LIBS += -lyaml -ljson-c -lsqlite3
 ALL_LDFLAGS := $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 BPF_CFLAGS := -g -O2 -mcpu=v3 -Wall -Werror -target bpf \
@@ -161,6 +165,21 @@ $(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HEADERS) Makefile | $(OUTPUT)
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+# The built-in price plans are the files of deploy/plans, compiled in as
+# C strings: one source for both.
+PLAN_FILES := $(sort $(wildcard deploy/plans/*.yaml))
+
+$(OUTPUT)/plans.inc: $(PLAN_FILES) Makefile | $(OUTPUT)
+	$(call msg,GEN,$@)
+	$(Q)for f in $(PLAN_FILES); do \
+		printf '{ "%s",\n' "$$(basename $$f .yaml)"; \
+		sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' \
+			-e 's/$$/\\n"/' $$f; \
+		printf '},\n'; \
+	done > $@
+
+$(OUTPUT)/user/plan.o $(OUTPUT)/san/plan.o: $(OUTPUT)/plans.inc
 
 $(OUTPUT)/user/%.o: user/%.c $(SKELS) Makefile | $(OUTPUT)/user
 	$(call msg,CC,$@)

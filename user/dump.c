@@ -394,13 +394,7 @@ int cmd_dump(int argc, char **argv)
 			}
 			break;
 		case 'f':
-			if (!strcmp(optarg, "table")) {
-				fmt = FMT_TABLE;
-			} else if (!strcmp(optarg, "json")) {
-				fmt = FMT_JSON;
-			} else if (!strcmp(optarg, "csv")) {
-				fmt = FMT_CSV;
-			} else {
+			if (format_parse(optarg, &fmt)) {
 				pr_warn("--format: '%s' is not one of table, "
 					"json, csv", optarg);
 				return 2;

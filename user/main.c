@@ -20,6 +20,8 @@ static const char usage[] =
 	"  run       load and attach the meter, run the agent\n"
 	"  dump      print the counters (works with or without the agent)\n"
 	"  detach    detach the meter and remove every pin\n"
+	"  ledger    export or import the usage ledger's day records\n"
+	"  rate      rate a month of the ledger under a price plan\n"
 	"  help      this help, or a command's: tollgate help dump\n"
 	"\n"
 	"Options:\n"
@@ -31,7 +33,9 @@ static const char usage[] =
 	"  tollgate run --cgroup /sys/fs/cgroup/system.slice/nginx.service\n"
 	"  tollgate dump --format json\n"
 	"  tollgate dump --by socket\n"
-	"  tollgate detach\n";
+	"  tollgate detach\n"
+	"  tollgate ledger export --since 2024-06-01 > usage.jsonl\n"
+	"  tollgate rate --plan jdcloud --month 2024-06\n";
 
 static const char detach_usage[] =
 	"Usage: tollgate detach [--pin-dir DIR]\n"
@@ -81,6 +85,8 @@ static const struct command {
 	{ "run", cmd_run },
 	{ "dump", cmd_dump },
 	{ "detach", cmd_detach },
+	{ "ledger", cmd_ledger },
+	{ "rate", cmd_rate },
 };
 
 static const struct command *find_command(const char *name)

@@ -39,12 +39,14 @@ void pr_log(int level, const char *fmt, ...)
 
 /* util.c */
 int parse_u32(const char *s, __u32 min, __u32 max, __u32 *out);
+int parse_u64(const char *s, __u64 min, __u64 max, __u64 *out);
 const char *fmt_addr(const __u8 addr[16], char *buf, size_t len);
 const char *fmt_bytes(__u64 v, char *buf, size_t len);
 const char *fmt_count(__u64 v, char *buf, size_t len);
 const char *proto_name(__u8 proto);
 const char *role_name(__u8 role);
 void json_string(FILE *f, const char *s);
+void csv_string(FILE *f, const char *s);
 int cgroup2_mount(const char *mounts, char *buf, size_t len);
 int ephemeral_ports(const char *path, __u16 *lo, __u16 *hi);
 
@@ -102,6 +104,7 @@ void snapshot_totals(const struct snapshot *s, struct tg_counters *total);
 enum dump_by { BY_PEER, BY_SOCKET };
 enum dump_format { FMT_TABLE, FMT_JSON, FMT_CSV };
 
+int format_parse(const char *s, enum dump_format *out);
 int dump_print(FILE *f, struct snapshot *s, enum dump_by by,
 	       enum dump_format fmt, bool raw);
 void dump_sort_peers(struct snapshot *s);
@@ -110,5 +113,7 @@ void dump_sort_peers(struct snapshot *s);
 int cmd_run(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
+int cmd_ledger(int argc, char **argv);
+int cmd_rate(int argc, char **argv);
 
 #endif /* TOLLGATE_H */

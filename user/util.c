@@ -13,9 +13,9 @@
 
 #include "tollgate.h"
 
-/* Parse a decimal number in [min, max]; -EINVAL if not a number, -ERANGE if
- * out of range. */
-int parse_u32(const char *s, __u32 min, __u32 max, __u32 *out)
+/* Parse a decimal number in [min, max] into 64 bits; -EINVAL if not a
+ * number, -ERANGE if out of range. */
+int parse_u64(const char *s, __u64 min, __u64 max, __u64 *out)
 {
 	unsigned long long v;
 	char *end;
@@ -30,6 +30,18 @@ int parse_u32(const char *s, __u32 min, __u32 max, __u32 *out)
 		return -ERANGE;
 	*out = v;
 	return 0;
+}
+
+/* Parse a decimal number in [min, max]; -EINVAL if not a number, -ERANGE if
+ * out of range. */
+int parse_u32(const char *s, __u32 min, __u32 max, __u32 *out)
+{
+	__u64 v;
+	int err = parse_u64(s, min, max, &v);
+
+	if (!err)
+		*out = v;
+	return err;
 }
 
 static bool is_v4_mapped(const __u8 a[16])
@@ -137,6 +149,40 @@ void json_string(FILE *f, const char *s)
 			fputc(c, f);
 	}
 	fputc('"', f);
+}
+
+/* Write @s as a CSV field (RFC 4180): quoted when it holds a comma or a
+ * quote, or starts or ends with a blank. */
+void csv_string(FILE *f, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!strpbrk(s, ",\"") && (!n || (s[0] != ' ' && s[n - 1] != ' '))) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+/* Parse an output format: table, json (or jsonl, JSON lines), csv.
+ * Returns 0 or -EINVAL. */
+int format_parse(const char *s, enum dump_format *out)
+{
+	if (!strcmp(s, "table"))
+		*out = FMT_TABLE;
+	else if (!strcmp(s, "json") || !strcmp(s, "jsonl"))
+		*out = FMT_JSON;
+	else if (!strcmp(s, "csv"))
+		*out = FMT_CSV;
+	else
+		return -EINVAL;
+	return 0;
 }
 
 /*
