@@ -368,7 +368,7 @@ tg_cgroup_setup()
 }
 
 # Start the agent on the test cgroup and wait until its three links are
-# pinned. The first start creates the pin directory; a later one (after
+# pinned; arguments go to 'tollgate run' (e.g. --config FILE). The first start creates the pin directory; a later one (after
 # the agent was killed) takes over the pinned maps and links. Each start
 # logs to its own file, TG_AGENT_LOG. Skips when the kernel refuses BPF.
 #
@@ -385,7 +385,7 @@ tg_agent_start()
 	log=$TG_TMP/agent.$TG_AGENT_STARTS.log
 	TG_AGENT_LOG=$log
 	"$TG_BIN" -v run --cgroup "$TG_CG" --pin-dir "$TG_PIN" --interval 1 \
-		--no-summary >"$log" 2>&1 &
+		--no-summary "$@" >"$log" 2>&1 &
 	TG_AGENT_PID=$!
 	for i in $(seq 100); do
 		if [ -e "$TG_PIN/link_ingress" ] && [ -e "$TG_PIN/link_egress" ] &&
@@ -424,6 +424,21 @@ tg_agent_stop()
 	wait "$TG_AGENT_PID" 2>/dev/null
 	TG_AGENT_RC=$?
 	TG_AGENT_PID=
+}
+
+# tg_wait_log FILE PATTERN: wait up to 10s for a line matching the
+# extended regular expression PATTERN in FILE.
+tg_wait_log()
+{
+	local i
+
+	for i in $(seq 100); do
+		grep -qE "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	tg_log "no line matching '$2' in $1:"
+	cat "$1" >&2
+	return 1
 }
 
 # Programs attached to the test cgroup, one "attach_type name" per line.
