@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 
 #include "classify.h"
 #include "collect.h"
@@ -79,6 +80,40 @@ static int lock_ledger(const char *path)
 	return fd;
 }
 
+/* mkdir -p of the directory @path is in (0755: readers need not be root). */
+static int make_parents(const char *path)
+{
+	char dir[4096];
+	char *p;
+
+	if (strlen(path) >= sizeof(dir)) {
+		pr_warn("ledger '%s': path too long", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(dir, path);
+	p = strrchr(dir, '/');
+	if (!p || p == dir)
+		return 0;
+	*p = '\0';
+	for (p = dir + 1; ; p++) {
+		if (*p && *p != '/')
+			continue;
+		char c = *p;
+
+		*p = '\0';
+		if (mkdir(dir, 0755) && errno != EEXIST) {
+			int err = -errno;
+
+			pr_warn("ledger '%s': cannot create directory '%s': %s",
+				path, dir, strerror(-err));
+			return err;
+		}
+		*p = c;
+		if (!c)
+			return 0;
+	}
+}
+
 /* Open the ledger for collection; see collect.h. */
 int collect_open(struct collect **out, const struct collect_opts *o)
 {
@@ -111,7 +146,9 @@ int collect_open(struct collect **out, const struct collect_opts *o)
 	else if ((err = read_boot_id(c->boot_id, sizeof(c->boot_id))))
 		goto fail;
 
-	err = ledger_open(&c->l, o->ledger, LEDGER_CREATE, NULL);
+	err = make_parents(o->ledger);
+	if (!err)
+		err = ledger_open(&c->l, o->ledger, LEDGER_CREATE, NULL);
 	if (err)
 		goto fail;
 	c->lock = lock_ledger(o->ledger);

@@ -53,11 +53,12 @@ struct collect_opts {
 };
 
 /*
- * Open the ledger at @o->ledger for collection (creating it, in Asia/Shanghai
- * when new; an existing ledger keeps its time zone), lock it against a second
- * agent and read its last snapshot. Returns 0 and sets *@out, or -EINVAL (a
- * bad host name), -EBUSY (another agent collects into this ledger), or what
- * ledger_open() returns; says why through pr_warn().
+ * Open the ledger at @o->ledger for collection (creating it and its
+ * directory, in Asia/Shanghai when new; an existing ledger keeps its time
+ * zone), lock it against a second agent and read its last snapshot.
+ * Returns 0 and sets *@out, or -EINVAL (a bad host name), -EBUSY (another
+ * agent collects into this ledger), or what ledger_open() returns; says
+ * why through pr_warn().
  */
 int collect_open(struct collect **out, const struct collect_opts *o);
 
