@@ -61,6 +61,7 @@ TG_GW_DUAL_PORT=8082	# gateway port on a dual-stack socket, to IPv6 backend
 TG_PIN=/sys/fs/bpf/tollgate-test-$TG_ID
 TG_CG=			# set by tg_cgroup_setup
 TG_TMP=			# set by tg_init
+TG_LEDGER=		# the agent's ledger, in TG_TMP; set by tg_init
 TG_AGENT_PID=
 TG_PIDS=()		# background processes to kill on exit
 TG_FAILED=0
@@ -130,6 +131,8 @@ tg_init()
 	TG_TMP=$(mktemp -d "/tmp/$TG_NAME.XXXXXX") || tg_die "mktemp failed"
 	# nginx workers run as nobody and serve files from here.
 	chmod 755 "$TG_TMP"
+	# Never the system's ledger: each test books into its own.
+	TG_LEDGER=$TG_TMP/ledger.db
 	trap tg_cleanup EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
@@ -368,9 +371,11 @@ tg_cgroup_setup()
 }
 
 # Start the agent on the test cgroup and wait until its three links are
-# pinned; arguments go to 'tollgate run' (e.g. --config FILE). The first start creates the pin directory; a later one (after
-# the agent was killed) takes over the pinned maps and links. Each start
-# logs to its own file, TG_AGENT_LOG. Skips when the kernel refuses BPF.
+# pinned; arguments go to 'tollgate run' (e.g. --config FILE). The first
+# start creates the pin directory; a later one (after the agent was
+# killed) takes over the pinned maps and links. Each start logs to its own
+# file, TG_AGENT_LOG, and books into the ledger TG_LEDGER (an argument
+# --ledger or --no-ledger overrides it). Skips when the kernel refuses BPF.
 #
 # Tests start the agent before any server: sockets opened earlier would
 # still be metered from the next packet on, but their first packets and
@@ -385,7 +390,7 @@ tg_agent_start()
 	log=$TG_TMP/agent.$TG_AGENT_STARTS.log
 	TG_AGENT_LOG=$log
 	"$TG_BIN" -v run --cgroup "$TG_CG" --pin-dir "$TG_PIN" --interval 1 \
-		--no-summary "$@" >"$log" 2>&1 &
+		--no-summary --ledger "$TG_LEDGER" "$@" >"$log" 2>&1 &
 	TG_AGENT_PID=$!
 	for i in $(seq 100); do
 		if [ -e "$TG_PIN/link_ingress" ] && [ -e "$TG_PIN/link_egress" ] &&
@@ -776,19 +781,17 @@ tg_ip_bytes()
 	echo $(($1 - 14 * ($2 - $3)))
 }
 
-# tg_check_peer LABEL DUMP_JSON PEER ROLE PORT PROTO DEV
-# Compare the meter's totals for PEER with the delta of DEV's counters in
-# gw between snapshots "base" and "end"; rx of gw is the peer's "in".
-tg_check_peer()
+# tg_veth_delta DEV: the TG_NSTAT fields of gw's DEV (see tg_snapshot),
+# end minus base.
+tg_veth_delta()
 {
-	local label=$1 dump=$2 peer=$3 role=$4 port=$5 proto=$6 dev=$7
-	local idx got bad rxb rxp txb txp i
-	local -a base end d m
+	local idx i
+	local -a base end d
 
-	case $dev in
+	case $1 in
 	"$TG_DEV_GWC") idx=0 ;;
 	"$TG_DEV_GWB") idx=$TG_NSTAT ;;
-	*) tg_die "unknown device $dev" ;;
+	*) tg_die "unknown device $1" ;;
 	esac
 	# shellcheck disable=SC2154 # set by tg_snapshot
 	read -r -a base <<<"$TG_SNAP_base"
@@ -797,6 +800,30 @@ tg_check_peer()
 	for ((i = 0; i < TG_NSTAT; i++)); do
 		d[i]=$((end[idx + i] - base[idx + i]))
 	done
+	echo "${d[*]}"
+}
+
+# tg_veth_ip DEV: "rx_bytes rx_packets tx_bytes tx_packets" of gw's DEV
+# between snapshots "base" and "end", in IP bytes (tg_ip_bytes).
+tg_veth_ip()
+{
+	local -a d
+
+	read -r -a d <<<"$(tg_veth_delta "$1")"
+	echo "$(tg_ip_bytes "${d[0]}" "${d[1]}" "${d[6]}") ${d[1]}" \
+		"$(tg_ip_bytes "${d[2]}" "${d[3]}" "${d[7]}") ${d[3]}"
+}
+
+# tg_check_peer LABEL DUMP_JSON PEER ROLE PORT PROTO DEV
+# Compare the meter's totals for PEER with the delta of DEV's counters in
+# gw between snapshots "base" and "end"; rx of gw is the peer's "in".
+tg_check_peer()
+{
+	local label=$1 dump=$2 peer=$3 role=$4 port=$5 proto=$6 dev=$7
+	local got bad rxb rxp txb txp
+	local -a d m
+
+	read -r -a d <<<"$(tg_veth_delta "$dev")"
 	rxp=${d[1]}
 	rxb=$(tg_ip_bytes "${d[0]}" "$rxp" "${d[6]}")
 	txp=${d[3]}
@@ -861,6 +888,28 @@ tg_result()
 {
 	[ "$TG_FAILED" -eq 0 ] || exit 1
 	exit 0
+}
+
+# ---------------------------------------------------------------------------
+# The ledger
+
+# tg_ledger_export [LEDGER]: the day rows of LEDGER (default TG_LEDGER) as
+# JSON lines.
+tg_ledger_export()
+{
+	"$TG_BIN" ledger export --ledger "${1:-$TG_LEDGER}" --format jsonl
+}
+
+# tg_ledger_sums [LEDGER]: "IN_BYTES IN_PACKETS OUT_BYTES OUT_PACKETS" of
+# the ledger over every row: in is the inbound rows, out all the others.
+tg_ledger_sums()
+{
+	local rows
+
+	rows=$(tg_ledger_export "$@") || return 1
+	jq -rs 'def s(f; k): map(select(f) | .[k]) | add // 0;
+		"\(s(.traffic_type == "inbound"; "bytes")) \(s(.traffic_type == "inbound"; "packets")) \(s(.traffic_type != "inbound"; "bytes")) \(s(.traffic_type != "inbound"; "packets"))"' \
+		<<<"$rows"
 }
 
 # Start of a measurement: links quiet, baseline taken, meter still empty.
