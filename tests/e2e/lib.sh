@@ -382,6 +382,7 @@ tg_cgroup_setup()
 # the sock_ops events that tell an accepted socket from a connecting one
 # would be gone, and the comparison would be off by exactly those.
 TG_AGENT_STARTS=0
+# shellcheck disable=SC2120
 tg_agent_start()
 {
 	local log i
@@ -895,6 +896,7 @@ tg_result()
 
 # tg_ledger_export [LEDGER]: the day rows of LEDGER (default TG_LEDGER) as
 # JSON lines.
+# shellcheck disable=SC2120
 tg_ledger_export()
 {
 	"$TG_BIN" ledger export --ledger "${1:-$TG_LEDGER}" --format jsonl
@@ -902,6 +904,7 @@ tg_ledger_export()
 
 # tg_ledger_sums [LEDGER]: "IN_BYTES IN_PACKETS OUT_BYTES OUT_PACKETS" of
 # the ledger over every row: in is the inbound rows, out all the others.
+# shellcheck disable=SC2120
 tg_ledger_sums()
 {
 	local rows
