@@ -6,7 +6,6 @@
  * check-config` loads a configuration and its range files and reports the
  * first fault with file, line, column and field, for use before a reload.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -23,69 +22,16 @@ struct target {
 	__u16 port;	/* 0: none given */
 };
 
-/*
- * Parse "a.b.c.d", "a.b.c.d:port", "x:y::z" or "[x:y::z]:port". Returns 0,
- * or -EINVAL after saying what is wrong.
- */
 static int parse_target(const char *arg, struct target *t)
 {
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *port = NULL, *end;
-	__u8 v4[4];
-	__u32 p;
-	size_t n;
+	const char *why;
+	int err;
 
 	t->arg = arg;
-	t->port = 0;
-	if (arg[0] == '[') {
-		end = strchr(arg, ']');
-		if (!end || (end[1] && end[1] != ':')) {
-			pr_warn("'%s': an IPv6 address with a port is written "
-				"[ADDR]:PORT", arg);
-			return -EINVAL;
-		}
-		n = end - arg - 1;
-		if (end[1])
-			port = end + 2;
-		arg++;
-	} else {
-		end = strchr(arg, ':');
-		/* One colon: IPv4 with a port; more: IPv6 without one. */
-		if (end && !strchr(end + 1, ':')) {
-			n = end - arg;
-			port = end + 1;
-		} else {
-			n = strlen(arg);
-		}
-	}
-	if (n >= sizeof(host)) {
-		pr_warn("'%s' is not an IPv4 or IPv6 address", t->arg);
-		return -EINVAL;
-	}
-	memcpy(host, arg, n);
-	host[n] = '\0';
-	if (inet_pton(AF_INET, host, v4) == 1) {
-		cidr_map_v4(v4, t->addr);
-	} else if (t->arg[0] == '[' || strchr(host, ':')) {
-		if (inet_pton(AF_INET6, host, t->addr) != 1) {
-			pr_warn("'%s': '%s' is not an IPv6 address", t->arg,
-				host);
-			return -EINVAL;
-		}
-	} else {
-		pr_warn("'%s': '%s' is not an IPv4 or IPv6 address", t->arg,
-			host);
-		return -EINVAL;
-	}
-	if (port) {
-		if (parse_u32(port, 1, 65535, &p)) {
-			pr_warn("'%s': port '%s' is not a number from 1 to "
-				"65535", t->arg, port);
-			return -EINVAL;
-		}
-		t->port = p;
-	}
-	return 0;
+	err = parse_endpoint(arg, t->addr, &t->port, &why);
+	if (err)
+		pr_warn("'%s': %s", arg, why);
+	return err;
 }
 
 /* --proto: a name or a number. */

@@ -40,6 +40,8 @@ void pr_log(int level, const char *fmt, ...)
 /* util.c */
 int parse_u32(const char *s, __u32 min, __u32 max, __u32 *out);
 int parse_u64(const char *s, __u64 min, __u64 max, __u64 *out);
+int parse_endpoint(const char *s, __u8 addr[16], __u16 *port,
+		   const char **why);
 const char *fmt_addr(const __u8 addr[16], char *buf, size_t len);
 const char *fmt_bytes(__u64 v, char *buf, size_t len);
 const char *fmt_count(__u64 v, char *buf, size_t len);

@@ -123,15 +123,15 @@ done
 
 tg_measure_begin
 # Each backend gets its own mix, so no two links carry the same bytes.
-base=http://$TG_GWC4:$TG_GW_PORT
+gwurl=http://$TG_GWC4:$TG_GW_PORT
 tg_curl --fail --parallel --parallel-max 4 \
-	"$base/f{0,1,2,3,4,5,6,7}?n=[1-10]" \
-	"$base/pub/f{0,2,4,6}?n=[1-15]" \
-	"$base/other/f{1,3,5,7}?n=[1-20]" \
-	"$base/inet/f{5,6,7}?n=[1-25]" >/dev/null ||
+	"$gwurl/f{0,1,2,3,4,5,6,7}?n=[1-10]" \
+	"$gwurl/pub/f{0,2,4,6}?n=[1-15]" \
+	"$gwurl/other/f{1,3,5,7}?n=[1-20]" \
+	"$gwurl/inet/f{5,6,7}?n=[1-25]" >/dev/null ||
 	tg_die "requests failed"
-tg_curl --fail -H 'Connection: close' "$base/inet/f1?n=[1-10]" \
-	"$base/pub/f7?n=[1-10]" >/dev/null ||
+tg_curl --fail -H 'Connection: close' "$gwurl/inet/f1?n=[1-10]" \
+	"$gwurl/pub/f7?n=[1-10]" >/dev/null ||
 	tg_die "Connection: close requests failed"
 tg_measure_end
 n=$(grep -c '" 200 ' "$TG_TMP/gw/logs/access.log")
