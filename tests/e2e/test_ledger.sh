@@ -106,8 +106,8 @@ read -r code size <"$TG_TMP/curl.out"
 tg_measure_end
 
 # The truth: what crossed gw's two links, in IP bytes.
-read -r c_rxb c_rxp c_txb c_txp <<<"$(tg_veth_ip "$TG_DEV_GWC")"
-read -r b_rxb b_rxp b_txb b_txp <<<"$(tg_veth_ip "$TG_DEV_GWB")"
+read -r c_rxb c_rxp c_txb c_txp <<<"$(tg_dev_ip_counts "$TG_DEV_GWC")"
+read -r b_rxb b_rxp b_txb b_txp <<<"$(tg_dev_ip_counts "$TG_DEV_GWB")"
 want="$((c_rxb + b_rxb)) $((c_rxp + b_rxp)) $((c_txb + b_txb)) $((c_txp + b_txp))"
 
 # The running agent books the rest within an interval or two.
