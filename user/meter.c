@@ -99,8 +99,12 @@ static int ensure_pin_dir(const char *dir)
 	}
 	if (mkdir(dir, 0700) && errno != EEXIST) {
 		err = -errno;
-		pr_warn("cannot create pin directory '%s': %s", dir,
-			strerror(-err));
+		/* bpffs keeps names with a dot for its own files. */
+		pr_warn("cannot create pin directory '%s': %s%s", dir,
+			strerror(-err),
+			err == -EPERM && strchr(slash ? slash + 1 : dir, '.') ?
+				" (the BPF filesystem refuses names with a "
+				"dot)" : "");
 		return err;
 	}
 	return 0;
