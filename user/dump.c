@@ -115,64 +115,6 @@ static bool counters_zero(const struct tg_counters *c)
 	       !c->packets_out;
 }
 
-static void dump_peers_json(FILE *f, const struct snapshot *s)
-{
-	char addr[ADDR_LEN];
-	bool first = true;
-	size_t i;
-
-	fputc('[', f);
-	for (i = 0; i < s->nr_peers; i++) {
-		const struct peer_rec *p = &s->peers[i];
-
-		fprintf(f, "%s\n{\"role\":\"%s\",\"proto\":", first ? "" : ",",
-			role_name(p->key.role));
-		json_proto(f, p->key.proto);
-		fprintf(f, ",\"peer\":\"%s\",\"port\":%u,",
-			fmt_addr(p->key.addr, addr, sizeof(addr)), p->key.port);
-		json_counters(f, &p->c);
-		fputs(",\"overflow\":false}", f);
-		first = false;
-	}
-	for (i = 0; i < TG_NR_ROLES; i++) {
-		if (counters_zero(&s->overflow[i]))
-			continue;
-		fprintf(f,
-			"%s\n{\"role\":\"%s\",\"proto\":\"*\",\"peer\":\"*\","
-			"\"port\":0,",
-			first ? "" : ",", role_name(i));
-		json_counters(f, &s->overflow[i]);
-		fputs(",\"overflow\":true}", f);
-		first = false;
-	}
-	fputs("\n]\n", f);
-}
-
-static void dump_peers_csv(FILE *f, const struct snapshot *s)
-{
-	char addr[ADDR_LEN], num[8];
-	size_t i;
-
-	fputs("role,proto,peer,port,bytes_out,packets_out,bytes_in,"
-	      "packets_in,overflow\n", f);
-	for (i = 0; i < s->nr_peers; i++) {
-		const struct peer_rec *p = &s->peers[i];
-
-		fprintf(f, "%s,%s,%s,%u,", role_name(p->key.role),
-			proto_text(p->key.proto, num, sizeof(num)),
-			fmt_addr(p->key.addr, addr, sizeof(addr)), p->key.port);
-		csv_counters(f, &p->c);
-		fputs(",false\n", f);
-	}
-	for (i = 0; i < TG_NR_ROLES; i++) {
-		if (counters_zero(&s->overflow[i]))
-			continue;
-		fprintf(f, "%s,*,*,0,", role_name(i));
-		csv_counters(f, &s->overflow[i]);
-		fputs(",true\n", f);
-	}
-}
-
 /* A table cell: exact integers with --raw, else human units. */
 static const char *cell(__u64 v, bool bytes, bool raw, char *buf,
 			size_t len)
@@ -638,10 +580,22 @@ static void json_opt_string(FILE *f, const char *s)
 		fputs("null", f);
 }
 
+/* @flags (TG_FLAG_*) as a JSON array of their names, most serious first. */
+void json_flags(FILE *f, __u32 flags)
+{
+	int i;
+
+	fputc('[', f);
+	for (i = 0; i < TG_NR_FLAGS; i++)
+		if (flags & (1u << i))
+			fprintf(f, "%s\"%s\"", flags & ((1u << i) - 1) ? "," : "",
+				flag_name(1u << i));
+	fputc(']', f);
+}
+
 static void json_class(FILE *f, const struct row_class *rc)
 {
 	const struct tg_class *c = rc->known ? &rc->c : NULL;
-	int i;
 
 	fputs(",\"network\":", f);
 	json_opt_string(f, c ? network_name(c->network) : NULL);
@@ -651,13 +605,10 @@ static void json_class(FILE *f, const struct row_class *rc)
 	json_opt_string(f, c ? c->region : NULL);
 	fputs(",\"traffic_type\":", f);
 	json_opt_string(f, rc->type);
-	fprintf(f, ",\"billable\":%s,\"flags\":[",
+	fprintf(f, ",\"billable\":%s,\"flags\":",
 		rc->billable ? "true" : "false");
-	for (i = 0; c && i < TG_NR_FLAGS; i++)
-		if (c->flags & (1u << i))
-			fprintf(f, "%s\"%s\"", c->flags & ((1u << i) - 1) ?
-				",": "", flag_name(1u << i));
-	fputs("],\"backend\":", f);
+	json_flags(f, c ? c->flags : 0);
+	fputs(",\"backend\":", f);
 	json_opt_string(f, c ? c->backend : NULL);
 	fputs(",\"service\":", f);
 	json_opt_string(f, c ? c->service : NULL);
@@ -687,8 +638,9 @@ static void csv_class(FILE *f, const struct row_class *rc)
 	csv_string(f, c ? c->tenant : "");
 }
 
-static void dump_peers_json_cls(FILE *f, const struct snapshot *s,
-				const struct tg_config *cfg)
+/* One object per peer; with @cfg, each says what classify() makes of it. */
+static void dump_peers_json(FILE *f, const struct snapshot *s,
+			    const struct tg_config *cfg)
 {
 	char addr[ADDR_LEN];
 	struct row_class rc;
@@ -706,8 +658,10 @@ static void dump_peers_json_cls(FILE *f, const struct snapshot *s,
 			fmt_addr(p->key.addr, addr, sizeof(addr)), p->key.port);
 		json_counters(f, &p->c);
 		fputs(",\"overflow\":false", f);
-		row_classify(cfg, &p->key, &rc);
-		json_class(f, &rc);
+		if (cfg) {
+			row_classify(cfg, &p->key, &rc);
+			json_class(f, &rc);
+		}
 		fputc('}', f);
 		first = false;
 	}
@@ -720,24 +674,28 @@ static void dump_peers_json_cls(FILE *f, const struct snapshot *s,
 			first ? "" : ",", role_name(i));
 		json_counters(f, &s->overflow[i]);
 		fputs(",\"overflow\":true", f);
-		overflow_class(i, &rc);
-		json_class(f, &rc);
+		if (cfg) {
+			overflow_class(i, &rc);
+			json_class(f, &rc);
+		}
 		fputc('}', f);
 		first = false;
 	}
 	fputs("\n]\n", f);
 }
 
-static void dump_peers_csv_cls(FILE *f, const struct snapshot *s,
-			       const struct tg_config *cfg)
+/* The same as CSV, with a header line. */
+static void dump_peers_csv(FILE *f, const struct snapshot *s,
+			   const struct tg_config *cfg)
 {
 	char addr[ADDR_LEN], num[8];
 	struct row_class rc;
 	size_t i;
 
 	fputs("role,proto,peer,port,bytes_out,packets_out,bytes_in,"
-	      "packets_in,overflow,network,provider,region,traffic_type,"
-	      "billable,flags,backend,service,tenant\n", f);
+	      "packets_in,overflow", f);
+	fputs(cfg ? ",network,provider,region,traffic_type,billable,flags,"
+		    "backend,service,tenant\n" : "\n", f);
 	for (i = 0; i < s->nr_peers; i++) {
 		const struct peer_rec *p = &s->peers[i];
 
@@ -746,8 +704,10 @@ static void dump_peers_csv_cls(FILE *f, const struct snapshot *s,
 			fmt_addr(p->key.addr, addr, sizeof(addr)), p->key.port);
 		csv_counters(f, &p->c);
 		fputs(",false", f);
-		row_classify(cfg, &p->key, &rc);
-		csv_class(f, &rc);
+		if (cfg) {
+			row_classify(cfg, &p->key, &rc);
+			csv_class(f, &rc);
+		}
 		fputc('\n', f);
 	}
 	for (i = 0; i < TG_NR_ROLES; i++) {
@@ -756,8 +716,10 @@ static void dump_peers_csv_cls(FILE *f, const struct snapshot *s,
 		fprintf(f, "%s,*,*,0,", role_name(i));
 		csv_counters(f, &s->overflow[i]);
 		fputs(",true", f);
-		overflow_class(i, &rc);
-		csv_class(f, &rc);
+		if (cfg) {
+			overflow_class(i, &rc);
+			csv_class(f, &rc);
+		}
 		fputc('\n', f);
 	}
 }
@@ -1009,14 +971,10 @@ int dump_write(FILE *f, struct snapshot *s, const struct dump_opts *o)
 		dump_socks(f, s, o->fmt, o->raw);
 	} else if (o->by == BY_PEER) {
 		dump_sort_peers(s);
-		if (o->fmt == FMT_JSON && o->cfg)
-			dump_peers_json_cls(f, s, o->cfg);
-		else if (o->fmt == FMT_JSON)
-			dump_peers_json(f, s);
-		else if (o->fmt == FMT_CSV && o->cfg)
-			dump_peers_csv_cls(f, s, o->cfg);
+		if (o->fmt == FMT_JSON)
+			dump_peers_json(f, s, o->cfg);
 		else if (o->fmt == FMT_CSV)
-			dump_peers_csv(f, s);
+			dump_peers_csv(f, s, o->cfg);
 		else if (o->cfg)
 			err = dump_peers_table_cls(f, s, o->cfg, o->raw,
 						   o->wide);

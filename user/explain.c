@@ -99,7 +99,6 @@ static void print_json(FILE *f, const struct tg_config *cfg,
 		       const char *why, bool first)
 {
 	char addr[48];
-	int i;
 
 	fprintf(f, "%s\n{\"address\":", first ? "" : ",");
 	json_string(f, fmt_addr(t->addr, addr, sizeof(addr)));
@@ -107,14 +106,10 @@ static void print_json(FILE *f, const struct tg_config *cfg,
 		role_name(c->role), c->proto);
 	fputs(",\"traffic_type\":", f);
 	json_string(f, traffic_name(c->type));
-	fprintf(f, ",\"billable\":%s,\"flags\":[",
+	fprintf(f, ",\"billable\":%s,\"flags\":",
 		c->billable ? "true" : "false");
-	for (i = 0; i < TG_NR_FLAGS; i++)
-		if (c->flags & (1u << i))
-			fprintf(f, "%s\"%s\"",
-				c->flags & ((1u << i) - 1) ? "," : "",
-				flag_name(1u << i));
-	fputs("],\"network\":", f);
+	json_flags(f, c->flags);
+	fputs(",\"network\":", f);
 	json_string(f, network_name(c->network));
 	fputs(",\"provider\":", f);
 	json_string(f, c->provider);

@@ -152,6 +152,7 @@ int dump_aggregate(const struct snapshot *s, const struct tg_config *cfg,
 		   enum dump_by by, struct dump_group **out, size_t *nr,
 		   struct dump_group *total);
 void dump_sort_peers(struct snapshot *s);
+void json_flags(FILE *f, __u32 flags);
 
 /* commands */
 int cmd_run(int argc, char **argv);
