@@ -137,6 +137,23 @@ static void table_counters(FILE *f, const struct tg_counters *c, bool raw)
 		cell(c->packets_out, false, raw, e, sizeof(e)));
 }
 
+/* The table's last line: the map's fill level, and the configuration. */
+static void table_footer(FILE *f, const struct snapshot *s,
+			 const char *config)
+{
+	fprintf(f,
+		"%zu peers, %u slots (%.1f%% used), %llu failed inserts, "
+		"%llu packets without a socket%s%s\n",
+		s->nr_peers, s->capacity,
+		s->capacity ? 100.0 * (s->meta.next_slot < s->capacity ?
+				       s->meta.next_slot : s->capacity) /
+				      s->capacity :
+			      0.0,
+		(unsigned long long)s->stats[TG_STAT_PEER_FULL],
+		(unsigned long long)s->stats[TG_STAT_NO_SOCK],
+		config ? "; configuration " : "", config ? config : "");
+}
+
 static void dump_peers_table(FILE *f, const struct snapshot *s, bool raw)
 {
 	char addr[ADDR_LEN], num[8];
@@ -171,16 +188,7 @@ static void dump_peers_table(FILE *f, const struct snapshot *s, bool raw)
 	snapshot_totals(s, &total);
 	fprintf(f, "%-8s %-6s %-*s %5s", "TOTAL", "", w, "", "");
 	table_counters(f, &total, raw);
-	fprintf(f,
-		"%zu peers, %u slots (%.1f%% used), %llu failed inserts, "
-		"%llu packets without a socket\n",
-		s->nr_peers, s->capacity,
-		s->capacity ? 100.0 * (s->meta.next_slot < s->capacity ?
-				       s->meta.next_slot : s->capacity) /
-				      s->capacity :
-			      0.0,
-		(unsigned long long)s->stats[TG_STAT_PEER_FULL],
-		(unsigned long long)s->stats[TG_STAT_NO_SOCK]);
+	table_footer(f, s, NULL);
 }
 
 static void sock_endpoint(const __u8 addr[16], __u16 port, char *buf,
@@ -841,16 +849,7 @@ static int dump_peers_table_cls(FILE *f, const struct snapshot *s,
 		cell(total.billable_bytes, true, raw, a, sizeof(a)),
 		cell(total.free_bytes, true, raw, b, sizeof(b)),
 		cell(total.c.bytes_in, true, raw, c, sizeof(c)));
-	fprintf(f,
-		"%zu peers, %u slots (%.1f%% used), %llu failed inserts, "
-		"%llu packets without a socket; configuration %s\n",
-		s->nr_peers, s->capacity,
-		s->capacity ? 100.0 * (s->meta.next_slot < s->capacity ?
-				       s->meta.next_slot : s->capacity) /
-				      s->capacity :
-			      0.0,
-		(unsigned long long)s->stats[TG_STAT_PEER_FULL],
-		(unsigned long long)s->stats[TG_STAT_NO_SOCK], cfg->path);
+	table_footer(f, s, cfg->path);
 	return err;
 }
 
