@@ -1015,7 +1015,7 @@ static const char dump_usage[] =
 	"\n"
 	"Options:\n"
 	"  -p, --pin-dir DIR     pin directory (default " TG_DEFAULT_PIN_DIR ")\n"
-	"  -c, --config FILE     configuration (default " TG_CONFIG_DEFAULT_PATH ";\n"
+	"      --config FILE     configuration (default " TG_CONFIG_DEFAULT_PATH ";\n"
 	"                        without that file, the built-in configuration)\n"
 	"  -b, --by VIEW         peer (default): one row per peer;\n"
 	"                        socket: one row per live socket;\n"
@@ -1037,9 +1037,10 @@ static const char dump_usage[] =
 
 int cmd_dump(int argc, char **argv)
 {
+	enum { OPT_CONFIG = 256 };
 	static const struct option longopts[] = {
 		{ "pin-dir", required_argument, NULL, 'p' },
-		{ "config", required_argument, NULL, 'c' },
+		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "by", required_argument, NULL, 'b' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "wide", no_argument, NULL, 'w' },
@@ -1056,13 +1057,13 @@ int cmd_dump(int argc, char **argv)
 	struct view v;
 	int c, err;
 
-	while ((c = getopt_long(argc, argv, "p:c:b:f:wrh", longopts,
+	while ((c = getopt_long(argc, argv, "p:b:f:wrh", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			pin_dir = optarg;
 			break;
-		case 'c':
+		case OPT_CONFIG:
 			config = optarg;
 			break;
 		case 'b':

@@ -140,7 +140,7 @@ static const char classify_usage[] =
 	"PORT is the backend's port; for a client, the gateway's local port.\n"
 	"\n"
 	"Options:\n"
-	"  -c, --config FILE       configuration (default "
+	"      --config FILE       configuration (default "
 	TG_CONFIG_DEFAULT_PATH ";\n"
 	"                          without that file, the built-in one)\n"
 	"  -r, --role backend|client\n"
@@ -154,12 +154,13 @@ static const char classify_usage[] =
 	"  tollgate classify 10.1.2.3:8080 116.196.4.9\n"
 	"  tollgate classify --config ./tollgate.yaml '[2001:db8::7]:443'\n"
 	"  tollgate classify --role client --proto udp 192.0.2.7:443\n"
-	"  tollgate classify --format json 10.20.1.1:80 | jq .[].traffic_type\n";
+	"  tollgate classify --format json 10.20.1.1:80 | jq '.[].traffic_type'\n";
 
 int cmd_classify(int argc, char **argv)
 {
+	enum { OPT_CONFIG = 256 };
 	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
+		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "role", required_argument, NULL, 'r' },
 		{ "proto", required_argument, NULL, 'P' },
 		{ "format", required_argument, NULL, 'f' },
@@ -174,10 +175,10 @@ int cmd_classify(int argc, char **argv)
 	char why[1024];
 	int c, i, n, err = 0;
 
-	while ((c = getopt_long(argc, argv, "c:r:P:f:h", longopts,
+	while ((c = getopt_long(argc, argv, "r:P:f:h", longopts,
 				NULL)) != -1) {
 		switch (c) {
-		case 'c':
+		case OPT_CONFIG:
 			config = optarg;
 			break;
 		case 'r':
