@@ -115,64 +115,6 @@ static bool counters_zero(const struct tg_counters *c)
 	       !c->packets_out;
 }
 
-static void dump_peers_json(FILE *f, const struct snapshot *s)
-{
-	char addr[ADDR_LEN];
-	bool first = true;
-	size_t i;
-
-	fputc('[', f);
-	for (i = 0; i < s->nr_peers; i++) {
-		const struct peer_rec *p = &s->peers[i];
-
-		fprintf(f, "%s\n{\"role\":\"%s\",\"proto\":", first ? "" : ",",
-			role_name(p->key.role));
-		json_proto(f, p->key.proto);
-		fprintf(f, ",\"peer\":\"%s\",\"port\":%u,",
-			fmt_addr(p->key.addr, addr, sizeof(addr)), p->key.port);
-		json_counters(f, &p->c);
-		fputs(",\"overflow\":false}", f);
-		first = false;
-	}
-	for (i = 0; i < TG_NR_ROLES; i++) {
-		if (counters_zero(&s->overflow[i]))
-			continue;
-		fprintf(f,
-			"%s\n{\"role\":\"%s\",\"proto\":\"*\",\"peer\":\"*\","
-			"\"port\":0,",
-			first ? "" : ",", role_name(i));
-		json_counters(f, &s->overflow[i]);
-		fputs(",\"overflow\":true}", f);
-		first = false;
-	}
-	fputs("\n]\n", f);
-}
-
-static void dump_peers_csv(FILE *f, const struct snapshot *s)
-{
-	char addr[ADDR_LEN], num[8];
-	size_t i;
-
-	fputs("role,proto,peer,port,bytes_out,packets_out,bytes_in,"
-	      "packets_in,overflow\n", f);
-	for (i = 0; i < s->nr_peers; i++) {
-		const struct peer_rec *p = &s->peers[i];
-
-		fprintf(f, "%s,%s,%s,%u,", role_name(p->key.role),
-			proto_text(p->key.proto, num, sizeof(num)),
-			fmt_addr(p->key.addr, addr, sizeof(addr)), p->key.port);
-		csv_counters(f, &p->c);
-		fputs(",false\n", f);
-	}
-	for (i = 0; i < TG_NR_ROLES; i++) {
-		if (counters_zero(&s->overflow[i]))
-			continue;
-		fprintf(f, "%s,*,*,0,", role_name(i));
-		csv_counters(f, &s->overflow[i]);
-		fputs(",true\n", f);
-	}
-}
-
 /* A table cell: exact integers with --raw, else human units. */
 static const char *cell(__u64 v, bool bytes, bool raw, char *buf,
 			size_t len)
@@ -193,6 +135,23 @@ static void table_counters(FILE *f, const struct tg_counters *c, bool raw)
 		cell(c->packets_in, false, raw, b, sizeof(b)),
 		cell(c->bytes_out, true, raw, d, sizeof(d)),
 		cell(c->packets_out, false, raw, e, sizeof(e)));
+}
+
+/* The table's last line: the map's fill level, and the configuration. */
+static void table_footer(FILE *f, const struct snapshot *s,
+			 const char *config)
+{
+	fprintf(f,
+		"%zu peers, %u slots (%.1f%% used), %llu failed inserts, "
+		"%llu packets without a socket%s%s\n",
+		s->nr_peers, s->capacity,
+		s->capacity ? 100.0 * (s->meta.next_slot < s->capacity ?
+				       s->meta.next_slot : s->capacity) /
+				      s->capacity :
+			      0.0,
+		(unsigned long long)s->stats[TG_STAT_PEER_FULL],
+		(unsigned long long)s->stats[TG_STAT_NO_SOCK],
+		config ? "; configuration " : "", config ? config : "");
 }
 
 static void dump_peers_table(FILE *f, const struct snapshot *s, bool raw)
@@ -229,16 +188,7 @@ static void dump_peers_table(FILE *f, const struct snapshot *s, bool raw)
 	snapshot_totals(s, &total);
 	fprintf(f, "%-8s %-6s %-*s %5s", "TOTAL", "", w, "", "");
 	table_counters(f, &total, raw);
-	fprintf(f,
-		"%zu peers, %u slots (%.1f%% used), %llu failed inserts, "
-		"%llu packets without a socket\n",
-		s->nr_peers, s->capacity,
-		s->capacity ? 100.0 * (s->meta.next_slot < s->capacity ?
-				       s->meta.next_slot : s->capacity) /
-				      s->capacity :
-			      0.0,
-		(unsigned long long)s->stats[TG_STAT_PEER_FULL],
-		(unsigned long long)s->stats[TG_STAT_NO_SOCK]);
+	table_footer(f, s, NULL);
 }
 
 static void sock_endpoint(const __u8 addr[16], __u16 port, char *buf,
@@ -638,10 +588,22 @@ static void json_opt_string(FILE *f, const char *s)
 		fputs("null", f);
 }
 
+/* @flags (TG_FLAG_*) as a JSON array of their names, most serious first. */
+void json_flags(FILE *f, __u32 flags)
+{
+	int i;
+
+	fputc('[', f);
+	for (i = 0; i < TG_NR_FLAGS; i++)
+		if (flags & (1u << i))
+			fprintf(f, "%s\"%s\"", flags & ((1u << i) - 1) ? "," : "",
+				flag_name(1u << i));
+	fputc(']', f);
+}
+
 static void json_class(FILE *f, const struct row_class *rc)
 {
 	const struct tg_class *c = rc->known ? &rc->c : NULL;
-	int i;
 
 	fputs(",\"network\":", f);
 	json_opt_string(f, c ? network_name(c->network) : NULL);
@@ -651,13 +613,10 @@ static void json_class(FILE *f, const struct row_class *rc)
 	json_opt_string(f, c ? c->region : NULL);
 	fputs(",\"traffic_type\":", f);
 	json_opt_string(f, rc->type);
-	fprintf(f, ",\"billable\":%s,\"flags\":[",
+	fprintf(f, ",\"billable\":%s,\"flags\":",
 		rc->billable ? "true" : "false");
-	for (i = 0; c && i < TG_NR_FLAGS; i++)
-		if (c->flags & (1u << i))
-			fprintf(f, "%s\"%s\"", c->flags & ((1u << i) - 1) ?
-				",": "", flag_name(1u << i));
-	fputs("],\"backend\":", f);
+	json_flags(f, c ? c->flags : 0);
+	fputs(",\"backend\":", f);
 	json_opt_string(f, c ? c->backend : NULL);
 	fputs(",\"service\":", f);
 	json_opt_string(f, c ? c->service : NULL);
@@ -687,8 +646,9 @@ static void csv_class(FILE *f, const struct row_class *rc)
 	csv_string(f, c ? c->tenant : "");
 }
 
-static void dump_peers_json_cls(FILE *f, const struct snapshot *s,
-				const struct tg_config *cfg)
+/* One object per peer; with @cfg, each says what classify() makes of it. */
+static void dump_peers_json(FILE *f, const struct snapshot *s,
+			    const struct tg_config *cfg)
 {
 	char addr[ADDR_LEN];
 	struct row_class rc;
@@ -706,8 +666,10 @@ static void dump_peers_json_cls(FILE *f, const struct snapshot *s,
 			fmt_addr(p->key.addr, addr, sizeof(addr)), p->key.port);
 		json_counters(f, &p->c);
 		fputs(",\"overflow\":false", f);
-		row_classify(cfg, &p->key, &rc);
-		json_class(f, &rc);
+		if (cfg) {
+			row_classify(cfg, &p->key, &rc);
+			json_class(f, &rc);
+		}
 		fputc('}', f);
 		first = false;
 	}
@@ -720,24 +682,28 @@ static void dump_peers_json_cls(FILE *f, const struct snapshot *s,
 			first ? "" : ",", role_name(i));
 		json_counters(f, &s->overflow[i]);
 		fputs(",\"overflow\":true", f);
-		overflow_class(i, &rc);
-		json_class(f, &rc);
+		if (cfg) {
+			overflow_class(i, &rc);
+			json_class(f, &rc);
+		}
 		fputc('}', f);
 		first = false;
 	}
 	fputs("\n]\n", f);
 }
 
-static void dump_peers_csv_cls(FILE *f, const struct snapshot *s,
-			       const struct tg_config *cfg)
+/* The same as CSV, with a header line. */
+static void dump_peers_csv(FILE *f, const struct snapshot *s,
+			   const struct tg_config *cfg)
 {
 	char addr[ADDR_LEN], num[8];
 	struct row_class rc;
 	size_t i;
 
 	fputs("role,proto,peer,port,bytes_out,packets_out,bytes_in,"
-	      "packets_in,overflow,network,provider,region,traffic_type,"
-	      "billable,flags,backend,service,tenant\n", f);
+	      "packets_in,overflow", f);
+	fputs(cfg ? ",network,provider,region,traffic_type,billable,flags,"
+		    "backend,service,tenant\n" : "\n", f);
 	for (i = 0; i < s->nr_peers; i++) {
 		const struct peer_rec *p = &s->peers[i];
 
@@ -746,8 +712,10 @@ static void dump_peers_csv_cls(FILE *f, const struct snapshot *s,
 			fmt_addr(p->key.addr, addr, sizeof(addr)), p->key.port);
 		csv_counters(f, &p->c);
 		fputs(",false", f);
-		row_classify(cfg, &p->key, &rc);
-		csv_class(f, &rc);
+		if (cfg) {
+			row_classify(cfg, &p->key, &rc);
+			csv_class(f, &rc);
+		}
 		fputc('\n', f);
 	}
 	for (i = 0; i < TG_NR_ROLES; i++) {
@@ -756,8 +724,10 @@ static void dump_peers_csv_cls(FILE *f, const struct snapshot *s,
 		fprintf(f, "%s,*,*,0,", role_name(i));
 		csv_counters(f, &s->overflow[i]);
 		fputs(",true", f);
-		overflow_class(i, &rc);
-		csv_class(f, &rc);
+		if (cfg) {
+			overflow_class(i, &rc);
+			csv_class(f, &rc);
+		}
 		fputc('\n', f);
 	}
 }
@@ -879,16 +849,7 @@ static int dump_peers_table_cls(FILE *f, const struct snapshot *s,
 		cell(total.billable_bytes, true, raw, a, sizeof(a)),
 		cell(total.free_bytes, true, raw, b, sizeof(b)),
 		cell(total.c.bytes_in, true, raw, c, sizeof(c)));
-	fprintf(f,
-		"%zu peers, %u slots (%.1f%% used), %llu failed inserts, "
-		"%llu packets without a socket; configuration %s\n",
-		s->nr_peers, s->capacity,
-		s->capacity ? 100.0 * (s->meta.next_slot < s->capacity ?
-				       s->meta.next_slot : s->capacity) /
-				      s->capacity :
-			      0.0,
-		(unsigned long long)s->stats[TG_STAT_PEER_FULL],
-		(unsigned long long)s->stats[TG_STAT_NO_SOCK], cfg->path);
+	table_footer(f, s, cfg->path);
 	return err;
 }
 
@@ -1009,14 +970,10 @@ int dump_write(FILE *f, struct snapshot *s, const struct dump_opts *o)
 		dump_socks(f, s, o->fmt, o->raw);
 	} else if (o->by == BY_PEER) {
 		dump_sort_peers(s);
-		if (o->fmt == FMT_JSON && o->cfg)
-			dump_peers_json_cls(f, s, o->cfg);
-		else if (o->fmt == FMT_JSON)
-			dump_peers_json(f, s);
-		else if (o->fmt == FMT_CSV && o->cfg)
-			dump_peers_csv_cls(f, s, o->cfg);
+		if (o->fmt == FMT_JSON)
+			dump_peers_json(f, s, o->cfg);
 		else if (o->fmt == FMT_CSV)
-			dump_peers_csv(f, s);
+			dump_peers_csv(f, s, o->cfg);
 		else if (o->cfg)
 			err = dump_peers_table_cls(f, s, o->cfg, o->raw,
 						   o->wide);
@@ -1058,7 +1015,7 @@ static const char dump_usage[] =
 	"\n"
 	"Options:\n"
 	"  -p, --pin-dir DIR     pin directory (default " TG_DEFAULT_PIN_DIR ")\n"
-	"  -c, --config FILE     configuration (default " TG_CONFIG_DEFAULT_PATH ";\n"
+	"      --config FILE     configuration (default " TG_CONFIG_DEFAULT_PATH ";\n"
 	"                        without that file, the built-in configuration)\n"
 	"  -b, --by VIEW         peer (default): one row per peer;\n"
 	"                        socket: one row per live socket;\n"
@@ -1080,9 +1037,10 @@ static const char dump_usage[] =
 
 int cmd_dump(int argc, char **argv)
 {
+	enum { OPT_CONFIG = 256 };
 	static const struct option longopts[] = {
 		{ "pin-dir", required_argument, NULL, 'p' },
-		{ "config", required_argument, NULL, 'c' },
+		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "by", required_argument, NULL, 'b' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "wide", no_argument, NULL, 'w' },
@@ -1099,13 +1057,13 @@ int cmd_dump(int argc, char **argv)
 	struct view v;
 	int c, err;
 
-	while ((c = getopt_long(argc, argv, "p:c:b:f:wrh", longopts,
+	while ((c = getopt_long(argc, argv, "p:b:f:wrh", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			pin_dir = optarg;
 			break;
-		case 'c':
+		case OPT_CONFIG:
 			config = optarg;
 			break;
 		case 'b':

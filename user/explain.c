@@ -99,7 +99,6 @@ static void print_json(FILE *f, const struct tg_config *cfg,
 		       const char *why, bool first)
 {
 	char addr[48];
-	int i;
 
 	fprintf(f, "%s\n{\"address\":", first ? "" : ",");
 	json_string(f, fmt_addr(t->addr, addr, sizeof(addr)));
@@ -107,14 +106,10 @@ static void print_json(FILE *f, const struct tg_config *cfg,
 		role_name(c->role), c->proto);
 	fputs(",\"traffic_type\":", f);
 	json_string(f, traffic_name(c->type));
-	fprintf(f, ",\"billable\":%s,\"flags\":[",
+	fprintf(f, ",\"billable\":%s,\"flags\":",
 		c->billable ? "true" : "false");
-	for (i = 0; i < TG_NR_FLAGS; i++)
-		if (c->flags & (1u << i))
-			fprintf(f, "%s\"%s\"",
-				c->flags & ((1u << i) - 1) ? "," : "",
-				flag_name(1u << i));
-	fputs("],\"network\":", f);
+	json_flags(f, c->flags);
+	fputs(",\"network\":", f);
 	json_string(f, network_name(c->network));
 	fputs(",\"provider\":", f);
 	json_string(f, c->provider);
@@ -145,7 +140,7 @@ static const char classify_usage[] =
 	"PORT is the backend's port; for a client, the gateway's local port.\n"
 	"\n"
 	"Options:\n"
-	"  -c, --config FILE       configuration (default "
+	"      --config FILE       configuration (default "
 	TG_CONFIG_DEFAULT_PATH ";\n"
 	"                          without that file, the built-in one)\n"
 	"  -r, --role backend|client\n"
@@ -159,12 +154,13 @@ static const char classify_usage[] =
 	"  tollgate classify 10.1.2.3:8080 116.196.4.9\n"
 	"  tollgate classify --config ./tollgate.yaml '[2001:db8::7]:443'\n"
 	"  tollgate classify --role client --proto udp 192.0.2.7:443\n"
-	"  tollgate classify --format json 10.20.1.1:80 | jq .[].traffic_type\n";
+	"  tollgate classify --format json 10.20.1.1:80 | jq '.[].traffic_type'\n";
 
 int cmd_classify(int argc, char **argv)
 {
+	enum { OPT_CONFIG = 256 };
 	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
+		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "role", required_argument, NULL, 'r' },
 		{ "proto", required_argument, NULL, 'P' },
 		{ "format", required_argument, NULL, 'f' },
@@ -179,10 +175,10 @@ int cmd_classify(int argc, char **argv)
 	char why[1024];
 	int c, i, n, err = 0;
 
-	while ((c = getopt_long(argc, argv, "c:r:P:f:h", longopts,
+	while ((c = getopt_long(argc, argv, "r:P:f:h", longopts,
 				NULL)) != -1) {
 		switch (c) {
-		case 'c':
+		case OPT_CONFIG:
 			config = optarg;
 			break;
 		case 'r':

@@ -102,6 +102,9 @@ int snapshot_read(const struct view *v, struct snapshot *s, bool sockets);
 void snapshot_free(struct snapshot *s);
 void snapshot_totals(const struct snapshot *s, struct tg_counters *total);
 
+/* socks.c: the live sockets' counters, into s->socks */
+int socks_read(const struct view *v, struct snapshot *s);
+
 /* dump.c */
 enum dump_by {
 	BY_PEER,
@@ -152,6 +155,7 @@ int dump_aggregate(const struct snapshot *s, const struct tg_config *cfg,
 		   enum dump_by by, struct dump_group **out, size_t *nr,
 		   struct dump_group *total);
 void dump_sort_peers(struct snapshot *s);
+void json_flags(FILE *f, __u32 flags);
 
 /* commands */
 int cmd_run(int argc, char **argv);
