@@ -37,6 +37,7 @@ struct meter {
 	struct bpf_link *links[NR_LINKS];
 	char pin_dir[PATH_MAX / 2];	/* empty: not pinned */
 	int resumed;			/* links taken over from the pins */
+	bool created;			/* no maps were pinned before */
 };
 
 /* Pin names of the links, in the order of link_progs(). */
@@ -205,6 +206,7 @@ int meter_load(struct meter **out, const struct meter_opts *opts)
 	}
 	if (!max_peers)
 		max_peers = pinned ? pinned : TG_DEFAULT_MAX_PEERS;
+	m->created = m->pin_dir[0] && !pinned;
 
 	m->skel = meter_bpf__open();
 	if (!m->skel) {
@@ -255,7 +257,7 @@ int meter_load(struct meter **out, const struct meter_opts *opts)
 	*out = m;
 	return 0;
 fail:
-	meter_free(m);
+	meter_abandon(m);
 	return err;
 }
 
@@ -386,6 +388,26 @@ int meter_attach(struct meter *m, const char *cgroup)
 out:
 	close(cgfd);
 	return err;
+}
+
+/*
+ * Free @m after a failed start. Pins that this start made, in a pin
+ * directory that held no maps before, are removed with the links and the
+ * directory: a failed start leaves nothing behind. Pins that were there
+ * stay, and keep counting.
+ */
+void meter_abandon(struct meter *m)
+{
+	char dir[sizeof(m->pin_dir)];
+	bool created;
+
+	if (!m)
+		return;
+	created = m->created;
+	snprintf(dir, sizeof(dir), "%s", m->pin_dir);
+	meter_free(m);
+	if (created)
+		meter_detach(dir, true);
 }
 
 /* Number of pinned links meter_attach() took over rather than created. */
