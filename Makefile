@@ -208,9 +208,11 @@ $(OUTPUT)/tests/bench_%: tests/bench/bench_%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP $< $(LIB_OBJS) $(ALL_LDFLAGS) \
 		$(LIBS) -o $@
 
-# The benchmark's empty programs (the floor), a skeleton of their own; the
-# agent never loads them.
-$(OUTPUT)/tests/bench_prog: $(OUTPUT)/bench.skel.h
+# The benchmark's own BPF objects, never loaded by the agent: empty
+# programs (the floor), and the meter built to reach its fast path in test
+# runs.
+$(OUTPUT)/tests/bench_prog: $(OUTPUT)/bench.skel.h $(OUTPUT)/benchfast.skel.h
+$(OUTPUT)/benchfast.bpf.o: bpf/meter.bpf.c
 
 # Fuzz targets: libFuzzer with ASan and UBSan, over the parsers only (no
 # libbpf, no skeletons). tests/fuzz/run.sh runs each for FUZZ_TIME seconds

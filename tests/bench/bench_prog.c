@@ -7,13 +7,15 @@
  *   bench_prog floor CGROUP
  *   bench_prog stats
  *
- * testrun runs the meter's cgroup_skb programs and the empty programs of
- * bpf/bench.bpf.c (the floor) through BPF_PROG_TEST_RUN, REPEAT times per
- * call, on representative packets, alternating floor and meter for ROUNDS
- * rounds, and prints one tab-separated line per program and packet:
- * "program packet floor_ns meter_ns", each the median over the rounds of the
- * kernel's own average time per run. Then one line "path ..." with the
- * meter's statistics, which tell which of its paths the runs took.
+ * testrun runs three programs of each cgroup_skb type through
+ * BPF_PROG_TEST_RUN, REPEAT times per call, on representative packets, in
+ * turn for ROUNDS rounds: the empty program of bpf/bench.bpf.c (the floor),
+ * the meter as the agent loads it, and the meter built to take its fast
+ * path in test runs (bpf/benchfast.bpf.c). It prints one tab-separated line
+ * per program type and packet, "program packet floor_ns meter_ns fast_ns",
+ * each the median over the rounds of the kernel's own average time per run;
+ * then a line "path meter|fast ..." for each meter with its statistics,
+ * which tell which of its paths the runs took.
  *
  * floor attaches the empty programs to CGROUP (a cgroup v2 directory), prints
  * "ids INGRESS EGRESS SOCKOPS" (program ids) and holds them there until
@@ -36,6 +38,7 @@
 
 #include "tollgate.h"
 #include "bench.skel.h"
+#include "benchfast.skel.h"
 
 #define ETH_LEN 14
 #define PROTO_TCP 6
@@ -168,16 +171,47 @@ static __u32 median(__u32 *v, int n)
 	return v[n / 2];
 }
 
+/* Which path did the test runs of @v's programs take? */
+static void print_path(const char *what, const struct view *v)
+{
+	struct snapshot s = {};
+
+	if (snapshot_read(v, &s, false))
+		return;
+	printf("path\t%s\tno_sock=%llu\tgso=%llu\tbad_header=%llu\t"
+	       "no_storage=%llu\tpeers=%zu\n", what,
+	       (unsigned long long)s.stats[TG_STAT_NO_SOCK],
+	       (unsigned long long)s.stats[TG_STAT_GSO],
+	       (unsigned long long)s.stats[TG_STAT_BAD_HEADER],
+	       (unsigned long long)s.stats[TG_STAT_NO_STORAGE], s.nr_peers);
+	snapshot_free(&s);
+}
+
+static void view_from_fast(struct view *v, const struct benchfast_bpf *f)
+{
+	v->peer_idx = bpf_map__fd(f->maps.tg_peer_idx);
+	v->peer_cnt = bpf_map__fd(f->maps.tg_peer_cnt);
+	v->sock = bpf_map__fd(f->maps.tg_sock);
+	v->overflow = bpf_map__fd(f->maps.tg_overflow);
+	v->stats = bpf_map__fd(f->maps.tg_stats);
+	v->meta = bpf_map__fd(f->maps.tg_meta);
+	v->ncpus = libbpf_num_possible_cpus();
+}
+
+/* The programs compared on each packet, in output order. */
+enum { P_FLOOR, P_METER, P_FAST, NR_P };
+
 static int cmd_testrun(int argc, char **argv)
 {
 	static struct pkt pk[4];
 	static const char *const names[2] = { "ingress", "egress" };
-	__u32 repeat = 1000000, rounds = 9, fl[MAX_ROUNDS], me[MAX_ROUNDS];
+	static __u32 t[NR_P][MAX_ROUNDS];
+	__u32 repeat = 1000000, rounds = 9;
+	struct benchfast_bpf *fast = NULL;
 	struct bench_bpf *floor = NULL;
 	struct meter *m = NULL;
-	struct snapshot s = {};
+	int fds[3], prog[2][NR_P], npk, i, j, k, r, err;
 	struct view v;
-	int fds[3], ffds[2], npk, i, j, r, err;
 
 	if ((argc > 2 && parse_u32(argv[2], 1, 100000000, &repeat)) ||
 	    (argc > 3 && parse_u32(argv[3], 1, MAX_ROUNDS, &rounds))) {
@@ -189,58 +223,51 @@ static int cmd_testrun(int argc, char **argv)
 	if (err)
 		return 1;
 	floor = bench_bpf__open_and_load();
-	if (!floor) {
-		fprintf(stderr, "bench_prog: cannot load the empty programs: "
-			"%s\n", strerror(errno));
+	fast = benchfast_bpf__open_and_load();
+	if (!floor || !fast) {
 		err = -errno;
+		fprintf(stderr, "bench_prog: cannot load the benchmark's "
+			"programs: %s\n", strerror(-err));
 		goto out;
 	}
 	meter_prog_fds(m, fds);
-	ffds[0] = bpf_program__fd(floor->progs.bench_ingress);
-	ffds[1] = bpf_program__fd(floor->progs.bench_egress);
+	prog[0][P_FLOOR] = bpf_program__fd(floor->progs.bench_ingress);
+	prog[1][P_FLOOR] = bpf_program__fd(floor->progs.bench_egress);
+	prog[0][P_METER] = fds[0];
+	prog[1][P_METER] = fds[1];
+	prog[0][P_FAST] = bpf_program__fd(fast->progs.tg_ingress);
+	prog[1][P_FAST] = bpf_program__fd(fast->progs.tg_egress);
 
 	for (i = 0; i < 2; i++) {
 		for (j = 0; j < npk; j++) {
-			/* Alternate, and swap the order every round, so that
-			 * drift and warm-up fall on both alike. */
-			for (r = 0; r < (int)rounds && !err; r++) {
-				if (r & 1) {
-					err = run(fds[i], &pk[j], repeat, &me[r]);
-					if (!err)
-						err = run(ffds[i], &pk[j], repeat,
-							  &fl[r]);
-				} else {
-					err = run(ffds[i], &pk[j], repeat, &fl[r]);
-					if (!err)
-						err = run(fds[i], &pk[j], repeat,
-							  &me[r]);
+			/* Rotate the order every round, so that drift and
+			 * warm-up fall on all of them alike. */
+			for (r = 0; r < (int)rounds; r++) {
+				for (k = 0; k < NR_P; k++) {
+					int p = (k + r) % NR_P;
+
+					err = run(prog[i][p], &pk[j], repeat,
+						  &t[p][r]);
+					if (err)
+						goto out;
 				}
 			}
-			if (err)
-				goto out;
-			printf("%s\t%s\t%u\t%u\n", names[i], pk[j].name,
-			       median(fl, rounds), median(me, rounds));
+			printf("%s\t%s\t%u\t%u\t%u\n", names[i], pk[j].name,
+			       median(t[P_FLOOR], rounds),
+			       median(t[P_METER], rounds),
+			       median(t[P_FAST], rounds));
 			fflush(stdout);
 		}
 	}
 
-	/* Which path did the runs take? */
-	err = view_from_meter(&v, m);
-	if (!err) {
-		err = snapshot_read(&v, &s, false);
+	if (!view_from_meter(&v, m)) {
+		print_path("meter", &v);
 		view_close(&v);
 	}
-	if (!err) {
-		printf("path\tno_sock=%llu\tgso=%llu\tbad_header=%llu\t"
-		       "no_storage=%llu\tpeers=%zu\n",
-		       (unsigned long long)s.stats[TG_STAT_NO_SOCK],
-		       (unsigned long long)s.stats[TG_STAT_GSO],
-		       (unsigned long long)s.stats[TG_STAT_BAD_HEADER],
-		       (unsigned long long)s.stats[TG_STAT_NO_STORAGE],
-		       s.nr_peers);
-		snapshot_free(&s);
-	}
+	view_from_fast(&v, fast);
+	print_path("fast", &v);
 out:
+	benchfast_bpf__destroy(fast);
 	bench_bpf__destroy(floor);
 	meter_free(m);
 	return err ? 1 : 0;
