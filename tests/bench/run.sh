@@ -231,40 +231,52 @@ stats_run()
 	done
 }
 
+# Empty programs and meter in the order floor, meter, meter, floor: a load
+# that drifts during the pass falls on both alike.
 stats_pass()
 {
-	local r
+	local mode
 
 	stats_on
-	for r in 1 2; do
-		floor_on
-		# shellcheck disable=SC2046 # three ids
-		stats_run floor $(floor_ids)
-		floor_off
-		meter_on
-		# shellcheck disable=SC2046
-		stats_run meter $(tg_link_prog_ids)
-		meter_off
+	for mode in floor meter meter floor; do
+		if [ "$mode" = floor ]; then
+			floor_on
+			# shellcheck disable=SC2046 # three ids
+			stats_run floor $(floor_ids)
+			floor_off
+		else
+			meter_on
+			# shellcheck disable=SC2046
+			stats_run meter $(tg_link_prog_ids)
+			meter_off
+		fi
 	done
 	stats_off
 }
 
-# Accumulated by throughput_pass: RATE[off|on,workload] = "r1 r2 ...".
+# Accumulated by throughput_pass: RATE[off|on,workload] = "r1 r2 ...", in
+# pair order.
 declare -A RATE
 
+# Each workload's two runs of a pair follow each other, so that they see
+# nearly the same load from the rest of the machine, and which of them comes
+# first alternates from pair to pair (off-on, on-off, ...), so that a load
+# that rises or falls during the pass does not favour either.
 throughput_pass()
 {
-	local i state w r
+	local i state w r order
 
 	for i in $(seq "$PAIRS"); do
-		for state in off on; do
-			[ "$state" = on ] && meter_on
-			for w in $WORKLOADS; do
+		order="off on"
+		[ $((i % 2)) -eq 0 ] && order="on off"
+		for w in $WORKLOADS; do
+			for state in $order; do
+				[ "$state" = on ] && meter_on
 				r=$(workload "$w" "$DUR") || tg_die "$r"
+				[ "$state" = on ] && meter_off
 				RATE[$state,$w]+="$r "
-				tg_log "  pair $i, agent $state, $w: $r ${UNIT[$w]}"
+				tg_log "  pair $i, $w, agent $state: $r ${UNIT[$w]}"
 			done
-			[ "$state" = on ] && meter_off
 		done
 	done
 }
@@ -467,7 +479,8 @@ write_results()
 		echo "\`kernel.bpf_stats_enabled\`, held by \`bench_prog stats\` for this pass"
 		echo "only; the sysctl itself is left alone), each workload run for"
 		echo "$STATS_DUR s with the empty programs attached to the gateway's cgroup,"
-		echo "then with the meter attached there instead, twice over. Per program,"
+		echo "then twice with the meter attached there instead, then once more with"
+		echo "the empty programs (so that a drifting load favours neither). Per program,"
 		echo "run_time_ns / run_cnt: the time inside the program per run, as the"
 		echo "kernel clocks it (sched_clock around each run, so the empty program's"
 		echo "figure is mostly that clock's own cost). Every packet here belongs to"
@@ -483,10 +496,12 @@ write_results()
 		echo
 		echo "## Throughput and request rate, with and without the agent"
 		echo
-		echo "$PAIRS pairs of runs, alternating: without the agent (nothing attached"
-		echo "to the cgroup), then with \`tollgate run\` attached to it, and so on;"
-		echo "each workload $DUR s per run (iperf3 leaves out one more second of"
-		echo "slow start). BPF statistics off."
+		echo "$PAIRS pairs of runs of each workload, $DUR s each (iperf3 leaves out one"
+		echo "more second of slow start): without the agent (nothing attached to the"
+		echo "cgroup) and with \`tollgate run\` attached to it, the two runs of a pair"
+		echo "one right after the other, without first in odd pairs and with first in"
+		echo "even ones, so that a load that drifts during the pass favours neither."
+		echo "BPF statistics off. \"Each run\" columns are in pair order."
 		echo
 		for w in $WORKLOADS; do
 			echo "- $w: ${DESC[$w]}"
