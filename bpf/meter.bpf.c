@@ -27,6 +27,16 @@
 #define AF_INET 2
 #define AF_INET6 10
 
+/*
+ * The protocol whose connected sockets never change peer, and so take the
+ * fast path: TCP. The benchmark builds this file a second time with 0, the
+ * protocol of the socket BPF_PROG_TEST_RUN makes up for a test run
+ * (bpf/benchfast.bpf.c), so that test runs can measure the fast path too.
+ */
+#ifndef TG_FIXED_PROTO
+#define TG_FIXED_PROTO IPPROTO_TCP
+#endif
+
 /* Set by the loader between open and load. */
 const volatile __u32 max_peers = 16384;
 const volatile __u16 eph_lo = 32768;	/* net.ipv4.ip_local_port_range */
@@ -319,7 +329,7 @@ static __noinline int meter_slow(struct __sk_buff *skb, struct bpf_sock *sk,
 			st->peer = key;
 			st->peer_slot = slot;
 			/* A connected TCP socket never changes peer. */
-			if (st->proto == IPPROTO_TCP &&
+			if (st->proto == TG_FIXED_PROTO &&
 			    sk->state != BPF_TCP_LISTEN && pkt.ok)
 				st->flags |= TG_SOCK_PEER_FIXED;
 		}
