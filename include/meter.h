@@ -49,6 +49,21 @@ struct tg_counters {
 _Static_assert(sizeof(struct tg_counters) == 32, "tg_counters is ABI");
 
 /*
+ * Where the HTTP/1.x request counter (include/http.h) stands in a client
+ * socket's incoming stream.
+ */
+struct tg_http {
+	__u64 remain;		/* bytes: body or chunk data still to skip;
+				 * the Content-Length or chunk size being read */
+	__u8 state;		/* TG_HTTP_* */
+	__u8 flags;		/* TG_HTTP_F_* */
+	__u8 match;		/* characters of a name or token matched */
+	__u8 cand;		/* TG_HTTP_N_*: names still matching */
+	__u32 pad;		/* zero */
+};
+_Static_assert(sizeof(struct tg_http) == 16, "tg_http is ABI");
+
+/*
  * Key of the per-peer aggregate. Client-side traffic is aggregated per
  * (client address, local frontend port, protocol), backend-side per
  * (backend address, backend port, protocol), so the number of keys grows
