@@ -44,8 +44,9 @@ static struct snapshot make_snapshot(bool overflow)
 	s.nr_peers = 4;
 	if (overflow) {
 		s.overflow[TG_ROLE_CLIENT] = (struct tg_counters){ 11, 1, 22,
-								   2 };
-		s.overflow[TG_ROLE_NONE] = (struct tg_counters){ 0, 0, 40, 1 };
+								   2, 0 };
+		s.overflow[TG_ROLE_NONE] = (struct tg_counters){ 0, 0, 40, 1,
+								 0 };
 		s.stats[TG_STAT_PEER_FULL] = 3;
 		s.stats[TG_STAT_NO_SOCK] = 1;
 	}
@@ -183,11 +184,11 @@ static void test_sockets(void **state)
 		  .peer = { .addr = V4(10, 0, 2, 2), .port = 8080, .proto = 6,
 			    .role = TG_ROLE_BACKEND },
 		  .peer_slot = 1,
-		  .c = { 100, 2, 50, 1 } },
+		  .c = { 100, 2, 50, 1, 0 } },
 		{ .cookie = 9, .role = TG_ROLE_CLIENT, .proto = 17,
 		  .flags = TG_SOCK_ROLE_INFERRED,
 		  .local_addr = { [15] = 0 }, .local_port = 53,
-		  .c = { 1000, 2, 0, 0 } },
+		  .c = { 1000, 2, 0, 0, 0 } },
 	};
 	struct snapshot s = { .nr_socks = 2, .have_socks = true };
 	char *out;
