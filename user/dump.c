@@ -83,25 +83,28 @@ static void json_counters(FILE *f, const struct tg_counters *c)
 {
 	fprintf(f,
 		"\"bytes_out\":%llu,\"packets_out\":%llu,"
-		"\"bytes_in\":%llu,\"packets_in\":%llu",
+		"\"bytes_in\":%llu,\"packets_in\":%llu,\"calls\":%llu",
 		(unsigned long long)c->bytes_out,
 		(unsigned long long)c->packets_out,
 		(unsigned long long)c->bytes_in,
-		(unsigned long long)c->packets_in);
+		(unsigned long long)c->packets_in,
+		(unsigned long long)c->calls);
 }
 
 static void csv_counters(FILE *f, const struct tg_counters *c)
 {
-	fprintf(f, "%llu,%llu,%llu,%llu", (unsigned long long)c->bytes_out,
+	fprintf(f, "%llu,%llu,%llu,%llu,%llu",
+		(unsigned long long)c->bytes_out,
 		(unsigned long long)c->packets_out,
 		(unsigned long long)c->bytes_in,
-		(unsigned long long)c->packets_in);
+		(unsigned long long)c->packets_in,
+		(unsigned long long)c->calls);
 }
 
 static bool counters_zero(const struct tg_counters *c)
 {
 	return !c->bytes_in && !c->bytes_out && !c->packets_in &&
-	       !c->packets_out;
+	       !c->packets_out && !c->calls;
 }
 
 static void dump_peers_json(FILE *f, const struct snapshot *s)
@@ -143,7 +146,7 @@ static void dump_peers_csv(FILE *f, const struct snapshot *s)
 	size_t i;
 
 	fputs("role,proto,peer,port,bytes_out,packets_out,bytes_in,"
-	      "packets_in,overflow\n", f);
+	      "packets_in,calls,overflow\n", f);
 	for (i = 0; i < s->nr_peers; i++) {
 		const struct peer_rec *p = &s->peers[i];
 
@@ -175,13 +178,14 @@ static const char *cell(__u64 v, bool bytes, bool raw, char *buf,
 
 static void table_counters(FILE *f, const struct tg_counters *c, bool raw)
 {
-	char a[32], b[32], d[32], e[32];
+	char a[32], b[32], d[32], e[32], g[32];
 
-	fprintf(f, " %12s %10s %12s %10s\n",
+	fprintf(f, " %12s %10s %12s %10s %10s\n",
 		cell(c->bytes_in, true, raw, a, sizeof(a)),
 		cell(c->packets_in, false, raw, b, sizeof(b)),
 		cell(c->bytes_out, true, raw, d, sizeof(d)),
-		cell(c->packets_out, false, raw, e, sizeof(e)));
+		cell(c->packets_out, false, raw, e, sizeof(e)),
+		cell(c->calls, false, raw, g, sizeof(g)));
 }
 
 static void dump_peers_table(FILE *f, const struct snapshot *s, bool raw)
@@ -197,9 +201,9 @@ static void dump_peers_table(FILE *f, const struct snapshot *s, bool raw)
 		if (n > w)
 			w = n;
 	}
-	fprintf(f, "%-8s %-6s %-*s %5s %12s %10s %12s %10s\n", "ROLE", "PROTO",
-		w, "PEER", "PORT", "BYTES IN", "PKTS IN", "BYTES OUT",
-		"PKTS OUT");
+	fprintf(f, "%-8s %-6s %-*s %5s %12s %10s %12s %10s %10s\n", "ROLE",
+		"PROTO", w, "PEER", "PORT", "BYTES IN", "PKTS IN", "BYTES OUT",
+		"PKTS OUT", "CALLS");
 	for (i = 0; i < s->nr_peers; i++) {
 		const struct peer_rec *p = &s->peers[i];
 
@@ -228,6 +232,14 @@ static void dump_peers_table(FILE *f, const struct snapshot *s, bool raw)
 			      0.0,
 		(unsigned long long)s->stats[TG_STAT_PEER_FULL],
 		(unsigned long long)s->stats[TG_STAT_NO_SOCK]);
+	if (s->stats[TG_STAT_HTTP_DESYNC] || s->stats[TG_STAT_HTTP_OTHER])
+		fprintf(f,
+			"calls not counted on %llu connections: %llu lost the "
+			"HTTP/1.x stream, %llu did not speak HTTP/1.x\n",
+			(unsigned long long)(s->stats[TG_STAT_HTTP_DESYNC] +
+					     s->stats[TG_STAT_HTTP_OTHER]),
+			(unsigned long long)s->stats[TG_STAT_HTTP_DESYNC],
+			(unsigned long long)s->stats[TG_STAT_HTTP_OTHER]);
 }
 
 static void sock_endpoint(const __u8 addr[16], __u16 port, char *buf,
@@ -254,11 +266,13 @@ static void dump_socks(FILE *f, const struct snapshot *s,
 	else if (fmt == FMT_CSV)
 		fputs("cookie,role,proto,local,local_port,remote,remote_port,"
 		      "peer,port,bytes_out,packets_out,bytes_in,packets_in,"
-		      "role_inferred\n", f);
+		      "calls,role_inferred\n", f);
 	else
-		fprintf(f, "%-10s %-8s %-6s %-46s %-46s %12s %10s %12s %10s\n",
+		fprintf(f,
+			"%-10s %-8s %-6s %-46s %-46s %12s %10s %12s %10s %10s\n",
 			"COOKIE", "ROLE", "PROTO", "LOCAL", "REMOTE",
-			"BYTES IN", "PKTS IN", "BYTES OUT", "PKTS OUT");
+			"BYTES IN", "PKTS IN", "BYTES OUT", "PKTS OUT",
+			"CALLS");
 	for (i = 0; i < s->nr_socks; i++) {
 		const struct tg_sock *k = &s->socks[i];
 		bool inferred = k->flags & TG_SOCK_ROLE_INFERRED;

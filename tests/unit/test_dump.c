@@ -23,7 +23,7 @@ static struct peer_rec peers[] = {
 	{ .key = { .addr = V4(192, 0, 2, 7), .port = 443, .proto = 6,
 		   .role = TG_ROLE_CLIENT },
 	  .c = { .bytes_in = 1000, .packets_in = 10, .bytes_out = 1073741824,
-		 .packets_out = 740000 } },
+		 .packets_out = 740000, .calls = 1234 } },
 	{ .key = { .addr = { 0x20, 0x01, 0x0d, 0xb8, [15] = 9 }, .port = 53,
 		   .proto = 17, .role = TG_ROLE_BACKEND },
 	  .c = { .bytes_in = 300, .packets_in = 3, .bytes_out = 200,
@@ -44,7 +44,7 @@ static struct snapshot make_snapshot(bool overflow)
 	s.nr_peers = 4;
 	if (overflow) {
 		s.overflow[TG_ROLE_CLIENT] = (struct tg_counters){ 11, 1, 22,
-								   2, 0 };
+								   2, 5 };
 		s.overflow[TG_ROLE_NONE] = (struct tg_counters){ 0, 0, 40, 1,
 								 0 };
 		s.stats[TG_STAT_PEER_FULL] = 3;
@@ -77,22 +77,26 @@ static void test_json_peers(void **state)
 		"[\n"
 		"{\"role\":\"client\",\"proto\":\"tcp\",\"peer\":\"192.0.2.7\","
 		"\"port\":443,\"bytes_out\":1073741824,\"packets_out\":740000,"
-		"\"bytes_in\":1000,\"packets_in\":10,\"overflow\":false},\n"
+		"\"bytes_in\":1000,\"packets_in\":10,\"calls\":1234,"
+		"\"overflow\":false},\n"
 		"{\"role\":\"backend\",\"proto\":\"tcp\",\"peer\":\"10.0.2.2\","
 		"\"port\":8080,\"bytes_out\":700,\"packets_out\":7,"
-		"\"bytes_in\":5000,\"packets_in\":5,\"overflow\":false},\n"
+		"\"bytes_in\":5000,\"packets_in\":5,\"calls\":0,"
+		"\"overflow\":false},\n"
 		"{\"role\":\"backend\",\"proto\":\"udp\",\"peer\":\"2001:db8::9\","
 		"\"port\":53,\"bytes_out\":200,\"packets_out\":2,"
-		"\"bytes_in\":300,\"packets_in\":3,\"overflow\":false},\n"
+		"\"bytes_in\":300,\"packets_in\":3,\"calls\":0,"
+		"\"overflow\":false},\n"
 		"{\"role\":\"backend\",\"proto\":47,\"peer\":\"10.0.2.3\","
 		"\"port\":0,\"bytes_out\":0,\"packets_out\":0,"
-		"\"bytes_in\":0,\"packets_in\":0,\"overflow\":false},\n"
+		"\"bytes_in\":0,\"packets_in\":0,\"calls\":0,"
+		"\"overflow\":false},\n"
 		"{\"role\":\"none\",\"proto\":\"*\",\"peer\":\"*\",\"port\":0,"
 		"\"bytes_out\":40,\"packets_out\":1,\"bytes_in\":0,"
-		"\"packets_in\":0,\"overflow\":true},\n"
+		"\"packets_in\":0,\"calls\":0,\"overflow\":true},\n"
 		"{\"role\":\"client\",\"proto\":\"*\",\"peer\":\"*\",\"port\":0,"
 		"\"bytes_out\":22,\"packets_out\":2,\"bytes_in\":11,"
-		"\"packets_in\":1,\"overflow\":true}\n"
+		"\"packets_in\":1,\"calls\":5,\"overflow\":true}\n"
 		"]\n");
 	free(out);
 	snapshot_free(&s);
@@ -117,11 +121,11 @@ static void test_csv_peers(void **state)
 
 	assert_string_equal(out,
 		"role,proto,peer,port,bytes_out,packets_out,bytes_in,"
-		"packets_in,overflow\n"
-		"client,tcp,192.0.2.7,443,1073741824,740000,1000,10,false\n"
-		"backend,tcp,10.0.2.2,8080,700,7,5000,5,false\n"
-		"backend,udp,2001:db8::9,53,200,2,300,3,false\n"
-		"backend,47,10.0.2.3,0,0,0,0,0,false\n");
+		"packets_in,calls,overflow\n"
+		"client,tcp,192.0.2.7,443,1073741824,740000,1000,10,1234,false\n"
+		"backend,tcp,10.0.2.2,8080,700,7,5000,5,0,false\n"
+		"backend,udp,2001:db8::9,53,200,2,300,3,0,false\n"
+		"backend,47,10.0.2.3,0,0,0,0,0,0,false\n");
 	free(out);
 	snapshot_free(&s);
 }
@@ -153,7 +157,8 @@ static void test_table_totals(void **state)
 	assert_non_null(strstr(total, " 6311 "));	/* bytes in */
 	assert_non_null(strstr(total, " 19 "));	/* packets in */
 	assert_non_null(strstr(total, " 1073742786 "));	/* bytes out */
-	assert_non_null(strstr(total, " 740012\n"));	/* packets out */
+	assert_non_null(strstr(total, " 740012 "));	/* packets out */
+	assert_non_null(strstr(total, " 1239\n"));	/* calls */
 	assert_non_null(strstr(line_of(out, "none"), "(no socket)"));
 	assert_non_null(strstr(out, "4 peers, 16 slots (25.0% used), 3 failed "
 				    "inserts, 1 packets without a socket\n"));
@@ -184,7 +189,8 @@ static void test_sockets(void **state)
 		  .peer = { .addr = V4(10, 0, 2, 2), .port = 8080, .proto = 6,
 			    .role = TG_ROLE_BACKEND },
 		  .peer_slot = 1,
-		  .c = { 100, 2, 50, 1, 0 } },
+		  .flags = TG_SOCK_CALLS,
+		  .c = { 100, 2, 50, 1, 3 } },
 		{ .cookie = 9, .role = TG_ROLE_CLIENT, .proto = 17,
 		  .flags = TG_SOCK_ROLE_INFERRED,
 		  .local_addr = { [15] = 0 }, .local_port = 53,
@@ -204,13 +210,13 @@ static void test_sockets(void **state)
 		"\"local\":\"::\",\"local_port\":53,\"remote\":\"::\","
 		"\"remote_port\":0,\"peer\":\"\",\"port\":0,\"bytes_out\":0,"
 		"\"packets_out\":0,\"bytes_in\":1000,\"packets_in\":2,"
-		"\"role_inferred\":true},\n"
+		"\"calls\":0,\"role_inferred\":true},\n"
 		"{\"cookie\":7,\"role\":\"backend\",\"proto\":\"tcp\","
 		"\"local\":\"10.0.2.1\",\"local_port\":40000,"
 		"\"remote\":\"10.0.2.2\",\"remote_port\":8080,"
 		"\"peer\":\"10.0.2.2\",\"port\":8080,\"bytes_out\":50,"
 		"\"packets_out\":1,\"bytes_in\":100,\"packets_in\":2,"
-		"\"role_inferred\":false}\n"
+		"\"calls\":3,\"role_inferred\":false}\n"
 		"]\n");
 	free(out);
 
@@ -233,6 +239,7 @@ static void test_totals(void **state)
 	assert_int_equal(t.packets_in, 5 + 10 + 3 + 1);
 	assert_int_equal(t.bytes_out, 700 + 1073741824ull + 200 + 22 + 40);
 	assert_int_equal(t.packets_out, 7 + 740000 + 2 + 2 + 1);
+	assert_int_equal(t.calls, 1234 + 5);
 	snapshot_free(&s);
 }
 
