@@ -740,6 +740,17 @@ tg_stat()
 		'[.[].formatted | select(.key == $i) | .values[].value] | add // 0'
 }
 
+# tg_stats indexes of include/meter.h
+TG_STAT_HTTP_DESYNC=6	# client connections whose HTTP/1.x stream was lost
+TG_STAT_HTTP_OTHER=7	# client connections that did not speak HTTP/1.x
+
+# tg_calls DUMP_JSON [PEER]: calls in the dump, of PEER or of every row.
+tg_calls()
+{
+	jq --arg p "${2:-}" '[.[] | select($p == "" or .peer == $p) | .calls] |
+		add // 0' <<<"$1"
+}
+
 # The dump must hold nothing yet: checked right before traffic starts, so
 # that every counted byte belongs to the traffic under test.
 tg_check_empty()
