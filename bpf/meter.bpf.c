@@ -455,6 +455,9 @@ int tg_sockops(struct bpf_sock_ops *skops)
  * cgroup), a buffer that cannot be read, more iovecs than followed, or a
  * stream that stops making sense puts the socket in TG_HTTP_DESYNC and
  * counts it in TG_STAT_HTTP_DESYNC; its later requests are not counted.
+ * Bytes taken from a socket without a receive (splice(2)) are not seen at
+ * all: the next receive then starts inside the stream, which the parser
+ * mostly, but not always, finds out.
  * Connections that are not HTTP/1.x from their first byte (TLS, HTTP/2)
  * count in TG_STAT_HTTP_OTHER. Sockets accepted before tollgate attached
  * are not parsed at all: their stream was not seen from its start.
@@ -463,7 +466,9 @@ int tg_sockops(struct bpf_sock_ops *skops)
  * connection from one thread at a time, as they must to make sense of it.
  */
 
-#define MSG_PEEK	2
+#define MSG_PEEK	0x2
+#define MSG_TRUNC	0x20
+#define MSG_ERRQUEUE	0x2000
 #define TG_MAX_STEPS	(1 << 18)	/* parser steps per buffer */
 #define TG_MAX_IOV	8		/* iovecs followed per read */
 
@@ -643,11 +648,17 @@ int BPF_PROG(tg_recv, struct sock *sk, int ret, int flags)
 	__u64 file;
 	int ev;
 
-	if (ret <= 0 || (flags & MSG_PEEK))
+	/* Peeked bytes are received again; the error queue is no stream. */
+	if (ret <= 0 || (flags & (MSG_PEEK | MSG_ERRQUEUE)))
 		return 0;
 	st = bpf_sk_storage_get(&tg_sock, sk, 0, 0);
 	if (!st || !(st->flags & TG_SOCK_CALLS) || tg_http_done(&st->http))
 		return 0;
+	if (flags & MSG_TRUNC) {
+		/* TCP drops the bytes without copying them anywhere. */
+		ev = tg_http_desync(&st->http);
+		goto stat;
+	}
 
 	t = bpf_task_storage_get(&tg_task, bpf_get_current_task_btf(), 0, 0);
 	file = (__u64)BPF_CORE_READ(sk, sk_socket, file);
