@@ -423,7 +423,8 @@ int tg_sockops(struct bpf_sock_ops *skops)
 /*
  * Calls
  *
- * An API call is an HTTP/1.x request a client sends to a frontend socket.
+ * An API call is an HTTP request a client sends to a frontend socket: an
+ * HTTP/1.x request, or an HTTP/2 stream in cleartext (h2c).
  * Requests are counted in the stream the server reads, not in packets:
  *
  * - cgroup_skb ingress sees segments before TCP puts them in order:
@@ -458,8 +459,8 @@ int tg_sockops(struct bpf_sock_ops *skops)
  * Bytes taken from a socket without a receive (splice(2)) are not seen at
  * all: the next receive then starts inside the stream, which the parser
  * mostly, but not always, finds out.
- * Connections that are not HTTP/1.x from their first byte (TLS, HTTP/2)
- * count in TG_STAT_HTTP_OTHER. Sockets accepted before tollgate attached
+ * Connections that are not HTTP from their first byte (TLS) count in
+ * TG_STAT_HTTP_OTHER. Cleartext HTTP/2 is followed frame by frame. Sockets accepted before tollgate attached
  * are not parsed at all: their stream was not seen from its start.
  *
  * A socket's stream is parsed by whoever reads it; HTTP servers read a

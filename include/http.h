@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * http.h - count HTTP/1.x requests in the byte stream a server reads.
+ * http.h - count HTTP requests in the byte stream a server reads.
  *
  * One parser, compiled twice: into the kernel meter (bpf/meter.bpf.c),
  * which feeds it what a frontend socket's reader gets from each recv, and
@@ -25,9 +25,15 @@
  *   a chunk was expected (garbage, a bad chunk size, a gap the caller
  *   reports with tg_http_desync()). The parser cannot find the next
  *   request boundary again, so it stops; the caller counts the event.
- * - TG_HTTP_OTHER: the connection did not start as HTTP/1.x at all (TLS,
- *   HTTP/2 with prior knowledge, another protocol). Its calls are not
- *   counted here either, and the caller says so.
+ * - TG_HTTP_OTHER: the connection did not start as HTTP/1.x or HTTP/2 at
+ *   all (TLS, another protocol). Its calls are not counted here either,
+ *   and the caller says so.
+ *
+ * Cleartext HTTP/2 (h2c: prior knowledge, or an HTTP/1.1 Upgrade) is
+ * followed frame by frame after its connection preface: every frame
+ * header is read, every payload skipped unread, and a HEADERS frame that
+ * opens a new client stream (an odd stream id above the last one) is one
+ * call; HEADERS on a stream already open (trailers) are not.
  */
 #ifndef TOLLGATE_HTTP_H
 #define TOLLGATE_HTTP_H
@@ -52,7 +58,14 @@
 #define TG_HTTP_TRAILER_CR	14
 #define TG_HTTP_TRAILER_LINE	15
 #define TG_HTTP_DESYNC		16	/* lost: nothing more is parsed */
-#define TG_HTTP_OTHER		17	/* not HTTP/1.x: nothing is parsed */
+#define TG_HTTP_OTHER		17	/* not HTTP: nothing is parsed */
+#define TG_HTTP_H2_SKIP		18	/* HTTP/2 preface or frame payload:
+					 * remain bytes */
+#define TG_HTTP_H2_HDR		19	/* in an HTTP/2 frame header */
+
+#define TG_HTTP_H2_PREFACE_REST	20	/* "* HTTP/2.0\r\n\r\nSM\r\n\r\n" */
+#define TG_HTTP_H2_FRAME_HDR	9	/* bytes of a frame header */
+#define TG_HTTP_H2_HEADERS	1	/* frame type */
 
 /* tg_http.flags */
 #define TG_HTTP_F_STARTED	0x01	/* a request line was seen */
@@ -67,6 +80,7 @@
 #define TG_HTTP_N_CL		0x01	/* content-length */
 #define TG_HTTP_N_TE		0x02	/* transfer-encoding */
 #define TG_HTTP_N_PRI		0x04	/* method PRI: the HTTP/2 preface */
+/* In HTTP/2 frame headers, tg_http.cand holds the frame type. */
 
 #define TG_HTTP_TOKEN_FAIL	0xff	/* tg_http.match: token mismatched */
 
@@ -198,14 +212,51 @@ static inline __u64 tg_http_skip(struct tg_http *h, __u64 avail)
 {
 	__u64 n;
 
-	if (h->state != TG_HTTP_BODY && h->state != TG_HTTP_CDATA)
+	if (h->state != TG_HTTP_BODY && h->state != TG_HTTP_CDATA &&
+	    h->state != TG_HTTP_H2_SKIP)
 		return 0;
 	n = h->remain < avail ? h->remain : avail;
 	h->remain -= n;
-	if (!h->remain)
-		h->state = h->state == TG_HTTP_BODY ? TG_HTTP_IDLE :
-						      TG_HTTP_CDATA_CR;
+	if (h->remain)
+		return n;
+	if (h->state == TG_HTTP_BODY) {
+		h->state = TG_HTTP_IDLE;
+	} else if (h->state == TG_HTTP_CDATA) {
+		h->state = TG_HTTP_CDATA_CR;
+	} else {
+		h->state = TG_HTTP_H2_HDR;
+		h->match = 0;
+	}
 	return n;
+}
+
+/* A byte of an HTTP/2 frame header: 24-bit length, type, flags, 31-bit
+ * stream id. The length gathers in the low bits of remain, the stream id
+ * in the high ones. */
+static inline int tg_http_h2_byte(struct tg_http *h, __u8 c)
+{
+	__u64 len;
+	__u32 sid;
+	int ev = TG_HTTP_EV_NONE;
+
+	if (h->match < 3)
+		h->remain = (h->remain << 8) | c;
+	else if (h->match == 3)
+		h->cand = c;
+	else if (h->match >= 5)
+		h->remain |= (__u64)c << (32 + 8 * (8 - h->match));
+	if (++h->match < TG_HTTP_H2_FRAME_HDR)
+		return ev;
+	len = h->remain & 0xffffff;
+	sid = (h->remain >> 32) & 0x7fffffff;
+	if (h->cand == TG_HTTP_H2_HEADERS && (sid & 1) && sid > h->stream) {
+		h->stream = sid;
+		ev = TG_HTTP_EV_CALL;
+	}
+	h->remain = len;
+	h->match = 0;
+	h->state = len ? TG_HTTP_H2_SKIP : TG_HTTP_H2_HDR;
+	return ev;
 }
 
 /* The empty line after the headers: one call; what follows depends on
@@ -356,8 +407,13 @@ static inline int tg_http_byte(struct tg_http *h, __u8 c)
 			} else if (h->match == 2 && c == 'I') {
 				h->match = 3;
 			} else if (h->match == 3 && c == ' ') {
-				h->state = TG_HTTP_OTHER;
-				return TG_HTTP_EV_OTHER;
+				/* The HTTP/2 preface. After an Upgrade,
+				 * stream 1 was the request that asked. */
+				if (h->flags & TG_HTTP_F_STARTED)
+					h->stream = 1;
+				h->flags |= TG_HTTP_F_STARTED;
+				h->remain = TG_HTTP_H2_PREFACE_REST;
+				h->state = TG_HTTP_H2_SKIP;
 			} else {
 				h->cand = 0;
 			}
@@ -405,8 +461,11 @@ static inline int tg_http_byte(struct tg_http *h, __u8 c)
 		return TG_HTTP_EV_NONE;
 	case TG_HTTP_BODY:
 	case TG_HTTP_CDATA:
+	case TG_HTTP_H2_SKIP:
 		tg_http_skip(h, 1);
 		return TG_HTTP_EV_NONE;
+	case TG_HTTP_H2_HDR:
+		return tg_http_h2_byte(h, c);
 	case TG_HTTP_CSIZE:
 		v = tg_http_hex(c);
 		if (v >= 0) {

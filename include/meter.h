@@ -29,7 +29,7 @@
 #define TG_SOCK_ROLE_INFERRED	0x01	/* role from the port rule, not seen */
 #define TG_SOCK_PEER_FIXED	0x02	/* connected TCP: cached slot never changes */
 #define TG_SOCK_CALLS		0x04	/* accepted TCP seen from its start:
-					 * HTTP/1.x requests are counted */
+					 * HTTP requests are counted */
 
 /* Index of the global counters in the tg_stats per-CPU array. */
 #define TG_STAT_PEER_FULL	0	/* peer not inserted: map or slots full */
@@ -38,10 +38,10 @@
 #define TG_STAT_BAD_HEADER	3	/* header unreadable: peer from the socket */
 #define TG_STAT_ROLE_INFERRED	4	/* sockets whose role came from the port */
 #define TG_STAT_GSO		5	/* GSO/GRO packets, segments accounted */
-#define TG_STAT_HTTP_DESYNC	6	/* client sockets whose HTTP/1.x stream
+#define TG_STAT_HTTP_DESYNC	6	/* client sockets whose HTTP stream
 					 * was lost: later calls uncounted */
-#define TG_STAT_HTTP_OTHER	7	/* client sockets not speaking HTTP/1.x
-					 * (TLS, HTTP/2, ...): calls uncounted */
+#define TG_STAT_HTTP_OTHER	7	/* client sockets not speaking HTTP in
+					 * clear (TLS, ...): calls uncounted */
 #define TG_NR_STATS		8
 
 /* Bytes are IP bytes: IP header, extension headers and payload, the way
@@ -51,13 +51,13 @@ struct tg_counters {
 	__u64 packets_in;	/* IP packets, peer to host */
 	__u64 bytes_out;	/* IP bytes, host to peer */
 	__u64 packets_out;	/* IP packets, host to peer */
-	__u64 calls;		/* HTTP/1.x requests read from the peer
+	__u64 calls;		/* HTTP requests read from the peer
 				 * (client sockets) */
 };
 _Static_assert(sizeof(struct tg_counters) == 40, "tg_counters is ABI");
 
 /*
- * Where the HTTP/1.x request counter (include/http.h) stands in a client
+ * Where the HTTP request counter (include/http.h) stands in a client
  * socket's incoming stream.
  */
 struct tg_http {
@@ -67,7 +67,7 @@ struct tg_http {
 	__u8 flags;		/* TG_HTTP_F_* */
 	__u8 match;		/* characters of a name or token matched */
 	__u8 cand;		/* TG_HTTP_N_*: names still matching */
-	__u32 pad;		/* zero */
+	__u32 stream;		/* HTTP/2: last client stream id counted */
 };
 _Static_assert(sizeof(struct tg_http) == 16, "tg_http is ABI");
 

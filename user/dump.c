@@ -235,7 +235,7 @@ static void dump_peers_table(FILE *f, const struct snapshot *s, bool raw)
 	if (s->stats[TG_STAT_HTTP_DESYNC] || s->stats[TG_STAT_HTTP_OTHER])
 		fprintf(f,
 			"calls not counted on %llu connections: %llu lost the "
-			"HTTP/1.x stream, %llu did not speak HTTP/1.x\n",
+			"HTTP stream, %llu did not speak HTTP in clear\n",
 			(unsigned long long)(s->stats[TG_STAT_HTTP_DESYNC] +
 					     s->stats[TG_STAT_HTTP_OTHER]),
 			(unsigned long long)s->stats[TG_STAT_HTTP_DESYNC],

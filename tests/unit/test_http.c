@@ -237,16 +237,14 @@ static void test_pipelined(void **state)
 static void test_garbage(void **state)
 {
 	static const char tls[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03";
-	static const char h2[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 	struct tg_http h;
 	struct result r;
 
-	/* not HTTP/1.x from the first byte: TLS, HTTP/2 prior knowledge */
+	/* not HTTP from the first byte: TLS */
 	r = run_cuts(tls, sizeof(tls) - 1, NULL, 0, &h);
 	assert_int_equal(r.calls, 0);
 	assert_int_equal(r.ev, TG_HTTP_EV_OTHER);
 	assert_int_equal(r.events, 1);
-	EXPECT(h2, 0, TG_HTTP_OTHER);
 	/* "PRIX" and "PR" are methods like any */
 	EXPECT("PRIX / HTTP/1.1\r\n\r\nPR / HTTP/1.1\r\n\r\n", 2,
 	       TG_HTTP_IDLE);
@@ -288,6 +286,64 @@ static void test_garbage(void **state)
 	assert_int_equal(tg_http_desync(&h), TG_HTTP_EV_DESYNC);
 	assert_int_equal(tg_http_desync(&h), TG_HTTP_EV_NONE);
 	assert_true(tg_http_done(&h));
+}
+
+/* Append an HTTP/2 frame header and @len payload bytes to @s at @n. */
+static size_t h2_frame(char *s, size_t n, __u32 len, __u8 type, __u8 flags,
+		       __u32 sid)
+{
+	s[n++] = len >> 16;
+	s[n++] = len >> 8;
+	s[n++] = len;
+	s[n++] = type;
+	s[n++] = flags;
+	s[n++] = sid >> 24;
+	s[n++] = sid >> 16;
+	s[n++] = sid >> 8;
+	s[n++] = sid;
+	memset(s + n, 'P', len);	/* "PRI * HTTP/2.0" would not matter */
+	return n + len;
+}
+
+#define H2_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+static void test_http2(void **state)
+{
+	char s[70000];
+	size_t n;
+
+	/* prior knowledge: SETTINGS, a request with a body, one with
+	 * trailers, WINDOW_UPDATE, an empty SETTINGS ack, a big DATA, a
+	 * request that needs CONTINUATION, a PING */
+	memcpy(s, H2_PREFACE, 24);
+	n = h2_frame(s, 24, 18, 4, 0, 0);		/* SETTINGS */
+	n = h2_frame(s, n, 30, 1, 4, 1);		/* HEADERS 1 */
+	n = h2_frame(s, n, 5, 0, 1, 1);			/* DATA 1 */
+	n = h2_frame(s, n, 20, 1, 4, 3);		/* HEADERS 3 */
+	n = h2_frame(s, n, 4, 8, 0, 0);			/* WINDOW_UPDATE */
+	n = h2_frame(s, n, 0, 4, 1, 0);			/* SETTINGS ack */
+	n = h2_frame(s, n, 65535, 0, 0, 3);		/* DATA 3 */
+	n = h2_frame(s, n, 10, 1, 5, 3);		/* trailers on 3 */
+	n = h2_frame(s, n, 16, 1, 0, 5);		/* HEADERS 5 ... */
+	n = h2_frame(s, n, 16, 9, 4, 5);		/* ... CONTINUATION */
+	n = h2_frame(s, n, 8, 6, 0, 0);			/* PING */
+	expect(s, n, 3, TG_HTTP_H2_HDR);
+	/* the short head: every cut, every pair of cuts */
+	n = h2_frame(s, 24, 0, 4, 0, 0);
+	n = h2_frame(s, n, 7, 1, 5, 1);
+	n = h2_frame(s, n, 7, 1, 5, 7);
+	n = h2_frame(s, n, 7, 1, 5, 5);			/* not a new stream */
+	expect(s, n, 2, TG_HTTP_H2_HDR);
+
+	/* h2c upgrade: the HTTP/1.1 request is stream 1 and counted once */
+	n = snprintf(s, sizeof(s), "GET / HTTP/1.1\r\nHost: x\r\n"
+		     "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+		     "HTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n");
+	memcpy(s + n, H2_PREFACE, 24);
+	n = h2_frame(s, n + 24, 0, 4, 0, 0);
+	n = h2_frame(s, n, 9, 1, 5, 1);			/* not from a client */
+	n = h2_frame(s, n, 9, 1, 5, 3);
+	expect(s, n, 2, TG_HTTP_H2_HDR);
 }
 
 /* Random streams of valid requests, cut at random: the count is exact. */
@@ -339,6 +395,7 @@ int main(void)
 		cmocka_unit_test(test_chunked),
 		cmocka_unit_test(test_pipelined),
 		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_http2),
 		cmocka_unit_test(test_random),
 	};
 
