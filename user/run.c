@@ -555,6 +555,9 @@ int cmd_run(int argc, char **argv)
 			due = agent_wait(&a, due, &wait_mask);
 		if (exiting)
 			break;
+		/* Processes that started since may map a TLS library
+		 * not hooked yet. */
+		meter_tls_scan(a.m);
 		err = snapshot_read(&a.v, &s, false);
 		if (err) {
 			pr_warn("cannot read counters: %s", strerror(-err));
