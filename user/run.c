@@ -364,6 +364,16 @@ static int agent_load_config(const struct agent *a, const char *what,
  * SIGHUP: load the configuration and its range files anew and swap it in
  * only when all of it loaded. A bad file keeps the one in force.
  */
+/* Hook the TLS libraries the configuration names (`tls`); those already
+ * hooked are left as they are. */
+static void agent_tls(struct agent *a)
+{
+	size_t i;
+
+	for (i = 0; a->m && i < a->cfg->nr_tls; i++)
+		meter_tls_attach(a->m, a->cfg->tls[i].library, true);
+}
+
 static void agent_reload(struct agent *a)
 {
 	struct tg_config *cfg;
@@ -374,6 +384,7 @@ static void agent_reload(struct agent *a)
 	config_free(a->cfg);
 	a->cfg = cfg;
 	config_describe("reloaded", cfg);
+	agent_tls(a);
 }
 
 static double mono_now(void)
@@ -530,6 +541,7 @@ int cmd_run(int argc, char **argv)
 	err = meter_attach(a.m, o->cgroup);
 	if (err)
 		goto out;
+	agent_tls(&a);
 	err = view_from_meter(&a.v, a.m);
 	if (err)
 		goto out;

@@ -22,17 +22,28 @@
 # shellcheck source=lib.sh
 . "${0%/*}/lib.sh" || exit 1
 
-tg_init nginx curl wrk openssl
+tg_init nginx curl wrk openssl ldd
 tg_topology_setup
 tg_cgroup_setup
-tg_agent_start
+# nginx's libssl named in the configuration: hooked before nginx starts.
+# The scan of the cgroup's processes then finds the same file (through
+# /proc/PID/root) and must not hook it twice.
+libssl=$(ldd "$(command -v nginx)" | awk '/libssl\.so/ { print $3 }')
+[ -n "$libssl" ] || tg_skip "this nginx does not use a shared libssl"
+cat >"$TG_TMP/tollgate.yaml" <<EOF2
+region: test
+provider: test
+tls:
+  - library: $libssl
+EOF2
+tg_agent_start --config "$TG_TMP/tollgate.yaml"
 tg_be_nginx_start
 tg_gw_tls_setup
 tg_gw_nginx_start
 tg_be_file f 1500
 
 # The agent finds nginx's libssl at its next scan (every interval).
-for i in $(seq 50); do
+for _ in $(seq 50); do
 	grep -q 'tls: .*hooked SSL_read' "$TG_AGENT_LOG" && break
 	grep -q 'tls: cannot hook SSL_read' "$TG_AGENT_LOG" &&
 		tg_skip "uprobes cannot attach here: $(grep 'tls: cannot hook' "$TG_AGENT_LOG" | tail -n1)"
@@ -41,11 +52,13 @@ done
 grep -q 'tls: .*hooked SSL_read' "$TG_AGENT_LOG" ||
 	tg_skip "no SSL_read hooked in nginx's TLS library: $(grep 'tls:' "$TG_AGENT_LOG" | tail -n1)"
 tg_log "$(grep 'tls: .*hooked SSL_read' "$TG_AGENT_LOG" | head -n1)"
+[ "$(grep -c 'tls: .*hooked SSL_read' "$TG_AGENT_LOG")" -eq 1 ] ||
+	tg_fail "nginx's libssl hooked more than once: $(grep 'tls:' "$TG_AGENT_LOG")"
 
 # A restarted agent keeps the pinned hooks: hooking the library again
 # would count every call twice (the counts below would be double).
 tg_agent_stop KILL
-tg_agent_start
+tg_agent_start --config "$TG_TMP/tollgate.yaml"
 sleep 2.5
 grep -q 'tls: .*kept pinned SSL_read hooks' "$TG_AGENT_LOG" ||
 	tg_fail "the restarted agent did not keep the pinned SSL_read hooks"
@@ -62,11 +75,61 @@ body=$TG_TMP/body
 	printf 'GET /end HTTP/1.0\r\n\r\n'
 } >"$body"
 
+# What the hooks cost, when bench_prog is built ('make bench' builds it):
+# BPF run-time statistics (BPF_ENABLE_STATS, held by 'bench_prog stats')
+# during the wrk run, per program of this test's pinned links.
+stats_bin=${OUTPUT:-.output}/tests/bench_prog
+stats_pid=
+declare -A stats0=()
+tls_prog_ids()
+{
+	local pin
+
+	for pin in "$TG_PIN"/tls_* "$TG_PIN/link_recv" "$TG_PIN/link_sysenter"; do
+		[ -e "$pin" ] && bpftool -j link show pinned "$pin" | jq -r .prog_id
+	done | sort -u
+}
+prog_stat()	# ID: "NAME RUN_TIME_NS RUN_CNT"
+{
+	bpftool -j prog show id "$1" |
+		jq -r '"\(.name) \(.run_time_ns // 0) \(.run_cnt // 0)"'
+}
+
 tg_measure_begin
 
+if [ -x "$stats_bin" ]; then
+	"$stats_bin" stats >"$TG_TMP/stats.out" 2>&1 &
+	stats_pid=$!
+	TG_PIDS+=("$stats_pid")
+	for _ in $(seq 50); do
+		grep -q enabled "$TG_TMP/stats.out" && break
+		sleep 0.1
+	done
+	for id in $(tls_prog_ids); do
+		stats0[$id]=$(prog_stat "$id")
+	done
+fi
+lines0=$(wc -l <"$TG_TMP/gw/logs/access.log")
 out=$(timeout 30 ip netns exec "$TG_NS_CL" wrk -t2 -c16 -d3s "$gw/f") ||
 	tg_die "wrk failed: $out"
 tg_log "wrk: $(grep -E 'requests in' <<<"$out" | sed 's/^ *//')"
+if [ -n "$stats_pid" ]; then
+	sleep 1
+	reqs=$(($(wc -l <"$TG_TMP/gw/logs/access.log") - lines0))
+	total=0
+	for id in "${!stats0[@]}"; do
+		read -r name t0 c0 <<<"${stats0[$id]}"
+		read -r name t1 c1 <<<"$(prog_stat "$id")"
+		runs=$((c1 - c0))
+		ns=$((t1 - t0))
+		[ "$runs" -gt 0 ] || continue
+		case $name in tg_ssl*) total=$((total + ns)) ;; esac
+		tg_log "cost: $name $runs runs, $((ns / runs)) ns a run, $(awk -v r="$runs" -v q="$reqs" 'BEGIN { printf "%.2f", r / q }') runs per request"
+	done
+	tg_log "cost: SSL_read hooks $((total / reqs)) ns of BPF run time per request ($reqs requests)"
+	tg_kill_pid "$stats_pid"
+	stats_pid=
+fi
 
 tg_curl -k --http1.1 -o /dev/null "$gw/f?n=[1-20]" || tg_die "curl GETs failed"
 tg_curl -k --http1.1 -o /dev/null -o /dev/null -o /dev/null \
