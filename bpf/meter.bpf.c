@@ -707,9 +707,9 @@ static __always_inline void tls_seen(struct tg_sock *st)
 }
 
 /*
- * A receive on @st's socket: inside a hooked SSL_read of this thread on a counted
- * client socket, link the SSL object to the socket and keep the
- * ciphertext from the raw parser. Returns true when the receive is
+ * A receive on @st's socket: inside a hooked SSL_read of this thread,
+ * link the SSL object to the socket, and on a counted client socket keep
+ * the ciphertext from the raw parser. Returns true when the receive is
  * ciphertext of a hooked TLS socket, which the raw parser must not see.
  */
 static __noinline bool tls_recv(struct tg_sock *st)
@@ -720,8 +720,6 @@ static __noinline bool tls_recv(struct tg_sock *st)
 	struct tg_task *t;
 	__u64 calls;
 
-	if (!st || !(st->flags & TG_SOCK_CALLS) || st->role != TG_ROLE_CLIENT)
-		return false;
 	tt = bpf_task_storage_get(&tg_tls_task, bpf_get_current_task_btf(),
 				  0, 0);
 	if (!tt || !tt->ssl)
@@ -732,6 +730,17 @@ static __noinline bool tls_recv(struct tg_sock *st)
 	key.ssl = tt->ssl;
 	key.tgid = bpf_get_current_pid_tgid() >> 32;
 	e = bpf_map_lookup_elem(&tg_ssl, &key);
+	if (!(st->flags & TG_SOCK_CALLS) || st->role != TG_ROLE_CLIENT) {
+		/* TLS to a backend, or a client connection whose start was
+		 * not seen: known, and not counted, as in clear. */
+		if (!e || e->cookie != st->cookie) {
+			n.cookie = st->cookie;
+			n.role = st->role;
+			n.http.state = TG_HTTP_OTHER;
+			bpf_map_update_elem(&tg_ssl, &key, &n, BPF_ANY);
+		}
+		return false;
+	}
 	if (!e || e->cookie != st->cookie) {
 		n.cookie = st->cookie;
 		if (st->flags & TG_SOCK_TLS_HOOKED) {
