@@ -112,6 +112,16 @@ int dump_print(FILE *f, struct snapshot *s, enum dump_by by,
 	       enum dump_format fmt, bool raw);
 void dump_sort_peers(struct snapshot *s);
 
+/* privs.c: what the agent gives up once attached */
+struct privs {
+	__u32 uid;
+	__u32 gid;
+	bool set;	/* --user given */
+};
+
+int privs_parse_user(const char *spec, struct privs *p);
+int privs_drop(const struct privs *p, int probe_fd);
+
 /* commands */
 int cmd_run(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
