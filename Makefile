@@ -76,7 +76,8 @@ endif
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps run test test-build test-unit test-bpf test-e2e bench clean help \
+.PHONY: all deps run test test-build test-unit test-bpf test-e2e test-deploy \
+	bench clean help \
 	vmlinux FORCE
 
 all: $(BIN)
@@ -90,6 +91,7 @@ help:
 	@echo '  test-unit  cmocka unit tests under ASan and UBSan'
 	@echo '  test-bpf   BPF programs on crafted packets (root)'
 	@echo '  test-e2e   network-namespace end-to-end tests (root)'
+	@echo '  test-deploy  unit hardening, man page, install, package (some root)'
 	@echo '  bench      per-packet cost and throughput with/without the agent'
 	@echo '  fuzz       config and range-file parsers under libFuzzer, bounded'
 	@echo '  vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel'
@@ -131,6 +133,9 @@ test-bpf: $(BPFTEST_BINS) $(BIN)
 
 test-e2e: $(BIN)
 	$(Q)tests/run-all.sh e2e
+
+test-deploy: $(BIN)
+	$(Q)tests/run-all.sh deploy
 
 bench: deps
 	$(Q)$(MAKE) all $(OUTPUT)/tests/bench_prog
