@@ -118,14 +118,20 @@ static int switch_user(const struct privs *p)
 			strerror(-err));
 		return err;
 	}
-	/* The bounding set limits what an exec could ever grant; changing it
-	 * needs CAP_SETPCAP, which only root has here. */
+	/* The bounding set limits what an exec could ever grant. Changing it
+	 * needs CAP_SETPCAP, which a container may lack (EPERM): then
+	 * no_new_privs and empty capability sets guard exec alone. */
 	for (cap = 0; cap <= 63; cap++) {
 		if (cap == CAP_BPF)
 			continue;
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)) {
 			if (errno == EINVAL)
 				break;	/* past the kernel's last capability */
+			if (errno == EPERM) {
+				pr_debug("cannot shrink the bounding set "
+					 "without CAP_SETPCAP");
+				break;
+			}
 			err = -errno;
 			pr_warn("cannot drop capability %d from the bounding "
 				"set: %s", cap, strerror(-err));

@@ -4,7 +4,7 @@
 # test_privdrop.sh - the agent gives up root and its capabilities once
 # attached, and still counts and collects exactly.
 #
-# Two ways in, each followed by a 10 MB download compared with the veths:
+# Three ways in, each followed by a 10 MB download compared with the veths:
 #
 # 1. root with --user nobody (a hand run, or the Kubernetes DaemonSet):
 #    after attaching, /proc/PID/status must show uid and gid nobody in all
@@ -20,6 +20,10 @@
 #    BindPaths=, since /sys/fs/bpf is root's alone). Without any one of
 #    the three capabilities it must fail; with them it attaches, then
 #    trims them all.
+#
+# 3. what deploy/kubernetes/tollgate.yaml does: root with only CAP_BPF,
+#    CAP_NET_ADMIN, CAP_PERFMON, CAP_SETUID and CAP_SETGID, and --user
+#    UID:GID.
 # shellcheck source=lib.sh
 . "${0%/*}/lib.sh" || exit 1
 
@@ -194,5 +198,20 @@ check_dropped service "$TG_AGENT_PID"
 	tg_fail "service: pins do not belong to nobody"
 download service
 check_summary service
+tg_agent_stop TERM
+[ "$TG_AGENT_RC" -eq 0 ] || tg_fail "service: the agent exited with $TG_AGENT_RC"
+
+# 3. the DaemonSet's way: root in a container with only the capabilities
+# deploy/kubernetes/tollgate.yaml adds (no CAP_SETPCAP, so the bounding
+# set stays), dropping to a numeric user.
+"$TG_BIN" detach --pin-dir "$TG_PIN" >/dev/null || tg_die "cannot detach"
+bounding=-all,+bpf,+net_admin,+perfmon,+setuid,+setgid
+TG_AGENT_WRAP=(setpriv --inh-caps=-all --bounding-set="$bounding")
+TG_AGENT_PIN=
+TG_AGENT_ARGS=(--user "$NOBODY_UID:$NOBODY_GID" --summary)
+tg_agent_start
+check_dropped container "$TG_AGENT_PID"
+download container
+check_summary container
 
 tg_result
