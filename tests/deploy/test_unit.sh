@@ -3,6 +3,7 @@
 #
 # test_unit.sh - deploy/tollgate.service stays hardened.
 #
+# systemd-analyze verify must accept every directive, and
 # systemd-analyze security, offline (no running systemd needed), must rate
 # the unit's exposure at 2.0 or lower, and the score the unit's comment
 # states must be the one measured. The capabilities the unit grants must
@@ -50,6 +51,15 @@ for key in NoNewPrivileges=yes ProtectSystem=strict StateDirectory=tollgate \
 	BindPaths=/sys/fs/bpf/tollgate User=tollgate; do
 	grep -qx "$key" "$UNIT" || fail "$UNIT lacks $key"
 done
+
+# Every directive must be one systemd knows, with a value it takes. The
+# binary need not be installed: a copy of the unit starts /bin/true.
+tmp=$(mktemp -d /tmp/tollgate-unit.XXXXXX) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+sed 's|^ExecStart=/usr/bin/tollgate |ExecStart=/bin/true |' "$UNIT" >"$tmp/tollgate.service"
+out=$(systemd-analyze verify --man=no "$tmp/tollgate.service" 2>&1) ||
+	fail "systemd-analyze verify: $out"
+[ -z "$out" ] || fail "systemd-analyze verify warns: $out"
 
 [ $failed -eq 0 ] && log PASS
 exit $failed
