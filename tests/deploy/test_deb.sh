@@ -6,7 +6,8 @@
 # make deb, then on this machine: dpkg -i puts every file in place, the
 # binary runs, the conffiles are known to dpkg, postinst made the user
 # tollgate (with no systemd running, as here); dpkg -r takes the files and
-# keeps an edited conffile; dpkg -P takes the rest. Everything the test
+# keeps an edited conffile, and prerm detaches the meter an agent left
+# (on a cgroup of the test's own); dpkg -P takes the rest. Everything the test
 # made is gone at the end, on failure too, the user included. Skips when
 # not root, or when a tollgate package, binary, user or meter pinned in the
 # default directory is already here (removal would take it down).
@@ -15,6 +16,9 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 failed=0
 installed=0
+cg=
+agent=
+PIN=/sys/fs/bpf/tollgate
 
 log() { printf '[%s] %s\n' "${0##*/}" "$*"; }
 fail() { log "FAIL: $*"; failed=1; }
@@ -52,6 +56,9 @@ cleanup()
 	local rc=$?
 
 	trap - EXIT
+	[ -n "$agent" ] && kill -KILL "$agent" 2>/dev/null && wait "$agent" 2>/dev/null
+	[ -e "$PIN" ] && [ -x /usr/bin/tollgate ] && /usr/bin/tollgate detach >/dev/null 2>&1
+	[ -n "$cg" ] && rmdir "$cg" 2>/dev/null
 	[ "$installed" -eq 1 ] && dpkg_retry --purge tollgate >/dev/null
 	if getent passwd tollgate >/dev/null; then
 		userdel tollgate 2>/dev/null
@@ -91,7 +98,27 @@ getent passwd tollgate >/dev/null || fail "postinst made no user tollgate"
 man -w tollgate >/dev/null 2>&1 || log "note: man -w does not find tollgate(8) (no man-db index)"
 log "installed: $(dpkg-query -W -f='${Package} ${Version} ${Status}' tollgate)"
 
-# Remove: the files go, an edited conffile stays.
+# A meter left behind by the agent (in the default pin directory, on a
+# cgroup of the test's own), for prerm to take down.
+cg2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+if [ -n "$cg2" ] && command -v bpftool >/dev/null && command -v jq >/dev/null; then
+	cg=$cg2/tollgate-deb-test.$$
+	mkdir "$cg" || fail "cannot make cgroup $cg"
+	/usr/bin/tollgate run --cgroup "$cg" --no-summary >/dev/null 2>&1 &
+	agent=$!
+	for _ in $(seq 100); do
+		[ -e $PIN/link_sockops ] && break
+		sleep 0.1
+	done
+	kill -TERM "$agent"
+	wait "$agent"
+	agent=
+	[ -e $PIN/link_sockops ] || fail "the installed agent left no meter"
+else
+	log "note: no cgroup2, bpftool or jq: prerm's detach goes untested"
+fi
+
+# Remove: the files go, the meter goes, an edited conffile stays.
 echo 'TOLLGATE_ARGS="--cgroup /sys/fs/cgroup/edited"' >>/etc/default/tollgate
 mkdir -p /var/lib/tollgate && touch /var/lib/tollgate/ledger.db
 dpkg_retry -r tollgate >/dev/null || fail "dpkg -r failed"
@@ -103,7 +130,14 @@ for f in $files; do
 done
 dpkg-query -W -f='${Status}' tollgate | grep -q 'config-files' ||
 	fail "after dpkg -r the status is $(dpkg-query -W -f='${Status}' tollgate)"
-log "removed: conffiles kept"
+if [ -n "$cg" ]; then
+	[ -e $PIN ] && fail "dpkg -r left the meter pinned in $PIN"
+	# bpftool prints nothing at all for a cgroup without programs.
+	progs=$(bpftool -j cgroup show "$cg" | jq -s 'map(length) | add // 0')
+	[ "$progs" = 0 ] || fail "dpkg -r left $progs programs attached to $cg"
+	rmdir "$cg" && cg=
+fi
+log "removed: conffiles kept, meter detached"
 
 dpkg_retry -P tollgate >/dev/null || fail "dpkg -P failed"
 installed=0
