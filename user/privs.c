@@ -204,10 +204,13 @@ static int caps_trim(int probe_fd, bool *kept_bpf)
 	}
 	if (!bpf_map_lookup_elem(probe_fd, &zero, &meta)) {
 		keep = 0;
-	} else if (errno != EPERM) {
+	} else if (errno != EPERM || !keep) {
+		/* Better now than a warning every interval. */
 		err = -errno;
-		pr_warn("cannot read a map without capabilities: %s",
-			strerror(-err));
+		pr_warn("cannot read the maps without capabilities: %s%s",
+			strerror(-err), err == -EPERM ?
+			" (this kernel wants CAP_BPF, which the agent lacks)" :
+			"");
 		return err;
 	}
 	err = caps_set(keep, keep);
