@@ -205,10 +205,13 @@ $(BIN): $(USER_OBJS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $^ $(ALL_LDFLAGS) $(LIBS) -o $@
 
+# Seams: a unit test may replace library calls with its own __wrap_ ones.
+WRAP_privs := -Wl,--wrap=bpf_map_lookup_elem
+
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(SAN_OBJS) | $(OUTPUT)/tests
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -MMD -MP $< $(SAN_OBJS) \
-		$(ALL_LDFLAGS) $(TEST_LIBS) -o $@
+		$(ALL_LDFLAGS) $(WRAP_$*) $(TEST_LIBS) -o $@
 
 $(OUTPUT)/tests/test_%: tests/bpf/test_%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(call msg,TEST,$@)
