@@ -7,6 +7,13 @@
  * interval and, on a terminal, prints a short summary. Leaving the loop
  * leaves the programs attached through their pinned links, unless
  * --detach-on-exit asks otherwise.
+ *
+ * The configuration (config.h) is loaded before anything is attached, so
+ * a wrong file stops the agent before it changes the kernel. SIGHUP loads
+ * it again, range files included, into a new tg_config and swaps the
+ * pointer only when the whole load succeeded: a bad file leaves the old
+ * configuration in place and the log says why. Reloads never touch the
+ * kernel side, so counting goes on throughout.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,14 +24,21 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/file.h>
+#include <sys/select.h>
 
 #include "tollgate.h"
+#include "classify.h"
+#include "config.h"
 
 static volatile sig_atomic_t exiting;
+static volatile sig_atomic_t reload;
 
 static void on_signal(int sig)
 {
-	exiting = 1;
+	if (sig == SIGHUP)
+		reload = 1;
+	else
+		exiting = 1;
 }
 
 static const char run_usage[] =
@@ -32,9 +46,13 @@ static const char run_usage[] =
 	"\n"
 	"Load the meter, attach it to a cgroup v2 directory, pin maps and\n"
 	"links, and run until SIGINT or SIGTERM. The kernel keeps counting\n"
-	"after the agent exits; 'tollgate detach' stops it.\n"
+	"after the agent exits; 'tollgate detach' stops it. SIGHUP reloads\n"
+	"the configuration and its range files; a bad file keeps the old\n"
+	"configuration, and counting never pauses.\n"
 	"\n"
 	"Options:\n"
+	"      --config FILE     configuration (default " TG_CONFIG_DEFAULT_PATH ";\n"
+	"                        without that file, the built-in configuration)\n"
 	"  -c, --cgroup PATH     cgroup v2 directory to meter (default: the\n"
 	"                        cgroup v2 root, from /proc/mounts)\n"
 	"  -p, --pin-dir DIR     pin directory (default " TG_DEFAULT_PIN_DIR ")\n"
@@ -54,10 +72,13 @@ static const char run_usage[] =
 	"Examples:\n"
 	"  tollgate run\n"
 	"  tollgate run --cgroup /sys/fs/cgroup/system.slice/nginx.service\n"
-	"  tollgate run --user tollgate --no-summary\n";
+	"  tollgate run --config ./tollgate.yaml\n"
+	"  tollgate run --user tollgate --no-summary\n"
+	"  kill -HUP $(pidof tollgate)    # reload the configuration\n";
 
 struct run_opts {
 	char cgroup[4096];
+	const char *config;	/* NULL: the default path, else built-in */
 	const char *pin_dir;
 	__u32 max_peers;
 	__u32 interval;
@@ -68,8 +89,10 @@ struct run_opts {
 
 static int parse_run_args(int argc, char **argv, struct run_opts *o)
 {
-	enum { OPT_MAX_PEERS = 256, OPT_SUMMARY, OPT_NO_SUMMARY, OPT_DETACH };
+	enum { OPT_MAX_PEERS = 256, OPT_SUMMARY, OPT_NO_SUMMARY, OPT_DETACH,
+	       OPT_CONFIG };
 	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "cgroup", required_argument, NULL, 'c' },
 		{ "pin-dir", required_argument, NULL, 'p' },
 		{ "max-peers", required_argument, NULL, OPT_MAX_PEERS },
@@ -95,6 +118,9 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 			break;
 		case 'p':
 			o->pin_dir = optarg;
+			break;
+		case OPT_CONFIG:
+			o->config = optarg;
 			break;
 		case OPT_MAX_PEERS:
 			if (parse_u32(optarg, 1, TG_MAX_PEERS_LIMIT,
@@ -160,14 +186,19 @@ static int cmp_backend(const void *pa, const void *pb)
 	return x > y ? -1 : x < y;
 }
 
-/* One summary: totals, rates since the last one, the busiest backends. */
-static void print_summary(struct snapshot *s, struct tg_counters *last,
-			  __u32 interval)
+/*
+ * One summary: totals, rates since the last one, how much of the outbound
+ * bytes is billable under @cfg, the busiest backends by name.
+ */
+static void print_summary(struct snapshot *s, const struct tg_config *cfg,
+			  struct tg_counters *last, __u32 interval)
 {
 	char t[16], a[32], b[32], c[32], d[32], addr[48];
+	struct dump_group *g, sum;
 	struct tg_counters total;
 	time_t now = time(NULL);
-	size_t i, shown = 0;
+	size_t i, nr, shown = 0;
+	struct tg_class cls;
 
 	snapshot_totals(s, &total);
 	strftime(t, sizeof(t), "%H:%M:%S", localtime(&now));
@@ -179,6 +210,11 @@ static void print_summary(struct snapshot *s, struct tg_counters *last,
 	       fmt_bytes((total.bytes_out - last->bytes_out) / interval, d,
 			 sizeof(d)),
 	       s->nr_peers, s->capacity);
+	if (!dump_aggregate(s, cfg, BY_TRAFFIC, &g, &nr, &sum)) {
+		printf("; billable out %s", fmt_bytes(sum.billable_bytes, a,
+						       sizeof(a)));
+		free(g);
+	}
 	if (s->stats[TG_STAT_PEER_FULL])
 		printf(", %llu failed inserts (overflow)",
 		       (unsigned long long)s->stats[TG_STAT_PEER_FULL]);
@@ -192,7 +228,11 @@ static void print_summary(struct snapshot *s, struct tg_counters *last,
 
 		if (p->key.role != TG_ROLE_BACKEND)
 			break;
-		printf("%s %s:%u %s out, %s in", shown ? "," : "  busiest backends:",
+		classify(cfg, p->key.role, p->key.addr, p->key.port,
+			 p->key.proto, true, &cls);
+		printf("%s %s%s%s:%u %s out, %s in",
+		       shown ? "," : "  busiest backends:", cls.backend,
+		       *cls.backend ? " " : "",
 		       fmt_addr(p->key.addr, addr, sizeof(addr)), p->key.port,
 		       fmt_bytes(p->c.bytes_out, a, sizeof(a)),
 		       fmt_bytes(p->c.bytes_in, b, sizeof(b)));
@@ -240,90 +280,206 @@ static int lock_pin_dir(const char *dir)
 	return fd;
 }
 
+/*
+ * The agent's state, in one place that the loop passes around. @cfg is the
+ * configuration in force; it changes only in agent_reload(), between two
+ * passes of the loop, so whatever a pass reads from it (classification,
+ * ledger keys) comes from one configuration.
+ */
+struct agent {
+	struct run_opts o;
+	struct tg_config *cfg;
+	struct meter *m;
+	struct view v;
+	bool have_view;
+	int lock;			/* pin directory lock, -1: none */
+	struct tg_counters last;	/* totals of the last summary */
+};
+
+/* One line on what a configuration holds, for the log. */
+static void config_describe(const char *what, const struct tg_config *cfg)
+{
+	size_t i, ranged = 0;
+
+	for (i = 0; i < cfg->nr_ranges; i++)
+		ranged += cfg->ranges[i].nr_prefixes;
+	if (!strcmp(cfg->path, TG_BUILTIN)) {
+		pr_warn("%s: built-in configuration (no %s): private ranges "
+			"are intranet, everything else internet", what,
+			TG_CONFIG_DEFAULT_PATH);
+		return;
+	}
+	pr_warn("%s: configuration %s: region %s, provider %s, %zu address "
+		"rules (%zu from %zu range files), %zu services, %zu backends",
+		what, cfg->path, cfg->region, cfg->provider, cfg->nr_rules,
+		ranged, cfg->nr_ranges, cfg->nr_services, cfg->nr_backends);
+}
+
+/*
+ * Load the configuration that --config names (config_load_or_default()).
+ * Returns 0 with *@out, or -errno after saying where the file is wrong.
+ */
+static int agent_load_config(const struct agent *a, const char *what,
+			     struct tg_config **out)
+{
+	struct tg_err e = {};
+	char msg[sizeof(e) + 16];
+	int err;
+
+	err = config_load_or_default(a->o.config, out, &e);
+	if (err)
+		pr_warn("%s: %s", what, tg_err_str(&e, msg, sizeof(msg)));
+	return err;
+}
+
+/*
+ * SIGHUP: load the configuration and its range files anew and swap it in
+ * only when all of it loaded. A bad file keeps the one in force.
+ */
+static void agent_reload(struct agent *a)
+{
+	struct tg_config *cfg;
+
+	if (agent_load_config(a, "reload failed, keeping the configuration "
+			      "in force", &cfg))
+		return;
+	config_free(a->cfg);
+	a->cfg = cfg;
+	config_describe("reloaded", cfg);
+}
+
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Sleep @secs, reloading the configuration whenever SIGHUP arrives. The
+ * signals are blocked outside pselect(), which unblocks them atomically,
+ * so a SIGHUP is never left waiting for the next interval.
+ */
+static void agent_sleep(struct agent *a, __u32 secs, const sigset_t *wait_mask)
+{
+	double end = mono_now() + secs, left;
+
+	while (!exiting) {
+		if (reload) {
+			reload = 0;
+			agent_reload(a);
+			continue;
+		}
+		left = end - mono_now();
+		if (left <= 0)
+			break;
+		struct timespec ts = {
+			.tv_sec = (time_t)left,
+			.tv_nsec = (long)((left - (time_t)left) * 1e9),
+		};
+		pselect(0, NULL, NULL, NULL, &ts, wait_mask);
+	}
+}
+
 int cmd_run(int argc, char **argv)
 {
-	struct run_opts o = {
-		.pin_dir = TG_DEFAULT_PIN_DIR,
-		.interval = 10,
-		.summary = -1,
+	struct agent a = {
+		.o = {
+			.pin_dir = TG_DEFAULT_PIN_DIR,
+			.interval = 10,
+			.summary = -1,
+		},
+		.lock = -1,
 	};
-	struct tg_counters last = {};
-	struct meter *m = NULL;
+	struct run_opts *o = &a.o;
 	struct sigaction sa = {};
-	struct view v;
-	bool have_view = false;
-	int err, lock = -1;
+	sigset_t sigs, wait_mask;
+	int err;
 
-	err = parse_run_args(argc, argv, &o);
+	err = parse_run_args(argc, argv, o);
 	if (err)
 		return 2;
-	if (!o.cgroup[0] && default_cgroup(o.cgroup, sizeof(o.cgroup)))
+	if (!o->cgroup[0] && default_cgroup(o->cgroup, sizeof(o->cgroup)))
 		return 1;
-	if (o.summary < 0)
-		o.summary = isatty(STDOUT_FILENO);
+	if (o->summary < 0)
+		o->summary = isatty(STDOUT_FILENO);
+
+	/* Before anything touches the kernel: a wrong file changes nothing. */
+	if (agent_load_config(&a, "cannot load the configuration", &a.cfg))
+		return 1;
+	config_describe("loaded", a.cfg);
 
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigprocmask(SIG_BLOCK, &sigs, &wait_mask);
+	sigdelset(&wait_mask, SIGINT);
+	sigdelset(&wait_mask, SIGTERM);
+	sigdelset(&wait_mask, SIGHUP);
 
-	err = meter_load(&m, &(struct meter_opts){ .pin_dir = o.pin_dir,
-						    .max_peers = o.max_peers });
+	err = meter_load(&a.m, &(struct meter_opts){ .pin_dir = o->pin_dir,
+						      .max_peers = o->max_peers });
 	if (err)
 		goto out;
-	lock = lock_pin_dir(o.pin_dir);
-	if (lock < 0) {
+	a.lock = lock_pin_dir(o->pin_dir);
+	if (a.lock < 0) {
 		err = -EBUSY;
 		goto out;
 	}
-	err = meter_attach(m, o.cgroup);
+	err = meter_attach(a.m, o->cgroup);
 	if (err)
 		goto out;
-	err = view_from_meter(&v, m);
+	err = view_from_meter(&a.v, a.m);
 	if (err)
 		goto out;
-	have_view = true;
-	err = privs_drop(&o.privs, v.meta);
+	a.have_view = true;
+	err = privs_drop(&o->privs, a.v.meta);
 	if (err)
 		goto out;
 	printf("tollgate %s: %s cgroup %s (ingress, egress, sock_ops), "
 	       "pinned in %s\n", TOLLGATE_VERSION,
-	       meter_resumed(m) ? "resumed metering" : "metering", o.cgroup,
-	       o.pin_dir);
-	if (o.summary)
+	       meter_resumed(a.m) ? "resumed metering" : "metering", o->cgroup,
+	       o->pin_dir);
+	if (o->summary)
 		printf("summary every %us; Ctrl-C stops the agent, %s\n",
-		       o.interval,
-		       o.detach_on_exit ? "and detaches the meter" :
-					  "the kernel keeps counting");
+		       o->interval,
+		       o->detach_on_exit ? "and detaches the meter" :
+					   "the kernel keeps counting");
 	fflush(stdout);
 
 	while (!exiting) {
-		struct timespec ts = { .tv_sec = o.interval };
 		struct snapshot s;
 
-		while (nanosleep(&ts, &ts) && errno == EINTR && !exiting)
-			;
+		agent_sleep(&a, o->interval, &wait_mask);
 		if (exiting)
 			break;
-		err = snapshot_read(&v, &s, false);
+		err = snapshot_read(&a.v, &s, false);
 		if (err)
 			pr_warn("cannot read counters: %s", strerror(-err));
-		else if (o.summary)
-			print_summary(&s, &last, o.interval);
+		else if (o->summary)
+			print_summary(&s, a.cfg, &a.last, o->interval);
 		snapshot_free(&s);
 		err = 0;
 	}
 	pr_info("exiting");
 out:
-	if (have_view)
-		view_close(&v);
-	meter_free(m);
-	if (o.detach_on_exit && lock >= 0)
-		meter_detach(o.pin_dir, !o.summary);
+	if (a.have_view)
+		view_close(&a.v);
+	meter_free(a.m);
+	if (o->detach_on_exit && a.lock >= 0)
+		meter_detach(o->pin_dir, !o->summary);
 	else if (!err)
 		fprintf(stderr, "tollgate: agent stopped; the meter stays "
 				"attached (pinned in %s), 'tollgate detach' "
-				"removes it\n", o.pin_dir);
-	if (lock >= 0)
-		close(lock);
+				"removes it\n", o->pin_dir);
+	if (a.lock >= 0)
+		close(a.lock);
+	config_free(a.cfg);
 	return err ? 1 : 0;
 }

@@ -133,8 +133,7 @@ tg_be_nginx_start
 tg_be_file big.bin "$SIZE"
 
 # 1. root, then --user nobody.
-TG_AGENT_ARGS=(--user nobody --summary)
-tg_agent_start
+tg_agent_start --user nobody --summary
 check_dropped "--user nobody" "$TG_AGENT_PID"
 v=$((16#$(status_field "$TG_AGENT_PID" CapBnd)))
 [ $((v & ~CAP_BPF_MASK)) -eq 0 ] ||
@@ -191,8 +190,7 @@ for missing in bpf net_admin perfmon; do
 done
 
 service_wrap +bpf,+net_admin,+perfmon
-TG_AGENT_ARGS=(--summary)
-tg_agent_start
+tg_agent_start --summary
 check_dropped service "$TG_AGENT_PID"
 [ "$(stat -c %U "$TG_PIN/link_ingress")" = nobody ] ||
 	tg_fail "service: pins do not belong to nobody"
@@ -208,8 +206,7 @@ tg_agent_stop TERM
 bounding=-all,+bpf,+net_admin,+perfmon,+setuid,+setgid
 TG_AGENT_WRAP=(setpriv --inh-caps=-all --bounding-set="$bounding")
 TG_AGENT_PIN=
-TG_AGENT_ARGS=(--user "$NOBODY_UID:$NOBODY_GID" --summary)
-tg_agent_start
+tg_agent_start --user "$NOBODY_UID:$NOBODY_GID" --summary
 check_dropped container "$TG_AGENT_PID"
 download container
 check_summary container
