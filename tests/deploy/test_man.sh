@@ -33,7 +33,7 @@ for sec in NAME SYNOPSIS DESCRIPTION COMMANDS PRIVILEGES FILES SIGNALS \
 done
 
 # Commands: those `tollgate --help` lists, in the page.
-cmds=$(./tollgate --help | sed -n '/^Commands:/,/^$/s/^  \([a-z]*\) .*/\1/p' | grep -vx help)
+cmds=$(./tollgate --help | sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z-]*\)\( .*\)*$/\1/p' | grep -vx help)
 for c in $cmds; do
 	grep -qE "^       $c( |$)" <<<"$text" || fail "command '$c' is not described"
 done
