@@ -7,8 +7,8 @@
 # selector matches its pods, every mount has its volume and the ConfigMap
 # exists with a tollgate.yaml that is YAML too, the containers add no
 # capability beyond those the agent needs (tests/e2e/test_privdrop.sh runs
-# it with exactly these) and cannot escalate, and `tollgate` accepts the
-# container's arguments. Skips without python3 and PyYAML.
+# it with exactly these) and cannot escalate, `tollgate` accepts the
+# container's arguments, and `tollgate check-config` the ConfigMap's. Skips without python3 and PyYAML.
 # Exit codes: 0 pass, 77 skip, other fail.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -108,5 +108,14 @@ PY
 mapfile -t argv <<<"$args"
 out=$(./tollgate "${argv[@]}" --help 2>&1) ||
 	{ log "FAIL: tollgate does not accept '${argv[*]}': $out"; exit 1; }
-log "manifest parses; agent runs as: tollgate ${argv[*]}"
+# The ConfigMap's configuration must load as the agent will load it.
+tmp=$(mktemp -d /tmp/tollgate-k8s.XXXXXX) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+python3 -c 'import sys, yaml
+for d in yaml.safe_load_all(open(sys.argv[1])):
+    if d and d["kind"] == "ConfigMap":
+        sys.stdout.write(d["data"]["tollgate.yaml"])' "$MANIFEST" >"$tmp/tollgate.yaml"
+out=$(./tollgate check-config "$tmp/tollgate.yaml" 2>&1) ||
+	{ log "FAIL: the ConfigMap's tollgate.yaml: $out"; exit 1; }
+log "manifest parses; its configuration loads; agent runs as: tollgate ${argv[*]}"
 log PASS
