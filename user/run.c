@@ -14,6 +14,12 @@
  * pointer only when the whole load succeeded: a bad file leaves the old
  * configuration in place and the log says why. Reloads never touch the
  * kernel side, so counting goes on throughout.
+ *
+ * Every interval the collection stage (collect.h) books what the counters
+ * counted since the last commit into the ledger, classified with the
+ * configuration in force; at start (the time the agent was away) and on a
+ * clean exit too. Intervals end at each midnight of the ledger's time zone
+ * so no interval spans two days.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +35,7 @@
 #include "tollgate.h"
 #include "classify.h"
 #include "config.h"
+#include "collect.h"
 
 static volatile sig_atomic_t exiting;
 static volatile sig_atomic_t reload;
@@ -53,6 +60,12 @@ static const char run_usage[] =
 	"Options:\n"
 	"      --config FILE     configuration (default " TG_CONFIG_DEFAULT_PATH ";\n"
 	"                        without that file, the built-in configuration)\n"
+	"  -l, --ledger FILE     usage ledger the agent books every interval into\n"
+	"                        (default " TG_DEFAULT_LEDGER "; created\n"
+	"                        with its directory)\n"
+	"      --host NAME       this host's name in the ledger (default: the\n"
+	"                        host name)\n"
+	"      --no-ledger       count in the kernel only, book nothing\n"
 	"  -c, --cgroup PATH     cgroup v2 directory to meter (default: the\n"
 	"                        cgroup v2 root, from /proc/mounts)\n"
 	"  -p, --pin-dir DIR     pin directory (default " TG_DEFAULT_PIN_DIR ")\n"
@@ -73,6 +86,7 @@ static const char run_usage[] =
 	"  tollgate run\n"
 	"  tollgate run --cgroup /sys/fs/cgroup/system.slice/nginx.service\n"
 	"  tollgate run --config ./tollgate.yaml\n"
+	"  tollgate run --ledger /srv/tollgate/ledger.db --host gw-bj-1\n"
 	"  tollgate run --user tollgate --no-summary\n"
 	"  kill -HUP $(pidof tollgate)    # reload the configuration\n";
 
@@ -80,6 +94,8 @@ struct run_opts {
 	char cgroup[4096];
 	const char *config;	/* NULL: the default path, else built-in */
 	const char *pin_dir;
+	const char *ledger;	/* NULL: --no-ledger */
+	char host[LEDGER_NAME_SIZE];
 	__u32 max_peers;
 	__u32 interval;
 	int summary;		/* -1: when stdout is a terminal */
@@ -90,11 +106,14 @@ struct run_opts {
 static int parse_run_args(int argc, char **argv, struct run_opts *o)
 {
 	enum { OPT_MAX_PEERS = 256, OPT_SUMMARY, OPT_NO_SUMMARY, OPT_DETACH,
-	       OPT_CONFIG };
+	       OPT_CONFIG, OPT_HOST, OPT_NO_LEDGER };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "cgroup", required_argument, NULL, 'c' },
 		{ "pin-dir", required_argument, NULL, 'p' },
+		{ "ledger", required_argument, NULL, 'l' },
+		{ "host", required_argument, NULL, OPT_HOST },
+		{ "no-ledger", no_argument, NULL, OPT_NO_LEDGER },
 		{ "max-peers", required_argument, NULL, OPT_MAX_PEERS },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "summary", no_argument, NULL, OPT_SUMMARY },
@@ -107,7 +126,8 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 	};
 	int c, verbosity = log_level - LOG_WARN;
 
-	while ((c = getopt_long(argc, argv, "c:p:i:u:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:p:l:i:u:vh", longopts, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 'c':
 			if (strlen(optarg) >= sizeof(o->cgroup)) {
@@ -121,6 +141,28 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 			break;
 		case OPT_CONFIG:
 			o->config = optarg;
+			break;
+		case 'l':
+			if (!*optarg) {
+				pr_warn("--ledger: empty path");
+				return -EINVAL;
+			}
+			o->ledger = optarg;
+			break;
+		case OPT_HOST:
+			if (!*optarg) {
+				pr_warn("--host: empty name");
+				return -EINVAL;
+			}
+			if (strlen(optarg) >= sizeof(o->host)) {
+				pr_warn("--host: '%s' is longer than %zu bytes",
+					optarg, sizeof(o->host) - 1);
+				return -EINVAL;
+			}
+			strcpy(o->host, optarg);
+			break;
+		case OPT_NO_LEDGER:
+			o->ledger = NULL;
 			break;
 		case OPT_MAX_PEERS:
 			if (parse_u32(optarg, 1, TG_MAX_PEERS_LIMIT,
@@ -294,6 +336,7 @@ struct agent {
 	bool have_view;
 	int lock;			/* pin directory lock, -1: none */
 	struct tg_counters last;	/* totals of the last summary */
+	struct collect *collect;	/* NULL: --no-ledger */
 };
 
 /* One line on what a configuration holds, for the log. */
@@ -361,7 +404,7 @@ static double mono_now(void)
  * signals are blocked outside pselect(), which unblocks them atomically,
  * so a SIGHUP is never left waiting for the next interval.
  */
-static void agent_sleep(struct agent *a, __u32 secs, const sigset_t *wait_mask)
+static void agent_sleep(struct agent *a, double secs, const sigset_t *wait_mask)
 {
 	double end = mono_now() + secs, left;
 
@@ -382,11 +425,61 @@ static void agent_sleep(struct agent *a, __u32 secs, const sigset_t *wait_mask)
 	}
 }
 
+/*
+ * Sleep until Unix time @due (the wall clock: days end at midnight by it).
+ * A clock stepped back by more than an interval restarts the schedule.
+ */
+static time_t agent_wait(struct agent *a, time_t due, const sigset_t *wait_mask)
+{
+	struct timespec now;
+	double left;
+
+	while (!exiting) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (due - now.tv_sec > (time_t)a->o.interval)
+			due = a->collect ? collect_next(a->collect, now.tv_sec,
+							a->o.interval) :
+					   now.tv_sec + a->o.interval;
+		left = (double)(due - now.tv_sec) - now.tv_nsec / 1e9;
+		if (left <= 0)
+			break;
+		agent_sleep(a, left, wait_mask);
+	}
+	return due;
+}
+
+/* The agent's host name: --host, else gethostname(). */
+static int agent_host(struct run_opts *o)
+{
+	if (o->host[0])
+		return 0;
+	if (gethostname(o->host, sizeof(o->host) - 1)) {
+		pr_warn("cannot get the host name (give --host): %s",
+			strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* Book the interval that ended at @due. A failure is retried by the next
+ * commit, which covers this interval too. */
+static void agent_collect(struct agent *a, const struct snapshot *s,
+			  time_t due)
+{
+	int err = collect_commit(a->collect, a->cfg, s, due);
+
+	if (err)
+		pr_warn("ledger '%s': cannot book the interval, the next one "
+			"will include it: %s",
+			a->o.ledger, strerror(-err));
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct agent a = {
 		.o = {
 			.pin_dir = TG_DEFAULT_PIN_DIR,
+			.ledger = TG_DEFAULT_LEDGER,
 			.interval = 10,
 			.summary = -1,
 		},
@@ -395,6 +488,9 @@ int cmd_run(int argc, char **argv)
 	struct run_opts *o = &a.o;
 	struct sigaction sa = {};
 	sigset_t sigs, wait_mask;
+	struct snapshot s = {};
+	time_t due, last_due;
+	bool first;
 	int err;
 
 	err = parse_run_args(argc, argv, o);
@@ -409,6 +505,20 @@ int cmd_run(int argc, char **argv)
 	if (agent_load_config(&a, "cannot load the configuration", &a.cfg))
 		return 1;
 	config_describe("loaded", a.cfg);
+
+	/* The ledger too: a file that is not one stops the agent here. */
+	if (o->ledger) {
+		err = agent_host(o);
+		if (err)
+			goto out;
+		err = collect_open(&a.collect, &(struct collect_opts){
+						       .ledger = o->ledger,
+						       .host = o->host });
+		if (err)
+			goto out;
+		pr_info("ledger '%s': host %s, days in %s", o->ledger, o->host,
+			ledger_time_zone(collect_ledger(a.collect)));
+	}
 
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
@@ -453,21 +563,44 @@ int cmd_run(int argc, char **argv)
 					   "the kernel keeps counting");
 	fflush(stdout);
 
-	while (!exiting) {
-		struct snapshot s;
+	/* The first pass books at once what was counted while no agent ran;
+	 * then every interval, and at every midnight. */
+	due = last_due = time(NULL);
+	for (first = true; !exiting; first = false) {
+		time_t now;
 
-		agent_sleep(&a, o->interval, &wait_mask);
+		if (!first)
+			due = agent_wait(&a, due, &wait_mask);
 		if (exiting)
 			break;
 		err = snapshot_read(&a.v, &s, false);
-		if (err)
+		if (err) {
 			pr_warn("cannot read counters: %s", strerror(-err));
-		else if (o->summary)
-			print_summary(&s, a.cfg, &a.last, o->interval);
+		} else {
+			if (a.collect)
+				agent_collect(&a, &s, due);
+			/* Rates over the interval's real length: the
+			 * one before midnight is shorter. */
+			if (o->summary && !first)
+				print_summary(&s, a.cfg, &a.last,
+					      due > last_due ? due - last_due : 1);
+		}
 		snapshot_free(&s);
 		err = 0;
+		last_due = due;
+		/* Behind by more than an interval (a suspended host): start
+		 * the schedule again from now. */
+		now = time(NULL);
+		if (now - due > (time_t)o->interval)
+			due = now;
+		due = a.collect ? collect_next(a.collect, due, o->interval) :
+				  due + o->interval;
 	}
 	pr_info("exiting");
+	/* A clean exit books what the last interval counted so far. */
+	if (a.collect && !snapshot_read(&a.v, &s, false))
+		agent_collect(&a, &s, time(NULL));
+	snapshot_free(&s);
 out:
 	if (a.have_view)
 		view_close(&a.v);
@@ -480,6 +613,7 @@ out:
 				"removes it\n", o->pin_dir);
 	if (a.lock >= 0)
 		close(a.lock);
+	collect_close(a.collect);
 	config_free(a.cfg);
 	return err ? 1 : 0;
 }

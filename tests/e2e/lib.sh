@@ -61,6 +61,7 @@ TG_GW_DUAL_PORT=8082	# gateway port on a dual-stack socket, to IPv6 backend
 TG_PIN=/sys/fs/bpf/tollgate-test-$TG_ID
 TG_CG=			# set by tg_cgroup_setup
 TG_TMP=			# set by tg_init
+TG_LEDGER=		# the agent's ledger, in TG_TMP; set by tg_init
 TG_AGENT_PID=
 TG_PIDS=()		# background processes to kill on exit
 TG_FAILED=0
@@ -140,6 +141,8 @@ tg_init()
 	TG_TMP=$(mktemp -d "/tmp/$TG_NAME.XXXXXX") || tg_die "mktemp failed"
 	# nginx workers run as nobody and serve files from here.
 	chmod 755 "$TG_TMP"
+	# Never the system's ledger: each test books into its own.
+	TG_LEDGER=$TG_TMP/ledger.db
 	trap tg_cleanup EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
@@ -420,9 +423,11 @@ tg_cgroup_setup()
 }
 
 # Start the agent on the test cgroup and wait until its three links are
-# pinned; arguments go to 'tollgate run' (e.g. --config FILE). The first start creates the pin directory; a later one (after
-# the agent was killed) takes over the pinned maps and links. Each start
-# logs to its own file, TG_AGENT_LOG. Skips when the kernel refuses BPF.
+# pinned; arguments go to 'tollgate run' (e.g. --config FILE). The first
+# start creates the pin directory; a later one (after the agent was
+# killed) takes over the pinned maps and links. Each start logs to its own
+# file, TG_AGENT_LOG, and books into the ledger TG_LEDGER (an argument
+# --ledger or --no-ledger overrides it). Skips when the kernel refuses BPF.
 #
 # Tests start the agent before any server: sockets opened earlier would
 # still be metered from the next packet on, but their first packets and
@@ -445,7 +450,7 @@ tg_agent_start()
 	TG_AGENT_LOG=$log
 	"${TG_AGENT_WRAP[@]}" "$TG_BIN" -v run --cgroup "$TG_CG" \
 		--pin-dir "${TG_AGENT_PIN:-$TG_PIN}" --interval 1 --no-summary \
-		"$@" >"$log" 2>&1 &
+		--ledger "$TG_LEDGER" "$@" >"$log" 2>&1 &
 	TG_AGENT_PID=$!
 	for i in $(seq 100); do
 		if [ -e "$TG_PIN/link_ingress" ] && [ -e "$TG_PIN/link_egress" ] &&
@@ -912,6 +917,17 @@ tg_dev_ip_bytes()
 		"$(tg_ip_bytes "${TG_DELTA[2]}" "${TG_DELTA[3]}" "${TG_DELTA[7]}")"
 }
 
+# tg_dev_ip_counts DEV: "RX_BYTES RX_PACKETS TX_BYTES TX_PACKETS" of gw's
+# link DEV between snapshots "base" and "end", bytes as IP bytes.
+tg_dev_ip_counts()
+{
+	tg_dev_delta "$1"
+	echo "$(tg_ip_bytes "${TG_DELTA[0]}" "${TG_DELTA[1]}" "${TG_DELTA[6]}")" \
+		"${TG_DELTA[1]}" \
+		"$(tg_ip_bytes "${TG_DELTA[2]}" "${TG_DELTA[3]}" "${TG_DELTA[7]}")" \
+		"${TG_DELTA[3]}"
+}
+
 # tg_check_peer LABEL DUMP_JSON PEER ROLE PORT PROTO DEV
 # Compare the meter's totals for PEER with the delta of DEV's counters in
 # gw between snapshots "base" and "end"; rx of gw is the peer's "in".
@@ -987,6 +1003,30 @@ tg_result()
 {
 	[ "$TG_FAILED" -eq 0 ] || exit 1
 	exit 0
+}
+
+# ---------------------------------------------------------------------------
+# The ledger
+
+# tg_ledger_export [LEDGER]: the day rows of LEDGER (default TG_LEDGER) as
+# JSON lines.
+# shellcheck disable=SC2120
+tg_ledger_export()
+{
+	"$TG_BIN" ledger export --ledger "${1:-$TG_LEDGER}" --format jsonl
+}
+
+# tg_ledger_sums [LEDGER]: "IN_BYTES IN_PACKETS OUT_BYTES OUT_PACKETS" of
+# the ledger over every row: in is the inbound rows, out all the others.
+# shellcheck disable=SC2120
+tg_ledger_sums()
+{
+	local rows
+
+	rows=$(tg_ledger_export "$@") || return 1
+	jq -rs 'def s(f; k): map(select(f) | .[k]) | add // 0;
+		"\(s(.traffic_type == "inbound"; "bytes")) \(s(.traffic_type == "inbound"; "packets")) \(s(.traffic_type != "inbound"; "bytes")) \(s(.traffic_type != "inbound"; "packets"))"' \
+		<<<"$rows"
 }
 
 # Start of a measurement: links quiet, baseline taken, meter still empty.

@@ -11,7 +11,8 @@
 #    four slots, no supplementary group, no capability left but perhaps
 #    CAP_BPF (kept only on kernels that want it for bpf(2)), nothing
 #    ambient or inheritable, a bounding set of CAP_BPF alone and
-#    no_new_privs. Its per-interval summary must show the downloaded bytes.
+#    no_new_privs. Its per-interval summary must show the downloaded bytes,
+#    and the ledger it books into, opened before the drop, all of them.
 #
 # 2. what deploy/tollgate.service does: the agent starts as nobody with
 #    the ambient capabilities CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON, and
@@ -19,7 +20,8 @@
 #    mount namespace of its own (the unit's TemporaryFileSystem= and
 #    BindPaths=, since /sys/fs/bpf is root's alone). Without any one of
 #    the three capabilities it must fail; with them it attaches, then
-#    trims them all.
+#    trims them all. Its ledger is in a directory of its own, as
+#    StateDirectory= makes it.
 #
 # 3. what deploy/kubernetes/tollgate.yaml does: root with only CAP_BPF,
 #    CAP_NET_ADMIN, CAP_PERFMON, CAP_SETUID and CAP_SETGID, and --user
@@ -129,6 +131,22 @@ check_summary()
 		tg_fail "$label: the summary ($got_in in, $got_out out) is not the meter's total ($want_in in, $want_out out)"
 }
 
+# After a clean stop the agent has booked every interval: the ledger's sums
+# must be the meter's totals, which check_peer found equal to the veths.
+check_ledger()
+{
+	local label=$1 want got
+
+	want=$(jq -r '"\(map(.bytes_in) | add // 0) \(map(.packets_in) | add // 0) \(map(.bytes_out) | add // 0) \(map(.packets_out) | add // 0)"' \
+		<<<"$TG_DUMP")
+	got=$(tg_ledger_sums) || { tg_fail "$label: cannot read the ledger"; return; }
+	tg_log "$label: ledger in/out bytes and packets $got, meter $want"
+	[ "$got" = "$want" ] ||
+		tg_fail "$label: the ledger booked '$got', the meter counted '$want'"
+	grep -i 'ledger' "$TG_AGENT_LOG" | grep -qiv "host .*, days in" &&
+		tg_fail "$label: the agent complained about its ledger: $(grep -i ledger "$TG_AGENT_LOG")"
+}
+
 tg_be_nginx_start
 tg_be_file big.bin "$SIZE"
 
@@ -145,12 +163,17 @@ download user
 check_summary user
 tg_agent_stop TERM
 [ "$TG_AGENT_RC" -eq 0 ] || tg_fail "--user nobody: the agent exited with $TG_AGENT_RC"
+check_ledger user
 
 # 2. the service's way: a fresh pin directory that belongs to nobody, seen
 # through a bind mount, and ambient capabilities.
 "$TG_BIN" detach --pin-dir "$TG_PIN" >/dev/null || tg_die "cannot detach"
 mkdir "$TG_PIN" && chown nobody: "$TG_PIN" || tg_die "cannot make $TG_PIN"
 mkdir "$TG_TMP/pin" || tg_die "cannot make $TG_TMP/pin"
+# The state directory belongs to the user, as StateDirectory= makes it.
+mkdir -m 0700 "$TG_TMP/state" && chown nobody: "$TG_TMP/state" ||
+	tg_die "cannot make $TG_TMP/state"
+TG_LEDGER=$TG_TMP/state/ledger.db
 
 # service_wrap CAPS: run the rest as nobody with CAPS ambient, the pin
 # directory bound at $TG_TMP/pin.
@@ -174,7 +197,7 @@ for missing in bpf net_admin perfmon; do
 	TG_AGENT_STARTS=$((TG_AGENT_STARTS + 1))
 	log=$TG_TMP/agent.$TG_AGENT_STARTS.log
 	timeout 20 "${TG_AGENT_WRAP[@]}" "$TG_BIN" run --cgroup "$TG_CG" \
-		--pin-dir "$TG_AGENT_PIN" --no-summary >"$log" 2>&1
+		--pin-dir "$TG_AGENT_PIN" --no-summary --no-ledger >"$log" 2>&1
 	rc=$?
 	if [ $rc -eq 124 ] || [ -e "$TG_PIN/link_ingress" ]; then
 		tg_fail "without cap_$missing the agent attached: $(cat "$log")"
@@ -198,6 +221,7 @@ download service
 check_summary service
 tg_agent_stop TERM
 [ "$TG_AGENT_RC" -eq 0 ] || tg_fail "service: the agent exited with $TG_AGENT_RC"
+check_ledger service
 
 # 3. the DaemonSet's way: root in a container with only the capabilities
 # deploy/kubernetes/tollgate.yaml adds (no CAP_SETPCAP, so the bounding
@@ -206,9 +230,13 @@ tg_agent_stop TERM
 bounding=-all,+bpf,+net_admin,+perfmon,+setuid,+setgid
 TG_AGENT_WRAP=(setpriv --inh-caps=-all --bounding-set="$bounding")
 TG_AGENT_PIN=
+TG_LEDGER=$TG_TMP/container/ledger.db
 tg_agent_start --user "$NOBODY_UID:$NOBODY_GID" --summary
 check_dropped container "$TG_AGENT_PID"
 download container
 check_summary container
+tg_agent_stop TERM
+[ "$TG_AGENT_RC" -eq 0 ] || tg_fail "container: the agent exited with $TG_AGENT_RC"
+check_ledger container
 
 tg_result

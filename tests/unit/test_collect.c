@@ -1,0 +1,503 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * test_collect.c - the collection stage on hand-made counter snapshots:
+ * deltas classified into day rows, intervals cut at midnight and booked on
+ * the right day, agent restarts, reboots, new maps and recreated entries
+ * (never a negative or repeated delta), overflow buckets on rows of their
+ * own so the ledger adds up to the kernel's totals, a configuration reload
+ * that re-classifies a peer, and the errors on a bad host name, a second
+ * agent and a corrupt ledger.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <linux/types.h>
+#include <cmocka.h>
+
+#include "classify.h"
+#include "collect.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* 2024-06-01 12:00:00 in Asia/Shanghai (UTC+8) */
+#define NOON	1717214400
+/* 2024-06-02 00:00:00 in Asia/Shanghai */
+#define MIDNIGHT 1717257600
+
+static char dir[64];
+static char path[128];
+
+static const char yaml_a[] =
+	"region: cn-north-1\n"
+	"provider: jdcloud\n"
+	"services:\n"
+	"  - port: 443\n"
+	"    name: shop-api\n"
+	"    tenant: acme\n"
+	"backends:\n"
+	"  - address: 10.1.2.0/24\n"
+	"    port: 8080\n"
+	"    name: orders\n"
+	"    tenant: acme\n"
+	"    service: shop-api\n";
+
+/* The same, but port 443 now belongs to another tenant. */
+static const char yaml_b[] =
+	"region: cn-north-1\n"
+	"provider: jdcloud\n"
+	"services:\n"
+	"  - port: 443\n"
+	"    name: partner-api\n"
+	"    tenant: globex\n";
+
+static int setup(void **state)
+{
+	snprintf(dir, sizeof(dir), "/tmp/tg-collect-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/ledger.db", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) ? -1 : 0;
+}
+
+static struct tg_config *parse(const char *yaml)
+{
+	struct tg_config *cfg = NULL;
+	struct tg_err err = {};
+	char buf[512];
+
+	if (config_parse(yaml, strlen(yaml), "test.yaml", 0, &cfg, &err))
+		fail_msg("%s", tg_err_str(&err, buf, sizeof(buf)));
+	return cfg;
+}
+
+static struct collect *open_collect(const char *boot_id)
+{
+	struct collect_opts o = { .ledger = path, .host = "gw1",
+				  .boot_id = boot_id };
+	struct collect *c = NULL;
+
+	assert_int_equal(collect_open(&c, &o), 0);
+	return c;
+}
+
+static struct tg_peer_key peer(const char *v4, __u16 port, __u8 role)
+{
+	struct tg_peer_key k = { .port = port, .proto = IPPROTO_TCP,
+				 .role = role };
+	__u8 a[4];
+
+	assert_int_equal(inet_pton(AF_INET, v4, a), 1);
+	cidr_map_v4(a, k.addr);
+	return k;
+}
+
+#define CLIENT	0	/* index of the client peer in snap() */
+#define BACKEND	1	/* index of the backend peer */
+
+/* A snapshot of two peers, a client on port 443 and backend orders. */
+static struct snapshot snap(__u64 created_ns, __u64 cl_in, __u64 cl_out,
+			    __u64 be_in, __u64 be_out)
+{
+	struct snapshot s = { .nr_peers = 2 };
+
+	s.peers = calloc(2, sizeof(*s.peers));
+	assert_non_null(s.peers);
+	s.peers[CLIENT].key = peer("198.51.100.7", 443, TG_ROLE_CLIENT);
+	s.peers[CLIENT].c = (struct tg_counters){ cl_in, cl_in / 100, cl_out,
+						  cl_out / 100 };
+	s.peers[BACKEND].key = peer("10.1.2.9", 8080, TG_ROLE_BACKEND);
+	s.peers[BACKEND].c = (struct tg_counters){ be_in, be_in / 100, be_out,
+						   be_out / 100 };
+	s.meta.created_ns = created_ns;
+	return s;
+}
+
+struct rows {
+	struct ledger_usage r[64];
+	size_t n;
+};
+
+static int keep_row(const struct ledger_usage *r, void *ctx)
+{
+	struct rows *v = ctx;
+
+	assert_true(v->n < ARRAY_SIZE(v->r));
+	v->r[v->n++] = *r;
+	return 0;
+}
+
+static struct rows scan(struct collect *c)
+{
+	struct rows v = {};
+
+	assert_int_equal(ledger_scan(collect_ledger(c), NULL, keep_row, &v),
+			 0);
+	return v;
+}
+
+/* The row of (day, tenant, backend, type), which must exist. */
+static const struct ledger_usage *find(const struct rows *v, const char *day,
+				       const char *tenant, const char *backend,
+				       const char *type)
+{
+	size_t i;
+
+	for (i = 0; i < v->n; i++)
+		if (!strcmp(v->r[i].k.day, day) &&
+		    !strcmp(v->r[i].k.tenant, tenant) &&
+		    !strcmp(v->r[i].k.backend, backend) &&
+		    !strcmp(v->r[i].k.traffic_type, type))
+			return &v->r[i];
+	fail_msg("no row %s '%s' '%s' %s", day, tenant, backend, type);
+	return NULL;
+}
+
+/* Bytes of the rows, in: inbound, out: the rest. */
+static void sums(const struct rows *v, __u64 *in, __u64 *out)
+{
+	size_t i;
+
+	*in = *out = 0;
+	for (i = 0; i < v->n; i++) {
+		if (!strcmp(v->r[i].k.traffic_type, "inbound"))
+			*in += v->r[i].bytes;
+		else
+			*out += v->r[i].bytes;
+	}
+}
+
+static void commit(struct collect *c, const struct tg_config *cfg,
+		   struct snapshot s, time_t due)
+{
+	assert_int_equal(collect_commit(c, cfg, &s, due), 0);
+	snapshot_free(&s);
+}
+
+static void test_classified(void **state)
+{
+	struct tg_config *cfg = parse(yaml_a);
+	struct collect *c = open_collect("boot-1");
+	const struct ledger_usage *r;
+	struct rows v;
+
+	commit(c, cfg, snap(7, 1000, 50000, 40000, 2000), NOON);
+	commit(c, cfg, snap(7, 1500, 80000, 40000, 2600), NOON + 10);
+	/* Nothing moved: nothing is written. */
+	commit(c, cfg, snap(7, 1500, 80000, 40000, 2600), NOON + 20);
+
+	v = scan(c);
+	assert_int_equal(v.n, 4);
+	r = find(&v, "2024-06-01", "acme", "", "outbound_client");
+	assert_int_equal(r->bytes, 80000);
+	assert_int_equal(r->packets, 800);
+	assert_int_equal(r->calls, 0);
+	assert_int_equal(r->unexplained_bytes, 0);
+	assert_string_equal(r->k.host, "gw1");
+	assert_string_equal(r->k.service, "shop-api");
+	r = find(&v, "2024-06-01", "acme", "", "inbound");
+	assert_int_equal(r->bytes, 1500);
+	r = find(&v, "2024-06-01", "acme", "orders",
+		 "outbound_backend_intranet");
+	assert_int_equal(r->bytes, 2600);
+	assert_string_equal(r->k.service, "shop-api");
+	r = find(&v, "2024-06-01", "acme", "orders", "inbound");
+	assert_int_equal(r->bytes, 40000);
+	collect_close(c);
+	config_free(cfg);
+}
+
+/* A client of an unknown port and an unknown backend: rows with no
+ * tenant, their outbound bytes unexplained, never free by a guess. */
+static void test_unknown_peers(void **state)
+{
+	struct tg_config *cfg = config_default();
+	struct collect *c = open_collect("boot-1");
+	const struct ledger_usage *r;
+	struct rows v;
+
+	assert_non_null(cfg);
+	commit(c, cfg, snap(7, 100, 200, 300, 400), NOON);
+	v = scan(c);
+	assert_int_equal(v.n, 3);
+	r = find(&v, "2024-06-01", "", "", "outbound_client");
+	assert_int_equal(r->bytes, 200);
+	assert_int_equal(r->unexplained_bytes, 200);
+	r = find(&v, "2024-06-01", "", "", "outbound_backend_intranet");
+	assert_int_equal(r->bytes, 400);
+	assert_int_equal(r->unexplained_bytes, 400);
+	r = find(&v, "2024-06-01", "", "", "inbound");
+	assert_int_equal(r->bytes, 100 + 300);
+	assert_int_equal(r->unexplained_bytes, 0);
+	collect_close(c);
+	config_free(cfg);
+}
+
+static void test_midnight(void **state)
+{
+	struct tg_config *cfg = parse(yaml_a);
+	struct collect *c = open_collect("boot-1");
+	struct rows v;
+
+	/* Intervals of 10 s end at midnight, not across it. */
+	assert_int_equal(collect_next(c, MIDNIGHT - 25, 10), MIDNIGHT - 15);
+	assert_int_equal(collect_next(c, MIDNIGHT - 5, 10), MIDNIGHT);
+	assert_int_equal(collect_next(c, MIDNIGHT, 10), MIDNIGHT + 10);
+	assert_int_equal(collect_next(c, MIDNIGHT - 1, 3600), MIDNIGHT);
+
+	commit(c, cfg, snap(7, 0, 1000, 0, 0), MIDNIGHT - 5);
+	commit(c, cfg, snap(7, 0, 1700, 0, 0), MIDNIGHT);
+	commit(c, cfg, snap(7, 0, 1900, 0, 0), MIDNIGHT + 10);
+	v = scan(c);
+	assert_int_equal(v.n, 2);
+	assert_int_equal(find(&v, "2024-06-01", "acme", "",
+			      "outbound_client")->bytes, 1700);
+	assert_int_equal(find(&v, "2024-06-02", "acme", "",
+			      "outbound_client")->bytes, 200);
+	collect_close(c);
+	config_free(cfg);
+}
+
+/* Restarts of the agent, a reboot, new maps and a recreated entry: every
+ * delta is what was counted since the last commit, never negative, never
+ * counted twice. */
+static void test_resets(void **state)
+{
+	struct tg_config *cfg = parse(yaml_a);
+	struct collect *c = open_collect("boot-1");
+	struct rows v;
+	__u64 in, out;
+
+	commit(c, cfg, snap(7, 0, 1000, 0, 0), NOON);
+	collect_close(c);
+
+	/* The agent restarts: the kernel kept counting. */
+	c = open_collect("boot-1");
+	commit(c, cfg, snap(7, 0, 1500, 0, 0), NOON + 10);
+	/* The same counters again (a restart right after a commit). */
+	collect_close(c);
+	c = open_collect("boot-1");
+	commit(c, cfg, snap(7, 0, 1500, 0, 0), NOON + 20);
+	v = scan(c);
+	sums(&v, &in, &out);
+	assert_int_equal(out, 1500);
+	collect_close(c);
+
+	/* A reboot: pins gone, counters from zero, lower than before. */
+	c = open_collect("boot-2");
+	commit(c, cfg, snap(3, 0, 400, 0, 0), NOON + 30);
+	v = scan(c);
+	sums(&v, &in, &out);
+	assert_int_equal(out, 1500 + 400);
+
+	/* Same boot, maps created anew (detach and run): created_ns
+	 * differs, even though the counter went up. */
+	commit(c, cfg, snap(9, 0, 600, 0, 0), NOON + 40);
+	v = scan(c);
+	sums(&v, &in, &out);
+	assert_int_equal(out, 1500 + 400 + 600);
+
+	/* Same maps, but the counter went down: its entry was recreated,
+	 * all of it is new. */
+	commit(c, cfg, snap(9, 0, 100, 0, 0), NOON + 50);
+	v = scan(c);
+	sums(&v, &in, &out);
+	assert_int_equal(out, 1500 + 400 + 600 + 100);
+	assert_int_equal(in, 0);
+	collect_close(c);
+	config_free(cfg);
+}
+
+static void test_overflow(void **state)
+{
+	struct tg_config *cfg = parse(yaml_a);
+	struct collect *c = open_collect("boot-1");
+	struct snapshot s = snap(7, 10, 20, 30, 40);
+	const struct ledger_usage *r;
+	struct tg_counters total;
+	struct rows v;
+	__u64 in, out;
+
+	s.overflow[TG_ROLE_CLIENT] = (struct tg_counters){ 1000, 10, 2000, 20 };
+	s.overflow[TG_ROLE_BACKEND] = (struct tg_counters){ 3000, 30, 4000, 40 };
+	s.overflow[TG_ROLE_NONE] = (struct tg_counters){ 5, 1, 7, 1 };
+	snapshot_totals(&s, &total);
+	assert_int_equal(collect_commit(c, cfg, &s, NOON), 0);
+	snapshot_free(&s);
+
+	v = scan(c);
+	sums(&v, &in, &out);
+	assert_int_equal(in, total.bytes_in);
+	assert_int_equal(out, total.bytes_out);
+	r = find(&v, "2024-06-01", "", "", "outbound_client");
+	assert_int_equal(r->bytes, 2000 + 7);
+	assert_int_equal(r->packets, 20 + 1);
+	assert_int_equal(r->unexplained_bytes, 2000 + 7);
+	assert_string_equal(r->k.service, "");
+	r = find(&v, "2024-06-01", "", "", "outbound_backend_internet");
+	assert_int_equal(r->bytes, 4000);
+	assert_int_equal(r->unexplained_bytes, 4000);
+	r = find(&v, "2024-06-01", "", "", "inbound");
+	assert_int_equal(r->bytes, 1000 + 3000 + 5);
+	assert_int_equal(r->unexplained_bytes, 0);
+
+	/* The buckets are cumulative like every counter. */
+	s = snap(7, 10, 20, 30, 40);
+	s.overflow[TG_ROLE_BACKEND] = (struct tg_counters){ 3000, 30, 4500, 45 };
+	commit(c, cfg, s, NOON + 10);
+	v = scan(c);
+	assert_int_equal(find(&v, "2024-06-01", "", "",
+			      "outbound_backend_internet")->bytes, 4500);
+	/* The client bucket stopped; its bytes stay booked. */
+	sums(&v, &in, &out);
+	assert_int_equal(out, total.bytes_out + 500);
+	collect_close(c);
+	config_free(cfg);
+}
+
+/* A peer key of a role classify() does not know (the kernel never makes
+ * one) is booked unattributed, not a reason to stop booking. */
+static void test_unknown_role(void **state)
+{
+	struct tg_config *cfg = parse(yaml_a);
+	struct collect *c = open_collect("boot-1");
+	struct snapshot s = snap(7, 10, 20, 30, 40);
+	const struct ledger_usage *r;
+	struct rows v;
+
+	s.peers[BACKEND].key.role = TG_ROLE_NONE;
+	commit(c, cfg, s, NOON);
+	v = scan(c);
+	r = find(&v, "2024-06-01", "", "", "outbound_client");
+	assert_int_equal(r->bytes, 40);
+	assert_int_equal(r->unexplained_bytes, 40);
+	assert_int_equal(find(&v, "2024-06-01", "", "", "inbound")->bytes, 30);
+	assert_int_equal(find(&v, "2024-06-01", "acme", "",
+			      "outbound_client")->bytes, 20);
+	collect_close(c);
+	config_free(cfg);
+}
+
+/* A reload moves port 443 to another tenant: the bytes before it stay
+ * with the old one, the bytes after it go to the new one, none twice. */
+static void test_reload(void **state)
+{
+	struct tg_config *a = parse(yaml_a), *b = parse(yaml_b);
+	struct collect *c = open_collect("boot-1");
+	const struct ledger_usage *r;
+	struct rows v;
+	__u64 in, out;
+
+	commit(c, a, snap(7, 100, 1000, 0, 0), NOON);
+	commit(c, b, snap(7, 150, 1800, 0, 0), NOON + 10);
+	commit(c, b, snap(7, 150, 1900, 0, 0), NOON + 20);
+	v = scan(c);
+	sums(&v, &in, &out);
+	assert_int_equal(in, 150);
+	assert_int_equal(out, 1900);
+	r = find(&v, "2024-06-01", "acme", "", "outbound_client");
+	assert_int_equal(r->bytes, 1000);
+	assert_string_equal(r->k.service, "shop-api");
+	r = find(&v, "2024-06-01", "globex", "", "outbound_client");
+	assert_int_equal(r->bytes, 900);
+	assert_string_equal(r->k.service, "partner-api");
+	assert_int_equal(find(&v, "2024-06-01", "globex", "", "inbound")->bytes,
+			 50);
+	collect_close(c);
+	config_free(a);
+	config_free(b);
+}
+
+/* A failed commit books nothing; the next one covers both intervals. */
+static void test_failed_commit_retried(void **state)
+{
+	struct tg_config *cfg = parse(yaml_a);
+	struct collect *c = open_collect("boot-1");
+	struct snapshot s;
+	struct rows v;
+	__u64 in, out;
+
+	commit(c, cfg, snap(7, 0, 1000, 0, 0), NOON);
+	/* A day out of range makes this commit fail before anything. */
+	s = snap(7, 0, 1500, 0, 0);
+	assert_int_equal(collect_commit(c, cfg, &s, (time_t)1 << 40),
+			 -ERANGE);
+	snapshot_free(&s);
+	commit(c, cfg, snap(7, 0, 2100, 0, 0), NOON + 20);
+	v = scan(c);
+	sums(&v, &in, &out);
+	assert_int_equal(out, 2100);
+	collect_close(c);
+	config_free(cfg);
+}
+
+static void test_open_errors(void **state)
+{
+	struct collect_opts o = { .ledger = path, .host = "gw1",
+				  .boot_id = "boot-1" };
+	struct collect *c = NULL, *c2 = NULL;
+	char longname[200];
+	FILE *f;
+
+	o.host = "";
+	assert_int_equal(collect_open(&c, &o), -EINVAL);
+	o.host = "gw\n1";
+	assert_int_equal(collect_open(&c, &o), -EINVAL);
+	memset(longname, 'h', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	o.host = longname;
+	assert_int_equal(collect_open(&c, &o), -EINVAL);
+	assert_null(c);
+
+	/* One agent per ledger. */
+	o.host = "gw1";
+	assert_int_equal(collect_open(&c, &o), 0);
+	assert_int_equal(collect_open(&c2, &o), -EBUSY);
+	assert_null(c2);
+	collect_close(c);
+
+	/* Not a ledger: an error, never an empty ledger. */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("this is not a ledger\n", f);
+	fclose(f);
+	assert_int_equal(collect_open(&c, &o), -EBADMSG);
+	assert_null(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_classified, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_peers, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_midnight, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overflow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_role, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_commit_retried,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_errors, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
