@@ -337,6 +337,8 @@ struct agent {
 	int lock;			/* pin directory lock, -1: none */
 	struct tg_counters last;	/* totals of the last summary */
 	struct collect *collect;	/* NULL: --no-ledger */
+	bool no_hooks;			/* privileges dropped: no new TLS
+					 * hooks after the start */
 };
 
 /* One line on what a configuration holds, for the log. */
@@ -385,7 +387,7 @@ static void agent_tls(struct agent *a)
 {
 	size_t i;
 
-	for (i = 0; a->m && i < a->cfg->nr_tls; i++)
+	for (i = 0; a->m && !a->no_hooks && i < a->cfg->nr_tls; i++)
 		meter_tls_attach(a->m, a->cfg->tls[i].library, true);
 }
 
@@ -564,6 +566,14 @@ int cmd_run(int argc, char **argv)
 	err = privs_drop(&o->privs, a.v.meta);
 	if (err)
 		goto out;
+	/* Hooking a TLS library takes CAP_BPF and CAP_PERFMON, and finding
+	 * it reading other users' /proc/PID/maps: gone with root. */
+	if (geteuid() != 0) {
+		a.no_hooks = true;
+		pr_info("tls: not root any more: TLS libraries are hooked at "
+			"start only (name them in the configuration's tls, "
+			"or start the agent after the gateway)");
+	}
 	printf("tollgate %s: %s cgroup %s (ingress, egress, sock_ops), "
 	       "pinned in %s\n", TOLLGATE_VERSION,
 	       meter_resumed(a.m) ? "resumed metering" : "metering", o->cgroup,
@@ -587,7 +597,8 @@ int cmd_run(int argc, char **argv)
 			break;
 		/* Processes that started since may map a TLS library
 		 * not hooked yet. */
-		meter_tls_scan(a.m);
+		if (!a.no_hooks)
+			meter_tls_scan(a.m);
 		err = snapshot_read(&a.v, &s, false);
 		if (err) {
 			pr_warn("cannot read counters: %s", strerror(-err));
