@@ -92,6 +92,9 @@
 #define TG_HTTP_EV_CALL		1	/* a request head is complete */
 #define TG_HTTP_EV_DESYNC	2	/* just entered TG_HTTP_DESYNC */
 #define TG_HTTP_EV_OTHER	3	/* just entered TG_HTTP_OTHER */
+#define TG_HTTP_EV_TLS		4	/* the same, on a TLS handshake record */
+
+#define TG_TLS_HANDSHAKE	0x16	/* first byte of a TLS ClientHello */
 
 static inline __u8 tg_http_lower(__u8 c)
 {
@@ -390,7 +393,8 @@ static inline int tg_http_byte(struct tg_http *h, __u8 c)
 			if (h->flags & TG_HTTP_F_STARTED)
 				return tg_http_desync(h);
 			h->state = TG_HTTP_OTHER;
-			return TG_HTTP_EV_OTHER;
+			return c == TG_TLS_HANDSHAKE ? TG_HTTP_EV_TLS :
+						       TG_HTTP_EV_OTHER;
 		}
 		h->state = TG_HTTP_LINE;
 		h->cand = c == 'P' ? TG_HTTP_N_PRI : 0;

@@ -16,7 +16,7 @@
 #ifndef TOLLGATE_METER_H
 #define TOLLGATE_METER_H
 
-#define TG_ABI_VERSION 2
+#define TG_ABI_VERSION 3
 
 /* Which side a socket faces. 0 means "not decided yet" and never reaches a
  * peer key, except in the overflow bucket of packets without a socket. */
@@ -30,6 +30,10 @@
 #define TG_SOCK_PEER_FIXED	0x02	/* connected TCP: cached slot never changes */
 #define TG_SOCK_CALLS		0x04	/* accepted TCP seen from its start:
 					 * HTTP requests are counted */
+#define TG_SOCK_TLS		0x08	/* its stream began with a TLS
+					 * handshake: the raw parser stopped */
+#define TG_SOCK_TLS_HOOKED	0x10	/* a hooked SSL_read read it: calls
+					 * come from the decrypted stream */
 
 /* Index of the global counters in the tg_stats per-CPU array. */
 #define TG_STAT_PEER_FULL	0	/* peer not inserted: map or slots full */
@@ -42,7 +46,13 @@
 					 * was lost: later calls uncounted */
 #define TG_STAT_HTTP_OTHER	7	/* client sockets not speaking HTTP in
 					 * clear (TLS, ...): calls uncounted */
-#define TG_NR_STATS		8
+#define TG_STAT_TLS		8	/* client sockets whose stream began
+					 * with a TLS handshake */
+#define TG_STAT_TLS_HOOKED	9	/* of those, sockets read by a hooked
+					 * SSL_read: calls counted decrypted */
+#define TG_STAT_TLS_MISS	10	/* SSL_read returns with bytes but no
+					 * known socket: calls uncounted */
+#define TG_NR_STATS		11
 
 /* Bytes are IP bytes: IP header, extension headers and payload, the way
  * they cross the wire, every GSO segment with its own headers. */
@@ -132,6 +142,8 @@ _Static_assert(sizeof(struct tg_meta) == 32, "tg_meta is ABI");
 #define TG_MAP_META	"tg_meta"
 #define TG_MAP_CGROUP	"tg_cgroup"
 #define TG_MAP_TASK	"tg_task"
+#define TG_MAP_SSL	"tg_ssl"
+#define TG_MAP_TLS_TASK	"tg_tls_task"
 
 /*
  * Per-thread state of the calls tracers (task-local storage): the read in
@@ -160,6 +172,40 @@ struct tg_task {
 	__u8 win[TG_WIN];	/* bytes of the buffer */
 };
 _Static_assert(sizeof(struct tg_task) == 64 + TG_WIN, "tg_task is ABI");
+
+/*
+ * TLS: the decrypted stream of a client socket, read through hooks on the
+ * TLS library's SSL_read and SSL_read_ex (uprobes, bpf/meter.bpf.c).
+ * Uprobes cannot reach socket storage, so a TLS connection's parser state
+ * lives in tg_ssl, keyed by the process and its SSL object, and holds the
+ * socket's peer slot, filled in by the receive hook whenever SSL_read
+ * reads the socket.
+ */
+struct tg_ssl_key {
+	__u64 ssl;		/* SSL * in the process */
+	__u32 tgid;		/* the process */
+	__u32 pad;		/* zero */
+};
+_Static_assert(sizeof(struct tg_ssl_key) == 16, "tg_ssl_key is ABI");
+
+struct tg_ssl {
+	__u64 cookie;		/* socket cookie of the connection */
+	__u64 pending;		/* calls counted on the peer, not yet added
+				 * to the socket's own row */
+	__u32 peer_slot;	/* as tg_sock.peer_slot */
+	__u8 role;		/* TG_ROLE_* of the socket */
+	__u8 pad[3];		/* zero */
+	struct tg_http http;	/* request counting, decrypted stream */
+};
+_Static_assert(sizeof(struct tg_ssl) == 40, "tg_ssl is ABI");
+
+/* Per-thread: the SSL_read in flight (task-local storage). */
+struct tg_tls_task {
+	__u64 ssl;		/* SSL * of the read; 0: none in flight */
+	__u64 buf;		/* user address of its buffer */
+	__u64 readbytes;	/* SSL_read_ex: user address of the count */
+};
+_Static_assert(sizeof(struct tg_tls_task) == 24, "tg_tls_task is ABI");
 
 /*
  * Wire bytes of a packet that may be a GSO or GRO super-packet: every

@@ -51,7 +51,8 @@ struct tg_config_priv {
 	size_t nr_be_ports;
 	__u32 *svc;			/* [port * SVC_CLASSES + class]:
 					 * index in services + 1; 0: none */
-	size_t cap_rules, cap_services, cap_backends, cap_ranges;
+	size_t cap_rules, cap_services, cap_backends, cap_ranges,
+		cap_tls;
 	const char **strs;		/* interned strings, open addressing */
 	size_t nr_strs, cap_strs;
 	struct str_chunk *chunks;
@@ -270,6 +271,7 @@ void config_free(struct tg_config *cfg)
 	free(cfg->services);
 	free(cfg->backends);
 	free(cfg->ranges);
+	free(cfg->tls);
 	free(cfg);
 }
 
@@ -1005,6 +1007,35 @@ static const struct section be_section = {
 	sizeof(struct be_item), be_commit,
 };
 
+struct tls_item {
+	const char *library;
+};
+
+static const struct key_def tls_keys[] = {
+	{ "library", V_PATH, offsetof(struct tls_item, library), true, NULL },
+};
+
+static int tls_commit(struct loader *ld, void *item, const struct ypos *pos,
+		      const struct ypos *at, const char *field)
+{
+	struct tls_item *it = item;
+	struct tg_config *cfg = ld->cfg;
+
+	(void)pos;
+	(void)field;
+	if (grow((void **)&cfg->tls, cfg->nr_tls, &cfg->priv->cap_tls,
+		 sizeof(*cfg->tls)))
+		return ld_nomem(ld);
+	cfg->tls[cfg->nr_tls].library = it->library;
+	cfg->tls[cfg->nr_tls++].line = at->line;
+	return 0;
+}
+
+static const struct section tls_section = {
+	tls_keys, sizeof(tls_keys) / sizeof(tls_keys[0]),
+	sizeof(struct tls_item), tls_commit,
+};
+
 struct top_item {
 	const char *region;
 	const char *provider;
@@ -1018,6 +1049,7 @@ static const struct key_def top_keys[] = {
 	{ "ranges", V_LIST, 0, false, &range_section },
 	{ "services", V_LIST, 0, false, &svc_section },
 	{ "backends", V_LIST, 0, false, &be_section },
+	{ "tls", V_LIST, 0, false, &tls_section },
 };
 
 static int top_commit(struct loader *ld, void *item, const struct ypos *pos,

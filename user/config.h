@@ -91,6 +91,12 @@ struct tg_backend {
 	unsigned int line;
 };
 
+/* A `tls` entry: a TLS library whose SSL_read the meter hooks. */
+struct tg_tls_lib {
+	const char *library;	/* as opened: relative to the config's folder */
+	unsigned int line;
+};
+
 /* A `ranges` entry: a cloud IP-range file. */
 struct tg_range_src {
 	const char *file;	/* as opened: relative to the config's folder */
@@ -116,6 +122,8 @@ struct tg_config {
 	size_t nr_backends;
 	struct tg_range_src *ranges;	/* in file order */
 	size_t nr_ranges;
+	struct tg_tls_lib *tls;		/* in file order */
+	size_t nr_tls;
 	struct tg_config_priv *priv;	/* lookup tables and strings */
 };
 

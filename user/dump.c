@@ -141,6 +141,30 @@ static void table_counters(FILE *f, const struct tg_counters *c, bool raw)
 		cell(c->calls, false, raw, g, sizeof(g)));
 }
 
+/*
+ * The line on connections whose calls were not counted: streams lost, not
+ * HTTP in clear, TLS connections whose decrypted stream no SSL_read hook
+ * saw (TLS less TLS hooked), and decrypted reads that found no connection.
+ */
+static void dump_uncounted(FILE *f, const struct snapshot *s)
+{
+	unsigned long long desync = s->stats[TG_STAT_HTTP_DESYNC];
+	unsigned long long other = s->stats[TG_STAT_HTTP_OTHER];
+	unsigned long long tls = s->stats[TG_STAT_TLS];
+	unsigned long long hooked = s->stats[TG_STAT_TLS_HOOKED];
+	unsigned long long miss = s->stats[TG_STAT_TLS_MISS];
+	unsigned long long unhooked = tls > hooked ? tls - hooked : 0;
+
+	if (desync || other || unhooked)
+		fprintf(f, "calls not counted on %llu connections: %llu lost "
+			"the HTTP stream, %llu did not speak HTTP in clear, "
+			"%llu TLS without library hooks\n",
+			desync + other + unhooked, desync, other, unhooked);
+	if (miss)
+		fprintf(f, "calls not counted in %llu decrypted reads whose "
+			"connection was not known\n", miss);
+}
+
 /* The table's last line: the map's fill level, and the configuration. */
 static void table_footer(FILE *f, const struct snapshot *s,
 			 const char *config)
@@ -156,14 +180,7 @@ static void table_footer(FILE *f, const struct snapshot *s,
 		(unsigned long long)s->stats[TG_STAT_PEER_FULL],
 		(unsigned long long)s->stats[TG_STAT_NO_SOCK],
 		config ? "; configuration " : "", config ? config : "");
-	if (s->stats[TG_STAT_HTTP_DESYNC] || s->stats[TG_STAT_HTTP_OTHER])
-		fprintf(f,
-			"calls not counted on %llu connections: %llu lost the "
-			"HTTP stream, %llu did not speak HTTP in clear\n",
-			(unsigned long long)(s->stats[TG_STAT_HTTP_DESYNC] +
-					     s->stats[TG_STAT_HTTP_OTHER]),
-			(unsigned long long)s->stats[TG_STAT_HTTP_DESYNC],
-			(unsigned long long)s->stats[TG_STAT_HTTP_OTHER]);
+	dump_uncounted(f, s);
 }
 
 static void dump_peers_table(FILE *f, const struct snapshot *s, bool raw)

@@ -13,6 +13,7 @@
  * Reading needs no programs: a view opens the pinned maps (or borrows a
  * loaded meter's) and a snapshot sums the per-CPU counters.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -34,6 +35,16 @@
 #define NR_LINKS 5
 #define NR_CGROUP_LINKS 3	/* the first three; then the calls tracers */
 
+/* SSL_read hooks in one library file, in the order of tls_progs(). */
+#define NR_TLS_PROGS 5
+
+struct tls_lib {
+	dev_t dev;
+	ino_t ino;
+	bool none;			/* no SSL_read in it */
+	struct bpf_link *links[NR_TLS_PROGS];
+};
+
 struct meter {
 	struct meter_bpf *skel;
 	struct bpf_link *links[NR_LINKS];
@@ -41,6 +52,9 @@ struct meter {
 	int resumed;			/* links taken over from the pins */
 	bool created;			/* no maps were pinned before */
 	bool calls;			/* the calls tracers are loaded */
+	char cgroup[PATH_MAX / 2];	/* the metered cgroup */
+	struct tls_lib *tls;		/* files whose SSL_read is hooked */
+	size_t nr_tls;
 };
 
 /* Pin names of the links, in the order of link_progs(). */
@@ -55,7 +69,8 @@ static const char *const link_names[NR_LINKS] = {
 static const char *const map_names[] = {
 	TG_MAP_PEER_IDX, TG_MAP_PEER_CNT, TG_MAP_SOCK,
 	TG_MAP_OVERFLOW, TG_MAP_STATS,	  TG_MAP_META,
-	TG_MAP_CGROUP,	 TG_MAP_TASK,
+	TG_MAP_CGROUP,	 TG_MAP_TASK,	  TG_MAP_SSL,
+	TG_MAP_TLS_TASK,
 };
 
 static void link_progs(struct meter_bpf *skel, struct bpf_program **p)
@@ -245,6 +260,14 @@ int meter_load(struct meter **out, const struct meter_opts *opts)
 			"calls are not counted, bytes are");
 		bpf_program__set_autoload(m->skel->progs.tg_sys_enter, false);
 		bpf_program__set_autoload(m->skel->progs.tg_recv, false);
+		bpf_program__set_autoload(m->skel->progs.tg_ssl_read, false);
+		bpf_program__set_autoload(m->skel->progs.tg_ssl_read_ret,
+					  false);
+		bpf_program__set_autoload(m->skel->progs.tg_ssl_read_ex,
+					  false);
+		bpf_program__set_autoload(m->skel->progs.tg_ssl_read_ex_ret,
+					  false);
+		bpf_program__set_autoload(m->skel->progs.tg_ssl_free, false);
 	}
 	bpf_map__set_max_entries(m->skel->maps.tg_peer_idx, max_peers);
 	bpf_map__set_max_entries(m->skel->maps.tg_peer_cnt, max_peers);
@@ -367,6 +390,7 @@ int meter_attach(struct meter *m, const char *cgroup)
 	struct tg_meta meta;
 	int cgfd, err = 0, i;
 
+	snprintf(m->cgroup, sizeof(m->cgroup), "%s", cgroup);
 	cgfd = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cgfd < 0) {
 		err = -errno;
@@ -467,10 +491,163 @@ int meter_attach(struct meter *m, const char *cgroup)
 		}
 		pr_info("%s: attached to cgroup %s", what, cgroup);
 	}
+	/* TLS libraries of the processes already there; later ones are
+	 * found by the agent's next scans. */
+	meter_tls_scan(m);
 
 out:
 	close(cgfd);
 	return err;
+}
+
+static void tls_progs(struct meter_bpf *skel, struct bpf_program **p)
+{
+	/* The returns first: an SSL_read whose entry is seen must have its
+	 * return seen too, or its note would stay with the thread. */
+	p[0] = skel->progs.tg_ssl_read_ret;
+	p[1] = skel->progs.tg_ssl_read_ex_ret;
+	p[2] = skel->progs.tg_ssl_read;
+	p[3] = skel->progs.tg_ssl_read_ex;
+	p[4] = skel->progs.tg_ssl_free;
+}
+
+static const char *const tls_funcs[NR_TLS_PROGS] = {
+	"SSL_read", "SSL_read_ex", "SSL_read", "SSL_read_ex", "SSL_free",
+};
+
+static int tls_pin(char *buf, size_t len, const struct meter *m,
+		   const struct tls_lib *l, int i)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "tls_%llx_%llu_%d",
+		 (unsigned long long)l->dev, (unsigned long long)l->ino, i);
+	return pin_path(buf, len, m->pin_dir, name);
+}
+
+/*
+ * Hook SSL_read and SSL_read_ex (entry and return) and SSL_free in the
+ * file @path, unless that file (device and inode) is hooked already, or
+ * known to have no SSL_read. Links pinned by an earlier agent for the same
+ * file are kept, not attached twice: two hooks would count every call
+ * twice. @named: the file was named by the configuration, so a file
+ * without SSL_read is worth a warning. Returns 0 or -errno.
+ */
+int meter_tls_attach(struct meter *m, const char *path, bool named)
+{
+	struct bpf_program *progs[NR_TLS_PROGS];
+	char pin[PATH_MAX];
+	struct tls_lib *l;
+	struct stat st;
+	size_t i;
+	int err = 0, n = 0, k;
+
+	if (!m->calls)
+		return 0;
+	if (stat(path, &st)) {
+		err = -errno;
+		if (named)
+			pr_warn("tls: cannot hook '%s': %s", path,
+				strerror(-err));
+		return err;
+	}
+	for (i = 0; i < m->nr_tls; i++)
+		if (m->tls[i].dev == st.st_dev && m->tls[i].ino == st.st_ino)
+			return 0;
+	l = reallocarray(m->tls, m->nr_tls + 1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	m->tls = l;
+	l = &m->tls[m->nr_tls++];
+	memset(l, 0, sizeof(*l));
+	l->dev = st.st_dev;
+	l->ino = st.st_ino;
+
+	if (m->pin_dir[0]) {
+		tls_pin(pin, sizeof(pin), m, l, 2);
+		if (!access(pin, F_OK)) {
+			for (k = 0; k < NR_TLS_PROGS; k++) {
+				tls_pin(pin, sizeof(pin), m, l, k);
+				if (access(pin, F_OK))
+					continue;
+				l->links[k] = bpf_link__open(pin);
+				if (!l->links[k])
+					pr_warn("tls: cannot open pinned link "
+						"'%s': %s", pin,
+						strerror(errno));
+			}
+			pr_info("tls: %s: kept pinned SSL_read hooks", path);
+			return 0;
+		}
+	}
+
+	tls_progs(m->skel, progs);
+	for (k = 0; k < NR_TLS_PROGS; k++) {
+		LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = tls_funcs[k],
+			    .retprobe = k < 2);
+
+		/* Without SSL_read there is nothing to hook; SSL_read_ex
+		 * is OpenSSL 1.1.1 and later. */
+		if (k == 2 && !l->links[0])
+			break;
+		if (k == 3 && !l->links[1])
+			continue;
+		l->links[k] = bpf_program__attach_uprobe_opts(progs[k], -1,
+							      path, 0, &opts);
+		if (!l->links[k]) {
+			err = -errno;
+			/* A file without the function is no error: most
+			 * executables offered have no SSL_read. */
+			if (err != -ENOENT || k == 4)
+				pr_warn("tls: cannot hook %s in '%s': %s",
+					tls_funcs[k], path, strerror(-err));
+			continue;
+		}
+		n++;
+		if (m->pin_dir[0]) {
+			tls_pin(pin, sizeof(pin), m, l, k);
+			err = bpf_link__pin(l->links[k], pin);
+			if (err)
+				pr_warn("tls: cannot pin link '%s': %s", pin,
+					strerror(-err));
+		}
+	}
+	if (!l->links[2]) {
+		for (k = 0; k < NR_TLS_PROGS; k++) {
+			if (l->links[k] && m->pin_dir[0]) {
+				tls_pin(pin, sizeof(pin), m, l, k);
+				unlink(pin);
+			}
+			bpf_link__destroy(l->links[k]);
+			l->links[k] = NULL;
+		}
+		l->none = true;
+		if (named)
+			pr_warn("tls: '%s' has no SSL_read to hook", path);
+		else
+			pr_debug("tls: '%s' has no SSL_read", path);
+		return -ENOENT;
+	}
+	pr_info("tls: %s: hooked SSL_read%s and SSL_free (%d uprobes)", path,
+		l->links[3] ? ", SSL_read_ex" : "", n);
+	return 0;
+}
+
+static void tls_offer(const char *path, void *arg)
+{
+	meter_tls_attach(arg, path, false);
+}
+
+/*
+ * Hook the TLS library of every process in the metered cgroup that is not
+ * hooked yet. Cheap when nothing changed: one stat per process.
+ */
+int meter_tls_scan(struct meter *m)
+{
+	if (!m->calls || !m->cgroup[0])
+		return 0;
+	tls_scan(m->cgroup, tls_offer, m);
+	return 0;
 }
 
 /*
@@ -508,6 +685,10 @@ void meter_free(struct meter *m)
 		return;
 	for (i = 0; i < NR_LINKS; i++)
 		bpf_link__destroy(m->links[i]);
+	for (size_t j = 0; j < m->nr_tls; j++)
+		for (i = 0; i < NR_TLS_PROGS; i++)
+			bpf_link__destroy(m->tls[j].links[i]);
+	free(m->tls);
 	meter_bpf__destroy(m->skel);
 	free(m);
 }
@@ -522,6 +703,32 @@ int meter_prog_fds(const struct meter *m, int fds[3])
 	for (i = 0; i < NR_CGROUP_LINKS; i++)
 		fds[i] = bpf_program__fd(progs[i]);
 	return 0;
+}
+
+/* Remove the pinned SSL_read hooks (tls_*) under @pin_dir. */
+static int detach_tls(const char *pin_dir, int *err)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	int removed = 0;
+	DIR *d = opendir(pin_dir);
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, "tls_", 4) ||
+		    pin_path(path, sizeof(path), pin_dir, de->d_name))
+			continue;
+		if (unlink(path)) {
+			*err = -errno;
+			pr_warn("cannot remove '%s': %s", path,
+				strerror(errno));
+			continue;
+		}
+		removed++;
+	}
+	closedir(d);
+	return removed;
 }
 
 /*
@@ -562,6 +769,7 @@ int meter_detach(const char *pin_dir, bool quiet)
 		}
 		removed++;
 	}
+	removed += detach_tls(pin_dir, &err);
 	for (i = 0; i < (int)(sizeof(map_names) / sizeof(map_names[0]));
 	     i++) {
 		pin_path(path, sizeof(path), pin_dir, map_names[i]);

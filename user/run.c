@@ -337,6 +337,8 @@ struct agent {
 	int lock;			/* pin directory lock, -1: none */
 	struct tg_counters last;	/* totals of the last summary */
 	struct collect *collect;	/* NULL: --no-ledger */
+	bool no_hooks;			/* privileges dropped: no new TLS
+					 * hooks after the start */
 };
 
 /* One line on what a configuration holds, for the log. */
@@ -379,6 +381,16 @@ static int agent_load_config(const struct agent *a, const char *what,
  * SIGHUP: load the configuration and its range files anew and swap it in
  * only when all of it loaded. A bad file keeps the one in force.
  */
+/* Hook the TLS libraries the configuration names (`tls`); those already
+ * hooked are left as they are. */
+static void agent_tls(struct agent *a)
+{
+	size_t i;
+
+	for (i = 0; a->m && !a->no_hooks && i < a->cfg->nr_tls; i++)
+		meter_tls_attach(a->m, a->cfg->tls[i].library, true);
+}
+
 static void agent_reload(struct agent *a)
 {
 	struct tg_config *cfg;
@@ -389,6 +401,7 @@ static void agent_reload(struct agent *a)
 	config_free(a->cfg);
 	a->cfg = cfg;
 	config_describe("reloaded", cfg);
+	agent_tls(a);
 }
 
 static double mono_now(void)
@@ -545,6 +558,7 @@ int cmd_run(int argc, char **argv)
 	err = meter_attach(a.m, o->cgroup);
 	if (err)
 		goto out;
+	agent_tls(&a);
 	err = view_from_meter(&a.v, a.m);
 	if (err)
 		goto out;
@@ -552,6 +566,14 @@ int cmd_run(int argc, char **argv)
 	err = privs_drop(&o->privs, a.v.meta);
 	if (err)
 		goto out;
+	/* Hooking a TLS library takes CAP_BPF and CAP_PERFMON, and finding
+	 * it reading other users' /proc/PID/maps: gone with root. */
+	if (geteuid() != 0) {
+		a.no_hooks = true;
+		pr_info("tls: not root any more: TLS libraries are hooked at "
+			"start only (name them in the configuration's tls, "
+			"or start the agent after the gateway)");
+	}
 	printf("tollgate %s: %s cgroup %s (ingress, egress, sock_ops), "
 	       "pinned in %s\n", TOLLGATE_VERSION,
 	       meter_resumed(a.m) ? "resumed metering" : "metering", o->cgroup,
@@ -573,6 +595,10 @@ int cmd_run(int argc, char **argv)
 			due = agent_wait(&a, due, &wait_mask);
 		if (exiting)
 			break;
+		/* Processes that started since may map a TLS library
+		 * not hooked yet. */
+		if (!a.no_hooks)
+			meter_tls_scan(a.m);
 		err = snapshot_read(&a.v, &s, false);
 		if (err) {
 			pr_warn("cannot read counters: %s", strerror(-err));

@@ -67,6 +67,14 @@ void meter_free(struct meter *m);
 void meter_abandon(struct meter *m);
 int meter_detach(const char *pin_dir, bool quiet);
 int meter_prog_fds(const struct meter *m, int fds[3]);
+int meter_tls_attach(struct meter *m, const char *path, bool named);
+int meter_tls_scan(struct meter *m);
+
+/* tls.c: the TLS libraries of the metered processes */
+bool tls_is_libssl(const char *path);
+bool tls_maps_libssl(const char *maps, char *out, size_t len);
+void tls_scan(const char *cgroup, void (*cb)(const char *path, void *arg),
+	      void *arg);
 
 /* meter.c: reading the maps, from a loaded meter or from the pins */
 struct peer_rec {

@@ -57,6 +57,7 @@ TG_GW_PORT=8080		# the gateway's listen port (outside ephemeral range)
 TG_BE_PORT=8081		# the backend's port
 TG_GW_DUAL_PORT=8082	# gateway port on a dual-stack socket, to IPv6 backend
 TG_GW_H2_PORT=8083	# gateway port speaking cleartext HTTP/2 (h2c)
+TG_GW_TLS_PORT=8443	# gateway port terminating TLS (tg_gw_tls_setup)
 
 # bpffs refuses names with a dot (EPERM): they are kept for its own files.
 TG_PIN=/sys/fs/bpf/tollgate-test-$TG_ID
@@ -679,6 +680,34 @@ EOF
 	tg_wait_listen "$TG_NS_GW" t "$TG_GW_PORT" "$d/logs/error.log"
 }
 
+# A self-signed certificate in TG_TMP/tls (removed with TG_TMP), and a
+# server in the gateway that terminates TLS on TG_GW_TLS_PORT (HTTP/1.1,
+# and HTTP/2 by ALPN), proxying to the IPv4 backend. Call before
+# tg_gw_nginx_start.
+tg_gw_tls_setup()
+{
+	local d=$TG_TMP/tls
+
+	mkdir -p "$d"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=gw" \
+		-keyout "$d/key.pem" -out "$d/cert.pem" >"$d/openssl.log" 2>&1 ||
+		tg_die "openssl could not make a certificate: $(tail -n1 "$d/openssl.log")"
+	chmod 644 "$d/key.pem"
+	TG_GW_HTTP_EXTRA+="
+	server {
+		listen $TG_GWC4:$TG_GW_TLS_PORT ssl http2;
+		ssl_certificate $d/cert.pem;
+		ssl_certificate_key $d/key.pem;
+		proxy_http_version 1.1;
+		proxy_set_header Connection \"\";
+		proxy_buffering off;
+		location / {
+			proxy_pass http://be4;
+		}
+	}
+"
+}
+
 # The backend: a second nginx in be serving static files from $TG_TMP/be/www.
 # It closes idle keepalive connections after 1s: see tg_gw_nginx_start.
 # tg_be_nginx_start [NS NAME ADDR...]: the same in namespace NS, listening
@@ -872,6 +901,9 @@ tg_stat()
 # tg_stats indexes of include/meter.h
 TG_STAT_HTTP_DESYNC=6	# client connections whose HTTP/1.x stream was lost
 TG_STAT_HTTP_OTHER=7	# client connections that did not speak HTTP/1.x
+TG_STAT_TLS=8		# client connections that began with a TLS handshake
+TG_STAT_TLS_HOOKED=9	# of those, read through a hooked SSL_read
+TG_STAT_TLS_MISS=10	# decrypted reads whose connection was not known
 
 # tg_calls DUMP_JSON [PEER]: calls in the dump, of PEER or of every row.
 tg_calls()

@@ -53,7 +53,7 @@ static void test_errors(void **state)
 		  "scalar" },
 		{ HEAD "regoin: x\n", 3, 1, "regoin", "unknown setting "
 		  "'regoin' (known here: region, provider, networks, ranges, "
-		  "services, backends)" },
+		  "services, backends, tls)" },
 		{ HEAD "? [a]\n: b\n", 3, 3, "", "setting names must be" },
 		{ HEAD "region: s\n", 3, 1, "region", "set twice (first at "
 		  "line 1)" },
@@ -139,6 +139,12 @@ static void test_errors(void **state)
 		  "missing required setting 'port'" },
 		{ HEAD "services:\n  - port: 80\n", 4, 5, "services[0].name",
 		  "missing required setting 'name'" },
+		{ HEAD "tls:\n  - path: /x\n", 4, 5, "tls[0].path",
+		  "unknown setting" },
+		{ HEAD "tls:\n  - library:\n", 4, 13, "tls[0].library",
+		  "must be a file name, not empty" },
+		{ HEAD "tls: /usr/lib/libssl.so.3\n", 3, 6, "tls",
+		  "must be a list" },
 		{ HEAD "backends:\n  - name: b\n", 4, 5,
 		  "backends[0].address", "missing required setting "
 		  "'address'" },
@@ -359,6 +365,25 @@ static void test_minimal(void **state)
 	config_free(cfg);
 }
 
+/* `tls`: libraries named by the operator, relative to the file's folder. */
+static void test_tls(void **state)
+{
+	static const char yaml[] = HEAD "tls:\n"
+				   "  - library: /opt/ssl/lib/libssl.so.3\n"
+				   "  - library: lib/libssl.so.1.1\n";
+	struct tg_config *cfg;
+	struct tg_err err = {};
+
+	(void)state;
+	assert_int_equal(config_parse(yaml, strlen(yaml), "/etc/tg/t.yaml", 0,
+				      &cfg, &err), 0);
+	assert_int_equal(cfg->nr_tls, 2);
+	assert_string_equal(cfg->tls[0].library, "/opt/ssl/lib/libssl.so.3");
+	assert_int_equal(cfg->tls[0].line, 4);
+	assert_string_equal(cfg->tls[1].library, "/etc/tg/lib/libssl.so.1.1");
+	config_free(cfg);
+}
+
 static void test_default(void **state)
 {
 	struct tg_config *cfg = config_default();
@@ -410,6 +435,7 @@ int main(void)
 		cmocka_unit_test(test_sample),
 		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_minimal),
+		cmocka_unit_test(test_tls),
 		cmocka_unit_test(test_default),
 	};
 

@@ -184,6 +184,37 @@ static void test_table_totals(void **state)
 	snapshot_free(&s);
 }
 
+/* The last line: connections whose calls were not counted, TLS ones
+ * without library hooks apart; nothing when there are none. */
+static void test_uncounted(void **state)
+{
+	struct snapshot s = make_snapshot(false);
+	char *out;
+
+	(void)state;
+	/* every TLS connection hooked: nothing to say */
+	s.stats[TG_STAT_TLS] = 5;
+	s.stats[TG_STAT_TLS_HOOKED] = 5;
+	out = dump_to_string(&s, BY_PEER, FMT_TABLE, true);
+	assert_null(strstr(out, "not counted"));
+	free(out);
+
+	s.stats[TG_STAT_HTTP_DESYNC] = 1;
+	s.stats[TG_STAT_HTTP_OTHER] = 2;
+	s.stats[TG_STAT_TLS] = 12;
+	s.stats[TG_STAT_TLS_HOOKED] = 5;
+	s.stats[TG_STAT_TLS_MISS] = 4;
+	out = dump_to_string(&s, BY_PEER, FMT_TABLE, true);
+	assert_non_null(strstr(out, "calls not counted on 10 connections: 1 "
+				    "lost the HTTP stream, 2 did not speak "
+				    "HTTP in clear, 7 TLS without library "
+				    "hooks\n"));
+	assert_non_null(strstr(out, "calls not counted in 4 decrypted reads "
+				    "whose connection was not known\n"));
+	free(out);
+	snapshot_free(&s);
+}
+
 static void test_sockets(void **state)
 {
 	struct tg_sock socks[2] = {
@@ -600,6 +631,7 @@ int main(void)
 		cmocka_unit_test(test_json_empty),
 		cmocka_unit_test(test_csv_peers),
 		cmocka_unit_test(test_table_totals),
+		cmocka_unit_test(test_uncounted),
 		cmocka_unit_test(test_sockets),
 		cmocka_unit_test(test_totals),
 		cmocka_unit_test(test_by_parse),

@@ -240,11 +240,23 @@ static void test_garbage(void **state)
 	struct tg_http h;
 	struct result r;
 
-	/* not HTTP from the first byte: TLS */
+	/* not HTTP from the first byte: a TLS handshake, told apart from
+	 * other protocols, so that TLS connections without SSL_read hooks
+	 * can be reported as such */
 	r = run_cuts(tls, sizeof(tls) - 1, NULL, 0, &h);
 	assert_int_equal(r.calls, 0);
-	assert_int_equal(r.ev, TG_HTTP_EV_OTHER);
+	assert_int_equal(r.ev, TG_HTTP_EV_TLS);
 	assert_int_equal(r.events, 1);
+	assert_int_equal(h.state, TG_HTTP_OTHER);
+	assert_true(tg_http_done(&h));
+	/* other bytes that are no method are just not HTTP */
+	r = run_cuts("\x17\x03\x03", 3, NULL, 0, &h);
+	assert_int_equal(r.ev, TG_HTTP_EV_OTHER);
+	assert_int_equal(h.state, TG_HTTP_OTHER);
+	/* a handshake byte inside a stream is lost HTTP, not TLS */
+	r = run_cuts("GET / HTTP/1.1\r\n\r\n\x16\x03", 20, NULL, 0, &h);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.ev, TG_HTTP_EV_DESYNC);
 	/* "PRIX" and "PR" are methods like any */
 	EXPECT("PRIX / HTTP/1.1\r\n\r\nPR / HTTP/1.1\r\n\r\n", 2,
 	       TG_HTTP_IDLE);
