@@ -29,7 +29,6 @@
 
 #include "tollgate.h"
 #include "meter.skel.h"
-#include "sockiter.skel.h"
 
 #define NR_LINKS 3
 
@@ -100,8 +99,12 @@ static int ensure_pin_dir(const char *dir)
 	}
 	if (mkdir(dir, 0700) && errno != EEXIST) {
 		err = -errno;
-		pr_warn("cannot create pin directory '%s': %s", dir,
-			strerror(-err));
+		/* bpffs keeps names with a dot for its own files. */
+		pr_warn("cannot create pin directory '%s': %s%s", dir,
+			strerror(-err),
+			err == -EPERM && strchr(slash ? slash + 1 : dir, '.') ?
+				" (the BPF filesystem refuses names with a "
+				"dot)" : "");
 		return err;
 	}
 	return 0;
@@ -597,76 +600,6 @@ static int read_peers(const struct view *v, struct snapshot *s,
 	return errno == ENOENT ? 0 : -errno;
 }
 
-/* Run the socket iterator over the tg_sock map; one record per socket. */
-static int read_socks(const struct view *v, struct snapshot *s)
-{
-	LIBBPF_OPTS(bpf_iter_attach_opts, opts);
-	union bpf_iter_link_info linfo = {};
-	struct sockiter_bpf *skel;
-	struct bpf_link *link = NULL;
-	size_t cap = 0, have = 0;
-	char *buf = NULL;
-	int fd = -1, err;
-	ssize_t n;
-
-	skel = sockiter_bpf__open();
-	if (!skel)
-		return -errno;
-	err = bpf_map__reuse_fd(skel->maps.tg_sock, v->sock);
-	if (!err)
-		err = sockiter_bpf__load(skel);
-	if (err)
-		goto out;
-	linfo.map.map_fd = v->sock;
-	opts.link_info = &linfo;
-	opts.link_info_len = sizeof(linfo);
-	link = bpf_program__attach_iter(skel->progs.tg_sock_iter, &opts);
-	if (!link) {
-		err = -errno;
-		goto out;
-	}
-	fd = bpf_iter_create(bpf_link__fd(link));
-	if (fd < 0) {
-		err = -errno;
-		goto out;
-	}
-	for (;;) {
-		if (cap - have < 4096) {
-			char *p = realloc(buf, cap + 65536);
-
-			if (!p) {
-				err = -ENOMEM;
-				goto out;
-			}
-			buf = p;
-			cap += 65536;
-		}
-		n = read(fd, buf + have, cap - have);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = -errno;
-			goto out;
-		}
-		if (!n)
-			break;
-		have += n;
-	}
-	s->nr_socks = have / sizeof(struct tg_sock);
-	s->socks = (struct tg_sock *)buf;
-	buf = NULL;
-	s->have_socks = true;
-out:
-	if (err)
-		pr_warn("cannot list sockets: %s", strerror(-err));
-	free(buf);
-	if (fd >= 0)
-		close(fd);
-	bpf_link__destroy(link);
-	sockiter_bpf__destroy(skel);
-	return err;
-}
-
 /*
  * Read every counter into @s. Each counter only grows, so a snapshot taken
  * while traffic flows is a consistent lower bound of the next one. Returns
@@ -706,7 +639,7 @@ int snapshot_read(const struct view *v, struct snapshot *s, bool sockets)
 			s->stats[i] += stat[cpu];
 	}
 	if (!err && sockets)
-		err = read_socks(v, s);
+		err = socks_read(v, s);
 out:
 	free(buf);
 	free(stat);

@@ -100,6 +100,9 @@ int snapshot_read(const struct view *v, struct snapshot *s, bool sockets);
 void snapshot_free(struct snapshot *s);
 void snapshot_totals(const struct snapshot *s, struct tg_counters *total);
 
+/* socks.c: the live sockets' counters, into s->socks */
+int socks_read(const struct view *v, struct snapshot *s);
+
 /* dump.c */
 enum dump_by { BY_PEER, BY_SOCKET };
 enum dump_format { FMT_TABLE, FMT_JSON, FMT_CSV };

@@ -523,7 +523,12 @@ tg_wait_listen()
 #   'lingering_close always' makes it shut down its side and wait for the
 #   client's FIN before closing the socket;
 # - upstream connections are kept alive and the backend closes them (its
-#   keepalive_timeout is far shorter than the gateway's).
+#   keepalive_timeout is far shorter than the gateway's);
+# - a client that drops its connection mid-request (wrk does at the end)
+#   does not make nginx drop the upstream connection: closed with the
+#   response still arriving, its socket would be gone and the kernel would
+#   answer the rest of the response with resets of its own
+#   (proxy_ignore_client_abort).
 tg_gw_nginx_start()
 {
 	local d=$TG_TMP/gw
@@ -551,6 +556,7 @@ http {
 	keepalive_requests 100000;
 	lingering_close always;
 	lingering_timeout 10s;
+	proxy_ignore_client_abort on;
 
 	upstream be4 {
 		server $TG_BE4:$TG_BE_PORT;

@@ -15,6 +15,7 @@
 # the kernel's own TCP_INFO of the socket (ss -ti), which the meter does not
 # touch: segments out and in, and IP bytes = payload bytes + 52 per packet
 # (20 IPv4 + 20 TCP + 12 timestamp option; no SACK blocks without loss).
+# The checks run on both ways of listing sockets (user/socks.c).
 # shellcheck source=lib.sh
 . "${0%/*}/lib.sh" || exit 1
 
@@ -50,11 +51,8 @@ done
 sleep 1.5
 
 ss_gw=$(ip netns exec "$TG_NS_GW" ss -Htn state established)
-socks=$(tg_dump --by socket) || tg_die "tollgate dump --by socket failed"
 tg_log "gw's established sockets (ss -tn):"
 while IFS= read -r l; do tg_log "    $l"; done <<<"$ss_gw"
-tg_log "socket dump:"
-tg_show_dump "$socks"
 
 # The backend connection: gw's local port is ephemeral; ss tells which.
 be_port=$(ip netns exec "$TG_NS_GW" ss -Htn state established \
@@ -88,39 +86,58 @@ check_live()
 	ROW=$(jq -c '.[0]' <<<"$rows")
 }
 
-check_live "download, client side" client "$TG_GWC4" "$TG_GW_PORT" \
-	"$TG_CL4" "$DL_PORT" "$TG_CL4" "$TG_GW_PORT" &&
-	{ jq -e '.bytes_out > 1000000 and .bytes_out > .bytes_in' <<<"$ROW" >/dev/null ||
-		tg_fail "download, client side: expected well over 1 MB out, more out than in: $ROW"; }
-check_live "download, backend side" backend "$TG_GWB4" "$be_port" \
-	"$TG_BE4" "$TG_BE_PORT" "$TG_BE4" "$TG_BE_PORT" &&
-	{ jq -e '.bytes_in > 1000000 and .bytes_in > .bytes_out' <<<"$ROW" >/dev/null ||
-		tg_fail "download, backend side: expected well over 1 MB in, more in than out: $ROW"; }
+# check_dump MODE: the three live connections in $socks, as ss sees them.
+check_dump()
+{
+	check_live "$1: download, client side" client "$TG_GWC4" "$TG_GW_PORT" \
+		"$TG_CL4" "$DL_PORT" "$TG_CL4" "$TG_GW_PORT" &&
+		{ jq -e '.bytes_out > 1000000 and .bytes_out > .bytes_in' <<<"$ROW" >/dev/null ||
+			tg_fail "$1: download, client side: expected well over 1 MB out, more out than in: $ROW"; }
+	check_live "$1: download, backend side" backend "$TG_GWB4" "$be_port" \
+		"$TG_BE4" "$TG_BE_PORT" "$TG_BE4" "$TG_BE_PORT" &&
+		{ jq -e '.bytes_in > 1000000 and .bytes_in > .bytes_out' <<<"$ROW" >/dev/null ||
+			tg_fail "$1: download, backend side: expected well over 1 MB in, more in than out: $ROW"; }
 
-if check_live "idle keep-alive, client side" client "$TG_GWC4" "$TG_GW_PORT" \
-	"$TG_CL4" "$IDLE_PORT" "$TG_CL4" "$TG_GW_PORT"; then
-	info=$(ip netns exec "$TG_NS_GW" ss -Htni state established \
-		"src $TG_GWC4:$TG_GW_PORT" "dst $TG_CL4:$IDLE_PORT" | tr ' ' '\n')
-	field() { sed -n "s/^$1://p" <<<"$info"; }
-	sent=$(field bytes_sent)
-	received=$(field bytes_received)
-	segs_out=$(field segs_out)
-	segs_in=$(field segs_in)
-	[ -n "$sent" ] && [ -n "$received" ] && [ -n "$segs_out" ] && [ -n "$segs_in" ] ||
-		tg_die "cannot read TCP_INFO of the idle connection: $info"
-	read -r b_out p_out b_in p_in <<<"$(jq -r \
-		'"\(.bytes_out) \(.packets_out) \(.bytes_in) \(.packets_in)"' <<<"$ROW")"
-	tg_log "idle connection: meter out $b_out B $p_out pkts, in $b_in B $p_in pkts;" \
-		"TCP_INFO sent $sent B in $segs_out segs, received $received B in $segs_in segs"
-	# The accepted socket's segs_in also counts the SYN and the ACK that
-	# completed the handshake; those reach the meter on the listener.
-	[ "$p_out" -eq "$segs_out" ] ||
-		tg_fail "idle connection packets out: expected $segs_out (segs_out), got $p_out"
-	[ "$p_in" -eq $((segs_in - 2)) ] ||
-		tg_fail "idle connection packets in: expected $((segs_in - 2)) (segs_in - 2), got $p_in"
-	[ "$b_out" -eq $((sent + 52 * p_out)) ] ||
-		tg_fail "idle connection bytes out: expected $((sent + 52 * p_out)) (bytes_sent + 52 * packets), got $b_out"
-	[ "$b_in" -eq $((received + 52 * p_in)) ] ||
-		tg_fail "idle connection bytes in: expected $((received + 52 * p_in)) (bytes_received + 52 * packets), got $b_in"
-fi
+	if check_live "$1: idle keep-alive, client side" client "$TG_GWC4" "$TG_GW_PORT" \
+		"$TG_CL4" "$IDLE_PORT" "$TG_CL4" "$TG_GW_PORT"; then
+		info=$(ip netns exec "$TG_NS_GW" ss -Htni state established \
+			"src $TG_GWC4:$TG_GW_PORT" "dst $TG_CL4:$IDLE_PORT" | tr ' ' '\n')
+		field() { sed -n "s/^$1://p" <<<"$info"; }
+		sent=$(field bytes_sent)
+		received=$(field bytes_received)
+		segs_out=$(field segs_out)
+		segs_in=$(field segs_in)
+		[ -n "$sent" ] && [ -n "$received" ] && [ -n "$segs_out" ] && [ -n "$segs_in" ] ||
+			tg_die "cannot read TCP_INFO of the idle connection: $info"
+		read -r b_out p_out b_in p_in <<<"$(jq -r \
+			'"\(.bytes_out) \(.packets_out) \(.bytes_in) \(.packets_in)"' <<<"$ROW")"
+		tg_log "$1: idle connection: meter out $b_out B $p_out pkts, in $b_in B $p_in pkts;" \
+			"TCP_INFO sent $sent B in $segs_out segs, received $received B in $segs_in segs"
+		# The accepted socket's segs_in also counts the SYN and the ACK that
+		# completed the handshake; those reach the meter on the listener.
+		[ "$p_out" -eq "$segs_out" ] ||
+			tg_fail "$1: idle connection packets out: expected $segs_out (segs_out), got $p_out"
+		[ "$p_in" -eq $((segs_in - 2)) ] ||
+			tg_fail "$1: idle connection packets in: expected $((segs_in - 2)) (segs_in - 2), got $p_in"
+		[ "$b_out" -eq $((sent + 52 * p_out)) ] ||
+			tg_fail "$1: idle connection bytes out: expected $((sent + 52 * p_out)) (bytes_sent + 52 * packets), got $b_out"
+		[ "$b_in" -eq $((received + 52 * p_in)) ] ||
+			tg_fail "$1: idle connection bytes in: expected $((received + 52 * p_in)) (bytes_received + 52 * packets), got $b_in"
+	fi
+}
+
+# Both ways of listing sockets: the default (the socket iterator where the
+# kernel loads it, else the /proc walk) and the /proc walk alone.
+for mode in default proc; do
+	if [ "$mode" = proc ]; then
+		socks=$(TOLLGATE_SOCK_LIST=proc tg_dump --by socket) ||
+			tg_die "tollgate dump --by socket (/proc walk) failed"
+	else
+		socks=$(tg_dump --by socket) ||
+			tg_die "tollgate dump --by socket failed"
+	fi
+	tg_log "socket dump ($mode):"
+	tg_show_dump "$socks"
+	check_dump "$mode"
+done
 tg_result
