@@ -20,11 +20,11 @@ BIN := tollgate
 # Debian packages that build, run and test tollgate.
 DEPS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 	      make gcc libc6-dev libclang-rt-14-dev libyaml-dev libjson-c-dev \
-	      libsqlite3-dev
+	      libsqlite3-dev libmicrohttpd-dev libcrypt-dev
 # The natural day of the ledger comes from the system time-zone database.
 DEPS_RUN := tzdata
 DEPS_TEST := libcmocka-dev iproute2 ethtool jq iperf3 nginx-light wrk curl \
-	     socat procps kmod tcpdump
+	     socat procps kmod tcpdump prometheus openssl python3
 DEPS := $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_TEST)
 
 INCLUDES := -I$(OUTPUT) -Iinclude -Iuser
@@ -36,6 +36,8 @@ LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
 # Configuration and price plans (YAML), IP-range files and usage records
 # (JSON), the ledger (SQLite).
 LIBS += -lyaml -ljson-c -lsqlite3
+# The metrics endpoint (libmicrohttpd, its own threads), bcrypt passwords.
+LIBS += -lmicrohttpd -lcrypt -lpthread
 ALL_LDFLAGS := $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 BPF_CFLAGS := -g -O2 -mcpu=v3 -Wall -Werror -target bpf \
