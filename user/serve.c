@@ -248,6 +248,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		return MHD_YES;
 	}
 answer:
+	/* HTTP/1.1 requires a Host header (RFC 9112 3.2); libmicrohttpd
+	 * lets it pass. */
+	if (!strcmp(version, MHD_HTTP_VERSION_1_1) &&
+	    !MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+					 MHD_HTTP_HEADER_HOST))
+		return reply(c, MHD_HTTP_BAD_REQUEST, "no Host header\n", NULL);
 	pthread_mutex_lock(&s->lock);
 	need_auth = s->nr_users > 0;
 	pthread_mutex_unlock(&s->lock);
