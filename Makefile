@@ -78,7 +78,8 @@ endif
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps run test test-build test-unit test-bpf test-e2e bench clean help \
+.PHONY: all deps run test test-build test-unit test-bpf test-e2e test-deploy \
+	bench bench-metrics clean help \
 	vmlinux FORCE
 
 all: $(BIN)
@@ -92,7 +93,9 @@ help:
 	@echo '  test-unit  cmocka unit tests under ASan and UBSan'
 	@echo '  test-bpf   BPF programs on crafted packets (root)'
 	@echo '  test-e2e   network-namespace end-to-end tests (root)'
+	@echo '  test-deploy  Prometheus rules and Grafana dashboard (promtool, jq)'
 	@echo '  bench      per-packet cost and throughput with/without the agent'
+	@echo '  bench-metrics  render and scrape time of /metrics, 1,000 and 10,000 series'
 	@echo '  fuzz       config and range-file parsers under libFuzzer, bounded'
 	@echo '  vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel'
 	@echo '  clean      remove build output'
@@ -134,9 +137,15 @@ test-bpf: $(BPFTEST_BINS) $(BIN)
 test-e2e: $(BIN)
 	$(Q)tests/run-all.sh e2e
 
+test-deploy:
+	$(Q)tests/run-all.sh deploy
+
 bench: deps
 	$(Q)$(MAKE) all $(OUTPUT)/tests/bench_prog
 	$(Q)tests/bench/run.sh
+
+bench-metrics: $(OUTPUT)/tests/bench_metrics
+	$(Q)$(OUTPUT)/tests/bench_metrics $(BENCH_RUNS)
 
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/san $(OUTPUT)/tests:
 	$(call msg,MKDIR,$@)

@@ -3,12 +3,14 @@
 #
 # run-all.sh - run tollgate's test suites and print one closing line.
 #
-#   tests/run-all.sh [unit|bpf|e2e|fuzz]...   (default: all of them)
+#   tests/run-all.sh [unit|bpf|e2e|fuzz|deploy]...   (default: all of them)
 #
 # unit: cmocka tests of user-space logic, built with ASan and UBSan.
 # bpf:  the real BPF programs on crafted packets (BPF_PROG_TEST_RUN; root).
 # e2e:  network namespaces, veth pairs and real servers (root).
 # fuzz: the configuration and range-file parsers under libFuzzer, bounded.
+# deploy: the Prometheus rules, scrape configuration and Grafana dashboard
+#       (promtool, jq): valid, and naming only metrics the agent exports.
 #
 # Cases are counted one by one (cmocka's own totals, one per e2e script);
 # a suite that cannot run here is reported as skipped with its reason. The
@@ -87,14 +89,27 @@ suite_fuzz() {
 	esac
 }
 
+suite_deploy() {
+	local rc
+	note "== deploy"
+	bash tests/deploy/check.sh
+	rc=$?
+	case $rc in
+	0) passed=$((passed + 1)) ;;
+	77) skipped=$((skipped + 1)) ;;
+	*) failed=$((failed + 1)); failures+=("deploy (exit $rc)") ;;
+	esac
+}
+
 suites=("$@")
-[ ${#suites[@]} -eq 0 ] && suites=(unit bpf fuzz e2e)
+[ ${#suites[@]} -eq 0 ] && suites=(unit bpf fuzz deploy e2e)
 for s in "${suites[@]}"; do
 	case $s in
 	unit | bpf) suite_cmocka "$s" ;;
 	e2e) suite_e2e ;;
 	fuzz) suite_fuzz ;;
-	*) note "run-all.sh: no suite '$s' (unit, bpf, e2e, fuzz)"; exit 2 ;;
+	deploy) suite_deploy ;;
+	*) note "run-all.sh: no suite '$s' (unit, bpf, e2e, fuzz, deploy)"; exit 2 ;;
 	esac
 done
 
