@@ -783,9 +783,9 @@ int metrics_render(const struct metrics *m, char **out, size_t *len)
 		       "labels as tollgate_receive_bytes_total." RESET_NOTE,
 		       V_PACKETS);
 	traffic_family(&b, &m->fam[METRICS_TX], "tollgate_api_calls_total",
-		       "API calls served, by the label set of the client "
-		       "side. Always 0 for now: tollgate does not count calls "
-		       "yet.", V_CALLS);
+		       "API calls served, by the label sets of "
+		       "tollgate_transmit_bytes_total. Always 0 for now: "
+		       "tollgate does not count calls yet.", V_CALLS);
 
 	if (m->have_cost) {
 		family(&b, "tollgate_rated_cost_day", "gauge",
