@@ -15,7 +15,7 @@
 #   with a colon is a rule's record.
 # Exit codes: 0 pass, 77 skip (no promtool or jq), 1 fail.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 dir=deploy/prometheus
 dash=$dir/tollgate-dashboard.json
 rules=$dir/tollgate.rules.yml

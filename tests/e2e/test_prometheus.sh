@@ -313,7 +313,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
 tg_write_config "" "  tls:
     cert: $TG_TMP/cert.pem
     key: $TG_TMP/key.pem"
-tg_agent_stop
+tg_agent_stop TERM
 tg_agent_start --config "$cfg"
 grep -q "metrics on https://127.0.0.1:$TG_METRICS_PORT/metrics" "$TG_AGENT_LOG" ||
 	tg_fail "the agent does not say it serves HTTPS: $(cat "$TG_AGENT_LOG")"
