@@ -724,6 +724,8 @@ int cmd_run(int argc, char **argv)
 	if (err)
 		goto out;
 
+	/* A scraper that hangs up mid-answer must not kill the agent. */
+	signal(SIGPIPE, SIG_IGN);
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
