@@ -922,6 +922,8 @@ static int range_commit(struct loader *ld, void *item, const struct ypos *pos,
 	src->format = it->format;
 	src->provider = it->provider;
 	src->line = at->line;
+	src->file_line = pos[0].line;
+	src->file_column = pos[0].col;
 	return 0;
 }
 
@@ -1423,6 +1425,18 @@ int config_parse(const char *buf, size_t len, const char *name,
 		ret = ranges_load(ld.cfg->ranges[i].file,
 				  ld.cfg->ranges[i].format, range_add, &rc,
 				  err);
+		if (ret && err && !err->line) {
+			/* The file as a whole cannot be read: the fault is
+			 * where the configuration names it. */
+			char f[48], why[sizeof(err->msg)];
+			const struct tg_range_src *src = &ld.cfg->ranges[i];
+
+			snprintf(f, sizeof(f), "ranges[%zu].file", i);
+			snprintf(why, sizeof(why), "%s", err->msg);
+			tg_err_set(err, name, src->file_line,
+				   src->file_column, f, "'%s': %s",
+				   src->file, why);
+		}
 		if (ret)
 			goto out_doc;
 	}

@@ -98,6 +98,8 @@ struct tg_range_src {
 	const char *provider;	/* NULL: csv whose lines name their own */
 	size_t nr_prefixes;	/* prefixes that made it into the table */
 	unsigned int line;
+	unsigned int file_line;	/* where its `file` value is written */
+	unsigned int file_column;
 };
 
 /* A `metrics.users` entry: who may scrape, with a bcrypt hash. */

@@ -17,11 +17,16 @@ static const char usage[] =
 	"socket and per peer, both directions, counted in the kernel.\n"
 	"\n"
 	"Commands:\n"
-	"  run       load and attach the meter, run the agent\n"
+	"  run       load and attach the meter, run the agent (SIGHUP reloads\n"
+	"            the configuration)\n"
 	"  dump      print the counters (works with or without the agent)\n"
 	"  detach    detach the meter and remove every pin\n"
 	"  ledger    export or import the usage ledger's day records\n"
 	"  rate      rate a month of the ledger under a price plan\n"
+	"  classify  how the bytes to an address are billed, and which rule\n"
+	"            decided\n"
+	"  check-config\n"
+	"            check a configuration and its range files\n"
 	"  help      this help, or a command's: tollgate help dump\n"
 	"\n"
 	"Options:\n"
@@ -32,7 +37,10 @@ static const char usage[] =
 	"Examples:\n"
 	"  tollgate run --cgroup /sys/fs/cgroup/system.slice/nginx.service\n"
 	"  tollgate dump --format json\n"
+	"  tollgate dump --by backend\n"
 	"  tollgate dump --by socket\n"
+	"  tollgate classify 10.1.2.3:8080 '[2001:db8::7]:443'\n"
+	"  tollgate check-config /etc/tollgate/tollgate.yaml\n"
 	"  tollgate detach\n"
 	"  tollgate ledger export --since 2024-06-01 > usage.jsonl\n"
 	"  tollgate rate --plan jdcloud --month 2024-06\n";
@@ -87,6 +95,8 @@ static const struct command {
 	{ "detach", cmd_detach },
 	{ "ledger", cmd_ledger },
 	{ "rate", cmd_rate },
+	{ "classify", cmd_classify },
+	{ "check-config", cmd_check_config },
 };
 
 static const struct command *find_command(const char *name)

@@ -41,6 +41,7 @@
 #include <bpf/bpf.h>
 
 #include "tollgate.h"
+#include "classify.h"
 #include "config.h"
 #include "collect.h"
 #include "metrics.h"
@@ -242,14 +243,19 @@ static int cmp_backend(const void *pa, const void *pb)
 	return x > y ? -1 : x < y;
 }
 
-/* One summary: totals, rates since the last one, the busiest backends. */
-static void print_summary(struct snapshot *s, struct tg_counters *last,
-			  __u32 interval)
+/*
+ * One summary: totals, rates since the last one, how much of the outbound
+ * bytes is billable under @cfg, the busiest backends by name.
+ */
+static void print_summary(struct snapshot *s, const struct tg_config *cfg,
+			  struct tg_counters *last, __u32 interval)
 {
 	char t[16], a[32], b[32], c[32], d[32], addr[48];
+	struct dump_group *g, sum;
 	struct tg_counters total;
 	time_t now = time(NULL);
-	size_t i, shown = 0;
+	size_t i, nr, shown = 0;
+	struct tg_class cls;
 
 	snapshot_totals(s, &total);
 	strftime(t, sizeof(t), "%H:%M:%S", localtime(&now));
@@ -261,6 +267,11 @@ static void print_summary(struct snapshot *s, struct tg_counters *last,
 	       fmt_bytes((total.bytes_out - last->bytes_out) / interval, d,
 			 sizeof(d)),
 	       s->nr_peers, s->capacity);
+	if (!dump_aggregate(s, cfg, BY_TRAFFIC, &g, &nr, &sum)) {
+		printf("; billable out %s", fmt_bytes(sum.billable_bytes, a,
+						       sizeof(a)));
+		free(g);
+	}
 	if (s->stats[TG_STAT_PEER_FULL])
 		printf(", %llu failed inserts (overflow)",
 		       (unsigned long long)s->stats[TG_STAT_PEER_FULL]);
@@ -274,7 +285,11 @@ static void print_summary(struct snapshot *s, struct tg_counters *last,
 
 		if (p->key.role != TG_ROLE_BACKEND)
 			break;
-		printf("%s %s:%u %s out, %s in", shown ? "," : "  busiest backends:",
+		classify(cfg, p->key.role, p->key.addr, p->key.port,
+			 p->key.proto, true, &cls);
+		printf("%s %s%s%s:%u %s out, %s in",
+		       shown ? "," : "  busiest backends:", cls.backend,
+		       *cls.backend ? " " : "",
 		       fmt_addr(p->key.addr, addr, sizeof(addr)), p->key.port,
 		       fmt_bytes(p->c.bytes_out, a, sizeof(a)),
 		       fmt_bytes(p->c.bytes_in, b, sizeof(b)));
@@ -781,7 +796,7 @@ int cmd_run(int argc, char **argv)
 		err = snapshot_read(&a.v, &s, false);
 		agent_after_read(&a, err, &s, due, t0);
 		if (!err && o->summary && !first)
-			print_summary(&s, &a.last, o->interval);
+			print_summary(&s, a.cfg, &a.last, o->interval);
 		snapshot_free(&s);
 		err = 0;
 		/* Behind by more than an interval (a suspended host): start

@@ -40,6 +40,8 @@ void pr_log(int level, const char *fmt, ...)
 /* util.c */
 int parse_u32(const char *s, __u32 min, __u32 max, __u32 *out);
 int parse_u64(const char *s, __u64 min, __u64 max, __u64 *out);
+int parse_endpoint(const char *s, __u8 addr[16], __u16 *port,
+		   const char **why);
 const char *fmt_addr(const __u8 addr[16], char *buf, size_t len);
 const char *fmt_bytes(__u64 v, char *buf, size_t len);
 const char *fmt_count(__u64 v, char *buf, size_t len);
@@ -104,13 +106,56 @@ void snapshot_totals(const struct snapshot *s, struct tg_counters *total);
 int socks_read(const struct view *v, struct snapshot *s);
 
 /* dump.c */
-enum dump_by { BY_PEER, BY_SOCKET };
+enum dump_by {
+	BY_PEER,
+	BY_SOCKET,
+	/* Views that add up the peers' rows by their classification. */
+	BY_BACKEND,
+	BY_SERVICE,
+	BY_TENANT,
+	BY_TRAFFIC,
+};
 enum dump_format { FMT_TABLE, FMT_JSON, FMT_CSV };
 
+struct tg_config;
+
+struct dump_opts {
+	enum dump_by by;
+	enum dump_format fmt;
+	bool raw;			/* exact integers in tables */
+	bool wide;			/* every classification column */
+	const struct tg_config *cfg;	/* NULL: no classification (peer and
+					 * socket views only) */
+};
+
+/*
+ * One row of an aggregate view (BY_BACKEND, BY_SERVICE, BY_TENANT,
+ * BY_TRAFFIC): the peers of one role whose classification has the same
+ * @key, or an overflow bucket.
+ */
+struct dump_group {
+	__u8 role;		/* TG_ROLE_* */
+	bool overflow;		/* an overflow bucket, not peers */
+	const char *key;	/* backend, service, tenant or traffic type;
+				 * "" when the peers have none; NULL when
+				 * unknown (overflow) */
+	size_t peers;
+	struct tg_counters c;
+	__u64 billable_bytes;	/* bytes_out of a billed traffic type */
+	__u64 free_bytes;	/* bytes_out of a free traffic type */
+};
+
 int format_parse(const char *s, enum dump_format *out);
+int dump_by_parse(const char *s, enum dump_by *out);
+const char *dump_by_name(enum dump_by by);
 int dump_print(FILE *f, struct snapshot *s, enum dump_by by,
 	       enum dump_format fmt, bool raw);
+int dump_write(FILE *f, struct snapshot *s, const struct dump_opts *o);
+int dump_aggregate(const struct snapshot *s, const struct tg_config *cfg,
+		   enum dump_by by, struct dump_group **out, size_t *nr,
+		   struct dump_group *total);
 void dump_sort_peers(struct snapshot *s);
+void json_flags(FILE *f, __u32 flags);
 
 /* commands */
 int cmd_run(int argc, char **argv);
@@ -118,5 +163,7 @@ int cmd_dump(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
 int cmd_ledger(int argc, char **argv);
 int cmd_rate(int argc, char **argv);
+int cmd_classify(int argc, char **argv);
+int cmd_check_config(int argc, char **argv);
 
 #endif /* TOLLGATE_H */

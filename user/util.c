@@ -170,6 +170,70 @@ void csv_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/*
+ * Parse "a.b.c.d", "a.b.c.d:port", an IPv6 address alone, or
+ * "[ipv6]:port" into @addr (16 bytes, IPv4 mapped) and @port (0 when none
+ * is given; 1..65535 otherwise). Returns 0, or -EINVAL with *@why saying
+ * what is wrong.
+ */
+int parse_endpoint(const char *s, __u8 addr[16], __u16 *port, const char **why)
+{
+	char host[INET6_ADDRSTRLEN];
+	const char *p = NULL, *end;
+	bool v6 = false;
+	__u32 v;
+	__u8 v4[4];
+	size_t n;
+
+	if (s[0] == '[') {
+		end = strchr(s, ']');
+		if (!end || (end[1] && end[1] != ':')) {
+			*why = "an IPv6 address with a port is written "
+			       "[ADDR]:PORT";
+			return -EINVAL;
+		}
+		s++;
+		n = end - s;
+		if (end[1])
+			p = end + 2;
+		v6 = true;
+	} else {
+		end = strchr(s, ':');
+		/* One colon: IPv4 with a port; more: IPv6 without one. */
+		if (end && !strchr(end + 1, ':')) {
+			n = end - s;
+			p = end + 1;
+		} else {
+			n = strlen(s);
+			v6 = end != NULL;
+		}
+	}
+	if (n >= sizeof(host)) {
+		*why = "not an IPv4 or IPv6 address";
+		return -EINVAL;
+	}
+	memcpy(host, s, n);
+	host[n] = '\0';
+	if (!v6 && inet_pton(AF_INET, host, v4) == 1) {
+		memset(addr, 0, 10);
+		addr[10] = addr[11] = 0xff;
+		memcpy(addr + 12, v4, 4);
+	} else if (!v6 || inet_pton(AF_INET6, host, addr) != 1) {
+		*why = v6 ? "not an IPv6 address" :
+			    "not an IPv4 or IPv6 address";
+		return -EINVAL;
+	}
+	*port = 0;
+	if (p) {
+		if (parse_u32(p, 1, 65535, &v)) {
+			*why = "the port is not a number from 1 to 65535";
+			return -EINVAL;
+		}
+		*port = v;
+	}
+	return 0;
+}
+
 /* Parse an output format: table, json (or jsonl, JSON lines), csv.
  * Returns 0 or -EINVAL. */
 int format_parse(const char *s, enum dump_format *out)

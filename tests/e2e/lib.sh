@@ -66,6 +66,16 @@ TG_AGENT_PID=
 TG_PIDS=()		# background processes to kill on exit
 TG_FAILED=0
 TG_T0=$SECONDS
+# Backends in namespaces of their own (tg_backend_ns_add), each behind a
+# link of its own to gw, so that each link's counters are one backend's.
+TG_EXTRA_NS=()		# their namespaces
+TG_EXTRA_DEVS=()	# gw's end of each link
+TG_EXTRA_PEERS=()	# "NS DEV" of the far end of each link
+declare -A TG_DEVSNAP=()	# tg_snapshot of the extra links: [NAME/DEV]
+# Extra nginx configuration for the gateway (tg_gw_nginx_start): upstream
+# blocks for the http level, locations for the main server.
+TG_GW_HTTP_EXTRA=
+TG_GW_SERVER_EXTRA=
 
 # Proxy variables must never route a test client anywhere but gw.
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy \
@@ -202,7 +212,7 @@ tg_cleanup()
 	done
 	[ -n "$TG_AGENT_PID" ] && tg_kill_pid "$TG_AGENT_PID"
 	tg_cgroup_teardown
-	for ns in "$TG_NS_CL" "$TG_NS_GW" "$TG_NS_BE"; do
+	for ns in "$TG_NS_CL" "$TG_NS_GW" "$TG_NS_BE" "${TG_EXTRA_NS[@]}"; do
 		ip netns list | grep -qw "^$ns" || continue
 		tg_kill_netns_pids "$ns"
 		ip netns del "$ns"
@@ -324,7 +334,7 @@ tg_topology_setup()
 {
 	local ns
 
-	for ns in "$TG_NS_CL" "$TG_NS_GW" "$TG_NS_BE"; do
+	for ns in "$TG_NS_CL" "$TG_NS_GW" "$TG_NS_BE" "${TG_EXTRA_NS[@]}"; do
 		ip netns add "$ns" || tg_die "cannot create netns $ns"
 		tg_ns_quiet "$ns"
 	done
@@ -357,6 +367,48 @@ tg_topology_setup()
 		tg_die "cannot bring the links up"
 }
 
+# tg_backend_ns_add NAME GW_ADDR BE_ADDR PREFIXLEN: one more backend
+# namespace, tg<pid>-NAME, joined to gw by its own veth pair (gw-NAME in gw,
+# NAME-gw in it) with one address on each end (IPv4 or IPv6), static
+# neighbours, offloads off and queues, like the links of
+# tg_topology_setup. NAME: at most 8 characters. Call after
+# tg_topology_setup; tg_snapshot and tg_check_peer know the new link.
+tg_backend_ns_add()
+{
+	local name=$1 gwa=$2 bea=$3 plen=$4 n=${#TG_EXTRA_NS[@]}
+	local ns=tg$TG_ID-$name gwdev=gw-$name bedev=$name-gw macg macb
+	local nodad="" fam=-4 end
+
+	macg=$(printf '02:00:00:c1:%02x:01' "$n")
+	macb=$(printf '02:00:00:c1:%02x:02' "$n")
+	case $gwa in *:*) nodad=nodad fam=-6 ;; esac
+	ip netns add "$ns" || tg_die "cannot create netns $ns"
+	TG_EXTRA_NS+=("$ns")
+	tg_ns_quiet "$ns"
+	tg_link "$TG_NS_GW" "$gwdev" "$macg" "$ns" "$bedev" "$macb"
+	# shellcheck disable=SC2086 # nodad: empty or one word
+	ip -n "$TG_NS_GW" addr add "$gwa/$plen" dev "$gwdev" $nodad &&
+		ip -n "$ns" addr add "$bea/$plen" dev "$bedev" $nodad &&
+		ip -n "$TG_NS_GW" "$fam" neigh add "$bea" lladdr "$macb" \
+			dev "$gwdev" nud permanent &&
+		ip -n "$ns" "$fam" neigh add "$gwa" lladdr "$macg" \
+			dev "$bedev" nud permanent ||
+		tg_die "cannot address the link to $ns"
+	for end in "$TG_NS_GW $gwdev" "$ns $bedev"; do
+		# shellcheck disable=SC2086
+		ip netns exec ${end% *} ethtool -K ${end#* } tso off gso off \
+			gro off 2>/dev/null &&
+			ip netns exec ${end% *} tc qdisc replace dev ${end#* } \
+				root pfifo limit 100000 ||
+			tg_die "cannot set up ${end#* } in ${end% *}"
+	done
+	ip -n "$TG_NS_GW" link set "$gwdev" up &&
+		ip -n "$ns" link set "$bedev" up ||
+		tg_die "cannot bring the link to $ns up"
+	TG_EXTRA_DEVS+=("$gwdev")
+	TG_EXTRA_PEERS+=("$ns $bedev")
+}
+
 # ---------------------------------------------------------------------------
 # cgroup and agent
 
@@ -387,19 +439,19 @@ tg_cgroup_setup()
 # and must not fight over 9109. Its port ends up in TG_METRICS_PORT.
 TG_AGENT_STARTS=0
 TG_METRICS_PORT=
-# shellcheck disable=SC2120
+# shellcheck disable=SC2120 # arguments are optional
 tg_agent_start()
 {
-	local log i listen=(--listen 127.0.0.1:0)
+	local log i metrics_args=(--listen 127.0.0.1:0)
 
 	TG_AGENT_STARTS=$((TG_AGENT_STARTS + 1))
 	log=$TG_TMP/agent.$TG_AGENT_STARTS.log
 	TG_AGENT_LOG=$log
 	case " $* " in
-	*" --listen "* | *" --no-metrics "*) listen=() ;;
+	*" --listen "* | *" --no-metrics "*) metrics_args=() ;;
 	esac
 	"$TG_BIN" -v run --cgroup "$TG_CG" --pin-dir "$TG_PIN" --interval 1 \
-		--no-summary --ledger "$TG_LEDGER" "${listen[@]}" "$@" \
+		--no-summary --ledger "$TG_LEDGER" "${metrics_args[@]}" "$@" \
 		>"$log" 2>&1 &
 	TG_AGENT_PID=$!
 	for i in $(seq 100); do
@@ -580,6 +632,7 @@ http {
 		keepalive_timeout 120s;
 		keepalive_requests 100000;
 	}
+$TG_GW_HTTP_EXTRA
 	server {
 		listen $TG_GWC4:$TG_GW_PORT;
 		listen [$TG_GWC6]:$TG_GW_PORT;
@@ -596,6 +649,7 @@ http {
 		location /v6/ {
 			proxy_pass http://be6/;
 		}
+$TG_GW_SERVER_EXTRA
 	}
 	# One IPv6 socket for both families: IPv4 clients arrive on it with
 	# IPv4-mapped addresses.
@@ -620,11 +674,26 @@ EOF
 
 # The backend: a second nginx in be serving static files from $TG_TMP/be/www.
 # It closes idle keepalive connections after 1s: see tg_gw_nginx_start.
+# tg_be_nginx_start [NS NAME ADDR...]: the same in namespace NS, listening
+# on each ADDR, its files under $TG_TMP/NAME (default: be, on TG_BE4 and
+# TG_BE6); every backend serves the files of $TG_TMP/be/www.
 tg_be_nginx_start()
 {
-	local d=$TG_TMP/be
+	local ns=${1:-$TG_NS_BE} name=${2:-be} d a listen=""
 
-	mkdir -p "$d/logs" "$d/tmp" "$d/www"
+	d=$TG_TMP/$name
+	if [ $# -ge 3 ]; then
+		shift 2
+	else
+		set -- "$TG_BE4" "$TG_BE6"
+	fi
+	for a in "$@"; do
+		case $a in
+		*:*) listen+="		listen [$a]:$TG_BE_PORT;"$'\n' ;;
+		*) listen+="		listen $a:$TG_BE_PORT;"$'\n' ;;
+		esac
+	done
+	mkdir -p "$d/logs" "$d/tmp" "$TG_TMP/be/www"
 	cat >"$d/nginx.conf" <<EOF
 daemon off;
 master_process on;
@@ -646,15 +715,13 @@ http {
 	keepalive_requests 100000;
 	default_type application/octet-stream;
 	server {
-		listen $TG_BE4:$TG_BE_PORT;
-		listen [$TG_BE6]:$TG_BE_PORT;
-		root $d/www;
+$listen		root $TG_TMP/be/www;
 	}
 }
 EOF
-	tg_ns_spawn "$TG_NS_BE" "$d/logs/stderr.log" nginx -p "$d" \
+	tg_ns_spawn "$ns" "$d/logs/stderr.log" nginx -p "$d" \
 		-c "$d/nginx.conf" -e "$d/logs/error.log"
-	tg_wait_listen "$TG_NS_BE" t "$TG_BE_PORT" "$d/logs/error.log"
+	tg_wait_listen "$ns" t "$TG_BE_PORT" "$d/logs/error.log"
 }
 
 # tg_be_file NAME SIZE: a file of SIZE bytes (sparse: cheap for 100 MB).
@@ -692,7 +759,13 @@ tg_link_stats()
 
 tg_stats_all()
 {
-	echo "$(tg_link_stats "$TG_DEV_GWC") $(tg_link_stats "$TG_DEV_GWB")"
+	local dev out
+
+	out="$(tg_link_stats "$TG_DEV_GWC") $(tg_link_stats "$TG_DEV_GWB")"
+	for dev in "${TG_EXTRA_DEVS[@]}"; do
+		out+=" $(tg_link_stats "$dev")"
+	done
+	echo "$out"
 }
 
 # Wait until gw's counters have not moved for QUIET seconds (default 1),
@@ -759,6 +832,18 @@ tg_snapshot()
 	[ "$(wc -w <<<"$s")" -eq $((2 * TG_NSTAT)) ] ||
 		tg_die "cannot read gw's counters: $s"
 	printf -v "TG_SNAP_$1" '%s' "$s"
+	# The extra backends' links, in TG_DEVSNAP[NAME/DEV].
+	local i dev peer
+
+	for i in "${!TG_EXTRA_DEVS[@]}"; do
+		dev=${TG_EXTRA_DEVS[i]}
+		peer=${TG_EXTRA_PEERS[i]}
+		s="$(tg_link_stats "$dev") $(tg_napi_packets "$TG_NS_GW" "$dev")"
+		s+=" $(tg_napi_packets "${peer% *}" "${peer#* }")"
+		[ "$(wc -w <<<"$s")" -eq "$TG_NSTAT" ] ||
+			tg_die "cannot read the counters of $dev: $s"
+		TG_DEVSNAP[$1/$dev]=$s
+	done
 }
 
 # ---------------------------------------------------------------------------
@@ -798,37 +883,50 @@ tg_ip_bytes()
 	echo $(($1 - 14 * ($2 - $3)))
 }
 
-# tg_veth_delta DEV: the TG_NSTAT fields of gw's DEV (see tg_snapshot),
-# end minus base.
-tg_veth_delta()
+# tg_dev_delta DEV: the TG_NSTAT fields of tg_snapshot for gw's link DEV,
+# snapshot "end" less snapshot "base", in the array TG_DELTA.
+tg_dev_delta()
 {
-	local idx i
-	local -a base end d
+	local dev=$1 idx=0 i
+	local -a base end
 
-	case $1 in
-	"$TG_DEV_GWC") idx=0 ;;
-	"$TG_DEV_GWB") idx=$TG_NSTAT ;;
-	*) tg_die "unknown device $1" ;;
+	case $dev in
+	"$TG_DEV_GWC" | "$TG_DEV_GWB")
+		[ "$dev" = "$TG_DEV_GWB" ] && idx=$TG_NSTAT
+		# shellcheck disable=SC2154 # set by tg_snapshot
+		read -r -a base <<<"$TG_SNAP_base"
+		# shellcheck disable=SC2154
+		read -r -a end <<<"$TG_SNAP_end"
+		;;
+	*)
+		[ -n "${TG_DEVSNAP[base/$dev]:-}" ] ||
+			tg_die "unknown device $dev"
+		read -r -a base <<<"${TG_DEVSNAP[base/$dev]}"
+		read -r -a end <<<"${TG_DEVSNAP[end/$dev]}"
+		;;
 	esac
-	# shellcheck disable=SC2154 # set by tg_snapshot
-	read -r -a base <<<"$TG_SNAP_base"
-	# shellcheck disable=SC2154
-	read -r -a end <<<"$TG_SNAP_end"
+	TG_DELTA=()
 	for ((i = 0; i < TG_NSTAT; i++)); do
-		d[i]=$((end[idx + i] - base[idx + i]))
+		TG_DELTA[i]=$((end[idx + i] - base[idx + i]))
 	done
-	echo "${d[*]}"
+}
+
+# tg_dev_ip_bytes DEV: "RX TX", the IP bytes gw's link DEV received and
+# sent between snapshots "base" and "end".
+tg_dev_ip_bytes()
+{
+	tg_dev_delta "$1"
+	echo "$(tg_ip_bytes "${TG_DELTA[0]}" "${TG_DELTA[1]}" "${TG_DELTA[6]}")" \
+		"$(tg_ip_bytes "${TG_DELTA[2]}" "${TG_DELTA[3]}" "${TG_DELTA[7]}")"
 }
 
 # tg_veth_ip DEV: "rx_bytes rx_packets tx_bytes tx_packets" of gw's DEV
 # between snapshots "base" and "end", in IP bytes (tg_ip_bytes).
 tg_veth_ip()
 {
-	local -a d
-
-	read -r -a d <<<"$(tg_veth_delta "$1")"
-	echo "$(tg_ip_bytes "${d[0]}" "${d[1]}" "${d[6]}") ${d[1]}" \
-		"$(tg_ip_bytes "${d[2]}" "${d[3]}" "${d[7]}") ${d[3]}"
+	tg_dev_delta "$1"
+	echo "$(tg_ip_bytes "${TG_DELTA[0]}" "${TG_DELTA[1]}" "${TG_DELTA[6]}") ${TG_DELTA[1]}" \
+		"$(tg_ip_bytes "${TG_DELTA[2]}" "${TG_DELTA[3]}" "${TG_DELTA[7]}") ${TG_DELTA[3]}"
 }
 
 # tg_check_peer LABEL DUMP_JSON PEER ROLE PORT PROTO DEV
@@ -840,7 +938,8 @@ tg_check_peer()
 	local got bad rxb rxp txb txp
 	local -a d m
 
-	read -r -a d <<<"$(tg_veth_delta "$dev")"
+	tg_dev_delta "$dev"
+	d=("${TG_DELTA[@]}")
 	rxp=${d[1]}
 	rxb=$(tg_ip_bytes "${d[0]}" "$rxp" "${d[6]}")
 	txp=${d[3]}

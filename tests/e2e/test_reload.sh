@@ -6,7 +6,7 @@
 # the meter counts exactly throughout.
 #
 # - run --config on a missing file, or on a wrong one, exits non-zero with
-#   file:line:column: field, and attaches nothing;
+#   file:line:column: field, and attaches nothing; check-config agrees;
 # - a good configuration with a range file loads; while requests flow
 #   through the gateway, SIGHUP swaps in a changed file, then a broken
 #   range file and a broken YAML file are refused with their location
@@ -62,6 +62,19 @@ grep -q "typo.yaml:3:1: regoin: unknown setting 'regoin'" <<<"$out" ||
 [ -z "$(tg_cgroup_progs)" ] ||
 	tg_fail "a refused configuration attached programs: $(tg_cgroup_progs)"
 tg_log "missing and wrong --config files refused before attaching"
+
+# check-config says the same, and names a range file that is not there
+# where the configuration names it.
+out=$("$TG_BIN" check-config "$TG_TMP/etc/typo.yaml" 2>&1) &&
+	tg_fail "check-config accepted a wrong file"
+grep -q "typo.yaml:3:1: regoin: unknown setting" <<<"$out" ||
+	tg_fail "check-config: unexpected message: $out"
+printf 'region: r\nprovider: p\nranges:\n  - file: nope.csv\n    format: csv\n' \
+	>"$TG_TMP/etc/norange.yaml"
+out=$("$TG_BIN" check-config "$TG_TMP/etc/norange.yaml" 2>&1) &&
+	tg_fail "check-config accepted a missing range file"
+grep -q "norange.yaml:4:11: ranges\[0\].file: '.*/nope.csv': cannot read" <<<"$out" ||
+	tg_fail "check-config: unexpected message: $out"
 
 tg_write_config region-1
 tg_agent_start --config "$cfg"

@@ -195,7 +195,8 @@ static void test_errors(void **state)
 	}
 }
 
-/* A range file's error is reported at the range file's position. */
+/* A range file's error is reported at the range file's position; a file
+ * that cannot be read, at the `file` setting that names it. */
 static void test_range_errors(void **state)
 {
 	static const struct {
@@ -212,9 +213,12 @@ static void test_range_errors(void **state)
 		{ HEAD "ranges:\n  - file: gcp-cloud.json\n    format: aws\n"
 		  "    provider: aws\n", -EINVAL, DATA "gcp-cloud.json", 4, 16,
 		  "prefixes[0].ip_prefix", "missing field 'ip_prefix'" },
+		/* a file that cannot be read: where the configuration
+		 * names it */
 		{ HEAD "ranges:\n  - file: nope.csv\n    format: csv\n",
-		  -ENOENT, DATA "nope.csv", 0, 0, "", "cannot read: No such "
-		  "file or directory" },
+		  -ENOENT, DATA "t.yaml", 4, 11, "ranges[0].file",
+		  "'tests/data/nope.csv': cannot read: No such file or "
+		  "directory" },
 		/* a CSV line without provider, and no provider setting */
 		{ HEAD "ranges:\n  - file: jdcloud.csv\n    format: csv\n",
 		  -EINVAL, DATA "jdcloud.csv", 3, 1, "cidr", "no provider" },

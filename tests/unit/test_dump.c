@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * test_dump.c - the dump formats on hand-made snapshots: exact JSON and CSV
- * text, busiest-first order, overflow rows, table totals and alignment.
+ * text, busiest-first order, overflow rows, table totals and alignment;
+ * with a configuration, the classification columns and the views that add
+ * peers up by backend, service, tenant and traffic type.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +15,7 @@
 #include <cmocka.h>
 
 #include "tollgate.h"
+#include "config.h"
 
 #define V4(a, b, c, d) { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, a, b, c, d }
 
@@ -235,6 +239,351 @@ static void test_totals(void **state)
 	snapshot_free(&s);
 }
 
+/* --- classified ------------------------------------------------------ */
+
+static const char cls_yaml[] =
+	"region: r1\n"
+	"provider: p1\n"
+	"networks:\n"
+	"  - cidr: 198.51.100.0/24\n"
+	"    network: public\n"
+	"    provider: p1\n"
+	"    region: r1\n"
+	"  - cidr: 203.0.113.0/24\n"
+	"    network: public\n"
+	"    provider: p1\n"
+	"    region: r2\n"
+	"services:\n"
+	"  - port: 443\n"
+	"    name: api\n"
+	"    tenant: acme\n"
+	"backends:\n"
+	"  - address: 10.0.2.0/24\n"
+	"    name: orders\n"
+	"    tenant: acme\n"
+	"    service: api\n"
+	"  - address: 198.51.100.7\n"
+	"    name: pub\n"
+	"    tenant: globex\n";
+
+#define PEER(r, a, p, bo, bi) \
+	{ .key = { .addr = a, .port = p, .proto = 6, .role = r }, \
+	  .c = { .bytes_in = bi, .packets_in = 1, .bytes_out = bo, \
+		 .packets_out = 2 } }
+
+static struct peer_rec cls_peers[] = {
+	PEER(TG_ROLE_BACKEND, V4(10, 0, 2, 2), 8080, 700, 5000),
+	PEER(TG_ROLE_BACKEND, V4(10, 0, 2, 9), 80, 50, 60),
+	PEER(TG_ROLE_BACKEND, V4(198, 51, 100, 7), 80, 1000, 70),
+	PEER(TG_ROLE_BACKEND, V4(203, 0, 113, 5), 80, 300, 80),
+	PEER(TG_ROLE_CLIENT, V4(192, 0, 2, 7), 443, 2000, 90),
+	PEER(TG_ROLE_CLIENT, V4(192, 0, 2, 8), 8443, 10, 100),
+};
+
+struct cls_state {
+	struct tg_config *cfg;
+	struct snapshot s;
+};
+
+static int cls_setup(void **state)
+{
+	struct cls_state *st = calloc(1, sizeof(*st));
+	struct tg_err e = {};
+
+	assert_non_null(st);
+	assert_int_equal(config_parse(cls_yaml, strlen(cls_yaml), "t.yaml", 0,
+				      &st->cfg, &e), 0);
+	st->s.capacity = 16;
+	st->s.peers = malloc(sizeof(cls_peers));
+	assert_non_null(st->s.peers);
+	memcpy(st->s.peers, cls_peers, sizeof(cls_peers));
+	st->s.nr_peers = 6;
+	st->s.overflow[TG_ROLE_CLIENT] = (struct tg_counters){ 11, 1, 22, 2 };
+	st->s.overflow[TG_ROLE_NONE] = (struct tg_counters){ 0, 0, 40, 1 };
+	*state = st;
+	return 0;
+}
+
+static int cls_teardown(void **state)
+{
+	struct cls_state *st = *state;
+
+	snapshot_free(&st->s);
+	config_free(st->cfg);
+	free(st);
+	return 0;
+}
+
+static const struct dump_group *find_group(const struct dump_group *g,
+					   size_t nr, __u8 role, bool overflow,
+					   const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++)
+		if (g[i].role == role && g[i].overflow == overflow &&
+		    (g[i].key == key ||
+		     (g[i].key && key && !strcmp(g[i].key, key))))
+			return &g[i];
+	fail_msg("no group role %u overflow %d key '%s'", role, overflow,
+		 key ? key : "(null)");
+	return NULL;
+}
+
+/* Each group's billable and free bytes, and the totals of all of them. */
+static void check_group(const struct dump_group *g, size_t nr, __u8 role,
+			bool overflow, const char *key, size_t peers,
+			__u64 billable, __u64 free_b)
+{
+	const struct dump_group *x = find_group(g, nr, role, overflow, key);
+
+	assert_int_equal(x->peers, peers);
+	assert_int_equal(x->billable_bytes, billable);
+	assert_int_equal(x->free_bytes, free_b);
+	assert_int_equal(x->c.bytes_out, billable + free_b);
+}
+
+static void check_total(const struct dump_group *g, size_t nr,
+			const struct dump_group *total)
+{
+	__u64 in = 0, out = 0, bill = 0, fr = 0;
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		in += g[i].c.bytes_in;
+		out += g[i].c.bytes_out;
+		bill += g[i].billable_bytes;
+		fr += g[i].free_bytes;
+	}
+	assert_int_equal(total->c.bytes_in, in);
+	assert_int_equal(total->c.bytes_out, out);
+	assert_int_equal(total->billable_bytes, bill);
+	assert_int_equal(total->free_bytes, fr);
+	/* everything in the snapshot: 4122 out, 5411 in */
+	assert_int_equal(total->c.bytes_out, 4122);
+	assert_int_equal(total->c.bytes_in, 5411);
+	assert_int_equal(total->billable_bytes, 3372);
+	assert_int_equal(total->free_bytes, 750);
+	assert_int_equal(total->peers, 6);
+}
+
+static void test_aggregate_backend(void **state)
+{
+	struct cls_state *st = *state;
+	struct dump_group *g, total;
+	size_t nr;
+
+	assert_int_equal(dump_aggregate(&st->s, st->cfg, BY_BACKEND, &g, &nr,
+					&total), 0);
+	assert_int_equal(nr, 6);
+	check_group(g, nr, TG_ROLE_BACKEND, false, "orders", 2, 0, 750);
+	check_group(g, nr, TG_ROLE_BACKEND, false, "pub", 1, 1000, 0);
+	check_group(g, nr, TG_ROLE_BACKEND, false, "", 1, 300, 0);
+	check_group(g, nr, TG_ROLE_CLIENT, false, "", 2, 2010, 0);
+	check_group(g, nr, TG_ROLE_CLIENT, true, NULL, 0, 22, 0);
+	check_group(g, nr, TG_ROLE_NONE, true, NULL, 0, 40, 0);
+	check_total(g, nr, &total);
+	/* busiest first: orders has 5760 bytes in all */
+	assert_string_equal(g[0].key, "orders");
+	free(g);
+}
+
+static void test_aggregate_tenant_service(void **state)
+{
+	struct cls_state *st = *state;
+	struct dump_group *g, total;
+	size_t nr;
+
+	assert_int_equal(dump_aggregate(&st->s, st->cfg, BY_TENANT, &g, &nr,
+					&total), 0);
+	assert_int_equal(nr, 7);
+	check_group(g, nr, TG_ROLE_BACKEND, false, "acme", 2, 0, 750);
+	check_group(g, nr, TG_ROLE_BACKEND, false, "globex", 1, 1000, 0);
+	check_group(g, nr, TG_ROLE_BACKEND, false, "", 1, 300, 0);
+	check_group(g, nr, TG_ROLE_CLIENT, false, "acme", 1, 2000, 0);
+	check_group(g, nr, TG_ROLE_CLIENT, false, "", 1, 10, 0);
+	check_total(g, nr, &total);
+	free(g);
+
+	assert_int_equal(dump_aggregate(&st->s, st->cfg, BY_SERVICE, &g, &nr,
+					&total), 0);
+	check_group(g, nr, TG_ROLE_BACKEND, false, "api", 2, 0, 750);
+	check_group(g, nr, TG_ROLE_BACKEND, false, "", 2, 1300, 0);
+	check_group(g, nr, TG_ROLE_CLIENT, false, "api", 1, 2000, 0);
+	check_total(g, nr, &total);
+	free(g);
+}
+
+static void test_aggregate_traffic(void **state)
+{
+	struct cls_state *st = *state;
+	struct dump_group *g, total;
+	size_t nr;
+
+	assert_int_equal(dump_aggregate(&st->s, st->cfg, BY_TRAFFIC, &g, &nr,
+					&total), 0);
+	assert_int_equal(nr, 6);
+	check_group(g, nr, TG_ROLE_BACKEND, false, "outbound_backend_intranet",
+		    2, 0, 750);
+	check_group(g, nr, TG_ROLE_BACKEND, false,
+		    "outbound_backend_public_same_region", 1, 1000, 0);
+	check_group(g, nr, TG_ROLE_BACKEND, false,
+		    "outbound_backend_other_region", 1, 300, 0);
+	check_group(g, nr, TG_ROLE_CLIENT, false, "outbound_client", 2, 2010,
+		    0);
+	/* client overflow is known to be outbound_client; the rest is not */
+	check_group(g, nr, TG_ROLE_CLIENT, true, "outbound_client", 0, 22, 0);
+	check_group(g, nr, TG_ROLE_NONE, true, NULL, 0, 40, 0);
+	check_total(g, nr, &total);
+	free(g);
+
+	assert_int_equal(dump_aggregate(&st->s, st->cfg, BY_PEER, &g, &nr,
+					&total), -EINVAL);
+}
+
+static char *write_to_string(struct snapshot *s, const struct dump_opts *o)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	assert_int_equal(dump_write(f, s, o), 0);
+	fclose(f);
+	return buf;
+}
+
+static void test_classified_rows(void **state)
+{
+	struct cls_state *st = *state;
+	struct dump_opts o = { .by = BY_PEER, .fmt = FMT_JSON, .cfg = st->cfg };
+	char *out = write_to_string(&st->s, &o);
+
+	/* busiest first: the orders backend, then the api client */
+	assert_non_null(strstr(out,
+		"[\n{\"role\":\"backend\",\"proto\":\"tcp\",\"peer\":\"10.0.2.2\","
+		"\"port\":8080,\"bytes_out\":700,\"packets_out\":2,"
+		"\"bytes_in\":5000,\"packets_in\":1,\"overflow\":false,"
+		"\"network\":\"intranet\",\"provider\":\"p1\",\"region\":\"r1\","
+		"\"traffic_type\":\"outbound_backend_intranet\","
+		"\"billable\":false,\"flags\":[],\"backend\":\"orders\","
+		"\"service\":\"api\",\"tenant\":\"acme\"},\n"));
+	assert_non_null(strstr(out,
+		"{\"role\":\"backend\",\"proto\":\"tcp\",\"peer\":\"203.0.113.5\","
+		"\"port\":80,\"bytes_out\":300,\"packets_out\":2,"
+		"\"bytes_in\":80,\"packets_in\":1,\"overflow\":false,"
+		"\"network\":\"public\",\"provider\":\"p1\",\"region\":\"r2\","
+		"\"traffic_type\":\"outbound_backend_other_region\","
+		"\"billable\":true,\"flags\":[\"unknown_backend\"],"
+		"\"backend\":\"\",\"service\":\"\",\"tenant\":\"\"}"));
+	assert_non_null(strstr(out,
+		"{\"role\":\"none\",\"proto\":\"*\",\"peer\":\"*\",\"port\":0,"
+		"\"bytes_out\":40,\"packets_out\":1,\"bytes_in\":0,"
+		"\"packets_in\":0,\"overflow\":true,\"network\":null,"
+		"\"provider\":null,\"region\":null,\"traffic_type\":null,"
+		"\"billable\":true,\"flags\":[],\"backend\":null,"
+		"\"service\":null,\"tenant\":null},\n"));
+	free(out);
+
+	o.fmt = FMT_CSV;
+	out = write_to_string(&st->s, &o);
+	assert_non_null(strstr(out,
+		"role,proto,peer,port,bytes_out,packets_out,bytes_in,"
+		"packets_in,overflow,network,provider,region,traffic_type,"
+		"billable,flags,backend,service,tenant\n"
+		"backend,tcp,10.0.2.2,8080,700,2,5000,1,false,intranet,p1,r1,"
+		"outbound_backend_intranet,false,,orders,api,acme\n"));
+	assert_non_null(strstr(out,
+		"client,tcp,192.0.2.8,8443,10,2,100,1,false,public,internet,,"
+		"outbound_client,true,unknown_service,,,\n"));
+	free(out);
+
+	/* the table: a TOTAL row and the billable/free line */
+	o.fmt = FMT_TABLE;
+	o.raw = true;
+	out = write_to_string(&st->s, &o);
+	assert_non_null(strstr(line_of(out, "backend tcp   10.0.2.2"), "orders"));
+	assert_non_null(strstr(out, "out: 3372 billable, 750 free; in: 5411 "
+				    "(inbound, not billed)\n"));
+	{
+		size_t width = strchr(out, '\n') - out;
+		const char *row = line_of(out, "TOTAL");
+
+		assert_true((size_t)(strchr(row, '\n') - row) <= width);
+	}
+	free(out);
+	o.wide = true;
+	out = write_to_string(&st->s, &o);
+	assert_non_null(strstr(line_of(out, "ROLE"), "TENANT"));
+	assert_non_null(strstr(out, "unknown_backend"));
+	free(out);
+}
+
+static void test_group_formats(void **state)
+{
+	struct cls_state *st = *state;
+	struct dump_opts o = { .by = BY_BACKEND, .fmt = FMT_JSON,
+			       .cfg = st->cfg };
+	char *out = write_to_string(&st->s, &o);
+
+	assert_non_null(strstr(out, "{\"by\":\"backend\",\"rows\":[\n"
+		"{\"role\":\"backend\",\"backend\":\"orders\","
+		"\"overflow\":false,\"peers\":2,\"bytes_out\":750,"
+		"\"packets_out\":4,\"bytes_in\":5060,\"packets_in\":2,"
+		"\"billable_bytes\":0,\"free_bytes\":750},\n"));
+	assert_non_null(strstr(out, "{\"role\":\"none\",\"backend\":null,"
+				    "\"overflow\":true,\"peers\":0,"));
+	assert_non_null(strstr(out, "\n],\n\"total\":{\"peers\":6,"
+		"\"bytes_out\":4122,\"packets_out\":15,\"bytes_in\":5411,"
+		"\"packets_in\":7,\"billable_bytes\":3372,"
+		"\"free_bytes\":750}}\n"));
+	free(out);
+
+	o.fmt = FMT_CSV;
+	o.by = BY_TRAFFIC;
+	out = write_to_string(&st->s, &o);
+	assert_non_null(strstr(out, "role,traffic_type,overflow,peers,"
+		"bytes_out,packets_out,bytes_in,packets_in,billable_bytes,"
+		"free_bytes,total\n"));
+	assert_non_null(strstr(out, "client,outbound_client,true,0,22,2,11,1,"
+				    "22,0,false\n"));
+	assert_non_null(strstr(out, ",,false,6,4122,15,5411,7,3372,750,"
+				    "true\n"));
+	free(out);
+
+	o.fmt = FMT_TABLE;
+	o.by = BY_TENANT;
+	o.raw = true;
+	out = write_to_string(&st->s, &o);
+	assert_non_null(strstr(line_of(out, "ROLE"), "TENANT"));
+	assert_non_null(strstr(line_of(out, "TOTAL"), " 3372 "));
+	assert_non_null(strstr(line_of(out, "client  (overflow)"), "22"));
+	free(out);
+
+	/* an aggregate view needs a configuration */
+	o.cfg = NULL;
+	{
+		FILE *f = fopen("/dev/null", "w");
+
+		assert_non_null(f);
+		assert_int_equal(dump_write(f, &st->s, &o), -EINVAL);
+		fclose(f);
+	}
+}
+
+static void test_by_parse(void **state)
+{
+	enum dump_by by;
+
+	assert_int_equal(dump_by_parse("traffic_type", &by), 0);
+	assert_int_equal(by, BY_TRAFFIC);
+	assert_int_equal(dump_by_parse("tenant", &by), 0);
+	assert_int_equal(by, BY_TENANT);
+	assert_int_equal(dump_by_parse("Tenant", &by), -EINVAL);
+	assert_int_equal(dump_by_parse("", &by), -EINVAL);
+	assert_string_equal(dump_by_name(BY_BACKEND), "backend");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -244,6 +593,17 @@ int main(void)
 		cmocka_unit_test(test_table_totals),
 		cmocka_unit_test(test_sockets),
 		cmocka_unit_test(test_totals),
+		cmocka_unit_test(test_by_parse),
+		cmocka_unit_test_setup_teardown(test_aggregate_backend,
+						cls_setup, cls_teardown),
+		cmocka_unit_test_setup_teardown(test_aggregate_tenant_service,
+						cls_setup, cls_teardown),
+		cmocka_unit_test_setup_teardown(test_aggregate_traffic,
+						cls_setup, cls_teardown),
+		cmocka_unit_test_setup_teardown(test_classified_rows,
+						cls_setup, cls_teardown),
+		cmocka_unit_test_setup_teardown(test_group_formats,
+						cls_setup, cls_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -56,6 +56,55 @@ static void test_parse_u32(void **state)
 	assert_int_equal(parse_u32(NULL, 0, 1, NULL), -EINVAL);
 }
 
+static void test_parse_endpoint(void **state)
+{
+	static const struct {
+		const char *in;
+		int err;
+		const char *addr;	/* fmt_addr() of the result */
+		__u16 port;
+	} cases[] = {
+		{ "10.1.2.3", 0, "10.1.2.3", 0 },
+		{ "10.1.2.3:8080", 0, "10.1.2.3", 8080 },
+		{ "2001:db8::7", 0, "2001:db8::7", 0 },
+		{ "[2001:db8::7]:443", 0, "2001:db8::7", 443 },
+		{ "[2001:db8::7]", 0, "2001:db8::7", 0 },
+		{ "::ffff:10.0.0.1", 0, "10.0.0.1", 0 },
+		{ "[::1]:65535", 0, "::1", 65535 },
+		{ "10.1.2.3:0", -EINVAL, NULL, 0 },
+		{ "10.1.2.3:65536", -EINVAL, NULL, 0 },
+		{ "10.1.2.3:", -EINVAL, NULL, 0 },
+		{ "10.1.2.3:x", -EINVAL, NULL, 0 },
+		{ "[2001:db8::7", -EINVAL, NULL, 0 },
+		{ "[2001:db8::7]x", -EINVAL, NULL, 0 },
+		{ "[10.1.2.3]:80", -EINVAL, NULL, 0 },
+		{ "10.1.2", -EINVAL, NULL, 0 },
+		{ "example.com", -EINVAL, NULL, 0 },
+		{ "", -EINVAL, NULL, 0 },
+		{ "2001:db8::7:80:", -EINVAL, NULL, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *why = NULL;
+		__u8 addr[16];
+		__u16 port = 1;
+		char buf[48];
+		int err = parse_endpoint(cases[i].in, addr, &port, &why);
+
+		if (err != cases[i].err)
+			fail_msg("parse_endpoint(\"%s\"): %d, want %d",
+				 cases[i].in, err, cases[i].err);
+		if (err) {
+			assert_non_null(why);
+			continue;
+		}
+		assert_string_equal(fmt_addr(addr, buf, sizeof(buf)),
+				    cases[i].addr);
+		assert_int_equal(port, cases[i].port);
+	}
+}
+
 static void test_fmt_addr(void **state)
 {
 	static const struct {
@@ -281,6 +330,7 @@ int main(void)
 		cmocka_unit_test(test_fmt_units),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_json_string),
+		cmocka_unit_test(test_parse_endpoint),
 		cmocka_unit_test(test_cgroup2_mount),
 		cmocka_unit_test(test_ephemeral_ports),
 		cmocka_unit_test(test_wire_bytes),
