@@ -272,33 +272,39 @@ static void set_name(char *dst, size_t size, const char *s)
 	snprintf(dst, size, "%s", s ? s : "");
 }
 
+/* Bytes nobody can attribute: billed, never free by a guess, noted. */
+static void unattributed_row(__u8 role, bool out, struct ledger_usage *r)
+{
+	const char *type = !out ? "inbound" :
+			   role == TG_ROLE_BACKEND ? "outbound_backend_internet" :
+						     "outbound_client";
+
+	set_name(r->k.traffic_type, sizeof(r->k.traffic_type), type);
+	r->unexplained_bytes = out ? r->bytes : 0;
+}
+
 /* The day row one delta belongs to, less the host and day. */
-static int delta_row(const struct tg_config *cfg,
-		     const struct ledger_counter *d, struct ledger_usage *r)
+static void delta_row(const struct tg_config *cfg,
+		      const struct ledger_counter *d, struct ledger_usage *r)
 {
 	bool out = d->key[1] == COLLECT_OUT;
 	struct tg_class res;
 	struct tg_peer_key pk;
-	const char *type;
-	int err;
 
 	r->bytes = d->bytes;
 	r->packets = d->packets;
 	r->calls = d->calls;
 	if (d->key[0] == COLLECT_KEY_OVERFLOW) {
-		/* No address: billed, never free by a guess, and noted. */
-		type = !out ? "inbound" :
-		       d->key[2] == TG_ROLE_BACKEND ?
-				     "outbound_backend_internet" :
-				     "outbound_client";
-		set_name(r->k.traffic_type, sizeof(r->k.traffic_type), type);
-		r->unexplained_bytes = out ? d->bytes : 0;
-		return 0;
+		unattributed_row(d->key[2], out, r);
+		return;
 	}
 	memcpy(&pk, &d->key[2], sizeof(pk));
-	err = classify(cfg, pk.role, pk.addr, pk.port, pk.proto, out, &res);
-	if (err)
-		return err;
+	/* A role classify() does not know never reaches a peer key; were
+	 * it to, its bytes are still booked rather than stop the ledger. */
+	if (classify(cfg, pk.role, pk.addr, pk.port, pk.proto, out, &res)) {
+		unattributed_row(pk.role, out, r);
+		return;
+	}
 	set_name(r->k.traffic_type, sizeof(r->k.traffic_type),
 		 traffic_name(res.type));
 	set_name(r->k.tenant, sizeof(r->k.tenant), res.tenant);
@@ -306,7 +312,6 @@ static int delta_row(const struct tg_config *cfg,
 	if (pk.role == TG_ROLE_BACKEND)
 		set_name(r->k.backend, sizeof(r->k.backend), res.backend);
 	r->unexplained_bytes = out && res.flagged ? d->bytes : 0;
-	return 0;
 }
 
 static int cmp_row(const void *pa, const void *pb)
@@ -343,9 +348,7 @@ static int make_rows(const struct collect *c, const struct tg_config *cfg,
 			continue;
 		set_name(v[j].k.host, sizeof(v[j].k.host), c->host);
 		set_name(v[j].k.day, sizeof(v[j].k.day), day);
-		err = delta_row(cfg, &d[i], &v[j]);
-		if (err)
-			goto fail;
+		delta_row(cfg, &d[i], &v[j]);
 		j++;
 	}
 	if (j)

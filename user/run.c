@@ -164,6 +164,10 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 			o->ledger = optarg;
 			break;
 		case OPT_HOST:
+			if (!*optarg) {
+				pr_warn("--host: empty name");
+				return -EINVAL;
+			}
 			if (strlen(optarg) >= sizeof(o->host)) {
 				pr_warn("--host: '%s' is longer than %zu bytes",
 					optarg, sizeof(o->host) - 1);
@@ -704,7 +708,7 @@ int cmd_run(int argc, char **argv)
 	struct sigaction sa = {};
 	sigset_t sigs, wait_mask;
 	struct snapshot s = {};
-	time_t due;
+	time_t due, last_due;
 	bool first;
 	int err;
 
@@ -783,7 +787,7 @@ int cmd_run(int argc, char **argv)
 
 	/* The first pass books at once what was counted while no agent ran;
 	 * then every interval, and at every midnight. */
-	due = time(NULL);
+	due = last_due = time(NULL);
 	for (first = true; !exiting; first = false) {
 		double t0;
 		time_t now;
@@ -795,10 +799,14 @@ int cmd_run(int argc, char **argv)
 		t0 = mono_now();
 		err = snapshot_read(&a.v, &s, false);
 		agent_after_read(&a, err, &s, due, t0);
+		/* Rates over the interval's real length: the one before
+		 * midnight is shorter. */
 		if (!err && o->summary && !first)
-			print_summary(&s, a.cfg, &a.last, o->interval);
+			print_summary(&s, a.cfg, &a.last,
+				      due > last_due ? due - last_due : 1);
 		snapshot_free(&s);
 		err = 0;
+		last_due = due;
 		/* Behind by more than an interval (a suspended host): start
 		 * the schedule again from now. */
 		now = time(NULL);

@@ -920,13 +920,15 @@ tg_dev_ip_bytes()
 		"$(tg_ip_bytes "${TG_DELTA[2]}" "${TG_DELTA[3]}" "${TG_DELTA[7]}")"
 }
 
-# tg_veth_ip DEV: "rx_bytes rx_packets tx_bytes tx_packets" of gw's DEV
-# between snapshots "base" and "end", in IP bytes (tg_ip_bytes).
-tg_veth_ip()
+# tg_dev_ip_counts DEV: "RX_BYTES RX_PACKETS TX_BYTES TX_PACKETS" of gw's
+# link DEV between snapshots "base" and "end", bytes as IP bytes.
+tg_dev_ip_counts()
 {
 	tg_dev_delta "$1"
-	echo "$(tg_ip_bytes "${TG_DELTA[0]}" "${TG_DELTA[1]}" "${TG_DELTA[6]}") ${TG_DELTA[1]}" \
-		"$(tg_ip_bytes "${TG_DELTA[2]}" "${TG_DELTA[3]}" "${TG_DELTA[7]}") ${TG_DELTA[3]}"
+	echo "$(tg_ip_bytes "${TG_DELTA[0]}" "${TG_DELTA[1]}" "${TG_DELTA[6]}")" \
+		"${TG_DELTA[1]}" \
+		"$(tg_ip_bytes "${TG_DELTA[2]}" "${TG_DELTA[3]}" "${TG_DELTA[7]}")" \
+		"${TG_DELTA[3]}"
 }
 
 # tg_check_peer LABEL DUMP_JSON PEER ROLE PORT PROTO DEV

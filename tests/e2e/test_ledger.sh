@@ -11,10 +11,12 @@
 # its ledger in the test's temp dir) is killed with SIGKILL at a random
 # instant 0.1-1.6 s after each start and started again at once, KILLS
 # times (default 10, TG_LEDGER_KILLS): before, during and after its
-# commits. Then, with the links quiet, the ledger's rows summed per
-# direction (in: the inbound rows, out: all others) must equal gw's veth
-# counters in IP bytes and packets exactly, and the meter's own totals;
-# a clean stop must book nothing more.
+# commits. Half way, the configuration gives the frontend port and the
+# backend to another tenant and the running agent reloads it (SIGHUP).
+# Then, with the links quiet, the ledger's rows summed per direction (in:
+# the inbound rows, out: all others) must equal gw's veth counters in IP
+# bytes and packets exactly, and the meter's own totals; both tenants have
+# rows, nothing is unattributed, and a clean stop books nothing more.
 #
 # Last, copies of the ledger that are garbage, empty or truncated are
 # refused by 'ledger export', 'rate' and 'run', each naming the file.
@@ -27,7 +29,28 @@ BIG=$((40 << 20))
 tg_init nginx wrk curl
 tg_topology_setup
 tg_cgroup_setup
-tg_agent_start
+
+cfg=$TG_TMP/tollgate.yaml
+# write_config TENANT: the gateway's port and its backend belong to TENANT.
+write_config()
+{
+	cat >"$cfg" <<EOF
+region: region-1
+provider: examplecloud
+services:
+  - port: $TG_GW_PORT
+    name: api
+    tenant: $1
+backends:
+  - address: $TG_BE4
+    port: $TG_BE_PORT
+    name: origin
+    tenant: $1
+    service: api
+EOF
+}
+write_config acme
+tg_agent_start --config "$cfg"
 tg_be_nginx_start
 tg_gw_nginx_start
 tg_be_file f 2000
@@ -38,7 +61,9 @@ sums=$(tg_ledger_sums) || tg_die "cannot export the ledger"
 [ "$sums" = "0 0 0 0" ] ||
 	tg_die "the ledger holds traffic before the test's: $sums"
 
-timeout 60 ip netns exec "$TG_NS_CL" wrk -t2 -c8 -d25s \
+# wrk runs until the kills are done (SIGINT ends it; timeout passes the
+# signal on), however long a loaded machine takes to restart the agent.
+timeout 150 ip netns exec "$TG_NS_CL" wrk -t2 -c8 -d120s \
 	"http://$TG_GWC4:$TG_GW_PORT/f" >"$TG_TMP/wrk.out" 2>&1 &
 wrk_pid=$!
 TG_PIDS+=("$wrk_pid")
@@ -47,10 +72,10 @@ tg_curl --limit-rate 2M -o /dev/null -w '%{http_code} %{size_download}\n' \
 curl_pid=$!
 TG_PIDS+=("$curl_pid")
 
-deadline=$((SECONDS + 60))
+deadline=$((SECONDS + 100))
 for ((k = 1; k <= KILLS; k++)); do
 	[ "$SECONDS" -lt "$deadline" ] ||
-		tg_die "only $((k - 1)) of $KILLS kills within 60s"
+		tg_die "only $((k - 1)) of $KILLS kills within 100s"
 	kill -0 "$wrk_pid" 2>/dev/null ||
 		tg_die "premise: the load ended after $((k - 1)) kills"
 	ms=$((100 + RANDOM % 1500))
@@ -59,9 +84,17 @@ for ((k = 1; k <= KILLS; k++)); do
 	[ "$TG_AGENT_RC" -eq 137 ] ||
 		tg_fail "kill $k: the agent ended with status $TG_AGENT_RC, not by SIGKILL"
 	tg_log "kill $k: SIGKILL $ms ms after the start; $(tg_ledger_sums | awk '{ printf "ledger in %d B, out %d B", $1, $3 }')"
-	tg_agent_start
+	tg_agent_start --config "$cfg"
+	if [ "$k" -eq $((KILLS / 2)) ]; then
+		write_config globex
+		kill -HUP "$TG_AGENT_PID"
+		tg_wait_log "$TG_AGENT_LOG" "reloaded: configuration $cfg" ||
+			tg_fail "the agent did not reload its configuration"
+		tg_log "configuration reloaded: the traffic is globex's from now on"
+	fi
 done
 
+kill -INT "$wrk_pid" 2>/dev/null
 wait "$wrk_pid"
 tg_log "wrk: $(grep -E 'requests in' "$TG_TMP/wrk.out" | sed 's/^ *//')"
 for _ in $(seq 600); do
@@ -76,8 +109,8 @@ read -r code size <"$TG_TMP/curl.out"
 tg_measure_end
 
 # The truth: what crossed gw's two links, in IP bytes.
-read -r c_rxb c_rxp c_txb c_txp <<<"$(tg_veth_ip "$TG_DEV_GWC")"
-read -r b_rxb b_rxp b_txb b_txp <<<"$(tg_veth_ip "$TG_DEV_GWB")"
+read -r c_rxb c_rxp c_txb c_txp <<<"$(tg_dev_ip_counts "$TG_DEV_GWC")"
+read -r b_rxb b_rxp b_txb b_txp <<<"$(tg_dev_ip_counts "$TG_DEV_GWB")"
 want="$((c_rxb + b_rxb)) $((c_rxp + b_rxp)) $((c_txb + b_txb)) $((c_txp + b_txp))"
 
 # The running agent books the rest within an interval or two.
@@ -103,7 +136,18 @@ meter=$(jq -r '"\(map(.bytes_in) | add // 0) \(map(.packets_in) | add // 0) \(ma
 	<<<"$TG_DUMP")
 [ "$meter" = "$got" ] ||
 	tg_fail "ledger ($got) and the meter's totals ($meter) differ"
-tg_log "ledger rows: $(tg_ledger_export | jq -c '[.day, .tenant, .traffic_type, .bytes]' | tr '\n' ' ')"
+rows=$(tg_ledger_export)
+while IFS= read -r line; do
+	tg_log "    $line"
+done < <(jq -c '[.day, .tenant, .service, .backend, .traffic_type, .bytes, .unexplained_bytes]' <<<"$rows")
+for t in acme globex; do
+	n=$(jq -s --arg t "$t" '[.[] | select(.tenant == $t and .traffic_type == "outbound_client") | .bytes] | add // 0' <<<"$rows")
+	[ "$n" -gt 0 ] || tg_fail "no outbound_client bytes booked for tenant $t"
+	n=$(jq -s --arg t "$t" '[.[] | select(.tenant == $t and .backend == "origin" and .traffic_type == "outbound_backend_intranet") | .bytes] | add // 0' <<<"$rows")
+	[ "$n" -gt 0 ] || tg_fail "no outbound_backend_intranet bytes booked for tenant $t, backend origin"
+done
+bad=$(jq -c 'select(.tenant == "" or .service != "api" or .unexplained_bytes != 0 or .host == "")' <<<"$rows")
+[ -z "$bad" ] || tg_fail "rows not attributed by the configuration: $bad"
 if grep -h "ledger '" "$TG_TMP"/agent.*.log | grep -v "host .*, days in"; then
 	tg_fail "the agent complained about the ledger (above)"
 fi

@@ -370,6 +370,29 @@ static void test_overflow(void **state)
 	config_free(cfg);
 }
 
+/* A peer key of a role classify() does not know (the kernel never makes
+ * one) is booked unattributed, not a reason to stop booking. */
+static void test_unknown_role(void **state)
+{
+	struct tg_config *cfg = parse(yaml_a);
+	struct collect *c = open_collect("boot-1");
+	struct snapshot s = snap(7, 10, 20, 30, 40);
+	const struct ledger_usage *r;
+	struct rows v;
+
+	s.peers[BACKEND].key.role = TG_ROLE_NONE;
+	commit(c, cfg, s, NOON);
+	v = scan(c);
+	r = find(&v, "2024-06-01", "", "", "outbound_client");
+	assert_int_equal(r->bytes, 40);
+	assert_int_equal(r->unexplained_bytes, 40);
+	assert_int_equal(find(&v, "2024-06-01", "", "", "inbound")->bytes, 30);
+	assert_int_equal(find(&v, "2024-06-01", "acme", "",
+			      "outbound_client")->bytes, 20);
+	collect_close(c);
+	config_free(cfg);
+}
+
 /* A reload moves port 443 to another tenant: the bytes before it stay
  * with the old one, the bytes after it go to the new one, none twice. */
 static void test_reload(void **state)
@@ -467,6 +490,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_midnight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overflow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_role, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_commit_retried,
 						setup, teardown),
