@@ -392,6 +392,14 @@ static int make_salt(char *buf, size_t len)
 	return 0;
 }
 
+/* The port of @ss, for libmicrohttpd's messages. */
+static uint16_t listen_port(const struct sockaddr_storage *ss)
+{
+	return ntohs(ss->ss_family == AF_INET6 ?
+			     ((const struct sockaddr_in6 *)ss)->sin6_port :
+			     ((const struct sockaddr_in *)ss)->sin_port);
+}
+
 int metrics_server_start(struct metrics_server **out,
 			 const struct metrics_server_opts *o)
 {
@@ -434,7 +442,7 @@ int metrics_server_start(struct metrics_server **out,
 	 * list must end in MHD_OPTION_END, so the TLS pair comes last. */
 	errno = 0;
 	s->d = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, s,
+		flags, listen_port(&ss), NULL, NULL, on_request, s,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_THREAD_POOL_SIZE, 2u,
 		MHD_OPTION_CONNECTION_LIMIT,

@@ -6,7 +6,9 @@
  * later label sets into "other" with exact totals, deltas of hand-made
  * snapshots classified per peer (a restart's first read, a reload, a
  * recreated entry, the overflow buckets), the cost gauges rated from a
- * ledger, the listen address parser and the metrics configuration.
+ * ledger, the listen address parser and the metrics configuration, and
+ * the HTTP server on loopback (status codes, Allow, basic authentication)
+ * under the sanitizers.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -22,6 +24,7 @@
 #include <sys/socket.h>
 #include <linux/types.h>
 #include <cmocka.h>
+#include <crypt.h>
 
 #include "classify.h"
 #include "collect.h"
@@ -587,6 +590,108 @@ static void test_config(void **state)
 	}
 }
 
+/* Send @req to the server on @port; the whole answer into @buf. */
+static void http(unsigned int port, const char *req, char *buf, size_t len)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons(port) };
+	size_t n = 0;
+	ssize_t r;
+	int fd;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(write(fd, req, strlen(req)), strlen(req));
+	while (n + 1 < len && (r = read(fd, buf + n, len - n - 1)) > 0)
+		n += r;
+	buf[n] = '\0';
+	close(fd);
+}
+
+#define REQ(m, path, extra) \
+	m " " path " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n" extra "\r\n"
+
+static void test_server(void **state)
+{
+	struct metrics_server *srv;
+	struct tg_metrics_user u = { .name = "prom" };
+	char buf[8192], salt[64], hash[128];
+	unsigned int port;
+
+	assert_int_equal(metrics_server_start(&srv,
+		&(struct metrics_server_opts){ .listen = "127.0.0.1:0" }), 0);
+	port = metrics_server_port(srv);
+	assert_true(port > 0);
+
+	http(port, REQ("GET", "/metrics", ""), buf, sizeof(buf));
+	assert_int_equal(strncmp(buf, "HTTP/1.1 503 ", 13), 0);
+	metrics_server_publish(srv, strdup("tollgate_x 1\n"), 13);
+	http(port, REQ("GET", "/metrics", ""), buf, sizeof(buf));
+	assert_int_equal(strncmp(buf, "HTTP/1.1 200 ", 13), 0);
+	assert_non_null(strstr(buf, "Content-Type: text/plain; version=0.0.4"));
+	assert_non_null(strstr(buf, "\r\n\r\ntollgate_x 1\n"));
+	http(port, REQ("HEAD", "/metrics", ""), buf, sizeof(buf));
+	assert_int_equal(strncmp(buf, "HTTP/1.1 200 ", 13), 0);
+	assert_null(strstr(buf, "tollgate_x"));
+	http(port, REQ("POST", "/metrics", "Content-Length: 3\r\n") "abc",
+	     buf, sizeof(buf));
+	assert_int_equal(strncmp(buf, "HTTP/1.1 405 ", 13), 0);
+	assert_non_null(strstr(buf, "Allow: GET, HEAD\r\n"));
+	http(port, REQ("GET", "/nope", ""), buf, sizeof(buf));
+	assert_int_equal(strncmp(buf, "HTTP/1.1 404 ", 13), 0);
+	http(port, "GET /metrics HTTP/1.1\r\n\r\n", buf, sizeof(buf));
+	assert_int_equal(strncmp(buf, "HTTP/1.1 400 ", 13), 0);
+	http(port, REQ("GET", "/", ""), buf, sizeof(buf));
+	assert_non_null(strstr(buf, "href=\"/metrics\""));
+
+	/* Users: a bcrypt hash of "pw", cheapest cost. */
+	assert_non_null(crypt_gensalt_rn("$2b$", 4, NULL, 0, salt,
+					 sizeof(salt)));
+	snprintf(hash, sizeof(hash), "%s", crypt("pw", salt));
+	assert_int_equal(strncmp(hash, "$2b$04$", 7), 0);
+	u.hash = hash;
+	assert_int_equal(metrics_server_set_users(srv, &u, 1), 0);
+	http(port, REQ("GET", "/metrics", ""), buf, sizeof(buf));
+	assert_int_equal(strncmp(buf, "HTTP/1.1 401 ", 13), 0);
+	assert_non_null(strstr(buf, "WWW-Authenticate: Basic realm=\"tollgate\""));
+	/* prom:wrong */
+	http(port, REQ("GET", "/metrics", "Authorization: Basic cHJvbTp3cm9uZw==\r\n"),
+	     buf, sizeof(buf));
+	assert_int_equal(strncmp(buf, "HTTP/1.1 401 ", 13), 0);
+	/* prom:pw, twice: bcrypt, then the cache */
+	http(port, REQ("GET", "/metrics", "Authorization: Basic cHJvbTpwdw==\r\n"),
+	     buf, sizeof(buf));
+	assert_int_equal(strncmp(buf, "HTTP/1.1 200 ", 13), 0);
+	http(port, REQ("GET", "/metrics", "Authorization: Basic cHJvbTpwdw==\r\n"),
+	     buf, sizeof(buf));
+	assert_int_equal(strncmp(buf, "HTTP/1.1 200 ", 13), 0);
+	/* A new hash drops the cached password. */
+	snprintf(hash, sizeof(hash), "%s", crypt("other", salt));
+	assert_int_equal(metrics_server_set_users(srv, &u, 1), 0);
+	http(port, REQ("GET", "/metrics", "Authorization: Basic cHJvbTpwdw==\r\n"),
+	     buf, sizeof(buf));
+	assert_int_equal(strncmp(buf, "HTTP/1.1 401 ", 13), 0);
+	assert_int_equal(metrics_server_set_users(srv, NULL, 0), 0);
+	http(port, REQ("GET", "/metrics", ""), buf, sizeof(buf));
+	assert_int_equal(strncmp(buf, "HTTP/1.1 200 ", 13), 0);
+
+	/* The port is taken now. */
+	{
+		struct metrics_server *two;
+		char addr[32];
+
+		snprintf(addr, sizeof(addr), "127.0.0.1:%u", port);
+		assert_true(metrics_server_start(&two,
+			&(struct metrics_server_opts){ .listen = addr }) < 0);
+		assert_int_equal(metrics_server_start(&two,
+			&(struct metrics_server_opts){ .listen = "nope" }),
+			-EINVAL);
+	}
+	metrics_server_stop(srv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -599,6 +704,7 @@ int main(void)
 		cmocka_unit_test(test_cost),
 		cmocka_unit_test(test_listen),
 		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_server),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
