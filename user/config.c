@@ -1180,6 +1180,14 @@ static const struct key_def metrics_keys[] = {
 	  false, NULL },
 };
 
+static bool plan_is_file(const char *s)
+{
+	size_t n = strlen(s);
+
+	return (n > 5 && !strcmp(s + n - 5, ".yaml")) ||
+	       (n > 4 && !strcmp(s + n - 4, ".yml"));
+}
+
 static int metrics_commit(struct loader *ld, void *item,
 			  const struct ypos *pos, const struct ypos *at,
 			  const char *field)
@@ -1191,6 +1199,17 @@ static int metrics_commit(struct loader *ld, void *item,
 	m->listen = it->listen;
 	m->max_series = it->max_series;
 	m->plan = it->plan;
+	/* A plan file, as plan_load() tells them from built-in names, is
+	 * relative to this file's folder like every other path here. */
+	if (it->plan && it->plan[0] != '/' && ld->dir[0] &&
+	    (strchr(it->plan, '/') || plan_is_file(it->plan))) {
+		char full[4096];
+
+		snprintf(full, sizeof(full), "%s/%s", ld->dir, it->plan);
+		m->plan = intern(ld->cfg->priv, full, strlen(full));
+		if (!m->plan)
+			return ld_nomem(ld);
+	}
 	m->plan_region = it->plan_region;
 	return 0;
 }

@@ -567,6 +567,23 @@ static void test_config(void **state)
 	assert_string_equal(cfg->metrics.plan_region, "ap-guangzhou");
 	config_free(cfg);
 
+	/* Plan files are relative to the configuration's folder, built-in
+	 * names stay names. */
+	{
+		static const char t[] = "region: r\nprovider: p\nmetrics:\n"
+					"  plan: plans/p.yaml\n";
+		static const char u[] = "region: r\nprovider: p\nmetrics:\n"
+					"  plan: tencent\n";
+
+		assert_int_equal(config_parse(t, strlen(t), "/etc/tg/t.yaml",
+					      0, &cfg, &err), 0);
+		assert_string_equal(cfg->metrics.plan, "/etc/tg/plans/p.yaml");
+		config_free(cfg);
+		assert_int_equal(config_parse(u, strlen(u), "/etc/tg/t.yaml",
+					      0, &cfg, &err), 0);
+		assert_string_equal(cfg->metrics.plan, "tencent");
+		config_free(cfg);
+	}
 	cfg = parse("region: r\nprovider: p\nmetrics:\n  enabled: false\n");
 	assert_true(cfg->metrics.disabled);
 	assert_null(cfg->metrics.listen);
