@@ -141,8 +141,8 @@ test-deploy:
 	$(Q)tests/run-all.sh deploy
 
 bench: deps
-	$(Q)$(MAKE) all $(OUTPUT)/tests/bench_prog
-	$(Q)tests/bench/run.sh
+	$(Q)$(MAKE) all $(OUTPUT)/tests/bench_prog $(OUTPUT)/tests/bench_classify
+	$(Q)OUTPUT=$(OUTPUT) tests/bench/run.sh
 
 bench-metrics: $(OUTPUT)/tests/bench_metrics
 	$(Q)$(OUTPUT)/tests/bench_metrics $(BENCH_RUNS)
@@ -218,6 +218,12 @@ $(OUTPUT)/tests/bench_%: tests/bench/bench_%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(call msg,BENCH,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP $< $(LIB_OBJS) $(ALL_LDFLAGS) \
 		$(LIBS) -o $@
+
+# The benchmark's own BPF objects, never loaded by the agent: empty
+# programs (the floor), and the meter built to reach its fast path in test
+# runs.
+$(OUTPUT)/tests/bench_prog: $(OUTPUT)/bench.skel.h $(OUTPUT)/benchfast.skel.h
+$(OUTPUT)/benchfast.bpf.o: bpf/meter.bpf.c
 
 # Fuzz targets: libFuzzer with ASan and UBSan, over the parsers only (no
 # libbpf, no skeletons). tests/fuzz/run.sh runs each for FUZZ_TIME seconds

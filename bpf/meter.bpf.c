@@ -17,15 +17,31 @@
  *
  * A sock_ops program records which side a TCP socket faces as the kernel
  * opens it. Every program returns 1: tollgate observes, it never drops.
+ *
+ * API calls (HTTP/1.x requests) are counted by two tracing programs at the
+ * end of this file, off the packet path; see "Calls" below for why there.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
 #include "meter.h"
+#include "http.h"
 #include "parse.bpf.h"
 
 #define SK_PASS 1
 #define AF_INET 2
 #define AF_INET6 10
+
+/*
+ * The protocol whose connected sockets never change peer, and so take the
+ * fast path: TCP. The benchmark builds this file a second time with 0, the
+ * protocol of the socket BPF_PROG_TEST_RUN makes up for a test run
+ * (bpf/benchfast.bpf.c), so that test runs can measure the fast path too.
+ */
+#ifndef TG_FIXED_PROTO
+#define TG_FIXED_PROTO IPPROTO_TCP
+#endif
 
 /* Set by the loader between open and load. */
 const volatile __u32 max_peers = 16384;
@@ -319,7 +335,7 @@ static __noinline int meter_slow(struct __sk_buff *skb, struct bpf_sock *sk,
 			st->peer = key;
 			st->peer_slot = slot;
 			/* A connected TCP socket never changes peer. */
-			if (st->proto == IPPROTO_TCP &&
+			if (st->proto == TG_FIXED_PROTO &&
 			    sk->state != BPF_TCP_LISTEN && pkt.ok)
 				st->flags |= TG_SOCK_PEER_FIXED;
 		}
@@ -400,12 +416,295 @@ int tg_sockops(struct bpf_sock_ops *skops)
 	if (!sk)
 		return 1;
 	st = bpf_sk_storage_get(&tg_sock, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!st || st->role == role)
+	if (!st)
+		return 1;
+	/* Accepted now, before the first byte of its stream is read: its
+	 * HTTP requests can be counted from the start. */
+	if (skops->op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
+		st->flags |= TG_SOCK_CALLS;
+	if (st->role == role)
 		return 1;
 	st->role = role;
 	st->flags &= ~(TG_SOCK_ROLE_INFERRED | TG_SOCK_PEER_FIXED);
 	st->peer_slot = 0;
 	return 1;
+}
+
+/*
+ * Calls
+ *
+ * An API call is an HTTP request a client sends to a frontend socket: an
+ * HTTP/1.x request, or an HTTP/2 stream in cleartext (h2c).
+ * Requests are counted in the stream the server reads, not in packets:
+ *
+ * - cgroup_skb ingress sees segments before TCP puts them in order:
+ *   retransmits, out-of-order and overlapping segments, GRO super-packets.
+ *   Counting there means redoing TCP reassembly per connection with
+ *   sequence numbers, and one gap (a segment the program misread, a
+ *   reordering beyond what it tracks) loses the request boundaries for the
+ *   rest of the connection. It would also put a payload scan on the
+ *   per-packet path, which must stay one lookup and two adds.
+ * - The bytes a socket's reader receives are in order, each exactly once,
+ *   whatever happened on the wire. The kernel announces each receive with
+ *   the sock_recv_length tracepoint (the socket, the bytes received, the
+ *   flags), after the bytes are in the reader's buffer; the buffer itself
+ *   is known at the syscall's entry (raw tracepoint sys_enter: read,
+ *   readv, recvfrom, recvmsg). The same parser can later be fed from an
+ *   SSL_read uprobe for TLS frontends.
+ *
+ * So: tg_sys_enter notes, for threads of the metered cgroup only, where a
+ * read's bytes will go (tg_task, task-local storage) and which open file it
+ * reads; tg_recv, when a socket that sock_ops saw accepted
+ * (TG_SOCK_CALLS) receives bytes, checks that the noted read is on that
+ * very socket, reads the bytes from the user buffer and feeds them to the
+ * parser of include/http.h, whose state lives in the socket's storage.
+ * Each request is added to the socket's and to its peer's `calls`. MSG_PEEK
+ * receives are skipped: the same bytes are read again.
+ *
+ * Nothing is lost silently. A receive on a counted socket that cannot be
+ * matched to a noted read (io_uring, recvmmsg, a reader outside the
+ * cgroup), a buffer that cannot be read, more iovecs than followed, or a
+ * stream that stops making sense puts the socket in TG_HTTP_DESYNC and
+ * counts it in TG_STAT_HTTP_DESYNC; its later requests are not counted.
+ * Bytes taken from a socket without a receive (splice(2)) are not seen at
+ * all: the next receive then starts inside the stream, which the parser
+ * mostly, but not always, finds out.
+ * Connections that are not HTTP from their first byte (TLS) count in
+ * TG_STAT_HTTP_OTHER. Cleartext HTTP/2 is followed frame by frame. Sockets accepted before tollgate attached
+ * are not parsed at all: their stream was not seen from its start.
+ *
+ * A socket's stream is parsed by whoever reads it; HTTP servers read a
+ * connection from one thread at a time, as they must to make sense of it.
+ */
+
+#define MSG_PEEK	0x2
+#define MSG_TRUNC	0x20
+#define MSG_ERRQUEUE	0x2000
+#define TG_MAX_STEPS	(1 << 18)	/* parser steps per buffer */
+#define TG_MAX_IOV	8		/* iovecs followed per read */
+
+/* Syscall numbers of this architecture, set by the loader. */
+const volatile __s64 nr_read = -1;
+const volatile __s64 nr_readv = -1;
+const volatile __s64 nr_recvfrom = -1;
+const volatile __s64 nr_recvmsg = -1;
+
+/* The metered cgroup, set by the loader: only its threads note reads. */
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} tg_cgroup SEC(".maps");
+
+/* Per-thread: the read in flight and the parser's window. Task storage,
+ * so that it goes with the thread; and not the BPF stack, so that the
+ * verifier sees the parser loop as one state, not one per byte. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct tg_task);
+} tg_task SEC(".maps");
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(tg_sys_enter, struct pt_regs *regs, long id)
+{
+	struct task_struct *task;
+	struct fdtable *fdt;
+	struct file **fds;
+	struct tg_task *t;
+	__u64 fd, file;
+	__u32 kind;
+
+	if (id == nr_read || id == nr_recvfrom)
+		kind = TG_READ_BUF;
+	else if (id == nr_readv)
+		kind = TG_READ_IOV;
+	else if (id == nr_recvmsg)
+		kind = TG_READ_MSG;
+	else
+		return 0;
+	if (bpf_current_task_under_cgroup(&tg_cgroup, 0) != 1)
+		return 0;
+
+	task = bpf_get_current_task_btf();
+	fd = (__u32)PT_REGS_PARM1_CORE_SYSCALL(regs);
+	fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), fds + fd))
+		return 0;
+	t = bpf_task_storage_get(&tg_task, task, 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!t)
+		return 0;
+	t->file = file;
+	t->buf = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	t->len = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	t->kind = kind;
+	return 0;
+}
+
+/* What the parser loop works on: the thread's window, the socket's state. */
+struct seg {
+	struct tg_task *t;
+	struct tg_http *h;
+};
+
+/* bpf_loop callback: skip a body run, or feed one byte. */
+static long seg_step(__u32 i, void *data)
+{
+	struct seg *g = data;
+	struct tg_task *t = g->t;
+	__u32 n;
+	int ev;
+
+	if (t->off >= t->seg_len)
+		return 1;
+	n = tg_http_skip(g->h, t->seg_len - t->off);
+	if (n) {
+		t->off += n;
+		return 0;
+	}
+	if (t->off < t->win_off || t->off - t->win_off >= t->win_len) {
+		n = t->seg_len - t->off;
+		if (n > TG_WIN)
+			n = TG_WIN;
+		if (bpf_probe_read_user(t->win, n, (void *)(t->ubuf + t->off))) {
+			t->ev = tg_http_desync(g->h);
+			return 1;
+		}
+		t->win_off = t->off;
+		t->win_len = n;
+	}
+	ev = tg_http_byte(g->h, t->win[(t->off - t->win_off) & (TG_WIN - 1)]);
+	t->off++;
+	if (ev == TG_HTTP_EV_CALL && tg_http_done(g->h)) {
+		/* A head the server rejects, and the connection with it
+		 * (a bad Content-Length): counted, the rest is lost. */
+		t->calls++;
+		ev = TG_HTTP_EV_DESYNC;
+	}
+	if (ev == TG_HTTP_EV_CALL) {
+		t->calls++;
+	} else if (ev != TG_HTTP_EV_NONE) {
+		t->ev = ev;
+		return 1;
+	}
+	return 0;
+}
+
+/* Parse @len bytes at user address @ubuf. */
+static __noinline void seg_parse(struct seg *g, __u64 ubuf, __u32 len)
+{
+	struct tg_task *t = g->t;
+
+	t->ubuf = ubuf;
+	t->seg_len = len;
+	t->off = 0;
+	t->win_off = 0;
+	t->win_len = 0;
+	bpf_loop(TG_MAX_STEPS, seg_step, g, 0);
+	if (!t->ev && t->off < t->seg_len)
+		t->ev = tg_http_desync(g->h);	/* more than the steps allow */
+}
+
+/* Parse the first @left bytes spread over the iovecs at @iovp. */
+static __noinline void iov_parse(struct seg *g, __u64 iovp, __u64 cnt,
+				 __u32 left)
+{
+	struct tg_task *t = g->t;
+	struct iovec iov;
+	__u32 n;
+	int i;
+
+	for (i = 0; i < TG_MAX_IOV && i < cnt && left && !t->ev; i++) {
+		if (bpf_probe_read_user(&iov, sizeof(iov),
+					(void *)(iovp + i * sizeof(iov)))) {
+			t->ev = tg_http_desync(g->h);
+			return;
+		}
+		n = iov.iov_len < left ? iov.iov_len : left;
+		seg_parse(g, (__u64)iov.iov_base, n);
+		left -= n;
+	}
+	if (left && !t->ev)
+		t->ev = tg_http_desync(g->h);
+}
+
+static __always_inline void count_calls(const struct tg_sock *st, __u64 calls)
+{
+	struct tg_counters *c = NULL;
+	__u32 idx = st->peer_slot - 1;
+
+	if (st->peer_slot && st->peer_slot != TG_SLOT_OVERFLOW)
+		c = bpf_map_lookup_elem(&tg_peer_cnt, &idx);
+	if (!c) {
+		idx = st->role;
+		c = bpf_map_lookup_elem(&tg_overflow, &idx);
+	}
+	if (c)
+		__sync_fetch_and_add(&c->calls, calls);
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(tg_recv, struct sock *sk, int ret, int flags)
+{
+	struct user_msghdr msg;
+	struct tg_task *t;
+	struct tg_sock *st;
+	struct seg g;
+	__u64 file;
+	int ev;
+
+	/* Peeked bytes are received again; the error queue is no stream. */
+	if (ret <= 0 || (flags & (MSG_PEEK | MSG_ERRQUEUE)))
+		return 0;
+	st = bpf_sk_storage_get(&tg_sock, sk, 0, 0);
+	if (!st || !(st->flags & TG_SOCK_CALLS) || tg_http_done(&st->http))
+		return 0;
+	if (flags & MSG_TRUNC) {
+		/* TCP drops the bytes without copying them anywhere. */
+		ev = tg_http_desync(&st->http);
+		goto stat;
+	}
+
+	t = bpf_task_storage_get(&tg_task, bpf_get_current_task_btf(), 0, 0);
+	file = (__u64)BPF_CORE_READ(sk, sk_socket, file);
+	if (!t || !t->file || t->file != file) {
+		/* Bytes of this stream went where we cannot see them. */
+		ev = tg_http_desync(&st->http);
+		goto stat;
+	}
+	/* One receive per noted read: another receive in this syscall (or
+	 * from elsewhere) must not find these bytes again. */
+	t->file = 0;
+	t->calls = 0;
+	t->ev = 0;
+	g.t = t;
+	g.h = &st->http;
+	if (t->kind == TG_READ_BUF) {
+		seg_parse(&g, t->buf, ret);
+	} else if (t->kind == TG_READ_IOV) {
+		iov_parse(&g, t->buf, t->len, ret);
+	} else if (bpf_probe_read_user(&msg, sizeof(msg), (void *)t->buf)) {
+		t->ev = tg_http_desync(&st->http);
+	} else {
+		iov_parse(&g, (__u64)msg.msg_iov, msg.msg_iovlen, ret);
+	}
+	if (t->calls) {
+		__sync_fetch_and_add(&st->c.calls, t->calls);
+		count_calls(st, t->calls);
+	}
+	ev = t->ev;
+stat:
+	if (ev == TG_HTTP_EV_DESYNC)
+		stat_inc(TG_STAT_HTTP_DESYNC);
+	else if (ev == TG_HTTP_EV_OTHER)
+		stat_inc(TG_STAT_HTTP_OTHER);
+	return 0;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -3,10 +3,12 @@
  * parse.bpf.h - read the IP and transport headers of a cgroup_skb packet.
  *
  * cgroup_skb programs see the packet from the IP header on, in both
- * directions. Headers are read with bpf_skb_load_bytes() rather than direct
- * packet access: it copes with non-linear skbs and needs no bounds dance,
- * and the parser only runs off the per-packet fast path (first packet of a
- * socket, unconnected sockets, GSO packets).
+ * directions. The common case (IPv4 without options or IPv6 without
+ * extension headers, then TCP or UDP, all in the linear data) is read in
+ * place; everything else with bpf_skb_load_bytes(), which copes with
+ * non-linear skbs and needs no bounds dance. The parser runs off the
+ * per-packet fast path (first packet of a socket, unconnected sockets) and
+ * on GSO packets.
  *
  * Nothing here may fail the program: a header that cannot be read leaves
  * pkt->ok clear and the caller falls back to what the socket knows.
@@ -155,11 +157,83 @@ unknown_l4:
 	pkt->ok = 1;
 }
 
+/* Ports and header length of a TCP or UDP header at @l4, read in place;
+ * false, with nothing written, when it is neither or not all there. */
+static __always_inline bool tg_direct_l4(void *l4, void *end, __u8 proto,
+					 __u32 l3_len, struct tg_pkt *pkt)
+{
+	__u32 l4_len;
+	__u16 *ports = l4;
+
+	if (proto == IPPROTO_TCP) {
+		struct tcphdr *th = l4;
+
+		if ((void *)(th + 1) > end)
+			return false;
+		l4_len = th->doff * 4;
+	} else if (proto == IPPROTO_UDP || proto == IPPROTO_UDPLITE) {
+		struct udphdr *uh = l4;
+
+		if ((void *)(uh + 1) > end)
+			return false;
+		l4_len = sizeof(*uh);
+	} else {
+		return false;
+	}
+	pkt->sport = bpf_ntohs(ports[0]);
+	pkt->dport = bpf_ntohs(ports[1]);
+	pkt->proto = proto;
+	pkt->hdr_len = l3_len + l4_len;
+	pkt->has_ports = 1;
+	pkt->ok = 1;
+	return true;
+}
+
+/*
+ * The common case, read in place: an IPv4 header without options or an
+ * IPv6 header without extension headers, not a fragment, then a TCP or UDP
+ * header, all in the skb's linear data (as the stack builds them, and as
+ * GRO leaves them). A direct read costs a bounds check, a helper call costs
+ * a call and a copy. Returns false, having written nothing, for anything
+ * else; tg_parse() then reads it the general way, with the same result.
+ */
+static __always_inline bool tg_parse_direct(struct __sk_buff *skb,
+					    struct tg_pkt *pkt)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct ipv6hdr *ip6h = data;
+	struct iphdr *iph = data;
+
+	if ((void *)(iph + 1) > end)
+		return false;
+	if (iph->version == 4) {
+		if (iph->ihl != 5 ||
+		    (iph->frag_off & bpf_htons(TG_IP_MF | TG_IP_OFFSET)))
+			return false;
+		if (!tg_direct_l4(iph + 1, end, iph->protocol, sizeof(*iph),
+				  pkt))
+			return false;
+		tg_map_v4(pkt->saddr, iph->saddr);
+		tg_map_v4(pkt->daddr, iph->daddr);
+		return true;
+	}
+	if (iph->version != 6 || (void *)(ip6h + 1) > end)
+		return false;
+	if (!tg_direct_l4(ip6h + 1, end, ip6h->nexthdr, sizeof(*ip6h), pkt))
+		return false;
+	__builtin_memcpy(pkt->saddr, &ip6h->saddr, 16);
+	__builtin_memcpy(pkt->daddr, &ip6h->daddr, 16);
+	return true;
+}
+
 /* Fill @pkt from the packet; pkt->ok tells whether the IP header was read. */
 static __always_inline void tg_parse(struct __sk_buff *skb, struct tg_pkt *pkt)
 {
 	__u8 vers;
 
+	if (tg_parse_direct(skb, pkt))
+		return;
 	if (bpf_skb_load_bytes(skb, 0, &vers, 1))
 		return;
 	if ((vers >> 4) == 4)

@@ -16,7 +16,7 @@
 #ifndef TOLLGATE_METER_H
 #define TOLLGATE_METER_H
 
-#define TG_ABI_VERSION 1
+#define TG_ABI_VERSION 2
 
 /* Which side a socket faces. 0 means "not decided yet" and never reaches a
  * peer key, except in the overflow bucket of packets without a socket. */
@@ -28,6 +28,8 @@
 /* tg_sock.flags */
 #define TG_SOCK_ROLE_INFERRED	0x01	/* role from the port rule, not seen */
 #define TG_SOCK_PEER_FIXED	0x02	/* connected TCP: cached slot never changes */
+#define TG_SOCK_CALLS		0x04	/* accepted TCP seen from its start:
+					 * HTTP requests are counted */
 
 /* Index of the global counters in the tg_stats per-CPU array. */
 #define TG_STAT_PEER_FULL	0	/* peer not inserted: map or slots full */
@@ -36,6 +38,10 @@
 #define TG_STAT_BAD_HEADER	3	/* header unreadable: peer from the socket */
 #define TG_STAT_ROLE_INFERRED	4	/* sockets whose role came from the port */
 #define TG_STAT_GSO		5	/* GSO/GRO packets, segments accounted */
+#define TG_STAT_HTTP_DESYNC	6	/* client sockets whose HTTP stream
+					 * was lost: later calls uncounted */
+#define TG_STAT_HTTP_OTHER	7	/* client sockets not speaking HTTP in
+					 * clear (TLS, ...): calls uncounted */
 #define TG_NR_STATS		8
 
 /* Bytes are IP bytes: IP header, extension headers and payload, the way
@@ -45,8 +51,25 @@ struct tg_counters {
 	__u64 packets_in;	/* IP packets, peer to host */
 	__u64 bytes_out;	/* IP bytes, host to peer */
 	__u64 packets_out;	/* IP packets, host to peer */
+	__u64 calls;		/* HTTP requests read from the peer
+				 * (client sockets) */
 };
-_Static_assert(sizeof(struct tg_counters) == 32, "tg_counters is ABI");
+_Static_assert(sizeof(struct tg_counters) == 40, "tg_counters is ABI");
+
+/*
+ * Where the HTTP request counter (include/http.h) stands in a client
+ * socket's incoming stream.
+ */
+struct tg_http {
+	__u64 remain;		/* bytes: body or chunk data still to skip;
+				 * the Content-Length or chunk size being read */
+	__u8 state;		/* TG_HTTP_* */
+	__u8 flags;		/* TG_HTTP_F_* */
+	__u8 match;		/* characters of a name or token matched */
+	__u8 cand;		/* TG_HTTP_N_*: names still matching */
+	__u32 stream;		/* HTTP/2: last client stream id counted */
+};
+_Static_assert(sizeof(struct tg_http) == 16, "tg_http is ABI");
 
 /*
  * Key of the per-peer aggregate. Client-side traffic is aggregated per
@@ -84,8 +107,9 @@ struct tg_sock {
 	__u32 peer_slot;	/* slot of that peer in tg_peer_cnt, plus one;
 				 * 0: none cached, TG_SLOT_OVERFLOW: overflow */
 	__u32 pad1;		/* zero */
+	struct tg_http http;	/* request counting, TG_SOCK_CALLS sockets */
 };
-_Static_assert(sizeof(struct tg_sock) == 112, "tg_sock is ABI");
+_Static_assert(sizeof(struct tg_sock) == 136, "tg_sock is ABI");
 
 #define TG_SLOT_OVERFLOW 0xffffffffu
 
@@ -106,6 +130,36 @@ _Static_assert(sizeof(struct tg_meta) == 32, "tg_meta is ABI");
 #define TG_MAP_OVERFLOW	"tg_overflow"
 #define TG_MAP_STATS	"tg_stats"
 #define TG_MAP_META	"tg_meta"
+#define TG_MAP_CGROUP	"tg_cgroup"
+#define TG_MAP_TASK	"tg_task"
+
+/*
+ * Per-thread state of the calls tracers (task-local storage): the read in
+ * flight, noted at syscall entry for the socket's receive, and the window
+ * through which the parser reads the bytes from user space.
+ */
+#define TG_READ_BUF	1	/* read(2), recvfrom(2): buf, len */
+#define TG_READ_IOV	2	/* readv(2): iov, iovcnt */
+#define TG_READ_MSG	3	/* recvmsg(2): msghdr */
+#define TG_WIN		256	/* bytes copied from user space at once */
+
+struct tg_task {
+	__u64 file;		/* struct file * of the read's descriptor;
+				 * 0: no read in flight */
+	__u64 buf;		/* user address: buffer, iovec or msghdr */
+	__u64 len;		/* buffer length or iovec count */
+	__u32 kind;		/* TG_READ_* */
+	__u32 pad;		/* zero */
+	__u64 ubuf;		/* buffer being parsed: user address */
+	__u32 seg_len;		/* its bytes */
+	__u32 off;		/* bytes of it parsed or skipped */
+	__u32 win_off;		/* offset of win[0] in it */
+	__u32 win_len;		/* bytes in win */
+	__u32 calls;		/* requests completed in this receive */
+	__s32 ev;		/* TG_HTTP_EV_DESYNC or _OTHER: stop */
+	__u8 win[TG_WIN];	/* bytes of the buffer */
+};
+_Static_assert(sizeof(struct tg_task) == 64 + TG_WIN, "tg_task is ABI");
 
 /*
  * Wire bytes of a packet that may be a GSO or GRO super-packet: every

@@ -225,10 +225,12 @@ static void add_ctr(struct ledger_counter *v, size_t *n, __u8 kind,
 		    const struct tg_peer_key *pk, __u8 role,
 		    const struct tg_counters *tc)
 {
-	if (tc->bytes_in || tc->packets_in) {
+	/* Calls are the clients' requests: booked with the bytes in. */
+	if (tc->bytes_in || tc->packets_in || tc->calls) {
 		set_key(&v[*n], kind, COLLECT_IN, pk, role);
 		v[*n].bytes = tc->bytes_in;
 		v[*n].packets = tc->packets_in;
+		v[*n].calls = tc->calls;
 		(*n)++;
 	}
 	if (tc->bytes_out || tc->packets_out) {

@@ -94,25 +94,28 @@ static void json_counters(FILE *f, const struct tg_counters *c)
 {
 	fprintf(f,
 		"\"bytes_out\":%llu,\"packets_out\":%llu,"
-		"\"bytes_in\":%llu,\"packets_in\":%llu",
+		"\"bytes_in\":%llu,\"packets_in\":%llu,\"calls\":%llu",
 		(unsigned long long)c->bytes_out,
 		(unsigned long long)c->packets_out,
 		(unsigned long long)c->bytes_in,
-		(unsigned long long)c->packets_in);
+		(unsigned long long)c->packets_in,
+		(unsigned long long)c->calls);
 }
 
 static void csv_counters(FILE *f, const struct tg_counters *c)
 {
-	fprintf(f, "%llu,%llu,%llu,%llu", (unsigned long long)c->bytes_out,
+	fprintf(f, "%llu,%llu,%llu,%llu,%llu",
+		(unsigned long long)c->bytes_out,
 		(unsigned long long)c->packets_out,
 		(unsigned long long)c->bytes_in,
-		(unsigned long long)c->packets_in);
+		(unsigned long long)c->packets_in,
+		(unsigned long long)c->calls);
 }
 
 static bool counters_zero(const struct tg_counters *c)
 {
 	return !c->bytes_in && !c->bytes_out && !c->packets_in &&
-	       !c->packets_out;
+	       !c->packets_out && !c->calls;
 }
 
 /* A table cell: exact integers with --raw, else human units. */
@@ -128,13 +131,14 @@ static const char *cell(__u64 v, bool bytes, bool raw, char *buf,
 
 static void table_counters(FILE *f, const struct tg_counters *c, bool raw)
 {
-	char a[32], b[32], d[32], e[32];
+	char a[32], b[32], d[32], e[32], g[32];
 
-	fprintf(f, " %12s %10s %12s %10s\n",
+	fprintf(f, " %12s %10s %12s %10s %10s\n",
 		cell(c->bytes_in, true, raw, a, sizeof(a)),
 		cell(c->packets_in, false, raw, b, sizeof(b)),
 		cell(c->bytes_out, true, raw, d, sizeof(d)),
-		cell(c->packets_out, false, raw, e, sizeof(e)));
+		cell(c->packets_out, false, raw, e, sizeof(e)),
+		cell(c->calls, false, raw, g, sizeof(g)));
 }
 
 /* The table's last line: the map's fill level, and the configuration. */
@@ -152,6 +156,14 @@ static void table_footer(FILE *f, const struct snapshot *s,
 		(unsigned long long)s->stats[TG_STAT_PEER_FULL],
 		(unsigned long long)s->stats[TG_STAT_NO_SOCK],
 		config ? "; configuration " : "", config ? config : "");
+	if (s->stats[TG_STAT_HTTP_DESYNC] || s->stats[TG_STAT_HTTP_OTHER])
+		fprintf(f,
+			"calls not counted on %llu connections: %llu lost the "
+			"HTTP stream, %llu did not speak HTTP in clear\n",
+			(unsigned long long)(s->stats[TG_STAT_HTTP_DESYNC] +
+					     s->stats[TG_STAT_HTTP_OTHER]),
+			(unsigned long long)s->stats[TG_STAT_HTTP_DESYNC],
+			(unsigned long long)s->stats[TG_STAT_HTTP_OTHER]);
 }
 
 static void dump_peers_table(FILE *f, const struct snapshot *s, bool raw)
@@ -167,9 +179,9 @@ static void dump_peers_table(FILE *f, const struct snapshot *s, bool raw)
 		if (n > w)
 			w = n;
 	}
-	fprintf(f, "%-8s %-6s %-*s %5s %12s %10s %12s %10s\n", "ROLE", "PROTO",
-		w, "PEER", "PORT", "BYTES IN", "PKTS IN", "BYTES OUT",
-		"PKTS OUT");
+	fprintf(f, "%-8s %-6s %-*s %5s %12s %10s %12s %10s %10s\n", "ROLE",
+		"PROTO", w, "PEER", "PORT", "BYTES IN", "PKTS IN", "BYTES OUT",
+		"PKTS OUT", "CALLS");
 	for (i = 0; i < s->nr_peers; i++) {
 		const struct peer_rec *p = &s->peers[i];
 
@@ -215,11 +227,13 @@ static void dump_socks(FILE *f, const struct snapshot *s,
 	else if (fmt == FMT_CSV)
 		fputs("cookie,role,proto,local,local_port,remote,remote_port,"
 		      "peer,port,bytes_out,packets_out,bytes_in,packets_in,"
-		      "role_inferred\n", f);
+		      "calls,role_inferred\n", f);
 	else
-		fprintf(f, "%-10s %-8s %-6s %-46s %-46s %12s %10s %12s %10s\n",
+		fprintf(f,
+			"%-10s %-8s %-6s %-46s %-46s %12s %10s %12s %10s %10s\n",
 			"COOKIE", "ROLE", "PROTO", "LOCAL", "REMOTE",
-			"BYTES IN", "PKTS IN", "BYTES OUT", "PKTS OUT");
+			"BYTES IN", "PKTS IN", "BYTES OUT", "PKTS OUT",
+			"CALLS");
 	for (i = 0; i < s->nr_socks; i++) {
 		const struct tg_sock *k = &s->socks[i];
 		bool inferred = k->flags & TG_SOCK_ROLE_INFERRED;
@@ -366,6 +380,7 @@ static void group_add(struct dump_group *g, const struct tg_counters *c,
 	g->c.packets_in += c->packets_in;
 	g->c.bytes_out += c->bytes_out;
 	g->c.packets_out += c->packets_out;
+	g->c.calls += c->calls;
 	if (billable)
 		g->billable_bytes += c->bytes_out;
 	else
@@ -562,15 +577,27 @@ static int tab_print(FILE *f, struct tab *t)
 	return t->failed ? -ENOMEM : 0;
 }
 
-/* The four counters as table cells, in BYTES IN, PKTS IN, BYTES OUT, PKTS
- * OUT order; @buf holds 4 * 32 bytes. */
+/* The counters as table cells, in BYTES IN, PKTS IN, BYTES OUT, PKTS OUT,
+ * CALLS order; @buf holds NR_COUNTER_CELLS * 32 bytes. */
+#define NR_COUNTER_CELLS 5
+
 static void counter_cells(const struct tg_counters *c, bool raw,
-			  char buf[4][32], const char **cells)
+			  char buf[][32], const char **cells)
 {
 	cells[0] = cell(c->bytes_in, true, raw, buf[0], 32);
 	cells[1] = cell(c->packets_in, false, raw, buf[1], 32);
 	cells[2] = cell(c->bytes_out, true, raw, buf[2], 32);
 	cells[3] = cell(c->packets_out, false, raw, buf[3], 32);
+	cells[4] = cell(c->calls, false, raw, buf[4], 32);
+}
+
+static void counter_cols(struct tab *t)
+{
+	tab_col(t, "BYTES IN", true);
+	tab_col(t, "PKTS IN", true);
+	tab_col(t, "BYTES OUT", true);
+	tab_col(t, "PKTS OUT", true);
+	tab_col(t, "CALLS", true);
 }
 
 static const char *dash(const char *s)
@@ -701,7 +728,7 @@ static void dump_peers_csv(FILE *f, const struct snapshot *s,
 	size_t i;
 
 	fputs("role,proto,peer,port,bytes_out,packets_out,bytes_in,"
-	      "packets_in,overflow", f);
+	      "packets_in,calls,overflow", f);
 	fputs(cfg ? ",network,provider,region,traffic_type,billable,flags,"
 		    "backend,service,tenant\n" : "\n", f);
 	for (i = 0; i < s->nr_peers; i++) {
@@ -748,7 +775,7 @@ static void peer_table_row(struct tab *t, const struct row_class *rc,
 {
 	const struct tg_class *k = rc && rc->known ? &rc->c : NULL;
 	const char *cells[TAB_MAX_COLS];
-	char num[4][32], fl[128];
+	char num[NR_COUNTER_CELLS][32], fl[128];
 	size_t n = 0, i;
 
 	cells[n++] = role;
@@ -765,7 +792,7 @@ static void peer_table_row(struct tab *t, const struct row_class *rc,
 	cells[n++] = rc ? dash(rc->type) : "";
 	cells[n++] = !rc ? "" : rc->billable ? "yes" : "no";
 	counter_cells(c, raw, num, cells + n);
-	n += 4;
+	n += NR_COUNTER_CELLS;
 	if (wide) {
 		cells[n++] = dash(k ? network_name(k->network) : NULL);
 		cells[n++] = dash(k ? k->provider : NULL);
@@ -806,10 +833,7 @@ static int dump_peers_table_cls(FILE *f, const struct snapshot *s,
 	}
 	tab_col(&t, "TRAFFIC TYPE (OUT)", false);
 	tab_col(&t, "BILLED", false);
-	tab_col(&t, "BYTES IN", true);
-	tab_col(&t, "PKTS IN", true);
-	tab_col(&t, "BYTES OUT", true);
-	tab_col(&t, "PKTS OUT", true);
+	counter_cols(&t);
 	if (wide) {
 		tab_col(&t, "NETWORK", false);
 		tab_col(&t, "PROVIDER", false);
@@ -891,7 +915,8 @@ static int dump_groups(FILE *f, const struct snapshot *s,
 		fputs("}}\n", f);
 	} else if (o->fmt == FMT_CSV) {
 		fprintf(f, "role,%s,overflow,peers,bytes_out,packets_out,"
-			"bytes_in,packets_in,billable_bytes,free_bytes,total\n",
+			"bytes_in,packets_in,calls,billable_bytes,free_bytes,"
+			"total\n",
 			by);
 		for (i = 0; i <= nr; i++) {
 			const struct dump_group *r = i < nr ? &g[i] : &total;
@@ -912,7 +937,7 @@ static int dump_groups(FILE *f, const struct snapshot *s,
 				i < nr ? "false" : "true");
 		}
 	} else {
-		char head[32], num[6][32], peers[32];
+		char head[32], num[NR_COUNTER_CELLS + 2][32], peers[32];
 		const char *cells[TAB_MAX_COLS];
 		struct tab t = {};
 
@@ -922,10 +947,7 @@ static int dump_groups(FILE *f, const struct snapshot *s,
 		tab_col(&t, "ROLE", false);
 		tab_col(&t, head, false);
 		tab_col(&t, "PEERS", true);
-		tab_col(&t, "BYTES IN", true);
-		tab_col(&t, "PKTS IN", true);
-		tab_col(&t, "BYTES OUT", true);
-		tab_col(&t, "PKTS OUT", true);
+		counter_cols(&t);
 		tab_col(&t, "BILLABLE OUT", true);
 		tab_col(&t, "FREE OUT", true);
 		for (i = 0; i <= nr; i++) {
@@ -939,10 +961,12 @@ static int dump_groups(FILE *f, const struct snapshot *s,
 			snprintf(peers, sizeof(peers), "%zu", r->peers);
 			cells[2] = r->overflow ? "" : peers;
 			counter_cells(&r->c, o->raw, num, cells + 3);
-			cells[7] = cell(r->billable_bytes, true, o->raw,
-					num[4], sizeof(num[4]));
-			cells[8] = cell(r->free_bytes, true, o->raw, num[5],
-					sizeof(num[5]));
+			cells[3 + NR_COUNTER_CELLS] =
+				cell(r->billable_bytes, true, o->raw,
+				     num[NR_COUNTER_CELLS], 32);
+			cells[4 + NR_COUNTER_CELLS] =
+				cell(r->free_bytes, true, o->raw,
+				     num[NR_COUNTER_CELLS + 1], 32);
 			tab_row(&t, cells);
 		}
 		err = tab_print(f, &t);

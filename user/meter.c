@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <linux/magic.h>
@@ -30,13 +31,16 @@
 #include "tollgate.h"
 #include "meter.skel.h"
 
-#define NR_LINKS 3
+#define NR_LINKS 5
+#define NR_CGROUP_LINKS 3	/* the first three; then the calls tracers */
 
 struct meter {
 	struct meter_bpf *skel;
 	struct bpf_link *links[NR_LINKS];
 	char pin_dir[PATH_MAX / 2];	/* empty: not pinned */
 	int resumed;			/* links taken over from the pins */
+	bool created;			/* no maps were pinned before */
+	bool calls;			/* the calls tracers are loaded */
 };
 
 /* Pin names of the links, in the order of link_progs(). */
@@ -44,11 +48,14 @@ static const char *const link_names[NR_LINKS] = {
 	"link_ingress",
 	"link_egress",
 	"link_sockops",
+	"link_sysenter",
+	"link_recv",
 };
 
 static const char *const map_names[] = {
 	TG_MAP_PEER_IDX, TG_MAP_PEER_CNT, TG_MAP_SOCK,
 	TG_MAP_OVERFLOW, TG_MAP_STATS,	  TG_MAP_META,
+	TG_MAP_CGROUP,	 TG_MAP_TASK,
 };
 
 static void link_progs(struct meter_bpf *skel, struct bpf_program **p)
@@ -56,6 +63,8 @@ static void link_progs(struct meter_bpf *skel, struct bpf_program **p)
 	p[0] = skel->progs.tg_ingress;
 	p[1] = skel->progs.tg_egress;
 	p[2] = skel->progs.tg_sockops;
+	p[3] = skel->progs.tg_sys_enter;
+	p[4] = skel->progs.tg_recv;
 }
 
 static int pin_path(char *buf, size_t len, const char *dir, const char *name)
@@ -205,6 +214,7 @@ int meter_load(struct meter **out, const struct meter_opts *opts)
 	}
 	if (!max_peers)
 		max_peers = pinned ? pinned : TG_DEFAULT_MAX_PEERS;
+	m->created = m->pin_dir[0] && !pinned;
 
 	m->skel = meter_bpf__open();
 	if (!m->skel) {
@@ -221,6 +231,20 @@ int meter_load(struct meter **out, const struct meter_opts *opts)
 	} else {
 		pr_warn("cannot read the ephemeral port range, assuming "
 			"32768-60999: %s", strerror(-err));
+	}
+	m->skel->rodata->nr_read = SYS_read;
+	m->skel->rodata->nr_readv = SYS_readv;
+	m->skel->rodata->nr_recvfrom = SYS_recvfrom;
+	m->skel->rodata->nr_recvmsg = SYS_recvmsg;
+	/* Calls are counted where the kernel announces each receive (the
+	 * sock_recv_length tracepoint); without it, bytes still are. */
+	m->calls = libbpf_find_vmlinux_btf_id("sock_recv_length",
+					      BPF_TRACE_RAW_TP) > 0;
+	if (!m->calls) {
+		pr_warn("this kernel has no sock_recv_length tracepoint: API "
+			"calls are not counted, bytes are");
+		bpf_program__set_autoload(m->skel->progs.tg_sys_enter, false);
+		bpf_program__set_autoload(m->skel->progs.tg_recv, false);
 	}
 	bpf_map__set_max_entries(m->skel->maps.tg_peer_idx, max_peers);
 	bpf_map__set_max_entries(m->skel->maps.tg_peer_cnt, max_peers);
@@ -255,7 +279,7 @@ int meter_load(struct meter **out, const struct meter_opts *opts)
 	*out = m;
 	return 0;
 fail:
-	meter_free(m);
+	meter_abandon(m);
 	return err;
 }
 
@@ -281,6 +305,50 @@ static int link_cgroup_id(struct bpf_link *link, __u64 *id)
 	if (bpf_obj_get_info_by_fd(bpf_link__fd(link), &info, &len))
 		return -errno;
 	*id = info.cgroup.cgroup_id;
+	return 0;
+}
+
+/*
+ * Attach calls tracer @i, or keep the one a pinned link holds. A tracing
+ * link cannot have its program swapped, and detaching it to attach anew
+ * would miss receives: the pinned one, of the same layout version, counts
+ * into the same maps.
+ */
+static int attach_tracer(struct meter *m, int i, struct bpf_program *prog)
+{
+	const char *what = bpf_program__name(prog);
+	char path[PATH_MAX] = "";
+	int err;
+
+	if (m->pin_dir[0])
+		pin_path(path, sizeof(path), m->pin_dir, link_names[i]);
+	if (path[0] && !access(path, F_OK)) {
+		m->links[i] = bpf_link__open(path);
+		if (!m->links[i]) {
+			err = -errno;
+			pr_warn("cannot open pinned link '%s': %s", path,
+				strerror(-err));
+			return err;
+		}
+		pr_info("%s: kept pinned link %s", what, path);
+		m->resumed++;
+		return 0;
+	}
+	m->links[i] = bpf_program__attach(prog);
+	if (!m->links[i]) {
+		err = -errno;
+		pr_warn("cannot attach %s: %s", what, strerror(-err));
+		return err;
+	}
+	if (path[0]) {
+		err = bpf_link__pin(m->links[i], path);
+		if (err) {
+			pr_warn("cannot pin link '%s': %s", path,
+				strerror(-err));
+			return err;
+		}
+	}
+	pr_info("%s: attached", what);
 	return 0;
 }
 
@@ -327,8 +395,25 @@ int meter_attach(struct meter *m, const char *cgroup)
 				 strerror(errno));
 	}
 
+	/* Only threads of this cgroup note their reads for the calls
+	 * tracers. */
+	if (m->calls && bpf_map_update_elem(bpf_map__fd(m->skel->maps.tg_cgroup),
+					    &zero, &cgfd, BPF_ANY)) {
+		err = -errno;
+		pr_warn("cannot record cgroup '%s' for the calls tracers: %s",
+			cgroup, strerror(-err));
+		goto out;
+	}
+
+	/* The tracers first: a socket that sock_ops marks for counting
+	 * calls must not have a receive they miss. */
 	link_progs(m->skel, progs);
-	for (i = 0; i < NR_LINKS; i++) {
+	for (i = NR_CGROUP_LINKS; m->calls && i < NR_LINKS; i++) {
+		err = attach_tracer(m, i, progs[i]);
+		if (err)
+			goto out;
+	}
+	for (i = 0; i < NR_CGROUP_LINKS; i++) {
 		const char *what = bpf_program__name(progs[i]);
 		char path[PATH_MAX] = "";
 		__u64 id = 0;
@@ -388,6 +473,26 @@ out:
 	return err;
 }
 
+/*
+ * Free @m after a failed start. Pins that this start made, in a pin
+ * directory that held no maps before, are removed with the links and the
+ * directory: a failed start leaves nothing behind. Pins that were there
+ * stay, and keep counting.
+ */
+void meter_abandon(struct meter *m)
+{
+	char dir[sizeof(m->pin_dir)];
+	bool created;
+
+	if (!m)
+		return;
+	created = m->created;
+	snprintf(dir, sizeof(dir), "%s", m->pin_dir);
+	meter_free(m);
+	if (created)
+		meter_detach(dir, true);
+}
+
 /* Number of pinned links meter_attach() took over rather than created. */
 int meter_resumed(const struct meter *m)
 {
@@ -414,7 +519,7 @@ int meter_prog_fds(const struct meter *m, int fds[3])
 	int i;
 
 	link_progs(m->skel, progs);
-	for (i = 0; i < NR_LINKS; i++)
+	for (i = 0; i < NR_CGROUP_LINKS; i++)
 		fds[i] = bpf_program__fd(progs[i]);
 	return 0;
 }
@@ -443,7 +548,10 @@ int meter_detach(const char *pin_dir, bool quiet)
 			}
 			continue;
 		}
-		if (bpf_link_detach(fd) && errno != EINVAL)
+		/* Tracing links cannot be detached (EOPNOTSUPP): removing
+		 * the pin ends them once no agent holds them. */
+		if (bpf_link_detach(fd) && errno != EINVAL &&
+		    errno != EOPNOTSUPP)
 			pr_warn("cannot detach link '%s': %s", path,
 				strerror(errno));
 		close(fd);
@@ -564,6 +672,7 @@ static int percpu_counters(const struct view *v, int fd, __u32 idx,
 		out->packets_in += buf[cpu].packets_in;
 		out->bytes_out += buf[cpu].bytes_out;
 		out->packets_out += buf[cpu].packets_out;
+		out->calls += buf[cpu].calls;
 	}
 	return 0;
 }
@@ -659,6 +768,7 @@ static void add_counters(struct tg_counters *a, const struct tg_counters *b)
 	a->packets_in += b->packets_in;
 	a->bytes_out += b->bytes_out;
 	a->packets_out += b->packets_out;
+	a->calls += b->calls;
 }
 
 /* Everything counted: every peer and every overflow bucket. */

@@ -823,7 +823,12 @@ int cmd_run(int argc, char **argv)
 out:
 	if (a.have_view)
 		view_close(&a.v);
-	meter_free(a.m);
+	/* A start that failed takes back the pins it made (another agent's
+	 * stay: it holds the lock and this one never got it). */
+	if (err && a.lock >= 0)
+		meter_abandon(a.m);
+	else
+		meter_free(a.m);
 	if (o->detach_on_exit && a.lock >= 0)
 		meter_detach(o->pin_dir, !o->summary);
 	else if (!err)

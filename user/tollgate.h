@@ -64,6 +64,7 @@ int meter_load(struct meter **out, const struct meter_opts *opts);
 int meter_attach(struct meter *m, const char *cgroup);
 int meter_resumed(const struct meter *m);
 void meter_free(struct meter *m);
+void meter_abandon(struct meter *m);
 int meter_detach(const char *pin_dir, bool quiet);
 int meter_prog_fds(const struct meter *m, int fds[3]);
 

@@ -56,6 +56,7 @@ TG_BE6=fd00:201:2::2
 TG_GW_PORT=8080		# the gateway's listen port (outside ephemeral range)
 TG_BE_PORT=8081		# the backend's port
 TG_GW_DUAL_PORT=8082	# gateway port on a dual-stack socket, to IPv6 backend
+TG_GW_H2_PORT=8083	# gateway port speaking cleartext HTTP/2 (h2c)
 
 # bpffs refuses names with a dot (EPERM): they are kept for its own files.
 TG_PIN=/sys/fs/bpf/tollgate-test-$TG_ID
@@ -651,6 +652,15 @@ $TG_GW_HTTP_EXTRA
 		}
 $TG_GW_SERVER_EXTRA
 	}
+	# Cleartext HTTP/2 with prior knowledge (h2c), to the IPv4 backend.
+	server {
+		listen $TG_GWC4:$TG_GW_H2_PORT http2;
+		proxy_http_version 1.1;
+		proxy_set_header Connection "";
+		location / {
+			proxy_pass http://be4;
+		}
+	}
 	# One IPv6 socket for both families: IPv4 clients arrive on it with
 	# IPv4-mapped addresses.
 	server {
@@ -862,6 +872,17 @@ tg_stat()
 		'[.[].formatted | select(.key == $i) | .values[].value] | add // 0'
 }
 
+# tg_stats indexes of include/meter.h
+TG_STAT_HTTP_DESYNC=6	# client connections whose HTTP/1.x stream was lost
+TG_STAT_HTTP_OTHER=7	# client connections that did not speak HTTP/1.x
+
+# tg_calls DUMP_JSON [PEER]: calls in the dump, of PEER or of every row.
+tg_calls()
+{
+	jq --arg p "${2:-}" '[.[] | select($p == "" or .peer == $p) | .calls] |
+		add // 0' <<<"$1"
+}
+
 # The dump must hold nothing yet: checked right before traffic starts, so
 # that every counted byte belongs to the traffic under test.
 tg_check_empty()
@@ -932,6 +953,7 @@ tg_dev_ip_counts()
 }
 
 # tg_check_peer LABEL DUMP_JSON PEER ROLE PORT PROTO DEV
+# (PORT may list several ports, comma-separated: the peer's rows are summed)
 # Compare the meter's totals for PEER with the delta of DEV's counters in
 # gw between snapshots "base" and "end"; rx of gw is the peer's "in".
 tg_check_peer()
@@ -971,9 +993,10 @@ tg_check_peer()
 	[ "${d[4]}" -eq 0 ] && [ "${d[5]}" -eq 0 ] ||
 		tg_log "    note: gw/$dev dropped ${d[4]} received and ${d[5]} outgoing packets during the measurement"
 
-	bad=$(jq -c --arg p "$peer" --arg r "$role" --argjson port "$port" \
+	bad=$(jq -c --arg p "$peer" --arg r "$role" --argjson ports "[$port]" \
 		--arg proto "$proto" '[.[] | select(.peer == $p and
-			(.role != $r or .port != $port or .proto != $proto))]' \
+			(.role != $r or (.port as $x | $ports | index($x) | not) or
+			 .proto != $proto))]' \
 		<<<"$dump")
 	[ "$bad" = "[]" ] ||
 		tg_fail "$label $peer: expected every row role=$role port=$port proto=$proto, got $bad"

@@ -12,6 +12,8 @@
 # 3. Detach while an agent still runs: its open descriptors must not keep
 #    the programs attached.
 # 4. Detach with nothing pinned succeeds and changes nothing.
+# 5. A start that fails after loading (a cgroup that is not there) takes
+#    back the pins it made; one on top of a pinned meter leaves that be.
 # shellcheck source=lib.sh
 . "${0%/*}/lib.sh" || exit 1
 
@@ -95,4 +97,23 @@ out=$("$TG_BIN" detach --pin-dir "$TG_PIN" 2>&1) ||
 	tg_fail "detach with nothing pinned failed: $out"
 tg_log "detach again: $out"
 expect_detached ""
+
+# 5. Failed starts.
+out=$("$TG_BIN" run --cgroup "$TG_CG/nope" --pin-dir "$TG_PIN" \
+	--ledger "$TG_TMP/fail.db" --no-summary 2>&1) &&
+	tg_fail "run on a missing cgroup succeeded: $out"
+grep -q "cannot open cgroup '$TG_CG/nope'" <<<"$out" ||
+	tg_fail "run on a missing cgroup: unexpected message: $out"
+expect_detached ""
+tg_agent_start
+ids=$(tg_link_prog_ids)
+tg_agent_stop TERM
+out=$("$TG_BIN" run --cgroup "$TG_CG/nope" --pin-dir "$TG_PIN" \
+	--ledger "$TG_TMP/fail.db" --no-summary 2>&1) &&
+	tg_fail "run on a missing cgroup succeeded: $out"
+expect_attached 3
+[ "$(tg_link_prog_ids)" = "$ids" ] ||
+	tg_fail "a failed start changed the pinned meter: $ids -> $(tg_link_prog_ids)"
+out=$("$TG_BIN" detach --pin-dir "$TG_PIN" 2>&1) || tg_fail "detach failed: $out"
+expect_detached "$ids"
 tg_result

@@ -110,7 +110,8 @@ static struct tg_peer_key peer(const char *v4, __u16 port, __u8 role)
 #define CLIENT	0	/* index of the client peer in snap() */
 #define BACKEND	1	/* index of the backend peer */
 
-/* A snapshot of two peers, a client on port 443 and backend orders. */
+/* A snapshot of two peers, a client on port 443 and backend orders. The
+ * client makes a call per 500 bytes in. */
 static struct snapshot snap(__u64 created_ns, __u64 cl_in, __u64 cl_out,
 			    __u64 be_in, __u64 be_out)
 {
@@ -120,10 +121,10 @@ static struct snapshot snap(__u64 created_ns, __u64 cl_in, __u64 cl_out,
 	assert_non_null(s.peers);
 	s.peers[CLIENT].key = peer("198.51.100.7", 443, TG_ROLE_CLIENT);
 	s.peers[CLIENT].c = (struct tg_counters){ cl_in, cl_in / 100, cl_out,
-						  cl_out / 100 };
+						  cl_out / 100, cl_in / 500 };
 	s.peers[BACKEND].key = peer("10.1.2.9", 8080, TG_ROLE_BACKEND);
 	s.peers[BACKEND].c = (struct tg_counters){ be_in, be_in / 100, be_out,
-						   be_out / 100 };
+						   be_out / 100, 0 };
 	s.meta.created_ns = created_ns;
 	return s;
 }
@@ -212,6 +213,7 @@ static void test_classified(void **state)
 	assert_string_equal(r->k.service, "shop-api");
 	r = find(&v, "2024-06-01", "acme", "", "inbound");
 	assert_int_equal(r->bytes, 1500);
+	assert_int_equal(r->calls, 3);	/* the client's requests */
 	r = find(&v, "2024-06-01", "acme", "orders",
 		 "outbound_backend_intranet");
 	assert_int_equal(r->bytes, 2600);
@@ -333,9 +335,9 @@ static void test_overflow(void **state)
 	struct rows v;
 	__u64 in, out;
 
-	s.overflow[TG_ROLE_CLIENT] = (struct tg_counters){ 1000, 10, 2000, 20 };
-	s.overflow[TG_ROLE_BACKEND] = (struct tg_counters){ 3000, 30, 4000, 40 };
-	s.overflow[TG_ROLE_NONE] = (struct tg_counters){ 5, 1, 7, 1 };
+	s.overflow[TG_ROLE_CLIENT] = (struct tg_counters){ 1000, 10, 2000, 20, 0 };
+	s.overflow[TG_ROLE_BACKEND] = (struct tg_counters){ 3000, 30, 4000, 40, 0 };
+	s.overflow[TG_ROLE_NONE] = (struct tg_counters){ 5, 1, 7, 1, 0 };
 	snapshot_totals(&s, &total);
 	assert_int_equal(collect_commit(c, cfg, &s, NOON), 0);
 	snapshot_free(&s);
@@ -358,7 +360,7 @@ static void test_overflow(void **state)
 
 	/* The buckets are cumulative like every counter. */
 	s = snap(7, 10, 20, 30, 40);
-	s.overflow[TG_ROLE_BACKEND] = (struct tg_counters){ 3000, 30, 4500, 45 };
+	s.overflow[TG_ROLE_BACKEND] = (struct tg_counters){ 3000, 30, 4500, 45, 0 };
 	commit(c, cfg, s, NOON + 10);
 	v = scan(c);
 	assert_int_equal(find(&v, "2024-06-01", "", "",

@@ -27,7 +27,7 @@ static struct peer_rec peers[] = {
 	{ .key = { .addr = V4(192, 0, 2, 7), .port = 443, .proto = 6,
 		   .role = TG_ROLE_CLIENT },
 	  .c = { .bytes_in = 1000, .packets_in = 10, .bytes_out = 1073741824,
-		 .packets_out = 740000 } },
+		 .packets_out = 740000, .calls = 1234 } },
 	{ .key = { .addr = { 0x20, 0x01, 0x0d, 0xb8, [15] = 9 }, .port = 53,
 		   .proto = 17, .role = TG_ROLE_BACKEND },
 	  .c = { .bytes_in = 300, .packets_in = 3, .bytes_out = 200,
@@ -48,8 +48,9 @@ static struct snapshot make_snapshot(bool overflow)
 	s.nr_peers = 4;
 	if (overflow) {
 		s.overflow[TG_ROLE_CLIENT] = (struct tg_counters){ 11, 1, 22,
-								   2 };
-		s.overflow[TG_ROLE_NONE] = (struct tg_counters){ 0, 0, 40, 1 };
+								   2, 5 };
+		s.overflow[TG_ROLE_NONE] = (struct tg_counters){ 0, 0, 40, 1,
+								 0 };
 		s.stats[TG_STAT_PEER_FULL] = 3;
 		s.stats[TG_STAT_NO_SOCK] = 1;
 	}
@@ -80,22 +81,26 @@ static void test_json_peers(void **state)
 		"[\n"
 		"{\"role\":\"client\",\"proto\":\"tcp\",\"peer\":\"192.0.2.7\","
 		"\"port\":443,\"bytes_out\":1073741824,\"packets_out\":740000,"
-		"\"bytes_in\":1000,\"packets_in\":10,\"overflow\":false},\n"
+		"\"bytes_in\":1000,\"packets_in\":10,\"calls\":1234,"
+		"\"overflow\":false},\n"
 		"{\"role\":\"backend\",\"proto\":\"tcp\",\"peer\":\"10.0.2.2\","
 		"\"port\":8080,\"bytes_out\":700,\"packets_out\":7,"
-		"\"bytes_in\":5000,\"packets_in\":5,\"overflow\":false},\n"
+		"\"bytes_in\":5000,\"packets_in\":5,\"calls\":0,"
+		"\"overflow\":false},\n"
 		"{\"role\":\"backend\",\"proto\":\"udp\",\"peer\":\"2001:db8::9\","
 		"\"port\":53,\"bytes_out\":200,\"packets_out\":2,"
-		"\"bytes_in\":300,\"packets_in\":3,\"overflow\":false},\n"
+		"\"bytes_in\":300,\"packets_in\":3,\"calls\":0,"
+		"\"overflow\":false},\n"
 		"{\"role\":\"backend\",\"proto\":47,\"peer\":\"10.0.2.3\","
 		"\"port\":0,\"bytes_out\":0,\"packets_out\":0,"
-		"\"bytes_in\":0,\"packets_in\":0,\"overflow\":false},\n"
+		"\"bytes_in\":0,\"packets_in\":0,\"calls\":0,"
+		"\"overflow\":false},\n"
 		"{\"role\":\"none\",\"proto\":\"*\",\"peer\":\"*\",\"port\":0,"
 		"\"bytes_out\":40,\"packets_out\":1,\"bytes_in\":0,"
-		"\"packets_in\":0,\"overflow\":true},\n"
+		"\"packets_in\":0,\"calls\":0,\"overflow\":true},\n"
 		"{\"role\":\"client\",\"proto\":\"*\",\"peer\":\"*\",\"port\":0,"
 		"\"bytes_out\":22,\"packets_out\":2,\"bytes_in\":11,"
-		"\"packets_in\":1,\"overflow\":true}\n"
+		"\"packets_in\":1,\"calls\":5,\"overflow\":true}\n"
 		"]\n");
 	free(out);
 	snapshot_free(&s);
@@ -120,11 +125,11 @@ static void test_csv_peers(void **state)
 
 	assert_string_equal(out,
 		"role,proto,peer,port,bytes_out,packets_out,bytes_in,"
-		"packets_in,overflow\n"
-		"client,tcp,192.0.2.7,443,1073741824,740000,1000,10,false\n"
-		"backend,tcp,10.0.2.2,8080,700,7,5000,5,false\n"
-		"backend,udp,2001:db8::9,53,200,2,300,3,false\n"
-		"backend,47,10.0.2.3,0,0,0,0,0,false\n");
+		"packets_in,calls,overflow\n"
+		"client,tcp,192.0.2.7,443,1073741824,740000,1000,10,1234,false\n"
+		"backend,tcp,10.0.2.2,8080,700,7,5000,5,0,false\n"
+		"backend,udp,2001:db8::9,53,200,2,300,3,0,false\n"
+		"backend,47,10.0.2.3,0,0,0,0,0,0,false\n");
 	free(out);
 	snapshot_free(&s);
 }
@@ -156,7 +161,8 @@ static void test_table_totals(void **state)
 	assert_non_null(strstr(total, " 6311 "));	/* bytes in */
 	assert_non_null(strstr(total, " 19 "));	/* packets in */
 	assert_non_null(strstr(total, " 1073742786 "));	/* bytes out */
-	assert_non_null(strstr(total, " 740012\n"));	/* packets out */
+	assert_non_null(strstr(total, " 740012 "));	/* packets out */
+	assert_non_null(strstr(total, " 1239\n"));	/* calls */
 	assert_non_null(strstr(line_of(out, "none"), "(no socket)"));
 	assert_non_null(strstr(out, "4 peers, 16 slots (25.0% used), 3 failed "
 				    "inserts, 1 packets without a socket\n"));
@@ -187,11 +193,12 @@ static void test_sockets(void **state)
 		  .peer = { .addr = V4(10, 0, 2, 2), .port = 8080, .proto = 6,
 			    .role = TG_ROLE_BACKEND },
 		  .peer_slot = 1,
-		  .c = { 100, 2, 50, 1 } },
+		  .flags = TG_SOCK_CALLS,
+		  .c = { 100, 2, 50, 1, 3 } },
 		{ .cookie = 9, .role = TG_ROLE_CLIENT, .proto = 17,
 		  .flags = TG_SOCK_ROLE_INFERRED,
 		  .local_addr = { [15] = 0 }, .local_port = 53,
-		  .c = { 1000, 2, 0, 0 } },
+		  .c = { 1000, 2, 0, 0, 0 } },
 	};
 	struct snapshot s = { .nr_socks = 2, .have_socks = true };
 	char *out;
@@ -207,13 +214,13 @@ static void test_sockets(void **state)
 		"\"local\":\"::\",\"local_port\":53,\"remote\":\"::\","
 		"\"remote_port\":0,\"peer\":\"\",\"port\":0,\"bytes_out\":0,"
 		"\"packets_out\":0,\"bytes_in\":1000,\"packets_in\":2,"
-		"\"role_inferred\":true},\n"
+		"\"calls\":0,\"role_inferred\":true},\n"
 		"{\"cookie\":7,\"role\":\"backend\",\"proto\":\"tcp\","
 		"\"local\":\"10.0.2.1\",\"local_port\":40000,"
 		"\"remote\":\"10.0.2.2\",\"remote_port\":8080,"
 		"\"peer\":\"10.0.2.2\",\"port\":8080,\"bytes_out\":50,"
 		"\"packets_out\":1,\"bytes_in\":100,\"packets_in\":2,"
-		"\"role_inferred\":false}\n"
+		"\"calls\":3,\"role_inferred\":false}\n"
 		"]\n");
 	free(out);
 
@@ -236,6 +243,7 @@ static void test_totals(void **state)
 	assert_int_equal(t.packets_in, 5 + 10 + 3 + 1);
 	assert_int_equal(t.bytes_out, 700 + 1073741824ull + 200 + 22 + 40);
 	assert_int_equal(t.packets_out, 7 + 740000 + 2 + 2 + 1);
+	assert_int_equal(t.calls, 1234 + 5);
 	snapshot_free(&s);
 }
 
@@ -269,7 +277,7 @@ static const char cls_yaml[] =
 #define PEER(r, a, p, bo, bi) \
 	{ .key = { .addr = a, .port = p, .proto = 6, .role = r }, \
 	  .c = { .bytes_in = bi, .packets_in = 1, .bytes_out = bo, \
-		 .packets_out = 2 } }
+		 .packets_out = 2, .calls = (r) == TG_ROLE_CLIENT ? 7 : 0 } }
 
 static struct peer_rec cls_peers[] = {
 	PEER(TG_ROLE_BACKEND, V4(10, 0, 2, 2), 8080, 700, 5000),
@@ -298,8 +306,8 @@ static int cls_setup(void **state)
 	assert_non_null(st->s.peers);
 	memcpy(st->s.peers, cls_peers, sizeof(cls_peers));
 	st->s.nr_peers = 6;
-	st->s.overflow[TG_ROLE_CLIENT] = (struct tg_counters){ 11, 1, 22, 2 };
-	st->s.overflow[TG_ROLE_NONE] = (struct tg_counters){ 0, 0, 40, 1 };
+	st->s.overflow[TG_ROLE_CLIENT] = (struct tg_counters){ 11, 1, 22, 2, 3 };
+	st->s.overflow[TG_ROLE_NONE] = (struct tg_counters){ 0, 0, 40, 1, 0 };
 	*state = st;
 	return 0;
 }
@@ -463,7 +471,7 @@ static void test_classified_rows(void **state)
 	assert_non_null(strstr(out,
 		"[\n{\"role\":\"backend\",\"proto\":\"tcp\",\"peer\":\"10.0.2.2\","
 		"\"port\":8080,\"bytes_out\":700,\"packets_out\":2,"
-		"\"bytes_in\":5000,\"packets_in\":1,\"overflow\":false,"
+		"\"bytes_in\":5000,\"packets_in\":1,\"calls\":0,\"overflow\":false,"
 		"\"network\":\"intranet\",\"provider\":\"p1\",\"region\":\"r1\","
 		"\"traffic_type\":\"outbound_backend_intranet\","
 		"\"billable\":false,\"flags\":[],\"backend\":\"orders\","
@@ -471,7 +479,7 @@ static void test_classified_rows(void **state)
 	assert_non_null(strstr(out,
 		"{\"role\":\"backend\",\"proto\":\"tcp\",\"peer\":\"203.0.113.5\","
 		"\"port\":80,\"bytes_out\":300,\"packets_out\":2,"
-		"\"bytes_in\":80,\"packets_in\":1,\"overflow\":false,"
+		"\"bytes_in\":80,\"packets_in\":1,\"calls\":0,\"overflow\":false,"
 		"\"network\":\"public\",\"provider\":\"p1\",\"region\":\"r2\","
 		"\"traffic_type\":\"outbound_backend_other_region\","
 		"\"billable\":true,\"flags\":[\"unknown_backend\"],"
@@ -479,7 +487,7 @@ static void test_classified_rows(void **state)
 	assert_non_null(strstr(out,
 		"{\"role\":\"none\",\"proto\":\"*\",\"peer\":\"*\",\"port\":0,"
 		"\"bytes_out\":40,\"packets_out\":1,\"bytes_in\":0,"
-		"\"packets_in\":0,\"overflow\":true,\"network\":null,"
+		"\"packets_in\":0,\"calls\":0,\"overflow\":true,\"network\":null,"
 		"\"provider\":null,\"region\":null,\"traffic_type\":null,"
 		"\"billable\":true,\"flags\":[],\"backend\":null,"
 		"\"service\":null,\"tenant\":null},\n"));
@@ -489,12 +497,12 @@ static void test_classified_rows(void **state)
 	out = write_to_string(&st->s, &o);
 	assert_non_null(strstr(out,
 		"role,proto,peer,port,bytes_out,packets_out,bytes_in,"
-		"packets_in,overflow,network,provider,region,traffic_type,"
+		"packets_in,calls,overflow,network,provider,region,traffic_type,"
 		"billable,flags,backend,service,tenant\n"
-		"backend,tcp,10.0.2.2,8080,700,2,5000,1,false,intranet,p1,r1,"
+		"backend,tcp,10.0.2.2,8080,700,2,5000,1,0,false,intranet,p1,r1,"
 		"outbound_backend_intranet,false,,orders,api,acme\n"));
 	assert_non_null(strstr(out,
-		"client,tcp,192.0.2.8,8443,10,2,100,1,false,public,internet,,"
+		"client,tcp,192.0.2.8,8443,10,2,100,1,7,false,public,internet,,"
 		"outbound_client,true,unknown_service,,,\n"));
 	free(out);
 
@@ -530,12 +538,12 @@ static void test_group_formats(void **state)
 		"{\"role\":\"backend\",\"backend\":\"orders\","
 		"\"overflow\":false,\"peers\":2,\"bytes_out\":750,"
 		"\"packets_out\":4,\"bytes_in\":5060,\"packets_in\":2,"
-		"\"billable_bytes\":0,\"free_bytes\":750},\n"));
+		"\"calls\":0,\"billable_bytes\":0,\"free_bytes\":750},\n"));
 	assert_non_null(strstr(out, "{\"role\":\"none\",\"backend\":null,"
 				    "\"overflow\":true,\"peers\":0,"));
 	assert_non_null(strstr(out, "\n],\n\"total\":{\"peers\":6,"
 		"\"bytes_out\":4122,\"packets_out\":15,\"bytes_in\":5411,"
-		"\"packets_in\":7,\"billable_bytes\":3372,"
+		"\"packets_in\":7,\"calls\":17,\"billable_bytes\":3372,"
 		"\"free_bytes\":750}}\n"));
 	free(out);
 
@@ -543,11 +551,11 @@ static void test_group_formats(void **state)
 	o.by = BY_TRAFFIC;
 	out = write_to_string(&st->s, &o);
 	assert_non_null(strstr(out, "role,traffic_type,overflow,peers,"
-		"bytes_out,packets_out,bytes_in,packets_in,billable_bytes,"
+		"bytes_out,packets_out,bytes_in,packets_in,calls,billable_bytes,"
 		"free_bytes,total\n"));
 	assert_non_null(strstr(out, "client,outbound_client,true,0,22,2,11,1,"
-				    "22,0,false\n"));
-	assert_non_null(strstr(out, ",,false,6,4122,15,5411,7,3372,750,"
+				    "3,22,0,false\n"));
+	assert_non_null(strstr(out, ",,false,6,4122,15,5411,7,17,3372,750,"
 				    "true\n"));
 	free(out);
 

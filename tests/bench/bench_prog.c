@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * bench_prog.c - what the meter's programs cost per packet, and the helpers
+ * tests/bench/run.sh needs to measure them under load.
+ *
+ *   bench_prog testrun [REPEAT [ROUNDS]]   (default 1000000 and 9)
+ *   bench_prog floor CGROUP
+ *   bench_prog stats
+ *
+ * testrun runs three programs of each cgroup_skb type through
+ * BPF_PROG_TEST_RUN, REPEAT times per call, on representative packets, in
+ * turn for ROUNDS rounds: the empty program of bpf/bench.bpf.c (the floor),
+ * the meter as the agent loads it, and the meter built to take its fast
+ * path in test runs (bpf/benchfast.bpf.c). It prints one tab-separated line
+ * per program type and packet, "program packet floor_ns meter_ns fast_ns",
+ * each the median over the rounds of the kernel's own average time per run;
+ * then a line "path meter|fast ..." for each meter with its statistics,
+ * which tell which of its paths the runs took.
+ *
+ * floor attaches the empty programs to CGROUP (a cgroup v2 directory), prints
+ * "ids INGRESS EGRESS SOCKOPS" (program ids) and holds them there until
+ * SIGINT or SIGTERM; they go with the process. stats turns on the kernel's
+ * run-time statistics (BPF_ENABLE_STATS, the switch behind
+ * kernel.bpf_stats_enabled), prints "enabled" and keeps them on until
+ * SIGINT or SIGTERM; the kernel turns them off again when the process ends,
+ * however it ends.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "tollgate.h"
+#include "bench.skel.h"
+#include "benchfast.skel.h"
+
+#define ETH_LEN 14
+#define PROTO_TCP 6
+#define PROTO_UDP 17
+#define TCP_HDR 32		/* 20 bytes and the timestamp option */
+#define MSS 1448		/* 1500-byte MTU, timestamps on */
+#define MAX_ROUNDS 101
+
+struct pkt {
+	const char *name;
+	__u8 buf[4096];		/* a test run takes at most a page */
+	size_t len;		/* Ethernet header included */
+	__u32 gso_segs;
+	__u32 gso_size;
+};
+
+static void put16(__u8 *p, __u16 v)
+{
+	p[0] = v >> 8;
+	p[1] = v;
+}
+
+static void eth(struct pkt *p, __u16 type)
+{
+	memset(p->buf, 0, ETH_LEN);
+	p->buf[0] = 0x02;
+	p->buf[6] = 0x02;
+	put16(p->buf + 12, type);
+}
+
+static void transport(__u8 *l4, __u8 proto, size_t l4_len, size_t payload)
+{
+	memset(l4, 0, l4_len);
+	put16(l4, 8080);
+	put16(l4 + 2, 41000);
+	if (proto == PROTO_TCP)
+		l4[12] = (l4_len / 4) << 4;
+	else
+		put16(l4 + 4, 8 + payload);
+}
+
+static void ipv4(struct pkt *p, __u8 proto, size_t l4_len, size_t payload)
+{
+	__u8 *ip = p->buf + ETH_LEN;
+
+	eth(p, 0x0800);
+	memset(ip, 0, 20);
+	ip[0] = 0x45;
+	put16(ip + 2, 20 + l4_len + payload);
+	ip[8] = 64;
+	ip[9] = proto;
+	inet_pton(AF_INET, "10.201.1.2", ip + 12);
+	inet_pton(AF_INET, "10.201.1.1", ip + 16);
+	transport(ip + 20, proto, l4_len, payload);
+	memset(ip + 20 + l4_len, 0xab, payload);
+	p->len = ETH_LEN + 20 + l4_len + payload;
+}
+
+static void ipv6(struct pkt *p, __u8 proto, size_t l4_len, size_t payload)
+{
+	__u8 *ip = p->buf + ETH_LEN;
+
+	eth(p, 0x86dd);
+	memset(ip, 0, 40);
+	ip[0] = 0x60;
+	put16(ip + 4, l4_len + payload);
+	ip[6] = proto;
+	ip[7] = 64;
+	inet_pton(AF_INET6, "fd00:201:1::2", ip + 8);
+	inet_pton(AF_INET6, "fd00:201:1::1", ip + 24);
+	transport(ip + 40, proto, l4_len, payload);
+	memset(ip + 40 + l4_len, 0xcd, payload);
+	p->len = ETH_LEN + 40 + l4_len + payload;
+}
+
+/* The packets a gateway mostly handles: small TCP segments (requests,
+ * ACKs), TCP super-packets of bulk responses (two full segments: the
+ * meter's work does not grow with the segment count), IPv6, UDP. */
+static int make_packets(struct pkt *pk)
+{
+	pk[0].name = "ipv4-tcp-100";
+	ipv4(&pk[0], PROTO_TCP, TCP_HDR, 100);
+	pk[1].name = "ipv4-tcp-gso";
+	ipv4(&pk[1], PROTO_TCP, TCP_HDR, 2 * MSS);
+	pk[1].gso_segs = 2;
+	pk[1].gso_size = MSS;
+	pk[2].name = "ipv6-tcp-100";
+	ipv6(&pk[2], PROTO_TCP, TCP_HDR, 100);
+	pk[3].name = "ipv4-udp-100";
+	ipv4(&pk[3], PROTO_UDP, 8, 100);
+	return 4;
+}
+
+/* Average ns per run over @repeat runs, as the kernel measured it. */
+static int run(int prog, const struct pkt *p, __u32 repeat, __u32 *ns)
+{
+	struct __sk_buff ctx = {
+		.gso_segs = p->gso_segs,
+		.gso_size = p->gso_size,
+	};
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p->buf,
+		    .data_size_in = p->len, .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = repeat);
+	int err = bpf_prog_test_run_opts(prog, &opts);
+
+	if (err) {
+		fprintf(stderr, "bench_prog: test run of %s: %s\n", p->name,
+			strerror(-err));
+		return err;
+	}
+	if (opts.retval != 1) {
+		fprintf(stderr, "bench_prog: %s returned %u, not 1\n", p->name,
+			opts.retval);
+		return -EINVAL;
+	}
+	*ns = opts.duration;
+	return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static __u32 median(__u32 *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_u32);
+	return v[n / 2];
+}
+
+/* Which path did the test runs of @v's programs take? */
+static void print_path(const char *what, const struct view *v)
+{
+	struct snapshot s = {};
+
+	if (snapshot_read(v, &s, false))
+		return;
+	printf("path\t%s\tno_sock=%llu\tgso=%llu\tbad_header=%llu\t"
+	       "no_storage=%llu\tpeers=%zu\n", what,
+	       (unsigned long long)s.stats[TG_STAT_NO_SOCK],
+	       (unsigned long long)s.stats[TG_STAT_GSO],
+	       (unsigned long long)s.stats[TG_STAT_BAD_HEADER],
+	       (unsigned long long)s.stats[TG_STAT_NO_STORAGE], s.nr_peers);
+	snapshot_free(&s);
+}
+
+static void view_from_fast(struct view *v, const struct benchfast_bpf *f)
+{
+	v->peer_idx = bpf_map__fd(f->maps.tg_peer_idx);
+	v->peer_cnt = bpf_map__fd(f->maps.tg_peer_cnt);
+	v->sock = bpf_map__fd(f->maps.tg_sock);
+	v->overflow = bpf_map__fd(f->maps.tg_overflow);
+	v->stats = bpf_map__fd(f->maps.tg_stats);
+	v->meta = bpf_map__fd(f->maps.tg_meta);
+	v->ncpus = libbpf_num_possible_cpus();
+}
+
+/* The programs compared on each packet, in output order. */
+enum { P_FLOOR, P_METER, P_FAST, NR_P };
+
+static int cmd_testrun(int argc, char **argv)
+{
+	static struct pkt pk[4];
+	static const char *const names[2] = { "ingress", "egress" };
+	static __u32 t[NR_P][MAX_ROUNDS];
+	__u32 repeat = 1000000, rounds = 9;
+	struct benchfast_bpf *fast = NULL;
+	struct bench_bpf *floor = NULL;
+	struct meter *m = NULL;
+	int fds[3], prog[2][NR_P], npk, i, j, k, r, err;
+	struct view v;
+
+	if ((argc > 2 && parse_u32(argv[2], 1, 100000000, &repeat)) ||
+	    (argc > 3 && parse_u32(argv[3], 1, MAX_ROUNDS, &rounds))) {
+		fprintf(stderr, "usage: bench_prog testrun [REPEAT [ROUNDS]]\n");
+		return 2;
+	}
+	npk = make_packets(pk);
+	err = meter_load(&m, &(struct meter_opts){ 0 });
+	if (err)
+		return 1;
+	floor = bench_bpf__open_and_load();
+	fast = benchfast_bpf__open_and_load();
+	if (!floor || !fast) {
+		err = -errno;
+		fprintf(stderr, "bench_prog: cannot load the benchmark's "
+			"programs: %s\n", strerror(-err));
+		goto out;
+	}
+	meter_prog_fds(m, fds);
+	prog[0][P_FLOOR] = bpf_program__fd(floor->progs.bench_ingress);
+	prog[1][P_FLOOR] = bpf_program__fd(floor->progs.bench_egress);
+	prog[0][P_METER] = fds[0];
+	prog[1][P_METER] = fds[1];
+	prog[0][P_FAST] = bpf_program__fd(fast->progs.tg_ingress);
+	prog[1][P_FAST] = bpf_program__fd(fast->progs.tg_egress);
+
+	for (i = 0; i < 2; i++) {
+		for (j = 0; j < npk; j++) {
+			/* Rotate the order every round, so that drift and
+			 * warm-up fall on all of them alike. */
+			for (r = 0; r < (int)rounds; r++) {
+				for (k = 0; k < NR_P; k++) {
+					int p = (k + r) % NR_P;
+
+					err = run(prog[i][p], &pk[j], repeat,
+						  &t[p][r]);
+					if (err)
+						goto out;
+				}
+			}
+			printf("%s\t%s\t%u\t%u\t%u\n", names[i], pk[j].name,
+			       median(t[P_FLOOR], rounds),
+			       median(t[P_METER], rounds),
+			       median(t[P_FAST], rounds));
+			fflush(stdout);
+		}
+	}
+
+	if (!view_from_meter(&v, m)) {
+		print_path("meter", &v);
+		view_close(&v);
+	}
+	view_from_fast(&v, fast);
+	print_path("fast", &v);
+out:
+	benchfast_bpf__destroy(fast);
+	bench_bpf__destroy(floor);
+	meter_free(m);
+	return err ? 1 : 0;
+}
+
+/* Block SIGINT and SIGTERM and wait for one of them. */
+static void wait_signal(void)
+{
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigwait(&set, &sig);
+}
+
+static void block_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+static __u32 prog_id(const struct bpf_program *p)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+		return 0;
+	return info.id;
+}
+
+static int cmd_floor(int argc, char **argv)
+{
+	struct bpf_link *links[3] = {};
+	struct bench_bpf *skel;
+	struct bpf_program *progs[3];
+	int cgfd, err = 0, i;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: bench_prog floor CGROUP\n");
+		return 2;
+	}
+	block_signals();
+	cgfd = open(argv[2], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cgfd < 0) {
+		fprintf(stderr, "bench_prog: cannot open cgroup '%s': %s\n",
+			argv[2], strerror(errno));
+		return 1;
+	}
+	skel = bench_bpf__open_and_load();
+	if (!skel) {
+		err = -errno;
+		fprintf(stderr, "bench_prog: cannot load the empty programs: "
+			"%s\n", strerror(-err));
+		goto out;
+	}
+	progs[0] = skel->progs.bench_ingress;
+	progs[1] = skel->progs.bench_egress;
+	progs[2] = skel->progs.bench_sockops;
+	for (i = 0; i < 3; i++) {
+		links[i] = bpf_program__attach_cgroup(progs[i], cgfd);
+		if (!links[i]) {
+			err = -errno;
+			fprintf(stderr, "bench_prog: cannot attach %s to cgroup "
+				"'%s': %s\n", bpf_program__name(progs[i]),
+				argv[2], strerror(-err));
+			goto out;
+		}
+	}
+	printf("ids %u %u %u\n", prog_id(progs[0]), prog_id(progs[1]),
+	       prog_id(progs[2]));
+	fflush(stdout);
+	wait_signal();
+out:
+	for (i = 0; i < 3; i++)
+		bpf_link__destroy(links[i]);
+	bench_bpf__destroy(skel);
+	close(cgfd);
+	return err ? 1 : 0;
+}
+
+static int cmd_stats(void)
+{
+	int fd;
+
+	block_signals();
+	fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (fd < 0) {
+		fprintf(stderr, "bench_prog: cannot enable BPF run-time "
+			"statistics: %s\n", strerror(errno));
+		return 1;
+	}
+	printf("enabled\n");
+	fflush(stdout);
+	wait_signal();
+	close(fd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	log_setup(0);
+	if (argc > 1 && !strcmp(argv[1], "testrun"))
+		return cmd_testrun(argc, argv);
+	if (argc > 1 && !strcmp(argv[1], "floor"))
+		return cmd_floor(argc, argv);
+	if (argc == 2 && !strcmp(argv[1], "stats"))
+		return cmd_stats();
+	fprintf(stderr, "usage: bench_prog testrun [REPEAT [ROUNDS]]\n"
+		"       bench_prog floor CGROUP\n"
+		"       bench_prog stats\n");
+	return 2;
+}

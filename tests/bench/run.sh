@@ -1,0 +1,558 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#
+# run.sh - tollgate's benchmark (`make bench`); writes tests/bench/results.md.
+#
+# 1. Per-packet cost: the meter's cgroup_skb programs and empty programs of
+#    the same type (bpf/bench.bpf.c, the floor) on the same crafted packets
+#    through BPF_PROG_TEST_RUN (bench_prog testrun). sock_ops programs cannot
+#    be test-run; they are measured under load only.
+# 2. Cost under load: the kernel's run-time statistics (run_time_ns and
+#    run_cnt per program) while real traffic goes through the metered
+#    cgroup, once with the meter attached and once with the empty programs
+#    attached to the same cgroup, alternating. The statistics are on only
+#    during this pass (bench_prog stats holds them on; the kernel turns
+#    them off when it exits), never while throughput is measured: they
+#    cost time themselves.
+# 3. Throughput and request rate with the agent attached and without, in
+#    alternating runs (ABAB...): iperf3 over veth with offloads on, each
+#    direction, and wrk through the gateway nginx of the end-to-end tests.
+# 4. The classifier's own benchmark (bench_classify).
+#
+# The topology, cgroup, servers and cleanup are those of tests/e2e/lib.sh:
+# client namespace cl, gateway namespace gw, backend namespace be; the
+# gateway's processes (iperf3 server, nginx proxy) run in a cgroup made for
+# the run, and only that cgroup is metered. Everything created is removed on
+# exit, failure and Ctrl-C alike.
+#
+# Run as root from anywhere, after `make all .output/tests/bench_prog
+# .output/tests/bench_classify` (`make bench` does both). Knobs:
+# BENCH_PAIRS (5), BENCH_SECONDS per throughput run (5), BENCH_STATS_SECONDS
+# per statistics run (4), BENCH_REPEAT (1000000) and BENCH_ROUNDS (9) for
+# the test runs, BENCH_RESULTS (tests/bench/results.md).
+cd "${0%/*}/../.." || exit 1
+# shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
+. tests/e2e/lib.sh || exit 1
+
+OUT=${OUTPUT:-.output}
+BENCH=$(pwd)/$OUT/tests/bench_prog
+case $OUT in /*) BENCH=$OUT/tests/bench_prog ;; esac
+CLASSIFY=${BENCH%/*}/bench_classify
+PAIRS=${BENCH_PAIRS:-5}
+DUR=${BENCH_SECONDS:-5}
+STATS_DUR=${BENCH_STATS_SECONDS:-4}
+REPEAT=${BENCH_REPEAT:-1000000}
+ROUNDS=${BENCH_ROUNDS:-9}
+RESULTS=${BENCH_RESULTS:-tests/bench/results.md}
+IPERF_PORT=5201
+WRK_CONNS=16
+HTTP_SIZE=1024
+TARGET_NS=25
+TARGET_RATIO=0.97
+WORKLOADS="up down http"
+
+declare -A DESC=(
+	[up]="iperf3 upload, cl -> gw (gw's ingress carries the data)"
+	[down]="iperf3 download, gw -> cl (gw's egress carries the data)"
+	[http]="wrk, ${WRK_CONNS} keep-alive connections, ${HTTP_SIZE}-byte responses through the gw nginx proxy from be"
+)
+declare -A UNIT=([up]="Gbit/s" [down]="Gbit/s" [http]="requests/s")
+
+FLOOR_PID=
+STATS_PID=
+
+median()
+{
+	tr ' ' '\n' | grep . | sort -g |
+		awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2];
+			else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# ---------------------------------------------------------------------------
+# Workloads: each prints its rate (Gbit/s or requests/s).
+
+# bench_iperf up|down: one iperf3 run of DUR seconds (after one second of
+# slow start left out) from cl to the iperf3 server in gw.
+bench_iperf()
+{
+	local rev=() out rate
+
+	[ "$1" = down ] && rev=(-R)
+	out=$(timeout $((DUR + 30)) ip netns exec "$TG_NS_CL" iperf3 -c "$TG_GWC4" \
+		-p "$IPERF_PORT" -t "$2" -O 1 -J "${rev[@]}") ||
+		tg_die "iperf3 $1 failed: $(jq -r '.error // empty' <<<"$out" 2>/dev/null)"
+	rate=$(jq -r '.end.sum_received.bits_per_second / 1e9' <<<"$out") ||
+		tg_die "cannot read iperf3's result"
+	printf '%.3f\n' "$rate"
+}
+
+bench_wrk()
+{
+	local out
+
+	out=$(timeout $(($1 + 30)) ip netns exec "$TG_NS_CL" wrk -t2 \
+		-c"$WRK_CONNS" -d"$1s" "http://$TG_GWC4:$TG_GW_PORT/f") ||
+		tg_die "wrk failed: $out"
+	grep -q ' Non-2xx' <<<"$out" && tg_die "wrk saw errors: $out"
+	awk '/^Requests\/sec:/ { printf "%.0f\n", $2 }' <<<"$out"
+}
+
+# workload NAME SECONDS
+workload()
+{
+	case $1 in
+	up | down) bench_iperf "$1" "$2" ;;
+	http) bench_wrk "$2" ;;
+	esac
+}
+
+# ---------------------------------------------------------------------------
+# What is attached to the cgroup
+
+meter_on()
+{
+	tg_agent_start
+}
+
+meter_off()
+{
+	tg_agent_stop TERM
+	"$TG_BIN" detach --pin-dir "$TG_PIN" >/dev/null ||
+		tg_die "tollgate detach failed"
+	[ -z "$(tg_cgroup_progs)" ] ||
+		tg_die "programs still attached after detach: $(tg_cgroup_progs)"
+}
+
+# The empty programs, held on the cgroup by a bench_prog process.
+floor_on()
+{
+	local i
+
+	"$BENCH" floor "$TG_CG" >"$TG_TMP/floor.out" 2>&1 &
+	FLOOR_PID=$!
+	TG_PIDS+=("$FLOOR_PID")
+	for i in $(seq 100); do
+		grep -q '^ids ' "$TG_TMP/floor.out" && return 0
+		kill -0 "$FLOOR_PID" 2>/dev/null ||
+			tg_die "bench_prog floor failed: $(cat "$TG_TMP/floor.out")"
+		sleep 0.1
+	done
+	tg_die "bench_prog floor did not attach within 10s"
+}
+
+floor_off()
+{
+	tg_kill_pid "$FLOOR_PID"
+	FLOOR_PID=
+	[ -z "$(tg_cgroup_progs)" ] ||
+		tg_die "programs still attached: $(tg_cgroup_progs)"
+}
+
+floor_ids()
+{
+	awk '/^ids / { print $2, $3, $4 }' "$TG_TMP/floor.out"
+}
+
+stats_on()
+{
+	local i
+
+	"$BENCH" stats >"$TG_TMP/stats.out" 2>&1 &
+	STATS_PID=$!
+	TG_PIDS+=("$STATS_PID")
+	for i in $(seq 50); do
+		grep -q '^enabled' "$TG_TMP/stats.out" && return 0
+		kill -0 "$STATS_PID" 2>/dev/null ||
+			tg_die "cannot enable BPF statistics: $(cat "$TG_TMP/stats.out")"
+		sleep 0.1
+	done
+	tg_die "bench_prog stats did not start"
+}
+
+stats_off()
+{
+	tg_kill_pid "$STATS_PID"
+	STATS_PID=
+}
+
+# "run_time_ns run_cnt" of each program id given, on one line.
+prog_stats()
+{
+	local id s=""
+
+	for id in "$@"; do
+		s+="$(bpftool -j prog show id "$id" |
+			jq -r '"\(.run_time_ns // 0) \(.run_cnt // 0)"') "
+	done
+	echo "${s% }"
+}
+
+# ---------------------------------------------------------------------------
+# The passes
+
+# Accumulated by stats_run: STAT_NS[mode,workload,prog], STAT_CNT[...].
+declare -A STAT_NS STAT_CNT WIRE
+PROGS="ingress egress sockops"
+
+# Packets the meter counted so far, "in out", summed over every row: GSO
+# and GRO super-packets count as the wire packets they carry.
+meter_packets()
+{
+	tg_dump | jq -r '"\(map(.packets_in) | add // 0) \(map(.packets_out) | add // 0)"'
+}
+
+# stats_run MODE IDS...: every workload once, with the statistics of the
+# programs IDS (ingress egress sockops) read before and after; with the
+# meter, also the wire packets it counted (WIRE[workload,ingress|egress]).
+stats_run()
+{
+	local mode=$1 w b a i p rate
+	local -a before after pk0 pk1
+	shift
+	for w in $WORKLOADS; do
+		[ "$mode" = meter ] && read -r -a pk0 <<<"$(meter_packets)"
+		read -r -a before <<<"$(prog_stats "$@")"
+		rate=$(workload "$w" "$STATS_DUR") || tg_die "$rate"
+		read -r -a after <<<"$(prog_stats "$@")"
+		if [ "$mode" = meter ]; then
+			read -r -a pk1 <<<"$(meter_packets)"
+			WIRE[$w,ingress]=$((${WIRE[$w,ingress]:-0} + pk1[0] - pk0[0]))
+			WIRE[$w,egress]=$((${WIRE[$w,egress]:-0} + pk1[1] - pk0[1]))
+		fi
+		i=0
+		for p in $PROGS; do
+			b=$((2 * i))
+			a=$((2 * i + 1))
+			STAT_NS[$mode,$w,$p]=$((${STAT_NS[$mode,$w,$p]:-0} + after[b] - before[b]))
+			STAT_CNT[$mode,$w,$p]=$((${STAT_CNT[$mode,$w,$p]:-0} + after[a] - before[a]))
+			i=$((i + 1))
+		done
+		tg_log "  $mode $w: $rate ${UNIT[$w]}"
+	done
+}
+
+# Empty programs and meter in the order floor, meter, meter, floor: a load
+# that drifts during the pass falls on both alike.
+stats_pass()
+{
+	local mode
+
+	stats_on
+	for mode in floor meter meter floor; do
+		if [ "$mode" = floor ]; then
+			floor_on
+			# shellcheck disable=SC2046 # three ids
+			stats_run floor $(floor_ids)
+			floor_off
+		else
+			meter_on
+			# shellcheck disable=SC2046
+			stats_run meter $(tg_link_prog_ids)
+			meter_off
+		fi
+	done
+	stats_off
+}
+
+# Accumulated by throughput_pass: RATE[off|on,workload] = "r1 r2 ...", in
+# pair order.
+declare -A RATE
+
+# Each workload's two runs of a pair follow each other, so that they see
+# nearly the same load from the rest of the machine, and which of them comes
+# first alternates from pair to pair (off-on, on-off, ...), so that a load
+# that rises or falls during the pass does not favour either.
+throughput_pass()
+{
+	local i state w r order
+
+	for i in $(seq "$PAIRS"); do
+		order="off on"
+		[ $((i % 2)) -eq 0 ] && order="on off"
+		for w in $WORKLOADS; do
+			for state in $order; do
+				[ "$state" = on ] && meter_on
+				r=$(workload "$w" "$DUR") || tg_die "$r"
+				[ "$state" = on ] && meter_off
+				RATE[$state,$w]+="$r "
+				tg_log "  pair $i, $w, agent $state: $r ${UNIT[$w]}"
+			done
+		done
+	done
+}
+
+# ---------------------------------------------------------------------------
+# Report
+
+ns_per_run()	# ns cnt
+{
+	awk -v n="$1" -v c="$2" 'BEGIN { if (c > 0) printf "%.1f", n / c; else print "-" }'
+}
+
+report_testrun()
+{
+	echo "| program | packet | floor (ns) | meter, general path (ns) | above floor (ns) | meter, fast path (ns) | above floor (ns) | target <= $TARGET_NS ns above floor |"
+	echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"
+	awk -F'\t' -v t="$TARGET_NS" '$1 != "path" {
+		g = $4 - $3
+		f = $5 - $3
+		v = "missed on both paths"
+		if (g <= t)
+			v = "met on both paths"
+		else if (f <= t)
+			v = "met on the fast path only"
+		printf "| %s | %s | %d | %d | %d | %d | %d | %s |\n", $1, $2, $3, $4, g, $5, f, v
+	}' "$TG_TMP/testrun.tsv"
+}
+
+report_path()
+{
+	local meter fast
+
+	meter=$(awk -F'\t' '$1 == "path" && $2 == "meter"' "$TG_TMP/testrun.tsv" | cut -f3- | tr '\t' ' ')
+	fast=$(awk -F'\t' '$1 == "path" && $2 == "fast"' "$TG_TMP/testrun.tsv" | cut -f3- | tr '\t' ' ')
+	echo "The meters' statistics after the test runs: \`$meter\` (as loaded by the"
+	echo "agent), \`$fast\` (fast-path build)."
+	echo
+	if grep -q 'no_sock=0' <<<"$meter"; then
+		cat <<'EOF'
+A test run's skb does carry a socket: one the kernel makes up for the run,
+with the packet's family and addresses but no protocol and no port. So the
+meter found a socket and its storage on every run (`no_sock=0`: this is not
+the no-socket path), but never a connected TCP socket, and every run of the
+meter as the agent loads it took the **general path**: socket storage,
+header parse, peer key built and compared with the one the socket cached,
+counters. Real connected TCP sockets take the **fast path** from their
+second packet on: socket storage, the cached peer slot, counters, and a
+header parse only for GSO/GRO super-packets. To measure that path, the
+benchmark builds the meter a second time (bpf/benchfast.bpf.c) with one
+difference: the made-up socket's protocol counts as TCP's, so every run
+after the first takes the fast path.
+EOF
+	else
+		cat <<'EOF'
+The test runs had no socket on the skb, so they measured the meter's
+no-socket path (the `none` overflow bucket); real traffic takes the socket
+paths, measured in the next section.
+EOF
+	fi
+}
+
+report_stats()
+{
+	local w p f m runs wire
+
+	echo "| workload | program | empty (ns/run) | meter (ns/run) | meter - empty (ns/run) | meter runs | wire packets per run | meter - empty (ns/wire packet) |"
+	echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+	for w in $WORKLOADS; do
+		for p in $PROGS; do
+			f=$(ns_per_run "${STAT_NS[floor,$w,$p]:-0}" "${STAT_CNT[floor,$w,$p]:-0}")
+			m=$(ns_per_run "${STAT_NS[meter,$w,$p]:-0}" "${STAT_CNT[meter,$w,$p]:-0}")
+			runs=${STAT_CNT[meter,$w,$p]:-0}
+			wire=${WIRE[$w,$p]:-}
+			awk -v w="$w" -v p="$p" -v f="$f" -v m="$m" -v r="$runs" \
+				-v k="$wire" 'BEGIN {
+				d = (f == "-" || m == "-") ? "-" : sprintf("%.1f", m - f)
+				ppr = (k == "" || r == 0) ? "-" : sprintf("%.2f", k / r)
+				dpp = "-"
+				if (d != "-" && ppr != "-" && k > 0)
+					dpp = sprintf("%.1f", d * r / k)
+				printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n",
+					w, p, f, m, d, r, ppr, dpp
+			}'
+		done
+	done
+}
+
+# Medians and ratios per workload: MED_OFF, MED_ON, RATIO (of medians),
+# PAIR_RATIO (median of the ratios of each pair's two runs), SPREAD (of the
+# runs without the agent: (max - min) / median, in percent).
+declare -A MED_OFF MED_ON RATIO PAIR_RATIO SPREAD
+
+compute_ratios()
+{
+	local w
+
+	for w in $WORKLOADS; do
+		MED_OFF[$w]=$(median <<<"${RATE[off,$w]}")
+		MED_ON[$w]=$(median <<<"${RATE[on,$w]}")
+		RATIO[$w]=$(awk -v a="${MED_ON[$w]}" -v b="${MED_OFF[$w]}" \
+			'BEGIN { printf "%.3f", a / b }')
+		PAIR_RATIO[$w]=$(paste -d' ' \
+			<(tr ' ' '\n' <<<"${RATE[off,$w]}" | grep .) \
+			<(tr ' ' '\n' <<<"${RATE[on,$w]}" | grep .) |
+			awk '{ printf "%s ", $2 / $1 }' | median |
+			xargs printf '%.3f')
+		SPREAD[$w]=$(tr ' ' '\n' <<<"${RATE[off,$w]}" | grep . |
+			awk -v m="${MED_OFF[$w]}" 'NR == 1 { lo = hi = $1 }
+				{ if ($1 < lo) lo = $1; if ($1 > hi) hi = $1 }
+				END { printf "%.0f", 100 * (hi - lo) / m }')
+	done
+}
+
+verdict()	# value target: "met" when value >= target
+{
+	awk -v r="$1" -v t="$2" 'BEGIN { print (r >= t ? "met" : "missed") }'
+}
+
+report_throughput()
+{
+	local w
+
+	echo "| workload | unit | without agent (median) | with agent (median) | ratio of medians | median of pair ratios | target >= $TARGET_RATIO | without, each run | with, each run | spread without agent |"
+	echo "| --- | --- | ---: | ---: | ---: | ---: | --- | --- | --- | ---: |"
+	for w in $WORKLOADS; do
+		printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s%% |\n' "$w" \
+			"${UNIT[$w]}" "${MED_OFF[$w]}" "${MED_ON[$w]}" \
+			"${RATIO[$w]}" "${PAIR_RATIO[$w]}" \
+			"$(verdict "${RATIO[$w]}" "$TARGET_RATIO")" \
+			"${RATE[off,$w]% }" "${RATE[on,$w]% }" "${SPREAD[$w]}"
+	done
+}
+
+# The targets, one line each.
+report_summary()
+{
+	local w
+
+	awk -F'\t' -v t="$TARGET_NS" '$1 != "path" {
+		if ($4 - $3 > g) g = $4 - $3
+		if ($5 - $3 > f) f = $5 - $3
+	} END {
+		printf "- per packet, at most %d ns above the empty program: fast path (connected TCP sockets) at most %d ns above: %s; general path (first packets, listeners, UDP and other sockets) at most %d ns above: %s\n",
+			t, f, f <= t ? "met" : "missed", g, g <= t ? "met" : "missed"
+	}' "$TG_TMP/testrun.tsv"
+	for w in $WORKLOADS; do
+		echo "- $w, at least $TARGET_RATIO of the rate without the agent: ratio of medians ${RATIO[$w]} (median of pair ratios ${PAIR_RATIO[$w]}; the runs without the agent alone spread over ${SPREAD[$w]}% of their median): $(verdict "${RATIO[$w]}" "$TARGET_RATIO")"
+	done
+	echo
+	echo "A ratio tells the agent's cost only where it differs from 1 by more"
+	echo "than the runs differ among themselves: on a busy machine, the spread"
+	echo "of the runs without the agent says how far that is."
+}
+
+write_results()
+{
+	local tmp=$RESULTS.tmp commit
+
+	commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+	git status --porcelain --untracked-files=no 2>/dev/null |
+		grep -qv "${RESULTS#./}" && commit+=" (with local changes)"
+	{
+		echo "# tollgate benchmark results"
+		echo
+		echo "Written by \`make bench\` (tests/bench/run.sh); the README says what is"
+		echo "measured and how. Numbers from one run on a shared machine: read the"
+		echo "per-run columns for the noise."
+		echo
+		echo "- date: $START_DATE, $((SECONDS - TG_T0)) s"
+		echo "- tollgate: $(cat VERSION 2>/dev/null), commit $commit"
+		echo "- kernel: $(uname -srm)"
+		echo "- CPU: $CPU_MODEL, $(nproc) CPUs online"
+		echo "- load average (1, 5, 15 min) at start: $LOAD_START; at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+		echo "- tools: $(iperf3 --version | head -n1 | cut -d' ' -f1-2), $(nginx -v 2>&1 | sed 's/.*: //'), wrk"
+		echo "- topology: network namespaces cl - gw - be joined by veth pairs (pfifo qdisc, MTU 1500), offloads on (tso, gso, gro); only gw's processes are in the metered cgroup"
+		echo
+		echo "## Targets"
+		echo
+		report_summary
+		echo
+		echo "## Per-packet cost (BPF_PROG_TEST_RUN)"
+		echo
+		echo "Each program ran $REPEAT times per call on the same packet, the three"
+		echo "programs in turn for $ROUNDS rounds; the kernel's average time per run,"
+		echo "median of the rounds. Packets: IPv4 TCP with 100 bytes of payload, an"
+		echo "IPv4 TCP GSO super-packet of two 1448-byte segments, IPv6 TCP with 100"
+		echo "bytes, IPv4 UDP with 100 bytes. The floor is an empty program of the"
+		echo "same type (bpf/bench.bpf.c): what any program costs in the harness."
+		echo "The general and fast paths are explained below the table."
+		echo "\`sock_ops\` programs cannot be test-run (BPF_PROG_TEST_RUN does not"
+		echo "support the type): see the next section for their cost under load."
+		echo
+		report_testrun
+		echo
+		report_path
+		echo
+		echo "## Cost under load (kernel run-time statistics)"
+		echo
+		echo "BPF run-time statistics on (BPF_ENABLE_STATS, the switch behind"
+		echo "\`kernel.bpf_stats_enabled\`, held by \`bench_prog stats\` for this pass"
+		echo "only; the sysctl itself is left alone), each workload run for"
+		echo "$STATS_DUR s with the empty programs attached to the gateway's cgroup,"
+		echo "then twice with the meter attached there instead, then once more with"
+		echo "the empty programs (so that a drifting load favours neither). Per program,"
+		echo "run_time_ns / run_cnt: the time inside the program per run, as the"
+		echo "kernel clocks it (sched_clock around each run, so the empty program's"
+		echo "figure is mostly that clock's own cost). Every packet here belongs to"
+		echo "a real socket, so the meter takes the paths real traffic takes. A run"
+		echo "is one skb; with GSO and GRO on, one skb may carry many wire packets,"
+		echo "so the last two columns give the wire packets the meter counted per"
+		echo "run and the meter's time above the empty program per wire packet."
+		echo "These figures include whatever else the two CPUs were doing (cache"
+		echo "misses, interrupts, a vCPU descheduled mid-run): see the load average"
+		echo "above."
+		echo
+		report_stats
+		echo
+		echo "## Throughput and request rate, with and without the agent"
+		echo
+		echo "$PAIRS pairs of runs of each workload, $DUR s each (iperf3 leaves out one"
+		echo "more second of slow start): without the agent (nothing attached to the"
+		echo "cgroup) and with \`tollgate run\` attached to it, the two runs of a pair"
+		echo "one right after the other, without first in odd pairs and with first in"
+		echo "even ones, so that a load that drifts during the pass favours neither."
+		echo "BPF statistics off. \"Each run\" columns are in pair order."
+		echo
+		for w in $WORKLOADS; do
+			echo "- $w: ${DESC[$w]}"
+		done
+		echo
+		report_throughput
+		echo
+		echo "## Classifier (bench_classify)"
+		echo
+		echo '```'
+		cat "$TG_TMP/classify.out"
+		echo '```'
+	} >"$tmp" && mv "$tmp" "$RESULTS"
+}
+
+# ---------------------------------------------------------------------------
+
+tg_init iperf3 nginx wrk
+if [ ! -x "$BENCH" ] || [ ! -x "$CLASSIFY" ]; then
+	tg_die "no $BENCH or $CLASSIFY: run 'make bench'"
+fi
+START_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+tg_log "load average: $LOAD_START"
+
+tg_log "classifier benchmark"
+"$CLASSIFY" >"$TG_TMP/classify.out" || tg_die "bench_classify failed"
+cat "$TG_TMP/classify.out"
+
+tg_log "per-packet cost: $REPEAT runs per call, $ROUNDS rounds"
+"$BENCH" testrun "$REPEAT" "$ROUNDS" >"$TG_TMP/testrun.tsv" ||
+	tg_die "bench_prog testrun failed"
+cat "$TG_TMP/testrun.tsv"
+
+tg_topology_setup
+tg_offloads tso on gso on gro on
+tg_show_offloads
+tg_cgroup_setup
+tg_gw_spawn "$TG_TMP/iperf3.log" iperf3 -s -B "$TG_GWC4" -p "$IPERF_PORT"
+tg_wait_listen "$TG_NS_GW" t "$IPERF_PORT" "$TG_TMP/iperf3.log"
+tg_be_nginx_start
+tg_gw_nginx_start
+tg_be_file f "$HTTP_SIZE"
+
+tg_log "cost under load: run-time statistics, empty programs vs meter"
+stats_pass
+tg_log "throughput: $PAIRS pairs, $DUR s per workload"
+throughput_pass
+
+compute_ratios
+write_results
+cat "$RESULTS"
+tg_log "results written to $RESULTS"
