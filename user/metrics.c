@@ -337,11 +337,13 @@ static struct tg_counters delta(const struct tg_counters *prev,
 	if (cur->bytes_in >= prev->bytes_in &&
 	    cur->packets_in >= prev->packets_in &&
 	    cur->bytes_out >= prev->bytes_out &&
-	    cur->packets_out >= prev->packets_out) {
+	    cur->packets_out >= prev->packets_out &&
+	    cur->calls >= prev->calls) {
 		d.bytes_in -= prev->bytes_in;
 		d.packets_in -= prev->packets_in;
 		d.bytes_out -= prev->bytes_out;
 		d.packets_out -= prev->packets_out;
+		d.calls -= prev->calls;
 	}
 	return d;
 }
@@ -406,7 +408,8 @@ static int account(struct metrics *m, const struct tg_config *cfg,
 	struct series *tx, *rx;
 	int err;
 
-	if (!d.bytes_in && !d.packets_in && !d.bytes_out && !d.packets_out) {
+	if (!d.bytes_in && !d.packets_in && !d.bytes_out && !d.packets_out &&
+	    !d.calls) {
 		p->prev = *cur;
 		return 0;
 	}
@@ -422,6 +425,9 @@ static int account(struct metrics *m, const struct tg_config *cfg,
 	tx->packets += d.packets_out;
 	rx->bytes += d.bytes_in;
 	rx->packets += d.packets_in;
+	/* Requests read from the peer: on the receive side, as the ledger
+	 * books them on the inbound rows. */
+	rx->calls += d.calls;
 	p->prev = *cur;
 	return 0;
 }
@@ -459,6 +465,8 @@ int metrics_update(struct metrics *m, const struct tg_config *cfg,
 	m->h.peers = s->nr_peers;
 	m->h.capacity = s->capacity;
 	m->h.insert_failures = s->stats[TG_STAT_PEER_FULL];
+	m->h.http_desync = s->stats[TG_STAT_HTTP_DESYNC];
+	m->h.http_other = s->stats[TG_STAT_HTTP_OTHER];
 	memcpy(m->h.overflow, s->overflow, sizeof(m->h.overflow));
 	return 0;
 }
@@ -782,10 +790,13 @@ int metrics_render(const struct metrics *m, char **out, size_t *len)
 		       "IP packets the gateway received from its peers; "
 		       "labels as tollgate_receive_bytes_total." RESET_NOTE,
 		       V_PACKETS);
-	traffic_family(&b, &m->fam[METRICS_TX], "tollgate_api_calls_total",
-		       "API calls served, by the label sets of "
-		       "tollgate_transmit_bytes_total. Always 0 for now: "
-		       "tollgate does not count calls yet.", V_CALLS);
+	traffic_family(&b, &m->fam[METRICS_RX], "tollgate_api_calls_total",
+		       "API calls: HTTP/1.x requests and cleartext HTTP/2 "
+		       "streams the gateway read from its clients, by the "
+		       "label sets of tollgate_receive_bytes_total; calls on "
+		       "TLS sockets are not seen (see "
+		       "tollgate_calls_uncounted_sockets_total)." RESET_NOTE,
+		       V_CALLS);
 
 	if (m->have_cost) {
 		family(&b, "tollgate_rated_cost_day", "gauge",
@@ -829,6 +840,14 @@ int metrics_render(const struct metrics *m, char **out, size_t *len)
 	       "counted in the overflow bucket of their role instead."
 	       RESET_NOTE);
 	put_u64(&b, "tollgate_peer_insert_failures_total", h->insert_failures);
+	family(&b, "tollgate_calls_uncounted_sockets_total", "counter",
+	       "Client sockets whose calls are not counted: reason "
+	       "\"not_http\" (TLS or another protocol), \"desync\" (the "
+	       "HTTP stream was lost, later calls uncounted)." RESET_NOTE);
+	put(&b, "tollgate_calls_uncounted_sockets_total{reason=\"not_http\"} "
+		"%llu\n", (unsigned long long)h->http_other);
+	put(&b, "tollgate_calls_uncounted_sockets_total{reason=\"desync\"} "
+		"%llu\n", (unsigned long long)h->http_desync);
 	family(&b, "tollgate_overflow_transmit_bytes_total", "counter",
 	       "IP bytes sent that the kernel counted in an overflow bucket "
 	       "(no peer slot; role none: no full socket); also in "

@@ -62,6 +62,8 @@ struct metrics_health {
 	__u64 peers;			/* peer map entries in use */
 	__u64 capacity;			/* peer map slots */
 	__u64 insert_failures;		/* TG_STAT_PEER_FULL */
+	__u64 http_desync;		/* TG_STAT_HTTP_DESYNC */
+	__u64 http_other;		/* TG_STAT_HTTP_OTHER */
 	struct tg_counters overflow[TG_NR_ROLES];
 	bool have_progs;
 	__u64 prog_run_time_ns[METRICS_NR_PROGS];

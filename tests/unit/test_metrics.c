@@ -368,10 +368,10 @@ static void snap(struct snapshot *s, struct peer_rec *p, __u64 cl_out,
 	s->capacity = 16384;
 	p[0].key = peer("198.51.100.7", 443, TG_ROLE_CLIENT);
 	p[0].c = (struct tg_counters){ cl_in, cl_in / 100, cl_out,
-				       cl_out / 100 };
+				       cl_out / 100, cl_in / 10 };
 	p[1].key = peer("10.1.2.9", 8080, TG_ROLE_BACKEND);
 	p[1].c = (struct tg_counters){ be_in, be_in / 100, be_out,
-				       be_out / 100 };
+				       be_out / 100, 0 };
 }
 
 #define ACME_TX \
@@ -387,6 +387,14 @@ static void snap(struct snapshot *s, struct peer_rec *p, __u64 cl_out,
 	"\"outbound_backend_intranet\",tenant=\"acme\",service=\"shop-api\"," \
 	"backend=\"orders\",peer_region=\"cn-north-1\",network=\"intranet\"," \
 	"role=\"backend\"}"
+#define ACME_CALLS \
+	"tollgate_api_calls_total{traffic_type=\"inbound\",tenant=\"acme\"," \
+	"service=\"shop-api\",backend=\"\",peer_region=\"\"," \
+	"network=\"public\",role=\"client\"}"
+#define GLOBEX_CALLS \
+	"tollgate_api_calls_total{traffic_type=\"inbound\"," \
+	"tenant=\"globex\",service=\"partner-api\",backend=\"\"," \
+	"peer_region=\"\",network=\"public\",role=\"client\"}"
 #define ORDERS_RX \
 	"tollgate_receive_bytes_total{traffic_type=\"inbound\"," \
 	"tenant=\"acme\",service=\"shop-api\",backend=\"orders\"," \
@@ -404,7 +412,7 @@ static void test_update(void **state)
 	/* The first read takes the pinned cumulative counters whole: a
 	 * restarted agent carries on where the kernel is. */
 	snap(&s, p, 5000, 700, 300, 9000);
-	s.overflow[TG_ROLE_BACKEND] = (struct tg_counters){ 40, 1, 60, 2 };
+	s.overflow[TG_ROLE_BACKEND] = (struct tg_counters){ 40, 1, 60, 2, 0 };
 	s.stats[TG_STAT_PEER_FULL] = 3;
 	assert_int_equal(metrics_update(m, a, 0, &s), 0);
 	page = render(m);
@@ -421,6 +429,9 @@ static void test_update(void **state)
 			 3);
 	assert_int_equal(sample(page, "tollgate_peer_map_entries"), 2);
 	assert_int_equal(sample(page, "tollgate_peer_map_capacity"), 16384);
+	/* Calls are the client's requests: on the receive label sets. */
+	assert_int_equal(sample(page, ACME_CALLS), 70);
+	assert_int_equal(family_sum(page, "tollgate_api_calls_total"), 70);
 	/* The overflow bucket is booked like the ledger books it. */
 	assert_int_equal(sample(page, "tollgate_transmit_bytes_total{"
 				"traffic_type=\"outbound_backend_internet\","
@@ -431,16 +442,18 @@ static void test_update(void **state)
 
 	/* A reload gives port 443 to globex: only later bytes move. */
 	snap(&s, p, 6000, 800, 300, 9000);
-	s.overflow[TG_ROLE_BACKEND] = (struct tg_counters){ 40, 1, 60, 2 };
+	s.overflow[TG_ROLE_BACKEND] = (struct tg_counters){ 40, 1, 60, 2, 0 };
 	assert_int_equal(metrics_update(m, b, 1, &s), 0);
 	page = render(m);
 	assert_int_equal(sample(page, ACME_TX), 5000);
 	assert_int_equal(sample(page, GLOBEX_TX), 1000);
+	assert_int_equal(sample(page, ACME_CALLS), 70);
+	assert_int_equal(sample(page, GLOBEX_CALLS), 10);
 	free(page);
 
 	/* An entry recreated (a counter went down) counts from zero. */
 	snap(&s, p, 6000, 800, 300, 9000);
-	p[1].c = (struct tg_counters){ 10, 1, 20, 1 };
+	p[1].c = (struct tg_counters){ 10, 1, 20, 1, 0 };
 	assert_int_equal(metrics_update(m, b, 1, &s), 0);
 	page = render(m);
 	assert_int_equal(family_sum(page, "tollgate_receive_bytes_total"),
