@@ -141,7 +141,8 @@ test-deploy:
 	$(Q)tests/run-all.sh deploy
 
 bench: deps
-	$(Q)$(MAKE) all $(OUTPUT)/tests/bench_prog $(OUTPUT)/tests/bench_classify
+	$(Q)$(MAKE) all $(OUTPUT)/tests/bench_prog $(OUTPUT)/tests/bench_classify \
+		$(OUTPUT)/tests/bench_metrics
 	$(Q)OUTPUT=$(OUTPUT) tests/bench/run.sh
 
 bench-metrics: $(OUTPUT)/tests/bench_metrics
