@@ -366,12 +366,11 @@ static int classify_state(struct metrics *m, const struct tg_config *cfg,
 		bool out = dir == METRICS_TX;
 
 		if (!k) {
-			/* No address: booked like the ledger books it. */
-			labels[ML_TRAFFIC_TYPE] =
-				!out ? "inbound" :
-				role == TG_ROLE_BACKEND ?
-				       "outbound_backend_internet" :
-				       "outbound_client";
+			/* No address: the type the ledger and dump give
+			 * unattributed bytes. */
+			labels[ML_TRAFFIC_TYPE] = str(traffic_name(
+				out ? traffic_unattributed(role) :
+				      TG_TRAFFIC_INBOUND));
 			labels[ML_TENANT] = labels[ML_SERVICE] = "";
 			labels[ML_BACKEND] = labels[ML_PEER_REGION] = "";
 			labels[ML_NETWORK] = "";
