@@ -9,7 +9,9 @@
 # bpf:  the real BPF programs on crafted packets (BPF_PROG_TEST_RUN; root).
 # e2e:  network namespaces, veth pairs and real servers (root).
 # fuzz: the configuration and range-file parsers under libFuzzer, bounded.
-# deploy: the Prometheus rules, scrape configuration and Grafana dashboard
+# deploy: the systemd unit's hardening, the man page, make install, the
+#       Debian package, the Kubernetes manifest;
+#       the Prometheus rules, scrape configuration and Grafana dashboard
 #       (promtool, jq): valid, and naming only metrics the agent exports.
 #
 # Cases are counted one by one (cmocka's own totals, one per e2e script);
@@ -61,9 +63,9 @@ suite_cmocka() {	# dir
 	done
 }
 
-suite_e2e() {
+suite_scripts() {	# dir
 	local t rc
-	for t in tests/e2e/test_*.sh; do
+	for t in tests/"$1"/test_*.sh; do
 		[ -e "$t" ] || continue
 		note "== $t"
 		bash "$t"
@@ -89,26 +91,13 @@ suite_fuzz() {
 	esac
 }
 
-suite_deploy() {
-	local rc
-	note "== deploy"
-	bash tests/deploy/check.sh
-	rc=$?
-	case $rc in
-	0) passed=$((passed + 1)) ;;
-	77) skipped=$((skipped + 1)) ;;
-	*) failed=$((failed + 1)); failures+=("deploy (exit $rc)") ;;
-	esac
-}
-
 suites=("$@")
 [ ${#suites[@]} -eq 0 ] && suites=(unit bpf fuzz deploy e2e)
 for s in "${suites[@]}"; do
 	case $s in
 	unit | bpf) suite_cmocka "$s" ;;
-	e2e) suite_e2e ;;
+	e2e | deploy) suite_scripts "$s" ;;
 	fuzz) suite_fuzz ;;
-	deploy) suite_deploy ;;
 	*) note "run-all.sh: no suite '$s' (unit, bpf, e2e, fuzz, deploy)"; exit 2 ;;
 	esac
 done

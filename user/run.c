@@ -90,6 +90,9 @@ static const char run_usage[] =
 	"                        terminal)\n"
 	"      --no-summary      never print a summary\n"
 	"      --detach-on-exit  detach and unpin everything on exit\n"
+	"  -u, --user USER       after attaching, become USER (a name, UID or\n"
+	"                        UID:GID) and keep no capability the kernel\n"
+	"                        does not need for reading the maps\n"
 	"  -v, --verbose         more messages; repeat for more\n"
 	"  -h, --help            this help\n"
 	"\n"
@@ -99,6 +102,7 @@ static const char run_usage[] =
 	"  tollgate run --config ./tollgate.yaml\n"
 	"  tollgate run --ledger /srv/tollgate/ledger.db --host gw-bj-1\n"
 	"  tollgate run --listen 10.0.0.5:9109\n"
+	"  tollgate run --user tollgate --no-summary\n"
 	"  kill -HUP $(pidof tollgate)    # reload the configuration\n";
 
 struct run_opts {
@@ -113,6 +117,7 @@ struct run_opts {
 	bool detach_on_exit;
 	const char *listen;	/* NULL: metrics.listen, else the default */
 	bool no_metrics;
+	struct privs privs;	/* --user */
 };
 
 static int parse_run_args(int argc, char **argv, struct run_opts *o)
@@ -134,13 +139,14 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 		{ "summary", no_argument, NULL, OPT_SUMMARY },
 		{ "no-summary", no_argument, NULL, OPT_NO_SUMMARY },
 		{ "detach-on-exit", no_argument, NULL, OPT_DETACH },
+		{ "user", required_argument, NULL, 'u' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	int c, verbosity = log_level - LOG_WARN;
 
-	while ((c = getopt_long(argc, argv, "c:p:l:i:vh", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "c:p:l:i:u:vh", longopts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 'c':
@@ -217,6 +223,10 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 		case OPT_DETACH:
 			o->detach_on_exit = true;
 			break;
+		case 'u':
+			if (privs_parse_user(optarg, &o->privs))
+				return -EINVAL;
+			break;
 		case 'v':
 			verbosity++;
 			break;
@@ -230,6 +240,11 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 	}
 	if (optind < argc) {
 		pr_warn("run: unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	if (o->privs.set && o->detach_on_exit) {
+		/* Removing the pins on exit needs the root it gave up. */
+		pr_warn("run: --detach-on-exit and --user exclude each other");
 		return -EINVAL;
 	}
 	log_setup(verbosity);
@@ -649,6 +664,15 @@ static void agent_after_read(struct agent *a, int err, struct snapshot *s,
 	agent_publish(a);
 }
 
+/* Where the metrics are served: --listen, metrics.listen, the default. */
+static const char *agent_listen(const struct agent *a)
+{
+	const struct tg_metrics_conf *mc = &a->cfg->metrics;
+
+	return a->o.listen ? a->o.listen :
+	       mc->listen ? mc->listen : TG_METRICS_LISTEN;
+}
+
 /*
  * Start the metrics endpoint, before anything is attached: a port in use
  * stops the agent while it has changed nothing.
@@ -656,8 +680,7 @@ static void agent_after_read(struct agent *a, int err, struct snapshot *s,
 static int agent_metrics_start(struct agent *a)
 {
 	const struct tg_metrics_conf *mc = &a->cfg->metrics;
-	const char *listen = a->o.listen ? a->o.listen :
-			     mc->listen ? mc->listen : TG_METRICS_LISTEN;
+	const char *listen = agent_listen(a);
 	struct metrics_health *h;
 	struct rlimit rl;
 	int err;
@@ -774,6 +797,9 @@ int cmd_run(int argc, char **argv)
 	if (err)
 		goto out;
 	a.have_view = true;
+	err = privs_drop(&o->privs, a.v.meta);
+	if (err)
+		goto out;
 	printf("tollgate %s: %s cgroup %s (ingress, egress, sock_ops), "
 	       "pinned in %s\n", TOLLGATE_VERSION,
 	       meter_resumed(a.m) ? "resumed metering" : "metering", o->cgroup,

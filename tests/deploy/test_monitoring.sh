@@ -1,10 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #
-# check.sh - the monitoring files in deploy/prometheus are valid and speak
+# test_monitoring.sh - the monitoring files in deploy/prometheus are valid and speak
 # only of metrics the agent exports.
 #
-#   tests/deploy/check.sh [PAGE]
+#   tests/deploy/test_monitoring.sh [PAGE]
 #
 # - the scrape configuration passes 'promtool check config' (which checks
 #   the rule files it names) and the rules pass 'promtool test rules';
@@ -21,10 +21,10 @@ dash=$dir/tollgate-dashboard.json
 rules=$dir/tollgate.rules.yml
 failed=0
 
-fail() { echo "check.sh: FAIL: $*"; failed=1; }
+fail() { echo "test_monitoring.sh: FAIL: $*"; failed=1; }
 
 for t in promtool jq; do
-	command -v "$t" >/dev/null || { echo "check.sh: SKIP: no $t (apt-get install prometheus jq)"; exit 77; }
+	command -v "$t" >/dev/null || { echo "test_monitoring.sh: SKIP: no $t (apt-get install prometheus jq)"; exit 77; }
 done
 
 out=$(cd "$dir" && promtool check config prometheus.yml 2>&1) ||
@@ -63,4 +63,4 @@ for name in $used; do
 done
 [ "$n" -gt 5 ] || fail "found only $n metric names in the rules and dashboard"
 [ "$failed" -eq 0 ] || exit 1
-echo "check.sh: $n metric names in rules and dashboard, all exported ($from); rules and dashboard valid"
+echo "test_monitoring.sh: $n metric names in rules and dashboard, all exported ($from); rules and dashboard valid"
