@@ -160,6 +160,18 @@ struct metrics_server_opts {
 int metrics_server_start(struct metrics_server **out,
 			 const struct metrics_server_opts *o);
 
+/*
+ * metrics_server_start() in two steps: open() checks the options, reads
+ * the TLS files and binds the socket (so a port in use or an unreadable
+ * key stops the agent before it attaches anything, and a key readable by
+ * root alone is read while the agent is root); run() starts
+ * libmicrohttpd's threads, after the agent has given up its privileges,
+ * so that they never hold any. Same returns.
+ */
+int metrics_server_open(struct metrics_server **out,
+			const struct metrics_server_opts *o);
+int metrics_server_run(struct metrics_server *s);
+
 /* The port the server listens on (useful after port 0). */
 unsigned int metrics_server_port(const struct metrics_server *s);
 

@@ -674,8 +674,9 @@ static const char *agent_listen(const struct agent *a)
 }
 
 /*
- * Start the metrics endpoint, before anything is attached: a port in use
- * stops the agent while it has changed nothing.
+ * Open the metrics endpoint, before anything is attached: a port in use
+ * or an unreadable TLS key stops the agent while it has changed nothing.
+ * agent_metrics_serve() starts serving later.
  */
 static int agent_metrics_start(struct agent *a)
 {
@@ -700,19 +701,34 @@ static int agent_metrics_start(struct agent *a)
 	h->reload_ok = true;
 	h->reload_time = wall_now();
 	h->ledger = a->collect != NULL;
-	err = metrics_server_start(&a->srv, &(struct metrics_server_opts){
+	err = metrics_server_open(&a->srv, &(struct metrics_server_opts){
 						    .listen = listen,
 						    .tls_cert = mc->tls_cert,
 						    .tls_key = mc->tls_key });
 	if (err)
 		return err;
 	agent_metrics_config(a, NULL);
+	return 0;
+}
+
+/* Serve, once the agent has given up its privileges: the server's threads
+ * are made now and inherit what is left. */
+static int agent_metrics_serve(struct agent *a)
+{
+	const struct tg_metrics_conf *mc = &a->cfg->metrics;
+	const char *listen = agent_listen(a);
+	int err;
+
+	if (!a->srv)
+		return 0;
+	err = metrics_server_run(a->srv);
+	if (err)
+		return err;
 	printf("tollgate: metrics on %s://%.*s:%u/metrics%s\n",
 	       mc->tls_cert ? "https" : "http",
 	       (int)(strrchr(listen, ':') - listen), listen,
 	       metrics_server_port(a->srv),
 	       mc->nr_users ? " (basic authentication)" : "");
-	fflush(stdout);
 	return 0;
 }
 
@@ -798,6 +814,9 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	a.have_view = true;
 	err = privs_drop(&o->privs, a.v.meta);
+	if (err)
+		goto out;
+	err = agent_metrics_serve(&a);
 	if (err)
 		goto out;
 	printf("tollgate %s: %s cgroup %s (ingress, egress, sock_ops), "

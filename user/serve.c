@@ -51,6 +51,10 @@ struct metrics_server {
 	size_t nr_users;
 	char salt[48];		/* "$5$rounds=1000$...$" for the cache */
 	char *tls_key, *tls_cert;
+	int fd;			/* listening socket until the daemon runs */
+	unsigned int flags;	/* MHD_USE_* */
+	unsigned int max_connections, timeout;
+	char listen[64];	/* as given, for messages */
 	unsigned int port;
 	char last_log[256];	/* libmicrohttpd's last message */
 };
@@ -400,14 +404,42 @@ static uint16_t listen_port(const struct sockaddr_storage *ss)
 			     ((const struct sockaddr_in *)ss)->sin_port);
 }
 
-int metrics_server_start(struct metrics_server **out,
-			 const struct metrics_server_opts *o)
+/* Bind and listen on @ss: errors (a port in use) come out here, before
+ * the agent attaches anything. */
+static int open_socket(struct metrics_server *s,
+		       const struct sockaddr_storage *ss, const char *addr)
 {
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-			     MHD_USE_ERROR_LOG;
+	socklen_t len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+						   sizeof(struct sockaddr_in);
+	struct sockaddr_storage bound;
+	int one = 1, err;
+
+	s->fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		       0);
+	if (s->fd < 0)
+		goto fail;
+	if (setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    (ss->ss_family == AF_INET6 &&
+	     setsockopt(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) ||
+	    bind(s->fd, (const struct sockaddr *)ss, len) ||
+	    listen(s->fd, SOMAXCONN))
+		goto fail;
+	len = sizeof(bound);
+	if (getsockname(s->fd, (struct sockaddr *)&bound, &len))
+		goto fail;
+	s->port = listen_port(&bound);
+	return 0;
+fail:
+	err = -errno;
+	pr_warn("metrics: cannot listen on %s: %s", addr, strerror(-err));
+	return err;
+}
+
+int metrics_server_open(struct metrics_server **out,
+			const struct metrics_server_opts *o)
+{
 	struct sockaddr_storage ss;
 	struct metrics_server *s;
-	const union MHD_DaemonInfo *info;
 	int err;
 
 	*out = NULL;
@@ -419,35 +451,55 @@ int metrics_server_start(struct metrics_server **out,
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	s->fd = -1;
 	pthread_mutex_init(&s->lock, NULL);
+	s->flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+		   MHD_USE_ERROR_LOG;
+	if (ss.ss_family == AF_INET6)
+		s->flags |= MHD_USE_IPv6;
+	s->max_connections = o->max_connections ? o->max_connections : 1024;
+	s->timeout = o->timeout ? o->timeout : 10;
+	snprintf(s->listen, sizeof(s->listen), "%s", o->listen);
 	err = make_salt(s->salt, sizeof(s->salt));
 	if (err)
 		goto fail;
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
 	if (o->tls_cert) {
 		if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
 			pr_warn("metrics: this libmicrohttpd has no TLS");
 			err = -ENOTSUP;
 			goto fail;
 		}
+		/* Read now: the key may be readable by root alone. */
 		err = read_small(o->tls_cert, &s->tls_cert);
 		if (!err)
 			err = read_small(o->tls_key, &s->tls_key);
 		if (err)
 			goto fail;
-		flags |= MHD_USE_TLS;
+		s->flags |= MHD_USE_TLS;
 	}
+	err = open_socket(s, &ss, o->listen);
+	if (err)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	metrics_server_stop(s);
+	return err;
+}
+
+int metrics_server_run(struct metrics_server *s)
+{
+	int err;
+
 	/* MHD_start_daemon() takes options as a va_list: TLS or not, the
 	 * list must end in MHD_OPTION_END, so the TLS pair comes last. */
 	errno = 0;
 	s->d = MHD_start_daemon(
-		flags, listen_port(&ss), NULL, NULL, on_request, s,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		s->flags, s->port, NULL, NULL, on_request, s,
+		MHD_OPTION_LISTEN_SOCKET, s->fd,
 		MHD_OPTION_THREAD_POOL_SIZE, 2u,
-		MHD_OPTION_CONNECTION_LIMIT,
-		o->max_connections ? o->max_connections : 1024u,
-		MHD_OPTION_CONNECTION_TIMEOUT, o->timeout ? o->timeout : 10u,
+		MHD_OPTION_CONNECTION_LIMIT, s->max_connections,
+		MHD_OPTION_CONNECTION_TIMEOUT, s->timeout,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
 		MHD_OPTION_EXTERNAL_LOGGER, on_log, s,
 		s->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
@@ -455,17 +507,24 @@ int metrics_server_start(struct metrics_server **out,
 		MHD_OPTION_END);
 	if (!s->d) {
 		err = errno ? -errno : -EIO;
-		pr_warn("metrics: cannot listen on %s%s: %s", o->listen,
+		pr_warn("metrics: cannot serve on %s%s: %s", s->listen,
 			s->tls_cert ? " with TLS" : "",
 			s->last_log[0] ? s->last_log : strerror(-err));
-		goto fail;
+		return err;
 	}
-	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
-	s->port = info ? info->port : 0;
-	*out = s;
+	s->fd = -1;	/* libmicrohttpd's now: it closes it */
 	return 0;
-fail:
-	metrics_server_stop(s);
+}
+
+int metrics_server_start(struct metrics_server **out,
+			 const struct metrics_server_opts *o)
+{
+	int err = metrics_server_open(out, o);
+
+	if (!err && (err = metrics_server_run(*out))) {
+		metrics_server_stop(*out);
+		*out = NULL;
+	}
 	return err;
 }
 
@@ -492,6 +551,8 @@ void metrics_server_stop(struct metrics_server *s)
 		return;
 	if (s->d)
 		MHD_stop_daemon(s->d);
+	if (s->fd >= 0)
+		close(s->fd);
 	free_users(s->users, s->nr_users);
 	free(s->page);
 	if (s->tls_key) {

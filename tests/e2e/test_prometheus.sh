@@ -116,7 +116,7 @@ lint=$(promtool check metrics <<<"$page" 2>&1) ||
 tg_log "promtool check metrics: clean ($(grep -c '^tollgate_' <<<"$page") samples)"
 # The rules and the dashboard name only families of this page.
 echo "$page" >"$TG_TMP/page.txt"
-out=$(bash "${0%/*}/../deploy/check.sh" "$TG_TMP/page.txt") ||
+out=$(bash "${0%/*}/../deploy/test_monitoring.sh" "$TG_TMP/page.txt") ||
 	tg_fail "deploy/prometheus against the real page: $out"
 tg_log "$out"
 
