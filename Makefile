@@ -20,11 +20,11 @@ BIN := tollgate
 # Debian packages that build, run and test tollgate.
 DEPS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 	      make gcc libc6-dev libclang-rt-14-dev libyaml-dev libjson-c-dev \
-	      libsqlite3-dev
+	      libsqlite3-dev libmicrohttpd-dev libcrypt-dev
 # The natural day of the ledger comes from the system time-zone database.
 DEPS_RUN := tzdata
 DEPS_TEST := libcmocka-dev iproute2 ethtool jq iperf3 nginx-light wrk curl \
-	     socat procps kmod tcpdump
+	     socat procps kmod tcpdump prometheus openssl python3
 # make test-deploy: the unit's score, the man page, the package, the manifest.
 DEPS_TEST += systemd groff-base dpkg-dev python3-yaml
 DEPS := $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_TEST)
@@ -38,6 +38,8 @@ LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
 # Configuration and price plans (YAML), IP-range files and usage records
 # (JSON), the ledger (SQLite).
 LIBS += -lyaml -ljson-c -lsqlite3
+# The metrics endpoint (libmicrohttpd, its own threads), bcrypt passwords.
+LIBS += -lmicrohttpd -lcrypt -lpthread
 ALL_LDFLAGS := $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 BPF_CFLAGS := -g -O2 -mcpu=v3 -Wall -Werror -target bpf \
@@ -79,7 +81,7 @@ endif
 .DELETE_ON_ERROR:
 .SECONDARY:
 .PHONY: all deps run test test-build test-unit test-bpf test-e2e test-deploy \
-	bench clean help \
+	bench bench-metrics clean help \
 	vmlinux FORCE
 
 all: $(BIN)
@@ -93,8 +95,10 @@ help:
 	@echo '  test-unit  cmocka unit tests under ASan and UBSan'
 	@echo '  test-bpf   BPF programs on crafted packets (root)'
 	@echo '  test-e2e   network-namespace end-to-end tests (root)'
-	@echo '  test-deploy  unit hardening, man page, install, package (some root)'
+	@echo '  test-deploy  unit hardening, man page, install, package (some root);'
+	@echo '             Prometheus rules and Grafana dashboard (promtool, jq)'
 	@echo '  bench      per-packet cost and throughput with/without the agent'
+	@echo '  bench-metrics  render and scrape time of /metrics, 1,000 and 10,000 series'
 	@echo '  fuzz       config and range-file parsers under libFuzzer, bounded'
 	@echo '  vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel'
 	@echo '  install    install binary, man page, unit, examples, plans'
@@ -145,8 +149,12 @@ test-deploy: $(BIN)
 	$(Q)tests/run-all.sh deploy
 
 bench: deps
-	$(Q)$(MAKE) all $(OUTPUT)/tests/bench_prog $(OUTPUT)/tests/bench_classify
+	$(Q)$(MAKE) all $(OUTPUT)/tests/bench_prog $(OUTPUT)/tests/bench_classify \
+		$(OUTPUT)/tests/bench_metrics
 	$(Q)OUTPUT=$(OUTPUT) tests/bench/run.sh
+
+bench-metrics: $(OUTPUT)/tests/bench_metrics
+	$(Q)$(OUTPUT)/tests/bench_metrics $(BENCH_RUNS)
 
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/san $(OUTPUT)/tests:
 	$(call msg,MKDIR,$@)

@@ -10,7 +10,9 @@
 # e2e:  network namespaces, veth pairs and real servers (root).
 # fuzz: the configuration and range-file parsers under libFuzzer, bounded.
 # deploy: the systemd unit's hardening, the man page, make install, the
-#       Debian package, the Kubernetes manifest.
+#       Debian package, the Kubernetes manifest;
+#       the Prometheus rules, scrape configuration and Grafana dashboard
+#       (promtool, jq): valid, and naming only metrics the agent exports.
 #
 # Cases are counted one by one (cmocka's own totals, one per e2e script);
 # a suite that cannot run here is reported as skipped with its reason. The

@@ -51,8 +51,8 @@ struct tg_config_priv {
 	size_t nr_be_ports;
 	__u32 *svc;			/* [port * SVC_CLASSES + class]:
 					 * index in services + 1; 0: none */
-	size_t cap_rules, cap_services, cap_backends, cap_ranges,
-		cap_tls;
+	size_t cap_rules, cap_services, cap_backends, cap_ranges, cap_tls,
+		cap_users;
 	const char **strs;		/* interned strings, open addressing */
 	size_t nr_strs, cap_strs;
 	struct str_chunk *chunks;
@@ -272,6 +272,7 @@ void config_free(struct tg_config *cfg)
 	free(cfg->backends);
 	free(cfg->ranges);
 	free(cfg->tls);
+	free(cfg->metrics.users);
 	free(cfg);
 }
 
@@ -392,6 +393,10 @@ enum vtype {
 	V_PROTO,	/* tcp | udp | sctp | any */
 	V_KIND,		/* http | scf */
 	V_LIST,		/* a list of mappings of another section */
+	V_MAP,		/* a mapping of another section */
+	V_BOOL,		/* true | false */
+	V_COUNT,	/* 1..1000000 */
+	V_TEXT,		/* printable text without blanks: an address, a hash */
 };
 
 struct section;
@@ -580,6 +585,27 @@ static int parse_list(struct loader *ld, yaml_node_t *n, const char *field,
 	return 0;
 }
 
+/* A nested mapping: one item of @sec, committed at once. */
+static int parse_map(struct loader *ld, yaml_node_t *n, const char *field,
+		     const struct section *sec)
+{
+	union {
+		long double align;
+		unsigned char b[256];
+	} item;
+	struct ypos pos[MAX_KEYS], at = pos_of(n);
+	int err;
+
+	memset(&item, 0, sizeof(item));
+	memset(pos, 0, sizeof(pos));
+	if (is_null(n))
+		return sec->commit(ld, &item, pos, &at, field);
+	err = parse_mapping(ld, n, field, sec, &item, pos);
+	if (err)
+		return err;
+	return sec->commit(ld, &item, pos, &at, field);
+}
+
 static int parse_value(struct loader *ld, yaml_node_t *n, const char *field,
 		       const struct key_def *k, void *item)
 {
@@ -683,6 +709,53 @@ static int parse_value(struct loader *ld, yaml_node_t *n, const char *field,
 		break;
 	case V_LIST:
 		return parse_list(ld, n, field, k->list);
+	case V_MAP:
+		return parse_map(ld, n, field, k->list);
+	case V_BOOL:
+		if (n->type != YAML_SCALAR_NODE ||
+		    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
+		    is_null(n))
+			return ld_fail(ld, &at, field, "must be true or false");
+		err = ld_scalar(ld, n, field, "true or false", buf, 8);
+		if (err)
+			return err;
+		if (strcmp(buf, "true") && strcmp(buf, "false"))
+			return ld_fail(ld, &at, field, "must be true or false, "
+				       "not '%s'", buf);
+		*(bool *)dst = buf[0] == 't';
+		return 0;
+	case V_COUNT:
+		if (n->type != YAML_SCALAR_NODE ||
+		    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
+		    is_null(n))
+			return ld_fail(ld, &at, field, "must be a number 1 to "
+				       "1000000");
+		err = ld_scalar(ld, n, field, "a number", buf, 16);
+		if (err)
+			return err;
+		errno = 0;
+		v = strtoul(buf, &end, 10);
+		if (buf[0] < '0' || buf[0] > '9' || *end || errno || v < 1 ||
+		    v > 1000000)
+			return ld_fail(ld, &at, field, "must be a number 1 to "
+				       "1000000, not '%s'", buf);
+		*(__u32 *)dst = v;
+		return 0;
+	case V_TEXT:
+		err = ld_scalar(ld, n, field, "text", buf, 256);
+		if (err)
+			return err;
+		for (s = buf; *s; s++)
+			if ((unsigned char)*s <= ' ' || *s == 0x7f)
+				break;
+		if (!buf[0] || *s)
+			return ld_fail(ld, &at, field, "must be 1 to 255 "
+				       "printable characters without blanks");
+		s = intern(ld->cfg->priv, buf, strlen(buf));
+		if (!s)
+			return ld_nomem(ld);
+		*(const char **)dst = s;
+		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -1007,18 +1080,21 @@ static const struct section be_section = {
 	sizeof(struct be_item), be_commit,
 };
 
-struct tls_item {
+/* `tls`: TLS libraries whose SSL_read to hook for calls. */
+struct tlslib_item {
 	const char *library;
 };
 
-static const struct key_def tls_keys[] = {
-	{ "library", V_PATH, offsetof(struct tls_item, library), true, NULL },
+static const struct key_def tlslib_keys[] = {
+	{ "library", V_PATH, offsetof(struct tlslib_item, library), true,
+	  NULL },
 };
 
-static int tls_commit(struct loader *ld, void *item, const struct ypos *pos,
-		      const struct ypos *at, const char *field)
+static int tlslib_commit(struct loader *ld, void *item,
+			 const struct ypos *pos, const struct ypos *at,
+			 const char *field)
 {
-	struct tls_item *it = item;
+	struct tlslib_item *it = item;
 	struct tg_config *cfg = ld->cfg;
 
 	(void)pos;
@@ -1031,9 +1107,150 @@ static int tls_commit(struct loader *ld, void *item, const struct ypos *pos,
 	return 0;
 }
 
+static const struct section tlslib_section = {
+	tlslib_keys, sizeof(tlslib_keys) / sizeof(tlslib_keys[0]),
+	sizeof(struct tlslib_item), tlslib_commit,
+};
+
+struct user_item {
+	const char *name;
+	const char *hash;
+};
+
+static const struct key_def user_keys[] = {
+	{ "name", V_NAME, offsetof(struct user_item, name), true, NULL },
+	{ "password_hash", V_TEXT, offsetof(struct user_item, hash), true,
+	  NULL },
+};
+
+static int user_commit(struct loader *ld, void *item, const struct ypos *pos,
+		       const struct ypos *at, const char *field)
+{
+	struct user_item *it = item;
+	struct tg_metrics_conf *m = &ld->cfg->metrics;
+	char f[160];
+	size_t i;
+
+	snprintf(f, sizeof(f), "%s.password_hash", field);
+	/* crypt(3) would take anything; only bcrypt is slow enough. */
+	if (strncmp(it->hash, "$2b$", 4) && strncmp(it->hash, "$2y$", 4) &&
+	    strncmp(it->hash, "$2a$", 4))
+		return ld_fail(ld, &pos[1], f, "must be a bcrypt hash "
+			       "($2b$...), e.g. from 'htpasswd -nbB user "
+			       "password'");
+	if (strchr(it->name, ':')) {
+		snprintf(f, sizeof(f), "%s.name", field);
+		return ld_fail(ld, &pos[0], f, "must not contain ':'");
+	}
+	for (i = 0; i < m->nr_users; i++) {
+		if (strcmp(m->users[i].name, it->name))
+			continue;
+		snprintf(f, sizeof(f), "%s.name", field);
+		return ld_fail(ld, &pos[0], f, "user '%s' is already in "
+			       "metrics.users[%zu] (line %u)", it->name, i,
+			       m->users[i].line);
+	}
+	if (grow((void **)&m->users, m->nr_users, &ld->cfg->priv->cap_users,
+		 sizeof(*m->users)))
+		return ld_nomem(ld);
+	m->users[m->nr_users].name = it->name;
+	m->users[m->nr_users].hash = it->hash;
+	m->users[m->nr_users].line = at->line;
+	m->nr_users++;
+	return 0;
+}
+
+static const struct section user_section = {
+	user_keys, sizeof(user_keys) / sizeof(user_keys[0]),
+	sizeof(struct user_item), user_commit,
+};
+
+struct tls_item {
+	const char *cert;
+	const char *key;
+};
+
+static const struct key_def tls_keys[] = {
+	{ "cert", V_PATH, offsetof(struct tls_item, cert), true, NULL },
+	{ "key", V_PATH, offsetof(struct tls_item, key), true, NULL },
+};
+
+static int tls_commit(struct loader *ld, void *item, const struct ypos *pos,
+		      const struct ypos *at, const char *field)
+{
+	struct tls_item *it = item;
+
+	if (!it->cert)	/* "tls:" left empty */
+		return ld_fail(ld, at, field, "must name a cert and a key");
+	ld->cfg->metrics.tls_cert = it->cert;
+	ld->cfg->metrics.tls_key = it->key;
+	return 0;
+}
+
 static const struct section tls_section = {
 	tls_keys, sizeof(tls_keys) / sizeof(tls_keys[0]),
 	sizeof(struct tls_item), tls_commit,
+};
+
+struct metrics_item {
+	bool enabled;
+	const char *listen;
+	__u32 max_series;
+	const char *plan;
+	const char *plan_region;
+};
+
+static const struct key_def metrics_keys[] = {
+	{ "enabled", V_BOOL, offsetof(struct metrics_item, enabled), false,
+	  NULL },
+	{ "listen", V_TEXT, offsetof(struct metrics_item, listen), false,
+	  NULL },
+	{ "max_series", V_COUNT, offsetof(struct metrics_item, max_series),
+	  false, NULL },
+	{ "tls", V_MAP, 0, false, &tls_section },
+	{ "users", V_LIST, 0, false, &user_section },
+	{ "plan", V_TEXT, offsetof(struct metrics_item, plan), false, NULL },
+	{ "plan_region", V_NAME, offsetof(struct metrics_item, plan_region),
+	  false, NULL },
+};
+
+static bool plan_is_file(const char *s)
+{
+	size_t n = strlen(s);
+
+	return (n > 5 && !strcmp(s + n - 5, ".yaml")) ||
+	       (n > 4 && !strcmp(s + n - 4, ".yml"));
+}
+
+static int metrics_commit(struct loader *ld, void *item,
+			  const struct ypos *pos, const struct ypos *at,
+			  const char *field)
+{
+	struct metrics_item *it = item;
+	struct tg_metrics_conf *m = &ld->cfg->metrics;
+
+	m->disabled = pos[0].line && !it->enabled;
+	m->listen = it->listen;
+	m->max_series = it->max_series;
+	m->plan = it->plan;
+	/* A plan file, as plan_load() tells them from built-in names, is
+	 * relative to this file's folder like every other path here. */
+	if (it->plan && it->plan[0] != '/' && ld->dir[0] &&
+	    (strchr(it->plan, '/') || plan_is_file(it->plan))) {
+		char full[4096];
+
+		snprintf(full, sizeof(full), "%s/%s", ld->dir, it->plan);
+		m->plan = intern(ld->cfg->priv, full, strlen(full));
+		if (!m->plan)
+			return ld_nomem(ld);
+	}
+	m->plan_region = it->plan_region;
+	return 0;
+}
+
+static const struct section metrics_section = {
+	metrics_keys, sizeof(metrics_keys) / sizeof(metrics_keys[0]),
+	sizeof(struct metrics_item), metrics_commit,
 };
 
 struct top_item {
@@ -1049,7 +1266,8 @@ static const struct key_def top_keys[] = {
 	{ "ranges", V_LIST, 0, false, &range_section },
 	{ "services", V_LIST, 0, false, &svc_section },
 	{ "backends", V_LIST, 0, false, &be_section },
-	{ "tls", V_LIST, 0, false, &tls_section },
+	{ "tls", V_LIST, 0, false, &tlslib_section },
+	{ "metrics", V_MAP, 0, false, &metrics_section },
 };
 
 static int top_commit(struct loader *ld, void *item, const struct ypos *pos,

@@ -108,6 +108,31 @@ struct tg_range_src {
 	unsigned int file_column;
 };
 
+/* A `metrics.users` entry: who may scrape, with a bcrypt hash. */
+struct tg_metrics_user {
+	const char *name;
+	const char *hash;	/* crypt(3) hash, "$2b$..." or "$2y$..." */
+	unsigned int line;
+};
+
+/*
+ * The `metrics` section: the Prometheus endpoint of `tollgate run`. The
+ * listen address and TLS files are read when the agent starts; users,
+ * max_series and the plan take effect on a reload too.
+ */
+struct tg_metrics_conf {
+	bool disabled;			/* enabled: false */
+	const char *listen;		/* "ADDR:PORT"; NULL: the default */
+	__u32 max_series;		/* 0: the default */
+	const char *tls_cert;		/* PEM files; both or neither */
+	const char *tls_key;
+	struct tg_metrics_user *users;	/* none: no authentication */
+	size_t nr_users;
+	const char *plan;		/* price plan of the cost gauges;
+					 * NULL: the default plan */
+	const char *plan_region;	/* NULL: the plan's own prices */
+};
+
 struct tg_config_priv;
 
 struct tg_config {
@@ -124,6 +149,7 @@ struct tg_config {
 	size_t nr_ranges;
 	struct tg_tls_lib *tls;		/* in file order */
 	size_t nr_tls;
+	struct tg_metrics_conf metrics;
 	struct tg_config_priv *priv;	/* lookup tables and strings */
 };
 

@@ -20,6 +20,11 @@
  * configuration in force; at start (the time the agent was away) and on a
  * clean exit too. Intervals end at each midnight of the ledger's time zone
  * so no interval spans two days.
+ *
+ * Unless --no-metrics, the agent serves its counters to Prometheus
+ * (metrics.h): after every collection the loop updates the series,
+ * rates the current month from the ledger, renders the page and
+ * publishes it to the HTTP server, whose own threads answer scrapes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,12 +35,16 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/select.h>
+#include <bpf/bpf.h>
 
 #include "tollgate.h"
 #include "classify.h"
 #include "config.h"
 #include "collect.h"
+#include "metrics.h"
 
 static volatile sig_atomic_t exiting;
 static volatile sig_atomic_t reload;
@@ -66,6 +75,11 @@ static const char run_usage[] =
 	"      --host NAME       this host's name in the ledger (default: the\n"
 	"                        host name)\n"
 	"      --no-ledger       count in the kernel only, book nothing\n"
+	"      --listen ADDR:PORT  serve Prometheus metrics at\n"
+	"                        http://ADDR:PORT/metrics (default\n"
+	"                        " TG_METRICS_LISTEN ", or metrics.listen of the\n"
+	"                        configuration; port 0: any free port)\n"
+	"      --no-metrics      serve no metrics\n"
 	"  -c, --cgroup PATH     cgroup v2 directory to meter (default: the\n"
 	"                        cgroup v2 root, from /proc/mounts)\n"
 	"  -p, --pin-dir DIR     pin directory (default " TG_DEFAULT_PIN_DIR ")\n"
@@ -87,6 +101,7 @@ static const char run_usage[] =
 	"  tollgate run --cgroup /sys/fs/cgroup/system.slice/nginx.service\n"
 	"  tollgate run --config ./tollgate.yaml\n"
 	"  tollgate run --ledger /srv/tollgate/ledger.db --host gw-bj-1\n"
+	"  tollgate run --listen 10.0.0.5:9109\n"
 	"  tollgate run --user tollgate --no-summary\n"
 	"  kill -HUP $(pidof tollgate)    # reload the configuration\n";
 
@@ -100,13 +115,16 @@ struct run_opts {
 	__u32 interval;
 	int summary;		/* -1: when stdout is a terminal */
 	bool detach_on_exit;
+	const char *listen;	/* NULL: metrics.listen, else the default */
+	bool no_metrics;
 	struct privs privs;	/* --user */
 };
 
 static int parse_run_args(int argc, char **argv, struct run_opts *o)
 {
 	enum { OPT_MAX_PEERS = 256, OPT_SUMMARY, OPT_NO_SUMMARY, OPT_DETACH,
-	       OPT_CONFIG, OPT_HOST, OPT_NO_LEDGER };
+	       OPT_CONFIG, OPT_HOST, OPT_NO_LEDGER, OPT_LISTEN,
+	       OPT_NO_METRICS };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "cgroup", required_argument, NULL, 'c' },
@@ -114,6 +132,8 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 		{ "ledger", required_argument, NULL, 'l' },
 		{ "host", required_argument, NULL, OPT_HOST },
 		{ "no-ledger", no_argument, NULL, OPT_NO_LEDGER },
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "no-metrics", no_argument, NULL, OPT_NO_METRICS },
 		{ "max-peers", required_argument, NULL, OPT_MAX_PEERS },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "summary", no_argument, NULL, OPT_SUMMARY },
@@ -163,6 +183,20 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 			break;
 		case OPT_NO_LEDGER:
 			o->ledger = NULL;
+			break;
+		case OPT_LISTEN: {
+			struct sockaddr_storage ss;
+
+			if (metrics_parse_listen(optarg, &ss)) {
+				pr_warn("--listen: '%s' is not ADDR:PORT or "
+					"[ADDR6]:PORT", optarg);
+				return -EINVAL;
+			}
+			o->listen = optarg;
+			break;
+		}
+		case OPT_NO_METRICS:
+			o->no_metrics = true;
 			break;
 		case OPT_MAX_PEERS:
 			if (parse_u32(optarg, 1, TG_MAX_PEERS_LIMIT,
@@ -339,6 +373,11 @@ struct agent {
 	struct collect *collect;	/* NULL: --no-ledger */
 	bool no_hooks;			/* privileges dropped: no new TLS
 					 * hooks after the start */
+	struct metrics *mx;		/* NULL: --no-metrics */
+	struct metrics_server *srv;
+	unsigned int cfg_gen;		/* changes with every reload */
+	struct plan plan;		/* prices of the cost gauges */
+	bool have_plan;
 };
 
 /* One line on what a configuration holds, for the log. */
@@ -391,17 +430,43 @@ static void agent_tls(struct agent *a)
 		meter_tls_attach(a->m, a->cfg->tls[i].library, true);
 }
 
+/* Unix time with its fraction, for the metrics' timestamps. */
+static double wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void agent_publish(struct agent *a);
+static void agent_metrics_config(struct agent *a, const struct tg_config *old);
+
 static void agent_reload(struct agent *a)
 {
-	struct tg_config *cfg;
+	struct tg_config *cfg, *old = a->cfg;
+	struct metrics_health *h = a->mx ? metrics_health(a->mx) : NULL;
 
 	if (agent_load_config(a, "reload failed, keeping the configuration "
-			      "in force", &cfg))
+			      "in force", &cfg)) {
+		if (h) {
+			h->reload_ok = false;
+			h->reload_failures++;
+			agent_publish(a);
+		}
 		return;
-	config_free(a->cfg);
+	}
 	a->cfg = cfg;
+	a->cfg_gen++;
 	config_describe("reloaded", cfg);
 	agent_tls(a);
+	if (h) {
+		h->reload_ok = true;
+		h->reload_time = wall_now();
+		agent_metrics_config(a, old);
+		agent_publish(a);
+	}
+	config_free(old);
 }
 
 static double mono_now(void)
@@ -479,12 +544,205 @@ static int agent_host(struct run_opts *o)
 static void agent_collect(struct agent *a, const struct snapshot *s,
 			  time_t due)
 {
+	struct metrics_health *h = a->mx ? metrics_health(a->mx) : NULL;
 	int err = collect_commit(a->collect, a->cfg, s, due);
 
 	if (err)
 		pr_warn("ledger '%s': cannot book the interval, the next one "
 			"will include it: %s",
 			a->o.ledger, strerror(-err));
+	if (h && err)
+		h->ledger_errors++;
+	else if (h)
+		h->ledger_time = wall_now();
+}
+
+/* The price plan of the cost gauges: metrics.plan, else the default of
+ * 'tollgate rate'. Its days must be the ledger's. */
+static void agent_load_plan(struct agent *a)
+{
+	const struct tg_metrics_conf *mc = &a->cfg->metrics;
+	const char *name = mc->plan ? mc->plan : "jdcloud";
+	const char *tz;
+
+	a->have_plan = false;
+	if (!a->collect || !a->mx)
+		return;
+	if (plan_load(&a->plan, name)) {
+		pr_warn("metrics: no cost gauges: cannot load plan '%s'", name);
+		return;
+	}
+	if (mc->plan_region && plan_select_region(&a->plan, mc->plan_region)) {
+		pr_warn("metrics: no cost gauges: plan '%s' has no region "
+			"'%s'", name, mc->plan_region);
+		return;
+	}
+	tz = ledger_time_zone(collect_ledger(a->collect));
+	if (strcmp(a->plan.time_zone, tz)) {
+		pr_warn("metrics: no cost gauges: plan '%s' counts days in %s, "
+			"the ledger in %s", name, a->plan.time_zone, tz);
+		return;
+	}
+	a->have_plan = true;
+}
+
+static bool same_str(const char *x, const char *y)
+{
+	return (!x && !y) || (x && y && !strcmp(x, y));
+}
+
+/* Apply the metrics section of a (re)loaded configuration; @old is the
+ * one before, NULL at start. */
+static void agent_metrics_config(struct agent *a, const struct tg_config *old)
+{
+	const struct tg_metrics_conf *mc = &a->cfg->metrics;
+
+	metrics_set_max_series(a->mx, mc->max_series);
+	if (metrics_server_set_users(a->srv, mc->users, mc->nr_users))
+		pr_warn("metrics: out of memory: users not changed");
+	agent_load_plan(a);
+	if (!a->have_plan)
+		metrics_no_cost(a->mx);
+	if (old && (!same_str(old->metrics.listen, mc->listen) ||
+		    !same_str(old->metrics.tls_cert, mc->tls_cert) ||
+		    !same_str(old->metrics.tls_key, mc->tls_key) ||
+		    old->metrics.disabled != mc->disabled))
+		pr_warn("metrics: listen, tls and enabled take effect when "
+			"the agent restarts");
+}
+
+/* Render the page and hand it to the server. */
+static void agent_publish(struct agent *a)
+{
+	char *page;
+	size_t len;
+
+	if (!a->mx)
+		return;
+	if (metrics_render(a->mx, &page, &len)) {
+		pr_warn("metrics: out of memory rendering the page");
+		return;
+	}
+	metrics_server_publish(a->srv, page, len);
+}
+
+/* The kernel's run-time statistics of the three programs. */
+static void agent_prog_stats(struct agent *a, struct metrics_health *h)
+{
+	int fds[METRICS_NR_PROGS], i;
+
+	h->have_progs = !meter_prog_fds(a->m, fds);
+	for (i = 0; h->have_progs && i < METRICS_NR_PROGS; i++) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		if (bpf_obj_get_info_by_fd(fds[i], &info, &len)) {
+			h->have_progs = false;
+			break;
+		}
+		h->prog_run_time_ns[i] = info.run_time_ns;
+		h->prog_run_cnt[i] = info.run_cnt;
+	}
+}
+
+/*
+ * Everything a collection does after reading @s (err: the read's result):
+ * book the ledger, update and publish the metrics. @t0: when it began.
+ */
+static void agent_after_read(struct agent *a, int err, struct snapshot *s,
+			     time_t due, double t0)
+{
+	struct metrics_health *h = a->mx ? metrics_health(a->mx) : NULL;
+
+	if (err) {
+		pr_warn("cannot read counters: %s", strerror(-err));
+		if (h) {
+			h->collection_failures++;
+			agent_publish(a);
+		}
+		return;
+	}
+	if (a->collect)
+		agent_collect(a, s, due);
+	if (!h)
+		return;
+	if (metrics_update(a->mx, a->cfg, a->cfg_gen, s))
+		pr_warn("metrics: out of memory: series not updated");
+	if (a->have_plan)
+		metrics_rate(a->mx, collect_ledger(a->collect), &a->plan,
+			     time(NULL));
+	agent_prog_stats(a, h);
+	h->collection_seconds = mono_now() - t0;
+	h->collection_time = wall_now();
+	agent_publish(a);
+}
+
+/* Where the metrics are served: --listen, metrics.listen, the default. */
+static const char *agent_listen(const struct agent *a)
+{
+	const struct tg_metrics_conf *mc = &a->cfg->metrics;
+
+	return a->o.listen ? a->o.listen :
+	       mc->listen ? mc->listen : TG_METRICS_LISTEN;
+}
+
+/*
+ * Open the metrics endpoint, before anything is attached: a port in use
+ * or an unreadable TLS key stops the agent while it has changed nothing.
+ * agent_metrics_serve() starts serving later.
+ */
+static int agent_metrics_start(struct agent *a)
+{
+	const struct tg_metrics_conf *mc = &a->cfg->metrics;
+	const char *listen = agent_listen(a);
+	struct metrics_health *h;
+	struct rlimit rl;
+	int err;
+
+	if (a->o.no_metrics || (mc->disabled && !a->o.listen))
+		return 0;
+	/* A thousand scrapers are a thousand descriptors. */
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < 4096 &&
+	    rl.rlim_max > rl.rlim_cur) {
+		rl.rlim_cur = rl.rlim_max < 4096 ? rl.rlim_max : 4096;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	a->mx = metrics_new(mc->max_series);
+	if (!a->mx)
+		return -ENOMEM;
+	h = metrics_health(a->mx);
+	h->reload_ok = true;
+	h->reload_time = wall_now();
+	h->ledger = a->collect != NULL;
+	err = metrics_server_open(&a->srv, &(struct metrics_server_opts){
+						    .listen = listen,
+						    .tls_cert = mc->tls_cert,
+						    .tls_key = mc->tls_key });
+	if (err)
+		return err;
+	agent_metrics_config(a, NULL);
+	return 0;
+}
+
+/* Serve, once the agent has given up its privileges: the server's threads
+ * are made now and inherit what is left. */
+static int agent_metrics_serve(struct agent *a)
+{
+	const struct tg_metrics_conf *mc = &a->cfg->metrics;
+	const char *listen = agent_listen(a);
+	int err;
+
+	if (!a->srv)
+		return 0;
+	err = metrics_server_run(a->srv);
+	if (err)
+		return err;
+	printf("tollgate: metrics on %s://%.*s:%u/metrics%s\n",
+	       mc->tls_cert ? "https" : "http",
+	       (int)(strrchr(listen, ':') - listen), listen,
+	       metrics_server_port(a->srv),
+	       mc->nr_users ? " (basic authentication)" : "");
+	return 0;
 }
 
 int cmd_run(int argc, char **argv)
@@ -533,6 +791,12 @@ int cmd_run(int argc, char **argv)
 			ledger_time_zone(collect_ledger(a.collect)));
 	}
 
+	err = agent_metrics_start(&a);
+	if (err)
+		goto out;
+
+	/* A scraper that hangs up mid-answer must not kill the agent. */
+	signal(SIGPIPE, SIG_IGN);
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -574,6 +838,9 @@ int cmd_run(int argc, char **argv)
 			"start only (name them in the configuration's tls, "
 			"or start the agent after the gateway)");
 	}
+	err = agent_metrics_serve(&a);
+	if (err)
+		goto out;
 	printf("tollgate %s: %s cgroup %s (ingress, egress, sock_ops), "
 	       "pinned in %s\n", TOLLGATE_VERSION,
 	       meter_resumed(a.m) ? "resumed metering" : "metering", o->cgroup,
@@ -589,6 +856,7 @@ int cmd_run(int argc, char **argv)
 	 * then every interval, and at every midnight. */
 	due = last_due = time(NULL);
 	for (first = true; !exiting; first = false) {
+		double t0;
 		time_t now;
 
 		if (!first)
@@ -599,18 +867,14 @@ int cmd_run(int argc, char **argv)
 		 * not hooked yet. */
 		if (!a.no_hooks)
 			meter_tls_scan(a.m);
+		t0 = mono_now();
 		err = snapshot_read(&a.v, &s, false);
-		if (err) {
-			pr_warn("cannot read counters: %s", strerror(-err));
-		} else {
-			if (a.collect)
-				agent_collect(&a, &s, due);
-			/* Rates over the interval's real length: the
-			 * one before midnight is shorter. */
-			if (o->summary && !first)
-				print_summary(&s, a.cfg, &a.last,
-					      due > last_due ? due - last_due : 1);
-		}
+		agent_after_read(&a, err, &s, due, t0);
+		/* Rates over the interval's real length: the one before
+		 * midnight is shorter. */
+		if (!err && o->summary && !first)
+			print_summary(&s, a.cfg, &a.last,
+				      due > last_due ? due - last_due : 1);
 		snapshot_free(&s);
 		err = 0;
 		last_due = due;
@@ -644,6 +908,8 @@ out:
 				"removes it\n", o->pin_dir);
 	if (a.lock >= 0)
 		close(a.lock);
+	metrics_server_stop(a.srv);
+	metrics_free(a.mx);
 	collect_close(a.collect);
 	config_free(a.cfg);
 	return err ? 1 : 0;

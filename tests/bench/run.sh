@@ -18,6 +18,8 @@
 #    alternating runs (ABAB...): iperf3 over veth with offloads on, each
 #    direction, and wrk through the gateway nginx of the end-to-end tests.
 # 4. The classifier's own benchmark (bench_classify).
+# 5. The metrics page with 1,000 and 10,000 series: render and scrape time
+#    (bench_metrics; also alone: make bench-metrics).
 #
 # The topology, cgroup, servers and cleanup are those of tests/e2e/lib.sh:
 # client namespace cl, gateway namespace gw, backend namespace be; the
@@ -26,7 +28,8 @@
 # exit, failure and Ctrl-C alike.
 #
 # Run as root from anywhere, after `make all .output/tests/bench_prog
-# .output/tests/bench_classify` (`make bench` does both). Knobs:
+# .output/tests/bench_classify .output/tests/bench_metrics` (`make bench`
+# does that). Knobs:
 # BENCH_PAIRS (5), BENCH_SECONDS per throughput run (5), BENCH_STATS_SECONDS
 # per statistics run (4), BENCH_REPEAT (1000000) and BENCH_ROUNDS (9) for
 # the test runs, BENCH_RESULTS (tests/bench/results.md).
@@ -38,6 +41,7 @@ OUT=${OUTPUT:-.output}
 BENCH=$(pwd)/$OUT/tests/bench_prog
 case $OUT in /*) BENCH=$OUT/tests/bench_prog ;; esac
 CLASSIFY=${BENCH%/*}/bench_classify
+METRICS=${BENCH%/*}/bench_metrics
 PAIRS=${BENCH_PAIRS:-5}
 DUR=${BENCH_SECONDS:-5}
 STATS_DUR=${BENCH_STATS_SECONDS:-4}
@@ -514,14 +518,23 @@ write_results()
 		echo '```'
 		cat "$TG_TMP/classify.out"
 		echo '```'
+		echo
+		echo "## Metrics page (bench_metrics)"
+		echo
+		echo "Rendering /metrics in the collection loop and scraping it from the"
+		echo "agent's HTTP server over loopback, one connection per scrape."
+		echo
+		echo '```'
+		cat "$TG_TMP/metrics.out"
+		echo '```'
 	} >"$tmp" && mv "$tmp" "$RESULTS"
 }
 
 # ---------------------------------------------------------------------------
 
 tg_init iperf3 nginx wrk
-if [ ! -x "$BENCH" ] || [ ! -x "$CLASSIFY" ]; then
-	tg_die "no $BENCH or $CLASSIFY: run 'make bench'"
+if [ ! -x "$BENCH" ] || [ ! -x "$CLASSIFY" ] || [ ! -x "$METRICS" ]; then
+	tg_die "no $BENCH, $CLASSIFY or $METRICS: run 'make bench'"
 fi
 START_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -531,6 +544,10 @@ tg_log "load average: $LOAD_START"
 tg_log "classifier benchmark"
 "$CLASSIFY" >"$TG_TMP/classify.out" || tg_die "bench_classify failed"
 cat "$TG_TMP/classify.out"
+
+tg_log "metrics page benchmark"
+"$METRICS" >"$TG_TMP/metrics.out" || tg_die "bench_metrics failed"
+cat "$TG_TMP/metrics.out"
 
 tg_log "per-packet cost: $REPEAT runs per call, $ROUNDS rounds"
 "$BENCH" testrun "$REPEAT" "$ROUNDS" >"$TG_TMP/testrun.tsv" ||

@@ -436,28 +436,36 @@ tg_cgroup_setup()
 # the sock_ops events that tell an accepted socket from a connecting one
 # would be gone, and the comparison would be off by exactly those.
 #
+# The metrics endpoint listens on a free port of 127.0.0.1 unless the
+# arguments say otherwise (--listen, --no-metrics): tests run side by side
+# and must not fight over 9109. Its port ends up in TG_METRICS_PORT.
 # TG_AGENT_WRAP (a command that runs the rest of its arguments, e.g. under
 # another user) and TG_AGENT_PIN (the pin directory as the agent sees it,
 # default TG_PIN) change how it runs.
 TG_AGENT_STARTS=0
+TG_METRICS_PORT=
 TG_AGENT_WRAP=()
 TG_AGENT_PIN=
 # shellcheck disable=SC2120 # arguments are optional
 tg_agent_start()
 {
-	local log i
+	local log i metrics_args=(--listen 127.0.0.1:0)
 
 	TG_AGENT_STARTS=$((TG_AGENT_STARTS + 1))
 	log=$TG_TMP/agent.$TG_AGENT_STARTS.log
 	TG_AGENT_LOG=$log
+	case " $* " in
+	*" --listen "* | *" --no-metrics "*) metrics_args=() ;;
+	esac
 	"${TG_AGENT_WRAP[@]}" "$TG_BIN" -v run --cgroup "$TG_CG" \
 		--pin-dir "${TG_AGENT_PIN:-$TG_PIN}" --interval 1 --no-summary \
-		--ledger "$TG_LEDGER" "$@" >"$log" 2>&1 &
+		--ledger "$TG_LEDGER" "${metrics_args[@]}" "$@" >"$log" 2>&1 &
 	TG_AGENT_PID=$!
 	for i in $(seq 100); do
 		if [ -e "$TG_PIN/link_ingress" ] && [ -e "$TG_PIN/link_egress" ] &&
 			[ -e "$TG_PIN/link_sockops" ] &&
 			grep -q 'metering cgroup' "$log"; then
+			TG_METRICS_PORT=$(sed -n 's|^tollgate: metrics on https*://.*:\([0-9]*\)/metrics.*|\1|p' "$log")
 			return 0
 		fi
 		if ! kill -0 "$TG_AGENT_PID" 2>/dev/null; then

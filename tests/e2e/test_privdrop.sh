@@ -46,8 +46,23 @@ status_field()
 		"/proc/$1/status"
 }
 
-# check_dropped LABEL PID: the agent is nobody and holds no privilege.
+# check_dropped LABEL PID: the agent is nobody and holds no privilege, in
+# every thread: credentials and capabilities belong to threads, and the
+# metrics server's threads must not keep what the main thread gave up.
 check_dropped()
+{
+	local label=$1 pid=$2 t n=0
+
+	for t in /proc/"$pid"/task/*; do
+		check_thread "$label (thread ${t##*/})" "$pid/task/${t##*/}"
+		n=$((n + 1))
+	done
+	[ "$n" -ge 3 ] ||
+		tg_fail "$label: $n threads, expected the metrics server's too"
+}
+
+# check_thread LABEL PID[/task/TID]: one thread of check_dropped.
+check_thread()
 {
 	local label=$1 pid=$2 f v want
 

@@ -53,7 +53,7 @@ static void test_errors(void **state)
 		  "scalar" },
 		{ HEAD "regoin: x\n", 3, 1, "regoin", "unknown setting "
 		  "'regoin' (known here: region, provider, networks, ranges, "
-		  "services, backends, tls)" },
+		  "services, backends, tls, metrics)" },
 		{ HEAD "? [a]\n: b\n", 3, 3, "", "setting names must be" },
 		{ HEAD "region: s\n", 3, 1, "region", "set twice (first at "
 		  "line 1)" },
