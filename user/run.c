@@ -36,6 +36,7 @@
 #include "classify.h"
 #include "config.h"
 #include "collect.h"
+#include "fleet.h"
 
 static volatile sig_atomic_t exiting;
 static volatile sig_atomic_t reload;
@@ -66,6 +67,9 @@ static const char run_usage[] =
 	"      --host NAME       this host's name in the ledger (default: the\n"
 	"                        host name)\n"
 	"      --no-ledger       count in the kernel only, book nothing\n"
+	"      --ship URL        after each commit, ship the ledger's changed\n"
+	"                        rows to the fleet ledger, a PostgreSQL\n"
+	"                        connection string (libpq URI or key=value)\n"
 	"  -c, --cgroup PATH     cgroup v2 directory to meter (default: the\n"
 	"                        cgroup v2 root, from /proc/mounts)\n"
 	"  -p, --pin-dir DIR     pin directory (default " TG_DEFAULT_PIN_DIR ")\n"
@@ -84,6 +88,7 @@ static const char run_usage[] =
 	"  tollgate run --cgroup /sys/fs/cgroup/system.slice/nginx.service\n"
 	"  tollgate run --config ./tollgate.yaml\n"
 	"  tollgate run --ledger /srv/tollgate/ledger.db --host gw-bj-1\n"
+	"  tollgate run --ship postgresql://tollgate@db.internal/billing\n"
 	"  kill -HUP $(pidof tollgate)    # reload the configuration\n";
 
 struct run_opts {
@@ -91,6 +96,7 @@ struct run_opts {
 	const char *config;	/* NULL: the default path, else built-in */
 	const char *pin_dir;
 	const char *ledger;	/* NULL: --no-ledger */
+	const char *ship;	/* fleet ledger connection string, or NULL */
 	char host[LEDGER_NAME_SIZE];
 	__u32 max_peers;
 	__u32 interval;
@@ -101,7 +107,7 @@ struct run_opts {
 static int parse_run_args(int argc, char **argv, struct run_opts *o)
 {
 	enum { OPT_MAX_PEERS = 256, OPT_SUMMARY, OPT_NO_SUMMARY, OPT_DETACH,
-	       OPT_CONFIG, OPT_HOST, OPT_NO_LEDGER };
+	       OPT_CONFIG, OPT_HOST, OPT_NO_LEDGER, OPT_SHIP };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "cgroup", required_argument, NULL, 'c' },
@@ -109,6 +115,7 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 		{ "ledger", required_argument, NULL, 'l' },
 		{ "host", required_argument, NULL, OPT_HOST },
 		{ "no-ledger", no_argument, NULL, OPT_NO_LEDGER },
+		{ "ship", required_argument, NULL, OPT_SHIP },
 		{ "max-peers", required_argument, NULL, OPT_MAX_PEERS },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "summary", no_argument, NULL, OPT_SUMMARY },
@@ -158,6 +165,13 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 		case OPT_NO_LEDGER:
 			o->ledger = NULL;
 			break;
+		case OPT_SHIP:
+			if (!*optarg) {
+				pr_warn("--ship: empty connection string");
+				return -EINVAL;
+			}
+			o->ship = optarg;
+			break;
 		case OPT_MAX_PEERS:
 			if (parse_u32(optarg, 1, TG_MAX_PEERS_LIMIT,
 				      &o->max_peers)) {
@@ -196,6 +210,10 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 	}
 	if (optind < argc) {
 		pr_warn("run: unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	if (o->ship && !o->ledger) {
+		pr_warn("--ship ships the ledger: not with --no-ledger");
 		return -EINVAL;
 	}
 	log_setup(verbosity);
@@ -322,6 +340,7 @@ struct agent {
 	int lock;			/* pin directory lock, -1: none */
 	struct tg_counters last;	/* totals of the last summary */
 	struct collect *collect;	/* NULL: --no-ledger */
+	struct fleet *fleet;		/* NULL: no --ship */
 };
 
 /* One line on what a configuration holds, for the log. */
@@ -457,6 +476,10 @@ static void agent_collect(struct agent *a, const struct snapshot *s,
 		pr_warn("ledger '%s': cannot book the interval, the next one "
 			"will include it: %s",
 			a->o.ledger, strerror(-err));
+	/* After the local commit: the fleet ledger only ever catches up,
+	 * and says itself when it cannot. */
+	if (a->fleet)
+		fleet_ship(a->fleet, collect_ledger(a->collect));
 }
 
 int cmd_run(int argc, char **argv)
@@ -503,6 +526,8 @@ int cmd_run(int argc, char **argv)
 			goto out;
 		pr_info("ledger '%s': host %s, days in %s", o->ledger, o->host,
 			ledger_time_zone(collect_ledger(a.collect)));
+		if (o->ship && (err = fleet_open(&a.fleet, o->ship)))
+			goto out;
 	}
 
 	sa.sa_handler = on_signal;
@@ -600,6 +625,7 @@ out:
 				"removes it\n", o->pin_dir);
 	if (a.lock >= 0)
 		close(a.lock);
+	fleet_close(a.fleet);
 	collect_close(a.collect);
 	config_free(a.cfg);
 	return err ? 1 : 0;
