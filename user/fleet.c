@@ -54,10 +54,12 @@ const char *fleet_redact(const char *url, char *out, size_t len)
 	size_t o = 0;
 	const char *p = url, *at, *colon, *scheme;
 
+	/* @c is evaluated once whether or not it fits: it advances. */
 #define PUT(c)                                                                 \
 	do {                                                                   \
+		char _c = (c);                                                 \
 		if (o + 1 < len)                                               \
-			out[o++] = (c);                                        \
+			out[o++] = _c;                                         \
 	} while (0)
 #define PUTS(s)                                                                \
 	do {                                                                   \
