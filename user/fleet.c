@@ -27,6 +27,7 @@ struct fleet {
 	bool schema_ok;		/* the table exists on this connection */
 	bool down;		/* the last attempt failed (and was logged) */
 	bool tried;		/* an attempt was made */
+	double retry_at;	/* CLOCK_MONOTONIC: no attempt before */
 	struct ledger_usage *rows;	/* rows of the ship under way */
 	size_t nr, cap;
 	const char *tz;
@@ -302,6 +303,14 @@ static bool send_batch(struct fleet *f, size_t from, size_t nr)
 		      "cannot upsert usage");
 }
 
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 /* The database went away: say so once, with the backlog. */
 static void went_down(struct fleet *f, __u64 backlog, const char *why)
 {
@@ -330,13 +339,23 @@ int fleet_ship(struct fleet *f, struct ledger *l)
 	if (err)
 		return err;
 	if (!f->conn || PQstatus(f->conn) != CONNECTION_OK) {
+		double t0 = mono();
+
+		/* A refused connection costs nothing and is tried after every
+		 * commit; one that timed out would cost the agent's loop
+		 * seconds each time, so the next waits FLEET_BACKOFF. */
+		if (t0 < f->retry_at)
+			return -ECONNREFUSED;
 		PQfinish(f->conn);
 		f->conn = connect_db(f->url);
 		if (!f->conn || PQstatus(f->conn) != CONNECTION_OK) {
+			if (mono() - t0 > 1)
+				f->retry_at = mono() + FLEET_BACKOFF;
 			went_down(f, st.unshipped,
 				  pq_msg(f->conn, m, sizeof(m)));
 			return -ECONNREFUSED;
 		}
+		f->retry_at = 0;
 	}
 	if (!f->schema_ok) {
 		if (!run_ok(f, PQexec(f->conn, schema_sql),

@@ -21,8 +21,11 @@
  *   shipped_at                                          timestamptz
  *
  * Connections are short-fused so a database that is away never holds up
- * collection: connect_timeout 3 s, statement_timeout 5 s,
- * tcp_user_timeout 5 s, unless the connection string says otherwise.
+ * collection for long: connect_timeout 3 s, statement_timeout 5 s,
+ * tcp_user_timeout 5 s, unless the connection string says otherwise; a
+ * connection attempt that took more than a second and failed (a host that
+ * does not answer) is not tried again for FLEET_BACKOFF seconds, while a
+ * refused one (a server that is down) is tried after every commit.
  */
 #ifndef TOLLGATE_FLEET_H
 #define TOLLGATE_FLEET_H
@@ -35,6 +38,7 @@
 #define FLEET_TABLE	"tollgate_usage_v1"
 #define FLEET_BATCH	200	/* rows per INSERT statement */
 #define FLEET_COLS	11	/* parameters per row */
+#define FLEET_BACKOFF	30	/* seconds between slow failed connects */
 
 struct fleet;
 
