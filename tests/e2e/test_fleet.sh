@@ -16,7 +16,7 @@
 # back. With the links quiet, the fleet ledger's rows must equal the local
 # ledger's export exactly, both must equal gw's veth counters per
 # direction in IP bytes and packets, and `rate --db` must print the same
-# bill as `rate --ledger` for the month.
+# bill as `rate --ledger` for the month, and `status` shows no backlog.
 # shellcheck source=lib.sh
 . "${0%/*}/lib.sh" || exit 1
 
@@ -131,6 +131,19 @@ b_fleet=$("$TG_BIN" rate --db "$TG_PG_URL" --month "$month" --format json) ||
 [ -n "$b_local" ] && [ "$b_local" = "$b_fleet" ] ||
 	tg_fail "rate --db and rate --ledger differ: $b_local / $b_fleet"
 tg_log "rate --db = rate --ledger: total $(jq -r '.total // .total_cents // empty' <<<"$b_fleet" 2>/dev/null)"
+
+# status sees the fleet caught up.
+for _ in $(seq 10); do
+	js=$("$TG_BIN" status --pin-dir "$TG_PIN" --ledger "$TG_LEDGER" \
+		--interval 1 --format json) ||
+		tg_fail "status of a healthy shipping agent: exit $?"
+	ship=$(jq -r '.checks[] | select(.check == "shipping") | "\(.level) \(.detail)"' <<<"$js")
+	grep -q "^ok 0 rows unshipped; last ship " <<<"$ship" && break
+	sleep 0.5
+done
+tg_log "status: shipping $ship"
+grep -q "^ok 0 rows unshipped; last ship " <<<"$ship" ||
+	tg_fail "status does not show the fleet caught up: $ship"
 
 # Shipping twice never adds: a clean stop ships again, rows unchanged.
 tg_agent_stop TERM
