@@ -20,24 +20,27 @@ BIN := tollgate
 # Debian packages that build, run and test tollgate.
 DEPS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 	      make gcc libc6-dev libclang-rt-14-dev libyaml-dev libjson-c-dev \
-	      libsqlite3-dev libmicrohttpd-dev libcrypt-dev
+	      libsqlite3-dev libmicrohttpd-dev libcrypt-dev \
+	      libpq-dev
 # The natural day of the ledger comes from the system time-zone database.
 DEPS_RUN := tzdata
 DEPS_TEST := libcmocka-dev iproute2 ethtool jq iperf3 nginx-light wrk curl \
-	     socat procps kmod tcpdump prometheus openssl python3
+	     socat procps kmod tcpdump prometheus openssl python3 \
+	     postgresql-15 util-linux
 # make test-deploy: the unit's score, the man page, the package, the manifest.
 DEPS_TEST += systemd groff-base dpkg-dev python3-yaml
 DEPS := $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_TEST)
 
-INCLUDES := -I$(OUTPUT) -Iinclude -Iuser
+INCLUDES := -I$(OUTPUT) -Iinclude -Iuser \
+	    $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
 CFLAGS ?= -g -O2
 WARNINGS := -Wall -Wextra -Werror -Wmissing-prototypes -Wno-unused-parameter
 ALL_CFLAGS := $(CFLAGS) $(WARNINGS) -std=gnu11 -D_GNU_SOURCE \
 	      -DTOLLGATE_VERSION='"$(VERSION)"' $(INCLUDES) $(EXTRA_CFLAGS)
 LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
 # Configuration and price plans (YAML), IP-range files and usage records
-# (JSON), the ledger (SQLite).
-LIBS += -lyaml -ljson-c -lsqlite3
+# (JSON), the ledger (SQLite), the fleet ledger (PostgreSQL's libpq).
+LIBS += -lyaml -ljson-c -lsqlite3 -lpq
 # The metrics endpoint (libmicrohttpd, its own threads), bcrypt passwords.
 LIBS += -lmicrohttpd -lcrypt -lpthread
 ALL_LDFLAGS := $(LDFLAGS) $(EXTRA_LDFLAGS)

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fleet.h"
 #include "rate.h"
 
 /* A price: at least two decimals, more only when it has them. */
@@ -312,8 +313,9 @@ static int keep_row(const struct ledger_usage *r, void *ctx)
  * Read month @flt of every ledger in @paths, merged (see the top of this
  * file), summed per tenant, day and traffic type, into @rs.
  */
-static int load_month(char **paths, int nr, const struct plan *p,
-		      const struct ledger_filter *flt, struct rows *rs)
+static int load_month(char **paths, int nr, const char *db,
+		      const struct plan *p, const struct ledger_filter *flt,
+		      struct rows *rs)
 {
 	struct ledger *merged = NULL;
 	int i, err;
@@ -322,6 +324,9 @@ static int load_month(char **paths, int nr, const struct plan *p,
 	if (err)
 		return err;
 	err = ledger_begin(merged);
+	/* The fleet ledger's rows go through the same merge and sums. */
+	if (!err && db)
+		err = fleet_scan(db, p->time_zone, flt, merge_row, merged);
 	for (i = 0; i < nr && !err; i++) {
 		struct ledger *l = NULL;
 
@@ -341,7 +346,7 @@ static int load_month(char **paths, int nr, const struct plan *p,
 }
 
 static const char rate_usage[] =
-	"Usage: tollgate rate [--ledger FILE]... [--plan NAME|FILE]\n"
+	"Usage: tollgate rate [--ledger FILE]... [--db URL] [--plan NAME|FILE]\n"
 	"                     [--month YYYY-MM] [--tenant T] [--region R]\n"
 	"                     [--format table|json|csv] [--rounding MODE]\n"
 	"                     [--gb-bytes N] [--trial] [FILE...]\n"
@@ -358,6 +363,9 @@ static const char rate_usage[] =
 	"Options:\n"
 	"  -l, --ledger FILE     a ledger; repeat, or list files after the\n"
 	"                        options (default " TG_DEFAULT_LEDGER ")\n"
+	"      --db URL          the fleet ledger, a PostgreSQL connection\n"
+	"                        string (see 'tollgate run --ship'); no\n"
+	"                        local ledger is read unless also given\n"
 	"  -p, --plan NAME|FILE  built-in plan (jdcloud, tencent) or a YAML\n"
 	"                        file (default jdcloud)\n"
 	"  -m, --month YYYY-MM   the month (default: the current one in the\n"
@@ -376,13 +384,14 @@ static const char rate_usage[] =
 	"Examples:\n"
 	"  tollgate rate --month 2024-06\n"
 	"  tollgate rate --plan tencent --month 2024-06 --format json gw*.db\n"
+	"  tollgate rate --db postgresql://billing@db.internal/billing\n"
 	"  tollgate rate --plan ./contract.yaml --region cn-east-2 "
 	"--tenant acme\n";
 
 /* `tollgate rate`: see rate_usage. */
 int cmd_rate(int argc, char **argv)
 {
-	enum { OPT_ROUNDING = 256, OPT_GB, OPT_TRIAL };
+	enum { OPT_ROUNDING = 256, OPT_GB, OPT_TRIAL, OPT_DB };
 	static const struct option longopts[] = {
 		{ "ledger", required_argument, NULL, 'l' },
 		{ "plan", required_argument, NULL, 'p' },
@@ -393,11 +402,12 @@ int cmd_rate(int argc, char **argv)
 		{ "rounding", required_argument, NULL, OPT_ROUNDING },
 		{ "gb-bytes", required_argument, NULL, OPT_GB },
 		{ "trial", no_argument, NULL, OPT_TRIAL },
+		{ "db", required_argument, NULL, OPT_DB },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	const char *plan_name = "jdcloud", *month = NULL, *region = NULL;
-	const char *rounding = NULL;
+	const char *rounding = NULL, *db = NULL;
 	char this_month[LEDGER_MONTH_SIZE], since[LEDGER_DAY_SIZE],
 		until[LEDGER_DAY_SIZE], next[LEDGER_MONTH_SIZE];
 	static char default_ledger[] = TG_DEFAULT_LEDGER;
@@ -458,6 +468,13 @@ int cmd_rate(int argc, char **argv)
 		case OPT_TRIAL:
 			trial = true;
 			break;
+		case OPT_DB:
+			if (!*optarg) {
+				pr_warn("--db: empty connection string");
+				goto usage;
+			}
+			db = optarg;
+			break;
 		case 'h':
 			fputs(rate_usage, stdout);
 			free(paths);
@@ -468,7 +485,7 @@ int cmd_rate(int argc, char **argv)
 	}
 	while (optind < argc)
 		paths[nr++] = argv[optind++];
-	if (!nr)
+	if (!nr && !db)
 		paths[nr++] = default_ledger;
 
 	if (plan_load(&plan, plan_name))
@@ -503,7 +520,7 @@ int cmd_rate(int argc, char **argv)
 	flt.since = since;
 	flt.until = until;
 
-	err = load_month(paths, nr, &plan, &flt, &rs);
+	err = load_month(paths, nr, db, &plan, &flt, &rs);
 	if (!err)
 		err = rate_month(&plan, month, rs.v, rs.nr, &bill);
 	free(rs.v);

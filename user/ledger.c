@@ -37,14 +37,26 @@ enum {
 	ST_HEAD_PUT,
 	ST_REPLACE,
 	ST_MAX,
+	ST_CHANGE_GET,
+	ST_CHANGE_PUT,
 	NR_STMTS
 };
+
+/*
+ * Every write of a usage row stamps it with the number of its transaction
+ * (?11, meta change_seq): the rows a fleet ledger has not seen yet are
+ * those changed after meta shipped_seq.
+ */
+#define USAGE_UPSERT                                                           \
+	"INSERT INTO usage (host, day, tenant, service, backend, "             \
+	"traffic_type, bytes, packets, calls, unexplained_bytes, changed) "    \
+	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "               \
+	"ON CONFLICT DO UPDATE SET changed = excluded.changed, "
 
 static const char *const stmt_sql[NR_STMTS] = {
 	[ST_HEAD] = "SELECT seq, boot_id, generation, taken_at, nr "
 		    "FROM snapshot_head WHERE id = 1",
-	[ST_ADD] = "INSERT INTO usage VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-		   "?9, ?10) ON CONFLICT DO UPDATE SET "
+	[ST_ADD] = USAGE_UPSERT
 		   "bytes = bytes + excluded.bytes, "
 		   "packets = packets + excluded.packets, "
 		   "calls = calls + excluded.calls, "
@@ -56,19 +68,28 @@ static const char *const stmt_sql[NR_STMTS] = {
 	[ST_SNAP_CLEAR] = "DELETE FROM snapshot",
 	[ST_HEAD_PUT] = "UPDATE snapshot_head SET seq = ?1, boot_id = ?2, "
 			"generation = ?3, taken_at = ?4, nr = ?5 WHERE id = 1",
-	[ST_REPLACE] = "INSERT INTO usage VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-		       "?8, ?9, ?10) ON CONFLICT DO UPDATE SET "
+	[ST_REPLACE] = USAGE_UPSERT
 		       "bytes = excluded.bytes, packets = excluded.packets, "
 		       "calls = excluded.calls, "
 		       "unexplained_bytes = excluded.unexplained_bytes",
-	[ST_MAX] = "INSERT INTO usage VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-		   "?9, ?10) ON CONFLICT DO UPDATE SET "
+	[ST_MAX] = USAGE_UPSERT
 		   "bytes = max(bytes, excluded.bytes), "
 		   "packets = max(packets, excluded.packets), "
 		   "calls = max(calls, excluded.calls), "
 		   "unexplained_bytes = max(unexplained_bytes, "
 		   "excluded.unexplained_bytes)",
+	[ST_CHANGE_GET] = "SELECT CAST(value AS INTEGER) FROM meta "
+			  "WHERE name = 'change_seq'",
+	[ST_CHANGE_PUT] = "UPDATE meta SET value = CAST(?1 AS TEXT) "
+			  "WHERE name = 'change_seq'",
 };
+
+/* What schema 2 added to schema 1: the change numbers of the rows, the
+ * last one given and the last one shipped to the fleet ledger. */
+#define SCHEMA_V2_SQL                                                          \
+	"CREATE INDEX usage_changed ON usage (changed);"                       \
+	"INSERT OR IGNORE INTO meta VALUES ('change_seq', '0'),"               \
+	" ('shipped_seq', '0'), ('shipped_at', '0');"
 
 /* The day key leads, so scans by day range read one part of the tree. */
 static const char schema_sql[] =
@@ -87,6 +108,7 @@ static const char schema_sql[] =
 	" packets INTEGER NOT NULL CHECK (packets >= 0),"
 	" calls INTEGER NOT NULL CHECK (calls >= 0),"
 	" unexplained_bytes INTEGER NOT NULL CHECK (unexplained_bytes >= 0),"
+	" changed INTEGER NOT NULL DEFAULT 0,"
 	" PRIMARY KEY (day, host, tenant, service, backend, traffic_type)"
 	") STRICT, WITHOUT ROWID;"
 	/* Counters are unsigned 64-bit, stored as their two's complement. */
@@ -104,7 +126,8 @@ static const char schema_sql[] =
 	" packets INTEGER NOT NULL,"
 	" calls INTEGER NOT NULL"
 	") STRICT, WITHOUT ROWID;"
-	"INSERT INTO snapshot_head VALUES (1, 0, '', 0, 0, 0);";
+	"INSERT INTO snapshot_head VALUES (1, 0, '', 0, 0, 0);"
+	SCHEMA_V2_SQL;
 
 struct ledger {
 	sqlite3 *db;
@@ -112,6 +135,8 @@ struct ledger {
 	char path[4096];
 	char tz[LEDGER_TZ_SIZE];
 	bool in_tx;
+	int version;		/* schema version of the file */
+	__u64 change;		/* change number of the open transaction */
 	/* The stored snapshot, sorted by key, when known: commits then
 	 * write only the counters that changed. */
 	struct ledger_snap cache;
@@ -386,6 +411,7 @@ static int check_file(struct ledger *l)
 			l->path);
 		return -EPROTO;
 	}
+	l->version = (int)ver;
 
 	/* quick_check reads every page: a truncated or scribbled file
 	 * fails here, before anyone takes its totals for the truth. */
@@ -421,6 +447,34 @@ static int check_file(struct ledger *l)
 	}
 	if (rc != SQLITE_ROW)
 		return sql_fail(l, rc, "cannot read the time zone");
+	return 0;
+}
+
+/*
+ * Schema 1 to 2: every row is stamped change 1 and nothing is shipped, so
+ * a fleet ledger configured later receives the whole history.
+ */
+static int migrate(struct ledger *l)
+{
+	int err;
+
+	err = exec(l, "BEGIN IMMEDIATE", "cannot upgrade the schema");
+	if (err)
+		return err;
+	err = exec(l,
+		   "ALTER TABLE usage ADD COLUMN changed INTEGER NOT NULL "
+		   "DEFAULT 1;" SCHEMA_V2_SQL
+		   "UPDATE meta SET value = '1' WHERE name = 'change_seq';"
+		   "PRAGMA user_version = 2;",
+		   "cannot upgrade the schema from version 1");
+	if (!err)
+		err = exec(l, "COMMIT", "cannot upgrade the schema");
+	if (err) {
+		sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+		return err;
+	}
+	pr_info("ledger '%s': schema upgraded from version 1 to 2", l->path);
+	l->version = 2;
 	return 0;
 }
 
@@ -498,6 +552,8 @@ int ledger_open(struct ledger **out, const char *path, unsigned int flags,
 		if (!err)
 			err = exec(l, "PRAGMA synchronous = FULL",
 				   "cannot set synchronous mode");
+		if (!err && l->version < LEDGER_SCHEMA_VERSION)
+			err = migrate(l);
 		if (err)
 			goto fail;
 	}
@@ -533,6 +589,7 @@ int ledger_open_scratch(struct ledger **out)
 	}
 	sqlite3_extended_result_codes(l->db, 1);
 	err = write_schema(l, "");
+	l->version = LEDGER_SCHEMA_VERSION;
 	if (err) {
 		ledger_free(l);
 		return err;
@@ -692,6 +749,37 @@ static void bind_key(sqlite3_stmt *st, const struct ledger_key *k)
 	sqlite3_bind_text(st, 6, k->traffic_type, -1, SQLITE_STATIC);
 }
 
+/*
+ * Number the write transaction just begun: its rows are stamped with it.
+ * The counter is in the file, so it only grows, across restarts too.
+ */
+static int next_change(struct ledger *l)
+{
+	sqlite3_stmt *st = stmt(l, ST_CHANGE_GET);
+	sqlite3_int64 v = -1;
+	int rc;
+
+	if (!st)
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sql_fail(l, rc, "cannot read the change number");
+	if (v < 0 || v == INT64_MAX) {
+		pr_warn("ledger '%s': the file is damaged: no change number",
+			l->path);
+		return -EBADMSG;
+	}
+	l->change = (__u64)v + 1;
+	st = stmt(l, ST_CHANGE_PUT);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)l->change);
+	return step_done(l, st, "cannot store the change number");
+}
+
 /* Check and bind one row to an INSERT of the usage table. */
 static int bind_row(struct ledger *l, sqlite3_stmt *st,
 		    const struct ledger_usage *row)
@@ -714,6 +802,7 @@ static int bind_row(struct ledger *l, sqlite3_stmt *st,
 	sqlite3_bind_int64(st, 8, row->packets);
 	sqlite3_bind_int64(st, 9, row->calls);
 	sqlite3_bind_int64(st, 10, row->unexplained_bytes);
+	sqlite3_bind_int64(st, 11, (sqlite3_int64)l->change);
 	return 0;
 }
 
@@ -830,6 +919,8 @@ int ledger_commit(struct ledger *l, const struct ledger_usage *rows, size_t nr,
 		goto out;
 	l->in_tx = true;
 	err = read_head(l, &stored, &stored_nr);
+	if (!err)
+		err = next_change(l);
 	if (err)
 		goto rollback;
 	if (stored.seq + 1 != snap->seq) {
@@ -908,9 +999,15 @@ int ledger_begin(struct ledger *l)
 	if (l->in_tx)
 		return -EBUSY;
 	err = exec(l, "BEGIN IMMEDIATE", "cannot begin a transaction");
-	if (!err)
-		l->in_tx = true;
-	return err;
+	if (err)
+		return err;
+	err = next_change(l);
+	if (err) {
+		sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+		return err;
+	}
+	l->in_tx = true;
+	return 0;
 }
 
 int ledger_end(struct ledger *l, bool commit)
@@ -956,7 +1053,7 @@ static bool col_text(sqlite3_stmt *st, int i, char *dst, size_t size)
 }
 
 static int scan(struct ledger *l, const char *sql, bool keyed,
-		const struct ledger_filter *f,
+		const struct ledger_filter *f, sqlite3_int64 changed_after,
 		int (*fn)(const struct ledger_usage *row, void *ctx), void *ctx)
 {
 	sqlite3_stmt *st;
@@ -971,6 +1068,8 @@ static int scan(struct ledger *l, const char *sql, bool keyed,
 		sqlite3_bind_text(st, 2, f->until, -1, SQLITE_STATIC);
 	if (f && f->tenant)
 		sqlite3_bind_text(st, 3, f->tenant, -1, SQLITE_STATIC);
+	if (sqlite3_bind_parameter_count(st) >= 4)
+		sqlite3_bind_int64(st, 4, changed_after);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct ledger_usage r = {};
 		sqlite3_int64 v[4];
@@ -1033,7 +1132,7 @@ int ledger_scan(struct ledger *l, const struct ledger_filter *f,
 		    FILTER_SQL
 		    " ORDER BY day, host, tenant, service, backend,"
 		    " traffic_type",
-		    true, f, fn, ctx);
+		    true, f, 0, fn, ctx);
 }
 
 /* Day rows summed per tenant, day and traffic type; see ledger.h. */
@@ -1046,5 +1145,154 @@ int ledger_sum(struct ledger *l, const struct ledger_filter *f,
 		    " sum(unexplained_bytes) FROM usage" FILTER_SQL
 		    " GROUP BY tenant, day, traffic_type"
 		    " ORDER BY tenant, day, traffic_type",
-		    false, f, fn, ctx);
+		    false, f, 0, fn, ctx);
+}
+
+static int meta_int(struct ledger *l, const char *name, sqlite3_int64 *v)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = sqlite3_prepare_v2(l->db,
+				"SELECT CAST(value AS INTEGER) FROM meta "
+				"WHERE name = ?1",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			*v = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE) {
+		pr_warn("ledger '%s': the file is damaged: no %s", l->path,
+			name);
+		return -EBADMSG;
+	}
+	return rc == SQLITE_ROW ? 0 : sql_fail(l, rc, "cannot read meta");
+}
+
+static int need_v2(struct ledger *l)
+{
+	if (l->version >= 2)
+		return 0;
+	pr_warn("ledger '%s': schema version %d keeps no shipping state; "
+		"open it read-write once (the agent does) to upgrade it",
+		l->path, l->version);
+	return -ENOTSUP;
+}
+
+/* The fleet ledger's high-water mark; see ledger.h. */
+int ledger_ship_state(struct ledger *l, struct ledger_ship *s)
+{
+	sqlite3_int64 change = 0, shipped = 0, at = 0, n = 0;
+	sqlite3_stmt *st;
+	int err, rc;
+
+	err = need_v2(l);
+	if (err)
+		return err;
+	err = l->in_tx ? 0 : exec(l, "BEGIN", "cannot read the ship state");
+	if (err)
+		return err;
+	err = meta_int(l, "change_seq", &change);
+	if (!err)
+		err = meta_int(l, "shipped_seq", &shipped);
+	if (!err)
+		err = meta_int(l, "shipped_at", &at);
+	if (!err) {
+		rc = sqlite3_prepare_v2(l->db,
+					"SELECT count(*) FROM usage WHERE "
+					"changed > ?1",
+					-1, &st, NULL);
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_int64(st, 1, shipped);
+			rc = sqlite3_step(st);
+			if (rc == SQLITE_ROW)
+				n = sqlite3_column_int64(st, 0);
+		}
+		sqlite3_finalize(st);
+		if (rc != SQLITE_ROW)
+			err = sql_fail(l, rc, "cannot count unshipped rows");
+	}
+	if (!l->in_tx)
+		sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL);
+	if (err)
+		return err;
+	s->change_seq = change;
+	s->shipped_seq = shipped;
+	s->shipped_at = at;
+	s->unshipped = n;
+	return 0;
+}
+
+/* Rows changed after a change number; see ledger.h. */
+int ledger_scan_changed(struct ledger *l, __u64 after, __u64 *upto,
+			int (*fn)(const struct ledger_usage *row, void *ctx),
+			void *ctx)
+{
+	sqlite3_int64 change = 0;
+	int err;
+
+	err = need_v2(l);
+	if (err)
+		return err;
+	if (after > INT64_MAX)
+		return -EINVAL;
+	/* One read transaction: the rows and the number they go up to. */
+	err = l->in_tx ? 0 : exec(l, "BEGIN", "cannot read usage");
+	if (err)
+		return err;
+	err = meta_int(l, "change_seq", &change);
+	if (!err)
+		err = scan(l,
+			   "SELECT host, day, tenant, service, backend,"
+			   " traffic_type, bytes, packets, calls,"
+			   " unexplained_bytes FROM usage WHERE changed > ?4"
+			   " ORDER BY changed, day, host, tenant, service,"
+			   " backend, traffic_type",
+			   true, NULL, (sqlite3_int64)after, fn, ctx);
+	if (!l->in_tx)
+		sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL);
+	if (!err)
+		*upto = change;
+	return err;
+}
+
+/* Move the high-water mark; see ledger.h. */
+int ledger_mark_shipped(struct ledger *l, __u64 upto, __s64 at)
+{
+	sqlite3_stmt *st;
+	int err, rc;
+
+	err = need_v2(l);
+	if (err)
+		return err;
+	if (l->in_tx)
+		return -EBUSY;
+	if (upto > INT64_MAX)
+		return -EINVAL;
+	err = exec(l, "BEGIN IMMEDIATE", "cannot store the ship state");
+	if (err)
+		return err;
+	/* Never backwards: a mark only grows. */
+	rc = sqlite3_prepare_v2(l->db,
+				"UPDATE meta SET value = CASE name"
+				" WHEN 'shipped_seq' THEN CAST(max(CAST(value AS"
+				" INTEGER), ?1) AS TEXT)"
+				" ELSE CAST(?2 AS TEXT) END"
+				" WHERE name IN ('shipped_seq', 'shipped_at')",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)upto);
+		sqlite3_bind_int64(st, 2, at);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		err = sql_fail(l, rc, "cannot store the ship state");
+		sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+		return err;
+	}
+	return exec(l, "COMMIT", "cannot store the ship state");
 }

@@ -46,7 +46,7 @@
 #define TG_DEFAULT_LEDGER	"/var/lib/tollgate/ledger.db"
 #define TG_DEFAULT_TIME_ZONE	"Asia/Shanghai"
 
-#define LEDGER_SCHEMA_VERSION	1
+#define LEDGER_SCHEMA_VERSION	2	/* 2: change numbers, ship state */
 #define LEDGER_APPLICATION_ID	0x54474c47	/* "TGLG" */
 
 /* Sizes of the key's text fields, the terminating NUL included. */
@@ -251,6 +251,39 @@ int ledger_scan(struct ledger *l, const struct ledger_filter *f,
  */
 int ledger_sum(struct ledger *l, const struct ledger_filter *f,
 	       int (*fn)(const struct ledger_usage *row, void *ctx), void *ctx);
+
+/*
+ * The fleet ledger's high-water mark. Every write transaction of day rows
+ * (a commit, an import) takes the next change number and stamps the rows
+ * it writes with it, in the same transaction; shipped_seq is the change
+ * number up to which every row reached the fleet ledger. Both live in the
+ * file, so an agent that restarts ships what the last one did not.
+ * Schema 1 files are upgraded on a read-write open (every row unshipped).
+ */
+struct ledger_ship {
+	__u64 change_seq;	/* last change number given */
+	__u64 shipped_seq;	/* rows changed up to this one are shipped */
+	__s64 shipped_at;	/* Unix time of the last ship; 0: never */
+	__u64 unshipped;	/* rows changed after shipped_seq */
+};
+
+/* Read the mark. Returns 0, -ENOTSUP (a schema 1 file opened read-only),
+ * -Exxx. */
+int ledger_ship_state(struct ledger *l, struct ledger_ship *s);
+
+/*
+ * Call @fn for every day row changed after change number @after, and set
+ * *@upto to the last change number given, read in the same transaction:
+ * once those rows are shipped, ledger_mark_shipped(l, *upto, ...). Returns
+ * 0, what @fn returned, -ENOTSUP, -Exxx.
+ */
+int ledger_scan_changed(struct ledger *l, __u64 after, __u64 *upto,
+			int (*fn)(const struct ledger_usage *row, void *ctx),
+			void *ctx);
+
+/* Store that rows changed up to @upto are shipped, at Unix time @at. The
+ * mark never goes back. Returns 0 or -Exxx. */
+int ledger_mark_shipped(struct ledger *l, __u64 upto, __s64 at);
 
 /* tz.c: natural days in a time zone of the system's database */
 struct tz;

@@ -23,6 +23,7 @@ static const char usage[] =
 	"  detach    detach the meter and remove every pin\n"
 	"  ledger    export or import the usage ledger's day records\n"
 	"  rate      rate a month of the ledger under a price plan\n"
+	"  status    is the meter attached, collecting and shipping?\n"
 	"  classify  how the bytes to an address are billed, and which rule\n"
 	"            decided\n"
 	"  check-config\n"
@@ -41,6 +42,7 @@ static const char usage[] =
 	"  tollgate dump --by socket\n"
 	"  tollgate classify 10.1.2.3:8080 '[2001:db8::7]:443'\n"
 	"  tollgate check-config /etc/tollgate/tollgate.yaml\n"
+	"  tollgate status\n"
 	"  tollgate detach\n"
 	"  tollgate ledger export --since 2024-06-01 > usage.jsonl\n"
 	"  tollgate rate --plan jdcloud --month 2024-06\n";
@@ -95,6 +97,7 @@ static const struct command {
 	{ "detach", cmd_detach },
 	{ "ledger", cmd_ledger },
 	{ "rate", cmd_rate },
+	{ "status", cmd_status },
 	{ "classify", cmd_classify },
 	{ "check-config", cmd_check_config },
 };

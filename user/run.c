@@ -45,6 +45,7 @@
 #include "config.h"
 #include "collect.h"
 #include "metrics.h"
+#include "fleet.h"
 
 static volatile sig_atomic_t exiting;
 static volatile sig_atomic_t reload;
@@ -80,6 +81,9 @@ static const char run_usage[] =
 	"                        " TG_METRICS_LISTEN ", or metrics.listen of the\n"
 	"                        configuration; port 0: any free port)\n"
 	"      --no-metrics      serve no metrics\n"
+	"      --ship URL        after each commit, ship the ledger's changed\n"
+	"                        rows to the fleet ledger, a PostgreSQL\n"
+	"                        connection string (libpq URI or key=value)\n"
 	"  -c, --cgroup PATH     cgroup v2 directory to meter (default: the\n"
 	"                        cgroup v2 root, from /proc/mounts)\n"
 	"  -p, --pin-dir DIR     pin directory (default " TG_DEFAULT_PIN_DIR ")\n"
@@ -102,6 +106,7 @@ static const char run_usage[] =
 	"  tollgate run --config ./tollgate.yaml\n"
 	"  tollgate run --ledger /srv/tollgate/ledger.db --host gw-bj-1\n"
 	"  tollgate run --listen 10.0.0.5:9109\n"
+	"  tollgate run --ship postgresql://tollgate@db.internal/billing\n"
 	"  tollgate run --user tollgate --no-summary\n"
 	"  kill -HUP $(pidof tollgate)    # reload the configuration\n";
 
@@ -110,6 +115,7 @@ struct run_opts {
 	const char *config;	/* NULL: the default path, else built-in */
 	const char *pin_dir;
 	const char *ledger;	/* NULL: --no-ledger */
+	const char *ship;	/* fleet ledger connection string, or NULL */
 	char host[LEDGER_NAME_SIZE];
 	__u32 max_peers;
 	__u32 interval;
@@ -124,7 +130,7 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 {
 	enum { OPT_MAX_PEERS = 256, OPT_SUMMARY, OPT_NO_SUMMARY, OPT_DETACH,
 	       OPT_CONFIG, OPT_HOST, OPT_NO_LEDGER, OPT_LISTEN,
-	       OPT_NO_METRICS };
+	       OPT_NO_METRICS, OPT_SHIP };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "cgroup", required_argument, NULL, 'c' },
@@ -134,6 +140,7 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 		{ "no-ledger", no_argument, NULL, OPT_NO_LEDGER },
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "no-metrics", no_argument, NULL, OPT_NO_METRICS },
+		{ "ship", required_argument, NULL, OPT_SHIP },
 		{ "max-peers", required_argument, NULL, OPT_MAX_PEERS },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "summary", no_argument, NULL, OPT_SUMMARY },
@@ -198,6 +205,13 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 		case OPT_NO_METRICS:
 			o->no_metrics = true;
 			break;
+		case OPT_SHIP:
+			if (!*optarg) {
+				pr_warn("--ship: empty connection string");
+				return -EINVAL;
+			}
+			o->ship = optarg;
+			break;
 		case OPT_MAX_PEERS:
 			if (parse_u32(optarg, 1, TG_MAX_PEERS_LIMIT,
 				      &o->max_peers)) {
@@ -240,6 +254,10 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 	}
 	if (optind < argc) {
 		pr_warn("run: unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	if (o->ship && !o->ledger) {
+		pr_warn("--ship ships the ledger: not with --no-ledger");
 		return -EINVAL;
 	}
 	if (o->privs.set && o->detach_on_exit) {
@@ -378,6 +396,7 @@ struct agent {
 	unsigned int cfg_gen;		/* changes with every reload */
 	struct plan plan;		/* prices of the cost gauges */
 	bool have_plan;
+	struct fleet *fleet;		/* NULL: no --ship */
 };
 
 /* One line on what a configuration holds, for the log. */
@@ -555,6 +574,10 @@ static void agent_collect(struct agent *a, const struct snapshot *s,
 		h->ledger_errors++;
 	else if (h)
 		h->ledger_time = wall_now();
+	/* After the local commit: the fleet ledger only ever catches up,
+	 * and says itself when it cannot. */
+	if (a->fleet)
+		fleet_ship(a->fleet, collect_ledger(a->collect));
 }
 
 /* The price plan of the cost gauges: metrics.plan, else the default of
@@ -789,6 +812,8 @@ int cmd_run(int argc, char **argv)
 			goto out;
 		pr_info("ledger '%s': host %s, days in %s", o->ledger, o->host,
 			ledger_time_zone(collect_ledger(a.collect)));
+		if (o->ship && (err = fleet_open(&a.fleet, o->ship)))
+			goto out;
 	}
 
 	err = agent_metrics_start(&a);
@@ -910,6 +935,7 @@ out:
 		close(a.lock);
 	metrics_server_stop(a.srv);
 	metrics_free(a.mx);
+	fleet_close(a.fleet);
 	collect_close(a.collect);
 	config_free(a.cfg);
 	return err ? 1 : 0;

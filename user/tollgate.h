@@ -182,6 +182,7 @@ int cmd_dump(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
 int cmd_ledger(int argc, char **argv);
 int cmd_rate(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
 

@@ -65,6 +65,9 @@ TG_CG=			# set by tg_cgroup_setup
 TG_TMP=			# set by tg_init
 TG_LEDGER=		# the agent's ledger, in TG_TMP; set by tg_init
 TG_AGENT_PID=
+TG_PG_DIR=		# a PostgreSQL cluster of the test's (tg_pg_init)
+TG_PG_PORT=
+TG_PG_URL=
 TG_PIDS=()		# background processes to kill on exit
 TG_FAILED=0
 TG_T0=$SECONDS
@@ -213,6 +216,7 @@ tg_cleanup()
 		tg_kill_pid "$pid"
 	done
 	[ -n "$TG_AGENT_PID" ] && tg_kill_pid "$TG_AGENT_PID"
+	tg_pg_stop
 	tg_cgroup_teardown
 	for ns in "$TG_NS_CL" "$TG_NS_GW" "$TG_NS_BE" "${TG_EXTRA_NS[@]}"; do
 		ip netns list | grep -qw "^$ns" || continue
@@ -1115,4 +1119,84 @@ tg_measure_end()
 	tg_snapshot end
 	TG_DUMP=$(tg_dump) || tg_die "tollgate dump failed"
 	tg_log "links quiet; end values taken"
+}
+
+# ---------------------------------------------------------------------------
+# PostgreSQL: a cluster of the test's own, in TG_TMP, run by the postgres
+# user (nobody when there is none), listening on 127.0.0.1 on a free port
+# and on a socket in its directory only. The cleanup trap stops it.
+
+TG_PG_BIN=${TG_PG_BIN:-/usr/lib/postgresql/15/bin}
+
+tg_pg_user()
+{
+	if id postgres >/dev/null 2>&1; then echo postgres; else echo nobody; fi
+}
+
+# A port nobody listens on, from the ephemeral range's upper half.
+tg_free_port()
+{
+	local p
+
+	for _ in $(seq 50); do
+		p=$((40000 + RANDOM % 20000))
+		ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return 0; }
+	done
+	return 1
+}
+
+# tg_pg_init: initdb in TG_TMP/pg and start the server; TG_PG_URL is its
+# connection string. Skips when PostgreSQL is not installed.
+tg_pg_init()
+{
+	local u
+
+	[ -x "$TG_PG_BIN/initdb" ] && [ -x "$TG_PG_BIN/pg_ctl" ] ||
+		tg_skip "PostgreSQL server binaries not in $TG_PG_BIN (make deps installs postgresql-15)"
+	u=$(tg_pg_user)
+	TG_PG_DIR=$TG_TMP/pg
+	mkdir -p "$TG_PG_DIR" && chown "$u" "$TG_PG_DIR" && chmod 700 "$TG_PG_DIR" ||
+		tg_die "cannot make $TG_PG_DIR"
+	TG_PG_PORT=$(tg_free_port) || tg_die "no free port for PostgreSQL"
+	runuser -u "$u" -- "$TG_PG_BIN/initdb" -D "$TG_PG_DIR/data" -U tollgate \
+		--auth=trust -E UTF8 --no-sync >"$TG_TMP/pg-initdb.log" 2>&1 || {
+		cat "$TG_TMP/pg-initdb.log" >&2
+		tg_skip "initdb failed (see above)"
+	}
+	cat >>"$TG_PG_DIR/data/postgresql.conf" <<EOF
+listen_addresses = '127.0.0.1'
+port = $TG_PG_PORT
+unix_socket_directories = '$TG_PG_DIR'
+fsync = off
+EOF
+	TG_PG_URL="postgresql://tollgate@127.0.0.1:$TG_PG_PORT/postgres"
+	tg_pg_start || tg_die "PostgreSQL did not start"
+}
+
+# Start the test's server (again) and wait until it answers.
+tg_pg_start()
+{
+	runuser -u "$(tg_pg_user)" -- "$TG_PG_BIN/pg_ctl" -D "$TG_PG_DIR/data" \
+		-l "$TG_PG_DIR/server.log" -w -t 30 start >/dev/null 2>&1 || {
+		cat "$TG_PG_DIR/server.log" >&2
+		return 1
+	}
+}
+
+# Stop the test's server, if it runs: fast shutdown, then immediate.
+tg_pg_stop()
+{
+	[ -n "$TG_PG_DIR" ] && [ -f "$TG_PG_DIR/data/postmaster.pid" ] || return 0
+	runuser -u "$(tg_pg_user)" -- "$TG_PG_BIN/pg_ctl" -D "$TG_PG_DIR/data" \
+		-m fast -w -t 20 stop >/dev/null 2>&1 ||
+		runuser -u "$(tg_pg_user)" -- "$TG_PG_BIN/pg_ctl" \
+			-D "$TG_PG_DIR/data" -m immediate -w stop >/dev/null 2>&1
+}
+
+# tg_psql SQL: run SQL on the test's server, unaligned, tuples only.
+tg_psql()
+{
+	runuser -u "$(tg_pg_user)" -- "$TG_PG_BIN/psql" -X -q -At \
+		-h "$TG_PG_DIR" -p "$TG_PG_PORT" -U tollgate -d postgres \
+		-v ON_ERROR_STOP=1 -c "$1"
 }

@@ -558,6 +558,90 @@ static __u64 committed(const char *p)
 	return seq;
 }
 
+/* The fleet ledger's high-water mark: commits and imports stamp the rows
+ * they write, a ship moves the mark, only later changes are unshipped,
+ * and it all survives a reopen. A schema 1 file is upgraded with every
+ * row unshipped. */
+static void test_ship_mark(void **state)
+{
+	struct ledger_counter c1[] = { ctr("peer-a", 10) };
+	struct ledger_snap s = { .boot_id = "boot-1", .seq = 1,
+				 .taken_at = 1717171200, .ctrs = c1, .nr = 1 };
+	struct ledger_usage rows[] = {
+		row("gw1", "2024-06-01", "acme", "outbound_client", 1000, 3),
+		row("gw1", "2024-06-01", "acme", "inbound", 5, 0),
+	};
+	struct ledger_ship sh;
+	struct ledger *l = NULL;
+	struct totals t = {};
+	__u64 upto = 0;
+
+	assert_int_equal(ledger_open(&l, path, LEDGER_CREATE, NULL), 0);
+	assert_int_equal(ledger_ship_state(l, &sh), 0);
+	assert_int_equal(sh.change_seq, 0);
+	assert_int_equal(sh.unshipped, 0);
+	assert_int_equal(sh.shipped_at, 0);
+	assert_int_equal(ledger_commit(l, rows, 2, &s), 0);
+	assert_int_equal(ledger_ship_state(l, &sh), 0);
+	assert_int_equal(sh.change_seq, 1);
+	assert_int_equal(sh.shipped_seq, 0);
+	assert_int_equal(sh.unshipped, 2);
+	assert_int_equal(ledger_scan_changed(l, 0, &upto, add_row, &t), 0);
+	assert_int_equal(upto, 1);
+	assert_int_equal(t.rows, 2);
+	assert_int_equal(ledger_mark_shipped(l, upto, 1717171300), 0);
+	assert_int_equal(ledger_ship_state(l, &sh), 0);
+	assert_int_equal(sh.unshipped, 0);
+	assert_int_equal(sh.shipped_at, 1717171300);
+
+	/* One row changes: only it is unshipped. */
+	s.seq = 2;
+	rows[1].bytes = 7;
+	assert_int_equal(ledger_commit(l, &rows[1], 1, &s), 0);
+	/* An empty interval takes a number but stamps nothing. */
+	s.seq = 3;
+	assert_int_equal(ledger_commit(l, NULL, 0, &s), 0);
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(ledger_scan_changed(l, 1, &upto, add_row, &t), 0);
+	assert_int_equal(upto, 3);
+	assert_int_equal(t.rows, 1);
+	assert_int_equal(t.bytes, 12);
+	/* A mark never goes back. */
+	assert_int_equal(ledger_mark_shipped(l, 0, 1717171400), 0);
+	assert_int_equal(ledger_ship_state(l, &sh), 0);
+	assert_int_equal(sh.shipped_seq, 1);
+	ledger_close(l);
+
+	/* An import is a change too; the state survives a reopen. */
+	assert_int_equal(ledger_open(&l, path, 0, NULL), 0);
+	assert_int_equal(ledger_begin(l), 0);
+	rows[0].k.host[2] = '2';
+	assert_int_equal(ledger_put(l, &rows[0], LEDGER_REPLACE), 0);
+	assert_int_equal(ledger_end(l, true), 0);
+	assert_int_equal(ledger_ship_state(l, &sh), 0);
+	assert_int_equal(sh.change_seq, 4);
+	assert_int_equal(sh.shipped_seq, 1);
+	assert_int_equal(sh.unshipped, 2);
+	ledger_close(l);
+
+	/* Back to schema 1, as an older tollgate wrote it. */
+	raw_sql(path, "DROP INDEX usage_changed;"
+		      "ALTER TABLE usage DROP COLUMN changed;"
+		      "DELETE FROM meta WHERE name <> 'time_zone' AND "
+		      "name <> 'created'; PRAGMA user_version = 1;");
+	assert_int_equal(ledger_open(&l, path, LEDGER_RDONLY, NULL), 0);
+	assert_int_equal(ledger_ship_state(l, &sh), -ENOTSUP);
+	assert_int_equal(totals(l).rows, 3);
+	ledger_close(l);
+	assert_int_equal(ledger_open(&l, path, 0, NULL), 0);
+	assert_int_equal(ledger_ship_state(l, &sh), 0);
+	assert_int_equal(sh.change_seq, 1);
+	assert_int_equal(sh.shipped_seq, 0);
+	assert_int_equal(sh.unshipped, 3);
+	ledger_close(l);
+	assert_int_equal(unlink(path), 0);
+}
+
 static void test_crash_safety(void **state)
 {
 	struct ledger_counter want_c[NKEYS];
@@ -659,6 +743,7 @@ int main(void)
 		cmocka_unit_test(test_overflow),
 		cmocka_unit_test(test_put_and_sum),
 		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_ship_mark),
 		cmocka_unit_test(test_crash_safety),
 	};
 

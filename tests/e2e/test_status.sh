@@ -1,0 +1,64 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#
+# test_status.sh - `tollgate status` says healthy while the agent runs and
+# collects, names the cgroup the links attach to and counts the peers;
+# says the collection stalled once the agent is gone for more than 3
+# intervals (the meter still attached); and says nothing is attached after
+# 'tollgate detach'. Its exit status follows: 0 healthy, 1 not.
+# shellcheck source=lib.sh
+. "${0%/*}/lib.sh" || exit 1
+
+tg_init nginx curl
+tg_topology_setup
+tg_cgroup_setup
+
+status()
+{
+	"$TG_BIN" status --pin-dir "$TG_PIN" --ledger "$TG_LEDGER" \
+		--interval 1 "$@"
+}
+level()	# JSON CHECK: the level of CHECK
+{
+	jq -r --arg c "$2" '.checks[] | select(.check == $c) | .level' <<<"$1"
+}
+
+tg_agent_start
+tg_be_nginx_start
+tg_gw_nginx_start
+tg_be_file f 2000
+for _ in 1 2 3; do
+	tg_curl -o /dev/null "http://$TG_GWC4:$TG_GW_PORT/f" ||
+		tg_die "premise: a request through the gateway failed"
+done
+sleep 2
+
+out=$(status) || tg_fail "status of a running agent: exit $?"
+while IFS= read -r line; do tg_log "    $line"; done <<<"$out"
+js=$(status --format json) || tg_fail "status --format json: exit $?"
+[ "$(jq -r .ok <<<"$js")" = true ] || tg_fail "not ok while healthy: $js"
+for c in attach pins peers inserts collection shipping; do
+	[ "$(level "$js" "$c")" = ok ] ||
+		tg_fail "check $c is $(level "$js" "$c") while healthy: $js"
+done
+grep -q "cgroup $TG_CG " <<<"$out" ||
+	tg_fail "status does not name the cgroup $TG_CG"
+peers=$(jq -r '.checks[] | select(.check == "peers") | .detail' <<<"$js")
+used=${peers%% of *}
+[ "$used" -ge 2 ] || tg_fail "peer slots used: $peers (expected >= 2: client and backend)"
+
+# The agent gone, the meter counting on: collection stalls after 3
+# intervals.
+tg_agent_stop TERM
+sleep 4
+js=$(status --format json) && tg_fail "status exits 0 with the collection stalled"
+[ "$(level "$js" attach)" = ok ] || tg_fail "the meter should still be attached: $js"
+[ "$(level "$js" collection)" = fail ] ||
+	tg_fail "collection not reported stalled: $js"
+tg_log "stalled: $(jq -r '.checks[] | select(.check == "collection") | .detail' <<<"$js")"
+
+"$TG_BIN" detach --pin-dir "$TG_PIN" >/dev/null || tg_fail "detach failed"
+out=$(status) && tg_fail "status exits 0 after detach: $out"
+grep -q "nothing attached" <<<"$out" || tg_fail "status after detach: $out"
+tg_log "after detach: $(head -n1 <<<"$out")"
+tg_result

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * test_fleet.c - the fleet ledger's pure parts: passwords kept out of
+ * messages in every form of connection string, and the upsert statement
+ * (parameter numbering, batch limits, replace-not-add).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "fleet.h"
+
+static void test_redact(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "postgresql://u:secret@db:5432/billing",
+		  "postgresql://u:***@db:5432/billing" },
+		{ "postgres://u:p%40ss@db/x?sslmode=require",
+		  "postgres://u:***@db/x?sslmode=require" },
+		{ "postgresql://u@db/x", "postgresql://u@db/x" },
+		{ "postgresql://db/x?user=u&password=pw&sslmode=require",
+		  "postgresql://db/x?user=u&password=***&sslmode=require" },
+		{ "postgresql://db/x?password=pw",
+		  "postgresql://db/x?password=***" },
+		{ "postgresql://127.0.0.1:5/postgres",
+		  "postgresql://127.0.0.1:5/postgres" },
+		/* '@' and ':' only count in the authority */
+		{ "postgresql://h/db?application_name=a:b@c",
+		  "postgresql://h/db?application_name=a:b@c" },
+		{ "host=db user=u password=secret dbname=x",
+		  "host=db user=u password=*** dbname=x" },
+		{ "host=db password = 'a b\\' c' dbname=x",
+		  "host=db password=*** dbname=x" },
+		{ "password=pw", "password=***" },
+		{ "host=db passwordx=1", "host=db passwordx=1" },
+		{ "", "" },
+	};
+	char out[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_string_equal(fleet_redact(cases[i].in, out, sizeof(out)),
+				    cases[i].out);
+	/* Truncated, but terminated. */
+	assert_string_equal(fleet_redact("host=db password=pw", out, 8),
+			    "host=db");
+	assert_string_equal(fleet_redact("password=pw", out, 1), "");
+}
+
+static void test_upsert_sql(void **state)
+{
+	static char buf[FLEET_BATCH * 140 + 512];
+	char num[16];
+	int n;
+
+	n = fleet_upsert_sql(buf, sizeof(buf), 1);
+	assert_true(n > 0);
+	assert_int_equal((size_t)n, strlen(buf));
+	assert_non_null(strstr(buf, "INSERT INTO " FLEET_TABLE " (host, day, "
+				    "tenant, service, backend, traffic_type, "
+				    "bytes, packets, calls, unexplained_bytes, "
+				    "time_zone) VALUES ($1, $2, $3, $4, $5, "
+				    "$6, $7::bigint, $8::bigint, $9::bigint, "
+				    "$10::bigint, $11) ON CONFLICT"));
+	/* The conflict target is the record key; counters are replaced. */
+	assert_non_null(strstr(buf, "ON CONFLICT (host, day, tenant, service, "
+				    "backend, traffic_type) DO UPDATE SET "
+				    "bytes = EXCLUDED.bytes, packets = "
+				    "EXCLUDED.packets, calls = EXCLUDED.calls, "
+				    "unexplained_bytes = "
+				    "EXCLUDED.unexplained_bytes"));
+	assert_null(strstr(buf, "+"));
+
+	n = fleet_upsert_sql(buf, sizeof(buf), FLEET_BATCH);
+	assert_true(n > 0);
+	snprintf(num, sizeof(num), "$%d)", FLEET_BATCH * FLEET_COLS);
+	assert_non_null(strstr(buf, num));
+	snprintf(num, sizeof(num), "$%d", FLEET_BATCH * FLEET_COLS + 1);
+	assert_null(strstr(buf, num));
+	assert_non_null(strstr(buf, "), ($12, $13,"));
+
+	assert_int_equal(fleet_upsert_sql(buf, sizeof(buf), 0), -EINVAL);
+	assert_int_equal(fleet_upsert_sql(buf, sizeof(buf), FLEET_BATCH + 1),
+			 -EINVAL);
+	assert_int_equal(fleet_upsert_sql(buf, 64, 1), -ENOSPC);
+	assert_int_equal(fleet_upsert_sql(buf, 400, 3), -ENOSPC);
+}
+
+static void test_open(void **state)
+{
+	struct fleet *f = NULL;
+
+	assert_int_equal(fleet_open(&f, ""), -EINVAL);
+	assert_int_equal(fleet_open(&f, NULL), -EINVAL);
+	assert_int_equal(fleet_open(&f, "host=/nonexistent"), 0);
+	fleet_close(f);
+	fleet_close(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_redact),
+		cmocka_unit_test(test_upsert_sql),
+		cmocka_unit_test(test_open),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
