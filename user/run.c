@@ -66,6 +66,8 @@ static const char run_usage[] =
 	"      --host NAME       this host's name in the ledger (default: the\n"
 	"                        host name)\n"
 	"      --no-ledger       count in the kernel only, book nothing\n"
+	"      --no-calls        count bytes and packets only, not API calls:\n"
+	"                        no syscall or receive tracer runs\n"
 	"  -c, --cgroup PATH     cgroup v2 directory to meter (default: the\n"
 	"                        cgroup v2 root, from /proc/mounts)\n"
 	"  -p, --pin-dir DIR     pin directory (default " TG_DEFAULT_PIN_DIR ")\n"
@@ -96,12 +98,14 @@ struct run_opts {
 	__u32 interval;
 	int summary;		/* -1: when stdout is a terminal */
 	bool detach_on_exit;
+	bool no_calls;
 };
 
 static int parse_run_args(int argc, char **argv, struct run_opts *o)
 {
 	enum { OPT_MAX_PEERS = 256, OPT_SUMMARY, OPT_NO_SUMMARY, OPT_DETACH,
-	       OPT_CONFIG, OPT_HOST, OPT_NO_LEDGER };
+	       OPT_CONFIG, OPT_HOST, OPT_NO_LEDGER,
+	       OPT_NO_CALLS };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "cgroup", required_argument, NULL, 'c' },
@@ -109,6 +113,7 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 		{ "ledger", required_argument, NULL, 'l' },
 		{ "host", required_argument, NULL, OPT_HOST },
 		{ "no-ledger", no_argument, NULL, OPT_NO_LEDGER },
+		{ "no-calls", no_argument, NULL, OPT_NO_CALLS },
 		{ "max-peers", required_argument, NULL, OPT_MAX_PEERS },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "summary", no_argument, NULL, OPT_SUMMARY },
@@ -157,6 +162,9 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 			break;
 		case OPT_NO_LEDGER:
 			o->ledger = NULL;
+			break;
+		case OPT_NO_CALLS:
+			o->no_calls = true;
 			break;
 		case OPT_MAX_PEERS:
 			if (parse_u32(optarg, 1, TG_MAX_PEERS_LIMIT,
@@ -519,7 +527,8 @@ int cmd_run(int argc, char **argv)
 	sigdelset(&wait_mask, SIGHUP);
 
 	err = meter_load(&a.m, &(struct meter_opts){ .pin_dir = o->pin_dir,
-						      .max_peers = o->max_peers });
+						      .max_peers = o->max_peers,
+						      .no_calls = o->no_calls });
 	if (err)
 		goto out;
 	a.lock = lock_pin_dir(o->pin_dir);
