@@ -58,6 +58,12 @@ bool traffic_billable(enum tg_traffic t)
 	       t != TG_TRAFFIC_SCF_SAME_REGION;
 }
 
+enum tg_traffic traffic_unattributed(__u8 role)
+{
+	return role == TG_ROLE_BACKEND ? TG_TRAFFIC_BACKEND_INTERNET :
+					 TG_TRAFFIC_OUTBOUND_CLIENT;
+}
+
 const char *flag_name(__u32 bit)
 {
 	if (!bit || (bit & (bit - 1)) || bit >= 1u << TG_NR_FLAGS)

@@ -130,6 +130,15 @@ int traffic_parse(const char *s, enum tg_traffic *out);
 /* Whether bytes of type @t are billed. */
 bool traffic_billable(enum tg_traffic t);
 
+/*
+ * The outbound traffic type of bytes whose peer is unknown: the overflow
+ * buckets of a full peer map (per role), and packets without a socket
+ * (TG_ROLE_NONE). Never a free type: backend bytes are taken as going to
+ * the internet, the rest as going to clients. dump and the ledger agree
+ * on it.
+ */
+enum tg_traffic traffic_unattributed(__u8 role);
+
 /* Stable name of the flag @bit (one TG_FLAG_* value); NULL if not one. */
 const char *flag_name(__u32 bit);
 

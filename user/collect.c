@@ -277,9 +277,8 @@ static void set_name(char *dst, size_t size, const char *s)
 /* Bytes nobody can attribute: billed, never free by a guess, noted. */
 static void unattributed_row(__u8 role, bool out, struct ledger_usage *r)
 {
-	const char *type = !out ? "inbound" :
-			   role == TG_ROLE_BACKEND ? "outbound_backend_internet" :
-						     "outbound_client";
+	const char *type = traffic_name(out ? traffic_unattributed(role) :
+					      TG_TRAFFIC_INBOUND);
 
 	set_name(r->k.traffic_type, sizeof(r->k.traffic_type), type);
 	r->unexplained_bytes = out ? r->bytes : 0;

@@ -317,8 +317,7 @@ static void overflow_class(__u8 role, struct row_class *rc)
 {
 	memset(rc, 0, sizeof(*rc));
 	rc->billable = true;
-	if (role == TG_ROLE_CLIENT)
-		rc->type = traffic_name(TG_TRAFFIC_OUTBOUND_CLIENT);
+	rc->type = traffic_name(traffic_unattributed(role));
 }
 
 static const char *const by_names[] = {

@@ -16,7 +16,8 @@
 # Then, with the links quiet, the ledger's rows summed per direction (in:
 # the inbound rows, out: all others) must equal gw's veth counters in IP
 # bytes and packets exactly, and the meter's own totals; both tenants have
-# rows, nothing is unattributed, and a clean stop books nothing more.
+# rows, nothing is unattributed, the calls booked equal the requests in
+# gw's access log, and a clean stop books nothing more.
 #
 # Last, copies of the ledger that are garbage, empty or truncated are
 # refused by 'ledger export', 'rate' and 'run', each naming the file.
@@ -148,6 +149,15 @@ for t in acme globex; do
 done
 bad=$(jq -c 'select(.tenant == "" or .service != "api" or .unexplained_bytes != 0 or .host == "")' <<<"$rows")
 [ -z "$bad" ] || tg_fail "rows not attributed by the configuration: $bad"
+# Every request the gateway logged is one call in the ledger, booked on
+# the client's inbound rows, across all the kills.
+calls=$(jq -s '[.[].calls] | add // 0' <<<"$rows")
+lines=$(wc -l <"$TG_TMP/gw/logs/access.log")
+tg_log "calls: ledger $calls, gw's access log $lines lines"
+[ "$calls" -eq "$lines" ] ||
+	tg_fail "ledger calls: expected $lines (lines of gw's access log), got $calls"
+bad=$(jq -c 'select(.calls > 0 and .traffic_type != "inbound")' <<<"$rows")
+[ -z "$bad" ] || tg_fail "calls booked on rows other than inbound: $bad"
 if grep -h "ledger '" "$TG_TMP"/agent.*.log | grep -v "host .*, days in"; then
 	tg_fail "the agent complained about the ledger (above)"
 fi

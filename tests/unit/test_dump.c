@@ -439,9 +439,9 @@ static void test_aggregate_traffic(void **state)
 		    "outbound_backend_other_region", 1, 300, 0);
 	check_group(g, nr, TG_ROLE_CLIENT, false, "outbound_client", 2, 2010,
 		    0);
-	/* client overflow is known to be outbound_client; the rest is not */
+	/* unattributed bytes: billed as the ledger books them */
 	check_group(g, nr, TG_ROLE_CLIENT, true, "outbound_client", 0, 22, 0);
-	check_group(g, nr, TG_ROLE_NONE, true, NULL, 0, 40, 0);
+	check_group(g, nr, TG_ROLE_NONE, true, "outbound_client", 0, 40, 0);
 	check_total(g, nr, &total);
 	free(g);
 
@@ -488,7 +488,8 @@ static void test_classified_rows(void **state)
 		"{\"role\":\"none\",\"proto\":\"*\",\"peer\":\"*\",\"port\":0,"
 		"\"bytes_out\":40,\"packets_out\":1,\"bytes_in\":0,"
 		"\"packets_in\":0,\"calls\":0,\"overflow\":true,\"network\":null,"
-		"\"provider\":null,\"region\":null,\"traffic_type\":null,"
+		"\"provider\":null,\"region\":null,"
+		"\"traffic_type\":\"outbound_client\","
 		"\"billable\":true,\"flags\":[],\"backend\":null,"
 		"\"service\":null,\"tenant\":null},\n"));
 	free(out);
