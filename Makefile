@@ -25,6 +25,8 @@ DEPS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 DEPS_RUN := tzdata
 DEPS_TEST := libcmocka-dev iproute2 ethtool jq iperf3 nginx-light wrk curl \
 	     socat procps kmod tcpdump
+# make test-deploy: the unit's score, the man page, the package, the manifest.
+DEPS_TEST += systemd groff-base dpkg-dev python3-yaml
 DEPS := $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_TEST)
 
 INCLUDES := -I$(OUTPUT) -Iinclude -Iuser
@@ -76,7 +78,8 @@ endif
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps run test test-build test-unit test-bpf test-e2e bench clean help \
+.PHONY: all deps run test test-build test-unit test-bpf test-e2e test-deploy \
+	bench clean help \
 	vmlinux FORCE
 
 all: $(BIN)
@@ -90,13 +93,19 @@ help:
 	@echo '  test-unit  cmocka unit tests under ASan and UBSan'
 	@echo '  test-bpf   BPF programs on crafted packets (root)'
 	@echo '  test-e2e   network-namespace end-to-end tests (root)'
+	@echo '  test-deploy  unit hardening, man page, install, package (some root)'
 	@echo '  bench      per-packet cost and throughput with/without the agent'
 	@echo '  fuzz       config and range-file parsers under libFuzzer, bounded'
 	@echo '  vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel'
+	@echo '  install    install binary, man page, unit, examples, plans'
+	@echo '  uninstall  remove what install put there, not your configuration'
+	@echo '  deb        build a Debian package in $(OUTPUT)/'
 	@echo '  clean      remove build output'
 	@echo 'Variables: V=1 (show commands), OUTPUT=dir, CC, CLANG, BPFTOOL,'
 	@echo '  VMLINUX_BTF=path, EXTRA_CFLAGS, EXTRA_LDFLAGS, RUN_ARGS (make run),'
-	@echo '  FUZZ_TIME=seconds per fuzz target (make fuzz)'
+	@echo '  FUZZ_TIME=seconds per fuzz target (make fuzz),'
+	@echo '  PREFIX (/usr/local), DESTDIR, bindir, mandir, sysconfdir (/etc),'
+	@echo '  datadir, systemdunitdir, sysusersdir (make install)'
 
 deps:
 	$(Q)missing=$$(for p in $(DEPS); do \
@@ -131,6 +140,9 @@ test-bpf: $(BPFTEST_BINS) $(BIN)
 
 test-e2e: $(BIN)
 	$(Q)tests/run-all.sh e2e
+
+test-deploy: $(BIN)
+	$(Q)tests/run-all.sh deploy
 
 bench: deps
 	$(Q)$(MAKE) all $(OUTPUT)/tests/bench_prog $(OUTPUT)/tests/bench_classify
@@ -193,10 +205,13 @@ $(BIN): $(USER_OBJS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $^ $(ALL_LDFLAGS) $(LIBS) -o $@
 
+# Seams: a unit test may replace library calls with its own __wrap_ ones.
+WRAP_privs := -Wl,--wrap=bpf_map_lookup_elem
+
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(SAN_OBJS) | $(OUTPUT)/tests
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -MMD -MP $< $(SAN_OBJS) \
-		$(ALL_LDFLAGS) $(TEST_LIBS) -o $@
+		$(ALL_LDFLAGS) $(WRAP_$*) $(TEST_LIBS) -o $@
 
 $(OUTPUT)/tests/test_%: tests/bpf/test_%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(call msg,TEST,$@)
@@ -244,6 +259,111 @@ $(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS) | $(OUTPUT)/fuzz
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(ALL_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -MMD -MP \
 		$< $(FUZZ_OBJS) $(ALL_LDFLAGS) -lyaml -ljson-c -o $@
+
+# ---------------------------------------------------------------------------
+# Installing. The usual GNU variables; sysconfdir is /etc whatever the
+# prefix, because that is where tollgate looks for its configuration.
+# A configuration of the user's is never overwritten: the example lands
+# beside it, and /etc/default/tollgate only when there is none.
+PREFIX ?= /usr/local
+prefix ?= $(PREFIX)
+exec_prefix ?= $(prefix)
+bindir ?= $(exec_prefix)/bin
+datarootdir ?= $(prefix)/share
+datadir ?= $(datarootdir)
+mandir ?= $(datarootdir)/man
+docdir ?= $(datarootdir)/doc/tollgate
+sysconfdir ?= /etc
+systemdunitdir ?= $(prefix)/lib/systemd/system
+sysusersdir ?= $(prefix)/lib/sysusers.d
+INSTALL ?= install
+DESTDIR ?=
+
+INSTALL_FILES := $(DESTDIR)$(bindir)/$(BIN) \
+	$(DESTDIR)$(mandir)/man8/tollgate.8 \
+	$(DESTDIR)$(systemdunitdir)/tollgate.service \
+	$(DESTDIR)$(sysusersdir)/tollgate.conf \
+	$(DESTDIR)$(sysconfdir)/tollgate/tollgate.yaml.example \
+	$(patsubst deploy/plans/%,$(DESTDIR)$(datadir)/tollgate/plans/%,$(PLAN_FILES))
+
+.PHONY: install uninstall deb
+install: $(BIN)
+	$(call msg,INSTALL,$(DESTDIR)$(prefix))
+	$(Q)$(INSTALL) -d $(DESTDIR)$(bindir) $(DESTDIR)$(mandir)/man8 \
+		$(DESTDIR)$(systemdunitdir) $(DESTDIR)$(sysusersdir) \
+		$(DESTDIR)$(sysconfdir)/tollgate $(DESTDIR)$(sysconfdir)/default \
+		$(DESTDIR)$(datadir)/tollgate/plans
+	$(Q)$(INSTALL) -m 0755 $(BIN) $(DESTDIR)$(bindir)/$(BIN)
+	$(Q)$(INSTALL) -m 0644 man/tollgate.8 $(DESTDIR)$(mandir)/man8/tollgate.8
+	$(Q)sed 's|/usr/bin/tollgate|$(bindir)/tollgate|' deploy/tollgate.service \
+		> $(DESTDIR)$(systemdunitdir)/tollgate.service
+	$(Q)chmod 0644 $(DESTDIR)$(systemdunitdir)/tollgate.service
+	$(Q)$(INSTALL) -m 0644 deploy/tollgate.sysusers \
+		$(DESTDIR)$(sysusersdir)/tollgate.conf
+	$(Q)$(INSTALL) -m 0644 deploy/tollgate.yaml \
+		$(DESTDIR)$(sysconfdir)/tollgate/tollgate.yaml.example
+	$(Q)[ -e $(DESTDIR)$(sysconfdir)/default/tollgate ] || \
+		$(INSTALL) -m 0644 deploy/tollgate.default \
+			$(DESTDIR)$(sysconfdir)/default/tollgate
+	$(Q)$(INSTALL) -m 0644 $(PLAN_FILES) $(DESTDIR)$(datadir)/tollgate/plans/
+	$(Q)if [ -z "$(DESTDIR)" ] && ! getent passwd tollgate >/dev/null; then \
+		echo "  NOTE     the service runs as user tollgate: make it with" \
+			"'systemd-sysusers $(sysusersdir)/tollgate.conf'"; fi
+
+# Leaves the user's configuration (tollgate.yaml, /etc/default/tollgate),
+# the ledger in /var/lib/tollgate and the user tollgate.
+uninstall:
+	$(call msg,UNINSTALL,$(DESTDIR)$(prefix))
+	$(Q)rm -f $(INSTALL_FILES)
+	$(Q)rmdir $(DESTDIR)$(datadir)/tollgate/plans $(DESTDIR)$(datadir)/tollgate \
+		$(DESTDIR)$(sysconfdir)/tollgate 2>/dev/null || true
+
+# A Debian package, from a staging tree and dpkg-deb: no debian/ source
+# tree, no debhelper. Run-time dependencies come from dpkg-shlibdeps
+# (the libraries the binary links) plus DEB_DEPENDS.
+DEB_ARCH = $(shell dpkg --print-architecture)
+DEB_VERSION ?= $(VERSION)-1
+DEB_DEPENDS := $(shell echo $(DEPS_RUN) adduser | sed 's/  */, /g')
+DEB_STAGE := $(OUTPUT)/deb
+DEB_FILE = $(OUTPUT)/tollgate_$(DEB_VERSION)_$(DEB_ARCH).deb
+
+deb: $(BIN)
+	$(call msg,DEB,$(DEB_FILE))
+	$(Q)rm -rf $(DEB_STAGE) && mkdir -p $(DEB_STAGE)/root/DEBIAN \
+		$(DEB_STAGE)/debian
+	$(Q)$(MAKE) install DESTDIR=$(DEB_STAGE)/root prefix=/usr \
+		sysconfdir=/etc systemdunitdir=/lib/systemd/system \
+		sysusersdir=/usr/lib/sysusers.d Q=@ >/dev/null
+	$(Q)strip --strip-unneeded $(DEB_STAGE)/root/usr/bin/$(BIN)
+	$(Q)gzip -9n $(DEB_STAGE)/root/usr/share/man/man8/tollgate.8
+	$(Q)$(INSTALL) -d $(DEB_STAGE)/root/usr/share/doc/tollgate
+	$(Q)$(INSTALL) -m 0644 deploy/debian/copyright README.md \
+		$(DEB_STAGE)/root/usr/share/doc/tollgate/
+	$(Q)$(INSTALL) -m 0755 deploy/debian/postinst deploy/debian/prerm \
+		deploy/debian/postrm $(DEB_STAGE)/root/DEBIAN/
+	$(Q)cd $(DEB_STAGE)/root && find etc -type f | sed 's|^|/|' | sort \
+		> DEBIAN/conffiles
+	$(Q)printf 'Source: tollgate\n\nPackage: tollgate\nArchitecture: any\n' \
+		> $(DEB_STAGE)/debian/control
+	$(Q)cd $(DEB_STAGE) && dpkg-shlibdeps -O root/usr/bin/$(BIN) \
+		2>/dev/null > shlibs.vars
+	$(Q){ echo "Package: tollgate"; \
+	  echo "Version: $(DEB_VERSION)"; \
+	  echo "Architecture: $(DEB_ARCH)"; \
+	  echo "Maintainer: tollgate developers <tollgate@localhost>"; \
+	  echo "Installed-Size: $$(du -sk --exclude=DEBIAN $(DEB_STAGE)/root | cut -f1)"; \
+	  echo "Depends: $$(sed -n 's/^shlibs:Depends=//p' $(DEB_STAGE)/shlibs.vars), $(DEB_DEPENDS)"; \
+	  echo "Section: net"; \
+	  echo "Priority: optional"; \
+	  echo "Description: eBPF traffic meter for API-gateway hosts"; \
+	  echo " tollgate counts, in the kernel, the IP bytes and packets of a"; \
+	  echo " gateway's sockets per peer and direction, exactly, and books them"; \
+	  echo " into a usage ledger for billing."; \
+	} > $(DEB_STAGE)/root/DEBIAN/control
+	$(Q)grep -q '^Depends: lib' $(DEB_STAGE)/root/DEBIAN/control || \
+		{ echo "make deb: dpkg-shlibdeps found no libraries" >&2; exit 1; }
+	$(Q)dpkg-deb --root-owner-group -Zxz --build $(DEB_STAGE)/root $(DEB_FILE) \
+		>/dev/null
 
 clean:
 	$(call msg,CLEAN)

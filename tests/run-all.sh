@@ -3,12 +3,14 @@
 #
 # run-all.sh - run tollgate's test suites and print one closing line.
 #
-#   tests/run-all.sh [unit|bpf|e2e|fuzz]...   (default: all of them)
+#   tests/run-all.sh [unit|bpf|e2e|fuzz|deploy]...   (default: all of them)
 #
 # unit: cmocka tests of user-space logic, built with ASan and UBSan.
 # bpf:  the real BPF programs on crafted packets (BPF_PROG_TEST_RUN; root).
 # e2e:  network namespaces, veth pairs and real servers (root).
 # fuzz: the configuration and range-file parsers under libFuzzer, bounded.
+# deploy: the systemd unit's hardening, the man page, make install, the
+#       Debian package, the Kubernetes manifest.
 #
 # Cases are counted one by one (cmocka's own totals, one per e2e script);
 # a suite that cannot run here is reported as skipped with its reason. The
@@ -59,9 +61,9 @@ suite_cmocka() {	# dir
 	done
 }
 
-suite_e2e() {
+suite_scripts() {	# dir
 	local t rc
-	for t in tests/e2e/test_*.sh; do
+	for t in tests/"$1"/test_*.sh; do
 		[ -e "$t" ] || continue
 		note "== $t"
 		bash "$t"
@@ -88,13 +90,13 @@ suite_fuzz() {
 }
 
 suites=("$@")
-[ ${#suites[@]} -eq 0 ] && suites=(unit bpf fuzz e2e)
+[ ${#suites[@]} -eq 0 ] && suites=(unit bpf fuzz deploy e2e)
 for s in "${suites[@]}"; do
 	case $s in
 	unit | bpf) suite_cmocka "$s" ;;
-	e2e) suite_e2e ;;
+	e2e | deploy) suite_scripts "$s" ;;
 	fuzz) suite_fuzz ;;
-	*) note "run-all.sh: no suite '$s' (unit, bpf, e2e, fuzz)"; exit 2 ;;
+	*) note "run-all.sh: no suite '$s' (unit, bpf, e2e, fuzz, deploy)"; exit 2 ;;
 	esac
 done
 

@@ -178,10 +178,15 @@ static bool syscall_tracepoints(const char **why)
 	for (i = 0; i < sizeof(syscall_tps) / sizeof(syscall_tps[0]); i++) {
 		snprintf(path, sizeof(path), "%s/events/syscalls/%s/id", dir,
 			 syscall_tps[i]);
-		if (access(path, F_OK)) {
+		if (faccessat(AT_FDCWD, path, R_OK, AT_EACCESS)) {
 			pr_debug("no syscall tracepoint '%s': %s", path,
 				 strerror(errno));
-			*why = "this kernel has no syscall tracepoints";
+			/* tracefs is root's, mode 0700: an agent started as
+			 * another user needs CAP_DAC_READ_SEARCH to read it. */
+			*why = errno == EACCES || errno == EPERM ?
+				"cannot read the syscall tracepoints' ids in "
+				"tracefs (root or CAP_DAC_READ_SEARCH needed)" :
+				"this kernel has no syscall tracepoints";
 			return false;
 		}
 	}

@@ -78,6 +78,9 @@ static const char run_usage[] =
 	"                        terminal)\n"
 	"      --no-summary      never print a summary\n"
 	"      --detach-on-exit  detach and unpin everything on exit\n"
+	"  -u, --user USER       after attaching, become USER (a name, UID or\n"
+	"                        UID:GID) and keep no capability the kernel\n"
+	"                        does not need for reading the maps\n"
 	"  -v, --verbose         more messages; repeat for more\n"
 	"  -h, --help            this help\n"
 	"\n"
@@ -86,6 +89,7 @@ static const char run_usage[] =
 	"  tollgate run --cgroup /sys/fs/cgroup/system.slice/nginx.service\n"
 	"  tollgate run --config ./tollgate.yaml\n"
 	"  tollgate run --ledger /srv/tollgate/ledger.db --host gw-bj-1\n"
+	"  tollgate run --user tollgate --no-summary\n"
 	"  kill -HUP $(pidof tollgate)    # reload the configuration\n";
 
 struct run_opts {
@@ -99,6 +103,7 @@ struct run_opts {
 	int summary;		/* -1: when stdout is a terminal */
 	bool detach_on_exit;
 	bool no_calls;
+	struct privs privs;	/* --user */
 };
 
 static int parse_run_args(int argc, char **argv, struct run_opts *o)
@@ -119,13 +124,14 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 		{ "summary", no_argument, NULL, OPT_SUMMARY },
 		{ "no-summary", no_argument, NULL, OPT_NO_SUMMARY },
 		{ "detach-on-exit", no_argument, NULL, OPT_DETACH },
+		{ "user", required_argument, NULL, 'u' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	int c, verbosity = log_level - LOG_WARN;
 
-	while ((c = getopt_long(argc, argv, "c:p:l:i:vh", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "c:p:l:i:u:vh", longopts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 'c':
@@ -191,6 +197,10 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 		case OPT_DETACH:
 			o->detach_on_exit = true;
 			break;
+		case 'u':
+			if (privs_parse_user(optarg, &o->privs))
+				return -EINVAL;
+			break;
 		case 'v':
 			verbosity++;
 			break;
@@ -204,6 +214,11 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 	}
 	if (optind < argc) {
 		pr_warn("run: unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	if (o->privs.set && o->detach_on_exit) {
+		/* Removing the pins on exit needs the root it gave up. */
+		pr_warn("run: --detach-on-exit and --user exclude each other");
 		return -EINVAL;
 	}
 	log_setup(verbosity);
@@ -543,6 +558,9 @@ int cmd_run(int argc, char **argv)
 	if (err)
 		goto out;
 	a.have_view = true;
+	err = privs_drop(&o->privs, a.v.meta);
+	if (err)
+		goto out;
 	printf("tollgate %s: %s cgroup %s (ingress, egress, sock_ops), "
 	       "pinned in %s\n", TOLLGATE_VERSION,
 	       meter_resumed(a.m) ? "resumed metering" : "metering", o->cgroup,

@@ -159,6 +159,16 @@ int dump_aggregate(const struct snapshot *s, const struct tg_config *cfg,
 void dump_sort_peers(struct snapshot *s);
 void json_flags(FILE *f, __u32 flags);
 
+/* privs.c: what the agent gives up once attached */
+struct privs {
+	__u32 uid;
+	__u32 gid;
+	bool set;	/* --user given */
+};
+
+int privs_parse_user(const char *spec, struct privs *p);
+int privs_drop(const struct privs *p, int probe_fd);
+
 /* commands */
 int cmd_run(int argc, char **argv);
 int cmd_dump(int argc, char **argv);

@@ -434,7 +434,13 @@ tg_cgroup_setup()
 # still be metered from the next packet on, but their first packets and
 # the sock_ops events that tell an accepted socket from a connecting one
 # would be gone, and the comparison would be off by exactly those.
+#
+# TG_AGENT_WRAP (a command that runs the rest of its arguments, e.g. under
+# another user) and TG_AGENT_PIN (the pin directory as the agent sees it,
+# default TG_PIN) change how it runs.
 TG_AGENT_STARTS=0
+TG_AGENT_WRAP=()
+TG_AGENT_PIN=
 # shellcheck disable=SC2120 # arguments are optional
 tg_agent_start()
 {
@@ -443,8 +449,9 @@ tg_agent_start()
 	TG_AGENT_STARTS=$((TG_AGENT_STARTS + 1))
 	log=$TG_TMP/agent.$TG_AGENT_STARTS.log
 	TG_AGENT_LOG=$log
-	"$TG_BIN" -v run --cgroup "$TG_CG" --pin-dir "$TG_PIN" --interval 1 \
-		--no-summary --ledger "$TG_LEDGER" "$@" >"$log" 2>&1 &
+	"${TG_AGENT_WRAP[@]}" "$TG_BIN" -v run --cgroup "$TG_CG" \
+		--pin-dir "${TG_AGENT_PIN:-$TG_PIN}" --interval 1 --no-summary \
+		--ledger "$TG_LEDGER" "$@" >"$log" 2>&1 &
 	TG_AGENT_PID=$!
 	for i in $(seq 100); do
 		if [ -e "$TG_PIN/link_ingress" ] && [ -e "$TG_PIN/link_egress" ] &&
