@@ -18,8 +18,8 @@
  * A sock_ops program records which side a TCP socket faces as the kernel
  * opens it. Every program returns 1: tollgate observes, it never drops.
  *
- * API calls (HTTP/1.x requests) are counted by two tracing programs at the
- * end of this file, off the packet path; see "Calls" below for why there.
+ * API calls (HTTP requests) are counted by tracing programs at the end of
+ * this file, off the packet path; see "Calls" below for why there.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -47,6 +47,7 @@
 const volatile __u32 max_peers = 16384;
 const volatile __u16 eph_lo = 32768;	/* net.ipv4.ip_local_port_range */
 const volatile __u16 eph_hi = 60999;
+const volatile __u8 calls_on = 1;	/* 0: tollgate run --no-calls */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -419,8 +420,10 @@ int tg_sockops(struct bpf_sock_ops *skops)
 	if (!st)
 		return 1;
 	/* Accepted now, before the first byte of its stream is read: its
-	 * HTTP requests can be counted from the start. */
-	if (skops->op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
+	 * HTTP requests can be counted from the start, if an agent counts
+	 * them (an agent run without calls leaves the socket unmarked, so
+	 * that a later one does not take up its stream in the middle). */
+	if (skops->op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB && calls_on)
 		st->flags |= TG_SOCK_CALLS;
 	if (st->role == role)
 		return 1;
@@ -448,12 +451,12 @@ int tg_sockops(struct bpf_sock_ops *skops)
  *   whatever happened on the wire. The kernel announces each receive with
  *   the sock_recv_length tracepoint (the socket, the bytes received, the
  *   flags), after the bytes are in the reader's buffer; the buffer itself
- *   is known at the syscall's entry (raw tracepoint sys_enter: read,
- *   readv, recvfrom, recvmsg). The same parser can later be fed from an
- *   SSL_read uprobe for TLS frontends.
+ *   is known at the syscall's entry (the tracepoints
+ *   syscalls/sys_enter_read, _readv, _recvfrom, _recvmsg). The same parser
+ *   can later be fed from an SSL_read uprobe for TLS frontends.
  *
- * So: tg_sys_enter notes, for threads of the metered cgroup only, where a
- * read's bytes will go (tg_task, task-local storage) and which open file it
+ * So: the syscall-entry programs (tg_sys_read, ...) note, for threads of
+ * the metered cgroup only, where a read's bytes will go (tg_task, task-local storage) and which open file it
  * reads; tg_recv, when a socket that sock_ops saw accepted
  * (TG_SOCK_CALLS) receives bytes, checks that the noted read is on that
  * very socket, reads the bytes from the user buffer and feeds them to the
@@ -470,8 +473,15 @@ int tg_sockops(struct bpf_sock_ops *skops)
  * all: the next receive then starts inside the stream, which the parser
  * mostly, but not always, finds out.
  * Connections that are not HTTP from their first byte (TLS) count in
- * TG_STAT_HTTP_OTHER. Cleartext HTTP/2 is followed frame by frame. Sockets accepted before tollgate attached
- * are not parsed at all: their stream was not seen from its start.
+ * TG_STAT_HTTP_OTHER. Cleartext HTTP/2 is followed frame by frame. Sockets
+ * accepted before tollgate attached are not parsed at all: their stream
+ * was not seen from its start.
+ *
+ * Only the four syscalls followed pay for the entry programs: each has its
+ * own tracepoint (it needs tracefs, which the agent mounts if it must).
+ * Without them, tg_sys_enter on the raw tracepoint sys_enter does the same
+ * work, but it runs on every syscall of every process on the host, and
+ * the loader takes it only as a fallback.
  *
  * A socket's stream is parsed by whoever reads it; HTTP servers read a
  * connection from one thread at a time, as they must to make sense of it.
@@ -507,29 +517,24 @@ struct {
 	__type(value, struct tg_task);
 } tg_task SEC(".maps");
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(tg_sys_enter, struct pt_regs *regs, long id)
+/*
+ * Note the read in flight of a metered thread: the open file of descriptor
+ * @fd, and where its bytes will go.
+ */
+static __always_inline int note_read(__u32 kind, __u64 fd, __u64 buf,
+				     __u64 len)
 {
 	struct task_struct *task;
 	struct fdtable *fdt;
 	struct file **fds;
 	struct tg_task *t;
-	__u64 fd, file;
-	__u32 kind;
+	__u64 file;
 
-	if (id == nr_read || id == nr_recvfrom)
-		kind = TG_READ_BUF;
-	else if (id == nr_readv)
-		kind = TG_READ_IOV;
-	else if (id == nr_recvmsg)
-		kind = TG_READ_MSG;
-	else
-		return 0;
 	if (bpf_current_task_under_cgroup(&tg_cgroup, 0) != 1)
 		return 0;
 
 	task = bpf_get_current_task_btf();
-	fd = (__u32)PT_REGS_PARM1_CORE_SYSCALL(regs);
+	fd = (__u32)fd;
 	fdt = BPF_CORE_READ(task, files, fdt);
 	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
 		return 0;
@@ -541,10 +546,64 @@ int BPF_PROG(tg_sys_enter, struct pt_regs *regs, long id)
 	if (!t)
 		return 0;
 	t->file = file;
-	t->buf = PT_REGS_PARM2_CORE_SYSCALL(regs);
-	t->len = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	t->buf = buf;
+	t->len = len;
 	t->kind = kind;
 	return 0;
+}
+
+/*
+ * Syscall entry: one tracepoint per syscall followed, so that no other
+ * syscall of any process on the host runs a program. Their context is the
+ * syscall's arguments, one 8-byte slot each after the syscall number, the
+ * layout of trace_event_raw_sys_enter.
+ */
+SEC("tracepoint/syscalls/sys_enter_read")
+int tg_sys_read(struct trace_event_raw_sys_enter *ctx)
+{
+	return note_read(TG_READ_BUF, ctx->args[0], ctx->args[1], ctx->args[2]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_readv")
+int tg_sys_readv(struct trace_event_raw_sys_enter *ctx)
+{
+	return note_read(TG_READ_IOV, ctx->args[0], ctx->args[1], ctx->args[2]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvfrom")
+int tg_sys_recvfrom(struct trace_event_raw_sys_enter *ctx)
+{
+	return note_read(TG_READ_BUF, ctx->args[0], ctx->args[1], ctx->args[2]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvmsg")
+int tg_sys_recvmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return note_read(TG_READ_MSG, ctx->args[0], ctx->args[1], ctx->args[2]);
+}
+
+/*
+ * The fallback where the syscall tracepoints are missing (no tracefs, or a
+ * kernel built without CONFIG_FTRACE_SYSCALLS): the raw tracepoint that
+ * every syscall of every process on the host enters, which must tell the
+ * four it follows from the rest by number.
+ */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(tg_sys_enter, struct pt_regs *regs, long id)
+{
+	__u32 kind;
+
+	if (id == nr_read || id == nr_recvfrom)
+		kind = TG_READ_BUF;
+	else if (id == nr_readv)
+		kind = TG_READ_IOV;
+	else if (id == nr_recvmsg)
+		kind = TG_READ_MSG;
+	else
+		return 0;
+	return note_read(kind, PT_REGS_PARM1_CORE_SYSCALL(regs),
+			 PT_REGS_PARM2_CORE_SYSCALL(regs),
+			 PT_REGS_PARM3_CORE_SYSCALL(regs));
 }
 
 /* What the parser loop works on: the thread's window, the socket's state. */

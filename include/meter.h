@@ -16,6 +16,9 @@
 #ifndef TOLLGATE_METER_H
 #define TOLLGATE_METER_H
 
+/* 3: tg_stats grew to 11 counters (TLS), and the syscall-entry tracer is
+ * pinned as one link per syscall (link_sys_read, ...), which an agent of
+ * version 2 would neither use nor remove. */
 #define TG_ABI_VERSION 3
 
 /* Which side a socket faces. 0 means "not decided yet" and never reaches a

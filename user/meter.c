@@ -32,8 +32,16 @@
 #include "tollgate.h"
 #include "meter.skel.h"
 
-#define NR_LINKS 5
-#define NR_CGROUP_LINKS 3	/* the first three; then the calls tracers */
+#define NR_LINKS 9
+/* The first three; then the calls tracers: syscall entry (the sys_enter
+ * fallback, or the four per-syscall tracepoints), then the receive. */
+#define NR_CGROUP_LINKS 3
+
+/* The per-syscall tracepoints the entry programs attach to. */
+static const char *const syscall_tps[] = {
+	"sys_enter_read", "sys_enter_readv", "sys_enter_recvfrom",
+	"sys_enter_recvmsg",
+};
 
 /* SSL_read hooks in one library file, in the order of tls_progs(). */
 #define NR_TLS_PROGS 5
@@ -55,6 +63,7 @@ struct meter {
 	char cgroup[PATH_MAX / 2];	/* the metered cgroup */
 	struct tls_lib *tls;		/* files whose SSL_read is hooked */
 	size_t nr_tls;
+	bool sys_enter;			/* ... with the sys_enter fallback */
 };
 
 /* Pin names of the links, in the order of link_progs(). */
@@ -63,6 +72,10 @@ static const char *const link_names[NR_LINKS] = {
 	"link_egress",
 	"link_sockops",
 	"link_sysenter",
+	"link_sys_read",
+	"link_sys_readv",
+	"link_sys_recvfrom",
+	"link_sys_recvmsg",
 	"link_recv",
 };
 
@@ -79,7 +92,11 @@ static void link_progs(struct meter_bpf *skel, struct bpf_program **p)
 	p[1] = skel->progs.tg_egress;
 	p[2] = skel->progs.tg_sockops;
 	p[3] = skel->progs.tg_sys_enter;
-	p[4] = skel->progs.tg_recv;
+	p[4] = skel->progs.tg_sys_read;
+	p[5] = skel->progs.tg_sys_readv;
+	p[6] = skel->progs.tg_sys_recvfrom;
+	p[7] = skel->progs.tg_sys_recvmsg;
+	p[8] = skel->progs.tg_recv;
 }
 
 static int pin_path(char *buf, size_t len, const char *dir, const char *name)
@@ -132,6 +149,63 @@ static int ensure_pin_dir(const char *dir)
 		return err;
 	}
 	return 0;
+}
+
+#define TRACEFS "/sys/kernel/tracing"
+#define TRACEFS_DEBUG "/sys/kernel/debug/tracing"
+
+/*
+ * Can the syscall-entry programs attach to the per-syscall tracepoints?
+ * They are tracefs events: libbpf finds their ids under debugfs's tracing
+ * directory when there is one, else under /sys/kernel/tracing, where the
+ * usual tracefs is mounted here if it is not yet. False, with the reason
+ * in @why, when the fallback on sys_enter must serve; the environment
+ * variable TOLLGATE_CALLS_ENTRY=sys_enter forces it (for tests, and for
+ * comparing the two), TOLLGATE_CALLS_ENTRY=syscalls is the default.
+ */
+static bool syscall_tracepoints(const char **why)
+{
+	const char *how = getenv("TOLLGATE_CALLS_ENTRY");
+	const char *dir = TRACEFS;
+	char path[PATH_MAX];
+	struct statfs st;
+	size_t i;
+
+	if (how && !strcmp(how, "sys_enter")) {
+		*why = "TOLLGATE_CALLS_ENTRY=sys_enter";
+		return false;
+	}
+	if (how && *how && strcmp(how, "syscalls"))
+		pr_warn("TOLLGATE_CALLS_ENTRY='%s' ignored: it is 'syscalls' "
+			"or 'sys_enter'", how);
+	if (!access(TRACEFS_DEBUG, F_OK)) {
+		dir = TRACEFS_DEBUG;
+	} else if (statfs(TRACEFS, &st) || st.f_type != TRACEFS_MAGIC) {
+		if (mount("tracefs", TRACEFS, "tracefs", 0, NULL)) {
+			pr_warn("cannot mount tracefs on '%s': %s", TRACEFS,
+				strerror(errno));
+			*why = "no tracefs";
+			return false;
+		}
+		pr_info("mounted tracefs on %s, for the syscall tracepoints",
+			TRACEFS);
+	}
+	for (i = 0; i < sizeof(syscall_tps) / sizeof(syscall_tps[0]); i++) {
+		snprintf(path, sizeof(path), "%s/events/syscalls/%s/id", dir,
+			 syscall_tps[i]);
+		if (faccessat(AT_FDCWD, path, R_OK, AT_EACCESS)) {
+			pr_debug("no syscall tracepoint '%s': %s", path,
+				 strerror(errno));
+			/* tracefs is root's, mode 0700: an agent started as
+			 * another user needs CAP_DAC_READ_SEARCH to read it. */
+			*why = errno == EACCES || errno == EPERM ?
+				"cannot read the syscall tracepoints' ids in "
+				"tracefs (root or CAP_DAC_READ_SEARCH needed)" :
+				"this kernel has no syscall tracepoints";
+			return false;
+		}
+	}
+	return true;
 }
 
 /* max_entries of a pinned map; 0 when there is no such pin. */
@@ -253,22 +327,41 @@ int meter_load(struct meter **out, const struct meter_opts *opts)
 	m->skel->rodata->nr_recvmsg = SYS_recvmsg;
 	/* Calls are counted where the kernel announces each receive (the
 	 * sock_recv_length tracepoint); without it, bytes still are. */
-	m->calls = libbpf_find_vmlinux_btf_id("sock_recv_length",
-					      BPF_TRACE_RAW_TP) > 0;
-	if (!m->calls) {
+	if (opts->no_calls) {
+		pr_info("API calls are not counted (--no-calls)");
+	} else if (libbpf_find_vmlinux_btf_id("sock_recv_length",
+					      BPF_TRACE_RAW_TP) > 0) {
+		m->calls = true;
+	} else {
 		pr_warn("this kernel has no sock_recv_length tracepoint: API "
 			"calls are not counted, bytes are");
-		bpf_program__set_autoload(m->skel->progs.tg_sys_enter, false);
-		bpf_program__set_autoload(m->skel->progs.tg_recv, false);
-		bpf_program__set_autoload(m->skel->progs.tg_ssl_read, false);
-		bpf_program__set_autoload(m->skel->progs.tg_ssl_read_ret,
-					  false);
-		bpf_program__set_autoload(m->skel->progs.tg_ssl_read_ex,
-					  false);
-		bpf_program__set_autoload(m->skel->progs.tg_ssl_read_ex_ret,
-					  false);
-		bpf_program__set_autoload(m->skel->progs.tg_ssl_free, false);
 	}
+	if (m->calls) {
+		const char *why = NULL;
+
+		m->sys_enter = !syscall_tracepoints(&why);
+		if (m->sys_enter)
+			pr_warn("%s: reads are noted on the raw tracepoint "
+				"sys_enter, which runs on every syscall of the "
+				"host", why);
+	}
+	m->skel->rodata->calls_on = m->calls;
+	bpf_program__set_autoload(m->skel->progs.tg_sys_enter,
+				  m->calls && m->sys_enter);
+	bpf_program__set_autoload(m->skel->progs.tg_sys_read,
+				  m->calls && !m->sys_enter);
+	bpf_program__set_autoload(m->skel->progs.tg_sys_readv,
+				  m->calls && !m->sys_enter);
+	bpf_program__set_autoload(m->skel->progs.tg_sys_recvfrom,
+				  m->calls && !m->sys_enter);
+	bpf_program__set_autoload(m->skel->progs.tg_sys_recvmsg,
+				  m->calls && !m->sys_enter);
+	bpf_program__set_autoload(m->skel->progs.tg_recv, m->calls);
+	bpf_program__set_autoload(m->skel->progs.tg_ssl_read, m->calls);
+	bpf_program__set_autoload(m->skel->progs.tg_ssl_read_ret, m->calls);
+	bpf_program__set_autoload(m->skel->progs.tg_ssl_read_ex, m->calls);
+	bpf_program__set_autoload(m->skel->progs.tg_ssl_read_ex_ret, m->calls);
+	bpf_program__set_autoload(m->skel->progs.tg_ssl_free, m->calls);
 	bpf_map__set_max_entries(m->skel->maps.tg_peer_idx, max_peers);
 	bpf_map__set_max_entries(m->skel->maps.tg_peer_cnt, max_peers);
 
@@ -375,6 +468,24 @@ static int attach_tracer(struct meter *m, int i, struct bpf_program *prog)
 	return 0;
 }
 
+/* Remove the pin of calls tracer @i, if any: with no agent holding it, the
+ * link ends. */
+static void unpin_tracer(struct meter *m, int i)
+{
+	char path[PATH_MAX];
+
+	if (!m->pin_dir[0] ||
+	    pin_path(path, sizeof(path), m->pin_dir, link_names[i]) ||
+	    access(path, F_OK))
+		return;
+	if (unlink(path))
+		pr_warn("cannot remove pinned link '%s': %s", path,
+			strerror(errno));
+	else
+		pr_info("removed pinned link %s: this agent does not use it",
+			path);
+}
+
 /*
  * Attach the programs to the cgroup v2 directory @cgroup. Where a pinned
  * link exists it must point at that cgroup, and gets the new program
@@ -433,6 +544,8 @@ int meter_attach(struct meter *m, const char *cgroup)
 	 * calls must not have a receive they miss. */
 	link_progs(m->skel, progs);
 	for (i = NR_CGROUP_LINKS; m->calls && i < NR_LINKS; i++) {
+		if (!bpf_program__autoload(progs[i]))
+			continue;
 		err = attach_tracer(m, i, progs[i]);
 		if (err)
 			goto out;
@@ -494,6 +607,14 @@ int meter_attach(struct meter *m, const char *cgroup)
 	/* TLS libraries of the processes already there; later ones are
 	 * found by the agent's next scans. */
 	meter_tls_scan(m);
+
+	/* Tracers pinned by an earlier agent that this one does not use:
+	 * the other syscall-entry kind (both noting the same read is
+	 * harmless, and ours are attached by now), or all of them after
+	 * --no-calls (sock_ops marks no socket for them any more). */
+	for (i = NR_CGROUP_LINKS; i < NR_LINKS; i++)
+		if (!m->calls || !bpf_program__autoload(progs[i]))
+			unpin_tracer(m, i);
 
 out:
 	close(cgfd);

@@ -84,6 +84,8 @@ static const char run_usage[] =
 	"      --ship URL        after each commit, ship the ledger's changed\n"
 	"                        rows to the fleet ledger, a PostgreSQL\n"
 	"                        connection string (libpq URI or key=value)\n"
+	"      --no-calls        count bytes and packets only, not API calls:\n"
+	"                        no syscall or receive tracer runs\n"
 	"  -c, --cgroup PATH     cgroup v2 directory to meter (default: the\n"
 	"                        cgroup v2 root, from /proc/mounts)\n"
 	"  -p, --pin-dir DIR     pin directory (default " TG_DEFAULT_PIN_DIR ")\n"
@@ -123,6 +125,7 @@ struct run_opts {
 	bool detach_on_exit;
 	const char *listen;	/* NULL: metrics.listen, else the default */
 	bool no_metrics;
+	bool no_calls;
 	struct privs privs;	/* --user */
 };
 
@@ -130,7 +133,7 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 {
 	enum { OPT_MAX_PEERS = 256, OPT_SUMMARY, OPT_NO_SUMMARY, OPT_DETACH,
 	       OPT_CONFIG, OPT_HOST, OPT_NO_LEDGER, OPT_LISTEN,
-	       OPT_NO_METRICS, OPT_SHIP };
+	       OPT_NO_METRICS, OPT_SHIP, OPT_NO_CALLS };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "cgroup", required_argument, NULL, 'c' },
@@ -141,6 +144,7 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "no-metrics", no_argument, NULL, OPT_NO_METRICS },
 		{ "ship", required_argument, NULL, OPT_SHIP },
+		{ "no-calls", no_argument, NULL, OPT_NO_CALLS },
 		{ "max-peers", required_argument, NULL, OPT_MAX_PEERS },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "summary", no_argument, NULL, OPT_SUMMARY },
@@ -211,6 +215,9 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 				return -EINVAL;
 			}
 			o->ship = optarg;
+			break;
+		case OPT_NO_CALLS:
+			o->no_calls = true;
 			break;
 		case OPT_MAX_PEERS:
 			if (parse_u32(optarg, 1, TG_MAX_PEERS_LIMIT,
@@ -836,7 +843,8 @@ int cmd_run(int argc, char **argv)
 	sigdelset(&wait_mask, SIGHUP);
 
 	err = meter_load(&a.m, &(struct meter_opts){ .pin_dir = o->pin_dir,
-						      .max_peers = o->max_peers });
+						      .max_peers = o->max_peers,
+						      .no_calls = o->no_calls });
 	if (err)
 		goto out;
 	a.lock = lock_pin_dir(o->pin_dir);

@@ -58,6 +58,7 @@ struct meter;
 struct meter_opts {
 	const char *pin_dir;	/* NULL: nothing pinned or reused (tests) */
 	__u32 max_peers;	/* 0: the pinned maps' size, else default */
+	bool no_calls;		/* count bytes only, not API calls */
 };
 
 int meter_load(struct meter **out, const struct meter_opts *opts);

@@ -17,8 +17,14 @@
 # 3. Throughput and request rate with the agent attached and without, in
 #    alternating runs (ABAB...): iperf3 over veth with offloads on, each
 #    direction, and wrk through the gateway nginx of the end-to-end tests.
-# 4. The classifier's own benchmark (bench_classify).
-# 5. The metrics page with 1,000 and 10,000 series: render and scrape time
+# 4. Call counting: the calls programs' run-time statistics under wrk
+#    load, per syscall-entry run, per receive and per counted request, with
+#    reads noted on the per-syscall tracepoints and on the sys_enter
+#    fallback (TOLLGATE_CALLS_ENTRY=sys_enter), alternating; then the
+#    request rate through the gateway with `tollgate run --no-calls`, with
+#    `tollgate run` and with the fallback, in alternating runs.
+# 5. The classifier's own benchmark (bench_classify).
+# 6. The metrics page with 1,000 and 10,000 series: render and scrape time
 #    (bench_metrics; also alone: make bench-metrics).
 #
 # The topology, cgroup, servers and cleanup are those of tests/e2e/lib.sh:
@@ -53,6 +59,8 @@ WRK_CONNS=16
 HTTP_SIZE=1024
 TARGET_NS=25
 TARGET_RATIO=0.97
+CALLS_TARGET_RATIO=0.98
+CALLS_STATES="nocalls calls sysenter"
 WORKLOADS="up down http"
 
 declare -A DESC=(
@@ -115,7 +123,7 @@ workload()
 
 meter_on()
 {
-	tg_agent_start
+	tg_agent_start "$@"
 }
 
 meter_off()
@@ -286,6 +294,188 @@ throughput_pass()
 }
 
 # ---------------------------------------------------------------------------
+# Call counting
+
+declare -A CDESC=(
+	[nocalls]="\`tollgate run --no-calls\`: bytes and packets only"
+	[calls]="\`tollgate run\`: calls counted, reads noted on the four syscall tracepoints"
+	[sysenter]="\`tollgate run\` with TOLLGATE_CALLS_ENTRY=sys_enter: calls counted, reads noted on the raw tracepoint sys_enter (the fallback, and what every agent did before)"
+)
+
+# calls_on nocalls|calls|sysenter: the agent, counting calls or not.
+calls_on()
+{
+	case $1 in
+	nocalls)
+		meter_on --no-calls
+		if [ -n "$(calls_entry_ids)" ] || [ -e "$TG_PIN/link_recv" ]; then
+			tg_die "tollgate run --no-calls left calls tracers: $(ls "$TG_PIN")"
+		fi
+		;;
+	calls) TOLLGATE_CALLS_ENTRY=syscalls meter_on ;;
+	sysenter) TOLLGATE_CALLS_ENTRY=sys_enter meter_on ;;
+	esac
+}
+
+link_prog_id()	# LINK_PIN_NAME
+{
+	bpftool -j link show pinned "$TG_PIN/$1" | jq .prog_id
+}
+
+# Program ids of the syscall-entry links pinned, whichever kind.
+calls_entry_ids()
+{
+	local l ids=""
+
+	for l in link_sysenter link_sys_read link_sys_readv link_sys_recvfrom \
+		link_sys_recvmsg; do
+		[ -e "$TG_PIN/$l" ] && ids+="$(link_prog_id "$l") "
+	done
+	echo "${ids% }"
+}
+
+# "run_time_ns run_cnt" summed over the program ids given.
+sum_stats()
+{
+	# shellcheck disable=SC2046 # ids
+	prog_stats "$@" | awk '{ for (i = 1; i < NF; i += 2) { n += $i; c += $(i + 1) } }
+		END { printf "%d %d\n", n, c }'
+}
+
+# Accumulated by calls_stats_pass: CST[mode,entry_ns|entry_cnt|recv_ns|
+# recv_cnt|calls|wall_ns|requests].
+declare -A CST
+
+calls_stats_add()	# MODE KEY VALUE
+{
+	CST[$1,$2]=$((${CST[$1,$2]:-0} + $3))
+}
+
+# The calls programs' statistics under wrk, reads noted one way and the
+# other, in the order calls, sysenter, sysenter, calls.
+calls_stats_pass()
+{
+	local mode entry recv rate c0 c1 t0 t1
+	local -a e0 e1 r0 r1
+
+	stats_on
+	for mode in calls sysenter sysenter calls; do
+		calls_on "$mode"
+		entry=$(calls_entry_ids)
+		recv=$(link_prog_id link_recv)
+		# shellcheck disable=SC2086 # ids
+		read -r -a e0 <<<"$(sum_stats $entry)"
+		read -r -a r0 <<<"$(sum_stats "$recv")"
+		c0=$(tg_calls "$(tg_dump)")
+		t0=$(date +%s%N)
+		rate=$(bench_wrk "$STATS_DUR") || tg_die "$rate"
+		t1=$(date +%s%N)
+		# shellcheck disable=SC2086
+		read -r -a e1 <<<"$(sum_stats $entry)"
+		read -r -a r1 <<<"$(sum_stats "$recv")"
+		c1=$(tg_calls "$(tg_dump)")
+		meter_off
+		[ "$c1" -gt "$c0" ] || tg_die "$mode: no call counted under wrk"
+		calls_stats_add "$mode" entry_ns $((e1[0] - e0[0]))
+		calls_stats_add "$mode" entry_cnt $((e1[1] - e0[1]))
+		calls_stats_add "$mode" recv_ns $((r1[0] - r0[0]))
+		calls_stats_add "$mode" recv_cnt $((r1[1] - r0[1]))
+		calls_stats_add "$mode" calls $((c1 - c0))
+		calls_stats_add "$mode" wall_ns $((t1 - t0))
+		tg_log "  $mode: $rate requests/s, $((c1 - c0)) calls, entry runs $((e1[1] - e0[1])), receives $((r1[1] - r0[1]))"
+	done
+	stats_off
+}
+
+# Accumulated by calls_throughput_pass: CRATE[state] = "r1 r2 ...".
+declare -A CRATE
+
+# The three agents back to back per round, the order reversed from round
+# to round (a drifting load favours none), BPF statistics off.
+calls_throughput_pass()
+{
+	local i state r order
+
+	for i in $(seq "$PAIRS"); do
+		order=$CALLS_STATES
+		[ $((i % 2)) -eq 0 ] && order=$(tr ' ' '\n' <<<"$CALLS_STATES" | tac | xargs)
+		for state in $order; do
+			calls_on "$state"
+			r=$(bench_wrk "$DUR") || tg_die "$r"
+			meter_off
+			CRATE[$state]+="$r "
+			tg_log "  round $i, http, $state: $r requests/s"
+		done
+	done
+}
+
+# calls_ratio STATE: "ratio-of-medians median-of-round-ratios" against
+# nocalls.
+calls_ratio()
+{
+	local a b
+
+	a=$(median <<<"${CRATE[$1]}")
+	b=$(median <<<"${CRATE[nocalls]}")
+	printf '%s ' "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", a / b }')"
+	paste -d' ' <(tr ' ' '\n' <<<"${CRATE[nocalls]}" | grep .) \
+		<(tr ' ' '\n' <<<"${CRATE[$1]}" | grep .) |
+		awk '{ printf "%s ", $2 / $1 }' | median | xargs printf '%.3f\n'
+}
+
+report_calls_stats()
+{
+	local mode
+
+	echo "| reads noted on | program | runs | ns/run | runs per call | ns per call | CPU time per second of load (ms/s) |"
+	echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
+	for mode in calls sysenter; do
+		awk -v m="$mode" -v en="${CST[$mode,entry_ns]:-0}" \
+			-v ec="${CST[$mode,entry_cnt]:-0}" \
+			-v rn="${CST[$mode,recv_ns]:-0}" \
+			-v rc="${CST[$mode,recv_cnt]:-0}" \
+			-v k="${CST[$mode,calls]:-0}" -v w="${CST[$mode,wall_ns]:-0}" '
+		function row(what, n, c,   how, per, rpc, npc) {
+			how = "sys_enter (fallback)"
+			if (m == "calls")
+				how = "syscall tracepoints"
+			per = rpc = npc = "-"
+			if (c)
+				per = sprintf("%.1f", n / c)
+			if (k) {
+				rpc = sprintf("%.2f", c / k)
+				npc = sprintf("%.1f", n / k)
+			}
+			printf "| %s | %s | %d | %s | %s | %s | %.2f |\n", how, what,
+				c, per, rpc, npc, w ? 1000 * n / w : 0
+		}
+		BEGIN {
+			e = "entry (tg_sys_enter)"
+			if (m == "calls")
+				e = "entry (tg_sys_read, _readv, _recvfrom, _recvmsg)"
+			row(e, en, ec)
+			row("receive (tg_recv)", rn, rc)
+			row("both", en + rn, ec + rc)
+		}'
+	done
+}
+
+report_calls_throughput()
+{
+	local state r
+
+	echo "| agent | requests/s (median) | ratio to --no-calls (of medians) | median of round ratios | each run |"
+	echo "| --- | ---: | ---: | ---: | --- |"
+	for state in $CALLS_STATES; do
+		r="1.000 1.000"
+		[ "$state" = nocalls ] || r=$(calls_ratio "$state")
+		# shellcheck disable=SC2086 # two numbers
+		printf '| %s | %s | %s | %s | %s |\n' "$state" \
+			"$(median <<<"${CRATE[$state]}")" $r "${CRATE[$state]% }"
+	done
+}
+
+# ---------------------------------------------------------------------------
 # Report
 
 ns_per_run()	# ns cnt
@@ -417,7 +607,7 @@ report_throughput()
 # The targets, one line each.
 report_summary()
 {
-	local w
+	local w cr cpr
 
 	awk -F'\t' -v t="$TARGET_NS" '$1 != "path" {
 		if ($4 - $3 > g) g = $4 - $3
@@ -429,6 +619,8 @@ report_summary()
 	for w in $WORKLOADS; do
 		echo "- $w, at least $TARGET_RATIO of the rate without the agent: ratio of medians ${RATIO[$w]} (median of pair ratios ${PAIR_RATIO[$w]}; the runs without the agent alone spread over ${SPREAD[$w]}% of their median): $(verdict "${RATIO[$w]}" "$TARGET_RATIO")"
 	done
+	read -r cr cpr <<<"$(calls_ratio calls)"
+	echo "- http with calls counted, at least $CALLS_TARGET_RATIO of the rate with \`--no-calls\`: ratio of medians $cr (median of round ratios $cpr): $(verdict "$cr" "$CALLS_TARGET_RATIO")"
 	echo
 	echo "A ratio tells the agent's cost only where it differs from 1 by more"
 	echo "than the runs differ among themselves: on a busy machine, the spread"
@@ -513,6 +705,32 @@ write_results()
 		echo
 		report_throughput
 		echo
+		echo "## Call counting"
+		echo
+		echo "Cost under load: BPF run-time statistics on, wrk as above for"
+		echo "$STATS_DUR s per run, four runs: reads noted on the syscall tracepoints,"
+		echo "on the raw tracepoint sys_enter (the fallback, and what every agent"
+		echo "did before), on sys_enter again, on the tracepoints again. Per"
+		echo "program kind, summed over the runs of each kind: runs, time per run,"
+		echo "runs and time per counted call, and time per second of wall-clock"
+		echo "load. An entry program runs on every syscall it is attached to, of"
+		echo "every process on the host (wrk's, nginx's, the other engineers'),"
+		echo "and returns at once outside the metered cgroup; the receive program"
+		echo "runs on every socket receive of the host. The time includes the"
+		echo "kernel's clock reads around each run."
+		echo
+		report_calls_stats
+		echo
+		echo "Request rate through the gateway: $PAIRS rounds of wrk as above, $DUR s per"
+		echo "run, BPF statistics off, each round one run per agent back to back,"
+		echo "the order reversed from round to round:"
+		echo
+		for w in $CALLS_STATES; do
+			echo "- $w: ${CDESC[$w]}"
+		done
+		echo
+		report_calls_throughput
+		echo
 		echo "## Classifier (bench_classify)"
 		echo
 		echo '```'
@@ -568,6 +786,10 @@ tg_log "cost under load: run-time statistics, empty programs vs meter"
 stats_pass
 tg_log "throughput: $PAIRS pairs, $DUR s per workload"
 throughput_pass
+tg_log "calls: run-time statistics, syscall tracepoints vs sys_enter"
+calls_stats_pass
+tg_log "calls: request rate, $PAIRS rounds of ${CALLS_STATES// /, }"
+calls_throughput_pass
 
 compute_ratios
 write_results
