@@ -148,7 +148,8 @@ int collect_open(struct collect **out, const struct collect_opts *o)
 
 	err = make_parents(o->ledger);
 	if (!err)
-		err = ledger_open(&c->l, o->ledger, LEDGER_CREATE, NULL);
+		err = ledger_open(&c->l, o->ledger, LEDGER_CREATE,
+				  o->time_zone);
 	if (err)
 		goto fail;
 	c->lock = lock_ledger(o->ledger);

@@ -50,12 +50,14 @@ struct collect_opts {
 	const char *ledger;	/* path of the ledger, created if missing */
 	const char *host;	/* the host's name in the day rows */
 	const char *boot_id;	/* NULL: /proc/sys/kernel/random/boot_id */
+	const char *time_zone;	/* the ledger's days; NULL: an existing
+				 * ledger's, Asia/Shanghai for a new one */
 };
 
 /*
  * Open the ledger at @o->ledger for collection (creating it and its
- * directory, in Asia/Shanghai when new; an existing ledger keeps its time
- * zone), lock it against a second agent and read its last snapshot.
+ * directory, in @o->time_zone when new; an existing ledger in another
+ * zone is refused, one of any zone taken when @o->time_zone is NULL), lock it against a second agent and read its last snapshot.
  * Returns 0 and sets *@out, or -EINVAL (a bad host name), -EBUSY (another
  * agent collects into this ledger), or what ledger_open() returns; says
  * why through pr_warn().

@@ -589,10 +589,24 @@ static void agent_collect(struct agent *a, const struct snapshot *s,
 
 /* The price plan of the cost gauges: metrics.plan, else the default of
  * 'tollgate rate'. Its days must be the ledger's. */
+static const char *agent_plan_name(const struct tg_config *cfg)
+{
+	return cfg->metrics.plan ? cfg->metrics.plan : "jdcloud";
+}
+
+/* The time zone a new ledger counts days in: the plan's, so that the
+ * ledger's days are the ones the plan settles. NULL: the ledger's
+ * default, when the plan does not load (the agent says so later). */
+static const char *agent_ledger_tz(const struct tg_config *cfg,
+				   struct plan *p)
+{
+	return plan_load(p, agent_plan_name(cfg)) ? NULL : p->time_zone;
+}
+
 static void agent_load_plan(struct agent *a)
 {
 	const struct tg_metrics_conf *mc = &a->cfg->metrics;
-	const char *name = mc->plan ? mc->plan : "jdcloud";
+	const char *name = agent_plan_name(a->cfg);
 	const char *tz;
 
 	a->have_plan = false;
@@ -813,8 +827,10 @@ int cmd_run(int argc, char **argv)
 		if (err)
 			goto out;
 		err = collect_open(&a.collect, &(struct collect_opts){
-						       .ledger = o->ledger,
-						       .host = o->host });
+					.ledger = o->ledger,
+					.host = o->host,
+					.time_zone = agent_ledger_tz(a.cfg,
+								     &a.plan) });
 		if (err)
 			goto out;
 		pr_info("ledger '%s': host %s, days in %s", o->ledger, o->host,

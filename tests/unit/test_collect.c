@@ -275,6 +275,45 @@ static void test_midnight(void **state)
 	config_free(cfg);
 }
 
+/* A new ledger in another billing time zone cuts days at its midnight:
+ * MIDNIGHT (Asia/Shanghai) is 18:00 in Europe/Berlin, 6 hours before. */
+static void test_time_zone(void **state)
+{
+	struct collect_opts o = { .ledger = path, .host = "gw1",
+				  .boot_id = "boot-1",
+				  .time_zone = "Europe/Berlin" };
+	struct tg_config *cfg = parse(yaml_a);
+	struct collect *c = NULL;
+	const time_t berlin = MIDNIGHT + 6 * 3600;
+	struct rows v;
+
+	assert_int_equal(collect_open(&c, &o), 0);
+	assert_string_equal(ledger_time_zone(collect_ledger(c)),
+			    "Europe/Berlin");
+	assert_int_equal(collect_next(c, MIDNIGHT - 5, 10), MIDNIGHT + 5);
+	assert_int_equal(collect_next(c, berlin - 5, 10), berlin);
+	commit(c, cfg, snap(7, 0, 1000, 0, 0), MIDNIGHT + 5);
+	commit(c, cfg, snap(7, 0, 1700, 0, 0), berlin);
+	commit(c, cfg, snap(7, 0, 1900, 0, 0), berlin + 10);
+	v = scan(c);
+	assert_int_equal(v.n, 2);
+	assert_int_equal(find(&v, "2024-06-01", "acme", "",
+			      "outbound_client")->bytes, 1700);
+	assert_int_equal(find(&v, "2024-06-02", "acme", "",
+			      "outbound_client")->bytes, 200);
+	collect_close(c);
+
+	/* A ledger in another zone than asked is refused, never mixed. */
+	o.time_zone = "America/New_York";
+	assert_int_equal(collect_open(&c, &o), -EINVAL);
+	o.time_zone = NULL;
+	assert_int_equal(collect_open(&c, &o), 0);
+	assert_string_equal(ledger_time_zone(collect_ledger(c)),
+			    "Europe/Berlin");
+	collect_close(c);
+	config_free(cfg);
+}
+
 /* Restarts of the agent, a reboot, new maps and a recreated entry: every
  * delta is what was counted since the last commit, never negative, never
  * counted twice. */
@@ -490,6 +529,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_peers, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_midnight, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_time_zone, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_resets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overflow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_role, setup,
