@@ -229,10 +229,11 @@ $(OUTPUT)/tests/test_%: tests/bpf/test_%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP $< $(LIB_OBJS) $(ALL_LDFLAGS) \
 		$(TEST_LIBS) -o $@
 
+# The per-packet benchmark builds its packets with the BPF tests' pkt.h.
 $(OUTPUT)/tests/bench_%: tests/bench/bench_%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(call msg,BENCH,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP $< $(LIB_OBJS) $(ALL_LDFLAGS) \
-		$(LIBS) -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/bpf -MMD -MP $< $(LIB_OBJS) \
+		$(ALL_LDFLAGS) $(LIBS) -o $@
 
 # The benchmark's own BPF objects, never loaded by the agent: empty
 # programs (the floor), and the meter built to reach its fast path in test

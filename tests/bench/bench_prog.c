@@ -37,82 +37,18 @@
 #include <bpf/libbpf.h>
 
 #include "tollgate.h"
+#include "pkt.h"
 #include "bench.skel.h"
 #include "benchfast.skel.h"
 
-#define ETH_LEN 14
-#define PROTO_TCP 6
-#define PROTO_UDP 17
 #define TCP_HDR 32		/* 20 bytes and the timestamp option */
 #define MSS 1448		/* 1500-byte MTU, timestamps on */
 #define MAX_ROUNDS 101
-
-struct pkt {
-	const char *name;
-	__u8 buf[4096];		/* a test run takes at most a page */
-	size_t len;		/* Ethernet header included */
-	__u32 gso_segs;
-	__u32 gso_size;
-};
-
-static void put16(__u8 *p, __u16 v)
-{
-	p[0] = v >> 8;
-	p[1] = v;
-}
-
-static void eth(struct pkt *p, __u16 type)
-{
-	memset(p->buf, 0, ETH_LEN);
-	p->buf[0] = 0x02;
-	p->buf[6] = 0x02;
-	put16(p->buf + 12, type);
-}
-
-static void transport(__u8 *l4, __u8 proto, size_t l4_len, size_t payload)
-{
-	memset(l4, 0, l4_len);
-	put16(l4, 8080);
-	put16(l4 + 2, 41000);
-	if (proto == PROTO_TCP)
-		l4[12] = (l4_len / 4) << 4;
-	else
-		put16(l4 + 4, 8 + payload);
-}
-
-static void ipv4(struct pkt *p, __u8 proto, size_t l4_len, size_t payload)
-{
-	__u8 *ip = p->buf + ETH_LEN;
-
-	eth(p, 0x0800);
-	memset(ip, 0, 20);
-	ip[0] = 0x45;
-	put16(ip + 2, 20 + l4_len + payload);
-	ip[8] = 64;
-	ip[9] = proto;
-	inet_pton(AF_INET, "10.201.1.2", ip + 12);
-	inet_pton(AF_INET, "10.201.1.1", ip + 16);
-	transport(ip + 20, proto, l4_len, payload);
-	memset(ip + 20 + l4_len, 0xab, payload);
-	p->len = ETH_LEN + 20 + l4_len + payload;
-}
-
-static void ipv6(struct pkt *p, __u8 proto, size_t l4_len, size_t payload)
-{
-	__u8 *ip = p->buf + ETH_LEN;
-
-	eth(p, 0x86dd);
-	memset(ip, 0, 40);
-	ip[0] = 0x60;
-	put16(ip + 4, l4_len + payload);
-	ip[6] = proto;
-	ip[7] = 64;
-	inet_pton(AF_INET6, "fd00:201:1::2", ip + 8);
-	inet_pton(AF_INET6, "fd00:201:1::1", ip + 24);
-	transport(ip + 40, proto, l4_len, payload);
-	memset(ip + 40 + l4_len, 0xcd, payload);
-	p->len = ETH_LEN + 40 + l4_len + payload;
-}
+/* The packets go from the gateway to a client of the e2e topology. */
+#define GW "10.201.1.2"
+#define CL "10.201.1.1"
+#define GW6 "fd00:201:1::2"
+#define CL6 "fd00:201:1::1"
 
 /* The packets a gateway mostly handles: small TCP segments (requests,
  * ACKs), TCP super-packets of bulk responses (two full segments: the
@@ -120,15 +56,15 @@ static void ipv6(struct pkt *p, __u8 proto, size_t l4_len, size_t payload)
 static int make_packets(struct pkt *pk)
 {
 	pk[0].name = "ipv4-tcp-100";
-	ipv4(&pk[0], PROTO_TCP, TCP_HDR, 100);
+	ipv4(&pk[0], GW, CL, PROTO_TCP, 8080, 41000, 5, TCP_HDR, 100);
 	pk[1].name = "ipv4-tcp-gso";
-	ipv4(&pk[1], PROTO_TCP, TCP_HDR, 2 * MSS);
+	ipv4(&pk[1], GW, CL, PROTO_TCP, 8080, 41000, 5, TCP_HDR, 2 * MSS);
 	pk[1].gso_segs = 2;
 	pk[1].gso_size = MSS;
 	pk[2].name = "ipv6-tcp-100";
-	ipv6(&pk[2], PROTO_TCP, TCP_HDR, 100);
+	ipv6(&pk[2], GW6, CL6, PROTO_TCP, 8080, 41000, 0, TCP_HDR, 100);
 	pk[3].name = "ipv4-udp-100";
-	ipv4(&pk[3], PROTO_UDP, 8, 100);
+	ipv4(&pk[3], GW, CL, PROTO_UDP, 8080, 41000, 5, 8, 100);
 	return 4;
 }
 

@@ -27,11 +27,7 @@
 #include <bpf/libbpf.h>
 
 #include "tollgate.h"
-
-#define ETH_LEN 14
-#define PROTO_ICMP 1
-#define PROTO_TCP 6
-#define PROTO_UDP 17
+#include "pkt.h"
 
 struct fixture {
 	struct meter *m;
@@ -85,95 +81,6 @@ static int teardown(void **state)
 		free(fx);
 	}
 	return 0;
-}
-
-/* --- packet building ----------------------------------------------------- */
-
-struct pkt {
-	__u8 buf[4096];		/* test runs take at most a page */
-	size_t len;		/* bytes in buf, Ethernet header included */
-	__u32 gso_segs;
-	__u32 gso_size;
-};
-
-static void put16(__u8 *p, __u16 v)
-{
-	p[0] = v >> 8;
-	p[1] = v;
-}
-
-static void eth(struct pkt *p, __u16 type)
-{
-	memset(p->buf, 0, ETH_LEN);
-	p->buf[0] = 0x02;	/* locally administered MACs */
-	p->buf[6] = 0x02;
-	p->buf[11] = 1;
-	put16(p->buf + 12, type);
-	p->len = ETH_LEN;
-}
-
-/* Transport header at @l4 of @l4_len bytes (TCP: @l4_len is doff * 4). */
-static void transport(__u8 *l4, __u8 proto, __u16 sport, __u16 dport,
-		      size_t l4_len, size_t payload)
-{
-	memset(l4, 0, l4_len);
-	if (proto == PROTO_TCP && l4_len >= 13) {
-		put16(l4, sport);
-		put16(l4 + 2, dport);
-		l4[12] = (l4_len / 4) << 4;
-	} else if (proto == PROTO_UDP && l4_len >= 8) {
-		put16(l4, sport);
-		put16(l4 + 2, dport);
-		put16(l4 + 4, 8 + payload);
-	}
-}
-
-/* IPv4 packet: @ihl header words, transport header of @l4_len bytes, then
- * @payload bytes. */
-static void ipv4(struct pkt *p, const char *src, const char *dst, __u8 proto,
-		 __u16 sport, __u16 dport, unsigned int ihl, size_t l4_len,
-		 size_t payload)
-{
-	__u8 *ip = p->buf + ETH_LEN;
-	size_t hl = (ihl >= 5 ? ihl : 5) * 4;
-
-	eth(p, 0x0800);
-	memset(ip, 0, hl);
-	ip[0] = 0x40 | ihl;
-	put16(ip + 2, hl + l4_len + payload);
-	ip[8] = 64;
-	ip[9] = proto;
-	assert_int_equal(inet_pton(AF_INET, src, ip + 12), 1);
-	assert_int_equal(inet_pton(AF_INET, dst, ip + 16), 1);
-	transport(ip + hl, proto, sport, dport, l4_len, payload);
-	memset(ip + hl + l4_len, 0xab, payload);
-	p->len = ETH_LEN + hl + l4_len + payload;
-}
-
-/* IPv6 packet, optionally with one 8-byte extension header of type @ext
- * (0: none) in front of the transport header. */
-static void ipv6(struct pkt *p, const char *src, const char *dst, __u8 proto,
-		 __u16 sport, __u16 dport, __u8 ext, size_t l4_len,
-		 size_t payload)
-{
-	__u8 *ip = p->buf + ETH_LEN, *next = ip + 40;
-	size_t ext_len = ext ? 8 : 0;
-
-	eth(p, 0x86dd);
-	memset(ip, 0, 40 + ext_len);
-	ip[0] = 0x60;
-	put16(ip + 4, ext_len + l4_len + payload);
-	ip[6] = ext ? ext : proto;
-	ip[7] = 64;
-	assert_int_equal(inet_pton(AF_INET6, src, ip + 8), 1);
-	assert_int_equal(inet_pton(AF_INET6, dst, ip + 24), 1);
-	if (ext) {
-		next[0] = proto;	/* next header; length 0 = 8 bytes */
-		next += 8;
-	}
-	transport(next, proto, sport, dport, l4_len, payload);
-	memset(next + l4_len, 0xcd, payload);
-	p->len = ETH_LEN + 40 + ext_len + l4_len + payload;
 }
 
 static void run(int prog, const struct pkt *p, __u32 repeat)
