@@ -924,6 +924,31 @@ tg_calls()
 		add // 0' <<<"$1"
 }
 
+# tg_check_calls: after tg_measure_end, the calls counted from the client
+# equal the lines of gw's access log, every call is on the client's row,
+# and no connection lost its HTTP stream or was taken for another
+# protocol. Sets TG_CALLS_LOG (the log's path) and TG_CALLS_LINES.
+tg_check_calls()
+{
+	local calls all desync other
+
+	TG_CALLS_LOG=$TG_TMP/gw/logs/access.log
+	TG_CALLS_LINES=$(wc -l <"$TG_CALLS_LOG")
+	calls=$(tg_calls "$TG_DUMP" "$TG_CL4")
+	all=$(tg_calls "$TG_DUMP")
+	desync=$(tg_stat "$TG_STAT_HTTP_DESYNC")
+	other=$(tg_stat "$TG_STAT_HTTP_OTHER")
+	tg_log "gw access log: $TG_CALLS_LINES lines; meter: $calls calls from $TG_CL4 ($all in all), $desync desynced, $other not HTTP"
+	[ "$TG_CALLS_LINES" -gt 1000 ] ||
+		tg_fail "expected thousands of requests in gw's access log, got $TG_CALLS_LINES"
+	[ "$calls" -eq "$TG_CALLS_LINES" ] ||
+		tg_fail "calls: expected $TG_CALLS_LINES (access log lines), got $calls (meter), diff $((calls - TG_CALLS_LINES))"
+	[ "$all" -eq "$calls" ] ||
+		tg_fail "calls outside the client's row: $all in all, $calls for $TG_CL4"
+	[ "$desync" -eq 0 ] || tg_fail "$desync connections lost their HTTP stream"
+	[ "$other" -eq 0 ] || tg_fail "$other connections taken for another protocol"
+}
+
 # The dump must hold nothing yet: checked right before traffic starts, so
 # that every counted byte belongs to the traffic under test.
 tg_check_empty()
