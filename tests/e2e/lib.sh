@@ -105,6 +105,14 @@ tg_fail()
 	TG_FAILED=1
 }
 
+# tg_expect_eq WHAT WANT WANT_FROM GOT [GOT_FROM]: one count against its
+# truth; a failure says both, where each came from, and the difference.
+tg_expect_eq()
+{
+	[ "$4" -eq "$2" ] ||
+		tg_fail "$1: expected $2 ($3), got $4${5:+ ($5)}, diff $(($4 - $2))"
+}
+
 # A failure after which the test cannot go on.
 tg_die()
 {
@@ -941,8 +949,7 @@ tg_check_calls()
 	tg_log "gw access log: $TG_CALLS_LINES lines; meter: $calls calls from $TG_CL4 ($all in all), $desync desynced, $other not HTTP"
 	[ "$TG_CALLS_LINES" -gt 1000 ] ||
 		tg_fail "expected thousands of requests in gw's access log, got $TG_CALLS_LINES"
-	[ "$calls" -eq "$TG_CALLS_LINES" ] ||
-		tg_fail "calls: expected $TG_CALLS_LINES (access log lines), got $calls (meter), diff $((calls - TG_CALLS_LINES))"
+	tg_expect_eq calls "$TG_CALLS_LINES" "access log lines" "$calls" meter
 	[ "$all" -eq "$calls" ] ||
 		tg_fail "calls outside the client's row: $all in all, $calls for $TG_CL4"
 	[ "$desync" -eq 0 ] || tg_fail "$desync connections lost their HTTP stream"
@@ -1044,14 +1051,10 @@ tg_check_peer()
 	tg_log "    in  (peer->gw): meter ${m[1]} B ${m[2]} pkts, veth rx ${rxb} B ${rxp} pkts"
 	tg_log "    out (gw->peer): meter ${m[3]} B ${m[4]} pkts, veth tx ${txb} B ${txp} pkts"
 	[ "${m[0]}" -gt 0 ] || tg_fail "$label: no row for peer $peer in the dump"
-	[ "${m[1]}" -eq "$rxb" ] ||
-		tg_fail "$label $peer in bytes: expected $rxb (veth rx), got ${m[1]} (meter), diff $((m[1] - rxb))"
-	[ "${m[2]}" -eq "$rxp" ] ||
-		tg_fail "$label $peer in packets: expected $rxp (veth rx), got ${m[2]} (meter), diff $((m[2] - rxp))"
-	[ "${m[3]}" -eq "$txb" ] ||
-		tg_fail "$label $peer out bytes: expected $txb (veth tx), got ${m[3]} (meter), diff $((m[3] - txb))"
-	[ "${m[4]}" -eq "$txp" ] ||
-		tg_fail "$label $peer out packets: expected $txp (veth tx), got ${m[4]} (meter), diff $((m[4] - txp))"
+	tg_expect_eq "$label $peer in bytes" "$rxb" "veth rx" "${m[1]}" meter
+	tg_expect_eq "$label $peer in packets" "$rxp" "veth rx" "${m[2]}" meter
+	tg_expect_eq "$label $peer out bytes" "$txb" "veth tx" "${m[3]}" meter
+	tg_expect_eq "$label $peer out packets" "$txp" "veth tx" "${m[4]}" meter
 
 	# A drop on gw's side of the link happens after the meter counted the
 	# packet and before veth did; it would explain a difference, never

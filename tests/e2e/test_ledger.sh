@@ -124,14 +124,10 @@ read -r lib lip lob lop <<<"$got"
 read -r wib wip wob wop <<<"$want"
 tg_log "after $KILLS kills: ledger in $lib B $lip pkts, out $lob B $lop pkts"
 tg_log "                    veth   in $wib B $wip pkts, out $wob B $wop pkts"
-[ "$lib" -eq "$wib" ] ||
-	tg_fail "ledger in bytes: expected $wib (veth rx), got $lib, diff $((lib - wib))"
-[ "$lip" -eq "$wip" ] ||
-	tg_fail "ledger in packets: expected $wip (veth rx), got $lip, diff $((lip - wip))"
-[ "$lob" -eq "$wob" ] ||
-	tg_fail "ledger out bytes: expected $wob (veth tx), got $lob, diff $((lob - wob))"
-[ "$lop" -eq "$wop" ] ||
-	tg_fail "ledger out packets: expected $wop (veth tx), got $lop, diff $((lop - wop))"
+tg_expect_eq "ledger in bytes" "$wib" "veth rx" "$lib"
+tg_expect_eq "ledger in packets" "$wip" "veth rx" "$lip"
+tg_expect_eq "ledger out bytes" "$wob" "veth tx" "$lob"
+tg_expect_eq "ledger out packets" "$wop" "veth tx" "$lop"
 
 meter=$(jq -r '"\(map(.bytes_in) | add // 0) \(map(.packets_in) | add // 0) \(map(.bytes_out) | add // 0) \(map(.packets_out) | add // 0)"' \
 	<<<"$TG_DUMP")
