@@ -24,6 +24,7 @@
 
 #include "classify.h"
 #include "collect.h"
+#include "tmpdir.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -32,7 +33,6 @@
 /* 2024-06-02 00:00:00 in Asia/Shanghai */
 #define MIDNIGHT 1717257600
 
-static char dir[64];
 static char path[128];
 
 static const char yaml_a[] =
@@ -60,19 +60,15 @@ static const char yaml_b[] =
 
 static int setup(void **state)
 {
-	snprintf(dir, sizeof(dir), "/tmp/tg-collect-XXXXXX");
-	if (!mkdtemp(dir))
+	if (tmpdir_make("collect"))
 		return -1;
-	snprintf(path, sizeof(path), "%s/ledger.db", dir);
+	snprintf(path, sizeof(path), "%s/ledger.db", tmpdir);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) ? -1 : 0;
+	return tmpdir_remove();
 }
 
 static struct tg_config *parse(const char *yaml)

@@ -25,25 +25,21 @@
 #include <sqlite3.h>
 
 #include "ledger.h"
+#include "tmpdir.h"
 
-static char dir[64];
 static char path[128];
 
 static int setup(void **state)
 {
-	snprintf(dir, sizeof(dir), "/tmp/tg-ledger-XXXXXX");
-	if (!mkdtemp(dir))
+	if (tmpdir_make("ledger"))
 		return -1;
-	snprintf(path, sizeof(path), "%s/ledger.db", dir);
+	snprintf(path, sizeof(path), "%s/ledger.db", tmpdir);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) ? -1 : 0;
+	return tmpdir_remove();
 }
 
 static struct ledger_usage row(const char *host, const char *day,
@@ -336,7 +332,7 @@ static void test_bad_files(void **state)
 	assert_null(l);
 
 	/* another application's SQLite database */
-	snprintf(other, sizeof(other), "%s/other.db", dir);
+	snprintf(other, sizeof(other), "%s/other.db", tmpdir);
 	raw_sql(other, "CREATE TABLE t(x); INSERT INTO t VALUES(1);");
 	assert_int_equal(ledger_open(&l, other, 0, NULL), -EPROTO);
 
@@ -373,7 +369,7 @@ static void test_bad_files(void **state)
 	assert_null(l);
 
 	/* a directory */
-	assert_int_equal(ledger_open(&l, dir, 0, NULL), -EINVAL);
+	assert_int_equal(ledger_open(&l, tmpdir, 0, NULL), -EINVAL);
 	unlink(path);
 	unlink(other);
 }

@@ -29,6 +29,7 @@
 #include "classify.h"
 #include "collect.h"
 #include "metrics.h"
+#include "tmpdir.h"
 
 static const char yaml[] =
 	"region: cn-north-1\n"
@@ -466,7 +467,7 @@ static void test_update(void **state)
 
 static void test_cost(void **state)
 {
-	char dir[] = "/tmp/tg-metrics-XXXXXX", path[64], cmd[96], *page;
+	char path[96], *page;
 	struct tg_config *cfg = parse(yaml);
 	struct metrics *m = metrics_new(0);
 	struct collect *c = NULL;
@@ -475,8 +476,8 @@ static void test_cost(void **state)
 	struct plan plan;
 	time_t now = time(NULL);
 
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/ledger.db", dir);
+	assert_int_equal(tmpdir_make("metrics"), 0);
+	snprintf(path, sizeof(path), "%s/ledger.db", tmpdir);
 	assert_int_equal(collect_open(&c, &(struct collect_opts){
 						  .ledger = path,
 						  .host = "gw1",
@@ -503,8 +504,7 @@ static void test_cost(void **state)
 	collect_close(c);
 	metrics_free(m);
 	config_free(cfg);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(tmpdir_remove(), 0);
 }
 
 static void test_listen(void **state)

@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "rate.h"
+#include "tmpdir.h"
 
 #define GiB 1073741824ULL
 
@@ -624,20 +625,15 @@ static void test_region_prices(void **state)
 }
 
 /* `tollgate rate` over ledger files, output captured. */
-static char dir[64];
 
 static int setup(void **state)
 {
-	snprintf(dir, sizeof(dir), "/tmp/tg-rate-XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
+	return tmpdir_make("rate");
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) ? -1 : 0;
+	return tmpdir_remove();
 }
 
 static void make_ledger(const char *name, const struct ledger_usage *r,
@@ -647,7 +643,7 @@ static void make_ledger(const char *name, const struct ledger_usage *r,
 	char path[128];
 	size_t i;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
 	assert_int_equal(ledger_open(&l, path, LEDGER_CREATE, NULL), 0);
 	assert_int_equal(ledger_begin(l), 0);
 	for (i = 0; i < n; i++)
@@ -709,8 +705,8 @@ static void test_rate_command(void **state)
 
 	make_ledger("gw1.db", a, 2);
 	make_ledger("gw2.db", b, 2);
-	snprintf(p1, sizeof(p1), "%s/gw1.db", dir);
-	snprintf(p2, sizeof(p2), "%s/gw2.db", dir);
+	snprintf(p1, sizeof(p1), "%s/gw1.db", tmpdir);
+	snprintf(p2, sizeof(p2), "%s/gw2.db", tmpdir);
 
 	/* 600,000 + 600,000 (the later copy) calls: 20 units = 0.80;
 	 * two days of 1 GB: 1.60; total 2.40. July is not in June. */
@@ -751,7 +747,7 @@ static void test_rate_command(void **state)
 	free(out);
 
 	/* a plan of another time zone does not fit these ledgers */
-	snprintf(plan, sizeof(plan), "%s/utc.yaml", dir);
+	snprintf(plan, sizeof(plan), "%s/utc.yaml", tmpdir);
 	f = fopen(plan, "w");
 	assert_non_null(f);
 	fputs(PLAN_HEAD PLAN_TRAFFIC "time_zone: UTC\n", f);

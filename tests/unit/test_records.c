@@ -18,21 +18,17 @@
 #include <cmocka.h>
 
 #include "records.h"
+#include "tmpdir.h"
 
-static char dir[64];
 
 static int setup(void **state)
 {
-	snprintf(dir, sizeof(dir), "/tmp/tg-records-XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
+	return tmpdir_make("records");
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) ? -1 : 0;
+	return tmpdir_remove();
 }
 
 static const char *in_dir(const char *name)
@@ -41,7 +37,7 @@ static const char *in_dir(const char *name)
 	static int next;
 	char *p = paths[next++ % 8];
 
-	snprintf(p, 128, "%s/%s", dir, name);
+	snprintf(p, 128, "%s/%s", tmpdir, name);
 	return p;
 }
 
