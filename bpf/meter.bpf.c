@@ -43,6 +43,17 @@
 #define TG_FIXED_PROTO IPPROTO_TCP
 #endif
 
+/*
+ * Where the benchmark stops the per-packet programs, to tell under real
+ * load what each step of the fast path costs (bpf/benchsocket.bpf.c,
+ * bpf/benchstorage.bpf.c): 1 once the packet's full socket is known, 2
+ * once a connected TCP socket's storage is found and read. 0, the agent's
+ * build, never stops early.
+ */
+#ifndef TG_BENCH_STOP
+#define TG_BENCH_STOP 0
+#endif
+
 /* Set by the loader between open and load. */
 const volatile __u32 max_peers = 16384;
 const volatile __u16 eph_lo = 32768;	/* net.ipv4.ip_local_port_range */
@@ -418,9 +429,14 @@ static __always_inline int meter(struct __sk_buff *skb, bool out)
 		return SK_PASS;
 	}
 
+	if (TG_BENCH_STOP == 1)
+		return SK_PASS;
+
 	/* Fast path: connected TCP socket, peer slot cached. */
 	st = bpf_sk_storage_get(&tg_sock, sk, 0, 0);
 	if (st && (st->flags & TG_SOCK_PEER_FIXED)) {
+		if (TG_BENCH_STOP == 2)
+			return SK_PASS;
 		if (is_gso(skb))
 			bytes = gso_wire(skb, &packets);
 		count(&st->c, out, bytes, packets);
