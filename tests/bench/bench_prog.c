@@ -12,8 +12,10 @@
  * turn for ROUNDS rounds: the empty program of bpf/bench.bpf.c (the floor),
  * the meter as the agent loads it, and the meter built to take its fast
  * path in test runs (bpf/benchfast.bpf.c). It prints one tab-separated line
- * per program type and packet, "program packet floor_ns meter_ns fast_ns",
- * each the median over the rounds of the kernel's own average time per run;
+ * per program type and packet, "program packet floor_ns meter_ns fast_ns
+ * wire_packets", the times each the median over the rounds of the kernel's
+ * own average time per run, wire_packets the packets the meter counts for
+ * one run (a GSO super-packet's segments);
  * then a line "path meter|fast ..." for each meter with its statistics,
  * which tell which of its paths the runs took.
  *
@@ -193,10 +195,11 @@ static int cmd_testrun(int argc, char **argv)
 						goto out;
 				}
 			}
-			printf("%s\t%s\t%u\t%u\t%u\n", names[i], pk[j].name,
-			       median(t[P_FLOOR], rounds),
+			printf("%s\t%s\t%u\t%u\t%u\t%u\n", names[i],
+			       pk[j].name, median(t[P_FLOOR], rounds),
 			       median(t[P_METER], rounds),
-			       median(t[P_FAST], rounds));
+			       median(t[P_FAST], rounds),
+			       pk[j].gso_segs > 1 ? pk[j].gso_segs : 1);
 			fflush(stdout);
 		}
 	}
