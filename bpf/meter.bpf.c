@@ -43,6 +43,17 @@
 #define TG_FIXED_PROTO IPPROTO_TCP
 #endif
 
+/*
+ * Where the benchmark stops the per-packet programs, to tell under real
+ * load what each step of the fast path costs (bpf/benchsocket.bpf.c,
+ * bpf/benchstorage.bpf.c): 1 once the packet's full socket is known, 2
+ * once a connected TCP socket's storage is found and read. 0, the agent's
+ * build, never stops early.
+ */
+#ifndef TG_BENCH_STOP
+#define TG_BENCH_STOP 0
+#endif
+
 /* Set by the loader between open and load. */
 const volatile __u32 max_peers = 16384;
 const volatile __u16 eph_lo = 32768;	/* net.ipv4.ip_local_port_range */
@@ -274,76 +285,128 @@ static __always_inline void peer_key(struct tg_peer_key *key,
 }
 
 /*
- * GSO/GRO super-packet: the wire bytes and segment count. Every segment
- * repeats the IP and transport headers, so they are parsed here; a
- * subprogram, to keep the parser's stack out of the fast path.
+ * Wire bytes and packets of @skb, whose headers @pkt holds: a GSO or GRO
+ * super-packet counts as the segments that cross the wire, each repeating
+ * the IP and transport headers.
  */
-static __noinline __u64 gso_wire(struct __sk_buff *skb, __u32 *packets)
+static __always_inline __u64 wire(struct __sk_buff *skb,
+				  const struct tg_pkt *pkt, __u32 *packets)
 {
-	struct tg_pkt pkt = {};
 	__u32 len = skb->len;
 	__u32 segs = skb->gso_segs;
 	__u32 gso_size = skb->gso_size;
 
-	tg_parse(skb, &pkt);
-	if (pkt.ok && !segs && gso_size && len > pkt.hdr_len)
-		segs = (len - pkt.hdr_len + gso_size - 1) / gso_size;
+	if (pkt->ok && !segs && gso_size && len > pkt->hdr_len)
+		segs = (len - pkt->hdr_len + gso_size - 1) / gso_size;
 	if (segs <= 1) {
 		*packets = 1;
 		return len;
 	}
 	stat_inc(TG_STAT_GSO);
-	if (!pkt.ok)
-		stat_inc(TG_STAT_BAD_HEADER);
 	*packets = segs;
-	return tg_wire_bytes(len, segs, pkt.ok ? pkt.hdr_len : 0);
+	return tg_wire_bytes(len, segs, pkt->ok ? pkt->hdr_len : 0);
+}
+
+static __always_inline bool is_gso(struct __sk_buff *skb)
+{
+	return skb->gso_segs > 1 || skb->gso_size;
 }
 
 /*
- * Everything but a connected TCP socket with its peer slot cached: the
- * socket's first packet, listeners, unconnected sockets, sockets without
- * storage. Finds the peer from the headers and the peer's slot.
+ * The wire count of a super-packet on a path that needs no peer from the
+ * headers (the fast path, packets without a socket): the headers are
+ * parsed for their length only. A subprogram, to keep the parser's stack
+ * out of the fast path.
  */
-static __noinline int meter_slow(struct __sk_buff *skb, struct bpf_sock *sk,
-				 __u64 bytes, __u32 packets, bool out)
+static __noinline __u64 gso_wire(struct __sk_buff *skb, __u32 *packets)
+{
+	struct tg_pkt pkt = {};
+	__u64 bytes;
+
+	tg_parse(skb, &pkt);
+	bytes = wire(skb, &pkt, packets);
+	if (!pkt.ok && *packets > 1)
+		stat_inc(TG_STAT_BAD_HEADER);
+	return bytes;
+}
+
+/*
+ * A socket without storage (the kernel had no memory for it): counted per
+ * packet, the peer from the headers or the socket, nothing remembered.
+ * Rare, so kept out of meter_slow and its stack.
+ */
+static __noinline int meter_bare(struct __sk_buff *skb, struct bpf_sock *sk,
+				 bool out)
 {
 	struct tg_peer_key key = {};
 	struct tg_sock none = {};
 	struct tg_pkt pkt = {};
-	struct tg_sock *st;
-	__u32 slot;
+	__u32 packets;
+	__u64 bytes;
 
-	st = bpf_sk_storage_get(&tg_sock, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!st) {
-		/* No memory for socket storage: still count, per packet. */
-		stat_inc(TG_STAT_NO_STORAGE);
-		sock_init(&none, sk, skb);
-		st = &none;
-	} else if (!st->cookie) {
-		sock_init(st, sk, skb);
-	}
-
+	stat_inc(TG_STAT_NO_STORAGE);
+	sock_init(&none, sk, skb);
 	tg_parse(skb, &pkt);
 	if (!pkt.ok)
 		stat_inc(TG_STAT_BAD_HEADER);
+	bytes = wire(skb, &pkt, &packets);
+	peer_key(&key, &pkt, &none, none.role, out);
+	count_slot(peer_slot(&key), none.role, out, bytes, packets);
+	return SK_PASS;
+}
+
+/*
+ * Everything but a connected TCP socket with its peer slot cached: the
+ * socket's first packet, listeners, unconnected sockets. Finds the peer
+ * from the headers, and the peer's slot: the one the socket cached when
+ * the peer is the same as last time, else from the peer hash. @st is the
+ * socket's storage, NULL when it has none yet.
+ */
+static __noinline int meter_slow(struct __sk_buff *skb, struct bpf_sock *sk,
+				 struct tg_sock *st, bool out)
+{
+	struct tg_peer_key key;
+	__u32 slot, packets;
+	struct tg_pkt pkt;
+	__u64 bytes;
+
+	if (!st) {
+		st = bpf_sk_storage_get(&tg_sock, sk, 0,
+					BPF_SK_STORAGE_GET_F_CREATE);
+		if (!st)
+			return meter_bare(skb, sk, out);
+	}
+	if (!st->cookie)
+		sock_init(st, sk, skb);
+
+	/* Not zeroed whole: the parser sets every field read here, or
+	 * leaves ok clear. */
+	pkt.ok = 0;
+	pkt.has_ports = 0;
+	pkt.sport = 0;
+	pkt.dport = 0;
+	pkt.hdr_len = 0;
+	tg_parse(skb, &pkt);
+	if (!pkt.ok)
+		stat_inc(TG_STAT_BAD_HEADER);
+	bytes = skb->len;
+	packets = 1;
+	if (is_gso(skb))
+		bytes = wire(skb, &pkt, &packets);
+	key.pad = 0;
 	peer_key(&key, &pkt, st, st->role, out);
 
-	if (st->peer_slot && key_eq(&key, &st->peer)) {
-		slot = st->peer_slot;
-	} else {
+	slot = st->peer_slot;
+	if (!slot || !key_eq(&key, &st->peer)) {
 		slot = peer_slot(&key);
-		if (st != &none) {
-			st->peer = key;
-			st->peer_slot = slot;
-			/* A connected TCP socket never changes peer. */
-			if (st->proto == TG_FIXED_PROTO &&
-			    sk->state != BPF_TCP_LISTEN && pkt.ok)
-				st->flags |= TG_SOCK_PEER_FIXED;
-		}
+		st->peer = key;
+		st->peer_slot = slot;
+		/* A connected TCP socket never changes peer. */
+		if (st->proto == TG_FIXED_PROTO &&
+		    sk->state != BPF_TCP_LISTEN && pkt.ok)
+			st->flags |= TG_SOCK_PEER_FIXED;
 	}
-
-	if (st != &none)
-		count(&st->c, out, bytes, packets);
+	count(&st->c, out, bytes, packets);
 	count_slot(slot, st->role, out, bytes, packets);
 	return SK_PASS;
 }
@@ -355,26 +418,32 @@ static __always_inline int meter(struct __sk_buff *skb, bool out)
 	struct bpf_sock *sk;
 	struct tg_sock *st;
 
-	if (skb->gso_segs > 1 || skb->gso_size)
-		bytes = gso_wire(skb, &packets);
-
 	sk = skb->sk;
 	if (sk)
 		sk = bpf_sk_fullsock(sk);
 	if (!sk) {
 		stat_inc(TG_STAT_NO_SOCK);
+		if (is_gso(skb))
+			bytes = gso_wire(skb, &packets);
 		count_overflow(TG_ROLE_NONE, out, bytes, packets);
 		return SK_PASS;
 	}
 
+	if (TG_BENCH_STOP == 1)
+		return SK_PASS;
+
 	/* Fast path: connected TCP socket, peer slot cached. */
 	st = bpf_sk_storage_get(&tg_sock, sk, 0, 0);
 	if (st && (st->flags & TG_SOCK_PEER_FIXED)) {
+		if (TG_BENCH_STOP == 2)
+			return SK_PASS;
+		if (is_gso(skb))
+			bytes = gso_wire(skb, &packets);
 		count(&st->c, out, bytes, packets);
 		count_slot(st->peer_slot, st->role, out, bytes, packets);
 		return SK_PASS;
 	}
-	return meter_slow(skb, sk, bytes, packets, out);
+	return meter_slow(skb, sk, st, out);
 }
 
 SEC("cgroup_skb/ingress")

@@ -4,7 +4,7 @@
  * tests/bench/run.sh needs to measure them under load.
  *
  *   bench_prog testrun [REPEAT [ROUNDS]]   (default 1000000 and 9)
- *   bench_prog floor CGROUP
+ *   bench_prog attach empty|socket|storage CGROUP
  *   bench_prog stats
  *
  * testrun runs three programs of each cgroup_skb type through
@@ -12,14 +12,19 @@
  * turn for ROUNDS rounds: the empty program of bpf/bench.bpf.c (the floor),
  * the meter as the agent loads it, and the meter built to take its fast
  * path in test runs (bpf/benchfast.bpf.c). It prints one tab-separated line
- * per program type and packet, "program packet floor_ns meter_ns fast_ns",
- * each the median over the rounds of the kernel's own average time per run;
+ * per program type and packet, "program packet floor_ns meter_ns fast_ns
+ * wire_packets", the times each the median over the rounds of the kernel's
+ * own average time per run, wire_packets the packets the meter counts for
+ * one run (a GSO super-packet's segments);
  * then a line "path meter|fast ..." for each meter with its statistics,
  * which tell which of its paths the runs took.
  *
- * floor attaches the empty programs to CGROUP (a cgroup v2 directory), prints
- * "ids INGRESS EGRESS SOCKOPS" (program ids) and holds them there until
- * SIGINT or SIGTERM; they go with the process. stats turns on the kernel's
+ * attach attaches per-packet and sock_ops programs to CGROUP (a cgroup v2
+ * directory): the empty ones (the floor), or the meter stopped once the
+ * packet's socket is known (socket) or once its storage is found (storage;
+ * bpf/benchsocket.bpf.c, bpf/benchstorage.bpf.c). It prints "ids INGRESS
+ * EGRESS SOCKOPS" (program ids) and holds them there until SIGINT or
+ * SIGTERM; they go with the process. stats turns on the kernel's
  * run-time statistics (BPF_ENABLE_STATS, the switch behind
  * kernel.bpf_stats_enabled), prints "enabled" and keeps them on until
  * SIGINT or SIGTERM; the kernel turns them off again when the process ends,
@@ -40,6 +45,8 @@
 #include "pkt.h"
 #include "bench.skel.h"
 #include "benchfast.skel.h"
+#include "benchsocket.skel.h"
+#include "benchstorage.skel.h"
 
 #define TCP_HDR 32		/* 20 bytes and the timestamp option */
 #define MSS 1448		/* 1500-byte MTU, timestamps on */
@@ -188,10 +195,11 @@ static int cmd_testrun(int argc, char **argv)
 						goto out;
 				}
 			}
-			printf("%s\t%s\t%u\t%u\t%u\n", names[i], pk[j].name,
-			       median(t[P_FLOOR], rounds),
+			printf("%s\t%s\t%u\t%u\t%u\t%u\n", names[i],
+			       pk[j].name, median(t[P_FLOOR], rounds),
 			       median(t[P_METER], rounds),
-			       median(t[P_FAST], rounds));
+			       median(t[P_FAST], rounds),
+			       pk[j].gso_segs > 1 ? pk[j].gso_segs : 1);
 			fflush(stdout);
 		}
 	}
@@ -241,41 +249,105 @@ static __u32 prog_id(const struct bpf_program *p)
 	return info.id;
 }
 
-static int cmd_floor(int argc, char **argv)
+/* Open and load the object of @stage with only its per-packet and
+ * sock_ops programs; NULL, with errno set, on failure. */
+static struct bpf_object *stage_load(const char *stage, void **skel)
 {
+	struct bpf_object *obj;
+	struct bpf_program *p;
+	int err;
+
+	if (!strcmp(stage, "empty")) {
+		struct bench_bpf *b = bench_bpf__open_and_load();
+
+		*skel = b;
+		return b ? b->obj : NULL;
+	}
+	if (!strcmp(stage, "socket")) {
+		struct benchsocket_bpf *b = benchsocket_bpf__open();
+
+		*skel = b;
+		obj = b ? b->obj : NULL;
+	} else if (!strcmp(stage, "storage")) {
+		struct benchstorage_bpf *b = benchstorage_bpf__open();
+
+		*skel = b;
+		obj = b ? b->obj : NULL;
+	} else {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (!obj)
+		return NULL;
+	/* The calls tracers are not what is measured. */
+	bpf_object__for_each_program(p, obj)
+		bpf_program__set_autoload(p, !strcmp(bpf_program__name(p),
+						     "tg_ingress") ||
+					     !strcmp(bpf_program__name(p),
+						     "tg_egress") ||
+					     !strcmp(bpf_program__name(p),
+						     "tg_sockops"));
+	err = bpf_object__load(obj);
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	return obj;
+}
+
+static void stage_free(const char *stage, void *skel)
+{
+	if (!strcmp(stage, "empty"))
+		bench_bpf__destroy(skel);
+	else if (!strcmp(stage, "socket"))
+		benchsocket_bpf__destroy(skel);
+	else if (!strcmp(stage, "storage"))
+		benchstorage_bpf__destroy(skel);
+}
+
+static int cmd_attach(int argc, char **argv)
+{
+	static const char *const names[2][3] = {
+		{ "bench_ingress", "bench_egress", "bench_sockops" },
+		{ "tg_ingress", "tg_egress", "tg_sockops" },
+	};
+	struct bpf_program *progs[3] = {};
 	struct bpf_link *links[3] = {};
-	struct bench_bpf *skel;
-	struct bpf_program *progs[3];
+	struct bpf_object *obj;
+	const char *stage;
+	void *skel = NULL;
 	int cgfd, err = 0, i;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: bench_prog floor CGROUP\n");
+	if (argc != 4) {
+		fprintf(stderr, "usage: bench_prog attach empty|socket|storage "
+			"CGROUP\n");
 		return 2;
 	}
+	stage = argv[2];
 	block_signals();
-	cgfd = open(argv[2], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cgfd = open(argv[3], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cgfd < 0) {
 		fprintf(stderr, "bench_prog: cannot open cgroup '%s': %s\n",
-			argv[2], strerror(errno));
+			argv[3], strerror(errno));
 		return 1;
 	}
-	skel = bench_bpf__open_and_load();
-	if (!skel) {
+	obj = stage_load(stage, &skel);
+	if (!obj) {
 		err = -errno;
-		fprintf(stderr, "bench_prog: cannot load the empty programs: "
-			"%s\n", strerror(-err));
+		fprintf(stderr, "bench_prog: cannot load the programs of stage "
+			"'%s': %s\n", stage, strerror(-err));
 		goto out;
 	}
-	progs[0] = skel->progs.bench_ingress;
-	progs[1] = skel->progs.bench_egress;
-	progs[2] = skel->progs.bench_sockops;
 	for (i = 0; i < 3; i++) {
-		links[i] = bpf_program__attach_cgroup(progs[i], cgfd);
+		progs[i] = bpf_object__find_program_by_name(
+			obj, names[strcmp(stage, "empty") != 0][i]);
+		links[i] = progs[i] ?
+			bpf_program__attach_cgroup(progs[i], cgfd) : NULL;
 		if (!links[i]) {
-			err = -errno;
-			fprintf(stderr, "bench_prog: cannot attach %s to cgroup "
-				"'%s': %s\n", bpf_program__name(progs[i]),
-				argv[2], strerror(-err));
+			err = progs[i] ? -errno : -ENOENT;
+			fprintf(stderr, "bench_prog: cannot attach program %d of "
+				"stage '%s' to cgroup '%s': %s\n", i, stage,
+				argv[3], strerror(-err));
 			goto out;
 		}
 	}
@@ -286,7 +358,7 @@ static int cmd_floor(int argc, char **argv)
 out:
 	for (i = 0; i < 3; i++)
 		bpf_link__destroy(links[i]);
-	bench_bpf__destroy(skel);
+	stage_free(stage, skel);
 	close(cgfd);
 	return err ? 1 : 0;
 }
@@ -314,12 +386,12 @@ int main(int argc, char **argv)
 	log_setup(0);
 	if (argc > 1 && !strcmp(argv[1], "testrun"))
 		return cmd_testrun(argc, argv);
-	if (argc > 1 && !strcmp(argv[1], "floor"))
-		return cmd_floor(argc, argv);
+	if (argc > 1 && !strcmp(argv[1], "attach"))
+		return cmd_attach(argc, argv);
 	if (argc == 2 && !strcmp(argv[1], "stats"))
 		return cmd_stats();
 	fprintf(stderr, "usage: bench_prog testrun [REPEAT [ROUNDS]]\n"
-		"       bench_prog floor CGROUP\n"
+		"       bench_prog attach empty|socket|storage CGROUP\n"
 		"       bench_prog stats\n");
 	return 2;
 }
