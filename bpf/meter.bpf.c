@@ -519,23 +519,26 @@ int tg_sockops(struct bpf_sock_ops *skops)
  * - The bytes a socket's reader receives are in order, each exactly once,
  *   whatever happened on the wire. The kernel announces each receive with
  *   the sock_recv_length tracepoint (the socket, the bytes received, the
- *   flags), after the bytes are in the reader's buffer; the buffer itself
- *   is known at the syscall's entry (the tracepoints
- *   syscalls/sys_enter_read, _readv, _recvfrom, _recvmsg). The same parser
- *   can later be fed from an SSL_read uprobe for TLS frontends.
+ *   flags), after the bytes are in the reader's buffer. The receive runs
+ *   inside the reader's syscall, whose arguments (descriptor, buffer,
+ *   length) the kernel saved with the thread's user registers at entry,
+ *   where bpf_task_pt_regs() finds them. The same parser is fed from
+ *   SSL_read uprobes for TLS frontends.
  *
- * So: the syscall-entry programs (tg_sys_read, ...) note, for threads of
- * the metered cgroup only, where a read's bytes will go (tg_task, task-local storage) and which open file it
- * reads; tg_recv, when a socket that sock_ops saw accepted
- * (TG_SOCK_CALLS) receives bytes, checks that the noted read is on that
- * very socket, reads the bytes from the user buffer and feeds them to the
- * parser of include/http.h, whose state lives in the socket's storage.
- * Each request is added to the socket's and to its peer's `calls`. MSG_PEEK
- * receives are skipped: the same bytes are read again.
+ * So: tg_recv, when a socket that sock_ops saw accepted (TG_SOCK_CALLS)
+ * receives bytes, takes the current syscall's arguments (read, readv,
+ * recvfrom or recvmsg), checks that its descriptor is that very socket,
+ * reads the bytes from the user buffer and feeds them to the parser of
+ * include/http.h, whose state lives in the socket's storage. Each request
+ * is added to the socket's and to its peer's `calls`. MSG_PEEK receives
+ * are skipped: the same bytes are read again. Nothing runs at syscall
+ * entry: a syscall tracepoint, even one whose program returns at once,
+ * sends every syscall of every process on the host through the kernel's
+ * traced entry and exit path.
  *
- * Nothing is lost silently. A receive on a counted socket that cannot be
- * matched to a noted read (io_uring, recvmmsg, a reader outside the
- * cgroup), a buffer that cannot be read, more iovecs than followed, or a
+ * Nothing is lost silently. A receive on a counted socket outside such a
+ * syscall (io_uring, recvmmsg, a kernel-internal read), a buffer that
+ * cannot be read, more iovecs than followed, or a
  * stream that stops making sense puts the socket in TG_HTTP_DESYNC and
  * counts it in TG_STAT_HTTP_DESYNC; its later requests are not counted.
  * Bytes taken from a socket without a receive (splice(2)) are not seen at
@@ -545,12 +548,6 @@ int tg_sockops(struct bpf_sock_ops *skops)
  * TG_STAT_HTTP_OTHER. Cleartext HTTP/2 is followed frame by frame. Sockets
  * accepted before tollgate attached are not parsed at all: their stream
  * was not seen from its start.
- *
- * Only the four syscalls followed pay for the entry programs: each has its
- * own tracepoint (it needs tracefs, which the agent mounts if it must).
- * Without them, tg_sys_enter on the raw tracepoint sys_enter does the same
- * work, but it runs on every syscall of every process on the host, and
- * the loader takes it only as a fallback.
  *
  * A socket's stream is parsed by whoever reads it; HTTP servers read a
  * connection from one thread at a time, as they must to make sense of it.
@@ -568,7 +565,8 @@ const volatile __s64 nr_readv = -1;
 const volatile __s64 nr_recvfrom = -1;
 const volatile __s64 nr_recvmsg = -1;
 
-/* The metered cgroup, set by the loader: only its threads note reads. */
+/* The metered cgroup, set by the loader: only its threads' SSL_read
+ * calls are followed. */
 struct {
 	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
 	__uint(max_entries, 1);
@@ -576,7 +574,7 @@ struct {
 	__type(value, __u32);
 } tg_cgroup SEC(".maps");
 
-/* Per-thread: the read in flight and the parser's window. Task storage,
+/* Per-thread: the read behind a receive and the parser's window. Task storage,
  * so that it goes with the thread; and not the BPF stack, so that the
  * verifier sees the parser loop as one state, not one per byte. */
 struct {
@@ -585,95 +583,6 @@ struct {
 	__type(key, int);
 	__type(value, struct tg_task);
 } tg_task SEC(".maps");
-
-/*
- * Note the read in flight of a metered thread: the open file of descriptor
- * @fd, and where its bytes will go.
- */
-static __always_inline int note_read(__u32 kind, __u64 fd, __u64 buf,
-				     __u64 len)
-{
-	struct task_struct *task;
-	struct fdtable *fdt;
-	struct file **fds;
-	struct tg_task *t;
-	__u64 file;
-
-	if (bpf_current_task_under_cgroup(&tg_cgroup, 0) != 1)
-		return 0;
-
-	task = bpf_get_current_task_btf();
-	fd = (__u32)fd;
-	fdt = BPF_CORE_READ(task, files, fdt);
-	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
-		return 0;
-	fds = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&file, sizeof(file), fds + fd))
-		return 0;
-	t = bpf_task_storage_get(&tg_task, task, 0,
-				 BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!t)
-		return 0;
-	t->file = file;
-	t->buf = buf;
-	t->len = len;
-	t->kind = kind;
-	return 0;
-}
-
-/*
- * Syscall entry: one tracepoint per syscall followed, so that no other
- * syscall of any process on the host runs a program. Their context is the
- * syscall's arguments, one 8-byte slot each after the syscall number, the
- * layout of trace_event_raw_sys_enter.
- */
-SEC("tracepoint/syscalls/sys_enter_read")
-int tg_sys_read(struct trace_event_raw_sys_enter *ctx)
-{
-	return note_read(TG_READ_BUF, ctx->args[0], ctx->args[1], ctx->args[2]);
-}
-
-SEC("tracepoint/syscalls/sys_enter_readv")
-int tg_sys_readv(struct trace_event_raw_sys_enter *ctx)
-{
-	return note_read(TG_READ_IOV, ctx->args[0], ctx->args[1], ctx->args[2]);
-}
-
-SEC("tracepoint/syscalls/sys_enter_recvfrom")
-int tg_sys_recvfrom(struct trace_event_raw_sys_enter *ctx)
-{
-	return note_read(TG_READ_BUF, ctx->args[0], ctx->args[1], ctx->args[2]);
-}
-
-SEC("tracepoint/syscalls/sys_enter_recvmsg")
-int tg_sys_recvmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return note_read(TG_READ_MSG, ctx->args[0], ctx->args[1], ctx->args[2]);
-}
-
-/*
- * The fallback where the syscall tracepoints are missing (no tracefs, or a
- * kernel built without CONFIG_FTRACE_SYSCALLS): the raw tracepoint that
- * every syscall of every process on the host enters, which must tell the
- * four it follows from the rest by number.
- */
-SEC("tp_btf/sys_enter")
-int BPF_PROG(tg_sys_enter, struct pt_regs *regs, long id)
-{
-	__u32 kind;
-
-	if (id == nr_read || id == nr_recvfrom)
-		kind = TG_READ_BUF;
-	else if (id == nr_readv)
-		kind = TG_READ_IOV;
-	else if (id == nr_recvmsg)
-		kind = TG_READ_MSG;
-	else
-		return 0;
-	return note_read(kind, PT_REGS_PARM1_CORE_SYSCALL(regs),
-			 PT_REGS_PARM2_CORE_SYSCALL(regs),
-			 PT_REGS_PARM3_CORE_SYSCALL(regs));
-}
 
 /* What the parser loop works on: the thread's window, the socket's state. */
 struct seg {
@@ -845,7 +754,6 @@ static __noinline bool tls_recv(struct tg_sock *st)
 	struct tg_ssl_key key = {};
 	struct tg_tls_task *tt;
 	struct tg_ssl *e, n = {};
-	struct tg_task *t;
 	__u64 calls;
 
 	tt = bpf_task_storage_get(&tg_tls_task, bpf_get_current_task_btf(),
@@ -894,10 +802,63 @@ static __noinline bool tls_recv(struct tg_sock *st)
 		__sync_fetch_and_sub(&e->pending, calls);
 		__sync_fetch_and_add(&st->c.calls, calls);
 	}
-	/* This syscall's read is consumed here, as in tg_recv. */
-	t = bpf_task_storage_get(&tg_task, bpf_get_current_task_btf(), 0, 0);
-	if (t)
-		t->file = 0;
+	return true;
+}
+
+/* The syscall number in a task's saved user registers. */
+static __always_inline long syscall_nr(struct pt_regs *regs)
+{
+#if defined(bpf_target_x86)
+	return BPF_CORE_READ(regs, orig_ax);
+#elif defined(bpf_target_arm64)
+	return BPF_CORE_READ((struct user_pt_regs *)regs, syscallno);
+#else
+#error "syscall_nr: add this architecture's syscall number register"
+#endif
+}
+
+/*
+ * The read behind a receive on @sk: the current thread's syscall, when it
+ * is one the parser follows (read, readv, recvfrom, recvmsg) on a
+ * descriptor of @sk's very file. A receive runs inside the syscall that
+ * asked for it, whose arguments the kernel saved on the thread's stack at
+ * entry: the buffer is read from there. Fills @t's read fields; false for
+ * a receive without such a read (io_uring, recvmmsg, a kernel-internal
+ * receive), whose bytes the parser cannot see.
+ */
+static __noinline bool read_in_flight(struct tg_task *t, struct sock *sk)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs;
+	struct fdtable *fdt;
+	struct file **fds;
+	__u64 fd, file;
+	long nr;
+
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	if (!regs)
+		return false;
+	nr = syscall_nr(regs);
+	if (nr == nr_read || nr == nr_recvfrom)
+		t->kind = TG_READ_BUF;
+	else if (nr == nr_readv)
+		t->kind = TG_READ_IOV;
+	else if (nr == nr_recvmsg)
+		t->kind = TG_READ_MSG;
+	else
+		return false;
+	fd = (__u32)PT_REGS_PARM1_CORE_SYSCALL(regs);
+	fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return false;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), fds + fd))
+		return false;
+	if (!file || file != (__u64)BPF_CORE_READ(sk, sk_socket, file))
+		return false;
+	t->file = file;
+	t->buf = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	t->len = PT_REGS_PARM3_CORE_SYSCALL(regs);
 	return true;
 }
 
@@ -908,7 +869,6 @@ int BPF_PROG(tg_recv, struct sock *sk, int ret, int flags)
 	struct tg_task *t;
 	struct tg_sock *st;
 	struct seg g;
-	__u64 file;
 	int ev;
 
 	/* Peeked bytes are received again; the error queue is no stream. */
@@ -925,16 +885,13 @@ int BPF_PROG(tg_recv, struct sock *sk, int ret, int flags)
 		goto stat;
 	}
 
-	t = bpf_task_storage_get(&tg_task, bpf_get_current_task_btf(), 0, 0);
-	file = (__u64)BPF_CORE_READ(sk, sk_socket, file);
-	if (!t || !t->file || t->file != file) {
+	t = bpf_task_storage_get(&tg_task, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!t || !read_in_flight(t, sk)) {
 		/* Bytes of this stream went where we cannot see them. */
 		ev = tg_http_desync(&st->http);
 		goto stat;
 	}
-	/* One receive per noted read: another receive in this syscall (or
-	 * from elsewhere) must not find these bytes again. */
-	t->file = 0;
 	t->calls = 0;
 	t->ev = 0;
 	g.t = t;

@@ -149,9 +149,9 @@ _Static_assert(sizeof(struct tg_meta) == 32, "tg_meta is ABI");
 #define TG_MAP_TLS_TASK	"tg_tls_task"
 
 /*
- * Per-thread state of the calls tracers (task-local storage): the read in
- * flight, noted at syscall entry for the socket's receive, and the window
- * through which the parser reads the bytes from user space.
+ * Per-thread state of the calls tracers (task-local storage): the read
+ * behind a socket's receive, taken from the syscall's saved registers, and
+ * the window through which the parser reads the bytes from user space.
  */
 #define TG_READ_BUF	1	/* read(2), recvfrom(2): buf, len */
 #define TG_READ_IOV	2	/* readv(2): iov, iovcnt */
@@ -159,8 +159,7 @@ _Static_assert(sizeof(struct tg_meta) == 32, "tg_meta is ABI");
 #define TG_WIN		256	/* bytes copied from user space at once */
 
 struct tg_task {
-	__u64 file;		/* struct file * of the read's descriptor;
-				 * 0: no read in flight */
+	__u64 file;		/* struct file * of the read's descriptor */
 	__u64 buf;		/* user address: buffer, iovec or msghdr */
 	__u64 len;		/* buffer length or iovec count */
 	__u32 kind;		/* TG_READ_* */

@@ -32,16 +32,10 @@
 #include "tollgate.h"
 #include "meter.skel.h"
 
-#define NR_LINKS 9
-/* The first three; then the calls tracers: syscall entry (the sys_enter
- * fallback, or the four per-syscall tracepoints), then the receive. */
+#define NR_LINKS 4
+/* The first three; then the calls tracer on the receive. */
 #define NR_CGROUP_LINKS 3
-
-/* The per-syscall tracepoints the entry programs attach to. */
-static const char *const syscall_tps[] = {
-	"sys_enter_read", "sys_enter_readv", "sys_enter_recvfrom",
-	"sys_enter_recvmsg",
-};
+#define LINK_RECV 3
 
 /* SSL_read hooks in one library file, in the order of tls_progs(). */
 #define NR_TLS_PROGS 5
@@ -63,7 +57,6 @@ struct meter {
 	char cgroup[PATH_MAX / 2];	/* the metered cgroup */
 	struct tls_lib *tls;		/* files whose SSL_read is hooked */
 	size_t nr_tls;
-	bool sys_enter;			/* ... with the sys_enter fallback */
 };
 
 /* Pin names of the links, in the order of link_progs(). */
@@ -71,13 +64,20 @@ static const char *const link_names[NR_LINKS] = {
 	"link_ingress",
 	"link_egress",
 	"link_sockops",
-	"link_sysenter",
-	"link_sys_read",
-	"link_sys_readv",
-	"link_sys_recvfrom",
-	"link_sys_recvmsg",
 	"link_recv",
 };
+
+/*
+ * Syscall-entry tracers that agents before 0.2 pinned with their receive
+ * tracer, which read the notes these left. They stay as long as that
+ * receive tracer is kept from the pins, and go with it.
+ */
+static const char *const old_entry_links[] = {
+	"link_sysenter",   "link_sys_read",    "link_sys_readv",
+	"link_sys_recvfrom", "link_sys_recvmsg",
+};
+#define NR_OLD_ENTRY_LINKS \
+	((int)(sizeof(old_entry_links) / sizeof(old_entry_links[0])))
 
 static const char *const map_names[] = {
 	TG_MAP_PEER_IDX, TG_MAP_PEER_CNT, TG_MAP_SOCK,
@@ -91,12 +91,7 @@ static void link_progs(struct meter_bpf *skel, struct bpf_program **p)
 	p[0] = skel->progs.tg_ingress;
 	p[1] = skel->progs.tg_egress;
 	p[2] = skel->progs.tg_sockops;
-	p[3] = skel->progs.tg_sys_enter;
-	p[4] = skel->progs.tg_sys_read;
-	p[5] = skel->progs.tg_sys_readv;
-	p[6] = skel->progs.tg_sys_recvfrom;
-	p[7] = skel->progs.tg_sys_recvmsg;
-	p[8] = skel->progs.tg_recv;
+	p[3] = skel->progs.tg_recv;
 }
 
 static int pin_path(char *buf, size_t len, const char *dir, const char *name)
@@ -149,63 +144,6 @@ static int ensure_pin_dir(const char *dir)
 		return err;
 	}
 	return 0;
-}
-
-#define TRACEFS "/sys/kernel/tracing"
-#define TRACEFS_DEBUG "/sys/kernel/debug/tracing"
-
-/*
- * Can the syscall-entry programs attach to the per-syscall tracepoints?
- * They are tracefs events: libbpf finds their ids under debugfs's tracing
- * directory when there is one, else under /sys/kernel/tracing, where the
- * usual tracefs is mounted here if it is not yet. False, with the reason
- * in @why, when the fallback on sys_enter must serve; the environment
- * variable TOLLGATE_CALLS_ENTRY=sys_enter forces it (for tests, and for
- * comparing the two), TOLLGATE_CALLS_ENTRY=syscalls is the default.
- */
-static bool syscall_tracepoints(const char **why)
-{
-	const char *how = getenv("TOLLGATE_CALLS_ENTRY");
-	const char *dir = TRACEFS;
-	char path[PATH_MAX];
-	struct statfs st;
-	size_t i;
-
-	if (how && !strcmp(how, "sys_enter")) {
-		*why = "TOLLGATE_CALLS_ENTRY=sys_enter";
-		return false;
-	}
-	if (how && *how && strcmp(how, "syscalls"))
-		pr_warn("TOLLGATE_CALLS_ENTRY='%s' ignored: it is 'syscalls' "
-			"or 'sys_enter'", how);
-	if (!access(TRACEFS_DEBUG, F_OK)) {
-		dir = TRACEFS_DEBUG;
-	} else if (statfs(TRACEFS, &st) || st.f_type != TRACEFS_MAGIC) {
-		if (mount("tracefs", TRACEFS, "tracefs", 0, NULL)) {
-			pr_warn("cannot mount tracefs on '%s': %s", TRACEFS,
-				strerror(errno));
-			*why = "no tracefs";
-			return false;
-		}
-		pr_info("mounted tracefs on %s, for the syscall tracepoints",
-			TRACEFS);
-	}
-	for (i = 0; i < sizeof(syscall_tps) / sizeof(syscall_tps[0]); i++) {
-		snprintf(path, sizeof(path), "%s/events/syscalls/%s/id", dir,
-			 syscall_tps[i]);
-		if (faccessat(AT_FDCWD, path, R_OK, AT_EACCESS)) {
-			pr_debug("no syscall tracepoint '%s': %s", path,
-				 strerror(errno));
-			/* tracefs is root's, mode 0700: an agent started as
-			 * another user needs CAP_DAC_READ_SEARCH to read it. */
-			*why = errno == EACCES || errno == EPERM ?
-				"cannot read the syscall tracepoints' ids in "
-				"tracefs (root or CAP_DAC_READ_SEARCH needed)" :
-				"this kernel has no syscall tracepoints";
-			return false;
-		}
-	}
-	return true;
 }
 
 /* max_entries of a pinned map; 0 when there is no such pin. */
@@ -336,26 +274,7 @@ int meter_load(struct meter **out, const struct meter_opts *opts)
 		pr_warn("this kernel has no sock_recv_length tracepoint: API "
 			"calls are not counted, bytes are");
 	}
-	if (m->calls) {
-		const char *why = NULL;
-
-		m->sys_enter = !syscall_tracepoints(&why);
-		if (m->sys_enter)
-			pr_warn("%s: reads are noted on the raw tracepoint "
-				"sys_enter, which runs on every syscall of the "
-				"host", why);
-	}
 	m->skel->rodata->calls_on = m->calls;
-	bpf_program__set_autoload(m->skel->progs.tg_sys_enter,
-				  m->calls && m->sys_enter);
-	bpf_program__set_autoload(m->skel->progs.tg_sys_read,
-				  m->calls && !m->sys_enter);
-	bpf_program__set_autoload(m->skel->progs.tg_sys_readv,
-				  m->calls && !m->sys_enter);
-	bpf_program__set_autoload(m->skel->progs.tg_sys_recvfrom,
-				  m->calls && !m->sys_enter);
-	bpf_program__set_autoload(m->skel->progs.tg_sys_recvmsg,
-				  m->calls && !m->sys_enter);
 	bpf_program__set_autoload(m->skel->progs.tg_recv, m->calls);
 	bpf_program__set_autoload(m->skel->progs.tg_ssl_read, m->calls);
 	bpf_program__set_autoload(m->skel->progs.tg_ssl_read_ret, m->calls);
@@ -430,7 +349,8 @@ static int link_cgroup_id(struct bpf_link *link, __u64 *id)
  * would miss receives: the pinned one, of the same layout version, counts
  * into the same maps.
  */
-static int attach_tracer(struct meter *m, int i, struct bpf_program *prog)
+static int attach_tracer(struct meter *m, int i, struct bpf_program *prog,
+			 bool *kept)
 {
 	const char *what = bpf_program__name(prog);
 	char path[PATH_MAX] = "";
@@ -448,6 +368,7 @@ static int attach_tracer(struct meter *m, int i, struct bpf_program *prog)
 		}
 		pr_info("%s: kept pinned link %s", what, path);
 		m->resumed++;
+		*kept = true;
 		return 0;
 	}
 	m->links[i] = bpf_program__attach(prog);
@@ -468,14 +389,14 @@ static int attach_tracer(struct meter *m, int i, struct bpf_program *prog)
 	return 0;
 }
 
-/* Remove the pin of calls tracer @i, if any: with no agent holding it, the
- * link ends. */
-static void unpin_tracer(struct meter *m, int i)
+/* Remove the pin of calls tracer @name, if any: with no agent holding it,
+ * the link ends. */
+static void unpin_tracer(struct meter *m, const char *name)
 {
 	char path[PATH_MAX];
 
 	if (!m->pin_dir[0] ||
-	    pin_path(path, sizeof(path), m->pin_dir, link_names[i]) ||
+	    pin_path(path, sizeof(path), m->pin_dir, name) ||
 	    access(path, F_OK))
 		return;
 	if (unlink(path))
@@ -499,6 +420,7 @@ int meter_attach(struct meter *m, const char *cgroup)
 	struct stat st;
 	__u32 zero = 0;
 	struct tg_meta meta;
+	bool kept = false;
 	int cgfd, err = 0, i;
 
 	snprintf(m->cgroup, sizeof(m->cgroup), "%s", cgroup);
@@ -546,7 +468,7 @@ int meter_attach(struct meter *m, const char *cgroup)
 	for (i = NR_CGROUP_LINKS; m->calls && i < NR_LINKS; i++) {
 		if (!bpf_program__autoload(progs[i]))
 			continue;
-		err = attach_tracer(m, i, progs[i]);
+		err = attach_tracer(m, i, progs[i], &kept);
 		if (err)
 			goto out;
 	}
@@ -609,12 +531,27 @@ int meter_attach(struct meter *m, const char *cgroup)
 	meter_tls_scan(m);
 
 	/* Tracers pinned by an earlier agent that this one does not use:
-	 * the other syscall-entry kind (both noting the same read is
-	 * harmless, and ours are attached by now), or all of them after
-	 * --no-calls (sock_ops marks no socket for them any more). */
-	for (i = NR_CGROUP_LINKS; i < NR_LINKS; i++)
-		if (!m->calls || !bpf_program__autoload(progs[i]))
-			unpin_tracer(m, i);
+	 * all of them after --no-calls (sock_ops marks no socket for them any
+	 * more); the syscall-entry tracers of an older agent once its
+	 * receive tracer is replaced (they would only cost every syscall of
+	 * the host a detour), kept while it is kept (it reads their notes). */
+	if (!m->calls)
+		unpin_tracer(m, link_names[LINK_RECV]);
+	for (i = 0; i < NR_OLD_ENTRY_LINKS; i++) {
+		char path[PATH_MAX];
+
+		if (!kept) {
+			unpin_tracer(m, old_entry_links[i]);
+		} else if (m->pin_dir[0] &&
+			   !pin_path(path, sizeof(path), m->pin_dir,
+				     old_entry_links[i]) &&
+			   !access(path, F_OK)) {
+			pr_info("calls are counted by the tracers an older "
+				"tollgate pinned, which run at every syscall "
+				"of the host; 'tollgate detach' replaces them");
+			break;
+		}
+	}
 
 out:
 	close(cgfd);
@@ -889,6 +826,16 @@ int meter_detach(const char *pin_dir, bool quiet)
 			continue;
 		}
 		removed++;
+	}
+	for (i = 0; i < NR_OLD_ENTRY_LINKS; i++) {
+		if (pin_path(path, sizeof(path), pin_dir, old_entry_links[i]))
+			return -ENAMETOOLONG;
+		if (!unlink(path)) {
+			removed++;
+		} else if (errno != ENOENT) {
+			err = -errno;
+			pr_warn("cannot remove '%s': %s", path, strerror(-err));
+		}
 	}
 	removed += detach_tls(pin_dir, &err);
 	for (i = 0; i < (int)(sizeof(map_names) / sizeof(map_names[0]));

@@ -14,15 +14,17 @@
 #    during this pass (bench_prog stats holds them on; the kernel turns
 #    them off when it exits), never while throughput is measured: they
 #    cost time themselves.
-# 3. Throughput and request rate with the agent attached and without, in
-#    alternating runs (ABAB...): iperf3 over veth with offloads on, each
-#    direction, and wrk through the gateway nginx of the end-to-end tests.
+# 3. Throughput and request rate with the bytes meter attached (`tollgate
+#    run --no-calls`) and without, in alternating runs (ABAB...): iperf3
+#    over veth with offloads on, each direction, and wrk through the
+#    gateway nginx of the end-to-end tests.
 # 4. Call counting: the calls programs' run-time statistics under wrk
 #    load, per syscall-entry run, per receive and per counted request, with
 #    reads noted on the per-syscall tracepoints and on the sys_enter
 #    fallback (TOLLGATE_CALLS_ENTRY=sys_enter), alternating; then the
-#    request rate through the gateway with `tollgate run --no-calls`, with
-#    `tollgate run` and with the fallback, in alternating runs.
+#    request rate through the gateway without the agent, with `tollgate
+#    run --no-calls`, with `tollgate run` and with the fallback, in
+#    alternating runs.
 # 5. The classifier's own benchmark (bench_classify).
 # 6. The metrics page with 1,000 and 10,000 series: render and scrape time
 #    (bench_metrics; also alone: make bench-metrics).
@@ -36,9 +38,10 @@
 # Run as root from anywhere, after `make all .output/tests/bench_prog
 # .output/tests/bench_classify .output/tests/bench_metrics` (`make bench`
 # does that). Knobs:
-# BENCH_PAIRS (5), BENCH_SECONDS per throughput run (5), BENCH_STATS_SECONDS
-# per statistics run (4), BENCH_REPEAT (1000000) and BENCH_ROUNDS (9) for
-# the test runs, BENCH_RESULTS (tests/bench/results.md).
+# BENCH_PAIRS (5), BENCH_CALLS_ROUNDS (7), BENCH_SECONDS per throughput
+# run (5), BENCH_STATS_SECONDS per statistics run (4), BENCH_REPEAT
+# (1000000) and BENCH_ROUNDS (9) for the test runs, BENCH_RESULTS
+# (tests/bench/results.md).
 cd "${0%/*}/../.." || exit 1
 # shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
 . tests/e2e/lib.sh || exit 1
@@ -49,6 +52,7 @@ case $OUT in /*) BENCH=$OUT/tests/bench_prog ;; esac
 CLASSIFY=${BENCH%/*}/bench_classify
 METRICS=${BENCH%/*}/bench_metrics
 PAIRS=${BENCH_PAIRS:-5}
+CALLS_ROUNDS=${BENCH_CALLS_ROUNDS:-7}
 DUR=${BENCH_SECONDS:-5}
 STATS_DUR=${BENCH_STATS_SECONDS:-4}
 REPEAT=${BENCH_REPEAT:-1000000}
@@ -60,7 +64,7 @@ HTTP_SIZE=1024
 TARGET_NS=25
 TARGET_RATIO=0.97
 CALLS_TARGET_RATIO=0.98
-CALLS_STATES="nocalls calls sysenter"
+CALLS_STATES="none nocalls calls sysenter"
 WORKLOADS="up down http"
 
 declare -A DESC=(
@@ -257,7 +261,7 @@ stats_pass()
 	stats_on
 	for mode in $STAGES $(tac -s' ' <<<"$STAGES "); do
 		if [ "$mode" = meter ]; then
-			meter_on
+			meter_on --no-calls
 			# shellcheck disable=SC2046 # three ids
 			stats_run meter $(tg_link_prog_ids)
 			meter_off
@@ -288,7 +292,7 @@ throughput_pass()
 		[ $((i % 2)) -eq 0 ] && order="on off"
 		for w in $WORKLOADS; do
 			for state in $order; do
-				[ "$state" = on ] && meter_on
+				[ "$state" = on ] && meter_on --no-calls
 				r=$(workload "$w" "$DUR") || tg_die "$r"
 				[ "$state" = on ] && meter_off
 				RATE[$state,$w]+="$r "
@@ -302,15 +306,18 @@ throughput_pass()
 # Call counting
 
 declare -A CDESC=(
+	[none]="no agent: nothing attached to the cgroup"
 	[nocalls]="\`tollgate run --no-calls\`: bytes and packets only"
 	[calls]="\`tollgate run\`: calls counted, reads noted on the four syscall tracepoints"
 	[sysenter]="\`tollgate run\` with TOLLGATE_CALLS_ENTRY=sys_enter: calls counted, reads noted on the raw tracepoint sys_enter (the fallback, and what every agent did before)"
 )
 
-# calls_on nocalls|calls|sysenter: the agent, counting calls or not.
+# calls_on none|nocalls|calls|sysenter: no agent, or the agent counting
+# calls or not.
 calls_on()
 {
 	case $1 in
+	none) ;;
 	nocalls)
 		meter_on --no-calls
 		if [ -n "$(calls_entry_ids)" ] || [ -e "$TG_PIN/link_recv" ]; then
@@ -401,29 +408,29 @@ calls_throughput_pass()
 {
 	local i state r order
 
-	for i in $(seq "$PAIRS"); do
+	for i in $(seq "$CALLS_ROUNDS"); do
 		order=$CALLS_STATES
 		[ $((i % 2)) -eq 0 ] && order=$(tr ' ' '\n' <<<"$CALLS_STATES" | tac | xargs)
 		for state in $order; do
 			calls_on "$state"
 			r=$(bench_wrk "$DUR") || tg_die "$r"
-			meter_off
+			[ "$state" = none ] || meter_off
 			CRATE[$state]+="$r "
 			tg_log "  round $i, http, $state: $r requests/s"
 		done
 	done
 }
 
-# calls_ratio STATE: "ratio-of-medians median-of-round-ratios" against
-# nocalls.
+# calls_ratio STATE [BASE]: "ratio-of-medians median-of-round-ratios"
+# against BASE (default nocalls).
 calls_ratio()
 {
-	local a b
+	local a b ref=${2:-nocalls}
 
 	a=$(median <<<"${CRATE[$1]}")
-	b=$(median <<<"${CRATE[nocalls]}")
+	b=$(median <<<"${CRATE[$ref]}")
 	printf '%s ' "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", a / b }')"
-	paste -d' ' <(tr ' ' '\n' <<<"${CRATE[nocalls]}" | grep .) \
+	paste -d' ' <(tr ' ' '\n' <<<"${CRATE[$ref]}" | grep .) \
 		<(tr ' ' '\n' <<<"${CRATE[$1]}" | grep .) |
 		awk '{ printf "%s ", $2 / $1 }' | median | xargs printf '%.3f\n'
 }
@@ -469,14 +476,16 @@ report_calls_throughput()
 {
 	local state r
 
-	echo "| agent | requests/s (median) | ratio to --no-calls (of medians) | median of round ratios | each run |"
-	echo "| --- | ---: | ---: | ---: | --- |"
+	echo "| agent | requests/s (median) | ratio to no agent (of medians) | median of round ratios | ratio to --no-calls (of medians) | median of round ratios | each run |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: | --- |"
 	for state in $CALLS_STATES; do
 		r="1.000 1.000"
-		[ "$state" = nocalls ] || r=$(calls_ratio "$state")
-		# shellcheck disable=SC2086 # two numbers
-		printf '| %s | %s | %s | %s | %s |\n' "$state" \
-			"$(median <<<"${CRATE[$state]}")" $r "${CRATE[$state]% }"
+		[ "$state" = none ] || r=$(calls_ratio "$state" none)
+		n="- -"
+		[ "$state" = none ] || n=$(calls_ratio "$state")
+		# shellcheck disable=SC2086 # two numbers each
+		printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$state" \
+			"$(median <<<"${CRATE[$state]}")" $r $n "${CRATE[$state]% }"
 	done
 }
 
@@ -653,6 +662,8 @@ report_summary()
 	done
 	read -r cr cpr <<<"$(calls_ratio calls)"
 	echo "- http with calls counted, at least $CALLS_TARGET_RATIO of the rate with \`--no-calls\`: ratio of medians $cr (median of round ratios $cpr): $(verdict "$cr" "$CALLS_TARGET_RATIO")"
+	read -r cr cpr <<<"$(calls_ratio calls none)"
+	echo "- http through the whole agent (bytes and calls), no target of its own (the two above compose to about $(awk -v a="$TARGET_RATIO" -v b="$CALLS_TARGET_RATIO" 'BEGIN { printf "%.2f", a * b }')): ratio of medians to no agent $cr (median of round ratios $cpr), in the rounds of the call-counting section"
 	echo
 	echo "A ratio tells the agent's cost only where it differs from 1 by more"
 	echo "than the runs differ among themselves: on a busy machine, the spread"
@@ -708,7 +719,8 @@ write_results()
 		echo "only; the sysctl itself is left alone), each workload run for"
 		echo "$STATS_DUR s with each of these attached to the gateway's cgroup in"
 		echo "turn: the empty programs, the meter stopped after two steps of its"
-		echo "fast path (next section), the meter; then the same in reverse order,"
+		echo "fast path (next section), the meter (\`--no-calls\`, as the stopped"
+		echo "builds count no calls either); then the same in reverse order,"
 		echo "so that a drifting load favours none of them. Per program,"
 		echo "run_time_ns / run_cnt: the time inside the program per run, as the"
 		echo "kernel clocks it (sched_clock around each run, so the empty program's"
@@ -745,10 +757,13 @@ write_results()
 		echo
 		echo "$PAIRS pairs of runs of each workload, $DUR s each (iperf3 leaves out one"
 		echo "more second of slow start): without the agent (nothing attached to the"
-		echo "cgroup) and with \`tollgate run\` attached to it, the two runs of a pair"
-		echo "one right after the other, without first in odd pairs and with first in"
-		echo "even ones, so that a load that drifts during the pass favours neither."
-		echo "BPF statistics off. \"Each run\" columns are in pair order."
+		echo "cgroup) and with \`tollgate run --no-calls\` attached to it: the bytes"
+		echo "and packets meter, which these targets are for (what counting calls"
+		echo "adds, and the whole agent, are in the call-counting section). The two"
+		echo "runs of a pair one right after the other, without first in odd pairs"
+		echo "and with first in even ones, so that a load that drifts during the"
+		echo "pass favours neither. BPF statistics off. \"Each run\" columns are in"
+		echo "pair order."
 		echo
 		for w in $WORKLOADS; do
 			echo "- $w: ${DESC[$w]}"
@@ -772,7 +787,7 @@ write_results()
 		echo
 		report_calls_stats
 		echo
-		echo "Request rate through the gateway: $PAIRS rounds of wrk as above, $DUR s per"
+		echo "Request rate through the gateway: $CALLS_ROUNDS rounds of wrk as above, $DUR s per"
 		echo "run, BPF statistics off, each round one run per agent back to back,"
 		echo "the order reversed from round to round:"
 		echo
@@ -839,7 +854,7 @@ tg_log "throughput: $PAIRS pairs, $DUR s per workload"
 throughput_pass
 tg_log "calls: run-time statistics, syscall tracepoints vs sys_enter"
 calls_stats_pass
-tg_log "calls: request rate, $PAIRS rounds of ${CALLS_STATES// /, }"
+tg_log "calls: request rate, $CALLS_ROUNDS rounds of ${CALLS_STATES// /, }"
 calls_throughput_pass
 
 compute_ratios

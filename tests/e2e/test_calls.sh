@@ -16,9 +16,8 @@
 #   trailers, three pipelined requests in one write, a request dribbled a
 #   few bytes per write, blank lines between requests.
 # No connection may be reported as desynced or as not HTTP, and the
-# client bytes must still match gw's veth counters. Reads are noted on the
-# per-syscall tracepoints (test_calls_sysenter.sh runs all this on the
-# sys_enter fallback, and switches over midway).
+# client bytes must still match gw's veth counters. test_calls_restart.sh
+# runs all this with the agent killed and started again under load.
 # shellcheck source=lib.sh
 . "${0%/*}/lib.sh" || exit 1
 
@@ -27,36 +26,28 @@ tg_topology_setup
 tg_cgroup_setup
 tg_agent_start
 
-# Which programs note the reads at syscall entry: the per-syscall
-# tracepoints, or the raw tracepoint sys_enter where the agent falls back
-# to it (TOLLGATE_CALLS_ENTRY=sys_enter forces that).
-check_entry()	# syscalls|sys_enter
+# Calls are counted by the receive tracer alone: nothing may run at syscall
+# entry, where every syscall of the host would pay for it.
+check_tracers()
 {
-	local l
+	local names
 
-	if [ "$1" = sys_enter ]; then
-		[ -e "$TG_PIN/link_sysenter" ] ||
-			tg_fail "no pinned sys_enter link: $(ls "$TG_PIN")"
-		grep -q 'reads are noted on the raw tracepoint sys_enter' "$TG_AGENT_LOG" ||
-			tg_fail "the agent did not say it fell back to sys_enter"
-	else
-		[ ! -e "$TG_PIN/link_sysenter" ] ||
-			tg_fail "the sys_enter link is pinned: $(ls "$TG_PIN")"
+	[ -e "$TG_PIN/link_recv" ] ||
+		tg_fail "no pinned receive tracer link_recv: $(ls "$TG_PIN")"
+	if compgen -G "$TG_PIN/link_sys*" >/dev/null; then
+		tg_fail "syscall-entry tracers pinned: $(ls "$TG_PIN")"
 	fi
-	for l in read readv recvfrom recvmsg; do
-		if [ "$1" = sys_enter ]; then
-			[ ! -e "$TG_PIN/link_sys_$l" ] ||
-				tg_fail "link_sys_$l pinned beside sys_enter"
-		else
-			[ -e "$TG_PIN/link_sys_$l" ] ||
-				tg_fail "no pinned link_sys_$l: $(ls "$TG_PIN")"
-		fi
-	done
-	tg_log "reads noted at syscall entry by: $(cd "$TG_PIN" && echo link_sys*)"
+	# The programs the agent holds, by the descriptors it has open.
+	names=$(sed -n 's/^prog_id:[[:space:]]*//p' /proc/"$TG_AGENT_PID"/fdinfo/* 2>/dev/null |
+		sort -u | while read -r id; do
+			bpftool -j prog show id "$id" | jq -r .name
+		done)
+	grep -q '^tg_recv$' <<<"$names" ||
+		tg_fail "the agent holds no tg_recv program: $(xargs <<<"$names")"
+	! grep -q '^tg_sys' <<<"$names" ||
+		tg_fail "the agent holds a syscall-entry program: $(xargs <<<"$names")"
 }
-entry=syscalls
-[ "${TOLLGATE_CALLS_ENTRY:-}" = sys_enter ] && entry=sys_enter
-check_entry "$entry"
+check_tracers
 tg_be_nginx_start
 tg_gw_nginx_start
 tg_be_file f 1500
@@ -80,21 +71,22 @@ out=$(timeout 30 ip netns exec "$TG_NS_CL" wrk -t2 -c32 -d3s "http://$gw/f") ||
 	tg_die "wrk failed: $out"
 tg_log "wrk: $(grep -E 'requests in' <<<"$out" | sed 's/^ *//')"
 
-# TG_CALLS_SWITCH=syscalls|sys_enter (test_calls_sysenter.sh): the agent is
-# killed during a keep-alive load and started again noting reads the other
-# way. The new entry programs attach before the old link goes: no read is
-# missed, and a read noted twice is still received, and counted, once.
-if [ -n "${TG_CALLS_SWITCH:-}" ]; then
+# TG_CALLS_RESTART=1 (test_calls_restart.sh): the agent is killed during a
+# keep-alive load and started again. The receive tracer stays attached from
+# its pin meanwhile, and the new agent keeps it: no receive is missed.
+if [ -n "${TG_CALLS_RESTART:-}" ]; then
 	timeout 30 ip netns exec "$TG_NS_CL" wrk -t2 -c8 -d4s "http://$gw/f" \
 		>"$TG_TMP/wrk2.out" 2>&1 &
 	wrk2=$!
 	TG_PIDS+=("$wrk2")
 	sleep 1.5
 	tg_agent_stop KILL
-	TOLLGATE_CALLS_ENTRY=$TG_CALLS_SWITCH tg_agent_start
-	check_entry "$TG_CALLS_SWITCH"
+	tg_agent_start
+	grep -q 'tg_recv: kept pinned link' "$TG_AGENT_LOG" ||
+		tg_fail "the restarted agent did not keep the pinned receive tracer"
+	check_tracers
 	wait "$wrk2" || tg_die "wrk across the restart failed: $(cat "$TG_TMP/wrk2.out")"
-	tg_log "wrk across a restart from $entry to $TG_CALLS_SWITCH: $(grep -E 'requests in' "$TG_TMP/wrk2.out" | sed 's/^ *//')"
+	tg_log "wrk across a restart: $(grep -E 'requests in' "$TG_TMP/wrk2.out" | sed 's/^ *//')"
 fi
 
 # 20 GETs on one keep-alive connection, then POSTs. Statuses do not

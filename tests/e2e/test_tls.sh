@@ -85,7 +85,7 @@ tls_prog_ids()
 {
 	local pin
 
-	for pin in "$TG_PIN"/tls_* "$TG_PIN/link_recv" "$TG_PIN/link_sysenter"; do
+	for pin in "$TG_PIN"/tls_* "$TG_PIN/link_recv"; do
 		[ -e "$pin" ] && bpftool -j link show pinned "$pin" | jq -r .prog_id
 	done | sort -u
 }
