@@ -18,13 +18,10 @@
 #    run --no-calls`) and without, in alternating runs (ABAB...): iperf3
 #    over veth with offloads on, each direction, and wrk through the
 #    gateway nginx of the end-to-end tests.
-# 4. Call counting: the calls programs' run-time statistics under wrk
-#    load, per syscall-entry run, per receive and per counted request, with
-#    reads noted on the per-syscall tracepoints and on the sys_enter
-#    fallback (TOLLGATE_CALLS_ENTRY=sys_enter), alternating; then the
-#    request rate through the gateway without the agent, with `tollgate
-#    run --no-calls`, with `tollgate run` and with the fallback, in
-#    alternating runs.
+# 4. Call counting: the receive program's run-time statistics under wrk
+#    load, per receive and per counted request; then the request rate
+#    through the gateway without the agent, with `tollgate run
+#    --no-calls` and with `tollgate run`, in alternating runs.
 # 5. The classifier's own benchmark (bench_classify).
 # 6. The metrics page with 1,000 and 10,000 series: render and scrape time
 #    (bench_metrics; also alone: make bench-metrics).
@@ -64,7 +61,7 @@ HTTP_SIZE=1024
 TARGET_NS=25
 TARGET_RATIO=0.97
 CALLS_TARGET_RATIO=0.98
-CALLS_STATES="none nocalls calls sysenter"
+CALLS_STATES="none nocalls calls"
 WORKLOADS="up down http"
 
 declare -A DESC=(
@@ -308,11 +305,10 @@ throughput_pass()
 declare -A CDESC=(
 	[none]="no agent: nothing attached to the cgroup"
 	[nocalls]="\`tollgate run --no-calls\`: bytes and packets only"
-	[calls]="\`tollgate run\`: calls counted, reads noted on the four syscall tracepoints"
-	[sysenter]="\`tollgate run\` with TOLLGATE_CALLS_ENTRY=sys_enter: calls counted, reads noted on the raw tracepoint sys_enter (the fallback, and what every agent did before)"
+	[calls]="\`tollgate run\`: bytes, packets and calls"
 )
 
-# calls_on none|nocalls|calls|sysenter: no agent, or the agent counting
+# calls_on none|nocalls|calls: no agent, or the agent counting
 # calls or not.
 calls_on()
 {
@@ -320,30 +316,17 @@ calls_on()
 	none) ;;
 	nocalls)
 		meter_on --no-calls
-		if [ -n "$(calls_entry_ids)" ] || [ -e "$TG_PIN/link_recv" ]; then
+		if [ -e "$TG_PIN/link_recv" ]; then
 			tg_die "tollgate run --no-calls left calls tracers: $(ls "$TG_PIN")"
 		fi
 		;;
-	calls) TOLLGATE_CALLS_ENTRY=syscalls meter_on ;;
-	sysenter) TOLLGATE_CALLS_ENTRY=sys_enter meter_on ;;
+	calls) meter_on ;;
 	esac
 }
 
 link_prog_id()	# LINK_PIN_NAME
 {
 	bpftool -j link show pinned "$TG_PIN/$1" | jq .prog_id
-}
-
-# Program ids of the syscall-entry links pinned, whichever kind.
-calls_entry_ids()
-{
-	local l ids=""
-
-	for l in link_sysenter link_sys_read link_sys_readv link_sys_recvfrom \
-		link_sys_recvmsg; do
-		[ -e "$TG_PIN/$l" ] && ids+="$(link_prog_id "$l") "
-	done
-	echo "${ids% }"
 }
 
 # "run_time_ns run_cnt" summed over the program ids given.
@@ -354,8 +337,8 @@ sum_stats()
 		END { printf "%d %d\n", n, c }'
 }
 
-# Accumulated by calls_stats_pass: CST[mode,entry_ns|entry_cnt|recv_ns|
-# recv_cnt|calls|wall_ns|requests].
+# Accumulated by calls_stats_pass: CST[calls,recv_ns|recv_cnt|calls|
+# wall_ns].
 declare -A CST
 
 calls_stats_add()	# MODE KEY VALUE
@@ -363,38 +346,30 @@ calls_stats_add()	# MODE KEY VALUE
 	CST[$1,$2]=$((${CST[$1,$2]:-0} + $3))
 }
 
-# The calls programs' statistics under wrk, reads noted one way and the
-# other, in the order calls, sysenter, sysenter, calls.
+# The receive program's statistics under wrk, in two runs.
 calls_stats_pass()
 {
-	local mode entry recv rate c0 c1 t0 t1
-	local -a e0 e1 r0 r1
+	local i recv rate c0 c1 t0 t1
+	local -a r0 r1
 
 	stats_on
-	for mode in calls sysenter sysenter calls; do
-		calls_on "$mode"
-		entry=$(calls_entry_ids)
+	for i in 1 2; do
+		calls_on calls
 		recv=$(link_prog_id link_recv)
-		# shellcheck disable=SC2086 # ids
-		read -r -a e0 <<<"$(sum_stats $entry)"
 		read -r -a r0 <<<"$(sum_stats "$recv")"
 		c0=$(tg_calls "$(tg_dump)")
 		t0=$(date +%s%N)
 		rate=$(bench_wrk "$STATS_DUR") || tg_die "$rate"
 		t1=$(date +%s%N)
-		# shellcheck disable=SC2086
-		read -r -a e1 <<<"$(sum_stats $entry)"
 		read -r -a r1 <<<"$(sum_stats "$recv")"
 		c1=$(tg_calls "$(tg_dump)")
 		meter_off
-		[ "$c1" -gt "$c0" ] || tg_die "$mode: no call counted under wrk"
-		calls_stats_add "$mode" entry_ns $((e1[0] - e0[0]))
-		calls_stats_add "$mode" entry_cnt $((e1[1] - e0[1]))
-		calls_stats_add "$mode" recv_ns $((r1[0] - r0[0]))
-		calls_stats_add "$mode" recv_cnt $((r1[1] - r0[1]))
-		calls_stats_add "$mode" calls $((c1 - c0))
-		calls_stats_add "$mode" wall_ns $((t1 - t0))
-		tg_log "  $mode: $rate requests/s, $((c1 - c0)) calls, entry runs $((e1[1] - e0[1])), receives $((r1[1] - r0[1]))"
+		[ "$c1" -gt "$c0" ] || tg_die "run $i: no call counted under wrk"
+		calls_stats_add calls recv_ns $((r1[0] - r0[0]))
+		calls_stats_add calls recv_cnt $((r1[1] - r0[1]))
+		calls_stats_add calls calls $((c1 - c0))
+		calls_stats_add calls wall_ns $((t1 - t0))
+		tg_log "  run $i: $rate requests/s, $((c1 - c0)) calls, receives $((r1[1] - r0[1]))"
 	done
 	stats_off
 }
@@ -437,39 +412,20 @@ calls_ratio()
 
 report_calls_stats()
 {
-	local mode
-
-	echo "| reads noted on | program | runs | ns/run | runs per call | ns per call | CPU time per second of load (ms/s) |"
-	echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
-	for mode in calls sysenter; do
-		awk -v m="$mode" -v en="${CST[$mode,entry_ns]:-0}" \
-			-v ec="${CST[$mode,entry_cnt]:-0}" \
-			-v rn="${CST[$mode,recv_ns]:-0}" \
-			-v rc="${CST[$mode,recv_cnt]:-0}" \
-			-v k="${CST[$mode,calls]:-0}" -v w="${CST[$mode,wall_ns]:-0}" '
-		function row(what, n, c,   how, per, rpc, npc) {
-			how = "sys_enter (fallback)"
-			if (m == "calls")
-				how = "syscall tracepoints"
-			per = rpc = npc = "-"
-			if (c)
-				per = sprintf("%.1f", n / c)
-			if (k) {
-				rpc = sprintf("%.2f", c / k)
-				npc = sprintf("%.1f", n / k)
-			}
-			printf "| %s | %s | %d | %s | %s | %s | %.2f |\n", how, what,
-				c, per, rpc, npc, w ? 1000 * n / w : 0
+	echo "| program | runs | ns/run | runs per call | ns per call | CPU time per second of load (ms/s) |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+	awk -v rn="${CST[calls,recv_ns]:-0}" -v rc="${CST[calls,recv_cnt]:-0}" \
+		-v k="${CST[calls,calls]:-0}" -v w="${CST[calls,wall_ns]:-0}" 'BEGIN {
+		per = rpc = npc = "-"
+		if (rc)
+			per = sprintf("%.1f", rn / rc)
+		if (k) {
+			rpc = sprintf("%.2f", rc / k)
+			npc = sprintf("%.1f", rn / k)
 		}
-		BEGIN {
-			e = "entry (tg_sys_enter)"
-			if (m == "calls")
-				e = "entry (tg_sys_read, _readv, _recvfrom, _recvmsg)"
-			row(e, en, ec)
-			row("receive (tg_recv)", rn, rc)
-			row("both", en + rn, ec + rc)
-		}'
-	done
+		printf "| receive (tg_recv) | %d | %s | %s | %s | %.2f |\n", rc,
+			per, rpc, npc, w ? 1000 * rn / w : 0
+	}'
 }
 
 report_calls_throughput()
@@ -774,15 +730,11 @@ write_results()
 		echo "## Call counting"
 		echo
 		echo "Cost under load: BPF run-time statistics on, wrk as above for"
-		echo "$STATS_DUR s per run, four runs: reads noted on the syscall tracepoints,"
-		echo "on the raw tracepoint sys_enter (the fallback, and what every agent"
-		echo "did before), on sys_enter again, on the tracepoints again. Per"
-		echo "program kind, summed over the runs of each kind: runs, time per run,"
-		echo "runs and time per counted call, and time per second of wall-clock"
-		echo "load. An entry program runs on every syscall it is attached to, of"
-		echo "every process on the host (wrk's, nginx's, the other engineers'),"
-		echo "and returns at once outside the metered cgroup; the receive program"
-		echo "runs on every socket receive of the host. The time includes the"
+		echo "$STATS_DUR s per run, two runs, summed: the receive program's runs, time"
+		echo "per run, runs and time per counted call, and time per second of"
+		echo "wall-clock load. It runs on every socket receive of the host (wrk's,"
+		echo "the backend's and the gateway's) and returns at once for sockets it"
+		echo "does not parse; nothing runs at syscall entry. The time includes the"
 		echo "kernel's clock reads around each run."
 		echo
 		report_calls_stats
@@ -852,7 +804,7 @@ tg_log "cost under load: run-time statistics, empty programs vs meter"
 stats_pass
 tg_log "throughput: $PAIRS pairs, $DUR s per workload"
 throughput_pass
-tg_log "calls: run-time statistics, syscall tracepoints vs sys_enter"
+tg_log "calls: run-time statistics of the receive program"
 calls_stats_pass
 tg_log "calls: request rate, $CALLS_ROUNDS rounds of ${CALLS_STATES// /, }"
 calls_throughput_pass
