@@ -14,12 +14,6 @@
  * bounding set when it may change it. no_new_privs makes sure no exec can
  * bring anything back.
  *
- * CAP_DAC_READ_SEARCH, which the systemd unit grants too, serves one thing:
- * reading the syscall tracepoints' ids in tracefs (root's, mode 0700) while
- * the meter is loaded and attached. It is effective only then, so that the
- * configuration, range files and keys are read at the start with the
- * user's own rights, as they are reread on SIGHUP once it is gone.
- *
  * An agent run as root without --user keeps everything: it is someone's
  * shell session, not a service.
  */
@@ -231,44 +225,6 @@ static int caps_trim(int probe_fd, bool *kept_bpf)
 		return err;
 	}
 	*kept_bpf = keep != 0;
-	return 0;
-}
-
-/*
- * Make CAP_DAC_READ_SEARCH effective (@on) or not, when it is permitted and
- * the agent is not root (root reads tracefs as its owner). The permitted
- * set, and with it the ambient one, stays as it is: privs_drop() empties
- * them. Returns 0 or -errno, with the reason logged.
- */
-int privs_read_search(bool on)
-{
-	struct __user_cap_header_struct h = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct d[2];
-	int i = CAP_TO_INDEX(CAP_DAC_READ_SEARCH);
-	__u32 bit = CAP_TO_MASK(CAP_DAC_READ_SEARCH);
-	int err;
-
-	if (geteuid() == 0)
-		return 0;
-	err = caps_get(d);
-	if (err) {
-		pr_warn("cannot read capabilities: %s", strerror(-err));
-		return err;
-	}
-	if (!(d[i].permitted & bit))
-		return 0;
-	if (on)
-		d[i].effective |= bit;
-	else
-		d[i].effective &= ~bit;
-	if (syscall(SYS_capset, &h, d)) {
-		err = -errno;
-		pr_warn("cannot %s cap_dac_read_search: %s",
-			on ? "raise" : "lower", strerror(-err));
-		return err;
-	}
 	return 0;
 }
 

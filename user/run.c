@@ -816,11 +816,6 @@ int cmd_run(int argc, char **argv)
 	if (o->summary < 0)
 		o->summary = isatty(STDOUT_FILENO);
 
-	/* Files are read with the user's own rights, as on SIGHUP: a
-	 * CAP_DAC_READ_SEARCH granted for tracefs is effective only while
-	 * the meter is loaded and attached (privs.c). */
-	if (privs_read_search(false))
-		return 1;
 	/* Before anything touches the kernel: a wrong file changes nothing. */
 	if (agent_load_config(&a, "cannot load the configuration", &a.cfg))
 		return 1;
@@ -863,9 +858,6 @@ int cmd_run(int argc, char **argv)
 	sigdelset(&wait_mask, SIGTERM);
 	sigdelset(&wait_mask, SIGHUP);
 
-	err = privs_read_search(true);
-	if (err)
-		goto out;
 	err = meter_load(&a.m, &(struct meter_opts){ .pin_dir = o->pin_dir,
 						      .max_peers = o->max_peers,
 						      .no_calls = o->no_calls });
@@ -877,9 +869,6 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	err = meter_attach(a.m, o->cgroup);
-	if (err)
-		goto out;
-	err = privs_read_search(false);
 	if (err)
 		goto out;
 	agent_tls(&a);

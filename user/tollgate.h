@@ -175,7 +175,6 @@ struct privs {
 };
 
 int privs_parse_user(const char *spec, struct privs *p);
-int privs_read_search(bool on);
 int privs_drop(const struct privs *p, int probe_fd);
 
 /* commands */

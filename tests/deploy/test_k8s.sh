@@ -7,10 +7,7 @@
 # selector matches its pods, every mount has its volume and the ConfigMap
 # exists with a tollgate.yaml that is YAML too, the containers add no
 # capability beyond those the agent needs (tests/e2e/test_privdrop.sh runs
-# it with exactly these) and cannot escalate, the agent gets the host's
-# BPF filesystem, cgroupfs and tracefs (those two read-only: tracefs
-# for the syscall tracepoints, else calls are counted on sys_enter) and
-# ledger directory, `tollgate` accepts the
+# it with exactly these) and cannot escalate, `tollgate` accepts the
 # container's arguments, and `tollgate check-config` the ConfigMap's. Skips without python3 and PyYAML.
 # Exit codes: 0 pass, 77 skip, other fail.
 set -u
@@ -88,17 +85,14 @@ agent = [c for c in pod["containers"] if c["name"] == "tollgate"]
 check(len(agent) == 1, "no container tollgate")
 mounts = {m["mountPath"]: m for m in agent[0]["volumeMounts"]}
 for path in ("/sys/fs/bpf", "/sys/fs/cgroup", "/var/lib/tollgate",
-             "/etc/tollgate", "/sys/kernel/tracing"):
+             "/etc/tollgate"):
     check(path in mounts, f"the agent does not mount {path}")
-for path in ("/sys/fs/bpf", "/sys/fs/cgroup", "/var/lib/tollgate",
-             "/sys/kernel/tracing"):
+for path in ("/sys/fs/bpf", "/sys/fs/cgroup", "/var/lib/tollgate"):
     src = volumes.get(mounts.get(path, {}).get("name"), {})
     check(src.get("hostPath", {}).get("path") == path,
           f"{path} is not the host's")
-# Without the node's tracefs the agent counts calls on sys_enter.
-for path in ("/sys/fs/cgroup", "/sys/kernel/tracing"):
-    check(mounts.get(path, {}).get("readOnly") is True,
-          f"{path} is mounted writable")
+check(mounts.get("/sys/fs/cgroup", {}).get("readOnly") is True,
+      "cgroupfs is mounted writable")
 check("--user" in agent[0]["args"], "the agent does not drop to a user")
 
 for f in fails:

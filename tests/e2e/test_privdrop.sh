@@ -15,33 +15,33 @@
 #    and the ledger it books into, opened before the drop, all of them.
 #
 # 2. what deploy/tollgate.service does: the agent starts as nobody with
-#    the ambient capabilities CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON and
-#    CAP_DAC_READ_SEARCH, and sees its pin directory, owned by nobody,
-#    through a bind mount in a mount namespace of its own (the unit's
-#    TemporaryFileSystem= and BindPaths=, since /sys/fs/bpf is root's
-#    alone). Without any one of the first three it must fail; without
-#    CAP_DAC_READ_SEARCH it cannot read tracefs and must fall back to
-#    sys_enter for calls; a configuration only root may read must stop it
-#    even with CAP_DAC_READ_SEARCH (it reads files with its user's rights,
-#    as on SIGHUP). With all four it notes reads on the per-syscall
-#    tracepoints, then trims every capability. Its ledger is in a
-#    directory of its own, as StateDirectory= makes it.
+#    the ambient capabilities CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON, and
+#    sees its pin directory, owned by nobody, through a bind mount in a
+#    mount namespace of its own (the unit's TemporaryFileSystem= and
+#    BindPaths=, since /sys/fs/bpf is root's alone). Without any one of
+#    the three it must fail; with them it attaches, then trims them all.
+#    Its ledger is in a directory of its own, as StateDirectory= makes it.
 #
 # 3. what deploy/kubernetes/tollgate.yaml does: root with only CAP_BPF,
 #    CAP_NET_ADMIN, CAP_PERFMON, CAP_SETUID and CAP_SETGID, and --user
-#    UID:GID. Root reads tracefs as its owner: per-syscall tracepoints.
+#    UID:GID.
 #
-# In every case the programs the agent holds (/proc/PID/fdinfo) and the
-# pinned links show which entry notes the reads, as the agent's log says.
+# In every case where calls are counted, the agent must hold the receive
+# tracer tg_recv, pinned as link_recv, and no program at syscall entry:
+# neither tg_sys_enter (the raw tracepoint sys_enter runs it on every
+# syscall of the host) nor tg_sys_read, _readv, _recvfrom, _recvmsg (the
+# per-syscall tracepoints need tracefs, which the unit's agent may not
+# read). What counts is the programs it holds (/proc/PID/fdinfo) and
+# those its pins run, not its log.
 # shellcheck source=lib.sh
 . "${0%/*}/lib.sh" || exit 1
 
 SIZE=$((10 << 20))
 CAP_BPF_MASK=$((1 << 39))
 # The unit's AmbientCapabilities=, in setpriv's words.
-UNIT_CAPS=+bpf,+net_admin,+perfmon,+dac_read_search
-# This test checks the entry the agent chooses, not a forced one.
-unset TOLLGATE_CALLS_ENTRY
+UNIT_CAPS=+bpf,+net_admin,+perfmon
+# Programs at syscall entry: none may be loaded.
+ENTRY_PROGS="tg_sys_enter tg_sys_read tg_sys_readv tg_sys_recvfrom tg_sys_recvmsg"
 
 tg_init nginx curl setpriv unshare
 id nobody >/dev/null 2>&1 || tg_skip "no user 'nobody'"
@@ -104,22 +104,6 @@ check_thread()
 		"/proc/$pid/status" | tr -s '\t\n' '  ')"
 }
 
-# The syscall tracepoints' ids in tracefs, as root finds them (set after
-# the first agent, which mounts tracefs if need be); empty: this kernel
-# has none, and which entry serves is not checked.
-TPS_ID=
-find_tps()
-{
-	local d
-
-	for d in /sys/kernel/debug/tracing /sys/kernel/tracing; do
-		[ -r "$d/events/syscalls/sys_enter_read/id" ] || continue
-		TPS_ID=$d/events/syscalls/sys_enter_read/id
-		return
-	done
-	tg_log "no syscall tracepoints readable in tracefs: the entry of calls is not checked"
-}
-
 # The names of the BPF programs the agent holds, loaded or attached through
 # a link, from its descriptors: neither its log nor its pins.
 agent_progs()
@@ -132,53 +116,54 @@ agent_progs()
 		done | sort -u | tr '\n' ' '
 }
 
-# check_entry LABEL syscalls|sys_enter: the agent notes reads for calls on
-# the four per-syscall tracepoints, or on the raw tracepoint sys_enter
-# (run on every syscall of the host), by the programs it holds, its
-# pinned links and its log alike.
-check_entry()
+# The names of the BPF programs pinned in directory $1, or run by the links
+# pinned there.
+pinned_progs()
 {
-	local label=$1 want=$2 progs l id name type
+	local f id
 
-	[ -n "$TPS_ID" ] || return 0
-	if grep -q 'no sock_recv_length tracepoint' "$TG_AGENT_LOG"; then
-		tg_log "$label: this kernel counts no calls: no entry to check"
+	for f in "$1"/*; do
+		id=$(bpftool -j link show pinned "$f" 2>/dev/null |
+			jq -r '.prog_id // empty')
+		if [ -n "$id" ]; then
+			bpftool -j prog show id "$id" 2>/dev/null | jq -r .name
+		else
+			bpftool -j prog show pinned "$f" 2>/dev/null |
+				jq -r '.name // empty'
+		fi
+	done | sort -u | tr '\n' ' '
+}
+
+# check_calls LABEL: with calls counted, the agent holds the receive tracer
+# tg_recv and its pinned link_recv runs it, and no program at syscall
+# entry is held or pinned, however the agent notes reads.
+check_calls()
+{
+	local label=$1 held pinned p id name type bad_held='' bad_pinned=''
+
+	if grep -q 'calls are not counted' "$TG_AGENT_LOG"; then
+		tg_log "$label: the agent counts no calls here: no tracer to check: $(grep 'calls are not counted' "$TG_AGENT_LOG")"
 		return 0
 	fi
-	progs=$(agent_progs "$TG_AGENT_PID")
-	tg_log "$label: reads noted by $(cd "$TG_PIN" && echo link_sys*); programs held: $progs"
-	if [ "$want" = sys_enter ]; then
-		[[ " $progs " = *" tg_sys_enter "* ]] ||
-			tg_fail "$label: the agent holds no tg_sys_enter"
-		[ -e "$TG_PIN/link_sysenter" ] ||
-			tg_fail "$label: no pinned link_sysenter: $(ls "$TG_PIN")"
-		grep -q "cannot read the syscall tracepoints' ids in tracefs.*raw tracepoint sys_enter" "$TG_AGENT_LOG" ||
-			tg_fail "$label: the agent did not say why it fell back to sys_enter: $(cat "$TG_AGENT_LOG")"
-	else
-		[[ " $progs " != *" tg_sys_enter "* ]] ||
-			tg_fail "$label: the agent holds tg_sys_enter, run on every syscall of the host"
-		[ ! -e "$TG_PIN/link_sysenter" ] ||
-			tg_fail "$label: link_sysenter is pinned: $(ls "$TG_PIN")"
-		! grep -q 'raw tracepoint sys_enter' "$TG_AGENT_LOG" ||
-			tg_fail "$label: the agent fell back: $(grep 'sys_enter' "$TG_AGENT_LOG")"
-	fi
-	for l in read readv recvfrom recvmsg; do
-		if [ "$want" = sys_enter ]; then
-			[[ " $progs " != *" tg_sys_$l "* ]] ||
-				tg_fail "$label: tg_sys_$l held beside tg_sys_enter"
-			[ ! -e "$TG_PIN/link_sys_$l" ] ||
-				tg_fail "$label: link_sys_$l pinned beside link_sysenter"
-			continue
-		fi
-		[[ " $progs " = *" tg_sys_$l "* ]] ||
-			tg_fail "$label: the agent holds no tg_sys_$l"
-		id=$(bpftool -j link show pinned "$TG_PIN/link_sys_$l" 2>/dev/null |
-			jq .prog_id)
-		read -r name type < <(bpftool -j prog show id "${id:-0}" 2>/dev/null |
-			jq -r '"\(.name) \(.type)"')
-		[ "${name:-}" = "tg_sys_$l" ] && [ "${type:-}" = tracepoint ] ||
-			tg_fail "$label: link_sys_$l runs '${name:-nothing}' (${type:-}), expected tracepoint tg_sys_$l"
+	held=$(agent_progs "$TG_AGENT_PID")
+	pinned=$(pinned_progs "$TG_PIN")
+	tg_log "$label: programs held: $held; pinned: $pinned"
+	[[ " $held " = *" tg_recv "* ]] ||
+		tg_fail "$label: the agent holds no tg_recv, the receive tracer"
+	id=$(bpftool -j link show pinned "$TG_PIN/link_recv" 2>/dev/null |
+		jq .prog_id)
+	read -r name type < <(bpftool -j prog show id "${id:-0}" 2>/dev/null |
+		jq -r '"\(.name) \(.type)"')
+	[ "${name:-}" = tg_recv ] ||
+		tg_fail "$label: link_recv runs '${name:-nothing}' (${type:-}), expected tg_recv"
+	for p in $ENTRY_PROGS; do
+		[[ " $held " = *" $p "* ]] && bad_held+=" $p"
+		[[ " $pinned " = *" $p "* ]] && bad_pinned+=" $p"
 	done
+	[ -z "$bad_held" ] ||
+		tg_fail "$label: the agent holds programs at syscall entry:$bad_held"
+	[ -z "$bad_pinned" ] ||
+		tg_fail "$label: programs at syscall entry are pinned in $TG_PIN:$bad_pinned"
 }
 
 download()
@@ -257,8 +242,7 @@ tg_be_file big.bin "$SIZE"
 
 # 1. root, then --user nobody.
 tg_agent_start --user nobody --summary
-find_tps
-check_entry "--user nobody" syscalls
+check_calls "--user nobody"
 check_dropped "--user nobody" "$TG_AGENT_PID"
 v=$((16#$(status_field "$TG_AGENT_PID" CapBnd)))
 [ $((v & ~CAP_BPF_MASK)) -eq 0 ] ||
@@ -318,52 +302,9 @@ for missing in bpf net_admin perfmon; do
 	mkdir -p "$TG_PIN" && chown nobody: "$TG_PIN"
 done
 
-# Without CAP_DAC_READ_SEARCH the agent attaches, but tracefs (root's, mode
-# 0700) hides the syscall tracepoints' ids from it: it falls back to
-# sys_enter, a program run on every syscall of the host. That is what the
-# unit grants the capability for; where nobody can read the ids anyway,
-# it is not needed, and this says so.
-if [ -z "$TPS_ID" ]; then
-	:
-elif setpriv --reuid=nobody --regid="$NOBODY_GID" --clear-groups \
-	test -r "$TPS_ID"; then
-	tg_log "nobody reads $TPS_ID without capabilities here: cap_dac_read_search is not needed for it"
-else
-	service_wrap "${UNIT_CAPS/,+dac_read_search/}"
-	tg_agent_start --no-ledger
-	check_entry "without cap_dac_read_search" sys_enter
-	check_dropped "without cap_dac_read_search" "$TG_AGENT_PID"
-	tg_agent_stop TERM
-	"$TG_BIN" detach --pin-dir "$TG_PIN" >/dev/null || tg_die "cannot detach"
-	mkdir -p "$TG_PIN" && chown nobody: "$TG_PIN" ||
-		tg_die "cannot make $TG_PIN"
-fi
-
-# CAP_DAC_READ_SEARCH is effective only while loading and attaching: the
-# agent reads its files with nobody's rights, so a configuration that
-# only root may read stops the start, as it would fail a reload.
-printf 'region: cn-north-1\nprovider: jdcloud\n' >"$TG_TMP/root-only.yaml" &&
-	chmod 0600 "$TG_TMP/root-only.yaml" || tg_die "cannot write root-only.yaml"
-service_wrap "$UNIT_CAPS"
-TG_AGENT_STARTS=$((TG_AGENT_STARTS + 1))
-log=$TG_TMP/agent.$TG_AGENT_STARTS.log
-timeout 20 "${TG_AGENT_WRAP[@]}" "$TG_BIN" run --cgroup "$TG_CG" \
-	--config "$TG_TMP/root-only.yaml" --pin-dir "$TG_AGENT_PIN" \
-	--no-summary --no-ledger --no-metrics >"$log" 2>&1
-rc=$?
-if [ $rc -eq 0 ] || [ $rc -eq 124 ] || [ -e "$TG_PIN/link_ingress" ]; then
-	tg_fail "cap_dac_read_search let the agent read a configuration only root may read: $(cat "$log")"
-elif ! grep -q 'root-only.yaml.*Permission denied' "$log"; then
-	tg_fail "a configuration only root may read failed otherwise: $(cat "$log")"
-else
-	tg_log "root-only configuration: $(head -n1 "$log")"
-fi
-[ -z "$(tg_cgroup_progs)" ] ||
-	tg_die "with a root-only configuration programs were attached: $(tg_cgroup_progs)"
-
 service_wrap "$UNIT_CAPS"
 tg_agent_start --summary
-check_entry service syscalls
+check_calls service
 check_dropped service "$TG_AGENT_PID"
 [ "$(stat -c %U "$TG_PIN/link_ingress")" = nobody ] ||
 	tg_fail "service: pins do not belong to nobody"
@@ -382,7 +323,7 @@ TG_AGENT_WRAP=(setpriv --inh-caps=-all --bounding-set="$bounding")
 TG_AGENT_PIN=
 TG_LEDGER=$TG_TMP/container/ledger.db
 tg_agent_start --user "$NOBODY_UID:$NOBODY_GID" --summary
-check_entry container syscalls
+check_calls container
 check_dropped container "$TG_AGENT_PID"
 download container
 check_summary container
