@@ -365,9 +365,9 @@ static __noinline int meter_bare(struct __sk_buff *skb, struct bpf_sock *sk,
 static __noinline int meter_slow(struct __sk_buff *skb, struct bpf_sock *sk,
 				 struct tg_sock *st, bool out)
 {
-	struct tg_peer_key key;
+	struct tg_peer_key key = {};
 	__u32 slot, packets;
-	struct tg_pkt pkt;
+	struct tg_pkt pkt = {};
 	__u64 bytes;
 
 	if (!st) {
@@ -379,13 +379,6 @@ static __noinline int meter_slow(struct __sk_buff *skb, struct bpf_sock *sk,
 	if (!st->cookie)
 		sock_init(st, sk, skb);
 
-	/* Not zeroed whole: the parser sets every field read here, or
-	 * leaves ok clear. */
-	pkt.ok = 0;
-	pkt.has_ports = 0;
-	pkt.sport = 0;
-	pkt.dport = 0;
-	pkt.hdr_len = 0;
 	tg_parse(skb, &pkt);
 	if (!pkt.ok)
 		stat_inc(TG_STAT_BAD_HEADER);
@@ -393,7 +386,6 @@ static __noinline int meter_slow(struct __sk_buff *skb, struct bpf_sock *sk,
 	packets = 1;
 	if (is_gso(skb))
 		bytes = wire(skb, &pkt, &packets);
-	key.pad = 0;
 	peer_key(&key, &pkt, st, st->role, out);
 
 	slot = st->peer_slot;
