@@ -8,6 +8,9 @@
  *
  *   attach      every pinned cgroup link (ingress, egress, sock_ops) is
  *               attached to a cgroup: fail when none is, or some are not
+ *   calls       whether calls are counted (the receive tracer pinned) and
+ *               in how many TLS libraries; warn when an older agent's
+ *               syscall-entry tracers are still pinned
  *   pins        the pin directory and the maps are there: fail when not
  *   peers       peer slots used / capacity: fail when full, warn from 90%
  *   inserts     failed peer inserts (bytes booked to overflow buckets):
@@ -17,6 +20,7 @@
  *   shipping    unshipped rows and the last ship to the fleet ledger: warn
  *               when rows wait and the last ship is older than 3 intervals
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -42,7 +46,7 @@ struct check {
 	char detail[600];
 };
 
-#define NR_CHECKS 6
+#define NR_CHECKS 7
 
 struct status {
 	struct check c[NR_CHECKS];
@@ -92,6 +96,57 @@ static const char *cgroup_path(__u64 id)
 	want_ino = id;
 	nftw(mnt, match_ino, 16, FTW_PHYS | FTW_MOUNT);
 	return found[0] ? found : "?";
+}
+
+/* Pins under @pin_dir whose names start with @prefix. */
+static int count_pins(const char *pin_dir, const char *prefix)
+{
+	struct dirent *de;
+	int n = 0;
+	DIR *d = opendir(pin_dir);
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)))
+		n += !strncmp(de->d_name, prefix, strlen(prefix));
+	closedir(d);
+	return n;
+}
+
+/*
+ * Calls: counted when the receive tracer is pinned (an agent run with
+ * --no-calls removes it). Pinned syscall-entry tracers belong to an agent
+ * before 0.2, whose receive tracer reads their notes: they still work, but
+ * put every syscall of the host on the traced path.
+ */
+static void check_calls(struct status *st, const char *pin_dir)
+{
+	char path[4096];
+	int tls = count_pins(pin_dir, "tls_");
+	int old = count_pins(pin_dir, "link_sys");
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/link_recv", pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		add(st, "calls", ST_OK, "not counted: no receive tracer pinned "
+		    "(the last agent ran with --no-calls, or none ran)");
+		return;
+	}
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.prog_id = 0;
+	close(fd);
+	if (old)
+		add(st, "calls", ST_WARN, "counted by an older tollgate's "
+		    "tracers, %d of them at syscall entry, which every syscall "
+		    "of the host runs through: 'tollgate detach' and a new "
+		    "start replace them", old);
+	else
+		add(st, "calls", ST_OK, "counted: receive tracer pinned "
+		    "(program id %u); %d SSL_read hooks pinned", info.prog_id,
+		    tls);
 }
 
 static void check_links(struct status *st, const char *pin_dir)
@@ -337,6 +392,7 @@ int cmd_status(int argc, char **argv)
 	}
 
 	check_links(&st, pin_dir);
+	check_calls(&st, pin_dir);
 	check_maps(&st, pin_dir);
 	check_ledger(&st, ledger, interval);
 	for (i = 0; i < st.nr; i++)

@@ -5,7 +5,9 @@
 # collects, names the cgroup the links attach to and counts the peers;
 # says the collection stalled once the agent is gone for more than 3
 # intervals (the meter still attached); and says nothing is attached after
-# 'tollgate detach'. Its exit status follows: 0 healthy, 1 not.
+# 'tollgate detach'. It says whether calls are counted, and warns about an
+# older agent's syscall-entry tracers left pinned, which detach removes.
+# Its exit status follows: 0 healthy, 1 not.
 # shellcheck source=lib.sh
 . "${0%/*}/lib.sh" || exit 1
 
@@ -37,12 +39,14 @@ out=$(status) || tg_fail "status of a running agent: exit $?"
 while IFS= read -r line; do tg_log "    $line"; done <<<"$out"
 js=$(status --format json) || tg_fail "status --format json: exit $?"
 [ "$(jq -r .ok <<<"$js")" = true ] || tg_fail "not ok while healthy: $js"
-for c in attach pins peers inserts collection shipping; do
+for c in attach calls pins peers inserts collection shipping; do
 	[ "$(level "$js" "$c")" = ok ] ||
 		tg_fail "check $c is $(level "$js" "$c") while healthy: $js"
 done
 grep -q "cgroup $TG_CG " <<<"$out" ||
 	tg_fail "status does not name the cgroup $TG_CG"
+grep -q '^calls .* counted: receive tracer pinned' <<<"$out" ||
+	tg_fail "status does not say calls are counted: $out"
 peers=$(jq -r '.checks[] | select(.check == "peers") | .detail' <<<"$js")
 used=${peers%% of *}
 [ "$used" -ge 2 ] || tg_fail "peer slots used: $peers (expected >= 2: client and backend)"
@@ -57,7 +61,17 @@ js=$(status --format json) && tg_fail "status exits 0 with the collection stalle
 	tg_fail "collection not reported stalled: $js"
 tg_log "stalled: $(jq -r '.checks[] | select(.check == "collection") | .detail' <<<"$js")"
 
+# An older agent's syscall-entry tracer left pinned beside the receive
+# tracer: a warning, and still healthy. Any pinned link stands in for it.
+bpftool link pin id "$(bpftool -j link show pinned "$TG_PIN/link_recv" | jq .id)" \
+	"$TG_PIN/link_sys_read" || tg_die "cannot pin a stand-in link_sys_read"
+js=$(status --format json)
+[ "$(level "$js" calls)" = warn ] ||
+	tg_fail "an older agent's entry tracer is not reported: $js"
+tg_log "older tracers: $(jq -r '.checks[] | select(.check == "calls") | .detail' <<<"$js")"
+
 "$TG_BIN" detach --pin-dir "$TG_PIN" >/dev/null || tg_fail "detach failed"
+[ ! -e "$TG_PIN/link_sys_read" ] || tg_fail "detach left link_sys_read pinned"
 out=$(status) && tg_fail "status exits 0 after detach: $out"
 grep -q "nothing attached" <<<"$out" || tg_fail "status after detach: $out"
 tg_log "after detach: $(head -n1 <<<"$out")"
