@@ -136,24 +136,33 @@ meter_off()
 		tg_die "programs still attached after detach: $(tg_cgroup_progs)"
 }
 
+# bench_ready PID OUT PATTERN WHAT: wait up to 10 s until the bench_prog
+# process PID, writing to OUT, prints a line matching PATTERN: it holds
+# what it was started for. Dies, saying why, when it exits first.
+bench_ready()
+{
+	local i
+
+	for i in $(seq 100); do
+		grep -q "$3" "$2" && return 0
+		kill -0 "$1" 2>/dev/null || tg_die "$4 failed: $(cat "$2")"
+		sleep 0.1
+	done
+	tg_die "$4 was not ready within 10 s"
+}
+
 # Programs held on the cgroup by a bench_prog process: the empty ones
 # (floor), or the meter stopped after a step of its fast path (socket,
 # storage).
 stage_on()	# floor|socket|storage
 {
-	local i stage=$1
+	local stage=$1
 
 	[ "$stage" = floor ] && stage=empty
 	"$BENCH" attach "$stage" "$TG_CG" >"$TG_TMP/stage.out" 2>&1 &
 	STAGE_PID=$!
 	TG_PIDS+=("$STAGE_PID")
-	for i in $(seq 100); do
-		grep -q '^ids ' "$TG_TMP/stage.out" && return 0
-		kill -0 "$STAGE_PID" 2>/dev/null ||
-			tg_die "bench_prog attach $stage failed: $(cat "$TG_TMP/stage.out")"
-		sleep 0.1
-	done
-	tg_die "bench_prog attach $stage did not attach within 10s"
+	bench_ready "$STAGE_PID" "$TG_TMP/stage.out" '^ids ' "bench_prog attach $stage"
 }
 
 stage_off()
@@ -171,18 +180,10 @@ stage_ids()
 
 stats_on()
 {
-	local i
-
 	"$BENCH" stats >"$TG_TMP/stats.out" 2>&1 &
 	STATS_PID=$!
 	TG_PIDS+=("$STATS_PID")
-	for i in $(seq 50); do
-		grep -q '^enabled' "$TG_TMP/stats.out" && return 0
-		kill -0 "$STATS_PID" 2>/dev/null ||
-			tg_die "cannot enable BPF statistics: $(cat "$TG_TMP/stats.out")"
-		sleep 0.1
-	done
-	tg_die "bench_prog stats did not start"
+	bench_ready "$STATS_PID" "$TG_TMP/stats.out" '^enabled' "bench_prog stats"
 }
 
 stats_off()
