@@ -932,6 +932,69 @@ tg_calls()
 		add // 0' <<<"$1"
 }
 
+# The names of the BPF programs process $1 holds, loaded or attached
+# through a link, from its descriptors: neither its log nor its pins.
+tg_agent_progs()
+{
+	local id
+
+	sed -n 's/^prog_id:[[:space:]]*//p' /proc/"$1"/fdinfo/* 2>/dev/null |
+		sort -un | while read -r id; do
+			bpftool -j prog show id "$id" 2>/dev/null | jq -r .name
+		done | sort -u | tr '\n' ' '
+}
+
+# The names of the BPF programs pinned in directory $1, or run by the links
+# pinned there.
+tg_pinned_progs()
+{
+	local f id
+
+	for f in "$1"/*; do
+		id=$(bpftool -j link show pinned "$f" 2>/dev/null |
+			jq -r '.prog_id // empty')
+		if [ -n "$id" ]; then
+			bpftool -j prog show id "$id" 2>/dev/null | jq -r .name
+		else
+			bpftool -j prog show pinned "$f" 2>/dev/null |
+				jq -r '.name // empty'
+		fi
+	done | sort -u | tr '\n' ' '
+}
+
+# tg_check_calls_tracers LABEL: calls are counted by the receive tracer
+# alone. The agent holds tg_recv and its pinned link_recv runs it; nothing
+# runs at syscall entry, where every syscall of the host would pay for it:
+# no such program (tg_sys_enter, tg_sys_read, _readv, _recvfrom,
+# _recvmsg) held by the agent or run by a pin, no link_sys* pin.
+tg_check_calls_tracers()
+{
+	local label=$1 held pinned p id name type bad_held='' bad_pinned=''
+
+	held=$(tg_agent_progs "$TG_AGENT_PID")
+	pinned=$(tg_pinned_progs "$TG_PIN")
+	tg_log "$label: programs held: $held; pinned: $pinned"
+	[[ " $held " = *" tg_recv "* ]] ||
+		tg_fail "$label: the agent holds no tg_recv, the receive tracer"
+	id=$(bpftool -j link show pinned "$TG_PIN/link_recv" 2>/dev/null |
+		jq .prog_id)
+	read -r name type < <(bpftool -j prog show id "${id:-0}" 2>/dev/null |
+		jq -r '"\(.name) \(.type)"')
+	[ "${name:-}" = tg_recv ] ||
+		tg_fail "$label: link_recv runs '${name:-nothing}' (${type:-}), expected tg_recv"
+	for p in tg_sys_enter tg_sys_read tg_sys_readv tg_sys_recvfrom tg_sys_recvmsg; do
+		[[ " $held " = *" $p "* ]] && bad_held+=" $p"
+		[[ " $pinned " = *" $p "* ]] && bad_pinned+=" $p"
+	done
+	[ -z "$bad_held" ] ||
+		tg_fail "$label: the agent holds programs at syscall entry:$bad_held"
+	[ -z "$bad_pinned" ] ||
+		tg_fail "$label: programs at syscall entry are pinned in $TG_PIN:$bad_pinned"
+	if compgen -G "$TG_PIN/link_sys*" >/dev/null; then
+		tg_fail "$label: syscall-entry tracers pinned: $(ls "$TG_PIN")"
+	fi
+}
+
 # tg_check_calls: after tg_measure_end, the calls counted from the client
 # equal the lines of gw's access log, every call is on the client's row,
 # and no connection lost its HTTP stream or was taken for another

@@ -26,28 +26,7 @@ tg_topology_setup
 tg_cgroup_setup
 tg_agent_start
 
-# Calls are counted by the receive tracer alone: nothing may run at syscall
-# entry, where every syscall of the host would pay for it.
-check_tracers()
-{
-	local names
-
-	[ -e "$TG_PIN/link_recv" ] ||
-		tg_fail "no pinned receive tracer link_recv: $(ls "$TG_PIN")"
-	if compgen -G "$TG_PIN/link_sys*" >/dev/null; then
-		tg_fail "syscall-entry tracers pinned: $(ls "$TG_PIN")"
-	fi
-	# The programs the agent holds, by the descriptors it has open.
-	names=$(sed -n 's/^prog_id:[[:space:]]*//p' /proc/"$TG_AGENT_PID"/fdinfo/* 2>/dev/null |
-		sort -u | while read -r id; do
-			bpftool -j prog show id "$id" | jq -r .name
-		done)
-	grep -q '^tg_recv$' <<<"$names" ||
-		tg_fail "the agent holds no tg_recv program: $(xargs <<<"$names")"
-	! grep -q '^tg_sys' <<<"$names" ||
-		tg_fail "the agent holds a syscall-entry program: $(xargs <<<"$names")"
-}
-check_tracers
+tg_check_calls_tracers agent
 tg_be_nginx_start
 tg_gw_nginx_start
 tg_be_file f 1500
@@ -84,7 +63,7 @@ if [ -n "${TG_CALLS_RESTART:-}" ]; then
 	tg_agent_start
 	grep -q 'tg_recv: kept pinned link' "$TG_AGENT_LOG" ||
 		tg_fail "the restarted agent did not keep the pinned receive tracer"
-	check_tracers
+	tg_check_calls_tracers "restarted agent"
 	wait "$wrk2" || tg_die "wrk across the restart failed: $(cat "$TG_TMP/wrk2.out")"
 	tg_log "wrk across a restart: $(grep -E 'requests in' "$TG_TMP/wrk2.out" | sed 's/^ *//')"
 fi
