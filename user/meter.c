@@ -101,6 +101,19 @@ static int pin_path(char *buf, size_t len, const char *dir, const char *name)
 	return 0;
 }
 
+/* How many old syscall-entry tracers (old_entry_links) are pinned under
+ * @pin_dir. */
+int meter_old_tracers(const char *pin_dir)
+{
+	char path[PATH_MAX];
+	int i, n = 0;
+
+	for (i = 0; i < NR_OLD_ENTRY_LINKS; i++)
+		n += !pin_path(path, sizeof(path), pin_dir,
+			       old_entry_links[i]) && !access(path, F_OK);
+	return n;
+}
+
 static bool is_bpffs(const char *path)
 {
 	struct statfs st;
@@ -465,10 +478,8 @@ int meter_attach(struct meter *m, const char *cgroup)
 	/* The tracers first: a socket that sock_ops marks for counting
 	 * calls must not have a receive they miss. */
 	link_progs(m->skel, progs);
-	for (i = NR_CGROUP_LINKS; m->calls && i < NR_LINKS; i++) {
-		if (!bpf_program__autoload(progs[i]))
-			continue;
-		err = attach_tracer(m, i, progs[i], &kept);
+	if (m->calls) {
+		err = attach_tracer(m, LINK_RECV, progs[LINK_RECV], &kept);
 		if (err)
 			goto out;
 	}
@@ -537,21 +548,12 @@ int meter_attach(struct meter *m, const char *cgroup)
 	 * the host a detour), kept while it is kept (it reads their notes). */
 	if (!m->calls)
 		unpin_tracer(m, link_names[LINK_RECV]);
-	for (i = 0; i < NR_OLD_ENTRY_LINKS; i++) {
-		char path[PATH_MAX];
-
-		if (!kept) {
-			unpin_tracer(m, old_entry_links[i]);
-		} else if (m->pin_dir[0] &&
-			   !pin_path(path, sizeof(path), m->pin_dir,
-				     old_entry_links[i]) &&
-			   !access(path, F_OK)) {
-			pr_info("calls are counted by the tracers an older "
-				"tollgate pinned, which run at every syscall "
-				"of the host; 'tollgate detach' replaces them");
-			break;
-		}
-	}
+	if (kept && m->pin_dir[0] && meter_old_tracers(m->pin_dir))
+		pr_info("calls are counted by the tracers an older tollgate "
+			"pinned, which run at every syscall of the host; "
+			"'tollgate detach' replaces them");
+	for (i = 0; !kept && i < NR_OLD_ENTRY_LINKS; i++)
+		unpin_tracer(m, old_entry_links[i]);
 
 out:
 	close(cgfd);

@@ -123,7 +123,7 @@ static void check_calls(struct status *st, const char *pin_dir)
 {
 	char path[4096];
 	int tls = count_pins(pin_dir, "tls_");
-	int old = count_pins(pin_dir, "link_sys");
+	int old = meter_old_tracers(pin_dir);
 	struct bpf_link_info info = {};
 	__u32 len = sizeof(info);
 	int fd;

@@ -67,6 +67,7 @@ int meter_resumed(const struct meter *m);
 void meter_free(struct meter *m);
 void meter_abandon(struct meter *m);
 int meter_detach(const char *pin_dir, bool quiet);
+int meter_old_tracers(const char *pin_dir);
 int meter_prog_fds(const struct meter *m, int fds[3]);
 int meter_tls_attach(struct meter *m, const char *path, bool named);
 int meter_tls_scan(struct meter *m);
