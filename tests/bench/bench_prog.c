@@ -78,26 +78,19 @@ static int make_packets(struct pkt *pk)
 /* Average ns per run over @repeat runs, as the kernel measured it. */
 static int run(int prog, const struct pkt *p, __u32 repeat, __u32 *ns)
 {
-	struct __sk_buff ctx = {
-		.gso_segs = p->gso_segs,
-		.gso_size = p->gso_size,
-	};
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p->buf,
-		    .data_size_in = p->len, .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx), .repeat = repeat);
-	int err = bpf_prog_test_run_opts(prog, &opts);
+	__u32 retval;
+	int err = pkt_test_run(prog, p, repeat, &retval, ns);
 
 	if (err) {
 		fprintf(stderr, "bench_prog: test run of %s: %s\n", p->name,
 			strerror(-err));
 		return err;
 	}
-	if (opts.retval != 1) {
+	if (retval != 1) {
 		fprintf(stderr, "bench_prog: %s returned %u, not 1\n", p->name,
-			opts.retval);
+			retval);
 		return -EINVAL;
 	}
-	*ns = opts.duration;
 	return 0;
 }
 

@@ -4,7 +4,7 @@
  * options), IPv6 (with one extension header), TCP, UDP and other protocols,
  * any payload, GSO metadata. Shared by the BPF tests (test_meter.c) and the
  * per-packet benchmark (tests/bench/bench_prog.c), so both run the
- * programs on the same packets.
+ * programs on the same packets, the same way (pkt_test_run()).
  */
 #ifndef TOLLGATE_TESTS_PKT_H
 #define TOLLGATE_TESTS_PKT_H
@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/types.h>
+#include <bpf/bpf.h>
 
 #define ETH_LEN 14
 #define PROTO_ICMP 1
@@ -107,6 +108,30 @@ static void ipv6(struct pkt *p, const char *src, const char *dst, __u8 proto,
 	transport(next, proto, sport, dport, l4_len, payload);
 	memset(next + l4_len, 0xcd, payload);
 	p->len = ETH_LEN + 40 + ext_len + l4_len + payload;
+}
+
+/*
+ * Run program @prog @repeat times on @p, with its GSO metadata. Returns 0
+ * or -errno; on success *@retval is the program's verdict and *@duration
+ * the kernel's average time per run, in ns.
+ */
+static inline int pkt_test_run(int prog, const struct pkt *p, __u32 repeat,
+			       __u32 *retval, __u32 *duration)
+{
+	struct __sk_buff ctx = {
+		.gso_segs = p->gso_segs,
+		.gso_size = p->gso_size,
+	};
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p->buf,
+		    .data_size_in = p->len, .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = repeat);
+	int err = bpf_prog_test_run_opts(prog, &opts);
+
+	if (err)
+		return err;
+	*retval = opts.retval;
+	*duration = opts.duration;
+	return 0;
 }
 
 #endif /* TOLLGATE_TESTS_PKT_H */

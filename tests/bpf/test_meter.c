@@ -85,19 +85,13 @@ static int teardown(void **state)
 
 static void run(int prog, const struct pkt *p, __u32 repeat)
 {
-	struct __sk_buff ctx = {
-		.gso_segs = p->gso_segs,
-		.gso_size = p->gso_size,
-	};
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p->buf,
-		    .data_size_in = p->len, .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx), .repeat = repeat);
-	int err = bpf_prog_test_run_opts(prog, &opts);
+	__u32 retval = 0, ns;
+	int err = pkt_test_run(prog, p, repeat, &retval, &ns);
 
 	if (err)
 		fail_msg("test run of a %zu-byte packet: %s", p->len,
 			 strerror(-err));
-	assert_int_equal(opts.retval, 1);	/* never drop */
+	assert_int_equal(retval, 1);	/* never drop */
 }
 
 /* --- checking ------------------------------------------------------------ */
