@@ -9,11 +9,11 @@
 #    be test-run; they are measured under load only.
 # 2. Cost under load: the kernel's run-time statistics (run_time_ns and
 #    run_cnt per program) while real traffic goes through the metered
-#    cgroup, once with the meter attached and once with the empty programs
-#    attached to the same cgroup, alternating. The statistics are on only
-#    during this pass (bench_prog stats holds them on; the kernel turns
-#    them off when it exits), never while throughput is measured: they
-#    cost time themselves.
+#    cgroup, with the empty programs, the meter stopped after each step of
+#    its fast path, and the meter attached to it in turn, and back. The
+#    statistics are on only during this pass (bench_prog stats holds them
+#    on; the kernel turns them off when it exits), never while throughput
+#    is measured: they cost time themselves.
 # 3. Throughput and request rate with the bytes meter attached (`tollgate
 #    run --no-calls`) and without, in alternating runs (ABAB...): iperf3
 #    over veth with offloads on, each direction, and wrk through the
@@ -73,6 +73,12 @@ declare -A UNIT=([up]="Gbit/s" [down]="Gbit/s" [http]="requests/s")
 
 STAGE_PID=
 STATS_PID=
+
+# The words given, last first.
+reversed()
+{
+	tr ' ' '\n' <<<"$*" | tac | xargs
+}
 
 median()
 {
@@ -257,7 +263,7 @@ stats_pass()
 	local mode
 
 	stats_on
-	for mode in $STAGES $(tac -s' ' <<<"$STAGES "); do
+	for mode in $STAGES $(reversed "$STAGES"); do
 		if [ "$mode" = meter ]; then
 			meter_on --no-calls
 			# shellcheck disable=SC2046 # three ids
@@ -386,7 +392,7 @@ calls_throughput_pass()
 
 	for i in $(seq "$CALLS_ROUNDS"); do
 		order=$CALLS_STATES
-		[ $((i % 2)) -eq 0 ] && order=$(tr ' ' '\n' <<<"$CALLS_STATES" | tac | xargs)
+		[ $((i % 2)) -eq 0 ] && order=$(reversed "$CALLS_STATES")
 		for state in $order; do
 			calls_on "$state"
 			r=$(bench_wrk "$DUR") || tg_die "$r"
