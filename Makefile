@@ -56,7 +56,10 @@ BPF_APPS := meter sockiter
 BPF_HEADERS := $(wildcard bpf/*.bpf.h) $(wildcard include/*.h) $(OUTPUT)/vmlinux.h
 SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_APPS))
 
-USER_SRCS := $(wildcard user/*.c)
+# user/ holds a folder per stage of the data path (load, collect,
+# classify, ledger, rate, export), the commands (cmd) and shared helpers
+# (lib); objects mirror that tree under $(OUTPUT).
+USER_SRCS := $(wildcard user/*.c user/*/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
 LIB_OBJS := $(filter-out $(OUTPUT)/user/main.o,$(USER_OBJS))
 
@@ -202,14 +205,16 @@ $(OUTPUT)/plans.inc: $(PLAN_FILES) Makefile | $(OUTPUT)
 		printf '},\n'; \
 	done > $@
 
-$(OUTPUT)/user/plan.o $(OUTPUT)/san/plan.o: $(OUTPUT)/plans.inc
+$(OUTPUT)/user/rate/plan.o $(OUTPUT)/san/rate/plan.o: $(OUTPUT)/plans.inc
 
 $(OUTPUT)/user/%.o: user/%.c $(SKELS) Makefile | $(OUTPUT)/user
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(OUTPUT)/san/%.o: user/%.c $(SKELS) Makefile | $(OUTPUT)/san
 	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -MMD -MP -c $< -o $@
 
 $(BIN): $(USER_OBJS)
@@ -249,7 +254,7 @@ $(OUTPUT)/benchfast.bpf.o $(OUTPUT)/benchsocket.bpf.o \
 FUZZ_TIME ?= 20
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
-FUZZ_LIB := cidr ranges config tgerr
+FUZZ_LIB := classify/cidr classify/ranges classify/config lib/tgerr
 FUZZ_OBJS := $(patsubst %,$(OUTPUT)/fuzz/%.o,$(FUZZ_LIB))
 FUZZ_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	      -fno-omit-frame-pointer
@@ -266,6 +271,7 @@ $(OUTPUT)/fuzz:
 
 $(OUTPUT)/fuzz/%.o: user/%.c Makefile | $(OUTPUT)/fuzz
 	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(ALL_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link \
 		-MMD -MP -c $< -o $@
 
@@ -383,5 +389,6 @@ clean:
 	$(call msg,CLEAN)
 	$(Q)rm -rf $(OUTPUT) $(BIN)
 
--include $(wildcard $(OUTPUT)/user/*.d $(OUTPUT)/san/*.d $(OUTPUT)/tests/*.d \
-	$(OUTPUT)/fuzz/*.d)
+-include $(wildcard $(OUTPUT)/user/*.d $(OUTPUT)/user/*/*.d $(OUTPUT)/san/*.d \
+	$(OUTPUT)/san/*/*.d $(OUTPUT)/tests/*.d $(OUTPUT)/fuzz/*.d \
+	$(OUTPUT)/fuzz/*/*.d)

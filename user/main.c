@@ -8,7 +8,9 @@
 #include <string.h>
 #include <bpf/libbpf.h>
 
-#include "tollgate.h"
+#include "cmd/cmd.h"
+#include "lib/log.h"
+#include "load/loader.h"
 
 static const char usage[] =
 	"Usage: tollgate [-v] COMMAND [OPTIONS]\n"

@@ -21,7 +21,7 @@
 #include <linux/types.h>
 
 #include "meter.h"
-#include "classify.h"
+#include "classify/classify.h"
 
 #define NR_ADDRS (1 << 20)
 

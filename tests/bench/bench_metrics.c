@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "metrics.h"
+#include "export/metrics.h"
 
 static double now(void)
 {

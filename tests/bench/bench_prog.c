@@ -41,7 +41,13 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "tollgate.h"
+#include "collect/snapshot.h"
+#include "export/dump.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "load/loader.h"
+#include "load/privs.h"
+#include "load/tls.h"
 #include "pkt.h"
 #include "bench.skel.h"
 #include "benchfast.skel.h"

@@ -26,7 +26,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "tollgate.h"
+#include "export/dump.h"
+#include "lib/log.h"
+#include "load/loader.h"
 #include "pkt.h"
 
 struct fixture {

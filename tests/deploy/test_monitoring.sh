@@ -11,7 +11,7 @@
 # - the Grafana dashboard is valid JSON with a title, panels and targets;
 # - every tollgate_* metric the rules and the dashboard name is one the
 #   agent exports: a family of PAGE (a scraped /metrics page, given by the
-#   end-to-end test), else one that user/metrics.c renders; every name
+#   end-to-end test), else one that user/export/metrics.c renders; every name
 #   with a colon is a rule's record.
 # Exit codes: 0 pass, 77 skip (no promtool or jq), 1 fail.
 set -u
@@ -41,8 +41,8 @@ if [ $# -gt 0 ]; then
 	known=$(sed -n 's/^# TYPE \(tollgate_[a-z_]*\) .*/\1/p' "$1" | sort -u)
 	from="the scraped page"
 else
-	known=$(grep -o '"tollgate_[a-z_]*' user/metrics.c | tr -d '"' | sort -u)
-	from=user/metrics.c
+	known=$(grep -o '"tollgate_[a-z_]*' user/export/metrics.c | tr -d '"' | sort -u)
+	from=user/export/metrics.c
 fi
 [ -n "$known" ] || fail "no tollgate_ families in $from"
 records=$(sed -n 's/^ *- record: *//p' "$rules" | sort -u)

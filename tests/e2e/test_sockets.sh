@@ -15,7 +15,7 @@
 # the kernel's own TCP_INFO of the socket (ss -ti), which the meter does not
 # touch: segments out and in, and IP bytes = payload bytes + 52 per packet
 # (20 IPv4 + 20 TCP + 12 timestamp option; no SACK blocks without loss).
-# The checks run on both ways of listing sockets (user/socks.c).
+# The checks run on both ways of listing sockets (user/collect/socks.c).
 # shellcheck source=lib.sh
 . "${0%/*}/lib.sh" || exit 1
 

@@ -15,7 +15,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
-#include "cidr.h"
+#include "classify/cidr.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

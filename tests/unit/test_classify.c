@@ -21,7 +21,7 @@
 #include <cmocka.h>
 
 #include "meter.h"
-#include "classify.h"
+#include "classify/classify.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define DATA "tests/data/"

@@ -22,8 +22,8 @@
 #include <linux/types.h>
 #include <cmocka.h>
 
-#include "classify.h"
-#include "collect.h"
+#include "classify/classify.h"
+#include "ledger/collect.h"
 #include "tmpdir.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

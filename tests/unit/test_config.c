@@ -19,7 +19,7 @@
 #include <netinet/in.h>
 #include <cmocka.h>
 
-#include "config.h"
+#include "classify/config.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define DATA "tests/data/"

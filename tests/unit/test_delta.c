@@ -13,7 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "ledger.h"
+#include "ledger/ledger.h"
 
 #define MAXC 4
 

@@ -14,8 +14,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "tollgate.h"
-#include "config.h"
+#include "export/dump.h"
+#include "classify/config.h"
 
 #define V4(a, b, c, d) { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, a, b, c, d }
 
@@ -58,7 +58,7 @@ static struct snapshot make_snapshot(bool overflow)
 }
 
 static char *dump_to_string(struct snapshot *s, enum dump_by by,
-			    enum dump_format fmt, bool raw)
+			    enum out_format fmt, bool raw)
 {
 	char *buf = NULL;
 	size_t len = 0;

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "fleet.h"
+#include "ledger/fleet.h"
 
 static void test_redact(void **state)
 {

@@ -24,8 +24,9 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "ledger.h"
+#include "ledger/ledger.h"
 #include "tmpdir.h"
+#include "ledger/tz.h"
 
 static char path[128];
 

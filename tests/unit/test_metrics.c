@@ -26,10 +26,11 @@
 #include <cmocka.h>
 #include <crypt.h>
 
-#include "classify.h"
-#include "collect.h"
-#include "metrics.h"
+#include "classify/classify.h"
+#include "ledger/collect.h"
+#include "export/metrics.h"
 #include "tmpdir.h"
+#include "export/serve.h"
 
 static const char yaml[] =
 	"region: cn-north-1\n"

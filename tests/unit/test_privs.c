@@ -24,7 +24,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "tollgate.h"
+#include "load/loader.h"
+#include "load/privs.h"
 
 static const struct {
 	const char *spec;

@@ -23,8 +23,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "rate.h"
+#include "rate/rate.h"
 #include "tmpdir.h"
+#include "ledger/tz.h"
+#include "cmd/cmd.h"
+#include "rate/bill.h"
 
 #define GiB 1073741824ULL
 

@@ -17,8 +17,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "records.h"
+#include "ledger/records.h"
 #include "tmpdir.h"
+#include "cmd/cmd.h"
 
 
 static int setup(void **state)
@@ -51,7 +52,7 @@ static void write_text(const char *path, const char *text)
 }
 
 /* The ledger's export as a string. */
-static char *export(const char *path, enum dump_format fmt)
+static char *export(const char *path, enum out_format fmt)
 {
 	struct ledger *l = NULL;
 	char *buf = NULL;

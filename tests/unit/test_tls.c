@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * test_tls.c - finding the TLS library a process uses in its memory map
- * (user/tls.c): the file whose SSL_read the meter hooks.
+ * (user/load/tls.c): the file whose SSL_read the meter hooks.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +12,7 @@
 #include <limits.h>
 #include <cmocka.h>
 
-#include "tollgate.h"
+#include "load/tls.h"
 
 static void test_is_libssl(void **state)
 {

@@ -15,8 +15,9 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "ledger.h"
-#include "tollgate.h"
+#include "ledger/ledger.h"
+#include "lib/util.h"
+#include "ledger/tz.h"
 
 static struct tz *load(const char *name)
 {

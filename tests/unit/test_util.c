@@ -13,7 +13,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "tollgate.h"
+#include "lib/util.h"
+#include "load/loader.h"
 
 static void test_parse_u32(void **state)
 {

@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * explain.c - the configuration seen from the command line:
+ * `tollgate classify` says how the agent would bill the bytes to an
+ * address and which rule decided (classify_why), and `tollgate
+ * check-config` loads a configuration and its range files and reports the
+ * first fault with file, line, column and field, for use before a reload.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "lib/log.h"
+#include "classify/classify.h"
+#include "classify/config.h"
+#include "export/dump.h"
+
+/* One address of the command line. */
+struct target {
+	const char *arg;
+	__u8 addr[16];
+	__u16 port;	/* 0: none given */
+};
+
+static int parse_target(const char *arg, struct target *t)
+{
+	const char *why;
+	int err;
+
+	t->arg = arg;
+	err = parse_endpoint(arg, t->addr, &t->port, &why);
+	if (err)
+		pr_warn("'%s': %s", arg, why);
+	return err;
+}
+
+/* --proto: a name or a number. */
+static int parse_proto(const char *s, __u8 *out)
+{
+	static const char *const names[] = { "tcp", "udp", "sctp", "icmp",
+					     "icmpv6", "udplite" };
+	static const __u8 nums[] = { 6, 17, 132, 1, 58, 136 };
+	__u32 v;
+	size_t i;
+
+	for (i = 0; i < sizeof(nums); i++) {
+		if (!strcmp(s, names[i])) {
+			*out = nums[i];
+			return 0;
+		}
+	}
+	if (parse_u32(s, 0, 255, &v))
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int load_config(const char *path, struct tg_config **cfg)
+{
+	struct tg_err e = {};
+	char msg[sizeof(e) + 16];
+
+	if (config_load_or_default(path, cfg, &e)) {
+		pr_warn("cannot load the configuration: %s",
+			tg_err_str(&e, msg, sizeof(msg)));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void json_where(FILE *f, const struct tg_config *cfg,
+		       const struct tg_class *c)
+{
+	const struct tg_rule *r = c->rule;
+	char p[CIDR_STRLEN];
+
+	fputs(",\"rule\":{\"prefix\":", f);
+	json_string(f, cidr_format(&r->prefix, p, sizeof(p)));
+	fputs(",\"origin\":", f);
+	json_string(f, r->origin == TG_ORIGIN_NETWORKS ? "networks" :
+		       r->origin == TG_ORIGIN_BUILTIN ? "built-in" : "ranges");
+	fputs(",\"file\":", f);
+	json_string(f, r->file);
+	fprintf(f, ",\"line\":%u}", r->line);
+	if (c->be) {
+		fputs(",\"backends_entry\":{\"file\":", f);
+		json_string(f, cfg->path);
+		fprintf(f, ",\"line\":%u}", c->be->line);
+	}
+	if (c->svc) {
+		fputs(",\"services_entry\":{\"file\":", f);
+		json_string(f, cfg->path);
+		fprintf(f, ",\"line\":%u}", c->svc->line);
+	}
+}
+
+static void print_json(FILE *f, const struct tg_config *cfg,
+		       const struct target *t, const struct tg_class *c,
+		       const char *why, bool first)
+{
+	char addr[48];
+
+	fprintf(f, "%s\n{\"address\":", first ? "" : ",");
+	json_string(f, fmt_addr(t->addr, addr, sizeof(addr)));
+	fprintf(f, ",\"port\":%u,\"role\":\"%s\",\"proto\":%u", t->port,
+		role_name(c->role), c->proto);
+	fputs(",\"traffic_type\":", f);
+	json_string(f, traffic_name(c->type));
+	fprintf(f, ",\"billable\":%s,\"flags\":",
+		c->billable ? "true" : "false");
+	json_flags(f, c->flags);
+	fputs(",\"network\":", f);
+	json_string(f, network_name(c->network));
+	fputs(",\"provider\":", f);
+	json_string(f, c->provider);
+	fputs(",\"region\":", f);
+	json_string(f, c->region);
+	fputs(",\"kind\":", f);
+	json_string(f, kind_name(c->kind));
+	fputs(",\"backend\":", f);
+	json_string(f, c->backend);
+	fputs(",\"service\":", f);
+	json_string(f, c->service);
+	fputs(",\"tenant\":", f);
+	json_string(f, c->tenant);
+	json_where(f, cfg, c);
+	fputs(",\"why\":", f);
+	json_string(f, why);
+	fputc('}', f);
+}
+
+static const char classify_usage[] =
+	"Usage: tollgate classify [OPTIONS] ADDR[:PORT]...\n"
+	"\n"
+	"Say how the agent bills the bytes it sends to each address, and why:\n"
+	"the traffic type of the outbound bytes, billed or free, flags, the\n"
+	"services or backends entry and the address rule (prefix, file, line)\n"
+	"that decided. Inbound bytes are always of type 'inbound', not billed.\n"
+	"IPv6 addresses with a port are written [ADDR]:PORT. For a backend\n"
+	"PORT is the backend's port; for a client, the gateway's local port.\n"
+	"\n"
+	"Options:\n"
+	"      --config FILE       configuration (default "
+	TG_CONFIG_DEFAULT_PATH ";\n"
+	"                          without that file, the built-in one)\n"
+	"  -r, --role backend|client\n"
+	"                          the peer's role (default backend)\n"
+	"  -P, --proto NAME|NUM    protocol, for services entries (default tcp)\n"
+	"  -f, --format table|json output format (default table: one line\n"
+	"                          per address)\n"
+	"  -h, --help              this help\n"
+	"\n"
+	"Examples:\n"
+	"  tollgate classify 10.1.2.3:8080 116.196.4.9\n"
+	"  tollgate classify --config ./tollgate.yaml '[2001:db8::7]:443'\n"
+	"  tollgate classify --role client --proto udp 192.0.2.7:443\n"
+	"  tollgate classify --format json 10.20.1.1:80 | jq '.[].traffic_type'\n";
+
+int cmd_classify(int argc, char **argv)
+{
+	enum { OPT_CONFIG = 256 };
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "role", required_argument, NULL, 'r' },
+		{ "proto", required_argument, NULL, 'P' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	const char *config = NULL;
+	enum out_format fmt = FMT_TABLE;
+	__u8 role = TG_ROLE_BACKEND, proto = 6;
+	struct tg_config *cfg = NULL;
+	struct target *t;
+	char why[1024];
+	int c, i, n, err = 0;
+
+	while ((c = getopt_long(argc, argv, "r:P:f:h", longopts,
+				NULL)) != -1) {
+		switch (c) {
+		case OPT_CONFIG:
+			config = optarg;
+			break;
+		case 'r':
+			if (!strcmp(optarg, "backend")) {
+				role = TG_ROLE_BACKEND;
+			} else if (!strcmp(optarg, "client")) {
+				role = TG_ROLE_CLIENT;
+			} else {
+				pr_warn("--role: '%s' is not one of backend, "
+					"client", optarg);
+				return 2;
+			}
+			break;
+		case 'P':
+			if (parse_proto(optarg, &proto)) {
+				pr_warn("--proto: '%s' is not tcp, udp, sctp, "
+					"icmp, icmpv6, udplite or a number "
+					"from 0 to 255", optarg);
+				return 2;
+			}
+			break;
+		case 'f':
+			if (format_parse(optarg, &fmt) || fmt == FMT_CSV) {
+				pr_warn("--format: '%s' is not one of table, "
+					"json", optarg);
+				return 2;
+			}
+			break;
+		case 'h':
+			fputs(classify_usage, stdout);
+			return 0;
+		default:
+			fputs(classify_usage, stderr);
+			return 2;
+		}
+	}
+	n = argc - optind;
+	if (n <= 0) {
+		pr_warn("classify: no address given; 'tollgate classify "
+			"--help' shows examples");
+		return 2;
+	}
+	t = calloc(n, sizeof(*t));
+	if (!t) {
+		pr_warn("out of memory");
+		return 1;
+	}
+	for (i = 0; i < n; i++)
+		if (parse_target(argv[optind + i], &t[i]))
+			err = 2;
+	if (!err && load_config(config, &cfg))
+		err = 1;
+	if (fmt == FMT_JSON && !err)
+		fputc('[', stdout);
+	for (i = 0; i < n && !err; i++) {
+		struct tg_class res;
+
+		classify(cfg, role, t[i].addr, t[i].port, proto, true, &res);
+		classify_why(cfg, &res, why, sizeof(why));
+		if (fmt == FMT_JSON)
+			print_json(stdout, cfg, &t[i], &res, why, !i);
+		else
+			printf("%s\n", why);
+	}
+	if (fmt == FMT_JSON && !err)
+		fputs("\n]\n", stdout);
+	config_free(cfg);
+	free(t);
+	if (!err && fflush(stdout))
+		err = 1;
+	return err;
+}
+
+static const char check_config_usage[] =
+	"Usage: tollgate check-config [FILE]\n"
+	"\n"
+	"Load a configuration and every range file it names, as 'tollgate run'\n"
+	"and a SIGHUP reload do, and say whether it is right. The first fault\n"
+	"is reported as FILE:LINE:COLUMN: FIELD: what is wrong, and the exit\n"
+	"status is 1. FILE defaults to " TG_CONFIG_DEFAULT_PATH ", which must\n"
+	"then exist.\n"
+	"\n"
+	"Options:\n"
+	"  -q, --quiet   print nothing when the file is right\n"
+	"  -h, --help    this help\n"
+	"\n"
+	"Examples:\n"
+	"  tollgate check-config /etc/tollgate/tollgate.yaml\n"
+	"  tollgate check-config new.yaml && cp new.yaml /etc/tollgate/tollgate.yaml"
+	" &&\n"
+	"      kill -HUP $(pidof tollgate)\n";
+
+int cmd_check_config(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	const char *path = TG_CONFIG_DEFAULT_PATH;
+	struct tg_config *cfg;
+	struct tg_err e = {};
+	char msg[sizeof(e) + 16];
+	bool quiet = false;
+	size_t i;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			fputs(check_config_usage, stdout);
+			return 0;
+		default:
+			fputs(check_config_usage, stderr);
+			return 2;
+		}
+	}
+	if (argc - optind > 1) {
+		pr_warn("check-config: one file at a time ('%s' is one too "
+			"many)", argv[optind + 1]);
+		return 2;
+	}
+	if (optind < argc)
+		path = argv[optind];
+	if (config_load(path, &cfg, &e)) {
+		fprintf(stderr, "%s\n", tg_err_str(&e, msg, sizeof(msg)));
+		return 1;
+	}
+	if (!quiet) {
+		printf("%s: ok: region %s, provider %s; %zu address rules, %zu "
+		       "services, %zu backends\n", path, cfg->region,
+		       cfg->provider, cfg->nr_rules, cfg->nr_services,
+		       cfg->nr_backends);
+		for (i = 0; i < cfg->nr_ranges; i++)
+			printf("  %s (%s, line %u): %zu prefixes\n",
+			       cfg->ranges[i].file,
+			       ranges_format_name(cfg->ranges[i].format),
+			       cfg->ranges[i].line,
+			       cfg->ranges[i].nr_prefixes);
+	}
+	config_free(cfg);
+	return 0;
+}

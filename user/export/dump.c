@@ -1,0 +1,1172 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * dump.c - print a snapshot per peer or per socket, as a table for people
+ * or as JSON or CSV for programs.
+ *
+ * Every format carries the overflow buckets as rows of their own (peer
+ * "*"), whenever they hold anything, so that the rows of any output always
+ * add up to everything that was counted.
+ *
+ * With a configuration, each peer row also says what classify() makes of
+ * the peer's outbound bytes (traffic type, billed or free, flags, names),
+ * and the aggregate views add the rows up per backend, service, tenant or
+ * traffic type, outbound bytes split into billable and free. Overflow
+ * buckets hold peers nobody can name any more: their outbound bytes are
+ * billable (never free on a guess), and only client overflow has a known
+ * type, outbound_client.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "export/dump.h"
+#include "lib/log.h"
+#include "classify/classify.h"
+#include "classify/config.h"
+#include "cmd/cmd.h"
+#include "load/loader.h"
+
+#define ADDR_LEN 48
+
+static __u64 total_bytes(const struct tg_counters *c)
+{
+	return c->bytes_in + c->bytes_out;
+}
+
+static int cmp_key(const struct tg_peer_key *a, const struct tg_peer_key *b)
+{
+	if (a->role != b->role)
+		return a->role < b->role ? -1 : 1;
+	if (a->proto != b->proto)
+		return a->proto < b->proto ? -1 : 1;
+	if (a->port != b->port)
+		return a->port < b->port ? -1 : 1;
+	return memcmp(a->addr, b->addr, sizeof(a->addr));
+}
+
+static int cmp_peer(const void *pa, const void *pb)
+{
+	const struct peer_rec *a = pa, *b = pb;
+	__u64 x = total_bytes(&a->c), y = total_bytes(&b->c);
+
+	if (x != y)
+		return x > y ? -1 : 1;
+	return cmp_key(&a->key, &b->key);
+}
+
+static int cmp_sock(const void *pa, const void *pb)
+{
+	const struct tg_sock *a = pa, *b = pb;
+	__u64 x = total_bytes(&a->c), y = total_bytes(&b->c);
+
+	if (x != y)
+		return x > y ? -1 : 1;
+	return a->cookie < b->cookie ? -1 : a->cookie > b->cookie;
+}
+
+/* Busiest first; ties in a stable order of role, protocol, port, address. */
+void dump_sort_peers(struct snapshot *s)
+{
+	if (s->nr_peers)
+		qsort(s->peers, s->nr_peers, sizeof(*s->peers), cmp_peer);
+}
+
+static void json_proto(FILE *f, __u8 proto)
+{
+	const char *name = proto_name(proto);
+
+	if (name)
+		fprintf(f, "\"%s\"", name);
+	else
+		fprintf(f, "%u", proto);
+}
+
+static const char *proto_text(__u8 proto, char *buf, size_t len)
+{
+	const char *name = proto_name(proto);
+
+	if (name)
+		return name;
+	snprintf(buf, len, "%u", proto);
+	return buf;
+}
+
+static void json_counters(FILE *f, const struct tg_counters *c)
+{
+	fprintf(f,
+		"\"bytes_out\":%llu,\"packets_out\":%llu,"
+		"\"bytes_in\":%llu,\"packets_in\":%llu,\"calls\":%llu",
+		(unsigned long long)c->bytes_out,
+		(unsigned long long)c->packets_out,
+		(unsigned long long)c->bytes_in,
+		(unsigned long long)c->packets_in,
+		(unsigned long long)c->calls);
+}
+
+static void csv_counters(FILE *f, const struct tg_counters *c)
+{
+	fprintf(f, "%llu,%llu,%llu,%llu,%llu",
+		(unsigned long long)c->bytes_out,
+		(unsigned long long)c->packets_out,
+		(unsigned long long)c->bytes_in,
+		(unsigned long long)c->packets_in,
+		(unsigned long long)c->calls);
+}
+
+static bool counters_zero(const struct tg_counters *c)
+{
+	return !c->bytes_in && !c->bytes_out && !c->packets_in &&
+	       !c->packets_out && !c->calls;
+}
+
+/* A table cell: exact integers with --raw, else human units. */
+static const char *cell(__u64 v, bool bytes, bool raw, char *buf,
+			size_t len)
+{
+	if (raw) {
+		snprintf(buf, len, "%llu", (unsigned long long)v);
+		return buf;
+	}
+	return bytes ? fmt_bytes(v, buf, len) : fmt_count(v, buf, len);
+}
+
+static void table_counters(FILE *f, const struct tg_counters *c, bool raw)
+{
+	char a[32], b[32], d[32], e[32], g[32];
+
+	fprintf(f, " %12s %10s %12s %10s %10s\n",
+		cell(c->bytes_in, true, raw, a, sizeof(a)),
+		cell(c->packets_in, false, raw, b, sizeof(b)),
+		cell(c->bytes_out, true, raw, d, sizeof(d)),
+		cell(c->packets_out, false, raw, e, sizeof(e)),
+		cell(c->calls, false, raw, g, sizeof(g)));
+}
+
+/*
+ * The line on connections whose calls were not counted: streams lost, not
+ * HTTP in clear, TLS connections whose decrypted stream no SSL_read hook
+ * saw (TLS less TLS hooked), and decrypted reads that found no connection.
+ */
+static void dump_uncounted(FILE *f, const struct snapshot *s)
+{
+	unsigned long long desync = s->stats[TG_STAT_HTTP_DESYNC];
+	unsigned long long other = s->stats[TG_STAT_HTTP_OTHER];
+	unsigned long long tls = s->stats[TG_STAT_TLS];
+	unsigned long long hooked = s->stats[TG_STAT_TLS_HOOKED];
+	unsigned long long miss = s->stats[TG_STAT_TLS_MISS];
+	unsigned long long unhooked = tls > hooked ? tls - hooked : 0;
+
+	if (desync || other || unhooked)
+		fprintf(f, "calls not counted on %llu connections: %llu lost "
+			"the HTTP stream, %llu did not speak HTTP in clear, "
+			"%llu TLS without library hooks\n",
+			desync + other + unhooked, desync, other, unhooked);
+	if (miss)
+		fprintf(f, "calls not counted in %llu decrypted reads whose "
+			"connection was not known\n", miss);
+}
+
+/* The table's last line: the map's fill level, and the configuration. */
+static void table_footer(FILE *f, const struct snapshot *s,
+			 const char *config)
+{
+	fprintf(f,
+		"%zu peers, %u slots (%.1f%% used), %llu failed inserts, "
+		"%llu packets without a socket%s%s\n",
+		s->nr_peers, s->capacity,
+		s->capacity ? 100.0 * (s->meta.next_slot < s->capacity ?
+				       s->meta.next_slot : s->capacity) /
+				      s->capacity :
+			      0.0,
+		(unsigned long long)s->stats[TG_STAT_PEER_FULL],
+		(unsigned long long)s->stats[TG_STAT_NO_SOCK],
+		config ? "; configuration " : "", config ? config : "");
+	dump_uncounted(f, s);
+}
+
+static void dump_peers_table(FILE *f, const struct snapshot *s, bool raw)
+{
+	char addr[ADDR_LEN], num[8];
+	struct tg_counters total;
+	int w = 15;
+	size_t i;
+
+	for (i = 0; i < s->nr_peers; i++) {
+		int n = strlen(fmt_addr(s->peers[i].key.addr, addr,
+					sizeof(addr)));
+		if (n > w)
+			w = n;
+	}
+	fprintf(f, "%-8s %-6s %-*s %5s %12s %10s %12s %10s %10s\n", "ROLE",
+		"PROTO", w, "PEER", "PORT", "BYTES IN", "PKTS IN", "BYTES OUT",
+		"PKTS OUT", "CALLS");
+	for (i = 0; i < s->nr_peers; i++) {
+		const struct peer_rec *p = &s->peers[i];
+
+		fprintf(f, "%-8s %-6s %-*s %5u", role_name(p->key.role),
+			proto_text(p->key.proto, num, sizeof(num)), w,
+			fmt_addr(p->key.addr, addr, sizeof(addr)), p->key.port);
+		table_counters(f, &p->c, raw);
+	}
+	for (i = 0; i < TG_NR_ROLES; i++) {
+		if (counters_zero(&s->overflow[i]))
+			continue;
+		fprintf(f, "%-8s %-6s %-*s %5s", role_name(i), "*", w,
+			i ? "(overflow)" : "(no socket)", "");
+		table_counters(f, &s->overflow[i], raw);
+	}
+	snapshot_totals(s, &total);
+	fprintf(f, "%-8s %-6s %-*s %5s", "TOTAL", "", w, "", "");
+	table_counters(f, &total, raw);
+	table_footer(f, s, NULL);
+}
+
+static void sock_endpoint(const __u8 addr[16], __u16 port, char *buf,
+			  size_t len)
+{
+	char a[ADDR_LEN];
+
+	fmt_addr(addr, a, sizeof(a));
+	if (strchr(a, ':'))
+		snprintf(buf, len, "[%s]:%u", a, port);
+	else
+		snprintf(buf, len, "%s:%u", a, port);
+}
+
+static void dump_socks(FILE *f, const struct snapshot *s,
+		       enum out_format fmt, bool raw)
+{
+	char local[ADDR_LEN + 8], remote[ADDR_LEN + 8], num[8];
+	char la[ADDR_LEN], ra[ADDR_LEN], pa[ADDR_LEN];
+	size_t i;
+
+	if (fmt == FMT_JSON)
+		fputc('[', f);
+	else if (fmt == FMT_CSV)
+		fputs("cookie,role,proto,local,local_port,remote,remote_port,"
+		      "peer,port,bytes_out,packets_out,bytes_in,packets_in,"
+		      "calls,role_inferred\n", f);
+	else
+		fprintf(f,
+			"%-10s %-8s %-6s %-46s %-46s %12s %10s %12s %10s %10s\n",
+			"COOKIE", "ROLE", "PROTO", "LOCAL", "REMOTE",
+			"BYTES IN", "PKTS IN", "BYTES OUT", "PKTS OUT",
+			"CALLS");
+	for (i = 0; i < s->nr_socks; i++) {
+		const struct tg_sock *k = &s->socks[i];
+		bool inferred = k->flags & TG_SOCK_ROLE_INFERRED;
+
+		fmt_addr(k->local_addr, la, sizeof(la));
+		fmt_addr(k->remote_addr, ra, sizeof(ra));
+		fmt_addr(k->peer.addr, pa, sizeof(pa));
+		if (fmt == FMT_JSON) {
+			fprintf(f,
+				"%s\n{\"cookie\":%llu,\"role\":\"%s\","
+				"\"proto\":",
+				i ? "," : "", (unsigned long long)k->cookie,
+				role_name(k->role));
+			json_proto(f, k->proto);
+			fprintf(f,
+				",\"local\":\"%s\",\"local_port\":%u,"
+				"\"remote\":\"%s\",\"remote_port\":%u,"
+				"\"peer\":\"%s\",\"port\":%u,",
+				la, k->local_port, ra, k->remote_port,
+				k->peer_slot ? pa : "", k->peer.port);
+			json_counters(f, &k->c);
+			fprintf(f, ",\"role_inferred\":%s}",
+				inferred ? "true" : "false");
+		} else if (fmt == FMT_CSV) {
+			fprintf(f, "%llu,%s,%s,%s,%u,%s,%u,%s,%u,",
+				(unsigned long long)k->cookie,
+				role_name(k->role),
+				proto_text(k->proto, num, sizeof(num)), la,
+				k->local_port, ra, k->remote_port,
+				k->peer_slot ? pa : "", k->peer.port);
+			csv_counters(f, &k->c);
+			fprintf(f, ",%s\n", inferred ? "true" : "false");
+		} else {
+			sock_endpoint(k->local_addr, k->local_port, local,
+				      sizeof(local));
+			sock_endpoint(k->remote_addr, k->remote_port, remote,
+				      sizeof(remote));
+			char role[16];
+
+			snprintf(role, sizeof(role), "%s%s", role_name(k->role),
+				 inferred ? "*" : "");
+			fprintf(f, "%-10llu %-8s %-6s %-46s %-46s",
+				(unsigned long long)k->cookie, role,
+				proto_text(k->proto, num, sizeof(num)), local,
+				remote);
+			table_counters(f, &k->c, raw);
+		}
+	}
+	if (fmt == FMT_JSON)
+		fputs("\n]\n", f);
+	else if (fmt == FMT_TABLE)
+		fprintf(f, "%zu live sockets%s\n", s->nr_socks,
+			s->nr_socks ? " (* role inferred from the local port)" :
+				      "");
+}
+
+/* --- classification ---------------------------------------------------- */
+
+/* What a dump row says about its peer's outbound bytes. */
+struct row_class {
+	bool known;		/* classified; false on overflow rows */
+	struct tg_class c;	/* when known */
+	const char *type;	/* traffic type name; NULL when unknown */
+	bool billable;
+};
+
+static void row_classify(const struct tg_config *cfg,
+			 const struct tg_peer_key *k, struct row_class *rc)
+{
+	memset(rc, 0, sizeof(*rc));
+	rc->billable = true;
+	if (classify(cfg, k->role, k->addr, k->port, k->proto, true, &rc->c))
+		return;
+	rc->known = true;
+	rc->type = traffic_name(rc->c.type);
+	rc->billable = rc->c.billable;
+}
+
+/* An overflow bucket: billable, and a type only for clients. */
+static void overflow_class(__u8 role, struct row_class *rc)
+{
+	memset(rc, 0, sizeof(*rc));
+	rc->billable = true;
+	rc->type = traffic_name(traffic_unattributed(role));
+}
+
+static const char *const by_names[] = {
+	[BY_PEER] = "peer",
+	[BY_SOCKET] = "socket",
+	[BY_BACKEND] = "backend",
+	[BY_SERVICE] = "service",
+	[BY_TENANT] = "tenant",
+	[BY_TRAFFIC] = "traffic_type",
+};
+
+const char *dump_by_name(enum dump_by by)
+{
+	return (unsigned int)by < sizeof(by_names) / sizeof(by_names[0]) ?
+		       by_names[by] : NULL;
+}
+
+/* Parse a --by value. Returns 0 or -EINVAL. */
+int dump_by_parse(const char *s, enum dump_by *out)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(by_names) / sizeof(by_names[0]); i++) {
+		if (!strcmp(s, by_names[i])) {
+			*out = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static const char *group_key(enum dump_by by, const struct row_class *rc)
+{
+	if (by == BY_TRAFFIC)
+		return rc->type;
+	if (!rc->known)
+		return NULL;
+	switch (by) {
+	case BY_BACKEND:
+		return rc->c.backend;
+	case BY_SERVICE:
+		return rc->c.service;
+	case BY_TENANT:
+		return rc->c.tenant;
+	default:
+		return NULL;
+	}
+}
+
+static bool same_key(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static void group_add(struct dump_group *g, const struct tg_counters *c,
+		      bool billable)
+{
+	g->c.bytes_in += c->bytes_in;
+	g->c.packets_in += c->packets_in;
+	g->c.bytes_out += c->bytes_out;
+	g->c.packets_out += c->packets_out;
+	g->c.calls += c->calls;
+	if (billable)
+		g->billable_bytes += c->bytes_out;
+	else
+		g->free_bytes += c->bytes_out;
+}
+
+static int group_cmp(const void *pa, const void *pb)
+{
+	const struct dump_group *a = pa, *b = pb;
+	__u64 x = total_bytes(&a->c), y = total_bytes(&b->c);
+
+	if (x != y)
+		return x > y ? -1 : 1;
+	if (a->overflow != b->overflow)
+		return a->overflow ? 1 : -1;
+	if (a->role != b->role)
+		return a->role < b->role ? -1 : 1;
+	if (!a->key || !b->key)
+		return !a->key - !b->key;
+	return strcmp(a->key, b->key);
+}
+
+/* Find or add the group (@role, @overflow, @key) in *@g. */
+static struct dump_group *group_get(struct dump_group **g, size_t *nr,
+				    size_t *cap, __u8 role, bool overflow,
+				    const char *key)
+{
+	struct dump_group *n;
+	size_t i;
+
+	for (i = 0; i < *nr; i++) {
+		n = &(*g)[i];
+		if (n->role == role && n->overflow == overflow &&
+		    same_key(n->key, key))
+			return n;
+	}
+	if (*nr == *cap) {
+		size_t c = *cap ? *cap * 2 : 16;
+
+		n = realloc(*g, c * sizeof(*n));
+		if (!n)
+			return NULL;
+		*g = n;
+		*cap = c;
+	}
+	n = &(*g)[(*nr)++];
+	*n = (struct dump_group){ .role = role, .overflow = overflow,
+				  .key = key };
+	return n;
+}
+
+/*
+ * Add up the peers of @s, classified under @cfg, by @by (BY_BACKEND,
+ * BY_SERVICE, BY_TENANT or BY_TRAFFIC): one group per role and key, one
+ * per non-empty overflow bucket, busiest first. Keys point into @cfg.
+ * *@total gets the sum of all groups, which is everything counted.
+ * Returns 0 with *@out to free(), -EINVAL for another @by, or -ENOMEM.
+ */
+int dump_aggregate(const struct snapshot *s, const struct tg_config *cfg,
+		   enum dump_by by, struct dump_group **out, size_t *nr,
+		   struct dump_group *total)
+{
+	struct dump_group *g = NULL, *n;
+	struct row_class rc;
+	size_t cap = 0, i;
+
+	*out = NULL;
+	*nr = 0;
+	memset(total, 0, sizeof(*total));
+	total->key = "";
+	if (by != BY_BACKEND && by != BY_SERVICE && by != BY_TENANT &&
+	    by != BY_TRAFFIC)
+		return -EINVAL;
+	for (i = 0; i < s->nr_peers; i++) {
+		const struct peer_rec *p = &s->peers[i];
+
+		row_classify(cfg, &p->key, &rc);
+		n = group_get(&g, nr, &cap, p->key.role, false,
+			      group_key(by, &rc));
+		if (!n)
+			goto nomem;
+		n->peers++;
+		group_add(n, &p->c, rc.billable);
+		total->peers++;
+		group_add(total, &p->c, rc.billable);
+	}
+	for (i = 0; i < TG_NR_ROLES; i++) {
+		if (counters_zero(&s->overflow[i]))
+			continue;
+		overflow_class(i, &rc);
+		n = group_get(&g, nr, &cap, i, true, group_key(by, &rc));
+		if (!n)
+			goto nomem;
+		group_add(n, &s->overflow[i], rc.billable);
+		group_add(total, &s->overflow[i], rc.billable);
+	}
+	if (*nr)
+		qsort(g, *nr, sizeof(*g), group_cmp);
+	*out = g;
+	return 0;
+nomem:
+	free(g);
+	*nr = 0;
+	return -ENOMEM;
+}
+
+/* --- tables with columns as wide as their widest cell ------------------- */
+
+#define TAB_MAX_COLS 20
+
+struct tab {
+	size_t ncols;
+	const char *head[TAB_MAX_COLS];
+	bool right[TAB_MAX_COLS];	/* numbers: aligned right */
+	char **cells;			/* nrows * ncols */
+	size_t nrows, cap;
+	bool failed;
+};
+
+static void tab_col(struct tab *t, const char *head, bool right)
+{
+	t->head[t->ncols] = head;
+	t->right[t->ncols++] = right;
+}
+
+/* Append one row of t->ncols cells, copied. */
+static void tab_row(struct tab *t, const char *const *cells)
+{
+	size_t i;
+
+	if (t->failed)
+		return;
+	if (t->nrows == t->cap) {
+		size_t c = t->cap ? t->cap * 2 : 32;
+		char **n = realloc(t->cells, c * t->ncols * sizeof(*n));
+
+		if (!n) {
+			t->failed = true;
+			return;
+		}
+		t->cells = n;
+		t->cap = c;
+	}
+	for (i = 0; i < t->ncols; i++) {
+		char *c = strdup(cells[i] ? cells[i] : "");
+
+		if (!c) {
+			while (i--)
+				free(t->cells[t->nrows * t->ncols + i]);
+			t->failed = true;
+			return;
+		}
+		t->cells[t->nrows * t->ncols + i] = c;
+	}
+	t->nrows++;
+}
+
+/* Print and free @t. Returns 0 or -ENOMEM when a row could not be kept. */
+static int tab_print(FILE *f, struct tab *t)
+{
+	size_t w[TAB_MAX_COLS], r, i, len = 1, n;
+	char *line;
+
+	for (i = 0; i < t->ncols; i++) {
+		w[i] = strlen(t->head[i]);
+		for (r = 0; r < t->nrows; r++) {
+			n = strlen(t->cells[r * t->ncols + i]);
+			if (n > w[i])
+				w[i] = n;
+		}
+		len += w[i] + 1;
+	}
+	line = malloc(len);
+	if (!line)
+		t->failed = true;
+	for (r = 0; r <= t->nrows && !t->failed; r++) {
+		for (i = 0, n = 0; i < t->ncols; i++) {
+			const char *c = r ? t->cells[(r - 1) * t->ncols + i] :
+					    t->head[i];
+
+			n += snprintf(line + n, len - n,
+				      t->right[i] ? "%s%*s" : "%s%-*s",
+				      i ? " " : "", (int)w[i], c);
+		}
+		/* No blanks at the end of a line. */
+		while (n && line[n - 1] == ' ')
+			n--;
+		fprintf(f, "%.*s\n", (int)n, line);
+	}
+	free(line);
+	for (r = 0; r < t->nrows * t->ncols; r++)
+		free(t->cells[r]);
+	free(t->cells);
+	return t->failed ? -ENOMEM : 0;
+}
+
+/* The counters as table cells, in BYTES IN, PKTS IN, BYTES OUT, PKTS OUT,
+ * CALLS order; @buf holds NR_COUNTER_CELLS * 32 bytes. */
+#define NR_COUNTER_CELLS 5
+
+static void counter_cells(const struct tg_counters *c, bool raw,
+			  char buf[][32], const char **cells)
+{
+	cells[0] = cell(c->bytes_in, true, raw, buf[0], 32);
+	cells[1] = cell(c->packets_in, false, raw, buf[1], 32);
+	cells[2] = cell(c->bytes_out, true, raw, buf[2], 32);
+	cells[3] = cell(c->packets_out, false, raw, buf[3], 32);
+	cells[4] = cell(c->calls, false, raw, buf[4], 32);
+}
+
+static void counter_cols(struct tab *t)
+{
+	tab_col(t, "BYTES IN", true);
+	tab_col(t, "PKTS IN", true);
+	tab_col(t, "BYTES OUT", true);
+	tab_col(t, "PKTS OUT", true);
+	tab_col(t, "CALLS", true);
+}
+
+static const char *dash(const char *s)
+{
+	return s && *s ? s : "-";
+}
+
+/* --- classified peer rows ----------------------------------------------- */
+
+static void json_opt_string(FILE *f, const char *s)
+{
+	if (s)
+		json_string(f, s);
+	else
+		fputs("null", f);
+}
+
+/* @flags (TG_FLAG_*) as a JSON array of their names, most serious first. */
+void json_flags(FILE *f, __u32 flags)
+{
+	int i;
+
+	fputc('[', f);
+	for (i = 0; i < TG_NR_FLAGS; i++)
+		if (flags & (1u << i))
+			fprintf(f, "%s\"%s\"", flags & ((1u << i) - 1) ? "," : "",
+				flag_name(1u << i));
+	fputc(']', f);
+}
+
+static void json_class(FILE *f, const struct row_class *rc)
+{
+	const struct tg_class *c = rc->known ? &rc->c : NULL;
+
+	fputs(",\"network\":", f);
+	json_opt_string(f, c ? network_name(c->network) : NULL);
+	fputs(",\"provider\":", f);
+	json_opt_string(f, c ? c->provider : NULL);
+	fputs(",\"region\":", f);
+	json_opt_string(f, c ? c->region : NULL);
+	fputs(",\"traffic_type\":", f);
+	json_opt_string(f, rc->type);
+	fprintf(f, ",\"billable\":%s,\"flags\":",
+		rc->billable ? "true" : "false");
+	json_flags(f, c ? c->flags : 0);
+	fputs(",\"backend\":", f);
+	json_opt_string(f, c ? c->backend : NULL);
+	fputs(",\"service\":", f);
+	json_opt_string(f, c ? c->service : NULL);
+	fputs(",\"tenant\":", f);
+	json_opt_string(f, c ? c->tenant : NULL);
+}
+
+static void csv_class(FILE *f, const struct row_class *rc)
+{
+	const struct tg_class *c = rc->known ? &rc->c : NULL;
+	char fl[128];
+
+	fputc(',', f);
+	csv_string(f, c ? network_name(c->network) : "");
+	fputc(',', f);
+	csv_string(f, c ? c->provider : "");
+	fputc(',', f);
+	csv_string(f, c ? c->region : "");
+	fprintf(f, ",%s,%s,", rc->type ? rc->type : "",
+		rc->billable ? "true" : "false");
+	csv_string(f, c ? flags_str(c->flags, fl, sizeof(fl)) : "");
+	fputc(',', f);
+	csv_string(f, c ? c->backend : "");
+	fputc(',', f);
+	csv_string(f, c ? c->service : "");
+	fputc(',', f);
+	csv_string(f, c ? c->tenant : "");
+}
+
+/* One object per peer; with @cfg, each says what classify() makes of it. */
+static void dump_peers_json(FILE *f, const struct snapshot *s,
+			    const struct tg_config *cfg)
+{
+	char addr[ADDR_LEN];
+	struct row_class rc;
+	bool first = true;
+	size_t i;
+
+	fputc('[', f);
+	for (i = 0; i < s->nr_peers; i++) {
+		const struct peer_rec *p = &s->peers[i];
+
+		fprintf(f, "%s\n{\"role\":\"%s\",\"proto\":", first ? "" : ",",
+			role_name(p->key.role));
+		json_proto(f, p->key.proto);
+		fprintf(f, ",\"peer\":\"%s\",\"port\":%u,",
+			fmt_addr(p->key.addr, addr, sizeof(addr)), p->key.port);
+		json_counters(f, &p->c);
+		fputs(",\"overflow\":false", f);
+		if (cfg) {
+			row_classify(cfg, &p->key, &rc);
+			json_class(f, &rc);
+		}
+		fputc('}', f);
+		first = false;
+	}
+	for (i = 0; i < TG_NR_ROLES; i++) {
+		if (counters_zero(&s->overflow[i]))
+			continue;
+		fprintf(f,
+			"%s\n{\"role\":\"%s\",\"proto\":\"*\",\"peer\":\"*\","
+			"\"port\":0,",
+			first ? "" : ",", role_name(i));
+		json_counters(f, &s->overflow[i]);
+		fputs(",\"overflow\":true", f);
+		if (cfg) {
+			overflow_class(i, &rc);
+			json_class(f, &rc);
+		}
+		fputc('}', f);
+		first = false;
+	}
+	fputs("\n]\n", f);
+}
+
+/* The same as CSV, with a header line. */
+static void dump_peers_csv(FILE *f, const struct snapshot *s,
+			   const struct tg_config *cfg)
+{
+	char addr[ADDR_LEN], num[8];
+	struct row_class rc;
+	size_t i;
+
+	fputs("role,proto,peer,port,bytes_out,packets_out,bytes_in,"
+	      "packets_in,calls,overflow", f);
+	fputs(cfg ? ",network,provider,region,traffic_type,billable,flags,"
+		    "backend,service,tenant\n" : "\n", f);
+	for (i = 0; i < s->nr_peers; i++) {
+		const struct peer_rec *p = &s->peers[i];
+
+		fprintf(f, "%s,%s,%s,%u,", role_name(p->key.role),
+			proto_text(p->key.proto, num, sizeof(num)),
+			fmt_addr(p->key.addr, addr, sizeof(addr)), p->key.port);
+		csv_counters(f, &p->c);
+		fputs(",false", f);
+		if (cfg) {
+			row_classify(cfg, &p->key, &rc);
+			csv_class(f, &rc);
+		}
+		fputc('\n', f);
+	}
+	for (i = 0; i < TG_NR_ROLES; i++) {
+		if (counters_zero(&s->overflow[i]))
+			continue;
+		fprintf(f, "%s,*,*,0,", role_name(i));
+		csv_counters(f, &s->overflow[i]);
+		fputs(",true", f);
+		if (cfg) {
+			overflow_class(i, &rc);
+			csv_class(f, &rc);
+		}
+		fputc('\n', f);
+	}
+}
+
+/* A row's NAME: the backends entry of a backend, the service of a client. */
+static const char *row_name(const struct row_class *rc)
+{
+	if (!rc->known)
+		return NULL;
+	return rc->c.role == TG_ROLE_BACKEND ? rc->c.backend : rc->c.service;
+}
+
+/* One table row; @rc NULL: the TOTAL row, no classification cells. */
+static void peer_table_row(struct tab *t, const struct row_class *rc,
+			   const char *role, const char *proto,
+			   const char *peer, const char *port,
+			   const struct tg_counters *c, bool raw, bool wide)
+{
+	const struct tg_class *k = rc && rc->known ? &rc->c : NULL;
+	const char *cells[TAB_MAX_COLS];
+	char num[NR_COUNTER_CELLS][32], fl[128];
+	size_t n = 0, i;
+
+	cells[n++] = role;
+	cells[n++] = proto;
+	cells[n++] = peer;
+	cells[n++] = port;
+	if (wide) {
+		cells[n++] = dash(k ? k->backend : NULL);
+		cells[n++] = dash(k ? k->service : NULL);
+		cells[n++] = dash(k ? k->tenant : NULL);
+	} else {
+		cells[n++] = rc ? dash(row_name(rc)) : "";
+	}
+	cells[n++] = rc ? dash(rc->type) : "";
+	cells[n++] = !rc ? "" : rc->billable ? "yes" : "no";
+	counter_cells(c, raw, num, cells + n);
+	n += NR_COUNTER_CELLS;
+	if (wide) {
+		cells[n++] = dash(k ? network_name(k->network) : NULL);
+		cells[n++] = dash(k ? k->provider : NULL);
+		cells[n++] = dash(k ? k->region : NULL);
+		cells[n++] = dash(k ? flags_str(k->flags, fl, sizeof(fl)) :
+				      NULL);
+	} else {
+		cells[n++] = k && k->flags ? k->reason : "";
+	}
+	if (!rc)
+		for (i = 4; i < n; i++)
+			if (!strcmp(cells[i], "-"))
+				cells[i] = "";
+	tab_row(t, cells);
+}
+
+static int dump_peers_table_cls(FILE *f, const struct snapshot *s,
+				const struct tg_config *cfg, bool raw,
+				bool wide)
+{
+	char addr[ADDR_LEN], num[8], port[8], a[32], b[32], c[32];
+	struct dump_group *g, total;
+	struct row_class rc;
+	struct tab t = {};
+	size_t i, nr;
+	int err;
+
+	tab_col(&t, "ROLE", false);
+	tab_col(&t, "PROTO", false);
+	tab_col(&t, "PEER", false);
+	tab_col(&t, "PORT", true);
+	if (wide) {
+		tab_col(&t, "BACKEND", false);
+		tab_col(&t, "SERVICE", false);
+		tab_col(&t, "TENANT", false);
+	} else {
+		tab_col(&t, "NAME", false);
+	}
+	tab_col(&t, "TRAFFIC TYPE (OUT)", false);
+	tab_col(&t, "BILLED", false);
+	counter_cols(&t);
+	if (wide) {
+		tab_col(&t, "NETWORK", false);
+		tab_col(&t, "PROVIDER", false);
+		tab_col(&t, "REGION", false);
+		tab_col(&t, "FLAGS", false);
+	} else {
+		tab_col(&t, "FLAG", false);
+	}
+	for (i = 0; i < s->nr_peers; i++) {
+		const struct peer_rec *p = &s->peers[i];
+
+		row_classify(cfg, &p->key, &rc);
+		snprintf(port, sizeof(port), "%u", p->key.port);
+		peer_table_row(&t, &rc, role_name(p->key.role),
+			       proto_text(p->key.proto, num, sizeof(num)),
+			       fmt_addr(p->key.addr, addr, sizeof(addr)), port,
+			       &p->c, raw, wide);
+	}
+	for (i = 0; i < TG_NR_ROLES; i++) {
+		if (counters_zero(&s->overflow[i]))
+			continue;
+		overflow_class(i, &rc);
+		peer_table_row(&t, &rc, role_name(i), "*",
+			       i ? "(overflow)" : "(no socket)", "",
+			       &s->overflow[i], raw, wide);
+	}
+	/* The totals, with the billable and free split from the same sums. */
+	err = dump_aggregate(s, cfg, BY_TRAFFIC, &g, &nr, &total);
+	if (err) {
+		tab_print(f, &t);
+		return err;
+	}
+	free(g);
+	peer_table_row(&t, NULL, "TOTAL", "", "", "", &total.c, raw, wide);
+	err = tab_print(f, &t);
+	fprintf(f, "out: %s billable, %s free; in: %s (inbound, not billed)\n",
+		cell(total.billable_bytes, true, raw, a, sizeof(a)),
+		cell(total.free_bytes, true, raw, b, sizeof(b)),
+		cell(total.c.bytes_in, true, raw, c, sizeof(c)));
+	table_footer(f, s, cfg->path);
+	return err;
+}
+
+/* --- aggregate views ---------------------------------------------------- */
+
+static void json_group(FILE *f, const struct dump_group *g)
+{
+	fprintf(f, "\"peers\":%zu,", g->peers);
+	json_counters(f, &g->c);
+	fprintf(f, ",\"billable_bytes\":%llu,\"free_bytes\":%llu",
+		(unsigned long long)g->billable_bytes,
+		(unsigned long long)g->free_bytes);
+}
+
+static int dump_groups(FILE *f, const struct snapshot *s,
+		       const struct dump_opts *o)
+{
+	const char *by = dump_by_name(o->by);
+	struct dump_group *g, total;
+	size_t nr, i;
+	int err;
+
+	err = dump_aggregate(s, o->cfg, o->by, &g, &nr, &total);
+	if (err)
+		return err;
+	if (o->fmt == FMT_JSON) {
+		fprintf(f, "{\"by\":\"%s\",\"rows\":[", by);
+		for (i = 0; i < nr; i++) {
+			fprintf(f, "%s\n{\"role\":\"%s\",\"%s\":", i ? "," : "",
+				role_name(g[i].role), by);
+			json_opt_string(f, g[i].key);
+			fprintf(f, ",\"overflow\":%s,",
+				g[i].overflow ? "true" : "false");
+			json_group(f, &g[i]);
+			fputc('}', f);
+		}
+		fputs("\n],\n\"total\":{", f);
+		json_group(f, &total);
+		fputs("}}\n", f);
+	} else if (o->fmt == FMT_CSV) {
+		fprintf(f, "role,%s,overflow,peers,bytes_out,packets_out,"
+			"bytes_in,packets_in,calls,billable_bytes,free_bytes,"
+			"total\n",
+			by);
+		for (i = 0; i <= nr; i++) {
+			const struct dump_group *r = i < nr ? &g[i] : &total;
+
+			if (i < nr) {
+				fprintf(f, "%s,", role_name(r->role));
+				csv_string(f, r->key ? r->key : "");
+				fprintf(f, ",%s,",
+					r->overflow ? "true" : "false");
+			} else {
+				fputs(",,false,", f);
+			}
+			fprintf(f, "%zu,", r->peers);
+			csv_counters(f, &r->c);
+			fprintf(f, ",%llu,%llu,%s\n",
+				(unsigned long long)r->billable_bytes,
+				(unsigned long long)r->free_bytes,
+				i < nr ? "false" : "true");
+		}
+	} else {
+		char head[32], num[NR_COUNTER_CELLS + 2][32], peers[32];
+		const char *cells[TAB_MAX_COLS];
+		struct tab t = {};
+
+		snprintf(head, sizeof(head), "%s", by);
+		for (i = 0; head[i]; i++)
+			head[i] = head[i] == '_' ? ' ' : toupper(head[i]);
+		tab_col(&t, "ROLE", false);
+		tab_col(&t, head, false);
+		tab_col(&t, "PEERS", true);
+		counter_cols(&t);
+		tab_col(&t, "BILLABLE OUT", true);
+		tab_col(&t, "FREE OUT", true);
+		for (i = 0; i <= nr; i++) {
+			const struct dump_group *r = i < nr ? &g[i] : &total;
+
+			cells[0] = i < nr ? role_name(r->role) : "TOTAL";
+			cells[1] = i == nr ? "" :
+				   r->overflow ? (r->role ? "(overflow)" :
+							    "(no socket)") :
+				   dash(r->key);
+			snprintf(peers, sizeof(peers), "%zu", r->peers);
+			cells[2] = r->overflow ? "" : peers;
+			counter_cells(&r->c, o->raw, num, cells + 3);
+			cells[3 + NR_COUNTER_CELLS] =
+				cell(r->billable_bytes, true, o->raw,
+				     num[NR_COUNTER_CELLS], 32);
+			cells[4 + NR_COUNTER_CELLS] =
+				cell(r->free_bytes, true, o->raw,
+				     num[NR_COUNTER_CELLS + 1], 32);
+			tab_row(&t, cells);
+		}
+		err = tab_print(f, &t);
+		fprintf(f, "by %s, configuration %s; billable and free: "
+			"outbound bytes, inbound bytes are never billed\n",
+			by, o->cfg->path);
+	}
+	free(g);
+	return err;
+}
+
+/*
+ * Print @s to @f as @o says. Peers (or sockets, or groups) are sorted
+ * busiest first. Returns 0, -EINVAL for an aggregate view without a
+ * configuration, -ENOMEM, or -EIO when the stream reports an error.
+ */
+int dump_write(FILE *f, struct snapshot *s, const struct dump_opts *o)
+{
+	int err = 0;
+
+	if (o->by == BY_SOCKET) {
+		if (s->nr_socks)
+			qsort(s->socks, s->nr_socks, sizeof(*s->socks),
+			      cmp_sock);
+		dump_socks(f, s, o->fmt, o->raw);
+	} else if (o->by == BY_PEER) {
+		dump_sort_peers(s);
+		if (o->fmt == FMT_JSON)
+			dump_peers_json(f, s, o->cfg);
+		else if (o->fmt == FMT_CSV)
+			dump_peers_csv(f, s, o->cfg);
+		else if (o->cfg)
+			err = dump_peers_table_cls(f, s, o->cfg, o->raw,
+						   o->wide);
+		else
+			dump_peers_table(f, s, o->raw);
+	} else {
+		if (!o->cfg)
+			return -EINVAL;
+		err = dump_groups(f, s, o);
+	}
+	if (err)
+		return err;
+	return ferror(f) ? -EIO : 0;
+}
+
+/* dump_write() without a configuration: counters only. */
+int dump_print(FILE *f, struct snapshot *s, enum dump_by by,
+	       enum out_format fmt, bool raw)
+{
+	struct dump_opts o = { .by = by, .fmt = fmt, .raw = raw };
+
+	return dump_write(f, s, &o);
+}
+
+static const char dump_usage[] =
+	"Usage: tollgate dump [OPTIONS]\n"
+	"\n"
+	"Print the counters from the pinned maps, whether or not the agent\n"
+	"runs. Bytes are IP bytes (IP header and payload, every GSO segment\n"
+	"counted); 'in' is peer to host, 'out' host to peer.\n"
+	"\n"
+	"Each peer row says what the configuration makes of it: the traffic\n"
+	"type of its outbound bytes and whether they are billed, flags, the\n"
+	"backend, service and tenant names, and (--wide, JSON, CSV) the\n"
+	"network, provider and region of its address. Inbound bytes are\n"
+	"always of type 'inbound', never billed. --by backend, service, tenant\n"
+	"or traffic_type adds the peers up, outbound bytes split into\n"
+	"billable and free.\n"
+	"\n"
+	"Options:\n"
+	"  -p, --pin-dir DIR     pin directory (default " TG_DEFAULT_PIN_DIR ")\n"
+	"      --config FILE     configuration (default " TG_CONFIG_DEFAULT_PATH ";\n"
+	"                        without that file, the built-in configuration)\n"
+	"  -b, --by VIEW         peer (default): one row per peer;\n"
+	"                        socket: one row per live socket;\n"
+	"                        backend, service, tenant, traffic_type: the\n"
+	"                        peers added up, with totals\n"
+	"  -f, --format table|json|csv\n"
+	"                        output format (default table)\n"
+	"  -w, --wide            every classification column in the table\n"
+	"  -r, --raw             exact integers in the table, no units\n"
+	"  -h, --help            this help\n"
+	"\n"
+	"Examples:\n"
+	"  tollgate dump\n"
+	"  tollgate dump --wide --config ./tollgate.yaml\n"
+	"  tollgate dump --by backend\n"
+	"  tollgate dump --by tenant --format csv\n"
+	"  tollgate dump --by socket --format csv\n"
+	"  tollgate dump --format json | jq '.[] | select(.billable)'\n";
+
+int cmd_dump(int argc, char **argv)
+{
+	enum { OPT_CONFIG = 256 };
+	static const struct option longopts[] = {
+		{ "pin-dir", required_argument, NULL, 'p' },
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "by", required_argument, NULL, 'b' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "wide", no_argument, NULL, 'w' },
+		{ "raw", no_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	const char *pin_dir = TG_DEFAULT_PIN_DIR, *config = NULL;
+	struct dump_opts o = { .by = BY_PEER, .fmt = FMT_TABLE };
+	struct tg_config *cfg = NULL;
+	struct tg_err e = {};
+	char msg[sizeof(e) + 16];
+	struct snapshot s;
+	struct view v;
+	int c, err;
+
+	while ((c = getopt_long(argc, argv, "p:b:f:wrh", longopts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			pin_dir = optarg;
+			break;
+		case OPT_CONFIG:
+			config = optarg;
+			break;
+		case 'b':
+			if (dump_by_parse(optarg, &o.by)) {
+				pr_warn("--by: '%s' is not one of peer, socket, "
+					"backend, service, tenant, "
+					"traffic_type", optarg);
+				return 2;
+			}
+			break;
+		case 'f':
+			if (format_parse(optarg, &o.fmt)) {
+				pr_warn("--format: '%s' is not one of table, "
+					"json, csv", optarg);
+				return 2;
+			}
+			break;
+		case 'w':
+			o.wide = true;
+			break;
+		case 'r':
+			o.raw = true;
+			break;
+		case 'h':
+			fputs(dump_usage, stdout);
+			return 0;
+		default:
+			fputs(dump_usage, stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		pr_warn("dump: unexpected argument '%s'", argv[optind]);
+		return 2;
+	}
+	if (o.by != BY_SOCKET) {
+		err = config_load_or_default(config, &cfg, &e);
+		if (err) {
+			pr_warn("cannot load the configuration: %s",
+				tg_err_str(&e, msg, sizeof(msg)));
+			return 1;
+		}
+		o.cfg = cfg;
+	}
+
+	err = view_open_pinned(&v, pin_dir);
+	if (err) {
+		config_free(cfg);
+		return 1;
+	}
+	err = snapshot_read(&v, &s, o.by == BY_SOCKET);
+	if (err)
+		pr_warn("cannot read the counters in '%s': %s", pin_dir,
+			strerror(-err));
+	else
+		err = dump_write(stdout, &s, &o);
+	snapshot_free(&s);
+	view_close(&v);
+	config_free(cfg);
+	if (!err && fflush(stdout))
+		err = -errno;
+	return err ? 1 : 0;
+}

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * metrics.h - the export stage: the kernel's counters as Prometheus
+ * metrics, and the HTTP endpoint that serves them.
+ *
+ * The collection loop owns a struct metrics. After every read of the
+ * kernel counters it calls metrics_update(), which takes each kernel key's
+ * delta since the last read (the first read takes the whole cumulative
+ * value, so a restarted agent starts where the pinned counters are),
+ * classifies it with the configuration in force and adds it to the series
+ * of its label set: traffic_type, tenant, service, backend, peer_region,
+ * network, role. Never one series per peer: label sets are admitted up to
+ * max_series per family, for as long as the agent runs, and a label set
+ * that comes later adds to the series whose labels are all "other", so the
+ * families always add up to the kernel's totals. Because deltas are
+ * classified, a reload that changes a peer's labels moves its later bytes
+ * to the new series and leaves the old one where it was: no series ever
+ * goes down while the agent runs.
+ *
+ * metrics_render() writes the page in the Prometheus text format 0.0.4;
+ * the loop hands it to the server (metrics_server_publish()), whose own
+ * threads answer scrapes from the last page published and never touch a
+ * BPF map.
+ */
+#ifndef TOLLGATE_METRICS_H
+#define TOLLGATE_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+#include <linux/types.h>
+
+#include "classify/config.h"
+#include "ledger/ledger.h"
+#include "rate/rate.h"
+#include "collect/snapshot.h"
+
+#define TG_METRICS_LISTEN	"127.0.0.1:9109"
+#define TG_METRICS_MAX_SERIES	1000
+#define TG_METRICS_OTHER	"other"
+
+/* The labels of a traffic series, in the order they are printed. */
+enum {
+	ML_TRAFFIC_TYPE,
+	ML_TENANT,
+	ML_SERVICE,
+	ML_BACKEND,
+	ML_PEER_REGION,
+	ML_NETWORK,
+	ML_ROLE,
+	ML_NR
+};
+
+/* Traffic families: gateway to peer, peer to gateway. */
+#define METRICS_TX	0
+#define METRICS_RX	1
+
+#define METRICS_NR_PROGS 3	/* ingress, egress, sockops */
+
+/* What the agent knows about itself; metrics_health() is where it goes. */
+struct metrics_health {
+	__u64 peers;			/* peer map entries in use */
+	__u64 capacity;			/* peer map slots */
+	__u64 insert_failures;		/* TG_STAT_PEER_FULL */
+	__u64 http_desync;		/* TG_STAT_HTTP_DESYNC */
+	__u64 http_other;		/* TG_STAT_HTTP_OTHER */
+	struct tg_counters overflow[TG_NR_ROLES];
+	bool have_progs;
+	__u64 prog_run_time_ns[METRICS_NR_PROGS];
+	__u64 prog_run_cnt[METRICS_NR_PROGS];
+	double collection_seconds;	/* how long the last collection took */
+	double collection_time;		/* Unix time of the last success; 0 */
+	__u64 collection_failures;
+	bool reload_ok;			/* the last (re)load succeeded */
+	double reload_time;		/* Unix time of the last successful
+					 * (re)load of the configuration */
+	__u64 reload_failures;
+	bool ledger;			/* the agent books into a ledger */
+	__u64 ledger_errors;		/* commits that failed */
+	double ledger_time;		/* Unix time of the last commit; 0 */
+};
+
+struct metrics;
+
+/* A new exporter state with room for @max_series label sets per family
+ * (0: TG_METRICS_MAX_SERIES). NULL with errno set when out of memory. */
+struct metrics *metrics_new(__u32 max_series);
+void metrics_free(struct metrics *m);
+
+/* Change the cap; label sets already admitted stay. */
+void metrics_set_max_series(struct metrics *m, __u32 max_series);
+
+/* The health figures the next render prints; the caller fills them. */
+struct metrics_health *metrics_health(struct metrics *m);
+
+/*
+ * Add @bytes, @packets and @calls to family @dir's series of @labels
+ * (ML_NR strings, "" when unknown), admitting the label set if there is
+ * room, else adding to the "other" series. Returns the series' index
+ * (>= 0) or -ENOMEM. metrics_update() calls it; so do tests.
+ */
+int metrics_add(struct metrics *m, int dir, const char *const labels[ML_NR],
+		__u64 bytes, __u64 packets, __u64 calls);
+
+/*
+ * Account the counters @s: each peer's and overflow bucket's delta since
+ * the previous call, classified with @cfg. @cfg_gen must change whenever
+ * @cfg does (a reload): peers are classified again then, else their label
+ * sets are remembered. Also sets the peer map figures of the health.
+ * Returns 0 or -ENOMEM (the state is then as before the call... except for
+ * the peers already added).
+ */
+int metrics_update(struct metrics *m, const struct tg_config *cfg,
+		   unsigned int cfg_gen, const struct snapshot *s);
+
+/*
+ * Rate the current month of ledger @l under plan @p at Unix time @now and
+ * keep each tenant's cost of today and of the month for the next render.
+ * A failure (logged) leaves the cost out of the page. Returns 0 or -Exxx.
+ */
+int metrics_rate(struct metrics *m, struct ledger *l, const struct plan *p,
+		 time_t now);
+
+/* Forget the cost: no cost families in the page. */
+void metrics_no_cost(struct metrics *m);
+
+/*
+ * Render the page in the Prometheus text format into a new buffer
+ * (*@out, *@len; free() it). Returns 0 or -ENOMEM.
+ */
+int metrics_render(const struct metrics *m, char **out, size_t *len);
+
+/* Series in family @dir, "other" included. */
+size_t metrics_nr_series(const struct metrics *m, int dir);
+
+/*
+ * Write @s into @buf as a label value: backslash, double quote and line
+ * feed escaped, invalid UTF-8 replaced by U+FFFD. Returns the length it
+ * needs (like snprintf: the output is cut when that is >= @len).
+ */
+size_t metrics_escape_label(char *buf, size_t len, const char *s);
+
+#endif /* TOLLGATE_METRICS_H */

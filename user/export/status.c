@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * status.c - `tollgate status`: is the meter healthy? Reads only what
+ * outlives the agent (the pins, the kernel maps behind them, the ledger),
+ * so it answers the same with or without a running agent.
+ *
+ * Checks, each ok, warn or fail; any fail makes the exit status 1:
+ *
+ *   attach      every pinned cgroup link (ingress, egress, sock_ops) is
+ *               attached to a cgroup: fail when none is, or some are not
+ *   calls       whether calls are counted (the receive tracer pinned) and
+ *               in how many TLS libraries; warn when an older agent's
+ *               syscall-entry tracers are still pinned
+ *   pins        the pin directory and the maps are there: fail when not
+ *   peers       peer slots used / capacity: fail when full, warn from 90%
+ *   inserts     failed peer inserts (bytes booked to overflow buckets):
+ *               warn when any (totals stay exact, detail is lost)
+ *   collection  the ledger's last snapshot: fail when older than 3
+ *               intervals (--interval, default 10 s) while attached
+ *   shipping    unshipped rows and the last ship to the fleet ledger: warn
+ *               when rows wait and the last ship is older than 3 intervals
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <bpf/bpf.h>
+
+#include "ledger/ledger.h"
+#include "cmd/cmd.h"
+#include "collect/snapshot.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "load/loader.h"
+
+enum level { ST_OK, ST_WARN, ST_FAIL };
+static const char *const level_name[] = { "ok", "warn", "FAIL" };
+
+struct check {
+	const char *name;
+	enum level level;
+	char detail[600];
+};
+
+#define NR_CHECKS 7
+
+struct status {
+	struct check c[NR_CHECKS];
+	int nr;
+	bool attached;
+};
+
+static struct check *add(struct status *st, const char *name, enum level lv,
+			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static struct check *add(struct status *st, const char *name, enum level lv,
+			 const char *fmt, ...)
+{
+	struct check *c = &st->c[st->nr++];
+	va_list ap;
+
+	c->name = name;
+	c->level = lv;
+	va_start(ap, fmt);
+	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
+	va_end(ap);
+	return c;
+}
+
+/* Find the cgroup directory whose inode is @id (cgroup v2 ids are inode
+ * numbers) under the cgroup2 mount. */
+static __u64 want_ino;
+static char found[4096];
+
+static int match_ino(const char *path, const struct stat *sb, int flag,
+		     struct FTW *ftw)
+{
+	if (flag == FTW_D && sb->st_ino == want_ino) {
+		snprintf(found, sizeof(found), "%s", path);
+		return 1;
+	}
+	return 0;
+}
+
+static const char *cgroup_path(__u64 id)
+{
+	char mnt[4096];
+
+	found[0] = '\0';
+	if (cgroup2_mount("/proc/mounts", mnt, sizeof(mnt)))
+		return "?";
+	want_ino = id;
+	nftw(mnt, match_ino, 16, FTW_PHYS | FTW_MOUNT);
+	return found[0] ? found : "?";
+}
+
+/* Pins under @pin_dir whose names start with @prefix. */
+static int count_pins(const char *pin_dir, const char *prefix)
+{
+	struct dirent *de;
+	int n = 0;
+	DIR *d = opendir(pin_dir);
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)))
+		n += !strncmp(de->d_name, prefix, strlen(prefix));
+	closedir(d);
+	return n;
+}
+
+/*
+ * Calls: counted when the receive tracer is pinned (an agent run with
+ * --no-calls removes it). Pinned syscall-entry tracers belong to an agent
+ * before 0.2, whose receive tracer reads their notes: they still work, but
+ * put every syscall of the host on the traced path.
+ */
+static void check_calls(struct status *st, const char *pin_dir)
+{
+	char path[4096];
+	int tls = count_pins(pin_dir, "tls_");
+	int old = meter_old_tracers(pin_dir);
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/link_recv", pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		add(st, "calls", ST_OK, "not counted: no receive tracer pinned "
+		    "(the last agent ran with --no-calls, or none ran)");
+		return;
+	}
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.prog_id = 0;
+	close(fd);
+	if (old)
+		add(st, "calls", ST_WARN, "counted by an older tollgate's "
+		    "tracers, %d of them at syscall entry, which every syscall "
+		    "of the host runs through: 'tollgate detach' and a new "
+		    "start replace them", old);
+	else
+		add(st, "calls", ST_OK, "counted: receive tracer pinned "
+		    "(program id %u); %d SSL_read hooks pinned", info.prog_id,
+		    tls);
+}
+
+static void check_links(struct status *st, const char *pin_dir)
+{
+	static const char *const names[] = { "link_ingress", "link_egress",
+					     "link_sockops" };
+	char detail[600] = "", path[4096];
+	int attached = 0, pinned = 0;
+	__u64 cg = 0;
+	size_t i, o = 0;
+
+	for (i = 0; i < 3; i++) {
+		struct bpf_link_info info = {};
+		__u32 len = sizeof(info);
+		const char *what = "not pinned";
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, names[i]);
+		fd = bpf_obj_get(path);
+		if (fd >= 0) {
+			pinned++;
+			what = "detached";
+			if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+			    info.type == BPF_LINK_TYPE_CGROUP &&
+			    info.cgroup.cgroup_id) {
+				what = "attached";
+				attached++;
+				cg = info.cgroup.cgroup_id;
+			}
+			close(fd);
+		}
+		o += snprintf(detail + o, sizeof(detail) - o, "%s%s %s",
+			      i ? ", " : "", names[i] + 5, what);
+	}
+	st->attached = attached > 0;
+	if (attached == 3)
+		add(st, "attach", ST_OK, "%s; cgroup %s (id %llu)", detail,
+		    cgroup_path(cg), (unsigned long long)cg);
+	else if (attached)
+		add(st, "attach", ST_FAIL, "%s; cgroup %s (id %llu)", detail,
+		    cgroup_path(cg), (unsigned long long)cg);
+	else
+		add(st, "attach", ST_FAIL, "nothing attached (%s)%s", detail,
+		    pinned ? "" : ": no agent ever ran on this pin directory, "
+				  "or it was detached");
+}
+
+static void check_maps(struct status *st, const char *pin_dir)
+{
+	struct snapshot s = {};
+	struct view v;
+	__u64 used, over = 0;
+	int i, err;
+
+	err = view_open_pinned(&v, pin_dir);
+	if (err) {
+		add(st, "pins", ST_FAIL, "no maps pinned in %s: %s", pin_dir,
+		    strerror(-err));
+		return;
+	}
+	err = snapshot_read(&v, &s, false);
+	view_close(&v);
+	if (err) {
+		add(st, "pins", ST_FAIL, "cannot read the maps in %s: %s",
+		    pin_dir, strerror(-err));
+		return;
+	}
+	add(st, "pins", ST_OK, "%s: maps created %llds ago", pin_dir,
+	    (long long)(time(NULL) - (__s64)(s.meta.created_ns / 1000000000ULL)));
+	used = s.meta.next_slot > s.nr_peers ? s.meta.next_slot : s.nr_peers;
+	if (used > s.capacity)
+		used = s.capacity;
+	add(st, "peers", used >= s.capacity ? ST_FAIL :
+			 used * 10 >= (__u64)s.capacity * 9 ? ST_WARN : ST_OK,
+	    "%llu of %u slots used (%llu%%)%s", (unsigned long long)used,
+	    s.capacity,
+	    s.capacity ? (unsigned long long)(used * 100 / s.capacity) : 0,
+	    used >= s.capacity ? ": full, new peers go to overflow" : "");
+	for (i = 0; i < TG_NR_ROLES; i++)
+		over += s.overflow[i].bytes_in + s.overflow[i].bytes_out;
+	add(st, "inserts", s.stats[TG_STAT_PEER_FULL] ? ST_WARN : ST_OK,
+	    "%llu failed peer inserts, %llu bytes in overflow buckets",
+	    (unsigned long long)s.stats[TG_STAT_PEER_FULL],
+	    (unsigned long long)over);
+	snapshot_free(&s);
+}
+
+static void ago(char *buf, size_t len, __s64 t, __s64 now)
+{
+	char when[32];
+	struct tm tm;
+	time_t tt = t;
+
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tt, &tm));
+	snprintf(buf, len, "%s, %llds ago", when, (long long)(now - t));
+}
+
+static void check_ledger(struct status *st, const char *path, __u32 interval)
+{
+	struct ledger_snap snap = {};
+	struct ledger_ship sh;
+	struct ledger *l = NULL;
+	__s64 now = time(NULL), late = 3 * (__s64)interval;
+	char when[64];
+	int err;
+
+	if (access(path, F_OK)) {
+		add(st, "collection", ST_WARN, "no ledger at %s (an agent "
+		    "with --no-ledger, or another --ledger)", path);
+		return;
+	}
+	err = ledger_open(&l, path, LEDGER_RDONLY, NULL);
+	if (!err)
+		err = ledger_last_snapshot(l, &snap);
+	if (err) {
+		add(st, "collection", ST_FAIL, "ledger %s: %s", path,
+		    strerror(-err));
+		ledger_close(l);
+		return;
+	}
+	if (!snap.seq) {
+		add(st, "collection", st->attached ? ST_FAIL : ST_WARN,
+		    "ledger %s: nothing collected yet", path);
+	} else {
+		bool stalled = now - snap.taken_at > late;
+
+		ago(when, sizeof(when), snap.taken_at, now);
+		add(st, "collection", stalled && st->attached ? ST_FAIL :
+				      stalled ? ST_WARN : ST_OK,
+		    "ledger %s: last snapshot %llu at %s%s", path,
+		    (unsigned long long)snap.seq, when,
+		    stalled ? " (stalled: more than 3 intervals)" : "");
+	}
+	ledger_snap_free(&snap);
+
+	err = ledger_ship_state(l, &sh);
+	if (err) {
+		add(st, "shipping", ST_WARN, "no shipping state: %s",
+		    strerror(-err));
+	} else if (!sh.shipped_at) {
+		add(st, "shipping", ST_OK, "never shipped (no fleet ledger); "
+		    "%llu rows changed", (unsigned long long)sh.unshipped);
+	} else {
+		bool lag = sh.unshipped && now - sh.shipped_at > late;
+
+		ago(when, sizeof(when), sh.shipped_at, now);
+		add(st, "shipping", lag ? ST_WARN : ST_OK,
+		    "%llu rows unshipped; last ship %s",
+		    (unsigned long long)sh.unshipped, when);
+	}
+	ledger_close(l);
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static const char status_usage[] =
+	"Usage: tollgate status [--pin-dir DIR] [--ledger FILE]\n"
+	"                       [--interval SECS] [--format table|json]\n"
+	"\n"
+	"Summarise the meter's health, with or without a running agent: the\n"
+	"pinned links and the cgroup they attach to, the pins, peer slots used\n"
+	"of the capacity, failed inserts and overflow bytes, the last\n"
+	"collection (the ledger's last snapshot), and the rows not yet shipped\n"
+	"to the fleet ledger. Exits 1 when something is wrong: nothing or not\n"
+	"everything attached, no maps, the peer map full, or, while attached,\n"
+	"no collection for more than 3 intervals. Warnings (slots 90% used,\n"
+	"failed inserts, shipping behind by more than 3 intervals) exit 0.\n"
+	"\n"
+	"Options:\n"
+	"  -p, --pin-dir DIR     pin directory (default " TG_DEFAULT_PIN_DIR ")\n"
+	"  -l, --ledger FILE     the agent's ledger (default " TG_DEFAULT_LEDGER ")\n"
+	"  -i, --interval SECS   the agent's interval, 1..3600 (default 10)\n"
+	"  -f, --format table|json\n"
+	"                        output format (default table)\n"
+	"  -h, --help            this help\n"
+	"\n"
+	"Examples:\n"
+	"  tollgate status\n"
+	"  tollgate status --format json | jq .ok\n";
+
+int cmd_status(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "pin-dir", required_argument, NULL, 'p' },
+		{ "ledger", required_argument, NULL, 'l' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	const char *pin_dir = TG_DEFAULT_PIN_DIR, *ledger = TG_DEFAULT_LEDGER;
+	enum out_format fmt = FMT_TABLE;
+	struct status st = {};
+	__u32 interval = 10;
+	bool ok = true;
+	int c, i;
+
+	while ((c = getopt_long(argc, argv, "p:l:i:f:h", longopts, NULL)) !=
+	       -1) {
+		switch (c) {
+		case 'p':
+			pin_dir = optarg;
+			break;
+		case 'l':
+			ledger = optarg;
+			break;
+		case 'i':
+			if (parse_u32(optarg, 1, 3600, &interval)) {
+				pr_warn("--interval: '%s' is not a number of "
+					"seconds from 1 to 3600", optarg);
+				goto usage;
+			}
+			break;
+		case 'f':
+			if (format_parse(optarg, &fmt) || fmt == FMT_CSV) {
+				pr_warn("--format: '%s' is not one of table, "
+					"json", optarg);
+				goto usage;
+			}
+			break;
+		case 'h':
+			fputs(status_usage, stdout);
+			return 0;
+		default:
+			goto usage;
+		}
+	}
+	if (optind < argc) {
+		pr_warn("status: unexpected argument '%s'", argv[optind]);
+		goto usage;
+	}
+
+	check_links(&st, pin_dir);
+	check_calls(&st, pin_dir);
+	check_maps(&st, pin_dir);
+	check_ledger(&st, ledger, interval);
+	for (i = 0; i < st.nr; i++)
+		ok &= st.c[i].level != ST_FAIL;
+
+	if (fmt == FMT_JSON) {
+		printf("{\"ok\": %s, \"checks\": [", ok ? "true" : "false");
+		for (i = 0; i < st.nr; i++) {
+			printf("%s{\"check\": \"%s\", \"level\": \"%s\", "
+			       "\"detail\": ", i ? ", " : "", st.c[i].name,
+			       st.c[i].level == ST_FAIL ? "fail" :
+							  level_name[st.c[i].level]);
+			json_str(stdout, st.c[i].detail);
+			putchar('}');
+		}
+		printf("]}\n");
+	} else {
+		for (i = 0; i < st.nr; i++)
+			printf("%-11s %-5s %s\n", st.c[i].name,
+			       level_name[st.c[i].level], st.c[i].detail);
+		printf("%s\n", ok ? "healthy" : "UNHEALTHY");
+	}
+	fflush(stdout);
+	return ok ? 0 : 1;
+usage:
+	fputs(status_usage, stderr);
+	return 2;
+}

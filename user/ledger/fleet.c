@@ -1,0 +1,502 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * fleet.c - the fleet ledger on PostgreSQL (libpq): ship a local ledger's
+ * changed day rows as idempotent upserts, and read a month back for
+ * rating. See fleet.h.
+ *
+ * Shipping runs in the agent's loop right after the local commit, so the
+ * interval is booked before the network is touched; its timeouts keep an
+ * unreachable database to a few seconds of one pass, and a connection
+ * that failed is dropped and made again on the next pass.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <libpq-fe.h>
+
+#include "ledger/fleet.h"
+#include "lib/log.h"
+
+struct fleet {
+	char *url;
+	char shown[512];	/* url without its password */
+	PGconn *conn;
+	bool schema_ok;		/* the table exists on this connection */
+	bool down;		/* the last attempt failed (and was logged) */
+	bool tried;		/* an attempt was made */
+	double retry_at;	/* CLOCK_MONOTONIC: no attempt before */
+	struct ledger_usage *rows;	/* rows of the ship under way */
+	size_t nr, cap;
+	const char *tz;
+};
+
+static const char schema_sql[] =
+	"CREATE TABLE IF NOT EXISTS " FLEET_TABLE " ("
+	" host text NOT NULL,"
+	" day text NOT NULL,"
+	" tenant text NOT NULL,"
+	" service text NOT NULL,"
+	" backend text NOT NULL,"
+	" traffic_type text NOT NULL,"
+	" bytes bigint NOT NULL CHECK (bytes >= 0),"
+	" packets bigint NOT NULL CHECK (packets >= 0),"
+	" calls bigint NOT NULL CHECK (calls >= 0),"
+	" unexplained_bytes bigint NOT NULL CHECK (unexplained_bytes >= 0),"
+	" time_zone text NOT NULL,"
+	" shipped_at timestamptz NOT NULL DEFAULT now(),"
+	" PRIMARY KEY (host, day, tenant, service, backend, traffic_type))";
+
+/* Redact a password; see fleet.h. */
+const char *fleet_redact(const char *url, char *out, size_t len)
+{
+	size_t o = 0;
+	const char *p = url, *at, *colon, *scheme;
+
+	/* @c is evaluated once whether or not it fits: it advances. */
+#define PUT(c)                                                                 \
+	do {                                                                   \
+		char _c = (c);                                                 \
+		if (o + 1 < len)                                               \
+			out[o++] = _c;                                         \
+	} while (0)
+#define PUTS(s)                                                                \
+	do {                                                                   \
+		const char *_s = (s);                                          \
+		while (*_s)                                                    \
+			PUT(*_s++);                                            \
+	} while (0)
+
+	if (!len)
+		return out;
+	scheme = strstr(url, "://");
+	if (scheme && (!strncmp(url, "postgresql://", 13) ||
+		       !strncmp(url, "postgres://", 11))) {
+		const char *auth = scheme + 3;
+		const char *end = auth + strcspn(auth, "/?");
+
+		for (; p < auth; p++)
+			PUT(*p);
+		/* user:password@ before the host part */
+		at = memrchr(auth, '@', end - auth);
+		colon = at ? memchr(auth, ':', at - auth) : NULL;
+		if (colon) {
+			for (; p <= colon; p++)
+				PUT(*p);
+			PUTS("***");
+			p = at;
+		}
+		/* ...?password=x&... */
+		while (*p) {
+			if ((*p == '?' || *p == '&') &&
+			    !strncmp(p + 1, "password=", 9)) {
+				PUT(*p);
+				PUTS("password=***");
+				p += 10;
+				p += strcspn(p, "&");
+				continue;
+			}
+			PUT(*p++);
+		}
+	} else {
+		/* key = value pairs; a value may be quoted with '' and \ */
+		while (*p) {
+			bool start = p == url || p[-1] == ' ' || p[-1] == '\t';
+			const char *q = p + 8;
+
+			if (start && !strncmp(p, "password", 8)) {
+				while (*q == ' ')
+					q++;
+				if (*q == '=') {
+					q++;
+					while (*q == ' ')
+						q++;
+					PUTS("password=***");
+					if (*q == '\'') {
+						for (q++; *q && *q != '\''; q++)
+							if (*q == '\\' && q[1])
+								q++;
+						if (*q)
+							q++;
+					} else {
+						q += strcspn(q, " \t");
+					}
+					p = q;
+					continue;
+				}
+			}
+			PUT(*p++);
+		}
+	}
+	out[o] = '\0';
+	return out;
+#undef PUT
+#undef PUTS
+}
+
+/* Build the upsert; see fleet.h. */
+int fleet_upsert_sql(char *buf, size_t len, size_t nr)
+{
+	size_t i, o;
+	int n;
+
+	if (nr < 1 || nr > FLEET_BATCH)
+		return -EINVAL;
+	n = snprintf(buf, len,
+		     "INSERT INTO " FLEET_TABLE " (host, day, tenant, service,"
+		     " backend, traffic_type, bytes, packets, calls,"
+		     " unexplained_bytes, time_zone) VALUES ");
+	if (n < 0 || (size_t)n >= len)
+		return -ENOSPC;
+	o = n;
+	for (i = 0; i < nr; i++) {
+		size_t b = i * FLEET_COLS;
+
+		n = snprintf(buf + o, len - o,
+			     "%s($%zu, $%zu, $%zu, $%zu, $%zu, $%zu, $%zu::bigint,"
+			     " $%zu::bigint, $%zu::bigint, $%zu::bigint, $%zu)",
+			     i ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5,
+			     b + 6, b + 7, b + 8, b + 9, b + 10, b + 11);
+		if (n < 0 || (size_t)n >= len - o)
+			return -ENOSPC;
+		o += n;
+	}
+	/* A row is a running total: the newer one replaces, never adds. */
+	n = snprintf(buf + o, len - o,
+		     " ON CONFLICT (host, day, tenant, service, backend,"
+		     " traffic_type) DO UPDATE SET bytes = EXCLUDED.bytes,"
+		     " packets = EXCLUDED.packets, calls = EXCLUDED.calls,"
+		     " unexplained_bytes = EXCLUDED.unexplained_bytes,"
+		     " time_zone = EXCLUDED.time_zone, shipped_at = now()");
+	if (n < 0 || (size_t)n >= len - o)
+		return -ENOSPC;
+	return (int)(o + n);
+}
+
+/* Open a fleet ledger; see fleet.h. */
+int fleet_open(struct fleet **out, const char *url)
+{
+	struct fleet *f;
+
+	if (!url || !*url) {
+		pr_warn("fleet ledger: empty connection string");
+		return -EINVAL;
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->url = strdup(url);
+	if (!f->url) {
+		free(f);
+		return -ENOMEM;
+	}
+	fleet_redact(url, f->shown, sizeof(f->shown));
+	*out = f;
+	return 0;
+}
+
+void fleet_close(struct fleet *f)
+{
+	if (!f)
+		return;
+	PQfinish(f->conn);
+	free(f->rows);
+	free(f->url);
+	free(f);
+}
+
+/* The first line of libpq's message, for one-line logs. */
+static const char *pq_msg(PGconn *c, char *buf, size_t len)
+{
+	const char *m = c ? PQerrorMessage(c) : "out of memory";
+
+	snprintf(buf, len, "%.*s", (int)strcspn(m, "\n"), m);
+	return buf;
+}
+
+/*
+ * Connect with short timeouts. The connection string comes last: with
+ * expand_dbname its settings override the defaults before it.
+ */
+static PGconn *connect_db(const char *url)
+{
+	const char *const keys[] = { "connect_timeout", "application_name",
+				      "options", "tcp_user_timeout", "dbname",
+				      NULL };
+	const char *const vals[] = { "3", "tollgate",
+				     "-c statement_timeout=5000", "5000", url,
+				     NULL };
+
+	return PQconnectdbParams(keys, vals, 1);
+}
+
+static bool run_ok(struct fleet *f, PGresult *r, const char *what)
+{
+	ExecStatusType st = PQresultStatus(r);
+	char m[256];
+
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+		PQclear(r);
+		return true;
+	}
+	if (!f->down)
+		pr_warn("fleet ledger '%s': %s: %s", f->shown, what,
+			pq_msg(f->conn, m, sizeof(m)));
+	PQclear(r);
+	return false;
+}
+
+static int keep(const struct ledger_usage *r, void *ctx)
+{
+	struct fleet *f = ctx;
+
+	if (f->nr == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 256;
+		struct ledger_usage *v = realloc(f->rows, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		f->rows = v;
+		f->cap = cap;
+	}
+	f->rows[f->nr++] = *r;
+	return 0;
+}
+
+/* Send rows [from, from + nr) in one statement. */
+static bool send_batch(struct fleet *f, size_t from, size_t nr)
+{
+	static char sql[FLEET_BATCH * 140 + 512];
+	char num[FLEET_BATCH * 4][24];
+	const char *vals[FLEET_BATCH * FLEET_COLS];
+	size_t i;
+
+	if (fleet_upsert_sql(sql, sizeof(sql), nr) < 0)
+		return false;
+	for (i = 0; i < nr; i++) {
+		const struct ledger_usage *r = &f->rows[from + i];
+		const char **v = &vals[i * FLEET_COLS];
+		char (*n)[24] = &num[i * 4];
+
+		v[0] = r->k.host;
+		v[1] = r->k.day;
+		v[2] = r->k.tenant;
+		v[3] = r->k.service;
+		v[4] = r->k.backend;
+		v[5] = r->k.traffic_type;
+		snprintf(n[0], sizeof(n[0]), "%" PRIu64, (uint64_t)r->bytes);
+		snprintf(n[1], sizeof(n[1]), "%" PRIu64, (uint64_t)r->packets);
+		snprintf(n[2], sizeof(n[2]), "%" PRIu64, (uint64_t)r->calls);
+		snprintf(n[3], sizeof(n[3]), "%" PRIu64,
+			 (uint64_t)r->unexplained_bytes);
+		v[6] = n[0];
+		v[7] = n[1];
+		v[8] = n[2];
+		v[9] = n[3];
+		v[10] = f->tz;
+	}
+	return run_ok(f,
+		      PQexecParams(f->conn, sql, (int)(nr * FLEET_COLS), NULL,
+				   vals, NULL, NULL, 0),
+		      "cannot upsert usage");
+}
+
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The database went away: say so once, with the backlog. */
+static void went_down(struct fleet *f, __u64 backlog, const char *why)
+{
+	PQfinish(f->conn);
+	f->conn = NULL;
+	f->schema_ok = false;
+	if (!f->down)
+		pr_warn("fleet ledger '%s' unreachable (%s): shipping waits, "
+			"the local ledger keeps everything (%llu rows "
+			"unshipped)",
+			f->shown, why, (unsigned long long)backlog);
+	f->down = true;
+	f->tried = true;
+}
+
+/* Ship; see fleet.h. */
+int fleet_ship(struct fleet *f, struct ledger *l)
+{
+	struct ledger_ship st;
+	__u64 upto = 0;
+	char m[256];
+	size_t i, n;
+	int err;
+
+	err = ledger_ship_state(l, &st);
+	if (err)
+		return err;
+	if (!f->conn || PQstatus(f->conn) != CONNECTION_OK) {
+		double t0 = mono();
+
+		/* A refused connection costs nothing and is tried after every
+		 * commit; one that timed out would cost the agent's loop
+		 * seconds each time, so the next waits FLEET_BACKOFF. */
+		if (t0 < f->retry_at)
+			return -ECONNREFUSED;
+		PQfinish(f->conn);
+		f->conn = connect_db(f->url);
+		if (!f->conn || PQstatus(f->conn) != CONNECTION_OK) {
+			if (mono() - t0 > 1)
+				f->retry_at = mono() + FLEET_BACKOFF;
+			went_down(f, st.unshipped,
+				  pq_msg(f->conn, m, sizeof(m)));
+			return -ECONNREFUSED;
+		}
+		f->retry_at = 0;
+	}
+	if (!f->schema_ok) {
+		if (!run_ok(f, PQexec(f->conn, schema_sql),
+			    "cannot create table " FLEET_TABLE)) {
+			went_down(f, st.unshipped, "no table");
+			return -EIO;
+		}
+		f->schema_ok = true;
+	}
+
+	f->nr = 0;
+	f->tz = ledger_time_zone(l);
+	err = ledger_scan_changed(l, st.shipped_seq, &upto, keep, f);
+	if (err)
+		return err;
+	if (f->nr) {
+		if (!run_ok(f, PQexec(f->conn, "BEGIN"), "cannot begin"))
+			goto fail;
+		for (i = 0; i < f->nr; i += n) {
+			n = f->nr - i < FLEET_BATCH ? f->nr - i : FLEET_BATCH;
+			if (!send_batch(f, i, n))
+				goto fail;
+		}
+		if (!run_ok(f, PQexec(f->conn, "COMMIT"), "cannot commit"))
+			goto fail;
+	}
+	/* Only what PostgreSQL committed moves the mark. */
+	err = ledger_mark_shipped(l, upto, time(NULL));
+	if (err)
+		return err;
+	pr_debug("fleet ledger '%s': shipped %zu rows up to change %llu",
+		 f->shown, f->nr, (unsigned long long)upto);
+	if (f->down || !f->tried)
+		pr_warn("fleet ledger '%s' %s: shipped %zu rows of backlog",
+			f->shown, f->tried ? "reachable again" : "connected",
+			f->nr);
+	f->down = false;
+	f->tried = true;
+	f->nr = 0;
+	return 0;
+fail:
+	went_down(f, st.unshipped, pq_msg(f->conn, m, sizeof(m)));
+	f->nr = 0;
+	return -EIO;
+}
+
+static bool parse_count(const char *s, __u64 *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	return !errno && *s >= '0' && *s <= '9' && !*end && *v <= INT64_MAX;
+}
+
+static bool copy_field(char *dst, size_t size, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n >= size)
+		return false;
+	memcpy(dst, s, n + 1);
+	return true;
+}
+
+/* Read rows back; see fleet.h. */
+int fleet_scan(const char *url, const char *tz, const struct ledger_filter *flt,
+	       int (*fn)(const struct ledger_usage *row, void *ctx), void *ctx)
+{
+	const char *vals[3] = {
+		flt && flt->since && *flt->since ? flt->since : NULL,
+		flt && flt->until && *flt->until ? flt->until : NULL,
+		flt ? flt->tenant : NULL,
+	};
+	char shown[512], m[256], msg[160];
+	PGresult *r = NULL;
+	PGconn *c;
+	int err = 0, i, nr;
+
+	fleet_redact(url, shown, sizeof(shown));
+	c = connect_db(url);
+	if (!c || PQstatus(c) != CONNECTION_OK) {
+		pr_warn("fleet ledger '%s': cannot connect: %s", shown,
+			pq_msg(c, m, sizeof(m)));
+		PQfinish(c);
+		return -ECONNREFUSED;
+	}
+	r = PQexecParams(c,
+			 "SELECT host, day, tenant, service, backend,"
+			 " traffic_type, bytes, packets, calls,"
+			 " unexplained_bytes, time_zone FROM " FLEET_TABLE
+			 " WHERE ($1::text IS NULL OR day >= $1)"
+			 " AND ($2::text IS NULL OR day < $2)"
+			 " AND ($3::text IS NULL OR tenant = $3)"
+			 " ORDER BY day, host, tenant, service, backend,"
+			 " traffic_type",
+			 3, NULL, vals, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		pr_warn("fleet ledger '%s': cannot read usage: %s", shown,
+			pq_msg(c, m, sizeof(m)));
+		err = -EIO;
+		goto out;
+	}
+	nr = PQntuples(r);
+	for (i = 0; i < nr && !err; i++) {
+		struct ledger_usage u = {};
+		bool ok;
+
+		ok = copy_field(u.k.host, sizeof(u.k.host), PQgetvalue(r, i, 0)) &&
+		     copy_field(u.k.day, sizeof(u.k.day), PQgetvalue(r, i, 1)) &&
+		     copy_field(u.k.tenant, sizeof(u.k.tenant),
+				PQgetvalue(r, i, 2)) &&
+		     copy_field(u.k.service, sizeof(u.k.service),
+				PQgetvalue(r, i, 3)) &&
+		     copy_field(u.k.backend, sizeof(u.k.backend),
+				PQgetvalue(r, i, 4)) &&
+		     copy_field(u.k.traffic_type, sizeof(u.k.traffic_type),
+				PQgetvalue(r, i, 5)) &&
+		     parse_count(PQgetvalue(r, i, 6), &u.bytes) &&
+		     parse_count(PQgetvalue(r, i, 7), &u.packets) &&
+		     parse_count(PQgetvalue(r, i, 8), &u.calls) &&
+		     parse_count(PQgetvalue(r, i, 9), &u.unexplained_bytes);
+		if (!ok || ledger_key_check(&u.k, msg, sizeof(msg))) {
+			pr_warn("fleet ledger '%s': a row of host '%.64s' day "
+				"'%.16s' is not a record%s%s",
+				shown, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+				ok ? ": " : "", ok ? msg : "");
+			err = -EBADMSG;
+			break;
+		}
+		if (tz && strcmp(PQgetvalue(r, i, 10), tz)) {
+			pr_warn("fleet ledger '%s': host %s counts days in %s, "
+				"not %s",
+				shown, u.k.host, PQgetvalue(r, i, 10), tz);
+			err = -EINVAL;
+			break;
+		}
+		err = fn(&u, ctx);
+	}
+out:
+	PQclear(r);
+	PQfinish(c);
+	return err;
+}

@@ -1,0 +1,765 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * records.c - usage records as JSON lines or CSV, and `tollgate ledger
+ * export|import`.
+ *
+ * A record is one day row of a ledger: its key (host, day, tenant,
+ * service, backend, traffic_type) and that day's running totals. Shipping
+ * a record twice overwrites and never adds, so exports can be re-sent and
+ * imports re-run. An import is one transaction: a malformed line is
+ * reported as FILE:LINE: field: message, and nothing of the invocation is
+ * imported.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <json-c/json.h>
+
+#include "ledger/ledger.h"
+#include "ledger/records.h"
+#include "cmd/cmd.h"
+#include "lib/log.h"
+#include "ledger/tz.h"
+
+#define MAX_REPORTED 20
+
+enum field {
+	F_HOST,
+	F_DAY,
+	F_TENANT,
+	F_SERVICE,
+	F_BACKEND,
+	F_TYPE,
+	F_BYTES,
+	F_PACKETS,
+	F_CALLS,
+	F_UNEXPLAINED,
+	F_TZ,
+	NR_FIELDS
+};
+
+/* The record's fields, in the order exports write them. */
+static const struct {
+	const char *name;
+	size_t off;		/* in struct ledger_usage; text fields */
+	size_t size;
+	bool required;
+} fields[NR_FIELDS] = {
+#define TEXT(n, m) { n, offsetof(struct ledger_usage, k.m), \
+		     sizeof(((struct ledger_key *)0)->m), true }
+	[F_HOST] = TEXT("host", host),
+	[F_DAY] = TEXT("day", day),
+	[F_TENANT] = TEXT("tenant", tenant),
+	[F_SERVICE] = TEXT("service", service),
+	[F_BACKEND] = TEXT("backend", backend),
+	[F_TYPE] = TEXT("traffic_type", traffic_type),
+#undef TEXT
+	[F_BYTES] = { "bytes", offsetof(struct ledger_usage, bytes), 0, true },
+	[F_PACKETS] = { "packets", offsetof(struct ledger_usage, packets), 0,
+			true },
+	[F_CALLS] = { "calls", offsetof(struct ledger_usage, calls), 0, true },
+	[F_UNEXPLAINED] = { "unexplained_bytes",
+			    offsetof(struct ledger_usage, unexplained_bytes), 0,
+			    false },
+	[F_TZ] = { "time_zone", 0, LEDGER_TZ_SIZE, false },
+};
+
+static bool is_text(int f)
+{
+	return f <= F_TYPE || f == F_TZ;
+}
+
+static int field_index(const char *name)
+{
+	int i;
+
+	for (i = 0; i < NR_FIELDS; i++)
+		if (!strcmp(name, fields[i].name))
+			return i;
+	return -1;
+}
+
+/* Store text @s (@len bytes) into field @f of @r, or @tz. */
+static int set_text(struct ledger_usage *r, char *tz, int f, const char *s,
+		    size_t len, char *err, size_t errlen)
+{
+	char *dst = f == F_TZ ? tz : (char *)r + fields[f].off;
+
+	if (len >= fields[f].size) {
+		snprintf(err, errlen, "%s: longer than %zu bytes",
+			 fields[f].name, fields[f].size - 1);
+		return -EINVAL;
+	}
+	if (memchr(s, '\0', len)) {
+		snprintf(err, errlen, "%s: control character in the name",
+			 fields[f].name);
+		return -EINVAL;
+	}
+	memcpy(dst, s, len);
+	dst[len] = '\0';
+	return 0;
+}
+
+static void set_count(struct ledger_usage *r, int f, __u64 v)
+{
+	*(__u64 *)((char *)r + fields[f].off) = v;
+}
+
+/* Checks common to both formats, once every field is in. */
+static int finish(struct ledger_usage *r, const bool *seen, char *err,
+		  size_t errlen)
+{
+	int i;
+
+	for (i = 0; i < NR_FIELDS; i++) {
+		if (fields[i].required && !seen[i]) {
+			snprintf(err, errlen, "%s: missing", fields[i].name);
+			return -EINVAL;
+		}
+	}
+	return ledger_key_check(&r->k, err, errlen);
+}
+
+/* Parse one JSON line; see records.h. */
+int record_parse_json(const char *line, size_t len, struct ledger_usage *r,
+		      char *tz, char *err, size_t errlen)
+{
+	bool seen[NR_FIELDS] = {};
+	struct json_tokener *tok;
+	struct json_object *obj;
+	int ret = 0;
+
+	memset(r, 0, sizeof(*r));
+	*tz = '\0';
+	tok = json_tokener_new();
+	if (!tok)
+		return -ENOMEM;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	obj = json_tokener_parse_ex(tok, line, len);
+	if (!obj || json_tokener_get_error(tok) != json_tokener_success) {
+		enum json_tokener_error e = json_tokener_get_error(tok);
+
+		snprintf(err, errlen, "record: not JSON: %s",
+			 e == json_tokener_continue ?
+				 "unexpected end of line" :
+				 json_tokener_error_desc(e));
+		ret = -EINVAL;
+		goto out;
+	}
+	if (json_tokener_get_parse_end(tok) < len) {
+		snprintf(err, errlen, "record: text after the JSON object");
+		ret = -EINVAL;
+		goto out;
+	}
+	if (!json_object_is_type(obj, json_type_object)) {
+		snprintf(err, errlen, "record: not a JSON object");
+		ret = -EINVAL;
+		goto out;
+	}
+	json_object_object_foreach(obj, key, val)
+	{
+		int f = field_index(key);
+
+		if (f < 0) {
+			snprintf(err, errlen, "%s: unknown field", key);
+			ret = -EINVAL;
+			break;
+		}
+		seen[f] = true;
+		if (is_text(f)) {
+			if (!json_object_is_type(val, json_type_string)) {
+				snprintf(err, errlen, "%s: not a string", key);
+				ret = -EINVAL;
+				break;
+			}
+			ret = set_text(r, tz, f, json_object_get_string(val),
+				       json_object_get_string_len(val), err,
+				       errlen);
+			if (ret)
+				break;
+			continue;
+		}
+		if (!json_object_is_type(val, json_type_int)) {
+			snprintf(err, errlen, "%s: not an integer", key);
+			ret = -EINVAL;
+			break;
+		}
+		/* json-c keeps large integers unsigned and clamps the
+		 * signed view: ask both. */
+		if (json_object_get_int64(val) < 0) {
+			snprintf(err, errlen, "%s: negative", key);
+			ret = -EINVAL;
+			break;
+		}
+		if (json_object_get_uint64(val) > INT64_MAX) {
+			snprintf(err, errlen, "%s: larger than %lld", key,
+				 (long long)INT64_MAX);
+			ret = -EINVAL;
+			break;
+		}
+		set_count(r, f, json_object_get_uint64(val));
+	}
+	if (!ret)
+		ret = finish(r, seen, err, errlen);
+out:
+	json_object_put(obj);
+	json_tokener_free(tok);
+	return ret;
+}
+
+/* Split a CSV line into at most @max fields (RFC 4180 quoting, no line
+ * breaks inside a field), in place. Returns the number of fields or
+ * -EINVAL. */
+static int csv_split(char *line, char **out, int max)
+{
+	char *p = line;
+	int n = 0;
+
+	for (;;) {
+		char *w = p;
+
+		if (n == max)
+			return -E2BIG;
+		out[n++] = w;
+		if (*p == '"') {
+			p++;
+			for (;;) {
+				if (!*p)
+					return -EINVAL;
+				if (*p == '"') {
+					if (p[1] != '"')
+						break;
+					p++;
+				}
+				*w++ = *p++;
+			}
+			p++;
+			if (*p && *p != ',')
+				return -EINVAL;
+		} else {
+			while (*p && *p != ',') {
+				if (*p == '"')
+					return -EINVAL;
+				*w++ = *p++;
+			}
+		}
+		if (!*p) {
+			*w = '\0';
+			return n;
+		}
+		*w = '\0';
+		p++;
+	}
+}
+
+/* Read a CSV header; see records.h. */
+int record_csv_header(char *line, struct record_csv *h, char *err,
+		      size_t errlen)
+{
+	char *cols[NR_FIELDS + 1];
+	bool seen[NR_FIELDS] = {};
+	int n, i;
+
+	n = csv_split(line, cols, NR_FIELDS + 1);
+	if (n < 0) {
+		snprintf(err, errlen,
+			 n == -E2BIG ? "header: more columns than fields" :
+				       "header: bad quoting");
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		int f = field_index(cols[i]);
+
+		if (f < 0) {
+			snprintf(err, errlen, "%s: unknown column", cols[i]);
+			return -EINVAL;
+		}
+		if (seen[f]) {
+			snprintf(err, errlen, "%s: column appears twice",
+				 cols[i]);
+			return -EINVAL;
+		}
+		seen[f] = true;
+		h->col[i] = f;
+	}
+	for (i = 0; i < NR_FIELDS; i++) {
+		if (fields[i].required && !seen[i]) {
+			snprintf(err, errlen, "%s: no such column",
+				 fields[i].name);
+			return -EINVAL;
+		}
+	}
+	h->nr_cols = n;
+	return 0;
+}
+
+/* Parse one CSV line under header @h; see records.h. */
+int record_parse_csv(char *line, const struct record_csv *h,
+		     struct ledger_usage *r, char *tz, char *err,
+		     size_t errlen)
+{
+	char *cols[NR_FIELDS + 1];
+	bool seen[NR_FIELDS] = {};
+	int n, i, ret;
+
+	memset(r, 0, sizeof(*r));
+	*tz = '\0';
+	n = csv_split(line, cols, NR_FIELDS + 1);
+	if (n == -EINVAL) {
+		snprintf(err, errlen, "record: bad quoting");
+		return -EINVAL;
+	}
+	if (n != h->nr_cols) {
+		snprintf(err, errlen, "record: %s fields, the header has %d",
+			 n < 0 ? "too many" : n < h->nr_cols ? "fewer" : "more",
+			 h->nr_cols);
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		int f = h->col[i];
+		__u64 v;
+
+		seen[f] = true;
+		if (is_text(f)) {
+			ret = set_text(r, tz, f, cols[i], strlen(cols[i]), err,
+				       errlen);
+			if (ret)
+				return ret;
+			continue;
+		}
+		ret = parse_u64(cols[i], 0, INT64_MAX, &v);
+		if (ret) {
+			snprintf(err, errlen, "%s: %s", fields[f].name,
+				 ret == -ERANGE ? "larger than "
+						  "9223372036854775807" :
+						  "not a non-negative integer");
+			return -EINVAL;
+		}
+		set_count(r, f, v);
+	}
+	return finish(r, seen, err, errlen);
+}
+
+/* Write one record; see records.h. */
+void record_write(FILE *f, enum out_format fmt, const struct ledger_usage *r,
+		  const char *tz)
+{
+	int i;
+
+	if (fmt == FMT_CSV) {
+		for (i = 0; i < NR_FIELDS; i++) {
+			if (i)
+				fputc(',', f);
+			if (i == F_TZ)
+				csv_string(f, tz);
+			else if (is_text(i))
+				csv_string(f, (const char *)r + fields[i].off);
+			else
+				fprintf(f, "%llu",
+					(unsigned long long)*(
+						const __u64 *)((const char *)r +
+							       fields[i].off));
+		}
+		fputc('\n', f);
+		return;
+	}
+	fputc('{', f);
+	for (i = 0; i < NR_FIELDS; i++) {
+		fprintf(f, "%s\"%s\":", i ? "," : "", fields[i].name);
+		if (i == F_TZ)
+			json_string(f, tz);
+		else if (is_text(i))
+			json_string(f, (const char *)r + fields[i].off);
+		else
+			fprintf(f, "%llu",
+				(unsigned long long)*(const __u64 *)((const char *)r +
+								     fields[i].off));
+	}
+	fputs("}\n", f);
+}
+
+/* The CSV header line; see records.h. */
+void record_csv_head(FILE *f)
+{
+	int i;
+
+	for (i = 0; i < NR_FIELDS; i++)
+		fprintf(f, "%s%s", i ? "," : "", fields[i].name);
+	fputc('\n', f);
+}
+
+/* `tollgate ledger export` */
+
+struct export_ctx {
+	FILE *f;
+	enum out_format fmt;
+	const char *tz;
+};
+
+static int export_row(const struct ledger_usage *r, void *ctx)
+{
+	struct export_ctx *x = ctx;
+
+	record_write(x->f, x->fmt, r, x->tz);
+	return ferror(x->f) ? -EIO : 0;
+}
+
+/* Export the rows of @l that @flt lets through to @f; see records.h. */
+int records_export(struct ledger *l, const struct ledger_filter *flt,
+		   enum out_format fmt, FILE *f)
+{
+	struct export_ctx x = { f, fmt, ledger_time_zone(l) };
+
+	if (fmt == FMT_CSV)
+		record_csv_head(f);
+	return ledger_scan(l, flt, export_row, &x);
+}
+
+/* `tollgate ledger import` */
+
+struct import_file {
+	const char *name;
+	FILE *f;
+	unsigned int line;
+	enum out_format fmt;	/* FMT_JSON or FMT_CSV */
+	struct record_csv csv;
+	bool have_header;
+};
+
+/*
+ * Parse the next record of @in into @r. Returns 1 with a record, 0 at the
+ * end, -EINVAL for a malformed line (reported), -errno on a read error.
+ */
+static int next_record(struct import_file *in, const char *ledger_tz,
+		       struct ledger_usage *r, char **buf, size_t *cap)
+{
+	char err[256], tz[LEDGER_TZ_SIZE];
+	ssize_t n;
+	int ret;
+
+	while ((n = getline(buf, cap, in->f)) >= 0) {
+		char *line = *buf;
+		size_t len = n, i;
+
+		in->line++;
+		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		for (i = 0; i < len && (line[i] == ' ' || line[i] == '\t'); i++)
+			;
+		if (i == len)
+			continue;	/* blank */
+		if (in->fmt == FMT_CSV && !in->have_header) {
+			if (strlen(line) != len) {
+				snprintf(err, sizeof(err),
+					 "header: NUL character");
+				ret = -EINVAL;
+			} else {
+				ret = record_csv_header(line, &in->csv, err,
+							sizeof(err));
+			}
+			if (ret)
+				goto bad;
+			in->have_header = true;
+			continue;
+		}
+		if (in->fmt == FMT_JSON) {
+			ret = record_parse_json(line, len, r, tz, err,
+						sizeof(err));
+		} else if (strlen(line) != len) {
+			snprintf(err, sizeof(err), "record: NUL character");
+			ret = -EINVAL;
+		} else {
+			ret = record_parse_csv(line, &in->csv, r, tz, err,
+					       sizeof(err));
+		}
+		if (ret == -ENOMEM)
+			return ret;
+		if (!ret && *tz && strcmp(tz, ledger_tz)) {
+			snprintf(err, sizeof(err),
+				 "time_zone: the record's day is in %s, the "
+				 "ledger's in %s",
+				 tz, ledger_tz);
+			ret = -EINVAL;
+		}
+		if (ret)
+			goto bad;
+		return 1;
+	}
+	if (ferror(in->f)) {
+		pr_warn("%s: cannot read: %s", in->name, strerror(errno));
+		return -EIO;
+	}
+	if (in->fmt == FMT_CSV && !in->have_header && in->line) {
+		snprintf(err, sizeof(err), "header: missing");
+		ret = -EINVAL;
+		goto bad;
+	}
+	return 0;
+bad:
+	/* Located messages go bare, as compilers print them, for editors
+	 * and grep. */
+	fprintf(stderr, "%s:%u: %s\n", in->name, in->line, err);
+	return -EINVAL;
+}
+
+/* JSON lines start with '{'; anything else is taken for CSV. */
+static enum out_format sniff(FILE *f)
+{
+	int c;
+
+	while ((c = getc(f)) != EOF && (c == ' ' || c == '\t' || c == '\r' ||
+					c == '\n'))
+		;
+	if (c != EOF)
+		ungetc(c, f);
+	return c == '{' ? FMT_JSON : FMT_CSV;
+}
+
+/* Import records into @l; see records.h. */
+int records_import(struct ledger *l, char *const *inputs, int nr,
+		   int format, size_t *imported)
+{
+	size_t cap = 0, count = 0;
+	unsigned int bad = 0;
+	char *buf = NULL;
+	int i, err;
+
+	err = ledger_begin(l);
+	if (err)
+		return err;
+	for (i = 0; i < nr && !err; i++) {
+		struct import_file in = { .name = inputs[i] };
+		struct ledger_usage r;
+		int ret;
+
+		if (!strcmp(inputs[i], "-")) {
+			in.f = stdin;
+			in.name = "(stdin)";
+		} else {
+			in.f = fopen(inputs[i], "re");
+		}
+		if (!in.f) {
+			err = -errno;
+			pr_warn("%s: cannot open: %s", inputs[i],
+				strerror(-err));
+			break;
+		}
+		in.fmt = format >= 0 ? (enum out_format)format : sniff(in.f);
+		while ((ret = next_record(&in, ledger_time_zone(l), &r, &buf,
+					  &cap)) != 0) {
+			if (ret == -EINVAL) {
+				if (++bad == MAX_REPORTED) {
+					pr_warn("%s: stopping after %u "
+						"malformed lines",
+						in.name, bad);
+					break;
+				}
+				continue;
+			}
+			if (ret < 0) {
+				err = ret;
+				break;
+			}
+			/* After a malformed line only parse, to report the
+			 * rest; nothing will be committed. */
+			if (bad)
+				continue;
+			err = ledger_put(l, &r, LEDGER_REPLACE);
+			if (err)
+				break;
+			count++;
+		}
+		if (in.f != stdin)
+			fclose(in.f);
+		if (bad >= MAX_REPORTED)
+			break;
+	}
+	free(buf);
+	if (!err && bad)
+		err = -EINVAL;
+	if (err) {
+		ledger_end(l, false);
+		if (bad)
+			pr_warn("nothing imported: %u malformed line%s", bad,
+				bad == 1 ? "" : "s");
+		return err;
+	}
+	err = ledger_end(l, true);
+	if (!err && imported)
+		*imported = count;
+	return err;
+}
+
+static const char ledger_usage[] =
+	"Usage: tollgate ledger export [--ledger FILE] [--format jsonl|csv]\n"
+	"                              [--since DAY] [--until DAY] "
+	"[--tenant T]\n"
+	"       tollgate ledger import [--ledger FILE] [--format jsonl|csv]\n"
+	"                              [--time-zone TZ] INPUT...\n"
+	"\n"
+	"The ledger holds one record per host, natural day, tenant, service,\n"
+	"backend and traffic type, with that day's running totals: bytes,\n"
+	"packets, calls, unexplained_bytes. A record written twice overwrites,\n"
+	"never adds: exports can be re-sent and imports re-run.\n"
+	"\n"
+	"export  prints the records, oldest day first, as JSON lines (default)\n"
+	"        or CSV with a header line\n"
+	"import  upserts records from files (or - for standard input) of\n"
+	"        other hosts, backfills or corrections, in one transaction:\n"
+	"        a malformed line is reported as FILE:LINE: field: message and\n"
+	"        nothing is imported. A missing ledger is created.\n"
+	"\n"
+	"Options:\n"
+	"  -l, --ledger FILE    the ledger (default " TG_DEFAULT_LEDGER ")\n"
+	"  -f, --format jsonl|csv\n"
+	"                       export: output format (default jsonl); import:\n"
+	"                       input format (default: by the first character)\n"
+	"  -s, --since DAY      export: days from DAY on (YYYY-MM-DD)\n"
+	"  -u, --until DAY      export: days before DAY\n"
+	"  -t, --tenant T       export: only tenant T\n"
+	"  -z, --time-zone TZ   import: time zone of a new ledger (default\n"
+	"                       " TG_DEFAULT_TIME_ZONE "); an existing one must "
+	"match\n"
+	"  -h, --help           this help\n"
+	"\n"
+	"Examples:\n"
+	"  tollgate ledger export --since 2024-06-01 > gw1.jsonl\n"
+	"  tollgate ledger export --format csv --tenant acme\n"
+	"  tollgate ledger import --ledger /srv/fleet.db gw1.jsonl gw2.jsonl\n";
+
+/* `tollgate ledger export|import`: see ledger_usage. */
+int cmd_ledger(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "ledger", required_argument, NULL, 'l' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "since", required_argument, NULL, 's' },
+		{ "until", required_argument, NULL, 'u' },
+		{ "tenant", required_argument, NULL, 't' },
+		{ "time-zone", required_argument, NULL, 'z' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	const char *path = TG_DEFAULT_LEDGER, *tz = NULL, *sub;
+	struct ledger_filter flt = {};
+	struct ledger *l = NULL;
+	int c, err, format = -1;
+	bool existed;
+
+	if (argc >= 2 && (!strcmp(argv[1], "-h") ||
+			  !strcmp(argv[1], "--help"))) {
+		fputs(ledger_usage, stdout);
+		return 0;
+	}
+	if (argc < 2 || (strcmp(argv[1], "export") &&
+			 strcmp(argv[1], "import"))) {
+		if (argc >= 2)
+			pr_warn("ledger: no subcommand '%s' (export, import)",
+				argv[1]);
+		fputs(ledger_usage, stderr);
+		return 2;
+	}
+	sub = argv[1];
+	argc--;
+	argv++;
+	while ((c = getopt_long(argc, argv, "l:f:s:u:t:z:h", longopts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			path = optarg;
+			break;
+		case 'f': {
+			enum out_format fmt;
+
+			if (format_parse(optarg, &fmt) || fmt == FMT_TABLE) {
+				pr_warn("--format: '%s' is not one of jsonl, "
+					"csv",
+					optarg);
+				return 2;
+			}
+			format = fmt;
+			break;
+		}
+		case 's':
+		case 'u':
+			if (!day_valid(optarg)) {
+				pr_warn("--%s: '%s' is not a day YYYY-MM-DD",
+					c == 's' ? "since" : "until", optarg);
+				return 2;
+			}
+			*(c == 's' ? &flt.since : &flt.until) = optarg;
+			break;
+		case 't':
+			flt.tenant = optarg;
+			break;
+		case 'z':
+			tz = optarg;
+			break;
+		case 'h':
+			fputs(ledger_usage, stdout);
+			return 0;
+		default:
+			fputs(ledger_usage, stderr);
+			return 2;
+		}
+	}
+
+	if (!strcmp(sub, "export")) {
+		if (optind < argc) {
+			pr_warn("ledger export: unexpected argument '%s'",
+				argv[optind]);
+			return 2;
+		}
+		err = ledger_open(&l, path, LEDGER_RDONLY, NULL);
+		if (err)
+			return 1;
+		err = records_export(l, &flt,
+				     format < 0 ? FMT_JSON : (enum out_format)format,
+				     stdout);
+		ledger_close(l);
+		if (!err && fflush(stdout))
+			err = -errno;
+		if (err == -EIO || err == -EPIPE)
+			pr_warn("ledger export: cannot write: %s",
+				strerror(-err));
+		return err ? 1 : 0;
+	}
+
+	if (optind >= argc) {
+		pr_warn("ledger import: no input files (- for standard input)");
+		return 2;
+	}
+	if (tz) {
+		struct tz *z;
+
+		if (tz_load(&z, tz))
+			return 2;
+		tz_free(z);
+	}
+	existed = access(path, F_OK) == 0;
+	err = ledger_open(&l, path, LEDGER_CREATE, tz);
+	if (!err) {
+		size_t n = 0;
+
+		err = records_import(l, argv + optind, argc - optind, format,
+				     &n);
+		if (!err)
+			pr_info("imported %zu records into '%s'", n, path);
+		ledger_close(l);
+	}
+	/* A failed import leaves nothing behind, not even a new ledger. */
+	if (err && !existed) {
+		char side[4200];
+
+		unlink(path);
+		snprintf(side, sizeof(side), "%s-wal", path);
+		unlink(side);
+		snprintf(side, sizeof(side), "%s-shm", path);
+		unlink(side);
+	}
+	return err ? 1 : 0;
+}

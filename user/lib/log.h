@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * log.h - leveled messages on stderr (shared helper of every stage).
+ *
+ * Warnings always print; -v adds information, -vv debugging, -vvv libbpf's
+ * own debug output. Messages say what failed and on what, lower case, no
+ * trailing period.
+ */
+#ifndef TOLLGATE_LOG_H
+#define TOLLGATE_LOG_H
+
+enum {
+	LOG_WARN,
+	LOG_INFO,
+	LOG_DEBUG,
+	LOG_LIBBPF,	/* libbpf's own debug output: -vv */
+};
+
+extern int log_level;
+
+/* Set the level to LOG_WARN + @verbosity and route libbpf's output here,
+ * one level below ours. */
+void log_setup(int verbosity);
+
+void pr_log(int level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define pr_warn(...) pr_log(LOG_WARN, __VA_ARGS__)
+#define pr_info(...) pr_log(LOG_INFO, __VA_ARGS__)
+#define pr_debug(...) pr_log(LOG_DEBUG, __VA_ARGS__)
+
+#endif /* TOLLGATE_LOG_H */

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * loader.h - the load stage: the kernel meter's lifecycle.
+ *
+ * meter_load() opens the BPF object, reuses or creates the pinned maps
+ * and loads the programs; meter_attach() attaches them to a cgroup v2
+ * directory through links pinned beside the maps, taking over the links
+ * of an earlier agent atomically; meter_tls_*() hook SSL_read in the TLS
+ * libraries of the metered processes; meter_detach() removes it all. The
+ * pins, not the agent, keep the kernel counting. Pin names are the ABI's
+ * (include/meter.h).
+ */
+#ifndef TOLLGATE_LOADER_H
+#define TOLLGATE_LOADER_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+
+#include "meter.h"
+
+#define TG_DEFAULT_PIN_DIR "/sys/fs/bpf/tollgate"
+#define TG_DEFAULT_MAX_PEERS 16384
+#define TG_MAX_PEERS_LIMIT (1u << 24)
+
+struct meter;
+
+struct meter_opts {
+	const char *pin_dir;	/* NULL: nothing pinned or reused (tests) */
+	__u32 max_peers;	/* 0: the pinned maps' size, else default */
+	bool no_calls;		/* count bytes only, not API calls */
+};
+
+/*
+ * Open and load the meter: reuse the maps pinned under @opts->pin_dir
+ * (refusing those of another ABI version), or create and pin them. Says
+ * why when it fails. Returns 0 and *@out, or -Exxx.
+ */
+int meter_load(struct meter **out, const struct meter_opts *opts);
+
+/*
+ * Attach the programs to cgroup v2 directory @cgroup, taking over the
+ * pinned links of an earlier agent without a gap. Returns 0 or -Exxx.
+ */
+int meter_attach(struct meter *m, const char *cgroup);
+
+/* Whether meter_attach() took over pinned links (1) or made them (0). */
+int meter_resumed(const struct meter *m);
+
+/* Release the process's handles; pinned links and maps stay. */
+void meter_free(struct meter *m);
+
+/* Release, and remove the pins this meter created (a start that failed). */
+void meter_abandon(struct meter *m);
+
+/*
+ * Remove every pin under @pin_dir, and the directory: the programs are
+ * detached and the counters freed. @quiet: no summary line. Returns 0 or
+ * -Exxx (what could be removed is).
+ */
+int meter_detach(const char *pin_dir, bool quiet);
+
+/* How many syscall-entry tracers of an older agent are pinned under
+ * @pin_dir. */
+int meter_old_tracers(const char *pin_dir);
+
+/* The descriptor of the loaded map @name (TG_MAP_*), or -ENOENT. */
+int meter_map_fd(const struct meter *m, const char *name);
+
+/* Program descriptors, in link order (ingress, egress, sockops). */
+int meter_prog_fds(const struct meter *m, int fds[3]);
+
+/*
+ * Hook SSL_read, SSL_read_ex and SSL_free in the library or executable at
+ * @path (@named: the configuration names it, so a file without SSL_read
+ * is worth a warning). A file already hooked, or whose pinned hooks an
+ * earlier agent left, is left as it is. Returns 0, -ENOENT (no SSL_read)
+ * or -errno.
+ */
+int meter_tls_attach(struct meter *m, const char *path, bool named);
+
+/* Hook the TLS library of every process of the metered cgroup that is
+ * not hooked yet. Returns 0. */
+int meter_tls_scan(struct meter *m);
+
+#endif /* TOLLGATE_LOADER_H */

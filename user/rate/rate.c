@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * rate.c - the rating engine: a month of usage rows and a price plan in,
+ * a bill per tenant out, in integer arithmetic only.
+ *
+ * Each settlement (a tenant's month of calls, a tenant's day of traffic)
+ * is computed as an exact fraction and rounded once, to 0.01, with the
+ * plan's rounding mode; see rate.h for how lines, days and totals relate.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rate/rate.h"
+#include "ledger/tz.h"
+
+typedef unsigned __int128 u128;
+
+/* @num / @den rounded with mode @r; see rate.h. */
+u128 div_round(u128 num, u128 den, enum rounding r)
+{
+	u128 q = num / den, rem = num % den;
+
+	switch (r) {
+	case ROUND_UP:
+		return q + (rem != 0);
+	case ROUND_DOWN:
+		return q;
+	case ROUND_HALF_EVEN:
+		/* rem < den, so 2 * rem cannot overflow for den < 2^127 */
+		if (rem * 2 > den || (rem * 2 == den && (q & 1)))
+			q++;
+		return q;
+	case ROUND_HALF_UP:
+	default:
+		return q + (rem * 2 >= den);
+	}
+}
+
+static char *u128_str(char *end, u128 v)
+{
+	*--end = '\0';
+	do {
+		*--end = '0' + (int)(v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
+/* @num / @den in decimal with @decimals digits; see rate.h. */
+const char *fmt_fraction(char *buf, size_t len, u128 num, u128 den,
+			 int decimals, enum rounding r)
+{
+	char digits[48], padded[48], *s;
+	u128 scale = 1;
+	size_t n;
+	int i;
+
+	for (i = 0; i < decimals; i++)
+		scale *= 10;
+	/* Callers keep num * scale below 2^128: costs are below 2^113 and
+	 * shown with 4 decimals, bytes below 2^63 with 6. */
+	s = u128_str(digits + sizeof(digits), div_round(num * scale, den, r));
+	n = strlen(s);
+	if (n <= (size_t)decimals) {
+		/* at least one digit before the point */
+		memset(padded, '0', decimals + 1 - n);
+		strcpy(padded + decimals + 1 - n, s);
+		s = padded;
+		n = decimals + 1;
+	}
+	if (decimals)
+		snprintf(buf, len, "%.*s.%s", (int)(n - decimals), s,
+			 s + n - decimals);
+	else
+		snprintf(buf, len, "%s", s);
+	return buf;
+}
+
+/* Cents as "12.34"; see rate.h. */
+const char *fmt_cents(char *buf, size_t len, __u64 cents)
+{
+	snprintf(buf, len, "%llu.%02llu", (unsigned long long)(cents / 100),
+		 (unsigned long long)(cents % 100));
+	return buf;
+}
+
+static int cmp_row(const void *pa, const void *pb)
+{
+	const struct ledger_usage *a = pa, *b = pb;
+	int c = strcmp(a->k.tenant, b->k.tenant);
+
+	if (!c)
+		c = strcmp(a->k.day, b->k.day);
+	if (!c)
+		c = ledger_traffic_index(a->k.traffic_type) -
+		    ledger_traffic_index(b->k.traffic_type);
+	return c;
+}
+
+static int add_u64(__u64 *sum, __u64 v)
+{
+	return __builtin_add_overflow(*sum, v, sum) ? -EOVERFLOW : 0;
+}
+
+/* Settle the calls of @t: free allowance, whole units, one rounding. */
+static void settle_calls(const struct plan *p, struct bill_tenant *t)
+{
+	__u64 billed;
+
+	t->free_calls = t->calls < p->calls_free ? t->calls : p->calls_free;
+	billed = t->calls - t->free_calls;
+	t->billed_calls = billed;
+	/* A partial unit is charged as a whole one. */
+	t->units = billed / p->calls_unit + (billed % p->calls_unit != 0);
+	t->calls_cents = p->trial ? 0 :
+				    (__u64)div_round((u128)t->units *
+							     p->call_unit_price,
+						     NANO_PER_CENT,
+						     p->rounding);
+}
+
+/* Settle one day of traffic: the exact sum of the lines, rounded once. */
+static void settle_day(const struct plan *p, struct bill_day *d)
+{
+	int i;
+
+	d->cost = 0;
+	for (i = 0; i < d->nr_lines; i++)
+		d->cost += d->lines[i].cost;
+	d->cents = p->trial ? 0 :
+			      (__u64)div_round(d->cost,
+					       (u128)p->gb_bytes * NANO_PER_CENT,
+					       p->rounding);
+}
+
+static int finish_tenant(const struct plan *p, struct bill_tenant *t)
+{
+	size_t i;
+	int err = 0;
+
+	settle_calls(p, t);
+	t->total_cents = t->calls_cents;
+	for (i = 0; i < t->nr_days && !err; i++) {
+		settle_day(p, &t->days[i]);
+		err = add_u64(&t->traffic_cents, t->days[i].cents);
+	}
+	if (!err)
+		err = add_u64(&t->total_cents, t->traffic_cents);
+	return err;
+}
+
+static void *grow(void *v, size_t nr, size_t *cap, size_t size)
+{
+	void *n;
+
+	if (nr < *cap)
+		return v;
+	*cap = *cap ? *cap * 2 : 8;
+	n = realloc(v, *cap * size);
+	if (n)
+		memset((char *)n + nr * size, 0, (*cap - nr) * size);
+	return n;
+}
+
+/* Rate a month of usage; see rate.h. */
+int rate_month(const struct plan *p, const char *month,
+	       const struct ledger_usage *rows, size_t nr, struct bill *b)
+{
+	struct ledger_usage *v = NULL;
+	size_t i, tcap = 0, dcap = 0;
+	struct bill_tenant *t = NULL;
+	struct bill_day *d = NULL;
+	int err = 0;
+
+	memset(b, 0, sizeof(*b));
+	b->plan = *p;
+	if (!month_valid(month) || !p->calls_unit || !p->gb_bytes)
+		return -EINVAL;
+	snprintf(b->month, sizeof(b->month), "%s", month);
+	if (nr) {
+		v = malloc(nr * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		memcpy(v, rows, nr * sizeof(*v));
+	}
+	for (i = 0; i < nr; i++) {
+		if (strncmp(v[i].k.day, month, 7) || v[i].k.day[7] != '-' ||
+		    ledger_traffic_index(v[i].k.traffic_type) < 0) {
+			free(v);
+			return -EINVAL;
+		}
+	}
+	if (nr)
+		qsort(v, nr, sizeof(*v), cmp_row);
+
+	for (i = 0; i < nr && !err; i++) {
+		const struct ledger_usage *r = &v[i];
+		int type = ledger_traffic_index(r->k.traffic_type);
+		struct bill_line *line;
+
+		if (!t || strcmp(t->tenant, r->k.tenant)) {
+			if (t && (err = finish_tenant(p, t)))
+				break;
+			b->tenants = grow(b->tenants, b->nr_tenants, &tcap,
+					  sizeof(*b->tenants));
+			if (!b->tenants) {
+				err = -ENOMEM;
+				break;
+			}
+			t = &b->tenants[b->nr_tenants++];
+			snprintf(t->tenant, sizeof(t->tenant), "%s",
+				 r->k.tenant);
+			d = NULL;
+			dcap = 0;
+		}
+		if ((err = add_u64(&t->calls, r->calls)))
+			break;
+		/* Inbound traffic is never billed and is not a line. */
+		if (type == 0 || (!r->bytes && !r->unexplained_bytes))
+			continue;
+		if (!d || strcmp(d->day, r->k.day)) {
+			t->days = grow(t->days, t->nr_days, &dcap,
+				       sizeof(*t->days));
+			if (!t->days) {
+				err = -ENOMEM;
+				break;
+			}
+			d = &t->days[t->nr_days++];
+			snprintf(d->day, sizeof(d->day), "%s", r->k.day);
+		}
+		line = d->nr_lines && d->lines[d->nr_lines - 1].type == type ?
+			       &d->lines[d->nr_lines - 1] :
+			       &d->lines[d->nr_lines++];
+		line->type = type;
+		line->price = p->traffic[type];
+		if ((err = add_u64(&line->bytes, r->bytes)) ||
+		    (err = add_u64(&line->unexplained_bytes,
+				   r->unexplained_bytes)) ||
+		    (err = add_u64(&t->unexplained_bytes,
+				   r->unexplained_bytes)))
+			break;
+		/* < 2^63 bytes x < 2^50 nano: below 2^113 */
+		line->cost = (u128)line->bytes * line->price;
+	}
+	if (!err && t)
+		err = finish_tenant(p, t);
+	for (i = 0; i < b->nr_tenants && !err; i++)
+		err = add_u64(&b->total_cents, b->tenants[i].total_cents);
+	free(v);
+	if (err)
+		bill_free(b);
+	return err;
+}
+
+void bill_free(struct bill *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->nr_tenants; i++)
+		free(b->tenants[i].days);
+	free(b->tenants);
+	b->tenants = NULL;
+	b->nr_tenants = 0;
+}
