@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * main.c - the tollgate command line: global options and subcommands.
+ * main.c - the tollgate command line: global options, and the table of
+ * commands (user/cmd/).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -10,7 +11,6 @@
 
 #include "cmd/cmd.h"
 #include "lib/log.h"
-#include "load/loader.h"
 
 static const char usage[] =
 	"Usage: tollgate [-v] COMMAND [OPTIONS]\n"
@@ -48,47 +48,6 @@ static const char usage[] =
 	"  tollgate detach\n"
 	"  tollgate ledger export --since 2024-06-01 > usage.jsonl\n"
 	"  tollgate rate --plan jdcloud --month 2024-06\n";
-
-static const char detach_usage[] =
-	"Usage: tollgate detach [--pin-dir DIR]\n"
-	"\n"
-	"Detach the meter's programs and remove every pin (maps and links)\n"
-	"under the pin directory, then the directory. The kernel counters are\n"
-	"gone afterwards.\n"
-	"\n"
-	"Options:\n"
-	"  -p, --pin-dir DIR   pin directory (default " TG_DEFAULT_PIN_DIR ")\n"
-	"  -h, --help          this help\n";
-
-int cmd_detach(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "pin-dir", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
-	const char *pin_dir = TG_DEFAULT_PIN_DIR;
-	int c;
-
-	while ((c = getopt_long(argc, argv, "p:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			pin_dir = optarg;
-			break;
-		case 'h':
-			fputs(detach_usage, stdout);
-			return 0;
-		default:
-			fputs(detach_usage, stderr);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		pr_warn("detach: unexpected argument '%s'", argv[optind]);
-		return 2;
-	}
-	return meter_detach(pin_dir, false) ? 1 : 0;
-}
 
 static const struct command {
 	const char *name;

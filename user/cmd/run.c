@@ -47,7 +47,6 @@
 #include "load/loader.h"
 #include "load/privs.h"
 #include "classify/classify.h"
-#include "classify/config.h"
 #include "ledger/collect.h"
 #include "export/metrics.h"
 #include "ledger/fleet.h"

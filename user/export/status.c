@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * status.c - `tollgate status`: is the meter healthy? Reads only what
+ * status.c - the export stage's health report: is the meter healthy?
+ * Reads only what
  * outlives the agent (the pins, the kernel maps behind them, the ledger),
  * so it answers the same with or without a running agent.
  *
@@ -35,28 +36,11 @@
 #include <bpf/bpf.h>
 
 #include "ledger/ledger.h"
-#include "cmd/cmd.h"
+#include "export/status.h"
 #include "collect/snapshot.h"
-#include "lib/log.h"
-#include "lib/util.h"
 #include "load/loader.h"
 
-enum level { ST_OK, ST_WARN, ST_FAIL };
 static const char *const level_name[] = { "ok", "warn", "FAIL" };
-
-struct check {
-	const char *name;
-	enum level level;
-	char detail[600];
-};
-
-#define NR_CHECKS 7
-
-struct status {
-	struct check c[NR_CHECKS];
-	int nr;
-	bool attached;
-};
 
 static struct check *add(struct status *st, const char *name, enum level lv,
 			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -304,124 +288,45 @@ static void check_ledger(struct status *st, const char *path, __u32 interval)
 	ledger_close(l);
 }
 
-static void json_str(FILE *f, const char *s)
+/* Make every check; see status.h. */
+bool status_check(struct status *st, const char *pin_dir, const char *ledger,
+		  __u32 interval)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", *s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
+	bool ok = true;
+	int i;
+
+	memset(st, 0, sizeof(*st));
+	check_links(st, pin_dir);
+	check_calls(st, pin_dir);
+	check_maps(st, pin_dir);
+	check_ledger(st, ledger, interval);
+	for (i = 0; i < st->nr; i++)
+		ok &= st->c[i].level != ST_FAIL;
+	return ok;
 }
 
-static const char status_usage[] =
-	"Usage: tollgate status [--pin-dir DIR] [--ledger FILE]\n"
-	"                       [--interval SECS] [--format table|json]\n"
-	"\n"
-	"Summarise the meter's health, with or without a running agent: the\n"
-	"pinned links and the cgroup they attach to, the pins, peer slots used\n"
-	"of the capacity, failed inserts and overflow bytes, the last\n"
-	"collection (the ledger's last snapshot), and the rows not yet shipped\n"
-	"to the fleet ledger. Exits 1 when something is wrong: nothing or not\n"
-	"everything attached, no maps, the peer map full, or, while attached,\n"
-	"no collection for more than 3 intervals. Warnings (slots 90% used,\n"
-	"failed inserts, shipping behind by more than 3 intervals) exit 0.\n"
-	"\n"
-	"Options:\n"
-	"  -p, --pin-dir DIR     pin directory (default " TG_DEFAULT_PIN_DIR ")\n"
-	"  -l, --ledger FILE     the agent's ledger (default " TG_DEFAULT_LEDGER ")\n"
-	"  -i, --interval SECS   the agent's interval, 1..3600 (default 10)\n"
-	"  -f, --format table|json\n"
-	"                        output format (default table)\n"
-	"  -h, --help            this help\n"
-	"\n"
-	"Examples:\n"
-	"  tollgate status\n"
-	"  tollgate status --format json | jq .ok\n";
-
-int cmd_status(int argc, char **argv)
+/* Print the checks; see status.h. */
+void status_print(FILE *f, const struct status *st, bool ok,
+		  enum out_format fmt)
 {
-	static const struct option longopts[] = {
-		{ "pin-dir", required_argument, NULL, 'p' },
-		{ "ledger", required_argument, NULL, 'l' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
-	const char *pin_dir = TG_DEFAULT_PIN_DIR, *ledger = TG_DEFAULT_LEDGER;
-	enum out_format fmt = FMT_TABLE;
-	struct status st = {};
-	__u32 interval = 10;
-	bool ok = true;
-	int c, i;
-
-	while ((c = getopt_long(argc, argv, "p:l:i:f:h", longopts, NULL)) !=
-	       -1) {
-		switch (c) {
-		case 'p':
-			pin_dir = optarg;
-			break;
-		case 'l':
-			ledger = optarg;
-			break;
-		case 'i':
-			if (parse_u32(optarg, 1, 3600, &interval)) {
-				pr_warn("--interval: '%s' is not a number of "
-					"seconds from 1 to 3600", optarg);
-				goto usage;
-			}
-			break;
-		case 'f':
-			if (format_parse(optarg, &fmt) || fmt == FMT_CSV) {
-				pr_warn("--format: '%s' is not one of table, "
-					"json", optarg);
-				goto usage;
-			}
-			break;
-		case 'h':
-			fputs(status_usage, stdout);
-			return 0;
-		default:
-			goto usage;
-		}
-	}
-	if (optind < argc) {
-		pr_warn("status: unexpected argument '%s'", argv[optind]);
-		goto usage;
-	}
-
-	check_links(&st, pin_dir);
-	check_calls(&st, pin_dir);
-	check_maps(&st, pin_dir);
-	check_ledger(&st, ledger, interval);
-	for (i = 0; i < st.nr; i++)
-		ok &= st.c[i].level != ST_FAIL;
+	int i;
 
 	if (fmt == FMT_JSON) {
-		printf("{\"ok\": %s, \"checks\": [", ok ? "true" : "false");
-		for (i = 0; i < st.nr; i++) {
-			printf("%s{\"check\": \"%s\", \"level\": \"%s\", "
-			       "\"detail\": ", i ? ", " : "", st.c[i].name,
-			       st.c[i].level == ST_FAIL ? "fail" :
-							  level_name[st.c[i].level]);
-			json_str(stdout, st.c[i].detail);
-			putchar('}');
+		fprintf(f, "{\"ok\": %s, \"checks\": [", ok ? "true" : "false");
+		for (i = 0; i < st->nr; i++) {
+			fprintf(f, "%s{\"check\": \"%s\", \"level\": \"%s\", "
+				   "\"detail\": ", i ? ", " : "", st->c[i].name,
+				st->c[i].level == ST_FAIL ? "fail" :
+				level_name[st->c[i].level]);
+			json_string(f, st->c[i].detail);
+			fputc('}', f);
 		}
-		printf("]}\n");
+		fprintf(f, "]}\n");
 	} else {
-		for (i = 0; i < st.nr; i++)
-			printf("%-11s %-5s %s\n", st.c[i].name,
-			       level_name[st.c[i].level], st.c[i].detail);
-		printf("%s\n", ok ? "healthy" : "UNHEALTHY");
+		for (i = 0; i < st->nr; i++)
+			fprintf(f, "%-11s %-5s %s\n", st->c[i].name,
+				level_name[st->c[i].level], st->c[i].detail);
+		fprintf(f, "%s\n", ok ? "healthy" : "UNHEALTHY");
 	}
-	fflush(stdout);
-	return ok ? 0 : 1;
-usage:
-	fputs(status_usage, stderr);
-	return 2;
+	fflush(f);
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * explain.c - the configuration seen from the command line:
+ * explain.c - the classify stage's configuration seen from the command
+ * line:
  * `tollgate classify` says how the agent would bill the bytes to an
  * address and which rule decided (classify_why), and `tollgate
  * check-config` loads a configuration and its range files and reports the
@@ -14,7 +15,6 @@
 #include "cmd/cmd.h"
 #include "lib/log.h"
 #include "classify/classify.h"
-#include "classify/config.h"
 #include "export/dump.h"
 
 /* One address of the command line. */

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * dump.c - `tollgate dump`: print the kernel meter's counters, from the
+ * pins, with or without a running agent (export/dump.c formats them).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "classify/config.h"
+#include "cmd/cmd.h"
+#include "export/dump.h"
+#include "lib/log.h"
+#include "load/loader.h"
+
+static const char dump_usage[] =
+	"Usage: tollgate dump [OPTIONS]\n"
+	"\n"
+	"Print the counters from the pinned maps, whether or not the agent\n"
+	"runs. Bytes are IP bytes (IP header and payload, every GSO segment\n"
+	"counted); 'in' is peer to host, 'out' host to peer.\n"
+	"\n"
+	"Each peer row says what the configuration makes of it: the traffic\n"
+	"type of its outbound bytes and whether they are billed, flags, the\n"
+	"backend, service and tenant names, and (--wide, JSON, CSV) the\n"
+	"network, provider and region of its address. Inbound bytes are\n"
+	"always of type 'inbound', never billed. --by backend, service, tenant\n"
+	"or traffic_type adds the peers up, outbound bytes split into\n"
+	"billable and free.\n"
+	"\n"
+	"Options:\n"
+	"  -p, --pin-dir DIR     pin directory (default " TG_DEFAULT_PIN_DIR ")\n"
+	"      --config FILE     configuration (default " TG_CONFIG_DEFAULT_PATH ";\n"
+	"                        without that file, the built-in configuration)\n"
+	"  -b, --by VIEW         peer (default): one row per peer;\n"
+	"                        socket: one row per live socket;\n"
+	"                        backend, service, tenant, traffic_type: the\n"
+	"                        peers added up, with totals\n"
+	"  -f, --format table|json|csv\n"
+	"                        output format (default table)\n"
+	"  -w, --wide            every classification column in the table\n"
+	"  -r, --raw             exact integers in the table, no units\n"
+	"  -h, --help            this help\n"
+	"\n"
+	"Examples:\n"
+	"  tollgate dump\n"
+	"  tollgate dump --wide --config ./tollgate.yaml\n"
+	"  tollgate dump --by backend\n"
+	"  tollgate dump --by tenant --format csv\n"
+	"  tollgate dump --by socket --format csv\n"
+	"  tollgate dump --format json | jq '.[] | select(.billable)'\n";
+
+int cmd_dump(int argc, char **argv)
+{
+	enum { OPT_CONFIG = 256 };
+	static const struct option longopts[] = {
+		{ "pin-dir", required_argument, NULL, 'p' },
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "by", required_argument, NULL, 'b' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "wide", no_argument, NULL, 'w' },
+		{ "raw", no_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	const char *pin_dir = TG_DEFAULT_PIN_DIR, *config = NULL;
+	struct dump_opts o = { .by = BY_PEER, .fmt = FMT_TABLE };
+	struct tg_config *cfg = NULL;
+	struct tg_err e = {};
+	char msg[sizeof(e) + 16];
+	struct snapshot s;
+	struct view v;
+	int c, err;
+
+	while ((c = getopt_long(argc, argv, "p:b:f:wrh", longopts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			pin_dir = optarg;
+			break;
+		case OPT_CONFIG:
+			config = optarg;
+			break;
+		case 'b':
+			if (dump_by_parse(optarg, &o.by)) {
+				pr_warn("--by: '%s' is not one of peer, socket, "
+					"backend, service, tenant, "
+					"traffic_type", optarg);
+				return 2;
+			}
+			break;
+		case 'f':
+			if (format_parse(optarg, &o.fmt)) {
+				pr_warn("--format: '%s' is not one of table, "
+					"json, csv", optarg);
+				return 2;
+			}
+			break;
+		case 'w':
+			o.wide = true;
+			break;
+		case 'r':
+			o.raw = true;
+			break;
+		case 'h':
+			fputs(dump_usage, stdout);
+			return 0;
+		default:
+			fputs(dump_usage, stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		pr_warn("dump: unexpected argument '%s'", argv[optind]);
+		return 2;
+	}
+	if (o.by != BY_SOCKET) {
+		err = config_load_or_default(config, &cfg, &e);
+		if (err) {
+			pr_warn("cannot load the configuration: %s",
+				tg_err_str(&e, msg, sizeof(msg)));
+			return 1;
+		}
+		o.cfg = cfg;
+	}
+
+	err = view_open_pinned(&v, pin_dir);
+	if (err) {
+		config_free(cfg);
+		return 1;
+	}
+	err = snapshot_read(&v, &s, o.by == BY_SOCKET);
+	if (err)
+		pr_warn("cannot read the counters in '%s': %s", pin_dir,
+			strerror(-err));
+	else
+		err = dump_write(stdout, &s, &o);
+	snapshot_free(&s);
+	view_close(&v);
+	config_free(cfg);
+	if (!err && fflush(stdout))
+		err = -errno;
+	return err ? 1 : 0;
+}
