@@ -188,9 +188,9 @@ static void test_key_check(void **state)
 		assert_int_equal(ret, -EINVAL);
 		assert_string_equal(err, cases[i].err);
 	}
-	for (i = 0; i < LEDGER_NR_TRAFFIC; i++)
-		assert_int_equal(ledger_traffic_index(ledger_traffic[i]), i);
-	assert_int_equal(ledger_traffic_index("outbound_scf"), -EINVAL);
+	for (i = 0; i < TG_NR_TRAFFIC; i++)
+		assert_int_equal(traffic_index(traffic_name(i)), i);
+	assert_int_equal(traffic_index("outbound_scf"), -EINVAL);
 }
 
 int main(void)

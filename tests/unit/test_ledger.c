@@ -443,7 +443,7 @@ static size_t rows_of(__u64 s, const struct tz *tz, struct ledger_usage *u)
 		char tenant[8];
 
 		snprintf(tenant, sizeof(tenant), "t%d", k % 3);
-		u[n] = row("gw1", day, tenant, ledger_traffic[k], d[i].bytes,
+		u[n] = row("gw1", day, tenant, traffic_name(k), d[i].bytes,
 			   d[i].calls);
 		u[n].packets = d[i].packets;
 		n++;
@@ -499,7 +499,7 @@ static size_t day_index(const struct expect *e, __s64 taken_at)
 static void expect_add(struct expect *e, __s64 taken_at,
 		       const struct ledger_usage *r)
 {
-	int k = ledger_traffic_index(r->k.traffic_type);
+	int k = traffic_index(r->k.traffic_type);
 	struct ledger_usage *x;
 
 	assert_true(k >= 0 && k < NKEYS);

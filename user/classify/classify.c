@@ -15,54 +15,10 @@
 #include "meter.h"
 #include "classify/classify.h"
 
-static const char *const traffic_names[TG_NR_TRAFFIC] = {
-	[TG_TRAFFIC_INBOUND] = "inbound",
-	[TG_TRAFFIC_OUTBOUND_CLIENT] = "outbound_client",
-	[TG_TRAFFIC_BACKEND_INTRANET] = "outbound_backend_intranet",
-	[TG_TRAFFIC_BACKEND_PUBLIC_SAME_REGION] =
-		"outbound_backend_public_same_region",
-	[TG_TRAFFIC_BACKEND_OTHER_REGION] = "outbound_backend_other_region",
-	[TG_TRAFFIC_BACKEND_INTERNET] = "outbound_backend_internet",
-	[TG_TRAFFIC_SCF_SAME_REGION] = "outbound_scf_same_region",
-	[TG_TRAFFIC_SCF_OTHER_REGION] = "outbound_scf_other_region",
-};
-
 static const char *const flag_names[TG_NR_FLAGS] = {
 	"unexplained", "no_region", "no_provider", "unknown_backend",
 	"unknown_service",
 };
-
-const char *traffic_name(enum tg_traffic t)
-{
-	if ((unsigned int)t >= TG_NR_TRAFFIC)
-		return NULL;
-	return traffic_names[t];
-}
-
-int traffic_parse(const char *s, enum tg_traffic *out)
-{
-	int i;
-
-	for (i = 0; i < TG_NR_TRAFFIC; i++) {
-		if (!strcmp(s, traffic_names[i])) {
-			*out = i;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
-bool traffic_billable(enum tg_traffic t)
-{
-	return t != TG_TRAFFIC_INBOUND && t != TG_TRAFFIC_BACKEND_INTRANET &&
-	       t != TG_TRAFFIC_SCF_SAME_REGION;
-}
-
-enum tg_traffic traffic_unattributed(__u8 role)
-{
-	return role == TG_ROLE_BACKEND ? TG_TRAFFIC_BACKEND_INTERNET :
-					 TG_TRAFFIC_OUTBOUND_CLIENT;
-}
 
 const char *flag_name(__u32 bit)
 {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * classify.h - the traffic type of a peer's bytes, which decides whether
- * they are billed.
+ * classify.h - the classify stage: the traffic type of a peer's bytes,
+ * which decides whether they are billed, and the service, tenant and
+ * backend they belong to.
  *
  * Inbound bytes (client to gateway, backend to gateway) are never billed.
  * Outbound bytes to a client are always billed. Outbound bytes to a
@@ -20,8 +21,7 @@
  *     outbound_scf_same_region              our cloud, our region: free
  *     outbound_scf_other_region             anything else: billed
  *
- * The names are stable: they are JSON fields, Prometheus labels and ledger
- * keys. Add new ones at the end; never rename one.
+ * The traffic types and their names are one table, classify/traffic.h.
  *
  * Flags. A peer that the configuration does not fully explain is flagged,
  * and is never free because of a guess: only the two "free" rows above
@@ -52,18 +52,7 @@
 #include <linux/types.h>
 
 #include "classify/config.h"
-
-enum tg_traffic {
-	TG_TRAFFIC_INBOUND = 0,
-	TG_TRAFFIC_OUTBOUND_CLIENT,
-	TG_TRAFFIC_BACKEND_INTRANET,
-	TG_TRAFFIC_BACKEND_PUBLIC_SAME_REGION,
-	TG_TRAFFIC_BACKEND_OTHER_REGION,
-	TG_TRAFFIC_BACKEND_INTERNET,
-	TG_TRAFFIC_SCF_SAME_REGION,
-	TG_TRAFFIC_SCF_OTHER_REGION,
-	TG_NR_TRAFFIC
-};
+#include "classify/traffic.h"
 
 /* tg_class.flags, most serious first; stable names: flag_name(). */
 #define TG_FLAG_UNEXPLAINED	0x01
@@ -119,25 +108,6 @@ int classify(const struct tg_config *cfg, __u8 role, const __u8 addr[16],
  */
 const char *classify_why(const struct tg_config *cfg,
 			 const struct tg_class *res, char *buf, size_t len);
-
-/* Stable name of @t, e.g. "outbound_backend_intranet"; NULL when out of
- * range. */
-const char *traffic_name(enum tg_traffic t);
-
-/* Look up a traffic type by name. Returns 0 or -EINVAL. */
-int traffic_parse(const char *s, enum tg_traffic *out);
-
-/* Whether bytes of type @t are billed. */
-bool traffic_billable(enum tg_traffic t);
-
-/*
- * The outbound traffic type of bytes whose peer is unknown: the overflow
- * buckets of a full peer map (per role), and packets without a socket
- * (TG_ROLE_NONE). Never a free type: backend bytes are taken as going to
- * the internet, the rest as going to clients. dump and the ledger agree
- * on it.
- */
-enum tg_traffic traffic_unattributed(__u8 role);
 
 /* Stable name of the flag @bit (one TG_FLAG_* value); NULL if not one. */
 const char *flag_name(__u32 bit);

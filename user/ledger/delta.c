@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * delta.c - what the kernel counted between two snapshots of cumulative
- * counters, and the names and checks of the ledger's keys.
+ * delta.c - the ledger's arithmetic: what the kernel counted between two
+ * snapshots of cumulative counters, and the checks of a day row's key.
  *
  * Counters only grow while the same kernel maps live. When they start
  * again (a reboot, maps created anew, an entry recreated), the value read
@@ -16,28 +16,6 @@
 
 #include "ledger/ledger.h"
 #include "ledger/tz.h"
-
-const char *const ledger_traffic[LEDGER_NR_TRAFFIC] = {
-	"inbound",
-	"outbound_client",
-	"outbound_backend_intranet",
-	"outbound_backend_public_same_region",
-	"outbound_backend_other_region",
-	"outbound_backend_internet",
-	"outbound_scf_same_region",
-	"outbound_scf_other_region",
-};
-
-/* Index of a traffic type by name; see ledger.h. */
-int ledger_traffic_index(const char *name)
-{
-	int i;
-
-	for (i = 0; i < LEDGER_NR_TRAFFIC; i++)
-		if (!strcmp(name, ledger_traffic[i]))
-			return i;
-	return -EINVAL;
-}
 
 static bool has_control(const char *s)
 {
@@ -69,6 +47,8 @@ static int check_name(const char *field, const char *s, size_t size,
 /* Check a day row's key; see ledger.h. */
 int ledger_key_check(const struct ledger_key *k, char *err, size_t len)
 {
+	enum tg_traffic t;
+
 	if (check_name("host", k->host, sizeof(k->host), false, err, len) ||
 	    check_name("tenant", k->tenant, sizeof(k->tenant), true, err,
 		       len) ||
@@ -82,7 +62,7 @@ int ledger_key_check(const struct ledger_key *k, char *err, size_t len)
 		return -EINVAL;
 	}
 	if (!memchr(k->traffic_type, '\0', sizeof(k->traffic_type)) ||
-	    ledger_traffic_index(k->traffic_type) < 0) {
+	    traffic_parse(k->traffic_type, &t)) {
 		snprintf(err, len, "traffic_type: not a known traffic type");
 		return -EINVAL;
 	}

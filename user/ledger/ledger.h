@@ -43,6 +43,8 @@
 #include <time.h>
 #include <linux/types.h>
 
+#include "classify/traffic.h"
+
 #define TG_DEFAULT_LEDGER	"/var/lib/tollgate/ledger.db"
 #define TG_DEFAULT_TIME_ZONE	"Asia/Shanghai"
 
@@ -57,15 +59,6 @@
 #define LEDGER_BOOT_ID_SIZE	40	/* /proc/sys/kernel/random/boot_id */
 #define LEDGER_SNAP_KEY_MAX	64	/* bytes of an opaque snapshot key */
 #define LEDGER_TZ_SIZE		64
-
-/* Traffic types, by their stable names. Only "inbound" is never billed by
- * definition; whether the others cost anything is the price plan's
- * business. */
-#define LEDGER_NR_TRAFFIC	8
-extern const char *const ledger_traffic[LEDGER_NR_TRAFFIC];
-
-/* Index of traffic type @name in ledger_traffic[], or -EINVAL. */
-int ledger_traffic_index(const char *name);
 
 /*
  * The key of a day row. backend is "" on client-side rows; tenant and

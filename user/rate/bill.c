@@ -90,7 +90,7 @@ static void print_table(FILE *f, const struct bill *b)
 
 				fprintf(f,
 					"  %-10s  %-35s %16llu %12s %9s %12s\n",
-					d->day, ledger_traffic[l->type],
+					d->day, traffic_name(l->type),
 					(unsigned long long)l->bytes,
 					fmt_gb(c1, sizeof(c1), p, l->bytes),
 					l->price ? fmt_price(c2, sizeof(c2),
@@ -167,7 +167,7 @@ static void print_json(FILE *f, const struct bill *b)
 
 				fprintf(f, "%s{", k ? "," : "");
 				json_kv(f, "traffic_type",
-					ledger_traffic[l->type], true);
+					traffic_name(l->type), true);
 				fprintf(f,
 					"\"bytes\":%llu,"
 					"\"unexplained_bytes\":%llu,",
@@ -242,7 +242,7 @@ static void print_csv(FILE *f, const struct bill *b)
 
 				csv_head(f, b, t);
 				fprintf(f, "traffic,%s,%s,,,,%llu,%s,%s,%s\n",
-					d->day, ledger_traffic[l->type],
+					d->day, traffic_name(l->type),
 					(unsigned long long)l->bytes,
 					fmt_gb(c1, sizeof(c1), p, l->bytes),
 					fmt_price(c2, sizeof(c2), l->price),

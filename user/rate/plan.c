@@ -261,7 +261,7 @@ static int traffic_setting(struct walk *w, const char *key,
 			   const yaml_node_t *v, void *ctx)
 {
 	struct prices *pr = ctx;
-	int t = ledger_traffic_index(key), err;
+	int t = traffic_index(key), err;
 
 	if (t < 0)
 		return fail(w, v, "not a traffic type (outbound_client, "
@@ -325,7 +325,7 @@ static int calls_setting(struct walk *w, const char *key,
 
 struct top {
 	struct plan *p;
-	bool traffic_seen[LEDGER_NR_TRAFFIC];
+	bool traffic_seen[TG_NR_TRAFFIC];
 	bool seen_calls, seen_name;
 	const yaml_node_t *traffic;	/* where missing types are reported */
 };
@@ -427,11 +427,11 @@ int plan_parse(struct plan *p, const char *text, size_t len, const char *file)
 		err = fail(&w, root, "calls: missing");
 	if (!err && !t.traffic)
 		err = fail(&w, root, "traffic: missing");
-	for (i = 1; !err && i < LEDGER_NR_TRAFFIC; i++)
+	for (i = 1; !err && i < TG_NR_TRAFFIC; i++)
 		if (!t.traffic_seen[i])
 			err = fail(&w, t.traffic,
 				   "traffic.%s: missing (0 if it is free)",
-				   ledger_traffic[i]);
+				   traffic_name(i));
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
 	return err;
@@ -494,7 +494,7 @@ int plan_select_region(struct plan *p, const char *region)
 		if (strcasecmp(region, r->id) &&
 		    (!*r->name || strcasecmp(region, r->name)))
 			continue;
-		for (t = 0; t < LEDGER_NR_TRAFFIC; t++)
+		for (t = 0; t < TG_NR_TRAFFIC; t++)
 			if (r->has_price[t])
 				p->traffic[t] = r->traffic[t];
 		snprintf(p->region, sizeof(p->region), "%s", r->id);

@@ -38,8 +38,8 @@ int rounding_parse(const char *s, enum rounding *out);
 struct plan_region {
 	char id[32];		/* e.g. "cn-north-1" */
 	char name[64];		/* e.g. "Beijing"; also accepted by id */
-	bool has_price[LEDGER_NR_TRAFFIC];
-	__u64 traffic[LEDGER_NR_TRAFFIC];	/* overrides, nano per GB */
+	bool has_price[TG_NR_TRAFFIC];
+	__u64 traffic[TG_NR_TRAFFIC];	/* overrides, nano per GB */
 };
 
 struct plan {
@@ -53,7 +53,7 @@ struct plan {
 	__u64 calls_free;	/* per tenant per month */
 	__u64 calls_unit;	/* calls in a billed unit */
 	__u64 call_unit_price;	/* nano per unit */
-	__u64 traffic[LEDGER_NR_TRAFFIC];	/* nano per GB */
+	__u64 traffic[TG_NR_TRAFFIC];	/* nano per GB */
 	struct plan_region regions[PLAN_MAX_REGIONS];
 	size_t nr_regions;
 	char region[32];	/* the region selected, "" for none */

@@ -94,8 +94,8 @@ static int cmp_row(const void *pa, const void *pb)
 	if (!c)
 		c = strcmp(a->k.day, b->k.day);
 	if (!c)
-		c = ledger_traffic_index(a->k.traffic_type) -
-		    ledger_traffic_index(b->k.traffic_type);
+		c = traffic_index(a->k.traffic_type) -
+		    traffic_index(b->k.traffic_type);
 	return c;
 }
 
@@ -187,7 +187,7 @@ int rate_month(const struct plan *p, const char *month,
 	}
 	for (i = 0; i < nr; i++) {
 		if (strncmp(v[i].k.day, month, 7) || v[i].k.day[7] != '-' ||
-		    ledger_traffic_index(v[i].k.traffic_type) < 0) {
+		    traffic_index(v[i].k.traffic_type) < 0) {
 			free(v);
 			return -EINVAL;
 		}
@@ -197,7 +197,7 @@ int rate_month(const struct plan *p, const char *month,
 
 	for (i = 0; i < nr && !err; i++) {
 		const struct ledger_usage *r = &v[i];
-		int type = ledger_traffic_index(r->k.traffic_type);
+		int type = traffic_index(r->k.traffic_type);
 		struct bill_line *line;
 
 		if (!t || strcmp(t->tenant, r->k.tenant)) {

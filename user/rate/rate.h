@@ -46,7 +46,7 @@ const char *fmt_cents(char *buf, size_t len, __u64 cents);
 
 /* A traffic type's line in a tenant's day. */
 struct bill_line {
-	int type;			/* index in ledger_traffic[] */
+	int type;			/* index in traffic_types[] */
 	__u64 bytes;
 	__u64 unexplained_bytes;
 	__u64 price;			/* nano per GB; 0: free */
@@ -55,7 +55,7 @@ struct bill_line {
 
 struct bill_day {
 	char day[LEDGER_DAY_SIZE];
-	struct bill_line lines[LEDGER_NR_TRAFFIC];
+	struct bill_line lines[TG_NR_TRAFFIC];
 	int nr_lines;
 	unsigned __int128 cost;		/* exact sum of the lines */
 	__u64 cents;			/* settled */
