@@ -406,14 +406,27 @@ static void check_total(const struct dump_group *g, size_t nr,
 	assert_int_equal(total->peers, 6);
 }
 
+/* dump_aggregate() of the fixture's snapshot, through the usage rows. */
+static int aggregate(struct cls_state *st, enum dump_by by,
+		     struct dump_group **g, size_t *nr,
+		     struct dump_group *total)
+{
+	struct usage_list l;
+	int err;
+
+	assert_int_equal(usage_of(st->cfg, &st->s, &l), 0);
+	err = dump_aggregate(&l, by, g, nr, total);
+	usage_list_free(&l);
+	return err;
+}
+
 static void test_aggregate_backend(void **state)
 {
 	struct cls_state *st = *state;
 	struct dump_group *g, total;
 	size_t nr;
 
-	assert_int_equal(dump_aggregate(&st->s, st->cfg, BY_BACKEND, &g, &nr,
-					&total), 0);
+	assert_int_equal(aggregate(st, BY_BACKEND, &g, &nr, &total), 0);
 	assert_int_equal(nr, 6);
 	check_group(g, nr, TG_ROLE_BACKEND, false, "orders", 2, 0, 750);
 	check_group(g, nr, TG_ROLE_BACKEND, false, "pub", 1, 1000, 0);
@@ -433,8 +446,7 @@ static void test_aggregate_tenant_service(void **state)
 	struct dump_group *g, total;
 	size_t nr;
 
-	assert_int_equal(dump_aggregate(&st->s, st->cfg, BY_TENANT, &g, &nr,
-					&total), 0);
+	assert_int_equal(aggregate(st, BY_TENANT, &g, &nr, &total), 0);
 	assert_int_equal(nr, 7);
 	check_group(g, nr, TG_ROLE_BACKEND, false, "acme", 2, 0, 750);
 	check_group(g, nr, TG_ROLE_BACKEND, false, "globex", 1, 1000, 0);
@@ -444,8 +456,7 @@ static void test_aggregate_tenant_service(void **state)
 	check_total(g, nr, &total);
 	free(g);
 
-	assert_int_equal(dump_aggregate(&st->s, st->cfg, BY_SERVICE, &g, &nr,
-					&total), 0);
+	assert_int_equal(aggregate(st, BY_SERVICE, &g, &nr, &total), 0);
 	check_group(g, nr, TG_ROLE_BACKEND, false, "api", 2, 0, 750);
 	check_group(g, nr, TG_ROLE_BACKEND, false, "", 2, 1300, 0);
 	check_group(g, nr, TG_ROLE_CLIENT, false, "api", 1, 2000, 0);
@@ -459,8 +470,7 @@ static void test_aggregate_traffic(void **state)
 	struct dump_group *g, total;
 	size_t nr;
 
-	assert_int_equal(dump_aggregate(&st->s, st->cfg, BY_TRAFFIC, &g, &nr,
-					&total), 0);
+	assert_int_equal(aggregate(st, BY_TRAFFIC, &g, &nr, &total), 0);
 	assert_int_equal(nr, 6);
 	check_group(g, nr, TG_ROLE_BACKEND, false, "outbound_backend_intranet",
 		    2, 0, 750);
@@ -476,8 +486,7 @@ static void test_aggregate_traffic(void **state)
 	check_total(g, nr, &total);
 	free(g);
 
-	assert_int_equal(dump_aggregate(&st->s, st->cfg, BY_PEER, &g, &nr,
-					&total), -EINVAL);
+	assert_int_equal(aggregate(st, BY_PEER, &g, &nr, &total), -EINVAL);
 }
 
 static char *write_to_string(struct snapshot *s, const struct dump_opts *o)

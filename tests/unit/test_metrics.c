@@ -27,7 +27,8 @@
 #include <crypt.h>
 
 #include "classify/classify.h"
-#include "ledger/collect.h"
+#include "collect/usage.h"
+#include "ledger/book.h"
 #include "export/metrics.h"
 #include "tmpdir.h"
 #include "export/serve.h"
@@ -192,8 +193,11 @@ static void test_help_type(void **state)
 	size_t nseen = 0, i;
 
 	assert_non_null(m);
-	metrics_health(m)->have_progs = true;
-	metrics_health(m)->ledger = true;
+	metrics_programs(m, (struct meter_prog_stat[METER_NR_PROGS]){
+				    { "ingress", 1, 1 }, { "egress", 1, 1 },
+				    { "sockops", 1, 1 } },
+			 METER_NR_PROGS);
+	metrics_booking(m);
 	assert_true(metrics_add(m, METRICS_RX, labels, 5, 1, 0) >= 0);
 	page = render(m);
 	for (line = strtok_r(page, "\n", &save); line;
@@ -402,10 +406,22 @@ static void snap(struct snapshot *s, struct peer_rec *p, __u64 cl_out,
 	"tenant=\"acme\",service=\"shop-api\",backend=\"orders\"," \
 	"peer_region=\"cn-north-1\",network=\"intranet\",role=\"backend\"}"
 
+/* One interval: the usage rows of @s under @cfg, into the metrics. */
+static int update(struct metrics *m, struct usage *u,
+		  const struct tg_config *cfg, unsigned int gen,
+		  const struct snapshot *s)
+{
+	const struct usage_list *l;
+	int err = usage_update(u, cfg, gen, s, &l);
+
+	return err ? err : metrics_collected(m, l, s, 0);
+}
+
 static void test_update(void **state)
 {
 	struct tg_config *a = parse(yaml), *b = parse(yaml_b);
 	struct metrics *m = metrics_new(0);
+	struct usage *u = usage_new();
 	struct peer_rec p[2];
 	struct snapshot s;
 	char *page;
@@ -416,7 +432,7 @@ static void test_update(void **state)
 	snap(&s, p, 5000, 700, 300, 9000);
 	s.overflow[TG_ROLE_BACKEND] = (struct tg_counters){ 40, 1, 60, 2, 0 };
 	s.stats[TG_STAT_PEER_FULL] = 3;
-	assert_int_equal(metrics_update(m, a, 0, &s), 0);
+	assert_int_equal(update(m, u, a, 0, &s), 0);
 	page = render(m);
 	assert_int_equal(sample(page, ACME_TX), 5000);
 	assert_int_equal(sample(page, ORDERS_TX), 300);
@@ -445,7 +461,7 @@ static void test_update(void **state)
 	/* A reload gives port 443 to globex: only later bytes move. */
 	snap(&s, p, 6000, 800, 300, 9000);
 	s.overflow[TG_ROLE_BACKEND] = (struct tg_counters){ 40, 1, 60, 2, 0 };
-	assert_int_equal(metrics_update(m, b, 1, &s), 0);
+	assert_int_equal(update(m, u, b, 1, &s), 0);
 	page = render(m);
 	assert_int_equal(sample(page, ACME_TX), 5000);
 	assert_int_equal(sample(page, GLOBEX_TX), 1000);
@@ -456,11 +472,12 @@ static void test_update(void **state)
 	/* An entry recreated (a counter went down) counts from zero. */
 	snap(&s, p, 6000, 800, 300, 9000);
 	p[1].c = (struct tg_counters){ 10, 1, 20, 1, 0 };
-	assert_int_equal(metrics_update(m, b, 1, &s), 0);
+	assert_int_equal(update(m, u, b, 1, &s), 0);
 	page = render(m);
 	assert_int_equal(family_sum(page, "tollgate_receive_bytes_total"),
 			 700 + 9000 + 40 + 100 + 10);
 	free(page);
+	usage_free(u);
 	metrics_free(m);
 	config_free(a);
 	config_free(b);
@@ -471,7 +488,8 @@ static void test_cost(void **state)
 	char path[96], *page;
 	struct tg_config *cfg = parse(yaml);
 	struct metrics *m = metrics_new(0);
-	struct collect *c = NULL;
+	struct book *c = NULL;
+	struct usage_list l;
 	struct peer_rec p[2];
 	struct snapshot s;
 	struct plan plan;
@@ -479,16 +497,18 @@ static void test_cost(void **state)
 
 	assert_int_equal(tmpdir_make("metrics"), 0);
 	snprintf(path, sizeof(path), "%s/ledger.db", tmpdir);
-	assert_int_equal(collect_open(&c, &(struct collect_opts){
+	assert_int_equal(book_open(&c, &(struct book_opts){
 						  .ledger = path,
 						  .host = "gw1",
 						  .boot_id = "boot" }),
 			 0);
 	/* 2 GiB to acme's clients today: 1.60 at 0.80/GB. */
 	snap(&s, p, 2ULL << 30, 0, 0, 0);
-	assert_int_equal(collect_commit(c, cfg, &s, now), 0);
+	assert_int_equal(usage_of(cfg, &s, &l), 0);
+	assert_int_equal(book_commit(c, &l, s.meta.created_ns, now), 0);
+	usage_list_free(&l);
 	assert_int_equal(plan_load(&plan, "jdcloud"), 0);
-	assert_int_equal(metrics_rate(m, collect_ledger(c), &plan, now), 0);
+	assert_int_equal(metrics_rate(m, book_ledger(c), &plan, now), 0);
 	page = render(m);
 	assert_non_null(strstr(page, "# TYPE tollgate_rated_cost_day gauge\n"));
 	assert_non_null(strstr(page, "tollgate_rated_cost_day{tenant=\"acme\","
@@ -502,7 +522,7 @@ static void test_cost(void **state)
 	page = render(m);
 	assert_null(strstr(page, "tollgate_rated_cost"));
 	free(page);
-	collect_close(c);
+	book_close(c);
 	metrics_free(m);
 	config_free(cfg);
 	assert_int_equal(tmpdir_remove(), 0);

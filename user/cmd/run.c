@@ -15,16 +15,18 @@
  * configuration in place and the log says why. Reloads never touch the
  * kernel side, so counting goes on throughout.
  *
- * Every interval the collection stage (collect.h) books what the counters
- * counted since the last commit into the ledger, classified with the
- * configuration in force; at start (the time the agent was away) and on a
- * clean exit too. Intervals end at each midnight of the ledger's time zone
- * so no interval spans two days.
+ * Every interval the loop walks the data path once: it reads the counters
+ * into a snapshot (collect/snapshot.h), makes the snapshot's classified
+ * usage rows (collect/usage.h: classified once, with the configuration in
+ * force), books them into the ledger (ledger/book.h), and hands the same
+ * rows to the metrics and the summary. It books at start too (the time
+ * the agent was away) and on a clean exit. Intervals end at each midnight
+ * of the ledger's time zone so no interval spans two days.
  *
  * Unless --no-metrics, the agent serves its counters to Prometheus
- * (metrics.h): after every collection the loop updates the series,
- * rates the current month from the ledger, renders the page and
- * publishes it to the HTTP server, whose own threads answer scrapes.
+ * (export/metrics.h): after every collection the loop adds the rows to
+ * the series, rates the current month from the ledger, renders the page
+ * and publishes it to the HTTP server, whose own threads answer scrapes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,7 +49,8 @@
 #include "load/loader.h"
 #include "load/privs.h"
 #include "classify/classify.h"
-#include "ledger/collect.h"
+#include "collect/usage.h"
+#include "ledger/book.h"
 #include "export/metrics.h"
 #include "ledger/fleet.h"
 
@@ -280,32 +283,42 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 	return 0;
 }
 
+/* Busiest backends first; every other row after them. */
 static int cmp_backend(const void *pa, const void *pb)
 {
-	const struct peer_rec *a = pa, *b = pb;
-	__u64 x = a->c.bytes_out + a->c.bytes_in;
-	__u64 y = b->c.bytes_out + b->c.bytes_in;
+	const struct usage_row *a = *(const struct usage_row *const *)pa;
+	const struct usage_row *b = *(const struct usage_row *const *)pb;
+	bool x_be = a->src.kind == USAGE_PEER &&
+		    a->src.key.role == TG_ROLE_BACKEND;
+	bool y_be = b->src.kind == USAGE_PEER &&
+		    b->src.key.role == TG_ROLE_BACKEND;
+	__u64 x = a->total.bytes_out + a->total.bytes_in;
+	__u64 y = b->total.bytes_out + b->total.bytes_in;
 
-	if (a->key.role != b->key.role)
-		return a->key.role == TG_ROLE_BACKEND ? -1 : 1;
+	if (x_be != y_be)
+		return x_be ? -1 : 1;
 	return x > y ? -1 : x < y;
 }
 
 /*
- * One summary: totals, rates since the last one, how much of the outbound
- * bytes is billable under @cfg, the busiest backends by name.
+ * One summary of the usage rows @l of snapshot @s: totals, rates since the
+ * last one, how much of the outbound bytes is billable, the busiest
+ * backends by name.
  */
-static void print_summary(struct snapshot *s, const struct tg_config *cfg,
+static void print_summary(const struct usage_list *l, const struct snapshot *s,
 			  struct tg_counters *last, __u32 interval)
 {
 	char t[16], a[32], b[32], c[32], d[32], addr[48];
-	struct dump_group *g, sum;
+	const struct usage_row **by = NULL;
 	struct tg_counters total;
 	time_t now = time(NULL);
-	size_t i, nr, shown = 0;
-	struct tg_class cls;
+	__u64 billable = 0;
+	size_t i, shown = 0;
 
-	snapshot_totals(s, &total);
+	usage_totals(l, &total);
+	for (i = 0; i < l->nr; i++)
+		if (l->rows[i].cls.c.billable)
+			billable += l->rows[i].total.bytes_out;
 	strftime(t, sizeof(t), "%H:%M:%S", localtime(&now));
 	printf("%s in %s (%s/s) out %s (%s/s), %zu peers, %u slots", t,
 	       fmt_bytes(total.bytes_in, a, sizeof(a)),
@@ -315,34 +328,35 @@ static void print_summary(struct snapshot *s, const struct tg_config *cfg,
 	       fmt_bytes((total.bytes_out - last->bytes_out) / interval, d,
 			 sizeof(d)),
 	       s->nr_peers, s->capacity);
-	if (!dump_aggregate(s, cfg, BY_TRAFFIC, &g, &nr, &sum)) {
-		printf("; billable out %s", fmt_bytes(sum.billable_bytes, a,
-						       sizeof(a)));
-		free(g);
-	}
+	printf("; billable out %s", fmt_bytes(billable, a, sizeof(a)));
 	if (s->stats[TG_STAT_PEER_FULL])
 		printf(", %llu failed inserts (overflow)",
 		       (unsigned long long)s->stats[TG_STAT_PEER_FULL]);
 	putchar('\n');
 	*last = total;
 
-	if (s->nr_peers)
-		qsort(s->peers, s->nr_peers, sizeof(*s->peers), cmp_backend);
-	for (i = 0; i < s->nr_peers && shown < 3; i++) {
-		const struct peer_rec *p = &s->peers[i];
+	if (l->nr)
+		by = malloc(l->nr * sizeof(*by));
+	for (i = 0; by && i < l->nr; i++)
+		by[i] = &l->rows[i];
+	if (by)
+		qsort(by, l->nr, sizeof(*by), cmp_backend);
+	for (i = 0; by && i < l->nr && shown < 3; i++) {
+		const struct usage_row *r = by[i];
 
-		if (p->key.role != TG_ROLE_BACKEND)
+		if (r->src.kind != USAGE_PEER ||
+		    r->src.key.role != TG_ROLE_BACKEND)
 			break;
-		classify(cfg, p->key.role, p->key.addr, p->key.port,
-			 p->key.proto, true, &cls);
 		printf("%s %s%s%s:%u %s out, %s in",
-		       shown ? "," : "  busiest backends:", cls.backend,
-		       *cls.backend ? " " : "",
-		       fmt_addr(p->key.addr, addr, sizeof(addr)), p->key.port,
-		       fmt_bytes(p->c.bytes_out, a, sizeof(a)),
-		       fmt_bytes(p->c.bytes_in, b, sizeof(b)));
+		       shown ? "," : "  busiest backends:", r->cls.c.backend,
+		       *r->cls.c.backend ? " " : "",
+		       fmt_addr(r->src.key.addr, addr, sizeof(addr)),
+		       r->src.key.port,
+		       fmt_bytes(r->total.bytes_out, a, sizeof(a)),
+		       fmt_bytes(r->total.bytes_in, b, sizeof(b)));
 		shown++;
 	}
+	free(by);
 	if (shown)
 		putchar('\n');
 	fflush(stdout);
@@ -399,7 +413,8 @@ struct agent {
 	bool have_view;
 	int lock;			/* pin directory lock, -1: none */
 	struct tg_counters last;	/* totals of the last summary */
-	struct collect *collect;	/* NULL: --no-ledger */
+	struct usage *usage;		/* the usage stage's memory */
+	struct book *book;		/* NULL: --no-ledger */
 	bool no_hooks;			/* privileges dropped: no new TLS
 					 * hooks after the start */
 	struct metrics *mx;		/* NULL: --no-metrics */
@@ -460,28 +475,17 @@ static void agent_tls(struct agent *a)
 		meter_tls_attach(a->m, a->cfg->tls[i].library, true);
 }
 
-/* Unix time with its fraction, for the metrics' timestamps. */
-static double wall_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void agent_publish(struct agent *a);
 static void agent_metrics_config(struct agent *a, const struct tg_config *old);
 
 static void agent_reload(struct agent *a)
 {
 	struct tg_config *cfg, *old = a->cfg;
-	struct metrics_health *h = a->mx ? metrics_health(a->mx) : NULL;
 
 	if (agent_load_config(a, "reload failed, keeping the configuration "
 			      "in force", &cfg)) {
-		if (h) {
-			h->reload_ok = false;
-			h->reload_failures++;
+		if (a->mx) {
+			metrics_reloaded(a->mx, false);
 			agent_publish(a);
 		}
 		return;
@@ -490,9 +494,8 @@ static void agent_reload(struct agent *a)
 	a->cfg_gen++;
 	config_describe("reloaded", cfg);
 	agent_tls(a);
-	if (h) {
-		h->reload_ok = true;
-		h->reload_time = wall_now();
+	if (a->mx) {
+		metrics_reloaded(a->mx, true);
 		agent_metrics_config(a, old);
 		agent_publish(a);
 	}
@@ -545,8 +548,8 @@ static time_t agent_wait(struct agent *a, time_t due, const sigset_t *wait_mask)
 	while (!exiting) {
 		clock_gettime(CLOCK_REALTIME, &now);
 		if (due - now.tv_sec > (time_t)a->o.interval)
-			due = a->collect ? collect_next(a->collect, now.tv_sec,
-							a->o.interval) :
+			due = a->book ? book_next(a->book, now.tv_sec,
+						  a->o.interval) :
 					   now.tv_sec + a->o.interval;
 		left = (double)(due - now.tv_sec) - now.tv_nsec / 1e9;
 		if (left <= 0)
@@ -571,24 +574,21 @@ static int agent_host(struct run_opts *o)
 
 /* Book the interval that ended at @due. A failure is retried by the next
  * commit, which covers this interval too. */
-static void agent_collect(struct agent *a, const struct snapshot *s,
-			  time_t due)
+static void agent_book(struct agent *a, const struct usage_list *l,
+		       const struct snapshot *s, time_t due)
 {
-	struct metrics_health *h = a->mx ? metrics_health(a->mx) : NULL;
-	int err = collect_commit(a->collect, a->cfg, s, due);
+	int err = book_commit(a->book, l, s->meta.created_ns, due);
 
 	if (err)
 		pr_warn("ledger '%s': cannot book the interval, the next one "
 			"will include it: %s",
 			a->o.ledger, strerror(-err));
-	if (h && err)
-		h->ledger_errors++;
-	else if (h)
-		h->ledger_time = wall_now();
+	if (a->mx)
+		metrics_committed(a->mx, !err);
 	/* After the local commit: the fleet ledger only ever catches up,
 	 * and says itself when it cannot. */
 	if (a->fleet)
-		fleet_ship(a->fleet, collect_ledger(a->collect));
+		fleet_ship(a->fleet, book_ledger(a->book));
 }
 
 /* The price plan of the cost gauges: metrics.plan, else the default of
@@ -614,7 +614,7 @@ static void agent_load_plan(struct agent *a)
 	const char *tz;
 
 	a->have_plan = false;
-	if (!a->collect || !a->mx)
+	if (!a->book || !a->mx)
 		return;
 	if (plan_load(&a->plan, name)) {
 		pr_warn("metrics: no cost gauges: cannot load plan '%s'", name);
@@ -625,7 +625,7 @@ static void agent_load_plan(struct agent *a)
 			"'%s'", name, mc->plan_region);
 		return;
 	}
-	tz = ledger_time_zone(collect_ledger(a->collect));
+	tz = ledger_time_zone(book_ledger(a->book));
 	if (strcmp(a->plan.time_zone, tz)) {
 		pr_warn("metrics: no cost gauges: plan '%s' counts days in %s, "
 			"the ledger in %s", name, a->plan.time_zone, tz);
@@ -674,54 +674,44 @@ static void agent_publish(struct agent *a)
 	metrics_server_publish(a->srv, page, len);
 }
 
-/* The kernel's run-time statistics of the three programs. */
-static void agent_prog_stats(struct agent *a, struct metrics_health *h)
-{
-	int fds[METRICS_NR_PROGS], i;
-
-	h->have_progs = !meter_prog_fds(a->m, fds);
-	for (i = 0; h->have_progs && i < METRICS_NR_PROGS; i++) {
-		struct bpf_prog_info info = {};
-		__u32 len = sizeof(info);
-
-		if (bpf_obj_get_info_by_fd(fds[i], &info, &len)) {
-			h->have_progs = false;
-			break;
-		}
-		h->prog_run_time_ns[i] = info.run_time_ns;
-		h->prog_run_cnt[i] = info.run_cnt;
-	}
-}
-
 /*
- * Everything a collection does after reading @s (err: the read's result):
- * book the ledger, update and publish the metrics. @t0: when it began.
+ * One interval of the data path, after reading @s (err: the read's
+ * result): the usage rows, classified once; the ledger; the metrics and
+ * the summary, from the same rows. @t0: when the collection began;
+ * @last_due: when the previous one was due (the summary's rates).
  */
-static void agent_after_read(struct agent *a, int err, struct snapshot *s,
-			     time_t due, double t0)
+static void agent_collect(struct agent *a, int err, const struct snapshot *s,
+			  time_t due, double t0, time_t last_due, bool summary)
 {
-	struct metrics_health *h = a->mx ? metrics_health(a->mx) : NULL;
+	struct meter_prog_stat st[METER_NR_PROGS];
+	const struct usage_list *l;
 
+	if (!err)
+		err = usage_update(a->usage, a->cfg, a->cfg_gen, s, &l);
 	if (err) {
 		pr_warn("cannot read counters: %s", strerror(-err));
-		if (h) {
-			h->collection_failures++;
+		if (a->mx) {
+			metrics_collection_failed(a->mx);
 			agent_publish(a);
 		}
 		return;
 	}
-	if (a->collect)
-		agent_collect(a, s, due);
-	if (!h)
+	if (a->book)
+		agent_book(a, l, s, due);
+	/* Rates over the interval's real length: the one before midnight
+	 * is shorter. */
+	if (summary)
+		print_summary(l, s, &a->last,
+			      due > last_due ? due - last_due : 1);
+	if (!a->mx)
 		return;
-	if (metrics_update(a->mx, a->cfg, a->cfg_gen, s))
-		pr_warn("metrics: out of memory: series not updated");
 	if (a->have_plan)
-		metrics_rate(a->mx, collect_ledger(a->collect), &a->plan,
+		metrics_rate(a->mx, book_ledger(a->book), &a->plan,
 			     time(NULL));
-	agent_prog_stats(a, h);
-	h->collection_seconds = mono_now() - t0;
-	h->collection_time = wall_now();
+	metrics_programs(a->mx, meter_prog_stats(a->m, st) ? NULL : st,
+			 METER_NR_PROGS);
+	if (metrics_collected(a->mx, l, s, mono_now() - t0))
+		pr_warn("metrics: out of memory: series not updated");
 	agent_publish(a);
 }
 
@@ -743,7 +733,6 @@ static int agent_metrics_start(struct agent *a)
 {
 	const struct tg_metrics_conf *mc = &a->cfg->metrics;
 	const char *listen = agent_listen(a);
-	struct metrics_health *h;
 	struct rlimit rl;
 	int err;
 
@@ -758,10 +747,8 @@ static int agent_metrics_start(struct agent *a)
 	a->mx = metrics_new(mc->max_series);
 	if (!a->mx)
 		return -ENOMEM;
-	h = metrics_health(a->mx);
-	h->reload_ok = true;
-	h->reload_time = wall_now();
-	h->ledger = a->collect != NULL;
+	if (a->book)
+		metrics_booking(a->mx);
 	err = metrics_server_open(&a->srv, &(struct metrics_server_opts){
 						    .listen = listen,
 						    .tls_cert = mc->tls_cert,
@@ -824,13 +811,18 @@ int cmd_run(int argc, char **argv)
 	if (agent_load_config(&a, "cannot load the configuration", &a.cfg))
 		return 1;
 	config_describe("loaded", a.cfg);
+	a.usage = usage_new();
+	if (!a.usage) {
+		err = -ENOMEM;
+		goto out;
+	}
 
 	/* The ledger too: a file that is not one stops the agent here. */
 	if (o->ledger) {
 		err = agent_host(o);
 		if (err)
 			goto out;
-		err = collect_open(&a.collect, &(struct collect_opts){
+		err = book_open(&a.book, &(struct book_opts){
 					.ledger = o->ledger,
 					.host = o->host,
 					.time_zone = agent_ledger_tz(a.cfg,
@@ -838,7 +830,7 @@ int cmd_run(int argc, char **argv)
 		if (err)
 			goto out;
 		pr_info("ledger '%s': host %s, days in %s", o->ledger, o->host,
-			ledger_time_zone(collect_ledger(a.collect)));
+			ledger_time_zone(book_ledger(a.book)));
 		if (o->ship && (err = fleet_open(&a.fleet, o->ship)))
 			goto out;
 	}
@@ -922,12 +914,8 @@ int cmd_run(int argc, char **argv)
 			meter_tls_scan(a.m);
 		t0 = mono_now();
 		err = snapshot_read(&a.v, &s, false);
-		agent_after_read(&a, err, &s, due, t0);
-		/* Rates over the interval's real length: the one before
-		 * midnight is shorter. */
-		if (!err && o->summary && !first)
-			print_summary(&s, a.cfg, &a.last,
-				      due > last_due ? due - last_due : 1);
+		agent_collect(&a, err, &s, due, t0, last_due,
+			      o->summary && !first);
 		snapshot_free(&s);
 		err = 0;
 		last_due = due;
@@ -936,14 +924,17 @@ int cmd_run(int argc, char **argv)
 		now = time(NULL);
 		if (now - due > (time_t)o->interval)
 			due = now;
-		due = a.collect ? collect_next(a.collect, due, o->interval) :
-				  due + o->interval;
+		due = a.book ? book_next(a.book, due, o->interval) :
+			       due + o->interval;
 	}
 	pr_info("exiting");
 	/* A clean exit books what the last interval counted so far. */
-	if (a.collect && !snapshot_read(&a.v, &s, false))
-		agent_collect(&a, &s, time(NULL));
-	snapshot_free(&s);
+	if (a.book) {
+		err = snapshot_read(&a.v, &s, false);
+		agent_collect(&a, err, &s, time(NULL), mono_now(), due, false);
+		snapshot_free(&s);
+		err = 0;
+	}
 out:
 	if (a.have_view)
 		view_close(&a.v);
@@ -964,7 +955,8 @@ out:
 	metrics_server_stop(a.srv);
 	metrics_free(a.mx);
 	fleet_close(a.fleet);
-	collect_close(a.collect);
+	book_close(a.book);
+	usage_free(a.usage);
 	config_free(a.cfg);
 	return err ? 1 : 0;
 }

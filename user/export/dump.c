@@ -7,13 +7,13 @@
  * "*"), whenever they hold anything, so that the rows of any output always
  * add up to everything that was counted.
  *
- * With a configuration, each peer row also says what classify() makes of
- * the peer's outbound bytes (traffic type, billed or free, flags, names),
- * and the aggregate views add the rows up per backend, service, tenant or
- * traffic type, outbound bytes split into billable and free. Overflow
- * buckets hold peers nobody can name any more: their outbound bytes are
- * billable (never free on a guess), and only client overflow has a known
- * type, outbound_client.
+ * The rows are the usage stage's (collect/usage.h): one per peer and per
+ * overflow bucket. With a configuration, each row also says what the
+ * usage stage made of the peer's outbound bytes (traffic type, billed or
+ * free, flags, names), and the aggregate views add the rows up per
+ * backend, service, tenant or traffic type, outbound bytes split into
+ * billable and free. Overflow buckets hold peers nobody can name any
+ * more: their outbound bytes are billable (never free on a guess).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -21,8 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collect/usage.h"
 #include "export/dump.h"
-#include "classify/classify.h"
+#include "lib/array.h"
 
 #define ADDR_LEN 48
 
@@ -111,12 +112,6 @@ static void csv_counters(FILE *f, const struct tg_counters *c)
 		(unsigned long long)c->calls);
 }
 
-static bool counters_zero(const struct tg_counters *c)
-{
-	return !c->bytes_in && !c->bytes_out && !c->packets_in &&
-	       !c->packets_out && !c->calls;
-}
-
 /* A table cell: exact integers with --raw, else human units. */
 static const char *cell(__u64 v, bool bytes, bool raw, char *buf,
 			size_t len)
@@ -182,38 +177,57 @@ static void table_footer(FILE *f, const struct snapshot *s,
 	dump_uncounted(f, s);
 }
 
-static void dump_peers_table(FILE *f, const struct snapshot *s, bool raw)
+/* A row's peer as table cells: its address and port, or what a bucket
+ * holds. */
+static const char *row_peer(const struct usage_row *r, char *buf, size_t len)
 {
-	char addr[ADDR_LEN], num[8];
+	if (r->src.kind == USAGE_PEER)
+		return fmt_addr(r->src.key.addr, buf, len);
+	return r->src.key.role ? "(overflow)" : "(no socket)";
+}
+
+static const char *row_proto(const struct usage_row *r, char *buf, size_t len)
+{
+	return r->src.kind == USAGE_PEER ? proto_text(r->src.key.proto, buf,
+						      len) :
+					   "*";
+}
+
+static const char *row_port(const struct usage_row *r, char *buf, size_t len)
+{
+	if (r->src.kind != USAGE_PEER)
+		return "";
+	snprintf(buf, len, "%u", r->src.key.port);
+	return buf;
+}
+
+static void dump_peers_table(FILE *f, const struct snapshot *s,
+			     const struct usage_list *l, bool raw)
+{
+	char addr[ADDR_LEN], num[8], port[8];
 	struct tg_counters total;
 	int w = 15;
 	size_t i;
 
-	for (i = 0; i < s->nr_peers; i++) {
-		int n = strlen(fmt_addr(s->peers[i].key.addr, addr,
-					sizeof(addr)));
+	for (i = 0; i < l->nr; i++) {
+		int n = strlen(row_peer(&l->rows[i], addr, sizeof(addr)));
+
 		if (n > w)
 			w = n;
 	}
 	fprintf(f, "%-8s %-6s %-*s %5s %12s %10s %12s %10s %10s\n", "ROLE",
 		"PROTO", w, "PEER", "PORT", "BYTES IN", "PKTS IN", "BYTES OUT",
 		"PKTS OUT", "CALLS");
-	for (i = 0; i < s->nr_peers; i++) {
-		const struct peer_rec *p = &s->peers[i];
+	for (i = 0; i < l->nr; i++) {
+		const struct usage_row *r = &l->rows[i];
 
-		fprintf(f, "%-8s %-6s %-*s %5u", role_name(p->key.role),
-			proto_text(p->key.proto, num, sizeof(num)), w,
-			fmt_addr(p->key.addr, addr, sizeof(addr)), p->key.port);
-		table_counters(f, &p->c, raw);
+		fprintf(f, "%-8s %-6s %-*s %5s", role_name(r->src.key.role),
+			row_proto(r, num, sizeof(num)), w,
+			row_peer(r, addr, sizeof(addr)),
+			row_port(r, port, sizeof(port)));
+		table_counters(f, &r->total, raw);
 	}
-	for (i = 0; i < TG_NR_ROLES; i++) {
-		if (counters_zero(&s->overflow[i]))
-			continue;
-		fprintf(f, "%-8s %-6s %-*s %5s", role_name(i), "*", w,
-			i ? "(overflow)" : "(no socket)", "");
-		table_counters(f, &s->overflow[i], raw);
-	}
-	snapshot_totals(s, &total);
+	usage_totals(l, &total);
 	fprintf(f, "%-8s %-6s %-*s %5s", "TOTAL", "", w, "", "");
 	table_counters(f, &total, raw);
 	table_footer(f, s, NULL);
@@ -308,34 +322,6 @@ static void dump_socks(FILE *f, const struct snapshot *s,
 
 /* --- classification ---------------------------------------------------- */
 
-/* What a dump row says about its peer's outbound bytes. */
-struct row_class {
-	bool known;		/* classified; false on overflow rows */
-	struct tg_class c;	/* when known */
-	const char *type;	/* traffic type name; NULL when unknown */
-	bool billable;
-};
-
-static void row_classify(const struct tg_config *cfg,
-			 const struct tg_peer_key *k, struct row_class *rc)
-{
-	memset(rc, 0, sizeof(*rc));
-	rc->billable = true;
-	if (classify(cfg, k->role, k->addr, k->port, k->proto, true, &rc->c))
-		return;
-	rc->known = true;
-	rc->type = traffic_name(rc->c.type);
-	rc->billable = rc->c.billable;
-}
-
-/* An overflow bucket: billable, and a type only for clients. */
-static void overflow_class(__u8 role, struct row_class *rc)
-{
-	memset(rc, 0, sizeof(*rc));
-	rc->billable = true;
-	rc->type = traffic_name(traffic_unattributed(role));
-}
-
 static const char *const by_names[] = {
 	[BY_PEER] = "peer",
 	[BY_SOCKET] = "socket",
@@ -365,19 +351,21 @@ int dump_by_parse(const char *s, enum dump_by *out)
 	return -EINVAL;
 }
 
-static const char *group_key(enum dump_by by, const struct row_class *rc)
+static const char *group_key(enum dump_by by, const struct usage_row *r)
 {
+	const struct tg_class *c = &r->cls.c;
+
 	if (by == BY_TRAFFIC)
-		return rc->type;
-	if (!rc->known)
+		return traffic_name(c->type);
+	if (!r->cls.known)
 		return NULL;
 	switch (by) {
 	case BY_BACKEND:
-		return rc->c.backend;
+		return c->backend;
 	case BY_SERVICE:
-		return rc->c.service;
+		return c->service;
 	case BY_TENANT:
-		return rc->c.tenant;
+		return c->tenant;
 	default:
 		return NULL;
 	}
@@ -432,34 +420,20 @@ static struct dump_group *group_get(struct dump_group **g, size_t *nr,
 		    same_key(n->key, key))
 			return n;
 	}
-	if (*nr == *cap) {
-		size_t c = *cap ? *cap * 2 : 16;
-
-		n = realloc(*g, c * sizeof(*n));
-		if (!n)
-			return NULL;
-		*g = n;
-		*cap = c;
-	}
+	if (ARRAY_GROW(*g, *nr + 1, *cap, 16))
+		return NULL;
 	n = &(*g)[(*nr)++];
 	*n = (struct dump_group){ .role = role, .overflow = overflow,
 				  .key = key };
 	return n;
 }
 
-/*
- * Add up the peers of @s, classified under @cfg, by @by (BY_BACKEND,
- * BY_SERVICE, BY_TENANT or BY_TRAFFIC): one group per role and key, one
- * per non-empty overflow bucket, busiest first. Keys point into @cfg.
- * *@total gets the sum of all groups, which is everything counted.
- * Returns 0 with *@out to free(), -EINVAL for another @by, or -ENOMEM.
- */
-int dump_aggregate(const struct snapshot *s, const struct tg_config *cfg,
-		   enum dump_by by, struct dump_group **out, size_t *nr,
+/* Add up usage rows by @by; see dump.h. */
+int dump_aggregate(const struct usage_list *l, enum dump_by by,
+		   struct dump_group **out, size_t *nr,
 		   struct dump_group *total)
 {
 	struct dump_group *g = NULL, *n;
-	struct row_class rc;
 	size_t cap = 0, i;
 
 	*out = NULL;
@@ -469,28 +443,19 @@ int dump_aggregate(const struct snapshot *s, const struct tg_config *cfg,
 	if (by != BY_BACKEND && by != BY_SERVICE && by != BY_TENANT &&
 	    by != BY_TRAFFIC)
 		return -EINVAL;
-	for (i = 0; i < s->nr_peers; i++) {
-		const struct peer_rec *p = &s->peers[i];
+	for (i = 0; i < l->nr; i++) {
+		const struct usage_row *r = &l->rows[i];
+		bool bucket = r->src.kind != USAGE_PEER;
+		bool billable = r->cls.c.billable;
 
-		row_classify(cfg, &p->key, &rc);
-		n = group_get(&g, nr, &cap, p->key.role, false,
-			      group_key(by, &rc));
+		n = group_get(&g, nr, &cap, r->src.key.role, bucket,
+			      group_key(by, r));
 		if (!n)
 			goto nomem;
-		n->peers++;
-		group_add(n, &p->c, rc.billable);
-		total->peers++;
-		group_add(total, &p->c, rc.billable);
-	}
-	for (i = 0; i < TG_NR_ROLES; i++) {
-		if (counters_zero(&s->overflow[i]))
-			continue;
-		overflow_class(i, &rc);
-		n = group_get(&g, nr, &cap, i, true, group_key(by, &rc));
-		if (!n)
-			goto nomem;
-		group_add(n, &s->overflow[i], rc.billable);
-		group_add(total, &s->overflow[i], rc.billable);
+		n->peers += !bucket;
+		group_add(n, &r->total, billable);
+		total->peers += !bucket;
+		group_add(total, &r->total, billable);
 	}
 	if (*nr)
 		qsort(g, *nr, sizeof(*g), group_cmp);
@@ -530,7 +495,7 @@ static void tab_row(struct tab *t, const char *const *cells)
 		return;
 	if (t->nrows == t->cap) {
 		size_t c = t->cap ? t->cap * 2 : 32;
-		char **n = realloc(t->cells, c * t->ncols * sizeof(*n));
+		char **n = reallocarray(t->cells, c * t->ncols, sizeof(*n));
 
 		if (!n) {
 			t->failed = true;
@@ -643,9 +608,11 @@ void json_flags(FILE *f, __u32 flags)
 	fputc(']', f);
 }
 
-static void json_class(FILE *f, const struct row_class *rc)
+/* What the usage stage made of a row, as JSON fields; names are null for
+ * a bucket, which has no address to classify. */
+static void json_class(FILE *f, const struct usage_row *r)
 {
-	const struct tg_class *c = rc->known ? &rc->c : NULL;
+	const struct tg_class *c = r->cls.known ? &r->cls.c : NULL;
 
 	fputs(",\"network\":", f);
 	json_opt_string(f, c ? network_name(c->network) : NULL);
@@ -654,9 +621,9 @@ static void json_class(FILE *f, const struct row_class *rc)
 	fputs(",\"region\":", f);
 	json_opt_string(f, c ? c->region : NULL);
 	fputs(",\"traffic_type\":", f);
-	json_opt_string(f, rc->type);
+	json_opt_string(f, traffic_name(r->cls.c.type));
 	fprintf(f, ",\"billable\":%s,\"flags\":",
-		rc->billable ? "true" : "false");
+		r->cls.c.billable ? "true" : "false");
 	json_flags(f, c ? c->flags : 0);
 	fputs(",\"backend\":", f);
 	json_opt_string(f, c ? c->backend : NULL);
@@ -666,9 +633,9 @@ static void json_class(FILE *f, const struct row_class *rc)
 	json_opt_string(f, c ? c->tenant : NULL);
 }
 
-static void csv_class(FILE *f, const struct row_class *rc)
+static void csv_class(FILE *f, const struct usage_row *r)
 {
-	const struct tg_class *c = rc->known ? &rc->c : NULL;
+	const struct tg_class *c = r->cls.known ? &r->cls.c : NULL;
 	char fl[128];
 
 	fputc(',', f);
@@ -677,8 +644,8 @@ static void csv_class(FILE *f, const struct row_class *rc)
 	csv_string(f, c ? c->provider : "");
 	fputc(',', f);
 	csv_string(f, c ? c->region : "");
-	fprintf(f, ",%s,%s,", rc->type ? rc->type : "",
-		rc->billable ? "true" : "false");
+	fprintf(f, ",%s,%s,", traffic_name(r->cls.c.type),
+		r->cls.c.billable ? "true" : "false");
 	csv_string(f, c ? flags_str(c->flags, fl, sizeof(fl)) : "");
 	fputc(',', f);
 	csv_string(f, c ? c->backend : "");
@@ -688,124 +655,100 @@ static void csv_class(FILE *f, const struct row_class *rc)
 	csv_string(f, c ? c->tenant : "");
 }
 
-/* One object per peer; with @cfg, each says what classify() makes of it. */
-static void dump_peers_json(FILE *f, const struct snapshot *s,
-			    const struct tg_config *cfg)
+/* One object per row; @classified: each says what the usage stage made
+ * of it. */
+static void dump_peers_json(FILE *f, const struct usage_list *l,
+			    bool classified)
 {
 	char addr[ADDR_LEN];
-	struct row_class rc;
-	bool first = true;
 	size_t i;
 
 	fputc('[', f);
-	for (i = 0; i < s->nr_peers; i++) {
-		const struct peer_rec *p = &s->peers[i];
+	for (i = 0; i < l->nr; i++) {
+		const struct usage_row *r = &l->rows[i];
+		bool peer = r->src.kind == USAGE_PEER;
 
-		fprintf(f, "%s\n{\"role\":\"%s\",\"proto\":", first ? "" : ",",
-			role_name(p->key.role));
-		json_proto(f, p->key.proto);
-		fprintf(f, ",\"peer\":\"%s\",\"port\":%u,",
-			fmt_addr(p->key.addr, addr, sizeof(addr)), p->key.port);
-		json_counters(f, &p->c);
-		fputs(",\"overflow\":false", f);
-		if (cfg) {
-			row_classify(cfg, &p->key, &rc);
-			json_class(f, &rc);
+		fprintf(f, "%s\n{\"role\":\"%s\",\"proto\":", i ? "," : "",
+			role_name(r->src.key.role));
+		if (peer) {
+			json_proto(f, r->src.key.proto);
+			fprintf(f, ",\"peer\":\"%s\",\"port\":%u,",
+				fmt_addr(r->src.key.addr, addr, sizeof(addr)),
+				r->src.key.port);
+		} else {
+			fputs("\"*\",\"peer\":\"*\",\"port\":0,", f);
 		}
+		json_counters(f, &r->total);
+		fprintf(f, ",\"overflow\":%s", peer ? "false" : "true");
+		if (classified)
+			json_class(f, r);
 		fputc('}', f);
-		first = false;
-	}
-	for (i = 0; i < TG_NR_ROLES; i++) {
-		if (counters_zero(&s->overflow[i]))
-			continue;
-		fprintf(f,
-			"%s\n{\"role\":\"%s\",\"proto\":\"*\",\"peer\":\"*\","
-			"\"port\":0,",
-			first ? "" : ",", role_name(i));
-		json_counters(f, &s->overflow[i]);
-		fputs(",\"overflow\":true", f);
-		if (cfg) {
-			overflow_class(i, &rc);
-			json_class(f, &rc);
-		}
-		fputc('}', f);
-		first = false;
 	}
 	fputs("\n]\n", f);
 }
 
 /* The same as CSV, with a header line. */
-static void dump_peers_csv(FILE *f, const struct snapshot *s,
-			   const struct tg_config *cfg)
+static void dump_peers_csv(FILE *f, const struct usage_list *l,
+			   bool classified)
 {
 	char addr[ADDR_LEN], num[8];
-	struct row_class rc;
 	size_t i;
 
 	fputs("role,proto,peer,port,bytes_out,packets_out,bytes_in,"
 	      "packets_in,calls,overflow", f);
-	fputs(cfg ? ",network,provider,region,traffic_type,billable,flags,"
-		    "backend,service,tenant\n" : "\n", f);
-	for (i = 0; i < s->nr_peers; i++) {
-		const struct peer_rec *p = &s->peers[i];
+	fputs(classified ? ",network,provider,region,traffic_type,billable,"
+			   "flags,backend,service,tenant\n" : "\n", f);
+	for (i = 0; i < l->nr; i++) {
+		const struct usage_row *r = &l->rows[i];
 
-		fprintf(f, "%s,%s,%s,%u,", role_name(p->key.role),
-			proto_text(p->key.proto, num, sizeof(num)),
-			fmt_addr(p->key.addr, addr, sizeof(addr)), p->key.port);
-		csv_counters(f, &p->c);
-		fputs(",false", f);
-		if (cfg) {
-			row_classify(cfg, &p->key, &rc);
-			csv_class(f, &rc);
-		}
-		fputc('\n', f);
-	}
-	for (i = 0; i < TG_NR_ROLES; i++) {
-		if (counters_zero(&s->overflow[i]))
-			continue;
-		fprintf(f, "%s,*,*,0,", role_name(i));
-		csv_counters(f, &s->overflow[i]);
-		fputs(",true", f);
-		if (cfg) {
-			overflow_class(i, &rc);
-			csv_class(f, &rc);
-		}
+		if (r->src.kind == USAGE_PEER)
+			fprintf(f, "%s,%s,%s,%u,", role_name(r->src.key.role),
+				proto_text(r->src.key.proto, num, sizeof(num)),
+				fmt_addr(r->src.key.addr, addr, sizeof(addr)),
+				r->src.key.port);
+		else
+			fprintf(f, "%s,*,*,0,", role_name(r->src.key.role));
+		csv_counters(f, &r->total);
+		fputs(r->src.kind == USAGE_PEER ? ",false" : ",true", f);
+		if (classified)
+			csv_class(f, r);
 		fputc('\n', f);
 	}
 }
 
 /* A row's NAME: the backends entry of a backend, the service of a client. */
-static const char *row_name(const struct row_class *rc)
+static const char *row_name(const struct usage_row *r)
 {
-	if (!rc->known)
+	if (!r->cls.known)
 		return NULL;
-	return rc->c.role == TG_ROLE_BACKEND ? rc->c.backend : rc->c.service;
+	return r->cls.c.role == TG_ROLE_BACKEND ? r->cls.c.backend :
+						  r->cls.c.service;
 }
 
-/* One table row; @rc NULL: the TOTAL row, no classification cells. */
-static void peer_table_row(struct tab *t, const struct row_class *rc,
-			   const char *role, const char *proto,
-			   const char *peer, const char *port,
+/* One table row of @r; NULL: the TOTAL row of @c, no classification
+ * cells. */
+static void peer_table_row(struct tab *t, const struct usage_row *r,
 			   const struct tg_counters *c, bool raw, bool wide)
 {
-	const struct tg_class *k = rc && rc->known ? &rc->c : NULL;
+	const struct tg_class *k = r && r->cls.known ? &r->cls.c : NULL;
+	char num[NR_COUNTER_CELLS][32], fl[128], addr[ADDR_LEN], proto[8],
+		port[8];
 	const char *cells[TAB_MAX_COLS];
-	char num[NR_COUNTER_CELLS][32], fl[128];
 	size_t n = 0, i;
 
-	cells[n++] = role;
-	cells[n++] = proto;
-	cells[n++] = peer;
-	cells[n++] = port;
+	cells[n++] = r ? role_name(r->src.key.role) : "TOTAL";
+	cells[n++] = r ? row_proto(r, proto, sizeof(proto)) : "";
+	cells[n++] = r ? row_peer(r, addr, sizeof(addr)) : "";
+	cells[n++] = r ? row_port(r, port, sizeof(port)) : "";
 	if (wide) {
 		cells[n++] = dash(k ? k->backend : NULL);
 		cells[n++] = dash(k ? k->service : NULL);
 		cells[n++] = dash(k ? k->tenant : NULL);
 	} else {
-		cells[n++] = rc ? dash(row_name(rc)) : "";
+		cells[n++] = r ? dash(row_name(r)) : "";
 	}
-	cells[n++] = rc ? dash(rc->type) : "";
-	cells[n++] = !rc ? "" : rc->billable ? "yes" : "no";
+	cells[n++] = r ? dash(traffic_name(r->cls.c.type)) : "";
+	cells[n++] = !r ? "" : r->cls.c.billable ? "yes" : "no";
 	counter_cells(c, raw, num, cells + n);
 	n += NR_COUNTER_CELLS;
 	if (wide) {
@@ -817,7 +760,7 @@ static void peer_table_row(struct tab *t, const struct row_class *rc,
 	} else {
 		cells[n++] = k && k->flags ? k->reason : "";
 	}
-	if (!rc)
+	if (!r)
 		for (i = 4; i < n; i++)
 			if (!strcmp(cells[i], "-"))
 				cells[i] = "";
@@ -825,12 +768,11 @@ static void peer_table_row(struct tab *t, const struct row_class *rc,
 }
 
 static int dump_peers_table_cls(FILE *f, const struct snapshot *s,
-				const struct tg_config *cfg, bool raw,
-				bool wide)
+				const struct usage_list *l, const char *config,
+				bool raw, bool wide)
 {
-	char addr[ADDR_LEN], num[8], port[8], a[32], b[32], c[32];
+	char a[32], b[32], c[32];
 	struct dump_group *g, total;
-	struct row_class rc;
 	struct tab t = {};
 	size_t i, nr;
 	int err;
@@ -857,38 +799,22 @@ static int dump_peers_table_cls(FILE *f, const struct snapshot *s,
 	} else {
 		tab_col(&t, "FLAG", false);
 	}
-	for (i = 0; i < s->nr_peers; i++) {
-		const struct peer_rec *p = &s->peers[i];
-
-		row_classify(cfg, &p->key, &rc);
-		snprintf(port, sizeof(port), "%u", p->key.port);
-		peer_table_row(&t, &rc, role_name(p->key.role),
-			       proto_text(p->key.proto, num, sizeof(num)),
-			       fmt_addr(p->key.addr, addr, sizeof(addr)), port,
-			       &p->c, raw, wide);
-	}
-	for (i = 0; i < TG_NR_ROLES; i++) {
-		if (counters_zero(&s->overflow[i]))
-			continue;
-		overflow_class(i, &rc);
-		peer_table_row(&t, &rc, role_name(i), "*",
-			       i ? "(overflow)" : "(no socket)", "",
-			       &s->overflow[i], raw, wide);
-	}
+	for (i = 0; i < l->nr; i++)
+		peer_table_row(&t, &l->rows[i], &l->rows[i].total, raw, wide);
 	/* The totals, with the billable and free split from the same sums. */
-	err = dump_aggregate(s, cfg, BY_TRAFFIC, &g, &nr, &total);
+	err = dump_aggregate(l, BY_TRAFFIC, &g, &nr, &total);
 	if (err) {
 		tab_print(f, &t);
 		return err;
 	}
 	free(g);
-	peer_table_row(&t, NULL, "TOTAL", "", "", "", &total.c, raw, wide);
+	peer_table_row(&t, NULL, &total.c, raw, wide);
 	err = tab_print(f, &t);
 	fprintf(f, "out: %s billable, %s free; in: %s (inbound, not billed)\n",
 		cell(total.billable_bytes, true, raw, a, sizeof(a)),
 		cell(total.free_bytes, true, raw, b, sizeof(b)),
 		cell(total.c.bytes_in, true, raw, c, sizeof(c)));
-	table_footer(f, s, cfg->path);
+	table_footer(f, s, config);
 	return err;
 }
 
@@ -903,7 +829,7 @@ static void json_group(FILE *f, const struct dump_group *g)
 		(unsigned long long)g->free_bytes);
 }
 
-static int dump_groups(FILE *f, const struct snapshot *s,
+static int dump_groups(FILE *f, const struct usage_list *l,
 		       const struct dump_opts *o)
 {
 	const char *by = dump_by_name(o->by);
@@ -911,7 +837,7 @@ static int dump_groups(FILE *f, const struct snapshot *s,
 	size_t nr, i;
 	int err;
 
-	err = dump_aggregate(s, o->cfg, o->by, &g, &nr, &total);
+	err = dump_aggregate(l, o->by, &g, &nr, &total);
 	if (err)
 		return err;
 	if (o->fmt == FMT_JSON) {
@@ -1000,29 +926,35 @@ static int dump_groups(FILE *f, const struct snapshot *s,
  */
 int dump_write(FILE *f, struct snapshot *s, const struct dump_opts *o)
 {
-	int err = 0;
+	struct usage_list l = {};
+	int err;
 
 	if (o->by == BY_SOCKET) {
 		if (s->nr_socks)
 			qsort(s->socks, s->nr_socks, sizeof(*s->socks),
 			      cmp_sock);
 		dump_socks(f, s, o->fmt, o->raw);
-	} else if (o->by == BY_PEER) {
-		dump_sort_peers(s);
-		if (o->fmt == FMT_JSON)
-			dump_peers_json(f, s, o->cfg);
-		else if (o->fmt == FMT_CSV)
-			dump_peers_csv(f, s, o->cfg);
-		else if (o->cfg)
-			err = dump_peers_table_cls(f, s, o->cfg, o->raw,
-						   o->wide);
-		else
-			dump_peers_table(f, s, o->raw);
-	} else {
-		if (!o->cfg)
-			return -EINVAL;
-		err = dump_groups(f, s, o);
+		return ferror(f) ? -EIO : 0;
 	}
+	if (o->by != BY_PEER && !o->cfg)
+		return -EINVAL;
+	/* Peers busiest first; the usage rows keep the snapshot's order. */
+	dump_sort_peers(s);
+	err = usage_of(o->cfg, s, &l);
+	if (err)
+		return err;
+	if (o->by != BY_PEER)
+		err = dump_groups(f, &l, o);
+	else if (o->fmt == FMT_JSON)
+		dump_peers_json(f, &l, o->cfg);
+	else if (o->fmt == FMT_CSV)
+		dump_peers_csv(f, &l, o->cfg);
+	else if (o->cfg)
+		err = dump_peers_table_cls(f, s, &l, o->cfg->path, o->raw,
+					   o->wide);
+	else
+		dump_peers_table(f, s, &l, o->raw);
+	usage_list_free(&l);
 	if (err)
 		return err;
 	return ferror(f) ? -EIO : 0;

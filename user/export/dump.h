@@ -13,6 +13,7 @@
 #include <linux/types.h>
 
 #include "collect/snapshot.h"
+#include "collect/usage.h"
 #include "lib/util.h"
 
 struct tg_config;
@@ -71,14 +72,15 @@ int dump_print(FILE *f, struct snapshot *s, enum dump_by by,
 	       enum out_format fmt, bool raw);
 
 /*
- * Add up the peers of @s, classified under @cfg, by @by (BY_BACKEND,
- * BY_SERVICE, BY_TENANT or BY_TRAFFIC): one group per role and key, one
- * per non-empty overflow bucket, busiest first. Keys point into @cfg.
- * *@total gets the sum of all groups, which is everything counted.
- * Returns 0 with *@out to free(), -EINVAL for another @by, or -ENOMEM.
+ * Add up usage rows @l (collect/usage.h) by @by (BY_BACKEND, BY_SERVICE,
+ * BY_TENANT or BY_TRAFFIC): one group per role and key, one per overflow
+ * bucket, busiest first. Keys point into the configuration the rows were
+ * classified with. *@total gets the sum of all groups, which is everything
+ * counted. Returns 0 with *@out to free(), -EINVAL for another @by, or
+ * -ENOMEM.
  */
-int dump_aggregate(const struct snapshot *s, const struct tg_config *cfg,
-		   enum dump_by by, struct dump_group **out, size_t *nr,
+int dump_aggregate(const struct usage_list *l, enum dump_by by,
+		   struct dump_group **out, size_t *nr,
 		   struct dump_group *total);
 
 /* Busiest first; ties in a stable order of role, protocol, port,

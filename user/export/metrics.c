@@ -9,9 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "classify/classify.h"
 #include "export/metrics.h"
+#include "lib/array.h"
+#include "lib/hash.h"
 #include "ledger/tz.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -24,10 +27,6 @@ static const char *const label_names[ML_NR] = {
 	[ML_PEER_REGION] = "peer_region",
 	[ML_NETWORK] = "network",
 	[ML_ROLE] = "role",
-};
-
-static const char *const prog_names[METRICS_NR_PROGS] = {
-	"ingress", "egress", "sockops",
 };
 
 #define NO_SERIES 0xffffffffu
@@ -50,13 +49,11 @@ struct family {
 	__u32 other;		/* index of "other", NO_SERIES: none yet */
 };
 
-/* What metrics_update() remembers of a kernel key. */
-struct peer_state {
-	struct tg_peer_key k;
-	struct tg_counters prev;
-	__u32 series[2];	/* per family; NO_SERIES: classify again */
-	unsigned int gen;	/* configuration generation classified with */
-	bool used;
+/* What metrics_collected() remembers of a usage row, by its id: the
+ * series its class gave, while the class holds. */
+struct row_series {
+	__u64 cls_gen;		/* 0: none */
+	__u32 series[2];	/* per family */
 };
 
 struct cost_row {
@@ -68,9 +65,8 @@ struct cost_row {
 struct metrics {
 	__u32 max_series;
 	struct family fam[2];
-	struct peer_state *peers;	/* open addressing */
-	size_t nr_peers, cap_peers;	/* cap: power of two */
-	struct peer_state overflow[TG_NR_ROLES];
+	struct row_series *rows;	/* by usage row id */
+	size_t cap_rows;
 	__u64 folded;			/* label sets folded into "other" */
 	struct metrics_health h;
 	bool have_cost;
@@ -79,6 +75,15 @@ struct metrics {
 	struct cost_row *cost;
 	size_t nr_cost;
 };
+
+/* Unix time with its fraction, for the health timestamps. */
+static double wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 struct metrics *metrics_new(__u32 max_series)
 {
@@ -90,10 +95,8 @@ struct metrics *metrics_new(__u32 max_series)
 	m->max_series = max_series ? max_series : TG_METRICS_MAX_SERIES;
 	for (i = 0; i < 2; i++)
 		m->fam[i].other = NO_SERIES;
-	for (i = 0; i < TG_NR_ROLES; i++) {
-		m->overflow[i].series[0] = NO_SERIES;
-		m->overflow[i].series[1] = NO_SERIES;
-	}
+	m->h.reload_ok = true;
+	m->h.reload_time = wall_now();
 	return m;
 }
 
@@ -113,7 +116,7 @@ void metrics_free(struct metrics *m)
 		free(m->fam[d].v);
 		free(m->fam[d].idx);
 	}
-	free(m->peers);
+	free(m->rows);
 	free(m->cost);
 	free(m);
 }
@@ -123,9 +126,41 @@ void metrics_set_max_series(struct metrics *m, __u32 max_series)
 	m->max_series = max_series ? max_series : TG_METRICS_MAX_SERIES;
 }
 
-struct metrics_health *metrics_health(struct metrics *m)
+void metrics_booking(struct metrics *m)
 {
-	return &m->h;
+	m->h.ledger = true;
+}
+
+void metrics_reloaded(struct metrics *m, bool ok)
+{
+	m->h.reload_ok = ok;
+	if (ok)
+		m->h.reload_time = wall_now();
+	else
+		m->h.reload_failures++;
+}
+
+void metrics_committed(struct metrics *m, bool ok)
+{
+	if (ok)
+		m->h.ledger_time = wall_now();
+	else
+		m->h.ledger_errors++;
+}
+
+void metrics_collection_failed(struct metrics *m)
+{
+	m->h.collection_failures++;
+}
+
+void metrics_programs(struct metrics *m, const struct meter_prog_stat *st,
+		      int nr)
+{
+	int i;
+
+	m->h.have_progs = st && nr == METER_NR_PROGS;
+	for (i = 0; m->h.have_progs && i < nr; i++)
+		m->h.progs[i] = st[i];
 }
 
 size_t metrics_nr_series(const struct metrics *m, int dir)
@@ -135,22 +170,13 @@ size_t metrics_nr_series(const struct metrics *m, int dir)
 
 /* --- label sets --------------------------------------------------------- */
 
-static __u64 hash_bytes(__u64 h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-
-	while (n--)
-		h = (h ^ *b++) * 0x100000001b3ULL;
-	return h;
-}
-
 static __u64 labels_hash(const char *const labels[ML_NR])
 {
-	__u64 h = 0xcbf29ce484222325ULL;
+	__u64 h = FNV_OFFSET;
 	int i;
 
 	for (i = 0; i < ML_NR; i++)
-		h = hash_bytes(h, labels[i], strlen(labels[i]) + 1);
+		h = fnv_str(h, labels[i]);
 	return h;
 }
 
@@ -279,188 +305,87 @@ int metrics_add(struct metrics *m, int dir, const char *const labels[ML_NR],
 	return i;
 }
 
-/* --- deltas per kernel key ---------------------------------------------- */
-
-static __u64 key_hash(const struct tg_peer_key *k)
-{
-	struct tg_peer_key raw = *k;
-
-	raw.pad = 0;
-	return hash_bytes(0xcbf29ce484222325ULL, &raw, sizeof(raw));
-}
-
-static bool key_eq(const struct tg_peer_key *a, const struct tg_peer_key *b)
-{
-	return !memcmp(a->addr, b->addr, 16) && a->port == b->port &&
-	       a->proto == b->proto && a->role == b->role;
-}
-
-static struct peer_state *peer_find(struct metrics *m,
-				    const struct tg_peer_key *k)
-{
-	size_t mask = m->cap_peers - 1, i = key_hash(k) & mask;
-
-	while (m->peers[i].used && !key_eq(&m->peers[i].k, k))
-		i = (i + 1) & mask;
-	return &m->peers[i];
-}
-
-static int peers_reserve(struct metrics *m, size_t n)
-{
-	struct peer_state *old = m->peers, *p;
-	size_t old_cap = m->cap_peers, cap = old_cap ? old_cap : 256, i;
-
-	while (cap < 2 * n)
-		cap *= 2;
-	if (cap == old_cap)
-		return 0;
-	m->peers = calloc(cap, sizeof(*m->peers));
-	if (!m->peers) {
-		m->peers = old;
-		return -ENOMEM;
-	}
-	m->cap_peers = cap;
-	for (i = 0; i < old_cap; i++) {
-		if (!old[i].used)
-			continue;
-		p = peer_find(m, &old[i].k);
-		*p = old[i];
-	}
-	free(old);
-	return 0;
-}
-
-/* Current minus previous, or current when any counter went down (the
- * entry was recreated): never negative, never twice. */
-static struct tg_counters delta(const struct tg_counters *prev,
-				const struct tg_counters *cur)
-{
-	struct tg_counters d = *cur;
-
-	if (cur->bytes_in >= prev->bytes_in &&
-	    cur->packets_in >= prev->packets_in &&
-	    cur->bytes_out >= prev->bytes_out &&
-	    cur->packets_out >= prev->packets_out &&
-	    cur->calls >= prev->calls) {
-		d.bytes_in -= prev->bytes_in;
-		d.packets_in -= prev->packets_in;
-		d.bytes_out -= prev->bytes_out;
-		d.packets_out -= prev->packets_out;
-		d.calls -= prev->calls;
-	}
-	return d;
-}
+/* --- the interval's usage --------------------------------------------- */
 
 static const char *str(const char *s)
 {
 	return s ? s : "";
 }
 
-/* The label sets of a peer (@k) or an overflow bucket (@k NULL, @role). */
-static int classify_state(struct metrics *m, const struct tg_config *cfg,
-			  struct peer_state *p, const struct tg_peer_key *k,
-			  __u8 role)
+/* The series of usage row @r in both families, from its class. */
+static int row_series(struct metrics *m, const struct usage_row *r,
+		      __u32 series[2])
 {
+	const struct tg_class *c = &r->cls.c;
 	const char *labels[ML_NR];
-	struct tg_class res;
-	int dir, i, err;
+	int dir, i;
 
+	labels[ML_TENANT] = str(c->tenant);
+	labels[ML_SERVICE] = str(c->service);
+	labels[ML_BACKEND] = r->src.key.role == TG_ROLE_BACKEND ?
+				     str(c->backend) : "";
+	labels[ML_PEER_REGION] = r->cls.known ? str(c->region) : "";
+	labels[ML_NETWORK] = r->cls.known ? str(network_name(c->network)) :
+					    "";
+	labels[ML_ROLE] = role_name(r->src.key.role);
 	for (dir = 0; dir < 2; dir++) {
-		bool out = dir == METRICS_TX;
-
-		if (!k) {
-			/* No address: the type the ledger and dump give
-			 * unattributed bytes. */
-			labels[ML_TRAFFIC_TYPE] = str(traffic_name(
-				out ? traffic_unattributed(role) :
-				      TG_TRAFFIC_INBOUND));
-			labels[ML_TENANT] = labels[ML_SERVICE] = "";
-			labels[ML_BACKEND] = labels[ML_PEER_REGION] = "";
-			labels[ML_NETWORK] = "";
-			labels[ML_ROLE] = role_name(role);
-		} else {
-			err = classify(cfg, k->role, k->addr, k->port,
-				       k->proto, out, &res);
-			if (err)
-				return err;
-			labels[ML_TRAFFIC_TYPE] = str(traffic_name(res.type));
-			labels[ML_TENANT] = str(res.tenant);
-			labels[ML_SERVICE] = str(res.service);
-			labels[ML_BACKEND] = k->role == TG_ROLE_BACKEND ?
-						     str(res.backend) : "";
-			labels[ML_PEER_REGION] = str(res.region);
-			labels[ML_NETWORK] = str(network_name(res.network));
-			labels[ML_ROLE] = role_name(k->role);
-		}
+		labels[ML_TRAFFIC_TYPE] =
+			str(traffic_name(usage_type(r, dir == METRICS_TX)));
 		i = series_of(m, dir, labels);
 		if (i < 0)
 			return i;
-		p->series[dir] = i;
+		series[dir] = i;
 	}
 	return 0;
 }
 
-/* Add what @p counted since the last call (@cur now) to its series. */
-static int account(struct metrics *m, const struct tg_config *cfg,
-		   unsigned int gen, struct peer_state *p,
-		   const struct tg_peer_key *k, __u8 role,
-		   const struct tg_counters *cur)
+/* Add what @r counted since the last interval to its series. */
+static int account(struct metrics *m, const struct usage_row *r)
 {
-	struct tg_counters d = delta(&p->prev, cur);
+	const struct tg_counters *d = &r->delta;
+	struct row_series *rs = &m->rows[r->id];
 	struct series *tx, *rx;
 	int err;
 
-	if (!d.bytes_in && !d.packets_in && !d.bytes_out && !d.packets_out &&
-	    !d.calls) {
-		p->prev = *cur;
+	if (!d->bytes_in && !d->packets_in && !d->bytes_out &&
+	    !d->packets_out && !d->calls)
 		return 0;
-	}
-	if (p->series[0] == NO_SERIES || p->gen != gen) {
-		err = classify_state(m, cfg, p, k, role);
+	if (rs->cls_gen != r->cls_gen) {
+		err = row_series(m, r, rs->series);
 		if (err)
 			return err;
-		p->gen = gen;
+		rs->cls_gen = r->cls_gen;
 	}
-	tx = &m->fam[METRICS_TX].v[p->series[METRICS_TX]];
-	rx = &m->fam[METRICS_RX].v[p->series[METRICS_RX]];
-	tx->bytes += d.bytes_out;
-	tx->packets += d.packets_out;
-	rx->bytes += d.bytes_in;
-	rx->packets += d.packets_in;
+	tx = &m->fam[METRICS_TX].v[rs->series[METRICS_TX]];
+	rx = &m->fam[METRICS_RX].v[rs->series[METRICS_RX]];
+	tx->bytes += d->bytes_out;
+	tx->packets += d->packets_out;
+	rx->bytes += d->bytes_in;
+	rx->packets += d->packets_in;
 	/* Requests read from the peer: on the receive side, as the ledger
 	 * books them on the inbound rows. */
-	rx->calls += d.calls;
-	p->prev = *cur;
+	rx->calls += d->calls;
 	return 0;
 }
 
-int metrics_update(struct metrics *m, const struct tg_config *cfg,
-		   unsigned int cfg_gen, const struct snapshot *s)
+int metrics_collected(struct metrics *m, const struct usage_list *l,
+		      const struct snapshot *s, double seconds)
 {
-	struct peer_state *p;
-	size_t i;
+	size_t i, need = 0;
 	int err;
 
-	if (peers_reserve(m, m->nr_peers + s->nr_peers))
-		return -ENOMEM;
-	for (i = 0; i < s->nr_peers; i++) {
-		const struct tg_peer_key *k = &s->peers[i].key;
+	for (i = 0; i < l->nr; i++)
+		if (l->rows[i].id >= need)
+			need = l->rows[i].id + 1;
+	if (need > m->cap_rows) {
+		size_t old = m->cap_rows;
 
-		p = peer_find(m, k);
-		if (!p->used) {
-			memset(p, 0, sizeof(*p));
-			p->used = true;
-			p->k = *k;
-			p->series[0] = p->series[1] = NO_SERIES;
-			m->nr_peers++;
-		}
-		err = account(m, cfg, cfg_gen, p, k, 0, &s->peers[i].c);
-		if (err)
-			return err;
+		if (ARRAY_GROW(m->rows, need, m->cap_rows, 256))
+			return -ENOMEM;
+		memset(m->rows + old, 0, (m->cap_rows - old) * sizeof(*m->rows));
 	}
-	for (i = 0; i < TG_NR_ROLES; i++) {
-		err = account(m, cfg, cfg_gen, &m->overflow[i], NULL, i,
-			      &s->overflow[i]);
+	for (i = 0; i < l->nr; i++) {
+		err = account(m, &l->rows[i]);
 		if (err)
 			return err;
 	}
@@ -470,6 +395,8 @@ int metrics_update(struct metrics *m, const struct tg_config *cfg,
 	m->h.http_desync = s->stats[TG_STAT_HTTP_DESYNC];
 	m->h.http_other = s->stats[TG_STAT_HTTP_OTHER];
 	memcpy(m->h.overflow, s->overflow, sizeof(m->h.overflow));
+	m->h.collection_seconds = seconds;
+	m->h.collection_time = wall_now();
 	return 0;
 }
 
@@ -872,22 +799,22 @@ int metrics_render(const struct metrics *m, char **out, size_t *len)
 		       "Time the kernel spent in each metering program. Zero "
 		       "unless kernel.bpf_stats_enabled=1 (sysctl); starts "
 		       "from zero when an agent start swaps in new programs.");
-		for (i = 0; i < METRICS_NR_PROGS; i++)
+		for (i = 0; i < METER_NR_PROGS; i++)
 			put(&b, "tollgate_bpf_prog_run_time_seconds_total"
 				"{program=\"%s\"} %llu.%09llu\n",
-			    prog_names[i],
-			    (unsigned long long)h->prog_run_time_ns[i] /
+			    h->progs[i].name,
+			    (unsigned long long)h->progs[i].run_time_ns /
 				    1000000000ULL,
-			    (unsigned long long)h->prog_run_time_ns[i] %
+			    (unsigned long long)h->progs[i].run_time_ns %
 				    1000000000ULL);
 		family(&b, "tollgate_bpf_prog_runs_total", "counter",
 		       "Runs of each metering program. Zero unless "
 		       "kernel.bpf_stats_enabled=1 (sysctl); starts from zero "
 		       "when an agent start swaps in new programs.");
-		for (i = 0; i < METRICS_NR_PROGS; i++)
+		for (i = 0; i < METER_NR_PROGS; i++)
 			put(&b, "tollgate_bpf_prog_runs_total{program=\"%s\"} "
-				"%llu\n", prog_names[i],
-			    (unsigned long long)h->prog_run_cnt[i]);
+				"%llu\n", h->progs[i].name,
+			    (unsigned long long)h->progs[i].run_cnt);
 	}
 
 	family(&b, "tollgate_collection_duration_seconds", "gauge",

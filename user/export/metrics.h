@@ -1,26 +1,26 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * metrics.h - the export stage: the kernel's counters as Prometheus
- * metrics, and the HTTP endpoint that serves them.
+ * metrics.h - the export stage's Prometheus metrics: the interval's
+ * classified usage added up into bounded series, the health of the meter
+ * and of the agent, and the cost of the month so far.
  *
- * The collection loop owns a struct metrics. After every read of the
- * kernel counters it calls metrics_update(), which takes each kernel key's
- * delta since the last read (the first read takes the whole cumulative
- * value, so a restarted agent starts where the pinned counters are),
- * classifies it with the configuration in force and adds it to the series
- * of its label set: traffic_type, tenant, service, backend, peer_region,
- * network, role. Never one series per peer: label sets are admitted up to
- * max_series per family, for as long as the agent runs, and a label set
- * that comes later adds to the series whose labels are all "other", so the
- * families always add up to the kernel's totals. Because deltas are
- * classified, a reload that changes a peer's labels moves its later bytes
- * to the new series and leaves the old one where it was: no series ever
- * goes down while the agent runs.
+ * The collection loop owns a struct metrics. After every interval it hands
+ * over the usage rows (collect/usage.h: each kernel counter set, classified
+ * once, with what it counted since the last interval); each row's delta
+ * is added to the series of its label set: traffic_type, tenant, service,
+ * backend, peer_region, network, role. Never one series per peer: label
+ * sets are admitted up to max_series per family, for as long as the agent
+ * runs, and a label set that comes later adds to the series whose labels
+ * are all "other", so the families always add up to the kernel's totals.
+ * Because deltas are classified, a reload that changes a peer's labels
+ * moves its later bytes to the new series and leaves the old one where it
+ * was: no series ever goes down while the agent runs.
  *
- * metrics_render() writes the page in the Prometheus text format 0.0.4;
- * the loop hands it to the server (metrics_server_publish()), whose own
- * threads answer scrapes from the last page published and never touch a
- * BPF map.
+ * The agent reports what happens to it through calls (a reload, a ledger
+ * commit, a failed read, the programs' statistics); metrics_render()
+ * writes the page in the Prometheus text format 0.0.4, and the loop hands
+ * it to the endpoint (export/serve.h), whose own threads answer scrapes
+ * from the last page published and never touch a BPF map.
  */
 #ifndef TOLLGATE_METRICS_H
 #define TOLLGATE_METRICS_H
@@ -30,10 +30,10 @@
 #include <time.h>
 #include <linux/types.h>
 
-#include "classify/config.h"
+#include "collect/usage.h"
 #include "ledger/ledger.h"
+#include "load/loader.h"
 #include "rate/rate.h"
-#include "collect/snapshot.h"
 
 #define TG_METRICS_LISTEN	"127.0.0.1:9109"
 #define TG_METRICS_MAX_SERIES	1000
@@ -55,9 +55,7 @@ enum {
 #define METRICS_TX	0
 #define METRICS_RX	1
 
-#define METRICS_NR_PROGS 3	/* ingress, egress, sockops */
-
-/* What the agent knows about itself; metrics_health() is where it goes. */
+/* What the agent knows about itself, as the calls below report it. */
 struct metrics_health {
 	__u64 peers;			/* peer map entries in use */
 	__u64 capacity;			/* peer map slots */
@@ -66,8 +64,7 @@ struct metrics_health {
 	__u64 http_other;		/* TG_STAT_HTTP_OTHER */
 	struct tg_counters overflow[TG_NR_ROLES];
 	bool have_progs;
-	__u64 prog_run_time_ns[METRICS_NR_PROGS];
-	__u64 prog_run_cnt[METRICS_NR_PROGS];
+	struct meter_prog_stat progs[METER_NR_PROGS];
 	double collection_seconds;	/* how long the last collection took */
 	double collection_time;		/* Unix time of the last success; 0 */
 	__u64 collection_failures;
@@ -90,28 +87,39 @@ void metrics_free(struct metrics *m);
 /* Change the cap; label sets already admitted stay. */
 void metrics_set_max_series(struct metrics *m, __u32 max_series);
 
-/* The health figures the next render prints; the caller fills them. */
-struct metrics_health *metrics_health(struct metrics *m);
-
 /*
  * Add @bytes, @packets and @calls to family @dir's series of @labels
  * (ML_NR strings, "" when unknown), admitting the label set if there is
  * room, else adding to the "other" series. Returns the series' index
- * (>= 0) or -ENOMEM. metrics_update() calls it; so do tests.
+ * (>= 0) or -ENOMEM. metrics_collected() calls it; so do tests.
  */
 int metrics_add(struct metrics *m, int dir, const char *const labels[ML_NR],
 		__u64 bytes, __u64 packets, __u64 calls);
 
 /*
- * Account the counters @s: each peer's and overflow bucket's delta since
- * the previous call, classified with @cfg. @cfg_gen must change whenever
- * @cfg does (a reload): peers are classified again then, else their label
- * sets are remembered. Also sets the peer map figures of the health.
- * Returns 0 or -ENOMEM (the state is then as before the call... except for
- * the peers already added).
+ * Account one interval: add each usage row's delta (@l) to its series,
+ * and take the peer map's figures from snapshot @s, which the rows were
+ * made of, and @seconds as the collection's duration. Returns 0 or
+ * -ENOMEM (rows before the failing one are added).
  */
-int metrics_update(struct metrics *m, const struct tg_config *cfg,
-		   unsigned int cfg_gen, const struct snapshot *s);
+int metrics_collected(struct metrics *m, const struct usage_list *l,
+		      const struct snapshot *s, double seconds);
+
+/* A collection that could not read the kernel counters. */
+void metrics_collection_failed(struct metrics *m);
+
+/* The agent books a ledger: the page carries the ledger's health. */
+void metrics_booking(struct metrics *m);
+
+/* A ledger commit succeeded (@ok) or failed. */
+void metrics_committed(struct metrics *m, bool ok);
+
+/* The configuration was (re)loaded (@ok), or a reload was refused. */
+void metrics_reloaded(struct metrics *m, bool ok);
+
+/* The programs' run-time statistics (load/loader.h); @st NULL: none. */
+void metrics_programs(struct metrics *m, const struct meter_prog_stat *st,
+		      int nr);
 
 /*
  * Rate the current month of ledger @l under plan @p at Unix time @now and

@@ -766,7 +766,7 @@ int meter_map_fd(const struct meter *m, const char *name)
 }
 
 /* Program fds, in link order (ingress, egress, sockops), for statistics. */
-int meter_prog_fds(const struct meter *m, int fds[3])
+int meter_prog_fds(const struct meter *m, int fds[METER_NR_PROGS])
 {
 	struct bpf_program *progs[NR_LINKS];
 	int i;
@@ -774,6 +774,29 @@ int meter_prog_fds(const struct meter *m, int fds[3])
 	link_progs(m->skel, progs);
 	for (i = 0; i < NR_CGROUP_LINKS; i++)
 		fds[i] = bpf_program__fd(progs[i]);
+	return 0;
+}
+
+/* The programs' run-time statistics; see loader.h. */
+int meter_prog_stats(const struct meter *m,
+		     struct meter_prog_stat out[METER_NR_PROGS])
+{
+	static const char *const names[METER_NR_PROGS] = {
+		"ingress", "egress", "sockops",
+	};
+	int fds[METER_NR_PROGS], i;
+
+	meter_prog_fds(m, fds);
+	for (i = 0; i < METER_NR_PROGS; i++) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		if (bpf_obj_get_info_by_fd(fds[i], &info, &len))
+			return -errno;
+		out[i].name = names[i];
+		out[i].run_time_ns = info.run_time_ns;
+		out[i].run_cnt = info.run_cnt;
+	}
 	return 0;
 }
 

@@ -66,8 +66,21 @@ int meter_old_tracers(const char *pin_dir);
 /* The descriptor of the loaded map @name (TG_MAP_*), or -ENOENT. */
 int meter_map_fd(const struct meter *m, const char *name);
 
+/* The kernel's run-time statistics of the byte-counting programs. */
+#define METER_NR_PROGS 3	/* ingress, egress, sockops */
+
+struct meter_prog_stat {
+	const char *name;	/* "ingress", "egress", "sockops" */
+	__u64 run_time_ns;	/* 0 unless kernel.bpf_stats_enabled */
+	__u64 run_cnt;
+};
+
 /* Program descriptors, in link order (ingress, egress, sockops). */
-int meter_prog_fds(const struct meter *m, int fds[3]);
+int meter_prog_fds(const struct meter *m, int fds[METER_NR_PROGS]);
+
+/* Read the programs' statistics into @out. Returns 0 or -errno. */
+int meter_prog_stats(const struct meter *m,
+		     struct meter_prog_stat out[METER_NR_PROGS]);
 
 /*
  * Hook SSL_read, SSL_read_ex and SSL_free in the library or executable at

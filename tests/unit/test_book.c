@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * test_collect.c - the collection stage on hand-made counter snapshots:
- * deltas classified into day rows, intervals cut at midnight and booked on
+ * test_book.c - booking into the ledger, on hand-made counter snapshots
+ * made into usage rows: deltas classified into day rows, intervals cut at midnight and booked on
  * the right day, agent restarts, reboots, new maps and recreated entries
  * (never a negative or repeated delta), overflow buckets on rows of their
  * own so the ledger adds up to the kernel's totals, a configuration reload
@@ -23,7 +23,7 @@
 #include <cmocka.h>
 
 #include "classify/classify.h"
-#include "ledger/collect.h"
+#include "ledger/book.h"
 #include "tmpdir.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -82,13 +82,13 @@ static struct tg_config *parse(const char *yaml)
 	return cfg;
 }
 
-static struct collect *open_collect(const char *boot_id)
+static struct book *open_book(const char *boot_id)
 {
-	struct collect_opts o = { .ledger = path, .host = "gw1",
+	struct book_opts o = { .ledger = path, .host = "gw1",
 				  .boot_id = boot_id };
-	struct collect *c = NULL;
+	struct book *c = NULL;
 
-	assert_int_equal(collect_open(&c, &o), 0);
+	assert_int_equal(book_open(&c, &o), 0);
 	return c;
 }
 
@@ -139,11 +139,11 @@ static int keep_row(const struct ledger_usage *r, void *ctx)
 	return 0;
 }
 
-static struct rows scan(struct collect *c)
+static struct rows scan(struct book *c)
 {
 	struct rows v = {};
 
-	assert_int_equal(ledger_scan(collect_ledger(c), NULL, keep_row, &v),
+	assert_int_equal(ledger_scan(book_ledger(c), NULL, keep_row, &v),
 			 0);
 	return v;
 }
@@ -179,17 +179,30 @@ static void sums(const struct rows *v, __u64 *in, __u64 *out)
 	}
 }
 
-static void commit(struct collect *c, const struct tg_config *cfg,
+/* Book snapshot @s, its rows classified under @cfg, as the agent does. */
+static int book_snap(struct book *c, const struct tg_config *cfg,
+		     const struct snapshot *s, time_t due)
+{
+	struct usage_list l;
+	int err;
+
+	assert_int_equal(usage_of(cfg, s, &l), 0);
+	err = book_commit(c, &l, s->meta.created_ns, due);
+	usage_list_free(&l);
+	return err;
+}
+
+static void commit(struct book *c, const struct tg_config *cfg,
 		   struct snapshot s, time_t due)
 {
-	assert_int_equal(collect_commit(c, cfg, &s, due), 0);
+	assert_int_equal(book_snap(c, cfg, &s, due), 0);
 	snapshot_free(&s);
 }
 
 static void test_classified(void **state)
 {
 	struct tg_config *cfg = parse(yaml_a);
-	struct collect *c = open_collect("boot-1");
+	struct book *c = open_book("boot-1");
 	const struct ledger_usage *r;
 	struct rows v;
 
@@ -216,7 +229,7 @@ static void test_classified(void **state)
 	assert_string_equal(r->k.service, "shop-api");
 	r = find(&v, "2024-06-01", "acme", "orders", "inbound");
 	assert_int_equal(r->bytes, 40000);
-	collect_close(c);
+	book_close(c);
 	config_free(cfg);
 }
 
@@ -225,7 +238,7 @@ static void test_classified(void **state)
 static void test_unknown_peers(void **state)
 {
 	struct tg_config *cfg = config_default();
-	struct collect *c = open_collect("boot-1");
+	struct book *c = open_book("boot-1");
 	const struct ledger_usage *r;
 	struct rows v;
 
@@ -242,21 +255,21 @@ static void test_unknown_peers(void **state)
 	r = find(&v, "2024-06-01", "", "", "inbound");
 	assert_int_equal(r->bytes, 100 + 300);
 	assert_int_equal(r->unexplained_bytes, 0);
-	collect_close(c);
+	book_close(c);
 	config_free(cfg);
 }
 
 static void test_midnight(void **state)
 {
 	struct tg_config *cfg = parse(yaml_a);
-	struct collect *c = open_collect("boot-1");
+	struct book *c = open_book("boot-1");
 	struct rows v;
 
 	/* Intervals of 10 s end at midnight, not across it. */
-	assert_int_equal(collect_next(c, MIDNIGHT - 25, 10), MIDNIGHT - 15);
-	assert_int_equal(collect_next(c, MIDNIGHT - 5, 10), MIDNIGHT);
-	assert_int_equal(collect_next(c, MIDNIGHT, 10), MIDNIGHT + 10);
-	assert_int_equal(collect_next(c, MIDNIGHT - 1, 3600), MIDNIGHT);
+	assert_int_equal(book_next(c, MIDNIGHT - 25, 10), MIDNIGHT - 15);
+	assert_int_equal(book_next(c, MIDNIGHT - 5, 10), MIDNIGHT);
+	assert_int_equal(book_next(c, MIDNIGHT, 10), MIDNIGHT + 10);
+	assert_int_equal(book_next(c, MIDNIGHT - 1, 3600), MIDNIGHT);
 
 	commit(c, cfg, snap(7, 0, 1000, 0, 0), MIDNIGHT - 5);
 	commit(c, cfg, snap(7, 0, 1700, 0, 0), MIDNIGHT);
@@ -267,7 +280,7 @@ static void test_midnight(void **state)
 			      "outbound_client")->bytes, 1700);
 	assert_int_equal(find(&v, "2024-06-02", "acme", "",
 			      "outbound_client")->bytes, 200);
-	collect_close(c);
+	book_close(c);
 	config_free(cfg);
 }
 
@@ -275,19 +288,19 @@ static void test_midnight(void **state)
  * MIDNIGHT (Asia/Shanghai) is 18:00 in Europe/Berlin, 6 hours before. */
 static void test_time_zone(void **state)
 {
-	struct collect_opts o = { .ledger = path, .host = "gw1",
+	struct book_opts o = { .ledger = path, .host = "gw1",
 				  .boot_id = "boot-1",
 				  .time_zone = "Europe/Berlin" };
 	struct tg_config *cfg = parse(yaml_a);
-	struct collect *c = NULL;
+	struct book *c = NULL;
 	const time_t berlin = MIDNIGHT + 6 * 3600;
 	struct rows v;
 
-	assert_int_equal(collect_open(&c, &o), 0);
-	assert_string_equal(ledger_time_zone(collect_ledger(c)),
+	assert_int_equal(book_open(&c, &o), 0);
+	assert_string_equal(ledger_time_zone(book_ledger(c)),
 			    "Europe/Berlin");
-	assert_int_equal(collect_next(c, MIDNIGHT - 5, 10), MIDNIGHT + 5);
-	assert_int_equal(collect_next(c, berlin - 5, 10), berlin);
+	assert_int_equal(book_next(c, MIDNIGHT - 5, 10), MIDNIGHT + 5);
+	assert_int_equal(book_next(c, berlin - 5, 10), berlin);
 	commit(c, cfg, snap(7, 0, 1000, 0, 0), MIDNIGHT + 5);
 	commit(c, cfg, snap(7, 0, 1700, 0, 0), berlin);
 	commit(c, cfg, snap(7, 0, 1900, 0, 0), berlin + 10);
@@ -297,16 +310,16 @@ static void test_time_zone(void **state)
 			      "outbound_client")->bytes, 1700);
 	assert_int_equal(find(&v, "2024-06-02", "acme", "",
 			      "outbound_client")->bytes, 200);
-	collect_close(c);
+	book_close(c);
 
 	/* A ledger in another zone than asked is refused, never mixed. */
 	o.time_zone = "America/New_York";
-	assert_int_equal(collect_open(&c, &o), -EINVAL);
+	assert_int_equal(book_open(&c, &o), -EINVAL);
 	o.time_zone = NULL;
-	assert_int_equal(collect_open(&c, &o), 0);
-	assert_string_equal(ledger_time_zone(collect_ledger(c)),
+	assert_int_equal(book_open(&c, &o), 0);
+	assert_string_equal(ledger_time_zone(book_ledger(c)),
 			    "Europe/Berlin");
-	collect_close(c);
+	book_close(c);
 	config_free(cfg);
 }
 
@@ -316,27 +329,27 @@ static void test_time_zone(void **state)
 static void test_resets(void **state)
 {
 	struct tg_config *cfg = parse(yaml_a);
-	struct collect *c = open_collect("boot-1");
+	struct book *c = open_book("boot-1");
 	struct rows v;
 	__u64 in, out;
 
 	commit(c, cfg, snap(7, 0, 1000, 0, 0), NOON);
-	collect_close(c);
+	book_close(c);
 
 	/* The agent restarts: the kernel kept counting. */
-	c = open_collect("boot-1");
+	c = open_book("boot-1");
 	commit(c, cfg, snap(7, 0, 1500, 0, 0), NOON + 10);
 	/* The same counters again (a restart right after a commit). */
-	collect_close(c);
-	c = open_collect("boot-1");
+	book_close(c);
+	c = open_book("boot-1");
 	commit(c, cfg, snap(7, 0, 1500, 0, 0), NOON + 20);
 	v = scan(c);
 	sums(&v, &in, &out);
 	assert_int_equal(out, 1500);
-	collect_close(c);
+	book_close(c);
 
 	/* A reboot: pins gone, counters from zero, lower than before. */
-	c = open_collect("boot-2");
+	c = open_book("boot-2");
 	commit(c, cfg, snap(3, 0, 400, 0, 0), NOON + 30);
 	v = scan(c);
 	sums(&v, &in, &out);
@@ -356,14 +369,14 @@ static void test_resets(void **state)
 	sums(&v, &in, &out);
 	assert_int_equal(out, 1500 + 400 + 600 + 100);
 	assert_int_equal(in, 0);
-	collect_close(c);
+	book_close(c);
 	config_free(cfg);
 }
 
 static void test_overflow(void **state)
 {
 	struct tg_config *cfg = parse(yaml_a);
-	struct collect *c = open_collect("boot-1");
+	struct book *c = open_book("boot-1");
 	struct snapshot s = snap(7, 10, 20, 30, 40);
 	const struct ledger_usage *r;
 	struct tg_counters total;
@@ -374,7 +387,7 @@ static void test_overflow(void **state)
 	s.overflow[TG_ROLE_BACKEND] = (struct tg_counters){ 3000, 30, 4000, 40, 0 };
 	s.overflow[TG_ROLE_NONE] = (struct tg_counters){ 5, 1, 7, 1, 0 };
 	snapshot_totals(&s, &total);
-	assert_int_equal(collect_commit(c, cfg, &s, NOON), 0);
+	assert_int_equal(book_snap(c, cfg, &s, NOON), 0);
 	snapshot_free(&s);
 
 	v = scan(c);
@@ -403,7 +416,7 @@ static void test_overflow(void **state)
 	/* The client bucket stopped; its bytes stay booked. */
 	sums(&v, &in, &out);
 	assert_int_equal(out, total.bytes_out + 500);
-	collect_close(c);
+	book_close(c);
 	config_free(cfg);
 }
 
@@ -412,7 +425,7 @@ static void test_overflow(void **state)
 static void test_unknown_role(void **state)
 {
 	struct tg_config *cfg = parse(yaml_a);
-	struct collect *c = open_collect("boot-1");
+	struct book *c = open_book("boot-1");
 	struct snapshot s = snap(7, 10, 20, 30, 40);
 	const struct ledger_usage *r;
 	struct rows v;
@@ -426,7 +439,7 @@ static void test_unknown_role(void **state)
 	assert_int_equal(find(&v, "2024-06-01", "", "", "inbound")->bytes, 30);
 	assert_int_equal(find(&v, "2024-06-01", "acme", "",
 			      "outbound_client")->bytes, 20);
-	collect_close(c);
+	book_close(c);
 	config_free(cfg);
 }
 
@@ -435,7 +448,7 @@ static void test_unknown_role(void **state)
 static void test_reload(void **state)
 {
 	struct tg_config *a = parse(yaml_a), *b = parse(yaml_b);
-	struct collect *c = open_collect("boot-1");
+	struct book *c = open_book("boot-1");
 	const struct ledger_usage *r;
 	struct rows v;
 	__u64 in, out;
@@ -455,7 +468,7 @@ static void test_reload(void **state)
 	assert_string_equal(r->k.service, "partner-api");
 	assert_int_equal(find(&v, "2024-06-01", "globex", "", "inbound")->bytes,
 			 50);
-	collect_close(c);
+	book_close(c);
 	config_free(a);
 	config_free(b);
 }
@@ -464,7 +477,7 @@ static void test_reload(void **state)
 static void test_failed_commit_retried(void **state)
 {
 	struct tg_config *cfg = parse(yaml_a);
-	struct collect *c = open_collect("boot-1");
+	struct book *c = open_book("boot-1");
 	struct snapshot s;
 	struct rows v;
 	__u64 in, out;
@@ -472,48 +485,48 @@ static void test_failed_commit_retried(void **state)
 	commit(c, cfg, snap(7, 0, 1000, 0, 0), NOON);
 	/* A day out of range makes this commit fail before anything. */
 	s = snap(7, 0, 1500, 0, 0);
-	assert_int_equal(collect_commit(c, cfg, &s, (time_t)1 << 40),
+	assert_int_equal(book_snap(c, cfg, &s, (time_t)1 << 40),
 			 -ERANGE);
 	snapshot_free(&s);
 	commit(c, cfg, snap(7, 0, 2100, 0, 0), NOON + 20);
 	v = scan(c);
 	sums(&v, &in, &out);
 	assert_int_equal(out, 2100);
-	collect_close(c);
+	book_close(c);
 	config_free(cfg);
 }
 
 static void test_open_errors(void **state)
 {
-	struct collect_opts o = { .ledger = path, .host = "gw1",
+	struct book_opts o = { .ledger = path, .host = "gw1",
 				  .boot_id = "boot-1" };
-	struct collect *c = NULL, *c2 = NULL;
+	struct book *c = NULL, *c2 = NULL;
 	char longname[200];
 	FILE *f;
 
 	o.host = "";
-	assert_int_equal(collect_open(&c, &o), -EINVAL);
+	assert_int_equal(book_open(&c, &o), -EINVAL);
 	o.host = "gw\n1";
-	assert_int_equal(collect_open(&c, &o), -EINVAL);
+	assert_int_equal(book_open(&c, &o), -EINVAL);
 	memset(longname, 'h', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
 	o.host = longname;
-	assert_int_equal(collect_open(&c, &o), -EINVAL);
+	assert_int_equal(book_open(&c, &o), -EINVAL);
 	assert_null(c);
 
 	/* One agent per ledger. */
 	o.host = "gw1";
-	assert_int_equal(collect_open(&c, &o), 0);
-	assert_int_equal(collect_open(&c2, &o), -EBUSY);
+	assert_int_equal(book_open(&c, &o), 0);
+	assert_int_equal(book_open(&c2, &o), -EBUSY);
 	assert_null(c2);
-	collect_close(c);
+	book_close(c);
 
 	/* Not a ledger: an error, never an empty ledger. */
 	f = fopen(path, "w");
 	assert_non_null(f);
 	fputs("this is not a ledger\n", f);
 	fclose(f);
-	assert_int_equal(collect_open(&c, &o), -EBADMSG);
+	assert_int_equal(book_open(&c, &o), -EBADMSG);
 	assert_null(c);
 }
 

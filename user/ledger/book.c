@@ -1,0 +1,419 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * book.c - the ledger stage's first step: the interval's classified usage
+ * in, the day rows it adds up to out, one transaction per interval. See
+ * book.h for the order of things and why deltas are taken per raw kernel
+ * key against the snapshot the ledger last committed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include "ledger/book.h"
+#include "ledger/tz.h"
+#include "lib/log.h"
+
+#define BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
+
+struct book {
+	struct ledger *l;
+	struct tz *tz;
+	int lock;			/* flock()ed fd of the ledger file */
+	char host[LEDGER_NAME_SIZE];
+	char boot_id[LEDGER_BOOT_ID_SIZE];
+	struct ledger_snap prev;	/* the last snapshot committed */
+};
+
+static int read_boot_id(char *buf, size_t len)
+{
+	FILE *f = fopen(BOOT_ID_PATH, "re");
+	int err = 0;
+
+	if (!f) {
+		err = -errno;
+		pr_warn("cannot read %s: %s", BOOT_ID_PATH, strerror(-err));
+		return err;
+	}
+	if (!fgets(buf, len, f)) {
+		pr_warn("cannot read %s: empty", BOOT_ID_PATH);
+		err = -EIO;
+	}
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	return err;
+}
+
+/*
+ * Two agents collecting into one ledger would each take the other's
+ * snapshot for their own and book the difference twice. flock() on a
+ * descriptor of our own: SQLite's POSIX locks are separate, and the
+ * descriptor stays open until after the ledger is closed (closing another
+ * descriptor of the file would drop SQLite's locks).
+ */
+static int lock_ledger(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		pr_warn("ledger '%s': %s", path, strerror(errno));
+		return -errno;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		int err = -errno;
+
+		if (err == -EWOULDBLOCK) {
+			pr_warn("ledger '%s': another tollgate agent collects "
+				"into it",
+				path);
+			err = -EBUSY;
+		} else {
+			pr_warn("ledger '%s': cannot lock: %s", path,
+				strerror(-err));
+		}
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* mkdir -p of the directory @path is in (0755: readers need not be root). */
+static int make_parents(const char *path)
+{
+	char dir[4096];
+	char *p;
+
+	if (strlen(path) >= sizeof(dir)) {
+		pr_warn("ledger '%s': path too long", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(dir, path);
+	p = strrchr(dir, '/');
+	if (!p || p == dir)
+		return 0;
+	*p = '\0';
+	for (p = dir + 1; ; p++) {
+		if (*p && *p != '/')
+			continue;
+		char c = *p;
+
+		*p = '\0';
+		if (mkdir(dir, 0755) && errno != EEXIST) {
+			int err = -errno;
+
+			pr_warn("ledger '%s': cannot create directory '%s': %s",
+				path, dir, strerror(-err));
+			return err;
+		}
+		*p = c;
+		if (!c)
+			return 0;
+	}
+}
+
+/* Open the ledger for collection; see book.h. */
+int book_open(struct book **out, const struct book_opts *o)
+{
+	struct ledger_key k = {};
+	struct book *b;
+	char msg[128];
+	int err;
+
+	*out = NULL;
+	snprintf(k.day, sizeof(k.day), "2000-01-01");
+	snprintf(k.traffic_type, sizeof(k.traffic_type), "inbound");
+	if (strlen(o->host) >= sizeof(k.host)) {
+		pr_warn("host name '%s' is longer than %zu bytes", o->host,
+			sizeof(k.host) - 1);
+		return -EINVAL;
+	}
+	strcpy(k.host, o->host);
+	if (ledger_key_check(&k, msg, sizeof(msg))) {
+		pr_warn("host name '%s': %s", o->host, msg);
+		return -EINVAL;
+	}
+
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->lock = -1;
+	strcpy(b->host, o->host);
+	if (o->boot_id)
+		snprintf(b->boot_id, sizeof(b->boot_id), "%s", o->boot_id);
+	else if ((err = read_boot_id(b->boot_id, sizeof(b->boot_id))))
+		goto fail;
+
+	err = make_parents(o->ledger);
+	if (!err)
+		err = ledger_open(&b->l, o->ledger, LEDGER_CREATE,
+				  o->time_zone);
+	if (err)
+		goto fail;
+	b->lock = lock_ledger(o->ledger);
+	if (b->lock < 0) {
+		err = b->lock;
+		goto fail;
+	}
+	err = tz_load(&b->tz, ledger_time_zone(b->l));
+	if (err) {
+		pr_warn("ledger '%s': cannot load its time zone %s: %s",
+			o->ledger, ledger_time_zone(b->l), strerror(-err));
+		goto fail;
+	}
+	err = ledger_last_snapshot(b->l, &b->prev);
+	if (err)
+		goto fail;
+	pr_debug("ledger '%s': time zone %s, last snapshot %llu", o->ledger,
+		 tz_name(b->tz), (unsigned long long)b->prev.seq);
+	*out = b;
+	return 0;
+fail:
+	book_close(b);
+	return err;
+}
+
+void book_close(struct book *b)
+{
+	if (!b)
+		return;
+	ledger_snap_free(&b->prev);
+	ledger_close(b->l);
+	if (b->lock >= 0)
+		close(b->lock);
+	tz_free(b->tz);
+	free(b);
+}
+
+struct ledger *book_ledger(const struct book *b)
+{
+	return b->l;
+}
+
+/* When the interval from @t ends; see book.h. */
+time_t book_next(const struct book *b, time_t t, __u32 interval)
+{
+	time_t midnight;
+
+	if (day_next(t, b->tz, &midnight) || midnight > t + (time_t)interval)
+		return t + interval;
+	return midnight;
+}
+
+/* The snapshot key of one counter set in one direction. The bytes are
+ * those every ledger written so far holds: they must not change. */
+static void set_key(struct ledger_counter *k, const struct usage_src *src,
+		    __u8 dir)
+{
+	memset(k, 0, sizeof(*k));
+	k->key[1] = dir;
+	if (src->kind == USAGE_PEER) {
+		k->key[0] = BOOK_KEY_PEER;
+		memcpy(&k->key[2], &src->key, sizeof(src->key));
+		k->key_len = 2 + sizeof(src->key);
+	} else {
+		k->key[0] = BOOK_KEY_OVERFLOW;
+		k->key[2] = src->key.role;
+		k->key_len = 3;
+	}
+}
+
+/*
+ * The counters of @l as a ledger snapshot: each row, each direction,
+ * under its raw kernel key, with (*@of)[i] the row of counter i. A
+ * direction that counted nothing is left out: a key never goes back to
+ * zero while its maps live, and new maps change the generation.
+ */
+static int to_snap(const struct book *b, const struct usage_list *l,
+		   __u64 generation, struct ledger_snap *out,
+		   const struct usage_row ***of)
+{
+	size_t n = 0, i;
+
+	memset(out, 0, sizeof(*out));
+	out->ctrs = calloc(2 * l->nr + 1, sizeof(*out->ctrs));
+	*of = calloc(2 * l->nr + 1, sizeof(**of));
+	if (!out->ctrs || !*of) {
+		free(out->ctrs);
+		free(*of);
+		return -ENOMEM;
+	}
+	for (i = 0; i < l->nr; i++) {
+		const struct usage_row *r = &l->rows[i];
+		const struct tg_counters *tc = &r->total;
+
+		/* Calls are the clients' requests: booked with the bytes
+		 * in. */
+		if (tc->bytes_in || tc->packets_in || tc->calls) {
+			set_key(&out->ctrs[n], &r->src, BOOK_IN);
+			out->ctrs[n].bytes = tc->bytes_in;
+			out->ctrs[n].packets = tc->packets_in;
+			out->ctrs[n].calls = tc->calls;
+			(*of)[n++] = r;
+		}
+		if (tc->bytes_out || tc->packets_out) {
+			set_key(&out->ctrs[n], &r->src, BOOK_OUT);
+			out->ctrs[n].bytes = tc->bytes_out;
+			out->ctrs[n].packets = tc->packets_out;
+			(*of)[n++] = r;
+		}
+	}
+	out->nr = n;
+	snprintf(out->boot_id, sizeof(out->boot_id), "%s", b->boot_id);
+	out->generation = generation;
+	return 0;
+}
+
+static void set_name(char *dst, size_t size, const char *s)
+{
+	snprintf(dst, size, "%s", s ? s : "");
+}
+
+/* The day row delta @d of row @r belongs to, less the host and day. */
+static void delta_row(const struct usage_row *r, const struct ledger_counter *d,
+		      struct ledger_usage *u)
+{
+	bool out = d->key[1] == BOOK_OUT;
+	const struct tg_class *c = &r->cls.c;
+
+	u->bytes = d->bytes;
+	u->packets = d->packets;
+	u->calls = d->calls;
+	set_name(u->k.traffic_type, sizeof(u->k.traffic_type),
+		 traffic_name(usage_type(r, out)));
+	set_name(u->k.tenant, sizeof(u->k.tenant), c->tenant);
+	set_name(u->k.service, sizeof(u->k.service), c->service);
+	if (r->src.key.role == TG_ROLE_BACKEND)
+		set_name(u->k.backend, sizeof(u->k.backend), c->backend);
+	u->unexplained_bytes = out && r->cls.unexplained ? d->bytes : 0;
+}
+
+static int cmp_row(const void *pa, const void *pb)
+{
+	const struct ledger_usage *a = pa, *b = pb;
+
+	return memcmp(&a->k, &b->k, sizeof(a->k));
+}
+
+static int add_u64(__u64 *a, __u64 b)
+{
+	return __builtin_add_overflow(*a, b, a) ? -EOVERFLOW : 0;
+}
+
+/*
+ * The deltas @d (of the counters whose rows are @of) as day rows of @day,
+ * summed per key (the keys are zero-filled, so they compare as bytes).
+ * Sets *@rows, *@nr.
+ */
+static int make_rows(const struct book *b, const struct usage_row *const *of,
+		     const char *day, const struct ledger_counter *d, size_t n,
+		     struct ledger_usage **rows, size_t *nr)
+{
+	struct ledger_usage *v;
+	size_t i, j = 0;
+	int err = 0;
+
+	*rows = NULL;
+	*nr = 0;
+	v = calloc(n + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		if (!d[i].bytes && !d[i].packets && !d[i].calls)
+			continue;
+		set_name(v[j].k.host, sizeof(v[j].k.host), b->host);
+		set_name(v[j].k.day, sizeof(v[j].k.day), day);
+		delta_row(of[i], &d[i], &v[j]);
+		j++;
+	}
+	if (j)
+		qsort(v, j, sizeof(*v), cmp_row);
+	for (i = 0, n = j, j = 0; i < n; i++) {
+		if (j && !cmp_row(&v[j - 1], &v[i])) {
+			if ((err = add_u64(&v[j - 1].bytes, v[i].bytes)) ||
+			    (err = add_u64(&v[j - 1].packets, v[i].packets)) ||
+			    (err = add_u64(&v[j - 1].calls, v[i].calls)) ||
+			    (err = add_u64(&v[j - 1].unexplained_bytes,
+					   v[i].unexplained_bytes)))
+				goto fail;
+			continue;
+		}
+		v[j++] = v[i];
+	}
+	*rows = v;
+	*nr = j;
+	return 0;
+fail:
+	free(v);
+	return err;
+}
+
+/* One attempt at committing @cur (rows @of) on top of b->prev. */
+static int commit_once(struct book *b, const struct usage_row *const *of,
+		       struct ledger_snap *cur, const char *day)
+{
+	struct ledger_counter *d;
+	struct ledger_usage *rows = NULL;
+	size_t nr = 0;
+	int err;
+
+	cur->seq = b->prev.seq + 1;
+	d = calloc(cur->nr + 1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	err = ledger_delta(&b->prev, cur, d);
+	if (err > 0)
+		pr_info("ledger: %d counters started again from zero (%s)",
+			err,
+			!b->prev.seq ? "first snapshot" :
+			strcmp(b->prev.boot_id, cur->boot_id) ? "new boot" :
+			b->prev.generation != cur->generation ? "new maps" :
+								 "entries recreated");
+	if (err >= 0)
+		err = make_rows(b, of, day, d, cur->nr, &rows, &nr);
+	free(d);
+	if (!err)
+		err = ledger_commit(b->l, rows, nr, cur);
+	free(rows);
+	if (!err)
+		pr_debug("ledger: snapshot %llu committed, %zu rows on %s",
+			 (unsigned long long)cur->seq, nr, day);
+	return err;
+}
+
+/* Book one interval; see book.h. */
+int book_commit(struct book *b, const struct usage_list *l, __u64 generation,
+		time_t due)
+{
+	const struct usage_row **of;
+	struct ledger_snap cur;
+	char day[LEDGER_DAY_SIZE];
+	int err;
+
+	err = day_of(due - 1, b->tz, day, sizeof(day));
+	if (err)
+		return err;
+	err = to_snap(b, l, generation, &cur, &of);
+	if (err)
+		return err;
+	cur.taken_at = due;
+	err = commit_once(b, of, &cur, day);
+	if (err == -ESTALE) {
+		/* Someone else wrote the ledger: start from what it holds. */
+		ledger_snap_free(&b->prev);
+		err = ledger_last_snapshot(b->l, &b->prev);
+		if (!err)
+			err = commit_once(b, of, &cur, day);
+	}
+	free(of);
+	if (err) {
+		ledger_snap_free(&cur);
+		return err;
+	}
+	ledger_snap_free(&b->prev);
+	b->prev = cur;
+	return 0;
+}
