@@ -148,6 +148,14 @@ _Static_assert(sizeof(struct tg_meta) == 32, "tg_meta is ABI");
 #define TG_MAP_SSL	"tg_ssl"
 #define TG_MAP_TLS_TASK	"tg_tls_task"
 
+/* Pin names of the links, beside the maps. */
+#define TG_LINK_INGRESS	"link_ingress"	/* cgroup_skb/ingress */
+#define TG_LINK_EGRESS	"link_egress"	/* cgroup_skb/egress */
+#define TG_LINK_SOCKOPS	"link_sockops"	/* sock_ops */
+#define TG_LINK_RECV	"link_recv"	/* the calls tracer on the receive */
+#define TG_LINK_TLS	"tls_"		/* SSL_read hooks of one library file:
+					 * tls_<dev hex>_<inode>_<hook> */
+
 /*
  * Per-thread state of the calls tracers (task-local storage): the read
  * behind a socket's receive, taken from the syscall's saved registers, and

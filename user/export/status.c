@@ -26,7 +26,6 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <ftw.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,9 +34,9 @@
 #include <sys/stat.h>
 #include <bpf/bpf.h>
 
-#include "ledger/ledger.h"
-#include "export/status.h"
 #include "collect/snapshot.h"
+#include "export/status.h"
+#include "ledger/ledger.h"
 #include "load/loader.h"
 
 static const char *const level_name[] = { "ok", "warn", "FAIL" };
@@ -110,13 +109,13 @@ static int count_pins(const char *pin_dir, const char *prefix)
 static void check_calls(struct status *st, const char *pin_dir)
 {
 	char path[4096];
-	int tls = count_pins(pin_dir, "tls_");
+	int tls = count_pins(pin_dir, TG_LINK_TLS);
 	int old = meter_old_tracers(pin_dir);
 	struct bpf_link_info info = {};
 	__u32 len = sizeof(info);
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/link_recv", pin_dir);
+	snprintf(path, sizeof(path), "%s/" TG_LINK_RECV, pin_dir);
 	fd = bpf_obj_get(path);
 	if (fd < 0) {
 		add(st, "calls", ST_OK, "not counted: no receive tracer pinned "
@@ -139,8 +138,8 @@ static void check_calls(struct status *st, const char *pin_dir)
 
 static void check_links(struct status *st, const char *pin_dir)
 {
-	static const char *const names[] = { "link_ingress", "link_egress",
-					     "link_sockops" };
+	static const char *const names[] = { TG_LINK_INGRESS, TG_LINK_EGRESS,
+					     TG_LINK_SOCKOPS };
 	char detail[600] = "", path[4096];
 	int attached = 0, pinned = 0;
 	__u64 cg = 0;
@@ -167,7 +166,7 @@ static void check_links(struct status *st, const char *pin_dir)
 			close(fd);
 		}
 		o += snprintf(detail + o, sizeof(detail) - o, "%s%s %s",
-			      i ? ", " : "", names[i] + 5, what);
+			      i ? ", " : "", strchr(names[i], '_') + 1, what);
 	}
 	st->attached = attached > 0;
 	if (attached == 3)

@@ -65,10 +65,10 @@ struct meter {
 
 /* Pin names of the links, in the order of link_progs(). */
 static const char *const link_names[NR_LINKS] = {
-	"link_ingress",
-	"link_egress",
-	"link_sockops",
-	"link_recv",
+	TG_LINK_INGRESS,
+	TG_LINK_EGRESS,
+	TG_LINK_SOCKOPS,
+	TG_LINK_RECV,
 };
 
 /*
@@ -584,7 +584,7 @@ static int tls_pin(char *buf, size_t len, const struct meter *m,
 {
 	char name[64];
 
-	snprintf(name, sizeof(name), "tls_%llx_%llu_%d",
+	snprintf(name, sizeof(name), TG_LINK_TLS "%llx_%llu_%d",
 		 (unsigned long long)l->dev, (unsigned long long)l->ino, i);
 	return pin_path(buf, len, m->pin_dir, name);
 }
@@ -811,7 +811,7 @@ static int detach_tls(const char *pin_dir, int *err)
 	if (!d)
 		return 0;
 	while ((de = readdir(d))) {
-		if (strncmp(de->d_name, "tls_", 4) ||
+		if (strncmp(de->d_name, TG_LINK_TLS, strlen(TG_LINK_TLS)) ||
 		    pin_path(path, sizeof(path), pin_dir, de->d_name))
 			continue;
 		if (unlink(path)) {
