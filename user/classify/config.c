@@ -28,6 +28,8 @@
 #include <yaml.h>
 
 #include "classify/config.h"
+#include "lib/array.h"
+#include "lib/hash.h"
 
 /* Services are found by port and protocol class in one array. */
 #define SVC_CLASSES 4	/* any, tcp, udp, sctp */
@@ -73,11 +75,7 @@ const char *kind_name(enum tg_kind kind)
 
 static __u64 str_hash(const char *s, size_t n)
 {
-	__u64 h = 0xcbf29ce484222325ULL;
-
-	while (n--)
-		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
-	return h;
+	return fnv_bytes(FNV_OFFSET, s, n);
 }
 
 /* The interned copy of @s (@n bytes, no NUL inside); NULL when out of
@@ -137,27 +135,9 @@ static const char *intern(struct tg_config_priv *p, const char *s, size_t n)
 
 /* --- building the tables ------------------------------------------------ */
 
-/* Room for one more element in *@arr (of @nr, capacity *@cap). */
-static int grow(void **arr, size_t nr, size_t *cap, size_t size)
-{
-	size_t ncap;
-	void *n;
-
-	if (nr < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 16;
-	n = realloc(*arr, ncap * size);
-	if (!n)
-		return -ENOMEM;
-	*arr = n;
-	*cap = ncap;
-	return 0;
-}
-
 static struct tg_rule *rule_add(struct tg_config *cfg)
 {
-	if (grow((void **)&cfg->rules, cfg->nr_rules, &cfg->priv->cap_rules,
-		 sizeof(*cfg->rules)))
+	if (ARRAY_GROW(cfg->rules, cfg->nr_rules + 1, cfg->priv->cap_rules, 16))
 		return NULL;
 	memset(&cfg->rules[cfg->nr_rules], 0, sizeof(*cfg->rules));
 	return &cfg->rules[cfg->nr_rules++];
@@ -915,8 +895,8 @@ static int range_commit(struct loader *ld, void *item, const struct ypos *pos,
 			       "'provider': whose addresses does this %s "
 			       "file list", ranges_format_name(it->format));
 	}
-	if (grow((void **)&cfg->ranges, cfg->nr_ranges,
-		 &cfg->priv->cap_ranges, sizeof(*cfg->ranges)))
+	if (ARRAY_GROW(cfg->ranges, cfg->nr_ranges + 1,
+		       cfg->priv->cap_ranges, 16))
 		return ld_nomem(ld);
 	src = &cfg->ranges[cfg->nr_ranges++];
 	memset(src, 0, sizeof(*src));
@@ -974,8 +954,8 @@ static int svc_commit(struct loader *ld, void *item, const struct ypos *pos,
 			       it->proto == IPPROTO_SCTP ? "sctp" : "",
 			       *slot - 1, cfg->services[*slot - 1].line);
 	}
-	if (grow((void **)&cfg->services, cfg->nr_services,
-		 &p->cap_services, sizeof(*cfg->services)))
+	if (ARRAY_GROW(cfg->services, cfg->nr_services + 1,
+		       p->cap_services, 16))
 		return ld_nomem(ld);
 	s = &cfg->services[cfg->nr_services++];
 	s->port = it->port;
@@ -1060,8 +1040,8 @@ static int be_commit(struct loader *ld, void *item, const struct ypos *pos,
 			       it->port ? " with this port" : "", *slot,
 			       cfg->backends[*slot].line);
 	}
-	if (grow((void **)&cfg->backends, cfg->nr_backends,
-		 &cfg->priv->cap_backends, sizeof(*cfg->backends)))
+	if (ARRAY_GROW(cfg->backends, cfg->nr_backends + 1,
+		       cfg->priv->cap_backends, 16))
 		return ld_nomem(ld);
 	*slot = cfg->nr_backends;
 	b = &cfg->backends[cfg->nr_backends++];
@@ -1099,8 +1079,7 @@ static int tlslib_commit(struct loader *ld, void *item,
 
 	(void)pos;
 	(void)field;
-	if (grow((void **)&cfg->tls, cfg->nr_tls, &cfg->priv->cap_tls,
-		 sizeof(*cfg->tls)))
+	if (ARRAY_GROW(cfg->tls, cfg->nr_tls + 1, cfg->priv->cap_tls, 16))
 		return ld_nomem(ld);
 	cfg->tls[cfg->nr_tls].library = it->library;
 	cfg->tls[cfg->nr_tls++].line = at->line;
@@ -1150,8 +1129,7 @@ static int user_commit(struct loader *ld, void *item, const struct ypos *pos,
 			       "metrics.users[%zu] (line %u)", it->name, i,
 			       m->users[i].line);
 	}
-	if (grow((void **)&m->users, m->nr_users, &ld->cfg->priv->cap_users,
-		 sizeof(*m->users)))
+	if (ARRAY_GROW(m->users, m->nr_users + 1, ld->cfg->priv->cap_users, 16))
 		return ld_nomem(ld);
 	m->users[m->nr_users].name = it->name;
 	m->users[m->nr_users].hash = it->hash;

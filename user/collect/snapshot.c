@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "collect/snapshot.h"
+#include "lib/array.h"
 #include "lib/log.h"
 #include "load/loader.h"
 
@@ -132,16 +133,8 @@ static int read_peers(const struct view *v, struct snapshot *s,
 		prev = &key;
 		if (bpf_map_lookup_elem(v->peer_idx, &key, &slot))
 			continue;	/* never deleted; cannot happen */
-		if (s->nr_peers == cap) {
-			size_t ncap = cap ? cap * 2 : 256;
-			struct peer_rec *p;
-
-			p = reallocarray(s->peers, ncap, sizeof(*p));
-			if (!p)
-				return -ENOMEM;
-			s->peers = p;
-			cap = ncap;
-		}
+		if (ARRAY_GROW(s->peers, s->nr_peers + 1, cap, 256))
+			return -ENOMEM;
 		err = percpu_counters(v, v->peer_cnt, slot,
 				      &s->peers[s->nr_peers].c, buf);
 		if (err)

@@ -29,6 +29,7 @@
 #include <bpf/libbpf.h>
 
 #include "collect/snapshot.h"
+#include "lib/array.h"
 #include "lib/log.h"
 #include "sockiter.skel.h"
 
@@ -39,15 +40,8 @@ struct sock_list {
 
 static int list_add(struct sock_list *l, const struct tg_sock *s)
 {
-	if (l->nr == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 64;
-		struct tg_sock *p = reallocarray(l->v, ncap, sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		l->v = p;
-		l->cap = ncap;
-	}
+	if (ARRAY_GROW(l->v, l->nr + 1, l->cap, 64))
+		return -ENOMEM;
 	l->v[l->nr++] = *s;
 	return 0;
 }

@@ -230,15 +230,8 @@ static int fam_append(struct family *f, const char *const labels[ML_NR])
 	struct series *s;
 	int i;
 
-	if (f->nr == f->cap) {
-		size_t cap = f->cap ? f->cap * 2 : 64;
-		struct series *v = realloc(f->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		f->v = v;
-		f->cap = cap;
-	}
+	if (ARRAY_GROW(f->v, f->nr + 1, f->cap, 64))
+		return -ENOMEM;
 	s = &f->v[f->nr];
 	memset(s, 0, sizeof(*s));
 	s->text = labels_text(labels);
