@@ -680,200 +680,236 @@ static void traffic_family(struct buf *b, const struct family *f,
 	" Cumulative in the pinned kernel maps: an agent restart carries on, " \
 	"a reboot or 'tollgate detach' starts again from zero."
 
-int metrics_render(const struct metrics *m, char **out, size_t *len)
+/* The traffic families: the series of the usage rows. */
+static void render_traffic(struct buf *b, const struct metrics *m)
 {
-	const struct metrics_health *h = &m->h;
-	struct buf b = {};
-	size_t i;
-	int r;
-
-	family(&b, "tollgate_build_info", "gauge",
-	       "The tollgate version that serves these metrics, as a label; "
-	       "always 1.");
-	put(&b, "tollgate_build_info{version=\"%s\"} 1\n", TOLLGATE_VERSION);
-
-	traffic_family(&b, &m->fam[METRICS_TX], "tollgate_transmit_bytes_total",
+	traffic_family(b, &m->fam[METRICS_TX], "tollgate_transmit_bytes_total",
 		       "IP bytes the gateway sent to its peers (host to "
 		       "peer), by the label set of each peer; label sets past "
 		       "the series cap are added up with all labels \"other\"."
 		       RESET_NOTE, V_BYTES);
-	traffic_family(&b, &m->fam[METRICS_TX],
+	traffic_family(b, &m->fam[METRICS_TX],
 		       "tollgate_transmit_packets_total",
 		       "IP packets the gateway sent to its peers, GSO "
 		       "segments counted one by one; labels as "
 		       "tollgate_transmit_bytes_total." RESET_NOTE, V_PACKETS);
-	traffic_family(&b, &m->fam[METRICS_RX], "tollgate_receive_bytes_total",
+	traffic_family(b, &m->fam[METRICS_RX], "tollgate_receive_bytes_total",
 		       "IP bytes the gateway received from its peers (peer "
 		       "to host), by the label set of each peer; label sets "
 		       "past the series cap are added up with all labels "
 		       "\"other\"." RESET_NOTE, V_BYTES);
-	traffic_family(&b, &m->fam[METRICS_RX],
+	traffic_family(b, &m->fam[METRICS_RX],
 		       "tollgate_receive_packets_total",
 		       "IP packets the gateway received from its peers; "
 		       "labels as tollgate_receive_bytes_total." RESET_NOTE,
 		       V_PACKETS);
-	traffic_family(&b, &m->fam[METRICS_RX], "tollgate_api_calls_total",
+	traffic_family(b, &m->fam[METRICS_RX], "tollgate_api_calls_total",
 		       "API calls: HTTP/1.x requests and cleartext HTTP/2 "
 		       "streams the gateway read from its clients, by the "
 		       "label sets of tollgate_receive_bytes_total; calls on "
 		       "TLS sockets are not seen (see "
 		       "tollgate_calls_uncounted_sockets_total)." RESET_NOTE,
 		       V_CALLS);
+}
+
+/* The cost of today and of the month so far, per tenant. */
+static void render_cost(struct buf *b, const struct metrics *m)
+{
+	size_t i;
 
 	if (m->have_cost) {
-		family(&b, "tollgate_rated_cost_day", "gauge",
+		family(b, "tollgate_rated_cost_day", "gauge",
 		       "Each tenant's traffic cost of the current natural "
 		       "day, rated from the ledger under the configured plan, "
 		       "in units of the currency label. Monitoring, not a "
 		       "bill: 'tollgate rate' is.");
 		for (i = 0; i < m->nr_cost; i++) {
-			put(&b, "tollgate_rated_cost_day{");
-			put_label(&b, "tenant", m->cost[i].tenant, true);
-			put_label(&b, "currency", m->currency, false);
-			put_label(&b, "plan", m->plan, false);
-			put(&b, "} %llu.%02llu\n",
+			put(b, "tollgate_rated_cost_day{");
+			put_label(b, "tenant", m->cost[i].tenant, true);
+			put_label(b, "currency", m->currency, false);
+			put_label(b, "plan", m->plan, false);
+			put(b, "} %llu.%02llu\n",
 			    (unsigned long long)m->cost[i].day_cents / 100,
 			    (unsigned long long)m->cost[i].day_cents % 100);
 		}
-		family(&b, "tollgate_rated_cost_month", "gauge",
+		family(b, "tollgate_rated_cost_month", "gauge",
 		       "Each tenant's cost of the current month so far, calls "
 		       "and traffic, rated from the ledger under the "
 		       "configured plan, in units of the currency label. "
 		       "Monitoring, not a bill: 'tollgate rate' is.");
 		for (i = 0; i < m->nr_cost; i++) {
-			put(&b, "tollgate_rated_cost_month{");
-			put_label(&b, "tenant", m->cost[i].tenant, true);
-			put_label(&b, "currency", m->currency, false);
-			put_label(&b, "plan", m->plan, false);
-			put(&b, "} %llu.%02llu\n",
+			put(b, "tollgate_rated_cost_month{");
+			put_label(b, "tenant", m->cost[i].tenant, true);
+			put_label(b, "currency", m->currency, false);
+			put_label(b, "plan", m->plan, false);
+			put(b, "} %llu.%02llu\n",
 			    (unsigned long long)m->cost[i].month_cents / 100,
 			    (unsigned long long)m->cost[i].month_cents % 100);
 		}
 	}
+}
 
-	family(&b, "tollgate_peer_map_entries", "gauge",
+/* The kernel meter: the peer map, uncounted calls, overflow. */
+static void render_meter(struct buf *b, const struct metrics *m)
+{
+	const struct metrics_health *h = &m->h;
+	int r;
+
+	family(b, "tollgate_peer_map_entries", "gauge",
 	       "Peers in the kernel's peer map.");
-	put_u64(&b, "tollgate_peer_map_entries", h->peers);
-	family(&b, "tollgate_peer_map_capacity", "gauge",
+	put_u64(b, "tollgate_peer_map_entries", h->peers);
+	family(b, "tollgate_peer_map_capacity", "gauge",
 	       "Slots of the kernel's peer map (--max-peers).");
-	put_u64(&b, "tollgate_peer_map_capacity", h->capacity);
-	family(&b, "tollgate_peer_insert_failures_total", "counter",
+	put_u64(b, "tollgate_peer_map_capacity", h->capacity);
+	family(b, "tollgate_peer_insert_failures_total", "counter",
 	       "Packets whose peer found no slot in the peer map and were "
 	       "counted in the overflow bucket of their role instead."
 	       RESET_NOTE);
-	put_u64(&b, "tollgate_peer_insert_failures_total", h->insert_failures);
-	family(&b, "tollgate_calls_uncounted_sockets_total", "counter",
+	put_u64(b, "tollgate_peer_insert_failures_total", h->insert_failures);
+	family(b, "tollgate_calls_uncounted_sockets_total", "counter",
 	       "Client sockets whose calls are not counted: reason "
 	       "\"not_http\" (TLS or another protocol), \"desync\" (the "
 	       "HTTP stream was lost, later calls uncounted)." RESET_NOTE);
-	put(&b, "tollgate_calls_uncounted_sockets_total{reason=\"not_http\"} "
+	put(b, "tollgate_calls_uncounted_sockets_total{reason=\"not_http\"} "
 		"%llu\n", (unsigned long long)h->http_other);
-	put(&b, "tollgate_calls_uncounted_sockets_total{reason=\"desync\"} "
+	put(b, "tollgate_calls_uncounted_sockets_total{reason=\"desync\"} "
 		"%llu\n", (unsigned long long)h->http_desync);
-	family(&b, "tollgate_overflow_transmit_bytes_total", "counter",
+	family(b, "tollgate_overflow_transmit_bytes_total", "counter",
 	       "IP bytes sent that the kernel counted in an overflow bucket "
 	       "(no peer slot; role none: no full socket); also in "
 	       "tollgate_transmit_bytes_total." RESET_NOTE);
 	for (r = 0; r < TG_NR_ROLES; r++)
-		put(&b, "tollgate_overflow_transmit_bytes_total{role=\"%s\"} "
+		put(b, "tollgate_overflow_transmit_bytes_total{role=\"%s\"} "
 			"%llu\n", role_name(r),
 		    (unsigned long long)h->overflow[r].bytes_out);
-	family(&b, "tollgate_overflow_receive_bytes_total", "counter",
+	family(b, "tollgate_overflow_receive_bytes_total", "counter",
 	       "IP bytes received that the kernel counted in an overflow "
 	       "bucket; also in tollgate_receive_bytes_total." RESET_NOTE);
 	for (r = 0; r < TG_NR_ROLES; r++)
-		put(&b, "tollgate_overflow_receive_bytes_total{role=\"%s\"} "
+		put(b, "tollgate_overflow_receive_bytes_total{role=\"%s\"} "
 			"%llu\n", role_name(r),
 		    (unsigned long long)h->overflow[r].bytes_in);
+}
+
+/* The programs' run-time statistics, when the kernel gives them. */
+static void render_programs(struct buf *b, const struct metrics *m)
+{
+	const struct metrics_health *h = &m->h;
+	size_t i;
 
 	if (h->have_progs) {
-		family(&b, "tollgate_bpf_prog_run_time_seconds_total",
+		family(b, "tollgate_bpf_prog_run_time_seconds_total",
 		       "counter",
 		       "Time the kernel spent in each metering program. Zero "
 		       "unless kernel.bpf_stats_enabled=1 (sysctl); starts "
 		       "from zero when an agent start swaps in new programs.");
 		for (i = 0; i < METER_NR_PROGS; i++)
-			put(&b, "tollgate_bpf_prog_run_time_seconds_total"
+			put(b, "tollgate_bpf_prog_run_time_seconds_total"
 				"{program=\"%s\"} %llu.%09llu\n",
 			    h->progs[i].name,
 			    (unsigned long long)h->progs[i].run_time_ns /
 				    1000000000ULL,
 			    (unsigned long long)h->progs[i].run_time_ns %
 				    1000000000ULL);
-		family(&b, "tollgate_bpf_prog_runs_total", "counter",
+		family(b, "tollgate_bpf_prog_runs_total", "counter",
 		       "Runs of each metering program. Zero unless "
 		       "kernel.bpf_stats_enabled=1 (sysctl); starts from zero "
 		       "when an agent start swaps in new programs.");
 		for (i = 0; i < METER_NR_PROGS; i++)
-			put(&b, "tollgate_bpf_prog_runs_total{program=\"%s\"} "
+			put(b, "tollgate_bpf_prog_runs_total{program=\"%s\"} "
 				"%llu\n", h->progs[i].name,
 			    (unsigned long long)h->progs[i].run_cnt);
 	}
+}
 
-	family(&b, "tollgate_collection_duration_seconds", "gauge",
+/* The agent: collections, reloads, the ledger. */
+static void render_agent(struct buf *b, const struct metrics *m)
+{
+	const struct metrics_health *h = &m->h;
+
+	family(b, "tollgate_collection_duration_seconds", "gauge",
 	       "How long the last collection took: reading the kernel maps, "
 	       "booking the ledger, rating, updating these metrics.");
-	put(&b, "tollgate_collection_duration_seconds %.6f\n",
+	put(b, "tollgate_collection_duration_seconds %.6f\n",
 	    h->collection_seconds);
-	family(&b, "tollgate_collection_last_success_timestamp_seconds",
+	family(b, "tollgate_collection_last_success_timestamp_seconds",
 	       "gauge",
 	       "Unix time of the last collection that read the kernel "
 	       "counters; the metrics are as of then.");
-	put(&b, "tollgate_collection_last_success_timestamp_seconds %.3f\n",
+	put(b, "tollgate_collection_last_success_timestamp_seconds %.3f\n",
 	    h->collection_time);
-	family(&b, "tollgate_collection_failures_total", "counter",
+	family(b, "tollgate_collection_failures_total", "counter",
 	       "Collections that could not read the kernel counters, since "
 	       "the agent started.");
-	put_u64(&b, "tollgate_collection_failures_total",
+	put_u64(b, "tollgate_collection_failures_total",
 		h->collection_failures);
 
-	family(&b, "tollgate_config_last_reload_successful", "gauge",
+	family(b, "tollgate_config_last_reload_successful", "gauge",
 	       "1 if the last load or reload (SIGHUP) of the configuration "
 	       "succeeded, 0 if it failed and the previous one stayed in "
 	       "force.");
-	put(&b, "tollgate_config_last_reload_successful %d\n",
+	put(b, "tollgate_config_last_reload_successful %d\n",
 	    h->reload_ok ? 1 : 0);
-	family(&b, "tollgate_config_last_reload_success_timestamp_seconds",
+	family(b, "tollgate_config_last_reload_success_timestamp_seconds",
 	       "gauge",
 	       "Unix time the configuration in force was loaded.");
-	put(&b, "tollgate_config_last_reload_success_timestamp_seconds %.3f\n",
+	put(b, "tollgate_config_last_reload_success_timestamp_seconds %.3f\n",
 	    h->reload_time);
-	family(&b, "tollgate_config_reload_failures_total", "counter",
+	family(b, "tollgate_config_reload_failures_total", "counter",
 	       "Reloads refused because the configuration was wrong, since "
 	       "the agent started.");
-	put_u64(&b, "tollgate_config_reload_failures_total",
+	put_u64(b, "tollgate_config_reload_failures_total",
 		h->reload_failures);
 
 	if (h->ledger) {
-		family(&b, "tollgate_ledger_write_errors_total", "counter",
+		family(b, "tollgate_ledger_write_errors_total", "counter",
 		       "Ledger commits that failed since the agent started; "
 		       "the next commit covers their intervals.");
-		put_u64(&b, "tollgate_ledger_write_errors_total",
+		put_u64(b, "tollgate_ledger_write_errors_total",
 			h->ledger_errors);
-		family(&b, "tollgate_ledger_last_commit_timestamp_seconds",
+		family(b, "tollgate_ledger_last_commit_timestamp_seconds",
 		       "gauge",
 		       "Unix time of the last interval booked into the "
 		       "ledger; 0 before the first.");
-		put(&b, "tollgate_ledger_last_commit_timestamp_seconds %.3f\n",
+		put(b, "tollgate_ledger_last_commit_timestamp_seconds %.3f\n",
 		    h->ledger_time);
 	}
+}
 
-	family(&b, "tollgate_metrics_series", "gauge",
+/* The series cap of the traffic families. */
+static void render_series(struct buf *b, const struct metrics *m)
+{
+	family(b, "tollgate_metrics_series", "gauge",
 	       "Label sets of each traffic family, the \"other\" series "
 	       "included.");
-	put(&b, "tollgate_metrics_series{family=\"transmit\"} %zu\n",
+	put(b, "tollgate_metrics_series{family=\"transmit\"} %zu\n",
 	    m->fam[METRICS_TX].nr);
-	put(&b, "tollgate_metrics_series{family=\"receive\"} %zu\n",
+	put(b, "tollgate_metrics_series{family=\"receive\"} %zu\n",
 	    m->fam[METRICS_RX].nr);
-	family(&b, "tollgate_metrics_max_series", "gauge",
+	family(b, "tollgate_metrics_max_series", "gauge",
 	       "Label sets each traffic family admits (metrics.max_series); "
 	       "later ones go to the series whose labels are all \"other\".");
-	put(&b, "tollgate_metrics_max_series %u\n", m->max_series);
-	family(&b, "tollgate_metrics_folded_total", "counter",
+	put(b, "tollgate_metrics_max_series %u\n", m->max_series);
+	family(b, "tollgate_metrics_folded_total", "counter",
 	       "Times a peer's label set found the series cap reached and "
 	       "was added to the \"other\" series, since the agent started.");
-	put_u64(&b, "tollgate_metrics_folded_total", m->folded);
+	put_u64(b, "tollgate_metrics_folded_total", m->folded);
+}
 
+int metrics_render(const struct metrics *m, char **out, size_t *len)
+{
+	struct buf b = {};
+
+	family(&b, "tollgate_build_info", "gauge",
+	       "The tollgate version that serves these metrics, as a label; "
+	       "always 1.");
+	put(&b, "tollgate_build_info{version=\"%s\"} 1\n", TOLLGATE_VERSION);
+	render_traffic(&b, m);
+	render_cost(&b, m);
+	render_meter(&b, m);
+	render_programs(&b, m);
+	render_agent(&b, m);
+	render_series(&b, m);
 	if (b.failed) {
 		free(b.p);
 		return -ENOMEM;
