@@ -549,7 +549,11 @@ static int parse_list(struct loader *ld, yaml_node_t *n, const char *field,
 	}
 	for (it = n->data.sequence.items.start;
 	     it < n->data.sequence.items.top; it++, i++) {
-		snprintf(path, sizeof(path), "%s[%zu]", field, i);
+		if ((size_t)snprintf(path, sizeof(path), "%s[%zu]", field,
+				     i) >= sizeof(path)) {
+			at = pos_of(n);
+			return ld_fail(ld, &at, field, "nested too deep");
+		}
 		el = ld_node(ld, *it, path);
 		if (!el)
 			return -EINVAL;
@@ -586,6 +590,138 @@ static int parse_map(struct loader *ld, yaml_node_t *n, const char *field,
 	return sec->commit(ld, &item, pos, &at, field);
 }
 
+/* An interned name (V_NAME) or text (V_TEXT) into *@dst. */
+static int value_string(struct loader *ld, yaml_node_t *n, const char *field,
+			bool text, const char **dst)
+{
+	struct ypos at = pos_of(n);
+	char buf[256];
+	const char *s;
+	int err;
+
+	err = ld_scalar(ld, n, field, text ? "text" : "a name", buf,
+			text ? 256 : 128);
+	if (err)
+		return err;
+	if (text) {
+		for (s = buf; *s; s++)
+			if ((unsigned char)*s <= ' ' || *s == 0x7f)
+				break;
+		if (!buf[0] || *s)
+			return ld_fail(ld, &at, field, "must be 1 to 255 "
+				       "printable characters without blanks");
+	} else if (!ranges_name_ok(buf)) {
+		return ld_fail(ld, &at, field, "must be 1 to 127 printable "
+			       "characters, without blanks around");
+	}
+	s = intern(ld->cfg->priv, buf, strlen(buf));
+	if (!s)
+		return ld_nomem(ld);
+	*dst = s;
+	return 0;
+}
+
+/* A file name, relative ones taken from the configuration's directory. */
+static int value_path(struct loader *ld, yaml_node_t *n, const char *field,
+		      const char **dst)
+{
+	struct ypos at = pos_of(n);
+	char buf[2048];
+	const char *s;
+	int err;
+
+	err = ld_scalar(ld, n, field, "a file name", buf, sizeof(buf));
+	if (err)
+		return err;
+	if (!buf[0])
+		return ld_fail(ld, &at, field, "must not be empty");
+	if (buf[0] != '/' && ld->dir[0]) {
+		size_t dl = strlen(ld->dir);
+		char full[4096 + 2048];
+
+		snprintf(full, sizeof(full), "%s%s%s", ld->dir,
+			 ld->dir[dl - 1] == '/' ? "" : "/", buf);
+		s = intern(ld->cfg->priv, full, strlen(full));
+	} else {
+		s = intern(ld->cfg->priv, buf, strlen(buf));
+	}
+	if (!s)
+		return ld_nomem(ld);
+	*dst = s;
+	return 0;
+}
+
+/* A plain (unquoted) number in [@min, @max]; @what names it in messages
+ * ("a port number", "a number"). */
+static int value_uint(struct loader *ld, yaml_node_t *n, const char *field,
+		      const char *what, unsigned long min, unsigned long max,
+		      unsigned long *v)
+{
+	struct ypos at = pos_of(n);
+	char buf[16], *end;
+	int err;
+
+	if (n->type != YAML_SCALAR_NODE ||
+	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE || is_null(n))
+		return ld_fail(ld, &at, field, "must be %s %lu to %lu, not %s",
+			       what, min, max,
+			       n->type == YAML_SCALAR_NODE && !is_null(n) ?
+				       "a string" : node_kind(n));
+	err = ld_scalar(ld, n, field, what, buf, sizeof(buf));
+	if (err)
+		return err;
+	errno = 0;
+	*v = strtoul(buf, &end, 10);
+	if (buf[0] < '0' || buf[0] > '9' || *end || errno || *v < min ||
+	    *v > max)
+		return ld_fail(ld, &at, field, "must be %s %lu to %lu, not "
+			       "'%s'", what, min, max, buf);
+	return 0;
+}
+
+/* An address or prefix, its host bits clear. */
+static int value_prefix(struct loader *ld, yaml_node_t *n, const char *field,
+			struct cidr *dst)
+{
+	struct ypos at = pos_of(n);
+	char buf[INET6_ADDRSTRLEN + 8], m[CIDR_STRLEN];
+	int err;
+
+	err = ld_scalar(ld, n, field, "an address or prefix", buf,
+			sizeof(buf));
+	if (err)
+		return err;
+	err = cidr_parse(buf, dst);
+	if (err == -EDOM)
+		return ld_fail(ld, &at, field, "host bits set in '%s', did you "
+			       "mean %s", buf, cidr_format(dst, m, sizeof(m)));
+	if (err)
+		return ld_fail(ld, &at, field, "not an address or prefix: "
+			       "'%s'", buf);
+	return 0;
+}
+
+static int value_bool(struct loader *ld, yaml_node_t *n, const char *field,
+		      bool *dst)
+{
+	struct ypos at = pos_of(n);
+	char buf[8];
+	int err;
+
+	if (n->type != YAML_SCALAR_NODE ||
+	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE || is_null(n))
+		return ld_fail(ld, &at, field, "must be true or false");
+	err = ld_scalar(ld, n, field, "true or false", buf, sizeof(buf));
+	if (err)
+		return err;
+	if (strcmp(buf, "true") && strcmp(buf, "false"))
+		return ld_fail(ld, &at, field, "must be true or false, not "
+			       "'%s'", buf);
+	*dst = buf[0] == 't';
+	return 0;
+}
+
+/* The value of key @k of a mapping, into @item; see struct key_def. */
 static int parse_value(struct loader *ld, yaml_node_t *n, const char *field,
 		       const struct key_def *k, void *item)
 {
@@ -600,81 +736,33 @@ static int parse_value(struct loader *ld, yaml_node_t *n, const char *field,
 	static const char *const kinds[] = { "http", "scf" };
 	static const int kind_v[] = { TG_KIND_HTTP, TG_KIND_SCF };
 	void *dst = (char *)item + k->off;
-	struct ypos at = pos_of(n);
-	char buf[4096], m[CIDR_STRLEN];
-	const char *s;
 	unsigned long v;
-	char *end;
 	int err, x;
 
 	switch (k->type) {
 	case V_NAME:
-		err = ld_scalar(ld, n, field, "a name", buf, 128);
-		if (err)
-			return err;
-		if (!ranges_name_ok(buf))
-			return ld_fail(ld, &at, field, "must be 1 to 127 "
-				       "printable characters, without "
-				       "blanks around");
-		s = intern(ld->cfg->priv, buf, strlen(buf));
-		if (!s)
-			return ld_nomem(ld);
-		*(const char **)dst = s;
-		return 0;
+	case V_TEXT:
+		return value_string(ld, n, field, k->type == V_TEXT, dst);
 	case V_PATH:
-		err = ld_scalar(ld, n, field, "a file name", buf, 2048);
-		if (err)
-			return err;
-		if (!buf[0])
-			return ld_fail(ld, &at, field, "must not be empty");
-		if (buf[0] != '/' && ld->dir[0]) {
-			size_t dl = strlen(ld->dir);
-			char full[4096 + 2048];
-
-			snprintf(full, sizeof(full), "%s%s%s", ld->dir,
-				 ld->dir[dl - 1] == '/' ? "" : "/", buf);
-			s = intern(ld->cfg->priv, full, strlen(full));
-		} else {
-			s = intern(ld->cfg->priv, buf, strlen(buf));
-		}
-		if (!s)
-			return ld_nomem(ld);
-		*(const char **)dst = s;
-		return 0;
+		return value_path(ld, n, field, dst);
 	case V_PORT:
-		if (n->type != YAML_SCALAR_NODE ||
-		    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
-		    is_null(n))
-			return ld_fail(ld, &at, field, "must be a port number "
-				       "1 to 65535, not %s",
-				       n->type == YAML_SCALAR_NODE &&
-				       !is_null(n) ? "a string" :
-				       node_kind(n));
-		err = ld_scalar(ld, n, field, "a port number", buf, 16);
-		if (err)
-			return err;
-		errno = 0;
-		v = strtoul(buf, &end, 10);
-		if (buf[0] < '0' || buf[0] > '9' || *end || errno ||
-		    v < 1 || v > 65535)
-			return ld_fail(ld, &at, field, "must be a port number "
-				       "1 to 65535, not '%s'", buf);
-		*(__u16 *)dst = v;
-		return 0;
+		err = value_uint(ld, n, field, "a port number", 1, 65535, &v);
+		if (!err)
+			*(__u16 *)dst = v;
+		return err;
+	case V_COUNT:
+		err = value_uint(ld, n, field, "a number", 1, 1000000, &v);
+		if (!err)
+			*(__u32 *)dst = v;
+		return err;
 	case V_PREFIX:
-		err = ld_scalar(ld, n, field, "an address or prefix", buf,
-				INET6_ADDRSTRLEN + 8);
-		if (err)
-			return err;
-		err = cidr_parse(buf, dst);
-		if (err == -EDOM)
-			return ld_fail(ld, &at, field, "host bits set in '%s', "
-				       "did you mean %s", buf,
-				       cidr_format(dst, m, sizeof(m)));
-		if (err)
-			return ld_fail(ld, &at, field, "not an address or "
-				       "prefix: '%s'", buf);
-		return 0;
+		return value_prefix(ld, n, field, dst);
+	case V_BOOL:
+		return value_bool(ld, n, field, dst);
+	case V_LIST:
+		return parse_list(ld, n, field, k->list);
+	case V_MAP:
+		return parse_map(ld, n, field, k->list);
 	case V_NETWORK:
 		err = ld_choice(ld, n, field, networks, network_v, 2, &x);
 		break;
@@ -687,55 +775,6 @@ static int parse_value(struct loader *ld, yaml_node_t *n, const char *field,
 	case V_KIND:
 		err = ld_choice(ld, n, field, kinds, kind_v, 2, &x);
 		break;
-	case V_LIST:
-		return parse_list(ld, n, field, k->list);
-	case V_MAP:
-		return parse_map(ld, n, field, k->list);
-	case V_BOOL:
-		if (n->type != YAML_SCALAR_NODE ||
-		    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
-		    is_null(n))
-			return ld_fail(ld, &at, field, "must be true or false");
-		err = ld_scalar(ld, n, field, "true or false", buf, 8);
-		if (err)
-			return err;
-		if (strcmp(buf, "true") && strcmp(buf, "false"))
-			return ld_fail(ld, &at, field, "must be true or false, "
-				       "not '%s'", buf);
-		*(bool *)dst = buf[0] == 't';
-		return 0;
-	case V_COUNT:
-		if (n->type != YAML_SCALAR_NODE ||
-		    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
-		    is_null(n))
-			return ld_fail(ld, &at, field, "must be a number 1 to "
-				       "1000000");
-		err = ld_scalar(ld, n, field, "a number", buf, 16);
-		if (err)
-			return err;
-		errno = 0;
-		v = strtoul(buf, &end, 10);
-		if (buf[0] < '0' || buf[0] > '9' || *end || errno || v < 1 ||
-		    v > 1000000)
-			return ld_fail(ld, &at, field, "must be a number 1 to "
-				       "1000000, not '%s'", buf);
-		*(__u32 *)dst = v;
-		return 0;
-	case V_TEXT:
-		err = ld_scalar(ld, n, field, "text", buf, 256);
-		if (err)
-			return err;
-		for (s = buf; *s; s++)
-			if ((unsigned char)*s <= ' ' || *s == 0x7f)
-				break;
-		if (!buf[0] || *s)
-			return ld_fail(ld, &at, field, "must be 1 to 255 "
-				       "printable characters without blanks");
-		s = intern(ld->cfg->priv, buf, strlen(buf));
-		if (!s)
-			return ld_nomem(ld);
-		*(const char **)dst = s;
-		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -1361,20 +1400,96 @@ static void yaml_fail(struct loader *ld, yaml_parser_t *parser,
 			   "malformed YAML: %s", problem);
 }
 
+/*
+ * Parse @buf into ld->doc (@doc), which the caller deletes with @parser
+ * whatever this returns: exactly one YAML document, not empty. Returns 0
+ * or -EINVAL / -ENOMEM after saying where.
+ */
+static int load_document(struct loader *ld, const char *buf, size_t len,
+			 yaml_parser_t *parser, yaml_document_t *doc)
+{
+	struct ypos at = { 1, 1 };
+	yaml_document_t extra;
+	yaml_node_t *root;
+
+	yaml_parser_set_input_string(parser, (const unsigned char *)buf, len);
+	if (!yaml_parser_load(parser, doc)) {
+		yaml_fail(ld, parser, buf, len);
+		memset(doc, 0, sizeof(*doc));
+		return -EINVAL;
+	}
+	ld->doc = doc;
+	root = yaml_document_get_root_node(doc);
+	if (root) {
+		if (!yaml_parser_load(parser, &extra)) {
+			yaml_fail(ld, parser, buf, len);
+			return -EINVAL;
+		}
+		if (yaml_document_get_root_node(&extra)) {
+			at.line = extra.start_mark.line + 1;
+			at.col = extra.start_mark.column + 1;
+			yaml_document_delete(&extra);
+			return ld_fail(ld, &at, "", "more than one YAML "
+				       "document; tollgate reads one");
+		}
+		yaml_document_delete(&extra);
+	}
+	ld->nr_nodes = doc->nodes.top - doc->nodes.start;
+	ld->seen = calloc(ld->nr_nodes + 1, 1);
+	if (!ld->seen)
+		return ld_nomem(ld);
+	if (!root)
+		/* An empty file: say what it lacks. */
+		return ld_fail(ld, &at, "region", "missing required setting "
+			       "'region' (the file is empty)");
+	return 0;
+}
+
+/*
+ * Read every range file the configuration names into its address table.
+ * A file that cannot be read as a whole is a fault where the
+ * configuration names it. Returns 0 or -Exxx with ld->err set.
+ */
+static int load_ranges(struct loader *ld)
+{
+	struct tg_err *err = ld->err;
+	struct range_ctx rc;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < ld->cfg->nr_ranges; i++) {
+		const struct tg_range_src *src = &ld->cfg->ranges[i];
+
+		rc.cfg = ld->cfg;
+		rc.source = i;
+		ret = ranges_load(src->file, src->format, range_add, &rc, err);
+		if (ret && err && !err->line) {
+			char f[48], why[sizeof(err->msg)];
+
+			snprintf(f, sizeof(f), "ranges[%zu].file", i);
+			snprintf(why, sizeof(why), "%s", err->msg);
+			tg_err_set(err, ld->file, src->file_line,
+				   src->file_column, f, "'%s': %s", src->file,
+				   why);
+		}
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 int config_parse(const char *buf, size_t len, const char *name,
 		 unsigned int flags, struct tg_config **out,
 		 struct tg_err *err)
 {
 	struct loader ld = { .file = name, .flags = flags, .err = err };
-	yaml_document_t doc, extra;
-	struct ypos pos[MAX_KEYS], at = { 1, 1 };
+	struct ypos pos[MAX_KEYS], at;
 	struct top_item top = {};
-	const char *slash;
-	char *dir = NULL;
+	yaml_document_t doc = {};
 	yaml_parser_t parser;
 	yaml_node_t *root;
-	struct range_ctx rc;
-	size_t i;
+	const char *slash;
+	char *dir = NULL;
 	int ret;
 
 	*out = NULL;
@@ -1391,48 +1506,13 @@ int config_parse(const char *buf, size_t len, const char *name,
 		goto out_cfg;
 	}
 	ld.dir = dir;
-
 	if (!yaml_parser_initialize(&parser)) {
 		ret = ld_nomem(&ld);
 		goto out_cfg;
 	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		yaml_fail(&ld, &parser, buf, len);
-		yaml_parser_delete(&parser);
-		ret = -EINVAL;
-		goto out_cfg;
-	}
-	ld.doc = &doc;
-	root = yaml_document_get_root_node(&doc);
-	if (root) {
-		if (!yaml_parser_load(&parser, &extra)) {
-			yaml_fail(&ld, &parser, buf, len);
-			ret = -EINVAL;
-			goto out_doc;
-		}
-		if (yaml_document_get_root_node(&extra)) {
-			at.line = extra.start_mark.line + 1;
-			at.col = extra.start_mark.column + 1;
-			yaml_document_delete(&extra);
-			ret = ld_fail(&ld, &at, "", "more than one YAML "
-				      "document; tollgate reads one");
-			goto out_doc;
-		}
-		yaml_document_delete(&extra);
-	}
-	ld.nr_nodes = doc.nodes.top - doc.nodes.start;
-	ld.seen = calloc(ld.nr_nodes + 1, 1);
-	if (!ld.seen) {
-		ret = ld_nomem(&ld);
+	ret = load_document(&ld, buf, len, &parser, &doc);
+	if (ret)
 		goto out_doc;
-	}
-	if (!root) {
-		/* An empty file: say what it lacks. */
-		ret = ld_fail(&ld, &at, "region", "missing required setting "
-			      "'region' (the file is empty)");
-		goto out_doc;
-	}
 	root = ld_node(&ld, 1, "");
 	if (!root) {
 		ret = -EINVAL;
@@ -1443,42 +1523,16 @@ int config_parse(const char *buf, size_t len, const char *name,
 		at = pos_of(root);
 		ret = top_section.commit(&ld, &top, pos, &at, "");
 	}
-	if (ret)
-		goto out_doc;
-	ret = add_builtin(ld.cfg);
-	if (ret) {
+	if (!ret && (ret = add_builtin(ld.cfg)))
 		ld_nomem(&ld);
-		goto out_doc;
-	}
-	for (i = 0; i < ld.cfg->nr_ranges && !(flags & TG_CONFIG_NO_RANGES);
-	     i++) {
-		rc.cfg = ld.cfg;
-		rc.source = i;
-		ret = ranges_load(ld.cfg->ranges[i].file,
-				  ld.cfg->ranges[i].format, range_add, &rc,
-				  err);
-		if (ret && err && !err->line) {
-			/* The file as a whole cannot be read: the fault is
-			 * where the configuration names it. */
-			char f[48], why[sizeof(err->msg)];
-			const struct tg_range_src *src = &ld.cfg->ranges[i];
-
-			snprintf(f, sizeof(f), "ranges[%zu].file", i);
-			snprintf(why, sizeof(why), "%s", err->msg);
-			tg_err_set(err, name, src->file_line,
-				   src->file_column, f, "'%s': %s",
-				   src->file, why);
-		}
-		if (ret)
-			goto out_doc;
-	}
-	ret = cidr_table_optimize(ld.cfg->priv->net);
-	if (ret) {
+	if (!ret && !(flags & TG_CONFIG_NO_RANGES))
+		ret = load_ranges(&ld);
+	if (!ret && (ret = cidr_table_optimize(ld.cfg->priv->net)))
 		ld_nomem(&ld);
-		goto out_doc;
+	if (!ret) {
+		*out = ld.cfg;
+		ld.cfg = NULL;
 	}
-	*out = ld.cfg;
-	ld.cfg = NULL;
 out_doc:
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
