@@ -3,9 +3,10 @@
  * sock_storage.bpf.h - the count stage, in the kernel: tg_sock, each
  * socket's counters and state (struct tg_sock) in socket-local storage.
  *
- * The one definition of the map, in a header apart from the meter's other
- * maps (maps.bpf.h includes it with them), so that a program that only
- * reads the sockets' counters can take it alone.
+ * The one definition of the map: the meter counts into it (maps.bpf.h
+ * includes it with the rest of the meter's maps), and the socket iterator
+ * (sockiter.bpf.c) reads the meter's instance through it, without bringing
+ * along the meter's other maps.
  */
 #ifndef TOLLGATE_SOCK_STORAGE_BPF_H
 #define TOLLGATE_SOCK_STORAGE_BPF_H
