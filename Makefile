@@ -241,12 +241,11 @@ $(OUTPUT)/tests/bench_%: tests/bench/bench_%.c $(LIB_OBJS) | $(OUTPUT)/tests
 		$(ALL_LDFLAGS) $(LIBS) -o $@
 
 # The benchmark's own BPF objects, never loaded by the agent: empty
-# programs (the floor), the meter built to reach its fast path in test
-# runs, and the meter stopped after a step of its fast path.
+# programs (the floor), the meter's per-packet programs built to reach
+# their fast path in test runs, and built to stop after a step of it. Each
+# is its own bpf/*.bpf.c over the meter's headers.
 $(OUTPUT)/tests/bench_prog: $(OUTPUT)/bench.skel.h $(OUTPUT)/benchfast.skel.h \
 	$(OUTPUT)/benchsocket.skel.h $(OUTPUT)/benchstorage.skel.h
-$(OUTPUT)/benchfast.bpf.o $(OUTPUT)/benchsocket.bpf.o \
-	$(OUTPUT)/benchstorage.bpf.o: bpf/meter.bpf.c
 
 # Fuzz targets: libFuzzer with ASan and UBSan, over the parsers only (no
 # libbpf, no skeletons). tests/fuzz/run.sh runs each for FUZZ_TIME seconds

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * bench.bpf.c - empty programs of the meter's three types, for `make bench`.
+ * bench.bpf.c - the count stage, in the kernel, for `make bench` only:
+ * empty programs of the meter's three types.
  *
  * They do nothing but let the packet pass, so what they cost is the floor
  * every program of that type pays: the kernel's dispatch, and in a test run

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * parse.bpf.h - read the IP and transport headers of a cgroup_skb packet.
+ * parse.bpf.h - the count stage, in the kernel: read the IP and transport
+ * headers of a cgroup_skb packet.
  *
  * cgroup_skb programs see the packet from the IP header on, in both
  * directions. The common case (IPv4 without options or IPv6 without

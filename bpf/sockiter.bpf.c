@@ -1,22 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * sockiter.bpf.c - list the live sockets' counters.
+ * sockiter.bpf.c - the count stage, in the kernel: list the live sockets'
+ * counters.
  *
  * Socket-local storage cannot be walked with get_next_key from user space,
  * so `tollgate dump --by socket` runs this iterator over the pinned tg_sock
  * map; it writes one struct tg_sock per live socket, as is. It is a separate
- * object so that reading never loads the datapath programs.
+ * object so that reading never loads the datapath programs, and it takes
+ * only the socket-storage map (sock_storage.bpf.h), not the meter's others.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
-#include "meter.h"
-
-struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct tg_sock);
-} tg_sock SEC(".maps");
+#include "sock_storage.bpf.h"
 
 SEC("iter/bpf_sk_storage_map")
 int tg_sock_iter(struct bpf_iter__bpf_sk_storage_map *ctx)

@@ -248,14 +248,10 @@ static __u32 prog_id(const struct bpf_program *p)
 	return info.id;
 }
 
-/* Open and load the object of @stage with only its per-packet and
- * sock_ops programs; NULL, with errno set, on failure. */
+/* Open and load the object of @stage: its per-packet and sock_ops
+ * programs; NULL, with errno set, on failure. */
 static struct bpf_object *stage_load(const char *stage, void **skel)
 {
-	struct bpf_object *obj;
-	struct bpf_program *p;
-	int err;
-
 	if (!strcmp(stage, "empty")) {
 		struct bench_bpf *b = bench_bpf__open_and_load();
 
@@ -263,35 +259,19 @@ static struct bpf_object *stage_load(const char *stage, void **skel)
 		return b ? b->obj : NULL;
 	}
 	if (!strcmp(stage, "socket")) {
-		struct benchsocket_bpf *b = benchsocket_bpf__open();
+		struct benchsocket_bpf *b = benchsocket_bpf__open_and_load();
 
 		*skel = b;
-		obj = b ? b->obj : NULL;
-	} else if (!strcmp(stage, "storage")) {
-		struct benchstorage_bpf *b = benchstorage_bpf__open();
+		return b ? b->obj : NULL;
+	}
+	if (!strcmp(stage, "storage")) {
+		struct benchstorage_bpf *b = benchstorage_bpf__open_and_load();
 
 		*skel = b;
-		obj = b ? b->obj : NULL;
-	} else {
-		errno = EINVAL;
-		return NULL;
+		return b ? b->obj : NULL;
 	}
-	if (!obj)
-		return NULL;
-	/* The calls tracers are not what is measured. */
-	bpf_object__for_each_program(p, obj)
-		bpf_program__set_autoload(p, !strcmp(bpf_program__name(p),
-						     "tg_ingress") ||
-					     !strcmp(bpf_program__name(p),
-						     "tg_egress") ||
-					     !strcmp(bpf_program__name(p),
-						     "tg_sockops"));
-	err = bpf_object__load(obj);
-	if (err) {
-		errno = -err;
-		return NULL;
-	}
-	return obj;
+	errno = EINVAL;
+	return NULL;
 }
 
 static void stage_free(const char *stage, void *skel)

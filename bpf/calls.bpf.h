@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * calls.bpf.h - the count stage, in the kernel: API calls, counted in the
+ * stream a frontend socket's reader receives.
+ *
+ * An API call is an HTTP request a client sends to a frontend socket: an
+ * HTTP/1.x request, or an HTTP/2 stream in cleartext (h2c).
+ * Requests are counted in the stream the server reads, not in packets:
+ *
+ * - cgroup_skb ingress sees segments before TCP puts them in order:
+ *   retransmits, out-of-order and overlapping segments, GRO super-packets.
+ *   Counting there means redoing TCP reassembly per connection with
+ *   sequence numbers, and one gap (a segment the program misread, a
+ *   reordering beyond what it tracks) loses the request boundaries for the
+ *   rest of the connection. It would also put a payload scan on the
+ *   per-packet path, which must stay one lookup and two adds.
+ * - The bytes a socket's reader receives are in order, each exactly once,
+ *   whatever happened on the wire. The kernel announces each receive with
+ *   the sock_recv_length tracepoint (the socket, the bytes received, the
+ *   flags), after the bytes are in the reader's buffer. The receive runs
+ *   inside the reader's syscall, whose arguments (descriptor, buffer,
+ *   length) the kernel saved with the thread's user registers at entry,
+ *   where bpf_task_pt_regs() finds them. The same parser is fed from
+ *   SSL_read uprobes for TLS frontends.
+ *
+ * So: tg_recv, when a socket that sock_ops saw accepted (TG_SOCK_CALLS)
+ * receives bytes, takes the current syscall's arguments (read, readv,
+ * recvfrom or recvmsg), checks that its descriptor is that very socket,
+ * reads the bytes from the user buffer and feeds them to the parser of
+ * include/http.h, whose state lives in the socket's storage. Each request
+ * is added to the socket's and to its peer's `calls`. MSG_PEEK receives
+ * are skipped: the same bytes are read again. Nothing runs at syscall
+ * entry: a syscall tracepoint, even one whose program returns at once,
+ * sends every syscall of every process on the host through the kernel's
+ * traced entry and exit path.
+ *
+ * Nothing is lost silently. A receive on a counted socket outside such a
+ * syscall (io_uring, recvmmsg, a kernel-internal read), a buffer that
+ * cannot be read, more iovecs than followed, or a
+ * stream that stops making sense puts the socket in TG_HTTP_DESYNC and
+ * counts it in TG_STAT_HTTP_DESYNC; its later requests are not counted.
+ * Bytes taken from a socket without a receive (splice(2)) are not seen at
+ * all: the next receive then starts inside the stream, which the parser
+ * mostly, but not always, finds out.
+ * Connections that are not HTTP from their first byte (TLS) count in
+ * TG_STAT_HTTP_OTHER. Cleartext HTTP/2 is followed frame by frame. Sockets
+ * accepted before tollgate attached are not parsed at all: their stream
+ * was not seen from its start.
+ *
+ * A socket's stream is parsed by whoever reads it; HTTP servers read a
+ * connection from one thread at a time, as they must to make sense of it.
+ *
+ * calls_recv() is the receive program's part here; the TLS hooks
+ * (tls.bpf.h) feed the same parser through seg_parse().
+ */
+#ifndef TOLLGATE_CALLS_BPF_H
+#define TOLLGATE_CALLS_BPF_H
+
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "http.h"
+#include "maps.bpf.h"
+
+#define MSG_PEEK	0x2
+#define MSG_TRUNC	0x20
+#define MSG_ERRQUEUE	0x2000
+#define TG_MAX_STEPS	(1 << 18)	/* parser steps per buffer */
+#define TG_MAX_IOV	8		/* iovecs followed per read */
+
+/* What the parser loop works on: the thread's window, the socket's state. */
+struct seg {
+	struct tg_task *t;
+	struct tg_http *h;
+};
+
+/* bpf_loop callback: skip a body run, or feed one byte. */
+static long seg_step(__u32 i, void *data)
+{
+	struct seg *g = data;
+	struct tg_task *t = g->t;
+	__u32 n;
+	int ev;
+
+	if (t->off >= t->seg_len)
+		return 1;
+	n = tg_http_skip(g->h, t->seg_len - t->off);
+	if (n) {
+		t->off += n;
+		return 0;
+	}
+	if (t->off < t->win_off || t->off - t->win_off >= t->win_len) {
+		n = t->seg_len - t->off;
+		if (n > TG_WIN)
+			n = TG_WIN;
+		if (bpf_probe_read_user(t->win, n, (void *)(t->ubuf + t->off))) {
+			t->ev = tg_http_desync(g->h);
+			return 1;
+		}
+		t->win_off = t->off;
+		t->win_len = n;
+	}
+	ev = tg_http_byte(g->h, t->win[(t->off - t->win_off) & (TG_WIN - 1)]);
+	t->off++;
+	if (ev == TG_HTTP_EV_CALL && tg_http_done(g->h)) {
+		/* A head the server rejects, and the connection with it
+		 * (a bad Content-Length): counted, the rest is lost. */
+		t->calls++;
+		ev = TG_HTTP_EV_DESYNC;
+	}
+	if (ev == TG_HTTP_EV_CALL) {
+		t->calls++;
+	} else if (ev != TG_HTTP_EV_NONE) {
+		t->ev = ev;
+		return 1;
+	}
+	return 0;
+}
+
+/* Parse @len bytes at user address @ubuf. */
+static __noinline void seg_parse(struct seg *g, __u64 ubuf, __u32 len)
+{
+	struct tg_task *t = g->t;
+
+	t->ubuf = ubuf;
+	t->seg_len = len;
+	t->off = 0;
+	t->win_off = 0;
+	t->win_len = 0;
+	bpf_loop(TG_MAX_STEPS, seg_step, g, 0);
+	if (!t->ev && t->off < t->seg_len)
+		t->ev = tg_http_desync(g->h);	/* more than the steps allow */
+}
+
+/* Parse the first @left bytes spread over the iovecs at @iovp. */
+static __noinline void iov_parse(struct seg *g, __u64 iovp, __u64 cnt,
+				 __u32 left)
+{
+	struct tg_task *t = g->t;
+	struct iovec iov;
+	__u32 n;
+	int i;
+
+	for (i = 0; i < TG_MAX_IOV && i < cnt && left && !t->ev; i++) {
+		if (bpf_probe_read_user(&iov, sizeof(iov),
+					(void *)(iovp + i * sizeof(iov)))) {
+			t->ev = tg_http_desync(g->h);
+			return;
+		}
+		n = iov.iov_len < left ? iov.iov_len : left;
+		seg_parse(g, (__u64)iov.iov_base, n);
+		left -= n;
+	}
+	if (left && !t->ev)
+		t->ev = tg_http_desync(g->h);
+}
+
+static __always_inline void count_calls(const struct tg_sock *st, __u64 calls)
+{
+	struct tg_counters *c = NULL;
+	__u32 idx = st->peer_slot - 1;
+
+	if (st->peer_slot && st->peer_slot != TG_SLOT_OVERFLOW)
+		c = bpf_map_lookup_elem(&tg_peer_cnt, &idx);
+	if (!c) {
+		idx = st->role;
+		c = bpf_map_lookup_elem(&tg_overflow, &idx);
+	}
+	if (c)
+		__sync_fetch_and_add(&c->calls, calls);
+}
+
+/* The raw parser found a TLS handshake at the start of @st's stream. */
+static __always_inline void tls_seen(struct tg_sock *st)
+{
+	if (st->flags & TG_SOCK_TLS)
+		return;
+	st->flags |= TG_SOCK_TLS;
+	stat_inc(TG_STAT_TLS);
+}
+
+/* The syscall number in a task's saved user registers. */
+static __always_inline long syscall_nr(struct pt_regs *regs)
+{
+#if defined(bpf_target_x86)
+	return BPF_CORE_READ(regs, orig_ax);
+#elif defined(bpf_target_arm64)
+	return BPF_CORE_READ((struct user_pt_regs *)regs, syscallno);
+#else
+#error "syscall_nr: add this architecture's syscall number register"
+#endif
+}
+
+/*
+ * The read behind a receive on @sk: the current thread's syscall, when it
+ * is one the parser follows (read, readv, recvfrom, recvmsg) on a
+ * descriptor of @sk's very file. A receive runs inside the syscall that
+ * asked for it, whose arguments the kernel saved on the thread's stack at
+ * entry: the buffer is read from there. Fills @t's read fields; false for
+ * a receive without such a read (io_uring, recvmmsg, a kernel-internal
+ * receive), whose bytes the parser cannot see.
+ */
+static __noinline bool read_in_flight(struct tg_task *t, struct sock *sk)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs;
+	struct fdtable *fdt;
+	struct file **fds;
+	__u64 fd, file;
+	long nr;
+
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	if (!regs)
+		return false;
+	nr = syscall_nr(regs);
+	if (nr == nr_read || nr == nr_recvfrom)
+		t->kind = TG_READ_BUF;
+	else if (nr == nr_readv)
+		t->kind = TG_READ_IOV;
+	else if (nr == nr_recvmsg)
+		t->kind = TG_READ_MSG;
+	else
+		return false;
+	fd = (__u32)PT_REGS_PARM1_CORE_SYSCALL(regs);
+	fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return false;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), fds + fd))
+		return false;
+	if (!file || file != (__u64)BPF_CORE_READ(sk, sk_socket, file))
+		return false;
+	t->file = file;
+	t->buf = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	t->len = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	return true;
+}
+
+/*
+ * A receive of @ret bytes on @sk, whose storage is @st, with the receive's
+ * @flags, that is no TLS ciphertext: on a socket whose calls are counted,
+ * parse the bytes the read behind it copied to user space and count their
+ * requests, on the socket and on its peer.
+ */
+static __always_inline void calls_recv(struct sock *sk, struct tg_sock *st,
+				       int ret, int flags)
+{
+	struct user_msghdr msg;
+	struct tg_task *t;
+	struct seg g;
+	int ev;
+
+	if (!(st->flags & TG_SOCK_CALLS) || tg_http_done(&st->http))
+		return;
+	if (flags & MSG_TRUNC) {
+		/* TCP drops the bytes without copying them anywhere. */
+		ev = tg_http_desync(&st->http);
+		goto stat;
+	}
+
+	t = bpf_task_storage_get(&tg_task, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!t || !read_in_flight(t, sk)) {
+		/* Bytes of this stream went where we cannot see them. */
+		ev = tg_http_desync(&st->http);
+		goto stat;
+	}
+	t->calls = 0;
+	t->ev = 0;
+	g.t = t;
+	g.h = &st->http;
+	if (t->kind == TG_READ_BUF) {
+		seg_parse(&g, t->buf, ret);
+	} else if (t->kind == TG_READ_IOV) {
+		iov_parse(&g, t->buf, t->len, ret);
+	} else if (bpf_probe_read_user(&msg, sizeof(msg), (void *)t->buf)) {
+		t->ev = tg_http_desync(&st->http);
+	} else {
+		iov_parse(&g, (__u64)msg.msg_iov, msg.msg_iovlen, ret);
+	}
+	if (t->calls) {
+		__sync_fetch_and_add(&st->c.calls, t->calls);
+		count_calls(st, t->calls);
+	}
+	ev = t->ev;
+stat:
+	if (ev == TG_HTTP_EV_DESYNC)
+		stat_inc(TG_STAT_HTTP_DESYNC);
+	else if (ev == TG_HTTP_EV_OTHER)
+		stat_inc(TG_STAT_HTTP_OTHER);
+	else if (ev == TG_HTTP_EV_TLS)
+		tls_seen(st);
+}
+
+#endif /* TOLLGATE_CALLS_BPF_H */

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * maps.bpf.h - the count stage, in the kernel: every map of the meter and
+ * every global the loader sets, defined once for all its parts (bytes.bpf.h,
+ * calls.bpf.h, tls.bpf.h) and for each build of it (meter.bpf.c, the
+ * benchmark's bench*.bpf.c).
+ *
+ * The maps are the pinned-map ABI of include/meter.h: their names, types,
+ * key and value layouts and sizes are what a running agent's pins hold, and
+ * a new agent reuses them only if they match. The loader resizes tg_peer_idx
+ * and tg_peer_cnt to max_peers.
+ */
+#ifndef TOLLGATE_MAPS_BPF_H
+#define TOLLGATE_MAPS_BPF_H
+
+#include "meter.h"
+#include "sock_storage.bpf.h"
+
+/* Set by the loader between open and load. */
+const volatile __u32 max_peers = 16384;
+const volatile __u16 eph_lo = 32768;	/* net.ipv4.ip_local_port_range */
+const volatile __u16 eph_hi = 60999;
+const volatile __u8 calls_on = 1;	/* 0: tollgate run --no-calls */
+
+/* Syscall numbers of this architecture, set by the loader. */
+const volatile __s64 nr_read = -1;
+const volatile __s64 nr_readv = -1;
+const volatile __s64 nr_recvfrom = -1;
+const volatile __s64 nr_recvmsg = -1;
+
+/* Bytes: the peer hash, from a peer's key to its slot in tg_peer_cnt. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);	/* resized to max_peers */
+	__type(key, struct tg_peer_key);
+	__type(value, __u32);		/* slot in tg_peer_cnt */
+} tg_peer_idx SEC(".maps");
+
+/* Bytes and calls: the per-peer counters, the billing record. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 16384);	/* resized to max_peers */
+	__type(key, __u32);
+	__type(value, struct tg_counters);
+} tg_peer_cnt SEC(".maps");
+
+/* Traffic whose peer could not get a slot, per role; role 0 holds packets
+ * without a full socket. Totals stay exact when detail is lost. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TG_NR_ROLES);
+	__type(key, __u32);
+	__type(value, struct tg_counters);
+} tg_overflow SEC(".maps");
+
+/* The meter's own counters, TG_STAT_*. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TG_NR_STATS);
+	__type(key, __u32);
+	__type(value, __u64);
+} tg_stats SEC(".maps");
+
+/* Identity of the maps and the peer slot allocator. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tg_meta);
+} tg_meta SEC(".maps");
+
+/* TLS: the metered cgroup, set by the loader: only its threads' SSL_read
+ * calls are followed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} tg_cgroup SEC(".maps");
+
+/* Calls, per thread: the read behind a receive and the parser's window. Task
+ * storage, so that it goes with the thread; and not the BPF stack, so that
+ * the verifier sees the parser loop as one state, not one per byte. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct tg_task);
+} tg_task SEC(".maps");
+
+/* TLS: an SSL object's link to its socket and its decrypted stream's parser
+ * state. An LRU hash: a link is not a counter (tls.bpf.h says how a lost
+ * one is counted). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct tg_ssl_key);
+	__type(value, struct tg_ssl);
+} tg_ssl SEC(".maps");
+
+/* TLS, per thread: the SSL_read in flight. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct tg_tls_task);
+} tg_tls_task SEC(".maps");
+
+/* Add one to the meter's counter @idx (TG_STAT_*). */
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&tg_stats, &idx);
+
+	if (v)
+		__sync_fetch_and_add(v, 1);
+}
+
+#endif /* TOLLGATE_MAPS_BPF_H */
