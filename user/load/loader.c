@@ -361,6 +361,43 @@ static int link_cgroup_id(struct bpf_link *link, __u64 *id)
 }
 
 /*
+ * The link pinned as link_names[@i], when there is one, into m->links[i]
+ * and @path (the pin's path, "" when not pinning). Returns 1 when a pinned
+ * link was opened, 0 when there is none, or -errno.
+ */
+static int open_pinned_link(struct meter *m, int i, char *path, size_t len)
+{
+	path[0] = '\0';
+	if (!m->pin_dir[0])
+		return 0;
+	pin_path(path, len, m->pin_dir, link_names[i]);
+	if (access(path, F_OK))
+		return 0;
+	m->links[i] = bpf_link__open(path);
+	if (!m->links[i]) {
+		int err = -errno;
+
+		pr_warn("cannot open pinned link '%s': %s", path,
+			strerror(-err));
+		return err;
+	}
+	return 1;
+}
+
+/* Pin the new link m->links[@i] at @path, unless @path is "". */
+static int pin_new_link(struct meter *m, int i, const char *path)
+{
+	int err;
+
+	if (!path[0])
+		return 0;
+	err = bpf_link__pin(m->links[i], path);
+	if (err)
+		pr_warn("cannot pin link '%s': %s", path, strerror(-err));
+	return err;
+}
+
+/*
  * Attach calls tracer @i, or keep the one a pinned link holds. A tracing
  * link cannot have its program swapped, and detaching it to attach anew
  * would miss receives: the pinned one, of the same layout version, counts
@@ -370,19 +407,13 @@ static int attach_tracer(struct meter *m, int i, struct bpf_program *prog,
 			 bool *kept)
 {
 	const char *what = bpf_program__name(prog);
-	char path[PATH_MAX] = "";
+	char path[PATH_MAX];
 	int err;
 
-	if (m->pin_dir[0])
-		pin_path(path, sizeof(path), m->pin_dir, link_names[i]);
-	if (path[0] && !access(path, F_OK)) {
-		m->links[i] = bpf_link__open(path);
-		if (!m->links[i]) {
-			err = -errno;
-			pr_warn("cannot open pinned link '%s': %s", path,
-				strerror(-err));
-			return err;
-		}
+	err = open_pinned_link(m, i, path, sizeof(path));
+	if (err < 0)
+		return err;
+	if (err) {
 		pr_info("%s: kept pinned link %s", what, path);
 		m->resumed++;
 		*kept = true;
@@ -394,16 +425,10 @@ static int attach_tracer(struct meter *m, int i, struct bpf_program *prog,
 		pr_warn("cannot attach %s: %s", what, strerror(-err));
 		return err;
 	}
-	if (path[0]) {
-		err = bpf_link__pin(m->links[i], path);
-		if (err) {
-			pr_warn("cannot pin link '%s': %s", path,
-				strerror(-err));
-			return err;
-		}
-	}
-	pr_info("%s: attached", what);
-	return 0;
+	err = pin_new_link(m, i, path);
+	if (!err)
+		pr_info("%s: attached", what);
+	return err;
 }
 
 /* Remove the pin of calls tracer @name, if any: with no agent holding it,
@@ -425,6 +450,111 @@ static void unpin_tracer(struct meter *m, const char *name)
 }
 
 /*
+ * Cgroup link @i for program @prog on cgroup @cgfd (inode @ino, path
+ * @cgroup): take over the pinned one, swapping in @prog atomically, or
+ * attach and pin a new one.
+ */
+static int attach_cgroup_link(struct meter *m, int i, struct bpf_program *prog,
+			      int cgfd, __u64 ino, const char *cgroup)
+{
+	const char *what = bpf_program__name(prog);
+	char path[PATH_MAX];
+	__u64 id = 0;
+	int err;
+
+	err = open_pinned_link(m, i, path, sizeof(path));
+	if (err < 0)
+		return err;
+	if (err) {
+		err = link_cgroup_id(m->links[i], &id);
+		if (!err && id != ino) {
+			pr_warn("'%s' attaches to another cgroup (id %llu), "
+				"not '%s': run 'tollgate detach' first", path,
+				(unsigned long long)id, cgroup);
+			return -EBUSY;
+		}
+		if (!err)
+			err = bpf_link__update_program(m->links[i], prog);
+		if (err) {
+			pr_warn("cannot update pinned link '%s': %s", path,
+				strerror(-err));
+			return err;
+		}
+		pr_info("%s: took over pinned link %s", what, path);
+		m->resumed++;
+		return 0;
+	}
+	m->links[i] = bpf_program__attach_cgroup(prog, cgfd);
+	if (!m->links[i]) {
+		err = -errno;
+		pr_warn("cannot attach %s to cgroup '%s': %s", what, cgroup,
+			strerror(-err));
+		return err;
+	}
+	err = pin_new_link(m, i, path);
+	if (!err)
+		pr_info("%s: attached to cgroup %s", what, cgroup);
+	return err;
+}
+
+/*
+ * Record the metered cgroup (@cgfd, inode @ino) in the maps: in tg_meta
+ * for status, and in tg_cgroup, where the calls tracers look for the
+ * threads whose reads they follow.
+ */
+static int record_cgroup(struct meter *m, int cgfd, __u64 ino,
+			 const char *cgroup)
+{
+	struct tg_meta meta;
+	__u32 zero = 0;
+	int err;
+
+	/*
+	 * tg_meta only while no program can run on these maps: a user-space
+	 * write of the whole value after attaching could undo a concurrent
+	 * next_slot increment, and hand a slot out twice.
+	 */
+	if (!any_link_pinned(m) &&
+	    !bpf_map_lookup_elem(bpf_map__fd(m->skel->maps.tg_meta), &zero,
+				 &meta) && !meta.cgroup_id) {
+		meta.cgroup_id = ino;
+		if (bpf_map_update_elem(bpf_map__fd(m->skel->maps.tg_meta),
+					&zero, &meta, BPF_ANY))
+			pr_debug("cannot record the cgroup: %s",
+				 strerror(errno));
+	}
+	if (m->calls && bpf_map_update_elem(bpf_map__fd(m->skel->maps.tg_cgroup),
+					    &zero, &cgfd, BPF_ANY)) {
+		err = -errno;
+		pr_warn("cannot record cgroup '%s' for the calls tracers: %s",
+			cgroup, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+/*
+ * Tracers pinned by an earlier agent that this one does not use: all of
+ * them after --no-calls (sock_ops marks no socket for them any more); the
+ * syscall-entry tracers of an older agent once its receive tracer is
+ * replaced (they would only cost every syscall of the host a detour),
+ * kept while it is kept (@kept: it reads their notes).
+ */
+static void drop_unused_tracers(struct meter *m, bool kept)
+{
+	int i;
+
+	if (!m->calls)
+		unpin_tracer(m, link_names[LINK_RECV]);
+	if (kept && m->pin_dir[0] && meter_old_tracers(m->pin_dir))
+		pr_info("calls are counted by the tracers an older tollgate "
+			"pinned, which run at every syscall of the host; "
+			"'tollgate detach' replaces them");
+	for (i = 0; !kept && i < NR_OLD_ENTRY_LINKS; i++)
+		unpin_tracer(m, old_entry_links[i]);
+}
+
+/*
  * Attach the programs to the cgroup v2 directory @cgroup. Where a pinned
  * link exists it must point at that cgroup, and gets the new program
  * swapped in; otherwise a new link is made (and pinned). Returns 0 or
@@ -435,8 +565,6 @@ int meter_attach(struct meter *m, const char *cgroup)
 	struct bpf_program *progs[NR_LINKS];
 	struct statfs sfs;
 	struct stat st;
-	__u32 zero = 0;
-	struct tg_meta meta;
 	bool kept = false;
 	int cgfd, err = 0, i;
 
@@ -453,32 +581,9 @@ int meter_attach(struct meter *m, const char *cgroup)
 		err = -EINVAL;
 		goto out;
 	}
-
-	/*
-	 * Record the cgroup in tg_meta while no program can run on these
-	 * maps: a user-space write of the whole value after attaching could
-	 * undo a concurrent next_slot increment, and hand a slot out twice.
-	 */
-	if (!any_link_pinned(m) &&
-	    !bpf_map_lookup_elem(bpf_map__fd(m->skel->maps.tg_meta), &zero,
-				 &meta) && !meta.cgroup_id) {
-		meta.cgroup_id = st.st_ino;
-		if (bpf_map_update_elem(bpf_map__fd(m->skel->maps.tg_meta),
-					&zero, &meta, BPF_ANY))
-			pr_debug("cannot record the cgroup: %s",
-				 strerror(errno));
-	}
-
-	/* Only threads of this cgroup note their reads for the calls
-	 * tracers. */
-	if (m->calls && bpf_map_update_elem(bpf_map__fd(m->skel->maps.tg_cgroup),
-					    &zero, &cgfd, BPF_ANY)) {
-		err = -errno;
-		pr_warn("cannot record cgroup '%s' for the calls tracers: %s",
-			cgroup, strerror(-err));
+	err = record_cgroup(m, cgfd, st.st_ino, cgroup);
+	if (err)
 		goto out;
-	}
-
 	/* The tracers first: a socket that sock_ops marks for counting
 	 * calls must not have a receive they miss. */
 	link_progs(m->skel, progs);
@@ -487,78 +592,15 @@ int meter_attach(struct meter *m, const char *cgroup)
 		if (err)
 			goto out;
 	}
-	for (i = 0; i < NR_CGROUP_LINKS; i++) {
-		const char *what = bpf_program__name(progs[i]);
-		char path[PATH_MAX] = "";
-		__u64 id = 0;
-
-		if (m->pin_dir[0])
-			pin_path(path, sizeof(path), m->pin_dir, link_names[i]);
-		if (path[0] && !access(path, F_OK)) {
-			m->links[i] = bpf_link__open(path);
-			if (!m->links[i]) {
-				err = -errno;
-				pr_warn("cannot open pinned link '%s': %s",
-					path, strerror(-err));
-				goto out;
-			}
-			err = link_cgroup_id(m->links[i], &id);
-			if (!err && id != (__u64)st.st_ino) {
-				pr_warn("'%s' attaches to another cgroup (id "
-					"%llu), not '%s': run 'tollgate detach' "
-					"first", path, (unsigned long long)id,
-					cgroup);
-				err = -EBUSY;
-			}
-			if (!err)
-				err = bpf_link__update_program(m->links[i],
-							       progs[i]);
-			if (err) {
-				if (err != -EBUSY)
-					pr_warn("cannot update pinned link "
-						"'%s': %s", path,
-						strerror(-err));
-				goto out;
-			}
-			pr_info("%s: took over pinned link %s", what, path);
-			m->resumed++;
-			continue;
-		}
-		m->links[i] = bpf_program__attach_cgroup(progs[i], cgfd);
-		if (!m->links[i]) {
-			err = -errno;
-			pr_warn("cannot attach %s to cgroup '%s': %s", what,
-				cgroup, strerror(-err));
-			goto out;
-		}
-		if (path[0]) {
-			err = bpf_link__pin(m->links[i], path);
-			if (err) {
-				pr_warn("cannot pin link '%s': %s", path,
-					strerror(-err));
-				goto out;
-			}
-		}
-		pr_info("%s: attached to cgroup %s", what, cgroup);
-	}
+	for (i = 0; i < NR_CGROUP_LINKS && !err; i++)
+		err = attach_cgroup_link(m, i, progs[i], cgfd, st.st_ino,
+					 cgroup);
+	if (err)
+		goto out;
 	/* TLS libraries of the processes already there; later ones are
 	 * found by the agent's next scans. */
 	meter_tls_scan(m);
-
-	/* Tracers pinned by an earlier agent that this one does not use:
-	 * all of them after --no-calls (sock_ops marks no socket for them any
-	 * more); the syscall-entry tracers of an older agent once its
-	 * receive tracer is replaced (they would only cost every syscall of
-	 * the host a detour), kept while it is kept (it reads their notes). */
-	if (!m->calls)
-		unpin_tracer(m, link_names[LINK_RECV]);
-	if (kept && m->pin_dir[0] && meter_old_tracers(m->pin_dir))
-		pr_info("calls are counted by the tracers an older tollgate "
-			"pinned, which run at every syscall of the host; "
-			"'tollgate detach' replaces them");
-	for (i = 0; !kept && i < NR_OLD_ENTRY_LINKS; i++)
-		unpin_tracer(m, old_entry_links[i]);
-
+	drop_unused_tracers(m, kept);
 out:
 	close(cgfd);
 	return err;
