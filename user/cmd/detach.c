@@ -3,10 +3,10 @@
  * detach.c - `tollgate detach`: take the meter down (load/loader.c removes
  * the pins).
  */
-#include <getopt.h>
 #include <stdio.h>
 
 #include "cmd/cmd.h"
+#include "cmd/opts.h"
 #include "lib/log.h"
 #include "load/loader.h"
 
@@ -23,30 +23,14 @@ static const char detach_usage[] =
 
 int cmd_detach(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "pin-dir", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
+	const char *pin_dir = TG_DEFAULT_PIN_DIR;
+	const struct opt opts[] = {
+		OPT("pin-dir", 'p', OPT_STR, &pin_dir, .nonempty = true),
 		{},
 	};
-	const char *pin_dir = TG_DEFAULT_PIN_DIR;
-	int c;
+	int first = opts_parse(argc, argv, opts, detach_usage);
 
-	while ((c = getopt_long(argc, argv, "p:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			pin_dir = optarg;
-			break;
-		case 'h':
-			fputs(detach_usage, stdout);
-			return 0;
-		default:
-			fputs(detach_usage, stderr);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		pr_warn("detach: unexpected argument '%s'", argv[optind]);
+	if (first < 0 || opts_none_left(argc, argv, first))
 		return 2;
-	}
 	return meter_detach(pin_dir, false) ? 1 : 0;
 }

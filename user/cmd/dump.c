@@ -4,13 +4,13 @@
  * pins, with or without a running agent (export/dump.c formats them).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "classify/config.h"
 #include "cmd/cmd.h"
+#include "cmd/opts.h"
 #include "export/dump.h"
 #include "lib/log.h"
 #include "load/loader.h"
@@ -52,70 +52,38 @@ static const char dump_usage[] =
 	"  tollgate dump --by socket --format csv\n"
 	"  tollgate dump --format json | jq '.[] | select(.billable)'\n";
 
+static int take_by(const char *arg, void *dst)
+{
+	if (dump_by_parse(arg, dst)) {
+		pr_warn("--by: '%s' is not one of peer, socket, backend, "
+			"service, tenant, traffic_type", arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int cmd_dump(int argc, char **argv)
 {
-	enum { OPT_CONFIG = 256 };
-	static const struct option longopts[] = {
-		{ "pin-dir", required_argument, NULL, 'p' },
-		{ "config", required_argument, NULL, OPT_CONFIG },
-		{ "by", required_argument, NULL, 'b' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "wide", no_argument, NULL, 'w' },
-		{ "raw", no_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
 	const char *pin_dir = TG_DEFAULT_PIN_DIR, *config = NULL;
 	struct dump_opts o = { .by = BY_PEER, .fmt = FMT_TABLE };
+	const struct opt opts[] = {
+		OPT("pin-dir", 'p', OPT_STR, &pin_dir, .nonempty = true),
+		OPT("config", 0, OPT_STR, &config),
+		OPT("by", 'b', OPT_FN, &o.by, .fn = take_by),
+		OPT("format", 'f', OPT_FORMAT, &o.fmt),
+		OPT("wide", 'w', OPT_FLAG, &o.wide),
+		OPT("raw", 'r', OPT_FLAG, &o.raw),
+		{},
+	};
+	int first = opts_parse(argc, argv, opts, dump_usage), err;
 	struct tg_config *cfg = NULL;
 	struct tg_err e = {};
 	char msg[sizeof(e) + 16];
 	struct snapshot s;
 	struct view v;
-	int c, err;
 
-	while ((c = getopt_long(argc, argv, "p:b:f:wrh", longopts,
-				NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			pin_dir = optarg;
-			break;
-		case OPT_CONFIG:
-			config = optarg;
-			break;
-		case 'b':
-			if (dump_by_parse(optarg, &o.by)) {
-				pr_warn("--by: '%s' is not one of peer, socket, "
-					"backend, service, tenant, "
-					"traffic_type", optarg);
-				return 2;
-			}
-			break;
-		case 'f':
-			if (format_parse(optarg, &o.fmt)) {
-				pr_warn("--format: '%s' is not one of table, "
-					"json, csv", optarg);
-				return 2;
-			}
-			break;
-		case 'w':
-			o.wide = true;
-			break;
-		case 'r':
-			o.raw = true;
-			break;
-		case 'h':
-			fputs(dump_usage, stdout);
-			return 0;
-		default:
-			fputs(dump_usage, stderr);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		pr_warn("dump: unexpected argument '%s'", argv[optind]);
+	if (first < 0 || opts_none_left(argc, argv, first))
 		return 2;
-	}
 	if (o.by != BY_SOCKET) {
 		err = config_load_or_default(config, &cfg, &e);
 		if (err) {

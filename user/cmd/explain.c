@@ -8,11 +8,11 @@
  * first fault with file, line, column and field, for use before a reload.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "cmd/opts.h"
 #include "lib/log.h"
 #include "classify/classify.h"
 #include "export/dump.h"
@@ -158,66 +158,51 @@ static const char classify_usage[] =
 	"  tollgate classify --role client --proto udp 192.0.2.7:443\n"
 	"  tollgate classify --format json 10.20.1.1:80 | jq '.[].traffic_type'\n";
 
+static int take_role(const char *arg, void *dst)
+{
+	if (!strcmp(arg, "backend")) {
+		*(__u8 *)dst = TG_ROLE_BACKEND;
+	} else if (!strcmp(arg, "client")) {
+		*(__u8 *)dst = TG_ROLE_CLIENT;
+	} else {
+		pr_warn("--role: '%s' is not one of backend, client", arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int take_proto(const char *arg, void *dst)
+{
+	if (parse_proto(arg, dst)) {
+		pr_warn("--proto: '%s' is not tcp, udp, sctp, icmp, icmpv6, "
+			"udplite or a number from 0 to 255", arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int cmd_classify(int argc, char **argv)
 {
-	enum { OPT_CONFIG = 256 };
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, OPT_CONFIG },
-		{ "role", required_argument, NULL, 'r' },
-		{ "proto", required_argument, NULL, 'P' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
 	const char *config = NULL;
 	enum out_format fmt = FMT_TABLE;
 	__u8 role = TG_ROLE_BACKEND, proto = 6;
+	const struct opt opts[] = {
+		OPT("config", 0, OPT_STR, &config),
+		OPT("role", 'r', OPT_FN, &role, .fn = take_role),
+		OPT("proto", 'P', OPT_FN, &proto, .fn = take_proto),
+		OPT("format", 'f', OPT_FORMAT, &fmt,
+		    .formats = OPT_TABLE | OPT_JSON),
+		{},
+	};
+	int first = opts_parse(argc, argv, opts, classify_usage);
 	struct tg_config *cfg = NULL;
 	struct target *t;
 	char why[1024];
-	int c, i, n, err = 0;
+	int i, n, err = 0;
 
-	while ((c = getopt_long(argc, argv, "r:P:f:h", longopts,
-				NULL)) != -1) {
-		switch (c) {
-		case OPT_CONFIG:
-			config = optarg;
-			break;
-		case 'r':
-			if (!strcmp(optarg, "backend")) {
-				role = TG_ROLE_BACKEND;
-			} else if (!strcmp(optarg, "client")) {
-				role = TG_ROLE_CLIENT;
-			} else {
-				pr_warn("--role: '%s' is not one of backend, "
-					"client", optarg);
-				return 2;
-			}
-			break;
-		case 'P':
-			if (parse_proto(optarg, &proto)) {
-				pr_warn("--proto: '%s' is not tcp, udp, sctp, "
-					"icmp, icmpv6, udplite or a number "
-					"from 0 to 255", optarg);
-				return 2;
-			}
-			break;
-		case 'f':
-			if (format_parse(optarg, &fmt) || fmt == FMT_CSV) {
-				pr_warn("--format: '%s' is not one of table, "
-					"json", optarg);
-				return 2;
-			}
-			break;
-		case 'h':
-			fputs(classify_usage, stdout);
-			return 0;
-		default:
-			fputs(classify_usage, stderr);
-			return 2;
-		}
-	}
-	n = argc - optind;
+	if (first < 0)
+		return 2;
+	n = argc - first;
 	if (n <= 0) {
 		pr_warn("classify: no address given; 'tollgate classify "
 			"--help' shows examples");
@@ -229,7 +214,7 @@ int cmd_classify(int argc, char **argv)
 		return 1;
 	}
 	for (i = 0; i < n; i++)
-		if (parse_target(argv[optind + i], &t[i]))
+		if (parse_target(argv[first + i], &t[i]))
 			err = 2;
 	if (!err && load_config(config, &cfg))
 		err = 1;
@@ -275,39 +260,27 @@ static const char check_config_usage[] =
 
 int cmd_check_config(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
+	const char *path = TG_CONFIG_DEFAULT_PATH;
+	bool quiet = false;
+	const struct opt opts[] = {
+		OPT("quiet", 'q', OPT_FLAG, &quiet),
 		{},
 	};
-	const char *path = TG_CONFIG_DEFAULT_PATH;
+	int first = opts_parse(argc, argv, opts, check_config_usage);
 	struct tg_config *cfg;
 	struct tg_err e = {};
 	char msg[sizeof(e) + 16];
-	bool quiet = false;
 	size_t i;
-	int c;
 
-	while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'q':
-			quiet = true;
-			break;
-		case 'h':
-			fputs(check_config_usage, stdout);
-			return 0;
-		default:
-			fputs(check_config_usage, stderr);
-			return 2;
-		}
-	}
-	if (argc - optind > 1) {
+	if (first < 0)
+		return 2;
+	if (argc - first > 1) {
 		pr_warn("check-config: one file at a time ('%s' is one too "
-			"many)", argv[optind + 1]);
+			"many)", argv[first + 1]);
 		return 2;
 	}
-	if (optind < argc)
-		path = argv[optind];
+	if (first < argc)
+		path = argv[first];
 	if (config_load(path, &cfg, &e)) {
 		fprintf(stderr, "%s\n", tg_err_str(&e, msg, sizeof(msg)));
 		return 1;

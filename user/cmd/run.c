@@ -30,7 +30,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +42,7 @@
 #include <bpf/bpf.h>
 
 #include "cmd/cmd.h"
+#include "cmd/opts.h"
 #include "export/dump.h"
 #include "export/serve.h"
 #include "lib/log.h"
@@ -136,140 +136,84 @@ struct run_opts {
 	struct privs privs;	/* --user */
 };
 
-static int parse_run_args(int argc, char **argv, struct run_opts *o)
+static int take_cgroup(const char *arg, void *dst)
 {
-	enum { OPT_MAX_PEERS = 256, OPT_SUMMARY, OPT_NO_SUMMARY, OPT_DETACH,
-	       OPT_CONFIG, OPT_HOST, OPT_NO_LEDGER, OPT_LISTEN,
-	       OPT_NO_METRICS, OPT_SHIP, OPT_NO_CALLS };
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, OPT_CONFIG },
-		{ "cgroup", required_argument, NULL, 'c' },
-		{ "pin-dir", required_argument, NULL, 'p' },
-		{ "ledger", required_argument, NULL, 'l' },
-		{ "host", required_argument, NULL, OPT_HOST },
-		{ "no-ledger", no_argument, NULL, OPT_NO_LEDGER },
-		{ "listen", required_argument, NULL, OPT_LISTEN },
-		{ "no-metrics", no_argument, NULL, OPT_NO_METRICS },
-		{ "ship", required_argument, NULL, OPT_SHIP },
-		{ "no-calls", no_argument, NULL, OPT_NO_CALLS },
-		{ "max-peers", required_argument, NULL, OPT_MAX_PEERS },
-		{ "interval", required_argument, NULL, 'i' },
-		{ "summary", no_argument, NULL, OPT_SUMMARY },
-		{ "no-summary", no_argument, NULL, OPT_NO_SUMMARY },
-		{ "detach-on-exit", no_argument, NULL, OPT_DETACH },
-		{ "user", required_argument, NULL, 'u' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
-	int c, verbosity = log_level - LOG_WARN;
+	struct run_opts *o = dst;
 
-	while ((c = getopt_long(argc, argv, "c:p:l:i:u:vh", longopts, NULL)) !=
-	       -1) {
-		switch (c) {
-		case 'c':
-			if (strlen(optarg) >= sizeof(o->cgroup)) {
-				pr_warn("--cgroup: path too long");
-				return -EINVAL;
-			}
-			strcpy(o->cgroup, optarg);
-			break;
-		case 'p':
-			o->pin_dir = optarg;
-			break;
-		case OPT_CONFIG:
-			o->config = optarg;
-			break;
-		case 'l':
-			if (!*optarg) {
-				pr_warn("--ledger: empty path");
-				return -EINVAL;
-			}
-			o->ledger = optarg;
-			break;
-		case OPT_HOST:
-			if (!*optarg) {
-				pr_warn("--host: empty name");
-				return -EINVAL;
-			}
-			if (strlen(optarg) >= sizeof(o->host)) {
-				pr_warn("--host: '%s' is longer than %zu bytes",
-					optarg, sizeof(o->host) - 1);
-				return -EINVAL;
-			}
-			strcpy(o->host, optarg);
-			break;
-		case OPT_NO_LEDGER:
-			o->ledger = NULL;
-			break;
-		case OPT_LISTEN: {
-			struct sockaddr_storage ss;
-
-			if (metrics_parse_listen(optarg, &ss)) {
-				pr_warn("--listen: '%s' is not ADDR:PORT or "
-					"[ADDR6]:PORT", optarg);
-				return -EINVAL;
-			}
-			o->listen = optarg;
-			break;
-		}
-		case OPT_NO_METRICS:
-			o->no_metrics = true;
-			break;
-		case OPT_SHIP:
-			if (!*optarg) {
-				pr_warn("--ship: empty connection string");
-				return -EINVAL;
-			}
-			o->ship = optarg;
-			break;
-		case OPT_NO_CALLS:
-			o->no_calls = true;
-			break;
-		case OPT_MAX_PEERS:
-			if (parse_u32(optarg, 1, TG_MAX_PEERS_LIMIT,
-				      &o->max_peers)) {
-				pr_warn("--max-peers: '%s' is not a number "
-					"from 1 to %u", optarg,
-					TG_MAX_PEERS_LIMIT);
-				return -EINVAL;
-			}
-			break;
-		case 'i':
-			if (parse_u32(optarg, 1, 3600, &o->interval)) {
-				pr_warn("--interval: '%s' is not a number of "
-					"seconds from 1 to 3600", optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_SUMMARY:
-			o->summary = 1;
-			break;
-		case OPT_NO_SUMMARY:
-			o->summary = 0;
-			break;
-		case OPT_DETACH:
-			o->detach_on_exit = true;
-			break;
-		case 'u':
-			if (privs_parse_user(optarg, &o->privs))
-				return -EINVAL;
-			break;
-		case 'v':
-			verbosity++;
-			break;
-		case 'h':
-			fputs(run_usage, stdout);
-			exit(0);
-		default:
-			fputs(run_usage, stderr);
-			return -EINVAL;
-		}
-	}
-	if (optind < argc) {
-		pr_warn("run: unexpected argument '%s'", argv[optind]);
+	if (strlen(arg) >= sizeof(o->cgroup)) {
+		pr_warn("--cgroup: path too long");
 		return -EINVAL;
 	}
+	strcpy(o->cgroup, arg);
+	return 0;
+}
+
+static int take_host(const char *arg, void *dst)
+{
+	struct run_opts *o = dst;
+
+	if (!*arg) {
+		pr_warn("--host: empty name");
+		return -EINVAL;
+	}
+	if (strlen(arg) >= sizeof(o->host)) {
+		pr_warn("--host: '%s' is longer than %zu bytes", arg,
+			sizeof(o->host) - 1);
+		return -EINVAL;
+	}
+	strcpy(o->host, arg);
+	return 0;
+}
+
+static int take_listen(const char *arg, void *dst)
+{
+	struct sockaddr_storage ss;
+
+	if (metrics_parse_listen(arg, &ss)) {
+		pr_warn("--listen: '%s' is not ADDR:PORT or [ADDR6]:PORT", arg);
+		return -EINVAL;
+	}
+	*(const char **)dst = arg;
+	return 0;
+}
+
+static int take_user(const char *arg, void *dst)
+{
+	return privs_parse_user(arg, dst);
+}
+
+static int parse_run_args(int argc, char **argv, struct run_opts *o)
+{
+	int verbosity = log_level - LOG_WARN, first;
+	bool no_ledger = false;
+	const struct opt opts[] = {
+		OPT("config", 0, OPT_STR, &o->config),
+		OPT("cgroup", 'c', OPT_FN, o, .fn = take_cgroup),
+		OPT("pin-dir", 'p', OPT_STR, &o->pin_dir, .nonempty = true),
+		OPT("ledger", 'l', OPT_STR, &o->ledger, .nonempty = true),
+		OPT("host", 0, OPT_FN, o, .fn = take_host),
+		OPT("no-ledger", 0, OPT_FLAG, &no_ledger),
+		OPT("listen", 0, OPT_FN, &o->listen, .fn = take_listen),
+		OPT("no-metrics", 0, OPT_FLAG, &o->no_metrics),
+		OPT("ship", 0, OPT_STR, &o->ship, .nonempty = true),
+		OPT("no-calls", 0, OPT_FLAG, &o->no_calls),
+		OPT("max-peers", 0, OPT_U32, &o->max_peers, .min = 1,
+		    .max = TG_MAX_PEERS_LIMIT),
+		OPT("interval", 'i', OPT_U32, &o->interval,
+		    .what = "a number of seconds", .min = 1, .max = 3600),
+		OPT("summary", 0, OPT_SET, &o->summary, .val = 1),
+		OPT("no-summary", 0, OPT_SET, &o->summary, .val = 0),
+		OPT("detach-on-exit", 0, OPT_FLAG, &o->detach_on_exit),
+		OPT("user", 'u', OPT_FN, &o->privs, .fn = take_user),
+		OPT("verbose", 'v', OPT_COUNT, &verbosity),
+		{},
+	};
+
+	first = opts_parse(argc, argv, opts, run_usage);
+	if (first < 0 || opts_none_left(argc, argv, first))
+		return -EINVAL;
+	if (no_ledger)
+		o->ledger = NULL;
 	if (o->ship && !o->ledger) {
 		pr_warn("--ship ships the ledger: not with --no-ledger");
 		return -EINVAL;

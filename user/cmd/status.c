@@ -3,11 +3,11 @@
  * status.c - `tollgate status`: the meter's health as a table or JSON,
  * from what outlives the agent (export/status.c makes the checks).
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "cmd/cmd.h"
+#include "cmd/opts.h"
 #include "export/status.h"
 #include "ledger/ledger.h"
 #include "lib/log.h"
@@ -40,60 +40,25 @@ static const char status_usage[] =
 
 int cmd_status(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "pin-dir", required_argument, NULL, 'p' },
-		{ "ledger", required_argument, NULL, 'l' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
 	const char *pin_dir = TG_DEFAULT_PIN_DIR, *ledger = TG_DEFAULT_LEDGER;
 	enum out_format fmt = FMT_TABLE;
-	struct status st = {};
 	__u32 interval = 10;
-	bool ok = true;
-	int c;
+	const struct opt opts[] = {
+		OPT("pin-dir", 'p', OPT_STR, &pin_dir, .nonempty = true),
+		OPT("ledger", 'l', OPT_STR, &ledger, .nonempty = true),
+		OPT("interval", 'i', OPT_U32, &interval,
+		    .what = "a number of seconds", .min = 1, .max = 3600),
+		OPT("format", 'f', OPT_FORMAT, &fmt,
+		    .formats = OPT_TABLE | OPT_JSON),
+		{},
+	};
+	struct status st = {};
+	int first = opts_parse(argc, argv, opts, status_usage);
+	bool ok;
 
-	while ((c = getopt_long(argc, argv, "p:l:i:f:h", longopts, NULL)) !=
-	       -1) {
-		switch (c) {
-		case 'p':
-			pin_dir = optarg;
-			break;
-		case 'l':
-			ledger = optarg;
-			break;
-		case 'i':
-			if (parse_u32(optarg, 1, 3600, &interval)) {
-				pr_warn("--interval: '%s' is not a number of "
-					"seconds from 1 to 3600", optarg);
-				goto usage;
-			}
-			break;
-		case 'f':
-			if (format_parse(optarg, &fmt) || fmt == FMT_CSV) {
-				pr_warn("--format: '%s' is not one of table, "
-					"json", optarg);
-				goto usage;
-			}
-			break;
-		case 'h':
-			fputs(status_usage, stdout);
-			return 0;
-		default:
-			goto usage;
-		}
-	}
-	if (optind < argc) {
-		pr_warn("status: unexpected argument '%s'", argv[optind]);
-		goto usage;
-	}
-
+	if (first < 0 || opts_none_left(argc, argv, first))
+		return 2;
 	ok = status_check(&st, pin_dir, ledger, interval);
 	status_print(stdout, &st, ok, fmt);
 	return ok ? 0 : 1;
-usage:
-	fputs(status_usage, stderr);
-	return 2;
 }
