@@ -112,7 +112,7 @@ help:
 	@echo 'Variables: V=1 (show commands), OUTPUT=dir, CC, CLANG, BPFTOOL,'
 	@echo '  VMLINUX_BTF=path, EXTRA_CFLAGS, EXTRA_LDFLAGS, RUN_ARGS (make run),'
 	@echo '  FUZZ_TIME=seconds per fuzz target (make fuzz),'
-	@echo '  BENCH_COLLECT_PEERS, BENCH_COLLECT_ROUNDS (make bench-collect),'
+	@echo '  BENCH_COLLECT_PEERS, BENCH_COLLECT_ROUNDS (make bench-collect, bench),'
 	@echo '  PREFIX (/usr/local), DESTDIR, bindir, mandir, sysconfdir (/etc),'
 	@echo '  datadir, systemdunitdir, sysusersdir (make install)'
 
@@ -155,8 +155,9 @@ test-deploy: $(BIN)
 
 bench: deps
 	$(Q)$(MAKE) all $(OUTPUT)/tests/bench_prog $(OUTPUT)/tests/bench_classify \
-		$(OUTPUT)/tests/bench_metrics
-	$(Q)OUTPUT=$(OUTPUT) tests/bench/run.sh
+		$(OUTPUT)/tests/bench_metrics $(OUTPUT)/tests/bench_collect
+	$(Q)OUTPUT=$(OUTPUT) BENCH_COLLECT_PEERS="$(BENCH_COLLECT_PEERS)" \
+		BENCH_COLLECT_ROUNDS=$(BENCH_COLLECT_ROUNDS) tests/bench/run.sh
 
 bench-metrics: $(OUTPUT)/tests/bench_metrics
 	$(Q)$(OUTPUT)/tests/bench_metrics $(BENCH_RUNS)
