@@ -87,7 +87,7 @@ endif
 .DELETE_ON_ERROR:
 .SECONDARY:
 .PHONY: all deps run test test-build test-unit test-bpf test-e2e test-deploy \
-	bench bench-metrics clean help \
+	bench bench-metrics bench-collect clean help \
 	vmlinux FORCE
 
 all: $(BIN)
@@ -105,6 +105,7 @@ help:
 	@echo '             Prometheus rules and Grafana dashboard (promtool, jq)'
 	@echo '  bench      per-packet cost and throughput with/without the agent'
 	@echo '  bench-metrics  render and scrape time of /metrics, 1,000 and 10,000 series'
+	@echo '  bench-collect  time of one collection with 16,384 and 100,000 peers (root)'
 	@echo '  fuzz       config and range-file parsers under libFuzzer, bounded'
 	@echo '  vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel'
 	@echo '  install    install binary, man page, unit, examples, plans'
@@ -114,6 +115,7 @@ help:
 	@echo 'Variables: V=1 (show commands), OUTPUT=dir, CC, CLANG, BPFTOOL,'
 	@echo '  VMLINUX_BTF=path, EXTRA_CFLAGS, EXTRA_LDFLAGS, RUN_ARGS (make run),'
 	@echo '  FUZZ_TIME=seconds per fuzz target (make fuzz),'
+	@echo '  BENCH_COLLECT_PEERS, BENCH_COLLECT_ROUNDS (make bench-collect, bench),'
 	@echo '  PREFIX (/usr/local), DESTDIR, bindir, mandir, sysconfdir (/etc),'
 	@echo '  datadir, systemdunitdir, sysusersdir (make install)'
 
@@ -156,11 +158,19 @@ test-deploy: $(BIN)
 
 bench: deps
 	$(Q)$(MAKE) all $(OUTPUT)/tests/bench_prog $(OUTPUT)/tests/bench_classify \
-		$(OUTPUT)/tests/bench_metrics
-	$(Q)OUTPUT=$(OUTPUT) tests/bench/run.sh
+		$(OUTPUT)/tests/bench_metrics $(OUTPUT)/tests/bench_collect
+	$(Q)OUTPUT=$(OUTPUT) BENCH_COLLECT_PEERS="$(BENCH_COLLECT_PEERS)" \
+		BENCH_COLLECT_ROUNDS=$(BENCH_COLLECT_ROUNDS) tests/bench/run.sh
 
 bench-metrics: $(OUTPUT)/tests/bench_metrics
 	$(Q)$(OUTPUT)/tests/bench_metrics $(BENCH_RUNS)
+
+BENCH_COLLECT_PEERS ?= 16384 100000
+BENCH_COLLECT_ROUNDS ?= 20
+
+bench-collect: $(OUTPUT)/tests/bench_collect
+	$(Q)$(OUTPUT)/tests/bench_collect -r $(BENCH_COLLECT_ROUNDS) \
+		$(BENCH_COLLECT_PEERS)
 
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/san $(OUTPUT)/tests:
 	$(call msg,MKDIR,$@)

@@ -25,6 +25,9 @@
 # 5. The classifier's own benchmark (bench_classify).
 # 6. The metrics page with 1,000 and 10,000 series: render and scrape time
 #    (bench_metrics; also alone: make bench-metrics).
+# 7. Collection time per interval with 16,384 and 100,000 peers in the
+#    meter's maps, loaded but not attached (bench_collect; also alone:
+#    make bench-collect).
 #
 # The topology, cgroup, servers and cleanup are those of tests/e2e/lib.sh:
 # client namespace cl, gateway namespace gw, backend namespace be; the
@@ -33,12 +36,13 @@
 # exit, failure and Ctrl-C alike.
 #
 # Run as root from anywhere, after `make all .output/tests/bench_prog
-# .output/tests/bench_classify .output/tests/bench_metrics` (`make bench`
-# does that). Knobs:
+# .output/tests/bench_classify .output/tests/bench_metrics
+# .output/tests/bench_collect` (`make bench` does that). Knobs:
 # BENCH_PAIRS (5), BENCH_CALLS_ROUNDS (7), BENCH_SECONDS per throughput
 # run (5), BENCH_STATS_SECONDS per statistics run (4), BENCH_REPEAT
-# (1000000) and BENCH_ROUNDS (9) for the test runs, BENCH_RESULTS
-# (tests/bench/results.md).
+# (1000000) and BENCH_ROUNDS (9) for the test runs, BENCH_COLLECT_PEERS
+# ("16384 100000") and BENCH_COLLECT_ROUNDS (20) for the collection,
+# BENCH_RESULTS (tests/bench/results.md).
 cd "${0%/*}/../.." || exit 1
 # shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
 . tests/e2e/lib.sh || exit 1
@@ -48,6 +52,9 @@ BENCH=$(pwd)/$OUT/tests/bench_prog
 case $OUT in /*) BENCH=$OUT/tests/bench_prog ;; esac
 CLASSIFY=${BENCH%/*}/bench_classify
 METRICS=${BENCH%/*}/bench_metrics
+COLLECT=${BENCH%/*}/bench_collect
+COLLECT_PEERS=${BENCH_COLLECT_PEERS:-16384 100000}
+COLLECT_ROUNDS=${BENCH_COLLECT_ROUNDS:-20}
 PAIRS=${BENCH_PAIRS:-5}
 CALLS_ROUNDS=${BENCH_CALLS_ROUNDS:-7}
 DUR=${BENCH_SECONDS:-5}
@@ -774,14 +781,31 @@ write_results()
 		echo '```'
 		cat "$TG_TMP/metrics.out"
 		echo '```'
+		echo
+		echo "## Collection time per interval (bench_collect)"
+		echo
+		echo "One collection of the agent's loop with N peers in the meter's"
+		echo "maps (loaded, not attached; half clients, half backends, IPv4 and"
+		echo "IPv6, spread over tests/data/jdcloud.yaml), every peer's counters"
+		echo "raised before each round: read the maps (snapshot_read), book the"
+		echo "ledger (collect_commit, SQLite under \$TMPDIR), update the metrics,"
+		echo "rate the month, render the page, and the summary's aggregate"
+		echo "(only with --summary). Median and 90th percentile over the rounds;"
+		echo "\"first\" is the collection before them, when every peer is new to"
+		echo "the ledger and the metrics."
+		echo
+		echo '```'
+		cat "$TG_TMP/collect.out"
+		echo '```'
 	} >"$tmp" && mv "$tmp" "$RESULTS"
 }
 
 # ---------------------------------------------------------------------------
 
 tg_init iperf3 nginx wrk
-if [ ! -x "$BENCH" ] || [ ! -x "$CLASSIFY" ] || [ ! -x "$METRICS" ]; then
-	tg_die "no $BENCH, $CLASSIFY or $METRICS: run 'make bench'"
+if [ ! -x "$BENCH" ] || [ ! -x "$CLASSIFY" ] || [ ! -x "$METRICS" ] ||
+	[ ! -x "$COLLECT" ]; then
+	tg_die "no $BENCH, $CLASSIFY, $METRICS or $COLLECT: run 'make bench'"
 fi
 START_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -795,6 +819,12 @@ cat "$TG_TMP/classify.out"
 tg_log "metrics page benchmark"
 "$METRICS" >"$TG_TMP/metrics.out" || tg_die "bench_metrics failed"
 cat "$TG_TMP/metrics.out"
+
+tg_log "collection time per interval: $COLLECT_PEERS peers, $COLLECT_ROUNDS rounds"
+# shellcheck disable=SC2086 # one argument per number of peers
+"$COLLECT" -r "$COLLECT_ROUNDS" $COLLECT_PEERS >"$TG_TMP/collect.out" ||
+	tg_die "bench_collect failed"
+cat "$TG_TMP/collect.out"
 
 tg_log "per-packet cost: $REPEAT runs per call, $ROUNDS rounds"
 "$BENCH" testrun "$REPEAT" "$ROUNDS" >"$TG_TMP/testrun.tsv" ||
