@@ -10,11 +10,13 @@
  * temporary directory, and the metrics state. Then one collection as the
  * agent's loop (user/run.c) does it, stage by stage:
  *   read     snapshot_read()
- *   ledger   collect_commit()
- *   metrics  metrics_update()
+ *   usage    usage_update(): every counter set as a classified row
+ *   ledger   book_commit()
+ *   metrics  metrics_collected()
  *   rate     metrics_rate() (the cost gauges, from the ledger)
  *   render   metrics_render()
- *   summary  dump_aggregate(BY_TRAFFIC) (only with --summary)
+ *   summary  the rows' totals and billable bytes, as the terminal
+ *            summary adds them up
  * once to start (every peer new to the ledger and the metrics), then over
  * ROUNDS rounds, every peer's counters raised before each, so that each
  * round books N peers' deltas as a busy interval does. Median and 90th
@@ -51,22 +53,26 @@
 #include <linux/magic.h>
 #include <bpf/bpf.h>
 
-#include "tollgate.h"
-#include "collect.h"
-#include "config.h"
-#include "metrics.h"
-#include "rate.h"
-#include "tgerr.h"
+#include "classify/config.h"
+#include "collect/snapshot.h"
+#include "collect/usage.h"
+#include "export/metrics.h"
+#include "ledger/book.h"
+#include "lib/tgerr.h"
+#include "lib/util.h"
+#include "load/loader.h"
+#include "rate/plan.h"
 
 #define DEFAULT_ROUNDS	20
 #define DEFAULT_CONFIG	"tests/data/jdcloud.yaml"
 #define DEFAULT_PEERS	16384
 #define INTERVAL	10	/* seconds between two collections' due */
 
-enum { S_READ, S_LEDGER, S_METRICS, S_RATE, S_RENDER, S_SUMMARY, NR_S };
+enum { S_READ, S_USAGE, S_LEDGER, S_METRICS, S_RATE, S_RENDER, S_SUMMARY,
+       NR_S };
 
 static const char *const stage_names[NR_S] = {
-	"read", "ledger", "metrics", "rate", "render", "summary",
+	"read", "usage", "ledger", "metrics", "rate", "render", "summary",
 };
 
 static volatile sig_atomic_t stop;
@@ -91,7 +97,8 @@ struct agent {
 	struct view v;
 	bool have_view;
 	struct tg_config *cfg;
-	struct collect *collect;
+	struct usage *usage;
+	struct book *book;
 	struct metrics *mx;
 	struct plan plan;
 	bool have_plan;
@@ -131,7 +138,10 @@ static int agent_open(struct agent *a, __u32 n, const char *config,
 		       (!mc->plan_region ||
 			!plan_select_region(&a->plan, mc->plan_region));
 	snprintf(path, sizeof(path), "%s/ledger.db", dir);
-	err = collect_open(&a->collect, &(struct collect_opts){
+	a->usage = usage_new();
+	if (!a->usage)
+		return -ENOMEM;
+	err = book_open(&a->book, &(struct book_opts){
 			.ledger = path,
 			.host = "bench",
 			.time_zone = a->have_plan ? a->plan.time_zone : NULL });
@@ -147,7 +157,8 @@ static void agent_close(struct agent *a)
 {
 	snapshot_free(&a->s);
 	metrics_free(a->mx);
-	collect_close(a->collect);
+	book_close(a->book);
+	usage_free(a->usage);
 	config_free(a->cfg);
 	if (a->have_view)
 		view_close(&a->v);
@@ -173,10 +184,12 @@ static void agent_map_fds(const struct agent *a, int *idx, int *cnt,
 static int agent_collect(struct agent *a, time_t due, double t[NR_S],
 			 size_t *peers)
 {
-	struct dump_group *g, sum;
-	char *page;
-	size_t len, nr;
+	const struct usage_list *l;
+	struct tg_counters total;
+	__u64 billable = 0;
 	double t0 = now(), t1;
+	char *page;
+	size_t len, i;
 	int err;
 
 	snapshot_free(&a->s);
@@ -188,14 +201,21 @@ static int agent_collect(struct agent *a, time_t due, double t[NR_S],
 	t[S_READ] = t1 - t0;
 
 	t0 = t1;
-	err = collect_commit(a->collect, a->cfg, &a->s, due);
+	err = usage_update(a->usage, a->cfg, 0, &a->s, &l);
+	if (err)
+		return err;
+	t1 = now();
+	t[S_USAGE] = t1 - t0;
+
+	t0 = t1;
+	err = book_commit(a->book, l, a->s.meta.created_ns, due);
 	if (err)
 		return err;
 	t1 = now();
 	t[S_LEDGER] = t1 - t0;
 
 	t0 = t1;
-	err = metrics_update(a->mx, a->cfg, 0, &a->s);
+	err = metrics_collected(a->mx, l, &a->s, 0);
 	if (err)
 		return err;
 	t1 = now();
@@ -203,7 +223,7 @@ static int agent_collect(struct agent *a, time_t due, double t[NR_S],
 
 	t0 = t1;
 	if (a->have_plan)
-		metrics_rate(a->mx, collect_ledger(a->collect), &a->plan, due);
+		metrics_rate(a->mx, book_ledger(a->book), &a->plan, due);
 	t1 = now();
 	t[S_RATE] = t1 - t0;
 
@@ -216,10 +236,12 @@ static int agent_collect(struct agent *a, time_t due, double t[NR_S],
 	t[S_RENDER] = t1 - t0;
 
 	t0 = t1;
-	err = dump_aggregate(&a->s, a->cfg, BY_TRAFFIC, &g, &nr, &sum);
-	if (err)
-		return err;
-	free(g);
+	usage_totals(l, &total);
+	for (i = 0; i < l->nr; i++)
+		if (l->rows[i].cls.c.billable)
+			billable += l->rows[i].total.bytes_out;
+	if (billable > total.bytes_out)
+		return -EINVAL;
 	t[S_SUMMARY] = now() - t0;
 	return 0;
 }

@@ -16,6 +16,7 @@
 
 #include "ledger/book.h"
 #include "ledger/tz.h"
+#include "lib/hash.h"
 #include "lib/log.h"
 
 #define BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
@@ -272,25 +273,6 @@ static void set_name(char *dst, size_t size, const char *s)
 	snprintf(dst, size, "%s", s ? s : "");
 }
 
-/* The day row delta @d of row @r belongs to, less the host and day. */
-static void delta_row(const struct usage_row *r, const struct ledger_counter *d,
-		      struct ledger_usage *u)
-{
-	bool out = d->key[1] == BOOK_OUT;
-	const struct tg_class *c = &r->cls.c;
-
-	u->bytes = d->bytes;
-	u->packets = d->packets;
-	u->calls = d->calls;
-	set_name(u->k.traffic_type, sizeof(u->k.traffic_type),
-		 traffic_name(usage_type(r, out)));
-	set_name(u->k.tenant, sizeof(u->k.tenant), c->tenant);
-	set_name(u->k.service, sizeof(u->k.service), c->service);
-	if (r->src.key.role == TG_ROLE_BACKEND)
-		set_name(u->k.backend, sizeof(u->k.backend), c->backend);
-	u->unexplained_bytes = out && r->cls.unexplained ? d->bytes : 0;
-}
-
 static int cmp_row(const void *pa, const void *pb)
 {
 	const struct ledger_usage *a = pa, *b = pb;
@@ -303,52 +285,162 @@ static int add_u64(__u64 *a, __u64 b)
 	return __builtin_add_overflow(*a, b, a) ? -EOVERFLOW : 0;
 }
 
+static int add_usage(struct ledger_usage *a, const struct ledger_usage *b)
+{
+	int err;
+
+	if ((err = add_u64(&a->bytes, b->bytes)) ||
+	    (err = add_u64(&a->packets, b->packets)) ||
+	    (err = add_u64(&a->calls, b->calls)))
+		return err;
+	return add_u64(&a->unexplained_bytes, b->unexplained_bytes);
+}
+
 /*
- * The deltas @d (of the counters whose rows are @of) as day rows of @day,
- * summed per key (the keys are zero-filled, so they compare as bytes).
- * Sets *@rows, *@nr.
+ * What a day row of one interval depends on, as the usage stage made it.
+ * The names point into one configuration, whose equal names are one
+ * string, so equal pointers are equal names; different pointers may still
+ * be equal names (a built-in ""), which the final sort merges.
+ */
+struct group {
+	const char *tenant, *service, *backend;
+	enum tg_traffic type;
+	struct ledger_usage sum;	/* counters only, key unset */
+	bool used;
+};
+
+struct groups {
+	struct group *v;
+	size_t nr, cap;		/* cap: power of two */
+};
+
+static bool same_group(const struct group *g, const struct group *k)
+{
+	return g->tenant == k->tenant && g->service == k->service &&
+	       g->backend == k->backend && g->type == k->type;
+}
+
+static struct group *group_slot(struct group *v, size_t cap,
+				const struct group *k)
+{
+	__u64 h = fnv_bytes(FNV_OFFSET, &k->tenant, sizeof(k->tenant));
+	size_t i;
+
+	h = fnv_bytes(h, &k->service, sizeof(k->service));
+	h = fnv_bytes(h, &k->backend, sizeof(k->backend));
+	h = fnv_bytes(h, &k->type, sizeof(k->type));
+	for (i = h & (cap - 1); v[i].used && !same_group(&v[i], k);
+	     i = (i + 1) & (cap - 1))
+		;
+	return &v[i];
+}
+
+/* The group of @k, made when new. NULL when out of memory. */
+static struct group *group_get(struct groups *g, const struct group *k)
+{
+	struct group *slot;
+
+	if ((g->nr + 1) * 2 > g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 64, i;
+		struct group *v = calloc(cap, sizeof(*v));
+
+		if (!v)
+			return NULL;
+		for (i = 0; i < g->cap; i++)
+			if (g->v[i].used)
+				*group_slot(v, cap, &g->v[i]) = g->v[i];
+		free(g->v);
+		g->v = v;
+		g->cap = cap;
+	}
+	slot = group_slot(g->v, g->cap, k);
+	if (!slot->used) {
+		*slot = *k;
+		slot->used = true;
+		g->nr++;
+	}
+	return slot;
+}
+
+/*
+ * The deltas @d of counters whose rows are @of, as day rows of @day,
+ * summed per key. The deltas are first added up per group of the names
+ * the usage stage gave (a handful for thousands of peers), and only the
+ * groups are made into day rows. Sets *@rows, *@nr.
  */
 static int make_rows(const struct book *b, const struct usage_row *const *of,
 		     const char *day, const struct ledger_counter *d, size_t n,
 		     struct ledger_usage **rows, size_t *nr)
 {
-	struct ledger_usage *v;
+	struct groups g = {};
+	struct ledger_usage *v = NULL, u;
 	size_t i, j = 0;
 	int err = 0;
 
 	*rows = NULL;
 	*nr = 0;
-	v = calloc(n + 1, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && !err; i++) {
+		const struct usage_row *r = of[i];
+		const struct tg_class *c = &r->cls.c;
+		bool out = d[i].key[1] == BOOK_OUT;
+		struct group k = {
+			.tenant = c->tenant,
+			.service = c->service,
+			.backend = r->src.key.role == TG_ROLE_BACKEND ?
+					   c->backend : "",
+			.type = usage_type(r, out),
+		}, *grp;
+
 		if (!d[i].bytes && !d[i].packets && !d[i].calls)
 			continue;
+		grp = group_get(&g, &k);
+		if (!grp) {
+			err = -ENOMEM;
+			break;
+		}
+		u.bytes = d[i].bytes;
+		u.packets = d[i].packets;
+		u.calls = d[i].calls;
+		/* Bytes out that no rule explains are billed all the same,
+		 * and counted apart. */
+		u.unexplained_bytes = out && r->cls.unexplained ? d[i].bytes :
+								   0;
+		err = add_usage(&grp->sum, &u);
+	}
+	if (!err && !(v = calloc(g.nr + 1, sizeof(*v))))
+		err = -ENOMEM;
+	for (i = 0; !err && i < g.cap; i++) {
+		const struct group *grp = &g.v[i];
+
+		if (!grp->used)
+			continue;
+		v[j] = grp->sum;
+		memset(&v[j].k, 0, sizeof(v[j].k));
 		set_name(v[j].k.host, sizeof(v[j].k.host), b->host);
 		set_name(v[j].k.day, sizeof(v[j].k.day), day);
-		delta_row(of[i], &d[i], &v[j]);
+		set_name(v[j].k.tenant, sizeof(v[j].k.tenant), grp->tenant);
+		set_name(v[j].k.service, sizeof(v[j].k.service), grp->service);
+		set_name(v[j].k.backend, sizeof(v[j].k.backend), grp->backend);
+		set_name(v[j].k.traffic_type, sizeof(v[j].k.traffic_type),
+			 traffic_name(grp->type));
 		j++;
 	}
+	free(g.v);
 	if (j)
 		qsort(v, j, sizeof(*v), cmp_row);
-	for (i = 0, n = j, j = 0; i < n; i++) {
-		if (j && !cmp_row(&v[j - 1], &v[i])) {
-			if ((err = add_u64(&v[j - 1].bytes, v[i].bytes)) ||
-			    (err = add_u64(&v[j - 1].packets, v[i].packets)) ||
-			    (err = add_u64(&v[j - 1].calls, v[i].calls)) ||
-			    (err = add_u64(&v[j - 1].unexplained_bytes,
-					   v[i].unexplained_bytes)))
-				goto fail;
-			continue;
-		}
-		v[j++] = v[i];
+	for (i = 0, n = j, j = 0; !err && i < n; i++) {
+		if (j && !cmp_row(&v[j - 1], &v[i]))
+			err = add_usage(&v[j - 1], &v[i]);
+		else
+			v[j++] = v[i];
+	}
+	if (err) {
+		free(v);
+		return err;
 	}
 	*rows = v;
 	*nr = j;
 	return 0;
-fail:
-	free(v);
-	return err;
 }
 
 /* One attempt at committing @cur (rows @of) on top of b->prev. */
