@@ -724,6 +724,198 @@ static int agent_metrics_serve(struct agent *a)
 	return 0;
 }
 
+/*
+ * What the agent needs before it touches the kernel: the configuration,
+ * the ledger (with the fleet ledger) and the metrics endpoint. A wrong
+ * file or a port in use stops the agent here, while it has changed
+ * nothing.
+ */
+static int agent_prepare(struct agent *a)
+{
+	struct run_opts *o = &a->o;
+	int err;
+
+	if (agent_load_config(a, "cannot load the configuration", &a->cfg))
+		return -EINVAL;
+	config_describe("loaded", a->cfg);
+	a->usage = usage_new();
+	if (!a->usage)
+		return -ENOMEM;
+	if (o->ledger) {
+		err = agent_host(o);
+		if (err)
+			return err;
+		err = book_open(&a->book, &(struct book_opts){
+					.ledger = o->ledger,
+					.host = o->host,
+					.time_zone = agent_ledger_tz(a->cfg,
+								     &a->plan) });
+		if (err)
+			return err;
+		pr_info("ledger '%s': host %s, days in %s", o->ledger, o->host,
+			ledger_time_zone(book_ledger(a->book)));
+		if (o->ship && (err = fleet_open(&a->fleet, o->ship)))
+			return err;
+	}
+	return agent_metrics_start(a);
+}
+
+/*
+ * SIGINT and SIGTERM end the loop, SIGHUP reloads; all three are blocked
+ * but while the loop waits (@wait_mask), so none is lost between two
+ * checks.
+ */
+static void agent_signals(sigset_t *wait_mask)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t sigs;
+
+	/* A scraper that hangs up mid-answer must not kill the agent. */
+	signal(SIGPIPE, SIG_IGN);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigprocmask(SIG_BLOCK, &sigs, wait_mask);
+	sigdelset(wait_mask, SIGINT);
+	sigdelset(wait_mask, SIGTERM);
+	sigdelset(wait_mask, SIGHUP);
+}
+
+/*
+ * Load, lock, attach and pin the meter, take a view of its maps, give up
+ * what the agent no longer needs, and start serving metrics.
+ */
+static int agent_start(struct agent *a)
+{
+	struct run_opts *o = &a->o;
+	int err;
+
+	err = meter_load(&a->m, &(struct meter_opts){
+					.pin_dir = o->pin_dir,
+					.max_peers = o->max_peers,
+					.no_calls = o->no_calls });
+	if (err)
+		return err;
+	a->lock = lock_pin_dir(o->pin_dir);
+	if (a->lock < 0)
+		return -EBUSY;
+	err = meter_attach(a->m, o->cgroup);
+	if (err)
+		return err;
+	agent_tls(a);
+	err = view_from_meter(&a->v, a->m);
+	if (err)
+		return err;
+	a->have_view = true;
+	err = privs_drop(&o->privs, a->v.meta);
+	if (err)
+		return err;
+	/* Hooking a TLS library takes CAP_BPF and CAP_PERFMON, and finding
+	 * it reading other users' /proc/PID/maps: gone with root. */
+	if (geteuid() != 0) {
+		a->no_hooks = true;
+		pr_info("tls: not root any more: TLS libraries are hooked at "
+			"start only (name them in the configuration's tls, "
+			"or start the agent after the gateway)");
+	}
+	err = agent_metrics_serve(a);
+	if (err)
+		return err;
+	printf("tollgate %s: %s cgroup %s (ingress, egress, sock_ops), "
+	       "pinned in %s\n", TOLLGATE_VERSION,
+	       meter_resumed(a->m) ? "resumed metering" : "metering",
+	       o->cgroup, o->pin_dir);
+	if (o->summary)
+		printf("summary every %us; Ctrl-C stops the agent, %s\n",
+		       o->interval,
+		       o->detach_on_exit ? "and detaches the meter" :
+					   "the kernel keeps counting");
+	fflush(stdout);
+	return 0;
+}
+
+/*
+ * The collection loop, until SIGINT or SIGTERM. The first pass books at
+ * once what was counted while no agent ran; then every interval, and at
+ * every midnight. A clean exit books what the last interval counted so
+ * far.
+ */
+static void agent_loop(struct agent *a, const sigset_t *wait_mask)
+{
+	const struct run_opts *o = &a->o;
+	struct snapshot s = {};
+	time_t due, last_due;
+	bool first;
+	int err;
+
+	due = last_due = time(NULL);
+	for (first = true; !exiting; first = false) {
+		double t0;
+		time_t now;
+
+		if (!first)
+			due = agent_wait(a, due, wait_mask);
+		if (exiting)
+			break;
+		/* Processes that started since may map a TLS library
+		 * not hooked yet. */
+		if (!a->no_hooks)
+			meter_tls_scan(a->m);
+		t0 = mono_now();
+		err = snapshot_read(&a->v, &s, false);
+		agent_collect(a, err, &s, due, t0, last_due,
+			      o->summary && !first);
+		snapshot_free(&s);
+		last_due = due;
+		/* Behind by more than an interval (a suspended host): start
+		 * the schedule again from now. */
+		now = time(NULL);
+		if (now - due > (time_t)o->interval)
+			due = now;
+		due = a->book ? book_next(a->book, due, o->interval) :
+				due + o->interval;
+	}
+	pr_info("exiting");
+	if (a->book) {
+		err = snapshot_read(&a->v, &s, false);
+		agent_collect(a, err, &s, time(NULL), mono_now(), due, false);
+		snapshot_free(&s);
+	}
+}
+
+/* Release everything; @err: the start failed. */
+static void agent_stop(struct agent *a, int err)
+{
+	const struct run_opts *o = &a->o;
+
+	if (a->have_view)
+		view_close(&a->v);
+	/* A start that failed takes back the pins it made (another agent's
+	 * stay: it holds the lock and this one never got it). */
+	if (err && a->lock >= 0)
+		meter_abandon(a->m);
+	else
+		meter_free(a->m);
+	if (o->detach_on_exit && a->lock >= 0)
+		meter_detach(o->pin_dir, !o->summary);
+	else if (!err)
+		fprintf(stderr, "tollgate: agent stopped; the meter stays "
+				"attached (pinned in %s), 'tollgate detach' "
+				"removes it\n", o->pin_dir);
+	if (a->lock >= 0)
+		close(a->lock);
+	metrics_server_stop(a->srv);
+	metrics_free(a->mx);
+	fleet_close(a->fleet);
+	book_close(a->book);
+	usage_free(a->usage);
+	config_free(a->cfg);
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct agent a = {
@@ -735,172 +927,23 @@ int cmd_run(int argc, char **argv)
 		},
 		.lock = -1,
 	};
-	struct run_opts *o = &a.o;
-	struct sigaction sa = {};
-	sigset_t sigs, wait_mask;
-	struct snapshot s = {};
-	time_t due, last_due;
-	bool first;
+	sigset_t wait_mask;
 	int err;
 
-	err = parse_run_args(argc, argv, o);
-	if (err)
+	if (parse_run_args(argc, argv, &a.o))
 		return 2;
-	if (!o->cgroup[0] && default_cgroup(o->cgroup, sizeof(o->cgroup)))
+	if (!a.o.cgroup[0] &&
+	    default_cgroup(a.o.cgroup, sizeof(a.o.cgroup)))
 		return 1;
-	if (o->summary < 0)
-		o->summary = isatty(STDOUT_FILENO);
-
-	/* Before anything touches the kernel: a wrong file changes nothing. */
-	if (agent_load_config(&a, "cannot load the configuration", &a.cfg))
-		return 1;
-	config_describe("loaded", a.cfg);
-	a.usage = usage_new();
-	if (!a.usage) {
-		err = -ENOMEM;
-		goto out;
+	if (a.o.summary < 0)
+		a.o.summary = isatty(STDOUT_FILENO);
+	err = agent_prepare(&a);
+	if (!err) {
+		agent_signals(&wait_mask);
+		err = agent_start(&a);
 	}
-
-	/* The ledger too: a file that is not one stops the agent here. */
-	if (o->ledger) {
-		err = agent_host(o);
-		if (err)
-			goto out;
-		err = book_open(&a.book, &(struct book_opts){
-					.ledger = o->ledger,
-					.host = o->host,
-					.time_zone = agent_ledger_tz(a.cfg,
-								     &a.plan) });
-		if (err)
-			goto out;
-		pr_info("ledger '%s': host %s, days in %s", o->ledger, o->host,
-			ledger_time_zone(book_ledger(a.book)));
-		if (o->ship && (err = fleet_open(&a.fleet, o->ship)))
-			goto out;
-	}
-
-	err = agent_metrics_start(&a);
-	if (err)
-		goto out;
-
-	/* A scraper that hangs up mid-answer must not kill the agent. */
-	signal(SIGPIPE, SIG_IGN);
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
-	sigprocmask(SIG_BLOCK, &sigs, &wait_mask);
-	sigdelset(&wait_mask, SIGINT);
-	sigdelset(&wait_mask, SIGTERM);
-	sigdelset(&wait_mask, SIGHUP);
-
-	err = meter_load(&a.m, &(struct meter_opts){ .pin_dir = o->pin_dir,
-						      .max_peers = o->max_peers,
-						      .no_calls = o->no_calls });
-	if (err)
-		goto out;
-	a.lock = lock_pin_dir(o->pin_dir);
-	if (a.lock < 0) {
-		err = -EBUSY;
-		goto out;
-	}
-	err = meter_attach(a.m, o->cgroup);
-	if (err)
-		goto out;
-	agent_tls(&a);
-	err = view_from_meter(&a.v, a.m);
-	if (err)
-		goto out;
-	a.have_view = true;
-	err = privs_drop(&o->privs, a.v.meta);
-	if (err)
-		goto out;
-	/* Hooking a TLS library takes CAP_BPF and CAP_PERFMON, and finding
-	 * it reading other users' /proc/PID/maps: gone with root. */
-	if (geteuid() != 0) {
-		a.no_hooks = true;
-		pr_info("tls: not root any more: TLS libraries are hooked at "
-			"start only (name them in the configuration's tls, "
-			"or start the agent after the gateway)");
-	}
-	err = agent_metrics_serve(&a);
-	if (err)
-		goto out;
-	printf("tollgate %s: %s cgroup %s (ingress, egress, sock_ops), "
-	       "pinned in %s\n", TOLLGATE_VERSION,
-	       meter_resumed(a.m) ? "resumed metering" : "metering", o->cgroup,
-	       o->pin_dir);
-	if (o->summary)
-		printf("summary every %us; Ctrl-C stops the agent, %s\n",
-		       o->interval,
-		       o->detach_on_exit ? "and detaches the meter" :
-					   "the kernel keeps counting");
-	fflush(stdout);
-
-	/* The first pass books at once what was counted while no agent ran;
-	 * then every interval, and at every midnight. */
-	due = last_due = time(NULL);
-	for (first = true; !exiting; first = false) {
-		double t0;
-		time_t now;
-
-		if (!first)
-			due = agent_wait(&a, due, &wait_mask);
-		if (exiting)
-			break;
-		/* Processes that started since may map a TLS library
-		 * not hooked yet. */
-		if (!a.no_hooks)
-			meter_tls_scan(a.m);
-		t0 = mono_now();
-		err = snapshot_read(&a.v, &s, false);
-		agent_collect(&a, err, &s, due, t0, last_due,
-			      o->summary && !first);
-		snapshot_free(&s);
-		err = 0;
-		last_due = due;
-		/* Behind by more than an interval (a suspended host): start
-		 * the schedule again from now. */
-		now = time(NULL);
-		if (now - due > (time_t)o->interval)
-			due = now;
-		due = a.book ? book_next(a.book, due, o->interval) :
-			       due + o->interval;
-	}
-	pr_info("exiting");
-	/* A clean exit books what the last interval counted so far. */
-	if (a.book) {
-		err = snapshot_read(&a.v, &s, false);
-		agent_collect(&a, err, &s, time(NULL), mono_now(), due, false);
-		snapshot_free(&s);
-		err = 0;
-	}
-out:
-	if (a.have_view)
-		view_close(&a.v);
-	/* A start that failed takes back the pins it made (another agent's
-	 * stay: it holds the lock and this one never got it). */
-	if (err && a.lock >= 0)
-		meter_abandon(a.m);
-	else
-		meter_free(a.m);
-	if (o->detach_on_exit && a.lock >= 0)
-		meter_detach(o->pin_dir, !o->summary);
-	else if (!err)
-		fprintf(stderr, "tollgate: agent stopped; the meter stays "
-				"attached (pinned in %s), 'tollgate detach' "
-				"removes it\n", o->pin_dir);
-	if (a.lock >= 0)
-		close(a.lock);
-	metrics_server_stop(a.srv);
-	metrics_free(a.mx);
-	fleet_close(a.fleet);
-	book_close(a.book);
-	usage_free(a.usage);
-	config_free(a.cfg);
+	if (!err)
+		agent_loop(&a, &wait_mask);
+	agent_stop(&a, err);
 	return err ? 1 : 0;
 }
