@@ -226,13 +226,47 @@ static void test_month_boundary(void **state)
 	assert_int_equal(rate_month(&p, "2024-07", r + 1, 1, &b), 0);
 	assert_int_equal(b.total_cents, 0);
 	bill_free(&b);
-	/* a row of another month is refused, not billed */
+	/* a row of another month is refused, not billed, and named */
 	assert_int_equal(rate_month(&p, "2024-06", r, 2, &b), -EINVAL);
+	assert_string_equal(b.error,
+			    "host gw1: day 2024-07-01 is not in month 2024-06");
+	strcpy(r[1].k.traffic_type, "outbound");
+	strcpy(r[1].k.day, "2024-06-29");
+	assert_int_equal(rate_month(&p, "2024-06", r, 2, &b), -EINVAL);
+	assert_string_equal(b.error, "host gw1, day 2024-06-29: 'outbound' "
+				     "is not a traffic type");
+	strcpy(r[1].k.traffic_type, "outbound_client");
 	/* the counter-example: one month */
 	strcpy(r[1].k.day, "2024-06-29");
 	assert_int_equal(rate_month(&p, "2024-06", r, 2, &b), 0);
 	assert_int_equal(b.total_cents, 240);
 	bill_free(&b);
+}
+
+/* A month's days as ledger filter bounds: 9999-12 is the last month, with
+ * no first day after it. */
+static void test_month_days(void **state)
+{
+	static const struct {
+		const char *month, *since, *until;
+	} cases[] = {
+		{ "2024-06", "2024-06-01", "2024-07-01" },
+		{ "2024-12", "2024-12-01", "2025-01-01" },
+		{ "0000-01", "0000-01-01", "0000-02-01" },
+		{ "9999-11", "9999-11-01", "9999-12-01" },
+		{ "9999-12", "9999-12-01", "" },
+	};
+	char since[LEDGER_DAY_SIZE], until[LEDGER_DAY_SIZE];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(rate_month_days(cases[i].month, since, until),
+				 0);
+		assert_string_equal(since, cases[i].since);
+		assert_string_equal(until, cases[i].until);
+	}
+	assert_int_equal(rate_month_days("2024-13", since, until), -EINVAL);
+	assert_int_equal(rate_month_days("10000-01", since, until), -EINVAL);
 }
 
 /* Two hosts, one tenant: 600,000 + 600,000 calls share the allowance:
@@ -768,6 +802,36 @@ static void test_rate_command(void **state)
 	free(out);
 }
 
+/* The last month a ledger can hold is rated like any other: a GB on
+ * 9999-12-31 costs 0.80, and November does not take December's days. */
+static void test_rate_last_month(void **state)
+{
+	struct ledger_usage r[] = {
+		row("gw1", "acme", "9999-12-31", "outbound_client", GiB, 0),
+		row("gw1", "acme", "9999-11-30", "outbound_client", 2 * GiB,
+		    0),
+	};
+	char path[128], *out;
+	int rc;
+
+	make_ledger("last.db", r, 2);
+	snprintf(path, sizeof(path), "%s/last.db", tmpdir);
+	out = run_rate(&rc, "--month", "9999-12", "--format", "csv", path,
+		       NULL);
+	assert_int_equal(rc, 0);
+	if (!strstr(out, "9999-12,acme,day,9999-12-31,,,,,,,,0.80\n") ||
+	    !strstr(out, "9999-12,,total,,,,,,,,,0.80\n") ||
+	    strstr(out, "9999-11-30"))
+		fail_msg("unexpected bill:\n%s", out);
+	free(out);
+	out = run_rate(&rc, "--month", "9999-11", "--format", "csv", path,
+		       NULL);
+	assert_int_equal(rc, 0);
+	if (!strstr(out, "9999-11,,total,,,,,,,,,1.60\n"))
+		fail_msg("unexpected bill:\n%s", out);
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -776,6 +840,7 @@ int main(void)
 		cmocka_unit_test(test_calls_and_traffic),
 		cmocka_unit_test(test_midnight),
 		cmocka_unit_test(test_month_boundary),
+		cmocka_unit_test(test_month_days),
 		cmocka_unit_test(test_hosts_share_free_tier),
 		cmocka_unit_test(test_rounding),
 		cmocka_unit_test(test_rounding_calls),
@@ -787,6 +852,7 @@ int main(void)
 		cmocka_unit_test(test_builtin_plans),
 		cmocka_unit_test(test_region_prices),
 		cmocka_unit_test(test_rate_command),
+		cmocka_unit_test(test_rate_last_month),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -8,6 +8,8 @@
  * plan's rounding mode; see rate.h for how lines, days and totals relate.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +88,44 @@ const char *fmt_cents(char *buf, size_t len, __u64 cents)
 	return buf;
 }
 
+/* The bounds of a month's days; see rate.h. */
+int rate_month_days(const char *month, char *since, char *until)
+{
+	char next[LEDGER_MONTH_SIZE];
+	int err;
+
+	if (!month_valid(month))
+		return -EINVAL;
+	snprintf(since, LEDGER_DAY_SIZE, "%.7s-01", month);
+	/* Days are years 0000-9999: nothing follows 9999-12-31. */
+	if (!strcmp(month, "9999-12")) {
+		*until = '\0';
+		return 0;
+	}
+	err = month_next(month, next);
+	if (err)
+		return err;
+	snprintf(until, LEDGER_DAY_SIZE, "%.7s-01", next);
+	return 0;
+}
+
+static const char *tenant_label(const char *t)
+{
+	return *t ? t : "(no tenant)";
+}
+
+/* Say in @b why rating failed; returns @err. */
+__attribute__((format(printf, 3, 4)))
+static int fail(struct bill *b, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(b->error, sizeof(b->error), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
 static int cmp_row(const void *pa, const void *pb)
 {
 	const struct ledger_usage *a = pa, *b = pb;
@@ -135,20 +175,26 @@ static void settle_day(const struct plan *p, struct bill_day *d)
 					       p->rounding);
 }
 
-static int finish_tenant(const struct plan *p, struct bill_tenant *t)
+static int finish_tenant(const struct plan *p, struct bill_tenant *t,
+			 struct bill *b)
 {
 	size_t i;
-	int err = 0;
 
 	settle_calls(p, t);
 	t->total_cents = t->calls_cents;
-	for (i = 0; i < t->nr_days && !err; i++) {
+	for (i = 0; i < t->nr_days; i++) {
 		settle_day(p, &t->days[i]);
-		err = add_u64(&t->traffic_cents, t->days[i].cents);
+		if (add_u64(&t->traffic_cents, t->days[i].cents))
+			return fail(b, -EOVERFLOW,
+				    "tenant %s: traffic costs more than a bill "
+				    "holds",
+				    tenant_label(t->tenant));
 	}
-	if (!err)
-		err = add_u64(&t->total_cents, t->traffic_cents);
-	return err;
+	if (add_u64(&t->total_cents, t->traffic_cents))
+		return fail(b, -EOVERFLOW,
+			    "tenant %s: the total is more than a bill holds",
+			    tenant_label(t->tenant));
+	return 0;
 }
 
 static void *grow(void *v, size_t nr, size_t *cap, size_t size)
@@ -176,20 +222,32 @@ int rate_month(const struct plan *p, const char *month,
 
 	memset(b, 0, sizeof(*b));
 	b->plan = *p;
-	if (!month_valid(month) || !p->calls_unit || !p->gb_bytes)
-		return -EINVAL;
+	if (!month_valid(month))
+		return fail(b, -EINVAL, "'%s' is not a month YYYY-MM", month);
+	if (!p->calls_unit || !p->gb_bytes)
+		return fail(b, -EINVAL, "plan %s: %s is 0", p->name,
+			    p->calls_unit ? "gb_bytes" : "calls.unit");
 	snprintf(b->month, sizeof(b->month), "%s", month);
 	if (nr) {
 		v = malloc(nr * sizeof(*v));
 		if (!v)
-			return -ENOMEM;
+			return fail(b, -ENOMEM, "out of memory");
 		memcpy(v, rows, nr * sizeof(*v));
 	}
 	for (i = 0; i < nr; i++) {
-		if (strncmp(v[i].k.day, month, 7) || v[i].k.day[7] != '-' ||
-		    ledger_traffic_index(v[i].k.traffic_type) < 0) {
+		if (strncmp(v[i].k.day, month, 7) || v[i].k.day[7] != '-')
+			err = fail(b, -EINVAL,
+				   "host %s: day %s is not in month %s",
+				   v[i].k.host, v[i].k.day, month);
+		else if (ledger_traffic_index(v[i].k.traffic_type) < 0)
+			err = fail(b, -EINVAL,
+				   "host %s, day %s: '%s' is not a traffic "
+				   "type",
+				   v[i].k.host, v[i].k.day,
+				   v[i].k.traffic_type);
+		if (err) {
 			free(v);
-			return -EINVAL;
+			return err;
 		}
 	}
 	if (nr)
@@ -201,12 +259,12 @@ int rate_month(const struct plan *p, const char *month,
 		struct bill_line *line;
 
 		if (!t || strcmp(t->tenant, r->k.tenant)) {
-			if (t && (err = finish_tenant(p, t)))
+			if (t && (err = finish_tenant(p, t, b)))
 				break;
 			b->tenants = grow(b->tenants, b->nr_tenants, &tcap,
 					  sizeof(*b->tenants));
 			if (!b->tenants) {
-				err = -ENOMEM;
+				err = fail(b, -ENOMEM, "out of memory");
 				break;
 			}
 			t = &b->tenants[b->nr_tenants++];
@@ -215,8 +273,13 @@ int rate_month(const struct plan *p, const char *month,
 			d = NULL;
 			dcap = 0;
 		}
-		if ((err = add_u64(&t->calls, r->calls)))
+		if (add_u64(&t->calls, r->calls)) {
+			err = fail(b, -EOVERFLOW,
+				   "tenant %s: more than %llu calls",
+				   tenant_label(t->tenant),
+				   (unsigned long long)UINT64_MAX);
 			break;
+		}
 		/* Inbound traffic is never billed and is not a line. */
 		if (type == 0 || (!r->bytes && !r->unexplained_bytes))
 			continue;
@@ -224,7 +287,7 @@ int rate_month(const struct plan *p, const char *month,
 			t->days = grow(t->days, t->nr_days, &dcap,
 				       sizeof(*t->days));
 			if (!t->days) {
-				err = -ENOMEM;
+				err = fail(b, -ENOMEM, "out of memory");
 				break;
 			}
 			d = &t->days[t->nr_days++];
@@ -235,19 +298,27 @@ int rate_month(const struct plan *p, const char *month,
 			       &d->lines[d->nr_lines++];
 		line->type = type;
 		line->price = p->traffic[type];
-		if ((err = add_u64(&line->bytes, r->bytes)) ||
-		    (err = add_u64(&line->unexplained_bytes,
-				   r->unexplained_bytes)) ||
-		    (err = add_u64(&t->unexplained_bytes,
-				   r->unexplained_bytes)))
+		if (add_u64(&line->bytes, r->bytes) ||
+		    add_u64(&line->unexplained_bytes, r->unexplained_bytes) ||
+		    add_u64(&t->unexplained_bytes, r->unexplained_bytes)) {
+			err = fail(b, -EOVERFLOW,
+				   "tenant %s, day %s, %s: more than %llu "
+				   "bytes",
+				   tenant_label(t->tenant), d->day,
+				   r->k.traffic_type,
+				   (unsigned long long)UINT64_MAX);
 			break;
-		/* < 2^63 bytes x < 2^50 nano: below 2^113 */
+		}
+		/* < 2^64 bytes x < 2^50 nano: below 2^114 */
 		line->cost = (u128)line->bytes * line->price;
 	}
 	if (!err && t)
-		err = finish_tenant(p, t);
+		err = finish_tenant(p, t, b);
 	for (i = 0; i < b->nr_tenants && !err; i++)
-		err = add_u64(&b->total_cents, b->tenants[i].total_cents);
+		if (add_u64(&b->total_cents, b->tenants[i].total_cents))
+			err = fail(b, -EOVERFLOW,
+				   "the bill's total is more than a bill "
+				   "holds");
 	free(v);
 	if (err)
 		bill_free(b);
