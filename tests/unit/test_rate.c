@@ -243,6 +243,93 @@ static void test_month_boundary(void **state)
 	bill_free(&b);
 }
 
+/*
+ * Bills keep cents in 64 bits: 2^64 - 1 cents is the largest amount and
+ * prints exactly; one cent more, in a day, in a tenant's calls, in a
+ * tenant's total or in the bill's total, is refused with the amount, not
+ * cut to 64 bits. A GB of 1 byte: 0.02 per byte to clients, 0.01 to the
+ * internet; calls at 0.01 each, none free.
+ */
+static void test_cents_limit(void **state)
+{
+	struct plan p = load_plan("jdcloud");
+	struct ledger_usage r[3];
+	char buf[64];
+	struct bill b;
+
+	p.gb_bytes = 1;
+	p.traffic[1] = 20000000;
+	p.traffic[5] = 10000000;
+	p.calls_free = 0;
+	p.calls_unit = 1;
+	p.call_unit_price = 10000000;
+	assert_string_equal(ledger_traffic[1], "outbound_client");
+	assert_string_equal(ledger_traffic[5], "outbound_backend_internet");
+
+	/* (2^63 - 1) x 2 + 1 = 2^64 - 1 cents in a day */
+	r[0] = row("gw1", "acme", "2024-06-10", "outbound_client", INT64_MAX,
+		   0);
+	r[1] = row("gw1", "acme", "2024-06-10", "outbound_backend_internet", 1,
+		   0);
+	assert_int_equal(rate_month(&p, "2024-06", r, 2, &b), 0);
+	assert_true(b.tenants[0].days[0].cents == UINT64_MAX);
+	assert_true(b.total_cents == UINT64_MAX);
+	assert_string_equal(fmt_cents(buf, sizeof(buf), b.total_cents),
+			    "184467440737095516.15");
+	bill_free(&b);
+
+	/* one more byte at 0.01: 2^64 cents in the day */
+	r[1].bytes = 2;
+	assert_int_equal(rate_month(&p, "2024-06", r, 2, &b), -EOVERFLOW);
+	assert_string_equal(b.error,
+			    "tenant acme, day 2024-06-10: traffic costs "
+			    "184467440737095516.16 CNY, more than a bill holds "
+			    "(184467440737095516.15)");
+	assert_int_equal(b.nr_tenants, 0);
+
+	/* calls: 2^64 - 1 at 0.01 fit, at 0.02 they do not */
+	r[0] = row("gw1", "acme", "2024-06-10", "inbound", 0, UINT64_MAX);
+	assert_int_equal(rate_month(&p, "2024-06", r, 1, &b), 0);
+	assert_true(b.total_cents == UINT64_MAX);
+	bill_free(&b);
+	p.call_unit_price = 20000000;
+	assert_int_equal(rate_month(&p, "2024-06", r, 1, &b), -EOVERFLOW);
+	assert_string_equal(b.error,
+			    "tenant acme: calls cost 368934881474191032.30 "
+			    "CNY, more than a bill holds "
+			    "(184467440737095516.15)");
+	p.call_unit_price = 10000000;
+
+	/* calls and traffic that fit each, not together */
+	r[1] = row("gw1", "acme", "2024-06-10", "outbound_backend_internet", 1,
+		   0);
+	assert_int_equal(rate_month(&p, "2024-06", r, 2, &b), -EOVERFLOW);
+	assert_string_equal(b.error,
+			    "tenant acme: the total is 184467440737095516.16 "
+			    "CNY, more than a bill holds "
+			    "(184467440737095516.15)");
+
+	/* two days that fit each, not together */
+	r[0] = row("gw1", "acme", "2024-06-10", "outbound_client", INT64_MAX,
+		   0);
+	r[1] = row("gw1", "acme", "2024-06-11", "outbound_backend_internet", 2,
+		   0);
+	assert_int_equal(rate_month(&p, "2024-06", r, 2, &b), -EOVERFLOW);
+	assert_string_equal(b.error,
+			    "tenant acme: traffic costs 184467440737095516.16 "
+			    "CNY, more than a bill holds "
+			    "(184467440737095516.15)");
+
+	/* two tenants that fit each, not together */
+	r[1] = row("gw1", "beta", "2024-06-10", "outbound_backend_internet", 2,
+		   0);
+	assert_int_equal(rate_month(&p, "2024-06", r, 2, &b), -EOVERFLOW);
+	assert_string_equal(b.error,
+			    "the bill's total is 184467440737095516.16 CNY, "
+			    "more than a bill holds (184467440737095516.15)");
+	assert_int_equal(b.nr_tenants, 0);
+}
+
 /* A month's days as ledger filter bounds: 9999-12 is the last month, with
  * no first day after it. */
 static void test_month_days(void **state)
@@ -832,6 +919,32 @@ static void test_rate_last_month(void **state)
 	free(out);
 }
 
+/* 250,000,000,000,000,000 bytes at 0.80 with a GB of 1 byte cost
+ * 200,000,000,000,000,000.00: refused, and no half bill is printed. */
+static void test_rate_too_much(void **state)
+{
+	struct ledger_usage r = row("gw1", "acme", "2024-06-01",
+				    "outbound_client", 250000000000000000ULL,
+				    0);
+	char path[128], *out;
+	int rc;
+
+	make_ledger("much.db", &r, 1);
+	snprintf(path, sizeof(path), "%s/much.db", tmpdir);
+	out = run_rate(&rc, "--month", "2024-06", "--gb-bytes", "1", path,
+		       NULL);
+	assert_int_equal(rc, 1);
+	assert_string_equal(out, "");
+	free(out);
+	/* a GB of 2 bytes: 100,000,000,000,000,000.00 fits */
+	out = run_rate(&rc, "--month", "2024-06", "--gb-bytes", "2",
+		       "--format", "csv", path, NULL);
+	assert_int_equal(rc, 0);
+	if (!strstr(out, "2024-06,,total,,,,,,,,,100000000000000000.00\n"))
+		fail_msg("unexpected bill:\n%s", out);
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -841,6 +954,7 @@ int main(void)
 		cmocka_unit_test(test_midnight),
 		cmocka_unit_test(test_month_boundary),
 		cmocka_unit_test(test_month_days),
+		cmocka_unit_test(test_cents_limit),
 		cmocka_unit_test(test_hosts_share_free_tier),
 		cmocka_unit_test(test_rounding),
 		cmocka_unit_test(test_rounding_calls),
@@ -853,6 +967,7 @@ int main(void)
 		cmocka_unit_test(test_region_prices),
 		cmocka_unit_test(test_rate_command),
 		cmocka_unit_test(test_rate_last_month),
+		cmocka_unit_test(test_rate_too_much),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

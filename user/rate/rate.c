@@ -144,56 +144,103 @@ static int add_u64(__u64 *sum, __u64 v)
 	return __builtin_add_overflow(*sum, v, sum) ? -EOVERFLOW : 0;
 }
 
-/* Settle the calls of @t: free allowance, whole units, one rounding. */
-static void settle_calls(const struct plan *p, struct bill_tenant *t)
+/*
+ * Amounts are kept in 64-bit cents; one past them (more than
+ * 184,467,440,737,095,516.15) is refused, never cut to 64 bits.
+ * @cents is the exact amount; returns 0 or -EOVERFLOW with the message.
+ */
+static int check_cents(struct bill *b, u128 cents, const char *what)
 {
+	char a[64], m[64];
+
+	if (cents <= UINT64_MAX)
+		return 0;
+	return fail(b, -EOVERFLOW,
+		    "%s %s %s, more than a bill holds (%s)", what,
+		    fmt_fraction(a, sizeof(a), cents, 100, 2, ROUND_DOWN),
+		    b->plan.currency,
+		    fmt_fraction(m, sizeof(m), UINT64_MAX, 100, 2, ROUND_DOWN));
+}
+
+/* Settle the calls of @t: free allowance, whole units, one rounding. */
+static int settle_calls(const struct plan *p, struct bill_tenant *t,
+			struct bill *b)
+{
+	char what[LEDGER_NAME_SIZE + 32];
 	__u64 billed;
+	u128 cents;
 
 	t->free_calls = t->calls < p->calls_free ? t->calls : p->calls_free;
 	billed = t->calls - t->free_calls;
 	t->billed_calls = billed;
 	/* A partial unit is charged as a whole one. */
 	t->units = billed / p->calls_unit + (billed % p->calls_unit != 0);
-	t->calls_cents = p->trial ? 0 :
-				    (__u64)div_round((u128)t->units *
-							     p->call_unit_price,
-						     NANO_PER_CENT,
-						     p->rounding);
+	/* < 2^64 units x < 2^50 nano: no overflow */
+	cents = p->trial ? 0 :
+			   div_round((u128)t->units * p->call_unit_price,
+				     NANO_PER_CENT, p->rounding);
+	snprintf(what, sizeof(what), "tenant %s: calls cost",
+		 tenant_label(t->tenant));
+	if (check_cents(b, cents, what))
+		return -EOVERFLOW;
+	t->calls_cents = cents;
+	return 0;
 }
 
 /* Settle one day of traffic: the exact sum of the lines, rounded once. */
-static void settle_day(const struct plan *p, struct bill_day *d)
+static int settle_day(const struct plan *p, const struct bill_tenant *t,
+		      struct bill_day *d, struct bill *b)
 {
+	char what[LEDGER_NAME_SIZE + 64];
+	u128 cents;
 	int i;
 
+	/* < 2^3 lines of < 2^114 each */
 	d->cost = 0;
 	for (i = 0; i < d->nr_lines; i++)
 		d->cost += d->lines[i].cost;
-	d->cents = p->trial ? 0 :
-			      (__u64)div_round(d->cost,
-					       (u128)p->gb_bytes * NANO_PER_CENT,
-					       p->rounding);
+	cents = p->trial ? 0 :
+			   div_round(d->cost,
+				     (u128)p->gb_bytes * NANO_PER_CENT,
+				     p->rounding);
+	snprintf(what, sizeof(what), "tenant %s, day %s: traffic costs",
+		 tenant_label(t->tenant), d->day);
+	if (check_cents(b, cents, what))
+		return -EOVERFLOW;
+	d->cents = cents;
+	return 0;
 }
 
+/* Settle a tenant's calls and days and add them up, exactly. */
 static int finish_tenant(const struct plan *p, struct bill_tenant *t,
 			 struct bill *b)
 {
+	char what[LEDGER_NAME_SIZE + 32];
+	u128 traffic = 0, total;
 	size_t i;
+	int err;
 
-	settle_calls(p, t);
-	t->total_cents = t->calls_cents;
-	for (i = 0; i < t->nr_days; i++) {
-		settle_day(p, &t->days[i]);
-		if (add_u64(&t->traffic_cents, t->days[i].cents))
-			return fail(b, -EOVERFLOW,
-				    "tenant %s: traffic costs more than a bill "
-				    "holds",
-				    tenant_label(t->tenant));
+	err = settle_calls(p, t, b);
+	/* Each day below 2^64, fewer than 2^63 days: no overflow. */
+	for (i = 0; i < t->nr_days && !err; i++) {
+		err = settle_day(p, t, &t->days[i], b);
+		traffic += t->days[i].cents;
 	}
-	if (add_u64(&t->total_cents, t->traffic_cents))
-		return fail(b, -EOVERFLOW,
-			    "tenant %s: the total is more than a bill holds",
-			    tenant_label(t->tenant));
+	if (err)
+		return err;
+	snprintf(what, sizeof(what), "tenant %s: traffic costs",
+		 tenant_label(t->tenant));
+	err = check_cents(b, traffic, what);
+	if (err)
+		return err;
+	total = traffic + t->calls_cents;
+	snprintf(what, sizeof(what), "tenant %s: the total is",
+		 tenant_label(t->tenant));
+	err = check_cents(b, total, what);
+	if (err)
+		return err;
+	t->traffic_cents = traffic;
+	t->total_cents = total;
 	return 0;
 }
 
@@ -314,11 +361,16 @@ int rate_month(const struct plan *p, const char *month,
 	}
 	if (!err && t)
 		err = finish_tenant(p, t, b);
-	for (i = 0; i < b->nr_tenants && !err; i++)
-		if (add_u64(&b->total_cents, b->tenants[i].total_cents))
-			err = fail(b, -EOVERFLOW,
-				   "the bill's total is more than a bill "
-				   "holds");
+	if (!err) {
+		/* Each below 2^64, fewer than 2^64 of them. */
+		u128 total = 0;
+
+		for (i = 0; i < b->nr_tenants; i++)
+			total += b->tenants[i].total_cents;
+		err = check_cents(b, total, "the bill's total is");
+		if (!err)
+			b->total_cents = total;
+	}
 	free(v);
 	if (err)
 		bill_free(b);

@@ -19,6 +19,10 @@
  * not summed from rounded lines. A tenant's month total is its calls
  * settlement plus its day settlements; the bill's total is the sum of the
  * tenants' totals.
+ *
+ * Settled amounts are kept in 64-bit cents: an amount that does not fit
+ * (more than 184,467,440,737,095,516.15) is refused with -EOVERFLOW,
+ * never cut to 64 bits.
  */
 #ifndef TOLLGATE_RATE_H
 #define TOLLGATE_RATE_H
