@@ -245,6 +245,43 @@ static void test_malformed_file(void **state)
 	free(before);
 }
 
+/* A bad CSV header is one error for its file; the later files are still
+ * read and their errors reported; nothing is imported. */
+static void test_bad_header(void **state)
+{
+	const char *hdr = in_dir("hdr.csv"), *bad = in_dir("neg.jsonl"),
+		   *in = in_dir("good.jsonl"), *l = in_dir("h.db");
+	const char *files[] = { in, hdr, bad };
+	char msg[4096], want[512], text[4096], *out;
+	size_t n = 0;
+	int i;
+
+	n += snprintf(text + n, sizeof(text) - n, "host,day,tenant,colour\n");
+	for (i = 0; i < 30; i++)
+		n += snprintf(text + n, sizeof(text) - n,
+			      "gw1,2024-06-01,acme,red\n");
+	write_text(hdr, text);
+	write_text(in, good);
+	write_text(bad, "{\"host\":\"h\"}\n"
+			"{\"host\":\"h\",\"day\":\"2024-06-01\","
+			"\"tenant\":\"t\",\"service\":\"s\",\"backend\":\"\","
+			"\"traffic_type\":\"inbound\",\"bytes\":-1,"
+			"\"packets\":1,\"calls\":0}\n");
+	assert_int_equal(import(l, files, 3, msg, sizeof(msg)), -EINVAL);
+	snprintf(want, sizeof(want),
+		 "%s:1: colour: unknown column\n"
+		 "%s:1: day: missing\n"
+		 "%s:2: bytes: negative\n"
+		 "tollgate: nothing imported: 3 malformed lines\n",
+		 hdr, bad, bad);
+	assert_string_equal(msg, want);
+	/* the good file before them is not imported either */
+	assert_int_equal(import(l, files, 0, NULL, 0), 0);
+	out = export(l, FMT_JSON);
+	assert_string_equal(out, "");
+	free(out);
+}
+
 /* `tollgate ledger import` into a new ledger that fails leaves no file. */
 static void test_failed_import_leaves_nothing(void **state)
 {
@@ -412,6 +449,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_overwrite),
 		cmocka_unit_test(test_malformed_file),
+		cmocka_unit_test(test_bad_header),
 		cmocka_unit_test(test_failed_import_leaves_nothing),
 		cmocka_unit_test(test_json_lines),
 		cmocka_unit_test(test_csv_lines),

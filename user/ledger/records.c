@@ -423,6 +423,7 @@ struct import_file {
 	enum out_format fmt;	/* FMT_JSON or FMT_CSV */
 	struct record_csv csv;
 	bool have_header;
+	bool bad_header;	/* the rest of the file cannot be read */
 };
 
 /*
@@ -436,6 +437,8 @@ static int next_record(struct import_file *in, const char *ledger_tz,
 	ssize_t n;
 	int ret;
 
+	if (in->bad_header)
+		return 0;
 	while ((n = getline(buf, cap, in->f)) >= 0) {
 		char *line = *buf;
 		size_t len = n, i;
@@ -456,8 +459,12 @@ static int next_record(struct import_file *in, const char *ledger_tz,
 				ret = record_csv_header(line, &in->csv, err,
 							sizeof(err));
 			}
-			if (ret)
+			/* Without its header no line of the file can be
+			 * read: one error for the file, not one a line. */
+			if (ret) {
+				in->bad_header = true;
 				goto bad;
+			}
 			in->have_header = true;
 			continue;
 		}
