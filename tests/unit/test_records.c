@@ -67,9 +67,10 @@ static char *export(const char *path, enum out_format fmt)
 	return buf;
 }
 
-/* Import @files into @path; stderr captured into @msg when not NULL. */
-static int import(const char *path, const char **files, int nr, char *msg,
-		  size_t msglen)
+/* Import @files of @format (-1: told by their first line) into @path;
+ * stderr captured into @msg when not NULL. */
+static int import_as(const char *path, const char **files, int nr,
+		     int format, char *msg, size_t msglen)
 {
 	struct ledger *l = NULL;
 	FILE *tmp = tmpfile();
@@ -80,7 +81,7 @@ static int import(const char *path, const char **files, int nr, char *msg,
 	assert_int_equal(ledger_open(&l, path, LEDGER_CREATE, NULL), 0);
 	fflush(stderr);
 	dup2(fileno(tmp), 2);
-	err = records_import(l, (char *const *)files, nr, -1, NULL);
+	err = records_import(l, (char *const *)files, nr, format, NULL);
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
@@ -92,6 +93,12 @@ static int import(const char *path, const char **files, int nr, char *msg,
 	}
 	fclose(tmp);
 	return err;
+}
+
+static int import(const char *path, const char **files, int nr, char *msg,
+		  size_t msglen)
+{
+	return import_as(path, files, nr, -1, msg, msglen);
 }
 
 static const char good[] =
@@ -243,6 +250,49 @@ static void test_malformed_file(void **state)
 	assert_string_equal(after, before);
 	free(after);
 	free(before);
+}
+
+/* A UTF-8 byte order mark before the first line is skipped, and the
+ * format is told after it. */
+static void test_bom(void **state)
+{
+	const char *jsonl = in_dir("bom.jsonl"), *csv = in_dir("bom.csv"),
+		   *in = in_dir("good.jsonl"), *a = in_dir("bom-a.db"),
+		   *b = in_dir("bom-b.db"), *c = in_dir("bom-c.db"),
+		   *d = in_dir("bom-d.db");
+	char text[4096], msg[1024], *want, *got, *ca;
+
+	write_text(in, good);
+	assert_int_equal(import(a, &in, 1, NULL, 0), 0);
+	want = export(a, FMT_JSON);
+	ca = export(a, FMT_CSV);
+
+	snprintf(text, sizeof(text), "\xef\xbb\xbf%s", good);
+	write_text(jsonl, text);
+	assert_int_equal(import(b, &jsonl, 1, msg, sizeof(msg)), 0);
+	got = export(b, FMT_JSON);
+	assert_string_equal(got, want);
+	free(got);
+	assert_int_equal(import_as(c, &jsonl, 1, FMT_JSON, msg, sizeof(msg)),
+			 0);
+	got = export(c, FMT_JSON);
+	assert_string_equal(got, want);
+	free(got);
+
+	snprintf(text, sizeof(text), "\xef\xbb\xbf%s", ca);
+	write_text(csv, text);
+	assert_int_equal(import(d, &csv, 1, msg, sizeof(msg)), 0);
+	got = export(d, FMT_JSON);
+	assert_string_equal(got, want);
+	free(got);
+
+	/* only at the start of the file */
+	snprintf(text, sizeof(text), "%s\xef\xbb\xbf%s", good, good);
+	write_text(jsonl, text);
+	assert_int_equal(import(d, &jsonl, 1, msg, sizeof(msg)), -EINVAL);
+	assert_non_null(strstr(msg, ":5: record: not JSON: "));
+	free(want);
+	free(ca);
 }
 
 /* A bad CSV header is one error for its file; the later files are still
@@ -450,6 +500,7 @@ int main(void)
 		cmocka_unit_test(test_overwrite),
 		cmocka_unit_test(test_malformed_file),
 		cmocka_unit_test(test_bad_header),
+		cmocka_unit_test(test_bom),
 		cmocka_unit_test(test_failed_import_leaves_nothing),
 		cmocka_unit_test(test_json_lines),
 		cmocka_unit_test(test_csv_lines),

@@ -21,6 +21,7 @@
 #include "lib/log.h"
 
 #define MAX_REPORTED 20
+#define UTF8_BOM "\xef\xbb\xbf"
 
 enum field {
 	F_HOST,
@@ -420,7 +421,7 @@ struct import_file {
 	const char *name;
 	FILE *f;
 	unsigned int line;
-	enum out_format fmt;	/* FMT_JSON or FMT_CSV */
+	int fmt;		/* FMT_JSON, FMT_CSV, -1: not told yet */
 	struct record_csv csv;
 	bool have_header;
 	bool bad_header;	/* the rest of the file cannot be read */
@@ -446,10 +447,20 @@ static int next_record(struct import_file *in, const char *ledger_tz,
 		in->line++;
 		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			line[--len] = '\0';
+		/* A UTF-8 byte order mark (editors on Windows write one) is
+		 * no part of the first line. */
+		if (in->line == 1 && len >= 3 && !memcmp(line, UTF8_BOM, 3)) {
+			line += 3;
+			len -= 3;
+		}
 		for (i = 0; i < len && (line[i] == ' ' || line[i] == '\t'); i++)
 			;
 		if (i == len)
 			continue;	/* blank */
+		/* JSON lines start with '{'; anything else is taken for
+		 * CSV. */
+		if (in->fmt < 0)
+			in->fmt = line[i] == '{' ? FMT_JSON : FMT_CSV;
 		if (in->fmt == FMT_CSV && !in->have_header) {
 			if (strlen(line) != len) {
 				snprintf(err, sizeof(err),
@@ -508,19 +519,6 @@ bad:
 	return -EINVAL;
 }
 
-/* JSON lines start with '{'; anything else is taken for CSV. */
-static enum out_format sniff(FILE *f)
-{
-	int c;
-
-	while ((c = getc(f)) != EOF && (c == ' ' || c == '\t' || c == '\r' ||
-					c == '\n'))
-		;
-	if (c != EOF)
-		ungetc(c, f);
-	return c == '{' ? FMT_JSON : FMT_CSV;
-}
-
 /* Import records into @l; see records.h. */
 int records_import(struct ledger *l, char *const *inputs, int nr,
 		   int format, size_t *imported)
@@ -550,7 +548,7 @@ int records_import(struct ledger *l, char *const *inputs, int nr,
 				strerror(-err));
 			break;
 		}
-		in.fmt = format >= 0 ? (enum out_format)format : sniff(in.f);
+		in.fmt = format;
 		while ((ret = next_record(&in, ledger_time_zone(l), &r, &buf,
 					  &cap)) != 0) {
 			if (ret == -EINVAL) {
