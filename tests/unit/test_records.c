@@ -355,6 +355,10 @@ static void test_failed_import_leaves_nothing(void **state)
 
 static void test_json_lines(void **state)
 {
+#define NAMED(service)                                                        \
+	"{\"host\":\"h\",\"day\":\"2024-06-01\",\"tenant\":\"t\","             \
+	"\"service\":\"" service "\",\"backend\":\"\",\"traffic_type\":"      \
+	"\"inbound\",\"bytes\":1,\"packets\":1,\"calls\":0}"
 #define REC(extra)                                                            \
 	"{\"host\":\"h\",\"day\":\"2024-06-01\",\"tenant\":\"t\","             \
 	"\"service\":\"s\",\"backend\":\"\",\"traffic_type\":\"inbound\","     \
@@ -394,6 +398,14 @@ static void test_json_lines(void **state)
 		  "\"service\":\"s\",\"backend\":\"\",\"traffic_type\":"
 		  "\"outbound\",\"bytes\":1,\"packets\":1,\"calls\":0}",
 		  "host: empty" },
+		/* names are UTF-8: 北京 is; a cut one, Latin-1, an overlong
+		 * '/' and a surrogate are not */
+		{ NAMED("\xe5\x8c\x97\xe4\xba\xac"), NULL },
+		{ NAMED("\xe5\x8c\x97\xe4\xba"),
+		  "service: not valid UTF-8 at byte 4" },
+		{ NAMED("caf\xe9" "s"), "service: not valid UTF-8 at byte 4" },
+		{ NAMED("a\xc0\xaf" "b"), "service: not valid UTF-8 at byte 2" },
+		{ NAMED("\xed\xa0\x80"), "service: not valid UTF-8 at byte 1" },
 	};
 	struct ledger_usage r;
 	char err[256], tz[LEDGER_TZ_SIZE];
@@ -414,6 +426,7 @@ static void test_json_lines(void **state)
 				 ret ? err : "", cases[i].err);
 	}
 #undef REC
+#undef NAMED
 }
 
 static void test_csv_lines(void **state)
@@ -440,6 +453,11 @@ static void test_csv_lines(void **state)
 		  "record: bad quoting" },
 		{ "h,2024-06-01,t,s,,inbound_ish,1,1,0",
 		  "traffic_type: not a known traffic type" },
+		{ "h,2024-06-01,t,\xe5\x8c\x97,,inbound,1,1,0", NULL },
+		{ "h\xff,2024-06-01,t,s,,inbound,1,1,0",
+		  "host: not valid UTF-8 at byte 2" },
+		{ "h,2024-06-01,\"t \xe5\x8c\",s,,inbound,1,1,0",
+		  "tenant: not valid UTF-8 at byte 3" },
 	};
 	char head[] = "host,day,tenant,service,backend,traffic_type,bytes,"
 		      "packets,calls";

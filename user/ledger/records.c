@@ -84,6 +84,7 @@ static int set_text(struct ledger_usage *r, char *tz, int f, const char *s,
 		    size_t len, char *err, size_t errlen)
 {
 	char *dst = f == F_TZ ? tz : (char *)r + fields[f].off;
+	size_t bad;
 
 	if (len >= fields[f].size) {
 		snprintf(err, errlen, "%s: longer than %zu bytes",
@@ -93,6 +94,12 @@ static int set_text(struct ledger_usage *r, char *tz, int f, const char *s,
 	if (memchr(s, '\0', len)) {
 		snprintf(err, errlen, "%s: control character in the name",
 			 fields[f].name);
+		return -EINVAL;
+	}
+	/* Names go out in JSON (exports, bills), which is UTF-8. */
+	if (!utf8_valid(s, len, &bad)) {
+		snprintf(err, errlen, "%s: not valid UTF-8 at byte %zu",
+			 fields[f].name, bad + 1);
 		return -EINVAL;
 	}
 	memcpy(dst, s, len);

@@ -4,11 +4,11 @@
  * CSV: the format of `tollgate ledger export` and `import`.
  *
  * Fields, in this order: host, day, tenant, service, backend,
- * traffic_type (text), bytes, packets, calls, unexplained_bytes (integers
- * 0..INT64_MAX), time_zone (text: the zone of the day). unexplained_bytes
- * and time_zone may be left out on import; any other unknown or missing
- * field is an error. A record's counters are that day's running totals:
- * importing it replaces the row with the same key.
+ * traffic_type (UTF-8 text), bytes, packets, calls, unexplained_bytes
+ * (integers 0..INT64_MAX), time_zone (text: the zone of the day).
+ * unexplained_bytes and time_zone may be left out on import; any other
+ * unknown or missing field is an error. A record's counters are that
+ * day's running totals: importing it replaces the row with the same key.
  */
 #ifndef TOLLGATE_RECORDS_H
 #define TOLLGATE_RECORDS_H
