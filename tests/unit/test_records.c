@@ -406,6 +406,32 @@ static void test_json_lines(void **state)
 		{ NAMED("caf\xe9" "s"), "service: not valid UTF-8 at byte 4" },
 		{ NAMED("a\xc0\xaf" "b"), "service: not valid UTF-8 at byte 2" },
 		{ NAMED("\xed\xa0\x80"), "service: not valid UTF-8 at byte 1" },
+		/* a field given twice, however its name is spelled, is
+		 * ambiguous; json-c alone would keep the last */
+		{ REC(",\"bytes\":1,\"bytes\":2"), "bytes: field appears twice" },
+		{ REC(",\"bytes\":1,\"byte\\u0073\":2"),
+		  "bytes: field appears twice" },
+		{ "{\"host\":\"a\",\"host\":\"h\",\"day\":\"2024-06-01\","
+		  "\"tenant\":\"t\",\"service\":\"s\",\"backend\":\"\","
+		  "\"traffic_type\":\"inbound\",\"bytes\":1,\"packets\":1,"
+		  "\"calls\":0}",
+		  "host: field appears twice" },
+		{ REC(",\"bytes\":1,\"x\":1,\"x\":2"), "x: unknown field" },
+		/* json-c cuts a key at \u0000: "bytes\u0000x" would be bytes */
+		{ REC(",\"bytes\\u0000x\":1"),
+		  "record: a field name holds \\u0000" },
+		/* a nested "bytes" is no second bytes */
+		{ REC(",\"bytes\":{\"bytes\":1}"), "bytes: not an integer" },
+		/* quotes and commas inside a name are no structure */
+		{ NAMED("a\\\",\\\"bytes\\\":"), NULL },
+		/* escapes: a pair is a character, half of one is not */
+		{ NAMED("\\ud83d\\ude00"), NULL },
+		{ NAMED("x\\ud800y"),
+		  "service: not valid UTF-8: a lone surrogate escape" },
+		{ NAMED("\\uDC00"),
+		  "service: not valid UTF-8: a lone surrogate escape" },
+		{ NAMED("\\ud800\\ud800"),
+		  "service: not valid UTF-8: a lone surrogate escape" },
 	};
 	struct ledger_usage r;
 	char err[256], tz[LEDGER_TZ_SIZE];

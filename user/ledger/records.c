@@ -127,6 +127,133 @@ static int finish(struct ledger_usage *r, const bool *seen, char *err,
 	return ledger_key_check(&r->k, err, errlen);
 }
 
+static int hex4(const char *p)
+{
+	int v = 0, i;
+
+	for (i = 0; i < 4; i++) {
+		char c = p[i];
+
+		v = v * 16 + (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+	}
+	return v;
+}
+
+/*
+ * Scan the JSON string that starts at the quote @p: its end (the closing
+ * quote) into *@end, its text decoded into @name when it is ASCII and
+ * fits (else @name is ""), and whether it holds a lone surrogate escape.
+ * The text is valid JSON: escapes are well formed.
+ */
+static void scan_string(const char *p, const char **end, char *name,
+			size_t size, bool *nul, bool *lone)
+{
+	size_t n = 0;
+	bool ascii = true;
+	int low;
+
+	*nul = *lone = false;
+	for (p++; *p != '"'; p++) {
+		int c = (unsigned char)*p;
+
+		if (c == '\\') {
+			p++;
+			if (*p != 'u') {
+				/* \b \f \n \r \t are no letters of a
+				 * field name; \" \\ \/ stand for themselves */
+				c = strchr("bfnrt", *p) ? 0x80 :
+							 (unsigned char)*p;
+			} else {
+				c = hex4(p + 1);
+				p += 4;
+				low = p[1] == '\\' && p[2] == 'u' ? hex4(p + 3) :
+								    0;
+				if (c >= 0xd800 && c <= 0xdbff &&
+				    low >= 0xdc00 && low <= 0xdfff) {
+					p += 6;
+					c = 0x10000;	/* not ASCII */
+				} else if (c >= 0xd800 && c <= 0xdfff) {
+					*lone = true;
+				}
+				if (!c)
+					*nul = true;
+			}
+		}
+		if (c >= 0x80)
+			ascii = false;
+		else if (n + 1 < size)
+			name[n++] = c;
+		else
+			ascii = false;
+	}
+	name[ascii ? n : 0] = '\0';
+	*end = p;
+}
+
+/*
+ * json-c keeps the last of two equal keys, cuts a key at an escaped NUL
+ * and turns a lone surrogate escape (\ud800) into U+FFFD: each would read
+ * a record as something it does not say. So the keys and values of the
+ * object are read again from @line, which json-c has accepted as one
+ * strict JSON object: a plain scan of it is exact.
+ */
+static int check_keys(const char *line, size_t len, char *err, size_t errlen)
+{
+	bool seen[NR_FIELDS] = {}, want_key = false;
+	const char *p, *end = line + len;
+	char name[32];
+	int depth = 0, f = -1;
+
+	for (p = line; p < end; p++) {
+		bool nul, lone;
+
+		switch (*p) {
+		case '{':
+		case '[':
+			want_key = ++depth == 1 && *p == '{';
+			continue;
+		case '}':
+		case ']':
+			depth--;
+			continue;
+		case ',':
+			want_key = depth == 1;
+			continue;
+		case '"':
+			break;
+		default:
+			continue;
+		}
+		scan_string(p, &p, name, sizeof(name), &nul, &lone);
+		if (depth != 1)
+			continue;
+		if (!want_key) {
+			if (f >= 0 && lone) {
+				snprintf(err, errlen,
+					 "%s: not valid UTF-8: a lone "
+					 "surrogate escape",
+					 fields[f].name);
+				return -EINVAL;
+			}
+			continue;
+		}
+		want_key = false;
+		if (nul) {
+			snprintf(err, errlen,
+				 "record: a field name holds \\u0000");
+			return -EINVAL;
+		}
+		f = field_index(name);
+		if (f >= 0 && seen[f]) {
+			snprintf(err, errlen, "%s: field appears twice", name);
+			return -EINVAL;
+		}
+		if (f >= 0)
+			seen[f] = true;
+	}
+	return 0;
+}
+
 /* Parse one JSON line; see records.h. */
 int record_parse_json(const char *line, size_t len, struct ledger_usage *r,
 		      char *tz, char *err, size_t errlen)
@@ -163,6 +290,9 @@ int record_parse_json(const char *line, size_t len, struct ledger_usage *r,
 		ret = -EINVAL;
 		goto out;
 	}
+	ret = check_keys(line, len, err, errlen);
+	if (ret)
+		goto out;
 	json_object_object_foreach(obj, key, val)
 	{
 		int f = field_index(key);
