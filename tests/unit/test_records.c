@@ -408,6 +408,10 @@ static void test_json_lines(void **state)
 		{ NAMED("\xed\xa0\x80"), "service: not valid UTF-8 at byte 1" },
 		/* a field given twice, however its name is spelled, is
 		 * ambiguous; json-c alone would keep the last */
+		/* unexplained bytes are a part of the bytes */
+		{ REC(",\"bytes\":5,\"unexplained_bytes\":5"), NULL },
+		{ REC(",\"bytes\":5,\"unexplained_bytes\":6"),
+		  "unexplained_bytes: 6, more than the 5 bytes" },
 		{ REC(",\"bytes\":1,\"bytes\":2"), "bytes: field appears twice" },
 		{ REC(",\"bytes\":1,\"byte\\u0073\":2"),
 		  "bytes: field appears twice" },
@@ -520,6 +524,18 @@ static void test_csv_lines(void **state)
 			 0);
 	assert_string_equal(r.k.tenant, "t,1");
 	assert_string_equal(r.k.service, "s \"x\"");
+
+	/* unexplained bytes are a part of the bytes */
+	snprintf(line, sizeof(line), "unexplained_bytes,host,day,tenant,"
+		 "service,backend,traffic_type,bytes,packets,calls");
+	assert_int_equal(record_csv_header(line, &h, err, sizeof(err)), 0);
+	snprintf(line, sizeof(line), "1,h,2024-06-01,t,s,,inbound,1,1,0");
+	assert_int_equal(record_parse_csv(line, &h, &r, tz, err, sizeof(err)),
+			 0);
+	snprintf(line, sizeof(line), "2,h,2024-06-01,t,s,,inbound,1,1,0");
+	assert_int_equal(record_parse_csv(line, &h, &r, tz, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "unexplained_bytes: 2, more than the 1 bytes");
 }
 
 /* A record of another time zone does not go into this ledger. */

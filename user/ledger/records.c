@@ -124,7 +124,17 @@ static int finish(struct ledger_usage *r, const bool *seen, char *err,
 			return -EINVAL;
 		}
 	}
-	return ledger_key_check(&r->k, err, errlen);
+	if (ledger_key_check(&r->k, err, errlen))
+		return -EINVAL;
+	/* The unexplained bytes are a part of the bytes. */
+	if (r->unexplained_bytes > r->bytes) {
+		snprintf(err, errlen,
+			 "unexplained_bytes: %llu, more than the %llu bytes",
+			 (unsigned long long)r->unexplained_bytes,
+			 (unsigned long long)r->bytes);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int hex4(const char *p)
