@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <json-c/json.h>
 
 #include "rate/rate.h"
 #include "tmpdir.h"
@@ -945,6 +946,34 @@ static void test_rate_too_much(void **state)
 	free(out);
 }
 
+/* A tenant name that is not UTF-8 (a ledger of an older version) leaves
+ * the JSON bill valid: U+FFFD stands for the bad byte. */
+static void test_bill_json_utf8(void **state)
+{
+	struct ledger_usage r = row("gw1", "ac\xffme", "2024-06-01",
+				    "outbound_client", GiB, 0);
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *obj;
+	char path[128], *out;
+	int rc;
+
+	make_ledger("latin1.db", &r, 1);
+	snprintf(path, sizeof(path), "%s/latin1.db", tmpdir);
+	out = run_rate(&rc, "--month", "2024-06", "--format", "json", path,
+		       NULL);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "\"tenant\":\"ac\\ufffdme\""));
+	assert_non_null(tok);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+					    JSON_TOKENER_VALIDATE_UTF8);
+	obj = json_tokener_parse_ex(tok, out, strlen(out));
+	if (!obj || json_tokener_get_error(tok) != json_tokener_success)
+		fail_msg("not valid JSON: %s", out);
+	json_object_put(obj);
+	json_tokener_free(tok);
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -968,6 +997,7 @@ int main(void)
 		cmocka_unit_test(test_rate_command),
 		cmocka_unit_test(test_rate_last_month),
 		cmocka_unit_test(test_rate_too_much),
+		cmocka_unit_test(test_bill_json_utf8),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

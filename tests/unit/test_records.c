@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <json-c/json.h>
 
 #include "ledger/records.h"
 #include "tmpdir.h"
@@ -332,6 +333,84 @@ static void test_bad_header(void **state)
 	free(out);
 }
 
+/* Whether @text is one JSON object that json-c reads as valid UTF-8. */
+static bool json_utf8(const char *text, size_t len)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *obj;
+	bool ok;
+
+	assert_non_null(tok);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+					    JSON_TOKENER_VALIDATE_UTF8);
+	obj = json_tokener_parse_ex(tok, text, len);
+	ok = obj && json_tokener_get_error(tok) == json_tokener_success;
+	json_object_put(obj);
+	json_tokener_free(tok);
+	return ok;
+}
+
+/*
+ * A ledger of an older version may hold a name that is not UTF-8: its
+ * JSON export stays valid JSON (U+FFFD for the bad byte), CSV writes it
+ * as stored, and both say so on stderr.
+ */
+static void test_export_not_utf8(void **state)
+{
+	const char *path = in_dir("old.db");
+	struct ledger_usage r = { .bytes = 7, .packets = 1 };
+	struct ledger *l = NULL;
+	char msg[512], *out, *line, *next;
+	FILE *tmp;
+	int saved, n = 0;
+	size_t len;
+
+	strcpy(r.k.host, "gw1");
+	strcpy(r.k.day, "2024-06-01");
+	strcpy(r.k.tenant, "ac\xffme");
+	strcpy(r.k.service, "caf\xc3\xa9");
+	strcpy(r.k.traffic_type, "outbound_client");
+	assert_int_equal(ledger_open(&l, path, LEDGER_CREATE, NULL), 0);
+	assert_int_equal(ledger_begin(l), 0);
+	assert_int_equal(ledger_put(l, &r, LEDGER_REPLACE), 0);
+	strcpy(r.k.tenant, "acme");
+	assert_int_equal(ledger_put(l, &r, LEDGER_REPLACE), 0);
+	assert_int_equal(ledger_end(l, true), 0);
+	ledger_close(l);
+
+	tmp = tmpfile();
+	assert_non_null(tmp);
+	fflush(stderr);
+	saved = dup(2);
+	dup2(fileno(tmp), 2);
+	out = export(path, FMT_JSON);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(tmp);
+	len = fread(msg, 1, sizeof(msg) - 1, tmp);
+	msg[len] = '\0';
+	fclose(tmp);
+
+	for (line = out; *line; line = next + 1, n++) {
+		next = strchr(line, '\n');
+		assert_non_null(next);
+		if (!json_utf8(line, next - line))
+			fail_msg("not valid JSON: %.*s", (int)(next - line),
+				 line);
+	}
+	assert_int_equal(n, 2);
+	assert_non_null(strstr(out, "\"tenant\":\"ac\\ufffdme\""));
+	assert_non_null(strstr(out, "\"service\":\"caf\xc3\xa9\""));
+	assert_non_null(strstr(msg, "old.db': 1 record with a name that is "
+				    "not UTF-8: each bad byte is written as "
+				    "U+FFFD\n"));
+	free(out);
+	out = export(path, FMT_CSV);
+	assert_non_null(strstr(out, "gw1,2024-06-01,ac\xffme,"));
+	free(out);
+}
+
 /* `tollgate ledger import` into a new ledger that fails leaves no file. */
 static void test_failed_import_leaves_nothing(void **state)
 {
@@ -561,6 +640,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_file),
 		cmocka_unit_test(test_bad_header),
 		cmocka_unit_test(test_bom),
+		cmocka_unit_test(test_export_not_utf8),
 		cmocka_unit_test(test_failed_import_leaves_nothing),
 		cmocka_unit_test(test_json_lines),
 		cmocka_unit_test(test_csv_lines),

@@ -244,6 +244,13 @@ static void test_json_string(void **state)
 		{ "tab\tnl\n", "\"tab\\tnl\\n\"" },
 		{ "\x01\x1f", "\"\\u0001\\u001f\"" },
 		{ "caf\xc3\xa9", "\"caf\xc3\xa9\"" },
+		{ "\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\"" },
+		/* not UTF-8: U+FFFD for each bad byte, never the byte */
+		{ "caf\xe9", "\"caf\\ufffd\"" },
+		{ "a\xff" "b", "\"a\\ufffdb\"" },
+		{ "\xe5\x8c", "\"\\ufffd\\ufffd\"" },
+		{ "\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"" },
+		{ "\xc3", "\"\\ufffd\"" },
 	};
 	size_t i;
 

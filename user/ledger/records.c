@@ -541,12 +541,22 @@ struct export_ctx {
 	FILE *f;
 	enum out_format fmt;
 	const char *tz;
+	size_t not_utf8;	/* records with a name that is not UTF-8 */
 };
 
 static int export_row(const struct ledger_usage *r, void *ctx)
 {
 	struct export_ctx *x = ctx;
+	int i;
 
+	for (i = 0; i <= F_TYPE; i++) {
+		const char *s = (const char *)r + fields[i].off;
+
+		if (!utf8_valid(s, strlen(s), NULL)) {
+			x->not_utf8++;
+			break;
+		}
+	}
 	record_write(x->f, x->fmt, r, x->tz);
 	return ferror(x->f) ? -EIO : 0;
 }
@@ -555,11 +565,22 @@ static int export_row(const struct ledger_usage *r, void *ctx)
 int records_export(struct ledger *l, const struct ledger_filter *flt,
 		   enum out_format fmt, FILE *f)
 {
-	struct export_ctx x = { f, fmt, ledger_time_zone(l) };
+	struct export_ctx x = { f, fmt, ledger_time_zone(l), 0 };
+	int err;
 
 	if (fmt == FMT_CSV)
 		record_csv_head(f);
-	return ledger_scan(l, flt, export_row, &x);
+	err = ledger_scan(l, flt, export_row, &x);
+	/* Ledgers of older versions may hold such names: JSON cannot carry
+	 * them, and import refuses them. */
+	if (x.not_utf8)
+		pr_warn("ledger '%s': %zu record%s with a name that is not "
+			"UTF-8: %s",
+			ledger_path(l), x.not_utf8, x.not_utf8 == 1 ? "" : "s",
+			fmt == FMT_JSON ?
+				"each bad byte is written as U+FFFD" :
+				"written as stored, which import refuses");
+	return err;
 }
 
 /* `tollgate ledger import` */

@@ -53,7 +53,9 @@ void record_csv_head(FILE *f);
 
 /*
  * Write the rows of @l that @flt lets through to @f as records of @fmt (a
- * header line first for CSV). Returns 0 or -Exxx.
+ * header line first for CSV). A name that is not UTF-8 (stored before
+ * import checked names) is written as U+FFFD in JSON, as stored in CSV,
+ * and counted in a warning. Returns 0 or -Exxx.
  */
 int records_export(struct ledger *l, const struct ledger_filter *flt,
 		   enum out_format fmt, FILE *f);

@@ -186,23 +186,36 @@ bool utf8_valid(const char *s, size_t n, size_t *bad)
 	return true;
 }
 
-/* Write @s as a JSON string, quotes included. */
+/*
+ * Write @s as a JSON string, quotes included. JSON is UTF-8: a byte that
+ * is not part of a well-formed character (a name stored before names
+ * were checked) is written as U+FFFD, never as itself.
+ */
 void json_string(FILE *f, const char *s)
 {
+	size_t n;
+
 	fputc('"', f);
 	for (; *s; s++) {
 		unsigned char c = *s;
 
-		if (c == '"' || c == '\\')
+		if (c == '"' || c == '\\') {
 			fprintf(f, "\\%c", c);
-		else if (c == '\n')
+		} else if (c == '\n') {
 			fputs("\\n", f);
-		else if (c == '\t')
+		} else if (c == '\t') {
 			fputs("\\t", f);
-		else if (c < 0x20)
+		} else if (c < 0x20) {
 			fprintf(f, "\\u%04x", c);
-		else
+		} else if (c < 0x80) {
 			fputc(c, f);
+		} else if ((n = utf8_char_len(s, 4))) {
+			/* 4 is safe: the check stops at the NUL */
+			fwrite(s, 1, n, f);
+			s += n - 1;
+		} else {
+			fputs("\\ufffd", f);
+		}
 	}
 	fputc('"', f);
 }

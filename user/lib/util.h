@@ -49,8 +49,8 @@ size_t utf8_char_len(const char *s, size_t n);
  * the first byte that is not into *@bad (when not NULL). */
 bool utf8_valid(const char *s, size_t n, size_t *bad);
 
-/* @s as a JSON string, quotes included; as a CSV field, quoted when it
- * must be. */
+/* @s as a JSON string, quotes included (a byte that is not UTF-8 as
+ * \ufffd); as a CSV field, quoted when it must be. */
 void json_string(FILE *f, const char *s);
 void csv_string(FILE *f, const char *s);
 
