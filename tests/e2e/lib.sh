@@ -452,11 +452,13 @@ tg_cgroup_setup()
 # arguments say otherwise (--listen, --no-metrics): tests run side by side
 # and must not fight over 9109. Its port ends up in TG_METRICS_PORT.
 # TG_AGENT_WRAP (a command that runs the rest of its arguments, e.g. under
-# another user) and TG_AGENT_PIN (the pin directory as the agent sees it,
-# default TG_PIN) change how it runs.
+# another user), TG_AGENT_PIN (the pin directory as the agent sees it,
+# default TG_PIN) and TG_AGENT_VERBOSE (its verbosity, default -v; empty:
+# as operators start it) change how it runs.
 TG_AGENT_STARTS=0
 TG_METRICS_PORT=
 TG_AGENT_WRAP=()
+TG_AGENT_VERBOSE=(-v)
 TG_AGENT_PIN=
 # shellcheck disable=SC2120 # arguments are optional
 tg_agent_start()
@@ -469,7 +471,7 @@ tg_agent_start()
 	case " $* " in
 	*" --listen "* | *" --no-metrics "*) metrics_args=() ;;
 	esac
-	"${TG_AGENT_WRAP[@]}" "$TG_BIN" -v run --cgroup "$TG_CG" \
+	"${TG_AGENT_WRAP[@]}" "$TG_BIN" "${TG_AGENT_VERBOSE[@]}" run --cgroup "$TG_CG" \
 		--pin-dir "${TG_AGENT_PIN:-$TG_PIN}" --interval 1 --no-summary \
 		--ledger "$TG_LEDGER" "${metrics_args[@]}" "$@" >"$log" 2>&1 &
 	TG_AGENT_PID=$!

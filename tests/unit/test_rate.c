@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <json-c/json.h>
 
 #include "rate/rate.h"
 #include "tmpdir.h"
@@ -226,13 +227,134 @@ static void test_month_boundary(void **state)
 	assert_int_equal(rate_month(&p, "2024-07", r + 1, 1, &b), 0);
 	assert_int_equal(b.total_cents, 0);
 	bill_free(&b);
-	/* a row of another month is refused, not billed */
+	/* a row of another month is refused, not billed, and named */
 	assert_int_equal(rate_month(&p, "2024-06", r, 2, &b), -EINVAL);
+	assert_string_equal(b.error,
+			    "host gw1: day 2024-07-01 is not in month 2024-06");
+	strcpy(r[1].k.traffic_type, "outbound");
+	strcpy(r[1].k.day, "2024-06-29");
+	assert_int_equal(rate_month(&p, "2024-06", r, 2, &b), -EINVAL);
+	assert_string_equal(b.error, "host gw1, day 2024-06-29: 'outbound' "
+				     "is not a traffic type");
+	strcpy(r[1].k.traffic_type, "outbound_client");
 	/* the counter-example: one month */
 	strcpy(r[1].k.day, "2024-06-29");
 	assert_int_equal(rate_month(&p, "2024-06", r, 2, &b), 0);
 	assert_int_equal(b.total_cents, 240);
 	bill_free(&b);
+}
+
+/*
+ * Bills keep cents in 64 bits: 2^64 - 1 cents is the largest amount and
+ * prints exactly; one cent more, in a day, in a tenant's calls, in a
+ * tenant's total or in the bill's total, is refused with the amount, not
+ * cut to 64 bits. A GB of 1 byte: 0.02 per byte to clients, 0.01 to the
+ * internet; calls at 0.01 each, none free.
+ */
+static void test_cents_limit(void **state)
+{
+	struct plan p = load_plan("jdcloud");
+	struct ledger_usage r[3];
+	char buf[64];
+	struct bill b;
+
+	p.gb_bytes = 1;
+	p.traffic[1] = 20000000;
+	p.traffic[5] = 10000000;
+	p.calls_free = 0;
+	p.calls_unit = 1;
+	p.call_unit_price = 10000000;
+	assert_string_equal(traffic_name(1), "outbound_client");
+	assert_string_equal(traffic_name(5), "outbound_backend_internet");
+
+	/* (2^63 - 1) x 2 + 1 = 2^64 - 1 cents in a day */
+	r[0] = row("gw1", "acme", "2024-06-10", "outbound_client", INT64_MAX,
+		   0);
+	r[1] = row("gw1", "acme", "2024-06-10", "outbound_backend_internet", 1,
+		   0);
+	assert_int_equal(rate_month(&p, "2024-06", r, 2, &b), 0);
+	assert_true(b.tenants[0].days[0].cents == UINT64_MAX);
+	assert_true(b.total_cents == UINT64_MAX);
+	assert_string_equal(fmt_cents(buf, sizeof(buf), b.total_cents),
+			    "184467440737095516.15");
+	bill_free(&b);
+
+	/* one more byte at 0.01: 2^64 cents in the day */
+	r[1].bytes = 2;
+	assert_int_equal(rate_month(&p, "2024-06", r, 2, &b), -EOVERFLOW);
+	assert_string_equal(b.error,
+			    "tenant acme, day 2024-06-10: traffic costs "
+			    "184467440737095516.16 CNY, more than a bill holds "
+			    "(184467440737095516.15)");
+	assert_int_equal(b.nr_tenants, 0);
+
+	/* calls: 2^64 - 1 at 0.01 fit, at 0.02 they do not */
+	r[0] = row("gw1", "acme", "2024-06-10", "inbound", 0, UINT64_MAX);
+	assert_int_equal(rate_month(&p, "2024-06", r, 1, &b), 0);
+	assert_true(b.total_cents == UINT64_MAX);
+	bill_free(&b);
+	p.call_unit_price = 20000000;
+	assert_int_equal(rate_month(&p, "2024-06", r, 1, &b), -EOVERFLOW);
+	assert_string_equal(b.error,
+			    "tenant acme: calls cost 368934881474191032.30 "
+			    "CNY, more than a bill holds "
+			    "(184467440737095516.15)");
+	p.call_unit_price = 10000000;
+
+	/* calls and traffic that fit each, not together */
+	r[1] = row("gw1", "acme", "2024-06-10", "outbound_backend_internet", 1,
+		   0);
+	assert_int_equal(rate_month(&p, "2024-06", r, 2, &b), -EOVERFLOW);
+	assert_string_equal(b.error,
+			    "tenant acme: the total is 184467440737095516.16 "
+			    "CNY, more than a bill holds "
+			    "(184467440737095516.15)");
+
+	/* two days that fit each, not together */
+	r[0] = row("gw1", "acme", "2024-06-10", "outbound_client", INT64_MAX,
+		   0);
+	r[1] = row("gw1", "acme", "2024-06-11", "outbound_backend_internet", 2,
+		   0);
+	assert_int_equal(rate_month(&p, "2024-06", r, 2, &b), -EOVERFLOW);
+	assert_string_equal(b.error,
+			    "tenant acme: traffic costs 184467440737095516.16 "
+			    "CNY, more than a bill holds "
+			    "(184467440737095516.15)");
+
+	/* two tenants that fit each, not together */
+	r[1] = row("gw1", "beta", "2024-06-10", "outbound_backend_internet", 2,
+		   0);
+	assert_int_equal(rate_month(&p, "2024-06", r, 2, &b), -EOVERFLOW);
+	assert_string_equal(b.error,
+			    "the bill's total is 184467440737095516.16 CNY, "
+			    "more than a bill holds (184467440737095516.15)");
+	assert_int_equal(b.nr_tenants, 0);
+}
+
+/* A month's days as ledger filter bounds: 9999-12 is the last month, with
+ * no first day after it. */
+static void test_month_days(void **state)
+{
+	static const struct {
+		const char *month, *since, *until;
+	} cases[] = {
+		{ "2024-06", "2024-06-01", "2024-07-01" },
+		{ "2024-12", "2024-12-01", "2025-01-01" },
+		{ "0000-01", "0000-01-01", "0000-02-01" },
+		{ "9999-11", "9999-11-01", "9999-12-01" },
+		{ "9999-12", "9999-12-01", "" },
+	};
+	char since[LEDGER_DAY_SIZE], until[LEDGER_DAY_SIZE];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(rate_month_days(cases[i].month, since, until),
+				 0);
+		assert_string_equal(since, cases[i].since);
+		assert_string_equal(until, cases[i].until);
+	}
+	assert_int_equal(rate_month_days("2024-13", since, until), -EINVAL);
+	assert_int_equal(rate_month_days("10000-01", since, until), -EINVAL);
 }
 
 /* Two hosts, one tenant: 600,000 + 600,000 calls share the allowance:
@@ -768,6 +890,90 @@ static void test_rate_command(void **state)
 	free(out);
 }
 
+/* The last month a ledger can hold is rated like any other: a GB on
+ * 9999-12-31 costs 0.80, and November does not take December's days. */
+static void test_rate_last_month(void **state)
+{
+	struct ledger_usage r[] = {
+		row("gw1", "acme", "9999-12-31", "outbound_client", GiB, 0),
+		row("gw1", "acme", "9999-11-30", "outbound_client", 2 * GiB,
+		    0),
+	};
+	char path[128], *out;
+	int rc;
+
+	make_ledger("last.db", r, 2);
+	snprintf(path, sizeof(path), "%s/last.db", tmpdir);
+	out = run_rate(&rc, "--month", "9999-12", "--format", "csv", path,
+		       NULL);
+	assert_int_equal(rc, 0);
+	if (!strstr(out, "9999-12,acme,day,9999-12-31,,,,,,,,0.80\n") ||
+	    !strstr(out, "9999-12,,total,,,,,,,,,0.80\n") ||
+	    strstr(out, "9999-11-30"))
+		fail_msg("unexpected bill:\n%s", out);
+	free(out);
+	out = run_rate(&rc, "--month", "9999-11", "--format", "csv", path,
+		       NULL);
+	assert_int_equal(rc, 0);
+	if (!strstr(out, "9999-11,,total,,,,,,,,,1.60\n"))
+		fail_msg("unexpected bill:\n%s", out);
+	free(out);
+}
+
+/* 250,000,000,000,000,000 bytes at 0.80 with a GB of 1 byte cost
+ * 200,000,000,000,000,000.00: refused, and no half bill is printed. */
+static void test_rate_too_much(void **state)
+{
+	struct ledger_usage r = row("gw1", "acme", "2024-06-01",
+				    "outbound_client", 250000000000000000ULL,
+				    0);
+	char path[128], *out;
+	int rc;
+
+	make_ledger("much.db", &r, 1);
+	snprintf(path, sizeof(path), "%s/much.db", tmpdir);
+	out = run_rate(&rc, "--month", "2024-06", "--gb-bytes", "1", path,
+		       NULL);
+	assert_int_equal(rc, 1);
+	assert_string_equal(out, "");
+	free(out);
+	/* a GB of 2 bytes: 100,000,000,000,000,000.00 fits */
+	out = run_rate(&rc, "--month", "2024-06", "--gb-bytes", "2",
+		       "--format", "csv", path, NULL);
+	assert_int_equal(rc, 0);
+	if (!strstr(out, "2024-06,,total,,,,,,,,,100000000000000000.00\n"))
+		fail_msg("unexpected bill:\n%s", out);
+	free(out);
+}
+
+/* A tenant name that is not UTF-8 (a ledger of an older version) leaves
+ * the JSON bill valid: U+FFFD stands for the bad byte. */
+static void test_bill_json_utf8(void **state)
+{
+	struct ledger_usage r = row("gw1", "ac\xffme", "2024-06-01",
+				    "outbound_client", GiB, 0);
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *obj;
+	char path[128], *out;
+	int rc;
+
+	make_ledger("latin1.db", &r, 1);
+	snprintf(path, sizeof(path), "%s/latin1.db", tmpdir);
+	out = run_rate(&rc, "--month", "2024-06", "--format", "json", path,
+		       NULL);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "\"tenant\":\"ac\\ufffdme\""));
+	assert_non_null(tok);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+					    JSON_TOKENER_VALIDATE_UTF8);
+	obj = json_tokener_parse_ex(tok, out, strlen(out));
+	if (!obj || json_tokener_get_error(tok) != json_tokener_success)
+		fail_msg("not valid JSON: %s", out);
+	json_object_put(obj);
+	json_tokener_free(tok);
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -776,6 +982,8 @@ int main(void)
 		cmocka_unit_test(test_calls_and_traffic),
 		cmocka_unit_test(test_midnight),
 		cmocka_unit_test(test_month_boundary),
+		cmocka_unit_test(test_month_days),
+		cmocka_unit_test(test_cents_limit),
 		cmocka_unit_test(test_hosts_share_free_tier),
 		cmocka_unit_test(test_rounding),
 		cmocka_unit_test(test_rounding_calls),
@@ -787,6 +995,9 @@ int main(void)
 		cmocka_unit_test(test_builtin_plans),
 		cmocka_unit_test(test_region_prices),
 		cmocka_unit_test(test_rate_command),
+		cmocka_unit_test(test_rate_last_month),
+		cmocka_unit_test(test_rate_too_much),
+		cmocka_unit_test(test_bill_json_utf8),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <json-c/json.h>
 
 #include "ledger/records.h"
 #include "tmpdir.h"
@@ -67,9 +68,10 @@ static char *export(const char *path, enum out_format fmt)
 	return buf;
 }
 
-/* Import @files into @path; stderr captured into @msg when not NULL. */
-static int import(const char *path, const char **files, int nr, char *msg,
-		  size_t msglen)
+/* Import @files of @format (-1: told by their first line) into @path;
+ * stderr captured into @msg when not NULL. */
+static int import_as(const char *path, const char **files, int nr,
+		     int format, char *msg, size_t msglen)
 {
 	struct ledger *l = NULL;
 	FILE *tmp = tmpfile();
@@ -80,7 +82,7 @@ static int import(const char *path, const char **files, int nr, char *msg,
 	assert_int_equal(ledger_open(&l, path, LEDGER_CREATE, NULL), 0);
 	fflush(stderr);
 	dup2(fileno(tmp), 2);
-	err = records_import(l, (char *const *)files, nr, -1, NULL);
+	err = records_import(l, (char *const *)files, nr, format, NULL);
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
@@ -92,6 +94,12 @@ static int import(const char *path, const char **files, int nr, char *msg,
 	}
 	fclose(tmp);
 	return err;
+}
+
+static int import(const char *path, const char **files, int nr, char *msg,
+		  size_t msglen)
+{
+	return import_as(path, files, nr, -1, msg, msglen);
 }
 
 static const char good[] =
@@ -245,6 +253,164 @@ static void test_malformed_file(void **state)
 	free(before);
 }
 
+/* A UTF-8 byte order mark before the first line is skipped, and the
+ * format is told after it. */
+static void test_bom(void **state)
+{
+	const char *jsonl = in_dir("bom.jsonl"), *csv = in_dir("bom.csv"),
+		   *in = in_dir("good.jsonl"), *a = in_dir("bom-a.db"),
+		   *b = in_dir("bom-b.db"), *c = in_dir("bom-c.db"),
+		   *d = in_dir("bom-d.db");
+	char text[4096], msg[1024], *want, *got, *ca;
+
+	write_text(in, good);
+	assert_int_equal(import(a, &in, 1, NULL, 0), 0);
+	want = export(a, FMT_JSON);
+	ca = export(a, FMT_CSV);
+
+	snprintf(text, sizeof(text), "\xef\xbb\xbf%s", good);
+	write_text(jsonl, text);
+	assert_int_equal(import(b, &jsonl, 1, msg, sizeof(msg)), 0);
+	got = export(b, FMT_JSON);
+	assert_string_equal(got, want);
+	free(got);
+	assert_int_equal(import_as(c, &jsonl, 1, FMT_JSON, msg, sizeof(msg)),
+			 0);
+	got = export(c, FMT_JSON);
+	assert_string_equal(got, want);
+	free(got);
+
+	snprintf(text, sizeof(text), "\xef\xbb\xbf%s", ca);
+	write_text(csv, text);
+	assert_int_equal(import(d, &csv, 1, msg, sizeof(msg)), 0);
+	got = export(d, FMT_JSON);
+	assert_string_equal(got, want);
+	free(got);
+
+	/* only at the start of the file */
+	snprintf(text, sizeof(text), "%s\xef\xbb\xbf%s", good, good);
+	write_text(jsonl, text);
+	assert_int_equal(import(d, &jsonl, 1, msg, sizeof(msg)), -EINVAL);
+	assert_non_null(strstr(msg, ":5: record: not JSON: "));
+	free(want);
+	free(ca);
+}
+
+/* A bad CSV header is one error for its file; the later files are still
+ * read and their errors reported; nothing is imported. */
+static void test_bad_header(void **state)
+{
+	const char *hdr = in_dir("hdr.csv"), *bad = in_dir("neg.jsonl"),
+		   *in = in_dir("good.jsonl"), *l = in_dir("h.db");
+	const char *files[] = { in, hdr, bad };
+	char msg[4096], want[512], text[4096], *out;
+	size_t n = 0;
+	int i;
+
+	n += snprintf(text + n, sizeof(text) - n, "host,day,tenant,colour\n");
+	for (i = 0; i < 30; i++)
+		n += snprintf(text + n, sizeof(text) - n,
+			      "gw1,2024-06-01,acme,red\n");
+	write_text(hdr, text);
+	write_text(in, good);
+	write_text(bad, "{\"host\":\"h\"}\n"
+			"{\"host\":\"h\",\"day\":\"2024-06-01\","
+			"\"tenant\":\"t\",\"service\":\"s\",\"backend\":\"\","
+			"\"traffic_type\":\"inbound\",\"bytes\":-1,"
+			"\"packets\":1,\"calls\":0}\n");
+	assert_int_equal(import(l, files, 3, msg, sizeof(msg)), -EINVAL);
+	snprintf(want, sizeof(want),
+		 "%s:1: colour: unknown column\n"
+		 "%s:1: day: missing\n"
+		 "%s:2: bytes: negative\n"
+		 "tollgate: nothing imported: 3 malformed lines\n",
+		 hdr, bad, bad);
+	assert_string_equal(msg, want);
+	/* the good file before them is not imported either */
+	assert_int_equal(import(l, files, 0, NULL, 0), 0);
+	out = export(l, FMT_JSON);
+	assert_string_equal(out, "");
+	free(out);
+}
+
+/* Whether @text is one JSON object that json-c reads as valid UTF-8. */
+static bool json_utf8(const char *text, size_t len)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *obj;
+	bool ok;
+
+	assert_non_null(tok);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+					    JSON_TOKENER_VALIDATE_UTF8);
+	obj = json_tokener_parse_ex(tok, text, len);
+	ok = obj && json_tokener_get_error(tok) == json_tokener_success;
+	json_object_put(obj);
+	json_tokener_free(tok);
+	return ok;
+}
+
+/*
+ * A ledger of an older version may hold a name that is not UTF-8: its
+ * JSON export stays valid JSON (U+FFFD for the bad byte), CSV writes it
+ * as stored, and both say so on stderr.
+ */
+static void test_export_not_utf8(void **state)
+{
+	const char *path = in_dir("old.db");
+	struct ledger_usage r = { .bytes = 7, .packets = 1 };
+	struct ledger *l = NULL;
+	char msg[512], *out, *line, *next;
+	FILE *tmp;
+	int saved, n = 0;
+	size_t len;
+
+	strcpy(r.k.host, "gw1");
+	strcpy(r.k.day, "2024-06-01");
+	strcpy(r.k.tenant, "ac\xffme");
+	strcpy(r.k.service, "caf\xc3\xa9");
+	strcpy(r.k.traffic_type, "outbound_client");
+	assert_int_equal(ledger_open(&l, path, LEDGER_CREATE, NULL), 0);
+	assert_int_equal(ledger_begin(l), 0);
+	assert_int_equal(ledger_put(l, &r, LEDGER_REPLACE), 0);
+	strcpy(r.k.tenant, "acme");
+	assert_int_equal(ledger_put(l, &r, LEDGER_REPLACE), 0);
+	assert_int_equal(ledger_end(l, true), 0);
+	ledger_close(l);
+
+	tmp = tmpfile();
+	assert_non_null(tmp);
+	fflush(stderr);
+	saved = dup(2);
+	dup2(fileno(tmp), 2);
+	out = export(path, FMT_JSON);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(tmp);
+	len = fread(msg, 1, sizeof(msg) - 1, tmp);
+	msg[len] = '\0';
+	fclose(tmp);
+
+	for (line = out; *line; line = next + 1, n++) {
+		next = strchr(line, '\n');
+		assert_non_null(next);
+		if (!json_utf8(line, next - line))
+			fail_msg("not valid JSON: %.*s", (int)(next - line),
+				 line);
+	}
+	assert_int_equal(n, 2);
+	assert_non_null(strstr(out, "\"tenant\":\"ac\\ufffdme\""));
+	assert_non_null(strstr(out, "\"service\":\"caf\xc3\xa9\""));
+	assert_non_null(strstr(msg, "old.db': 1 record with a name that is "
+				    "not UTF-8: each bad byte is written as "
+				    "U+FFFD\n"));
+	free(out);
+	out = export(path, FMT_CSV);
+	assert_non_null(strstr(out, "gw1,2024-06-01,ac\xffme,"));
+	free(out);
+}
+
 /* `tollgate ledger import` into a new ledger that fails leaves no file. */
 static void test_failed_import_leaves_nothing(void **state)
 {
@@ -268,6 +434,10 @@ static void test_failed_import_leaves_nothing(void **state)
 
 static void test_json_lines(void **state)
 {
+#define NAMED(service)                                                        \
+	"{\"host\":\"h\",\"day\":\"2024-06-01\",\"tenant\":\"t\","             \
+	"\"service\":\"" service "\",\"backend\":\"\",\"traffic_type\":"      \
+	"\"inbound\",\"bytes\":1,\"packets\":1,\"calls\":0}"
 #define REC(extra)                                                            \
 	"{\"host\":\"h\",\"day\":\"2024-06-01\",\"tenant\":\"t\","             \
 	"\"service\":\"s\",\"backend\":\"\",\"traffic_type\":\"inbound\","     \
@@ -307,6 +477,44 @@ static void test_json_lines(void **state)
 		  "\"service\":\"s\",\"backend\":\"\",\"traffic_type\":"
 		  "\"outbound\",\"bytes\":1,\"packets\":1,\"calls\":0}",
 		  "host: empty" },
+		/* names are UTF-8: 北京 is; a cut one, Latin-1, an overlong
+		 * '/' and a surrogate are not */
+		{ NAMED("\xe5\x8c\x97\xe4\xba\xac"), NULL },
+		{ NAMED("\xe5\x8c\x97\xe4\xba"),
+		  "service: not valid UTF-8 at byte 4" },
+		{ NAMED("caf\xe9" "s"), "service: not valid UTF-8 at byte 4" },
+		{ NAMED("a\xc0\xaf" "b"), "service: not valid UTF-8 at byte 2" },
+		{ NAMED("\xed\xa0\x80"), "service: not valid UTF-8 at byte 1" },
+		/* a field given twice, however its name is spelled, is
+		 * ambiguous; json-c alone would keep the last */
+		/* unexplained bytes are a part of the bytes */
+		{ REC(",\"bytes\":5,\"unexplained_bytes\":5"), NULL },
+		{ REC(",\"bytes\":5,\"unexplained_bytes\":6"),
+		  "unexplained_bytes: 6, more than the 5 bytes" },
+		{ REC(",\"bytes\":1,\"bytes\":2"), "bytes: field appears twice" },
+		{ REC(",\"bytes\":1,\"byte\\u0073\":2"),
+		  "bytes: field appears twice" },
+		{ "{\"host\":\"a\",\"host\":\"h\",\"day\":\"2024-06-01\","
+		  "\"tenant\":\"t\",\"service\":\"s\",\"backend\":\"\","
+		  "\"traffic_type\":\"inbound\",\"bytes\":1,\"packets\":1,"
+		  "\"calls\":0}",
+		  "host: field appears twice" },
+		{ REC(",\"bytes\":1,\"x\":1,\"x\":2"), "x: unknown field" },
+		/* json-c cuts a key at \u0000: "bytes\u0000x" would be bytes */
+		{ REC(",\"bytes\\u0000x\":1"),
+		  "record: a field name holds \\u0000" },
+		/* a nested "bytes" is no second bytes */
+		{ REC(",\"bytes\":{\"bytes\":1}"), "bytes: not an integer" },
+		/* quotes and commas inside a name are no structure */
+		{ NAMED("a\\\",\\\"bytes\\\":"), NULL },
+		/* escapes: a pair is a character, half of one is not */
+		{ NAMED("\\ud83d\\ude00"), NULL },
+		{ NAMED("x\\ud800y"),
+		  "service: not valid UTF-8: a lone surrogate escape" },
+		{ NAMED("\\uDC00"),
+		  "service: not valid UTF-8: a lone surrogate escape" },
+		{ NAMED("\\ud800\\ud800"),
+		  "service: not valid UTF-8: a lone surrogate escape" },
 	};
 	struct ledger_usage r;
 	char err[256], tz[LEDGER_TZ_SIZE];
@@ -327,6 +535,7 @@ static void test_json_lines(void **state)
 				 ret ? err : "", cases[i].err);
 	}
 #undef REC
+#undef NAMED
 }
 
 static void test_csv_lines(void **state)
@@ -353,6 +562,11 @@ static void test_csv_lines(void **state)
 		  "record: bad quoting" },
 		{ "h,2024-06-01,t,s,,inbound_ish,1,1,0",
 		  "traffic_type: not a known traffic type" },
+		{ "h,2024-06-01,t,\xe5\x8c\x97,,inbound,1,1,0", NULL },
+		{ "h\xff,2024-06-01,t,s,,inbound,1,1,0",
+		  "host: not valid UTF-8 at byte 2" },
+		{ "h,2024-06-01,\"t \xe5\x8c\",s,,inbound,1,1,0",
+		  "tenant: not valid UTF-8 at byte 3" },
 	};
 	char head[] = "host,day,tenant,service,backend,traffic_type,bytes,"
 		      "packets,calls";
@@ -389,6 +603,18 @@ static void test_csv_lines(void **state)
 			 0);
 	assert_string_equal(r.k.tenant, "t,1");
 	assert_string_equal(r.k.service, "s \"x\"");
+
+	/* unexplained bytes are a part of the bytes */
+	snprintf(line, sizeof(line), "unexplained_bytes,host,day,tenant,"
+		 "service,backend,traffic_type,bytes,packets,calls");
+	assert_int_equal(record_csv_header(line, &h, err, sizeof(err)), 0);
+	snprintf(line, sizeof(line), "1,h,2024-06-01,t,s,,inbound,1,1,0");
+	assert_int_equal(record_parse_csv(line, &h, &r, tz, err, sizeof(err)),
+			 0);
+	snprintf(line, sizeof(line), "2,h,2024-06-01,t,s,,inbound,1,1,0");
+	assert_int_equal(record_parse_csv(line, &h, &r, tz, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "unexplained_bytes: 2, more than the 1 bytes");
 }
 
 /* A record of another time zone does not go into this ledger. */
@@ -412,6 +638,9 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_overwrite),
 		cmocka_unit_test(test_malformed_file),
+		cmocka_unit_test(test_bad_header),
+		cmocka_unit_test(test_bom),
+		cmocka_unit_test(test_export_not_utf8),
 		cmocka_unit_test(test_failed_import_leaves_nothing),
 		cmocka_unit_test(test_json_lines),
 		cmocka_unit_test(test_csv_lines),

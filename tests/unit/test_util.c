@@ -177,6 +177,50 @@ static void test_names(void **state)
 	assert_string_equal(role_name(200), "none");
 }
 
+/* Well-formed UTF-8 (Unicode's table 3-7), and where it is not. */
+static void test_utf8(void **state)
+{
+	static const struct {
+		const char *s;
+		long bad;	/* -1: valid */
+	} cases[] = {
+		{ "", -1 },
+		{ "ascii ~\x7f", -1 },
+		{ "caf\xc3\xa9", -1 },			/* U+00E9 */
+		{ "\xe5\x8c\x97\xe4\xba\xac", -1 },	/* 北京 */
+		{ "\xef\xbf\xbd", -1 },			/* U+FFFD */
+		{ "\xf0\x9f\x98\x80", -1 },		/* U+1F600 */
+		{ "\xf4\x8f\xbf\xbf", -1 },		/* U+10FFFF */
+		{ "\xed\x9f\xbf", -1 },			/* U+D7FF */
+		{ "a\xff", 1 },
+		{ "ab\x80", 2 },				/* lone continuation */
+		{ "\xc0\xaf", 0 },				/* overlong '/' */
+		{ "\xc1\xbf", 0 },
+		{ "\xe0\x80\xaf", 0 },			/* overlong */
+		{ "\xf0\x80\x80\xaf", 0 },		/* overlong */
+		{ "x\xed\xa0\x80", 1 },			/* surrogate U+D800 */
+		{ "\xf4\x90\x80\x80", 0 },		/* U+110000 */
+		{ "\xf5\x80\x80\x80", 0 },
+		{ "\xe5\x8c", 0 },				/* cut short */
+		{ "\xe5\x8cx", 0 },
+		{ "\xc3", 0 },
+	};
+	size_t i, bad;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool ok = utf8_valid(cases[i].s, strlen(cases[i].s), &bad);
+
+		if (ok != (cases[i].bad < 0) ||
+		    (!ok && bad != (size_t)cases[i].bad))
+			fail_msg("case %zu: %s at %zu", i, ok ? "valid" : "not",
+				 ok ? 0 : bad);
+	}
+	/* a NUL is ASCII; the length bounds a character */
+	assert_true(utf8_valid("a\0b", 3, NULL));
+	assert_int_equal(utf8_char_len("\xc3\xa9", 1), 0);
+	assert_int_equal(utf8_char_len("\xc3\xa9", 2), 2);
+}
+
 static char *json_of(const char *s)
 {
 	char *buf = NULL;
@@ -200,6 +244,13 @@ static void test_json_string(void **state)
 		{ "tab\tnl\n", "\"tab\\tnl\\n\"" },
 		{ "\x01\x1f", "\"\\u0001\\u001f\"" },
 		{ "caf\xc3\xa9", "\"caf\xc3\xa9\"" },
+		{ "\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\"" },
+		/* not UTF-8: U+FFFD for each bad byte, never the byte */
+		{ "caf\xe9", "\"caf\\ufffd\"" },
+		{ "a\xff" "b", "\"a\\ufffdb\"" },
+		{ "\xe5\x8c", "\"\\ufffd\\ufffd\"" },
+		{ "\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"" },
+		{ "\xc3", "\"\\ufffd\"" },
 	};
 	size_t i;
 
@@ -330,6 +381,7 @@ int main(void)
 		cmocka_unit_test(test_fmt_addr),
 		cmocka_unit_test(test_fmt_units),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_json_string),
 		cmocka_unit_test(test_parse_endpoint),
 		cmocka_unit_test(test_cgroup2_mount),

@@ -85,6 +85,8 @@ static int load_month(char **paths, int nr, const char *db,
 		err = ledger_sum(merged, NULL, keep_row, rs);
 	if (err == -EOVERFLOW)
 		pr_warn("the month's totals pass %lld", (long long)INT64_MAX);
+	else if (err == -ENOMEM)
+		pr_warn("rate: out of memory");
 	ledger_close(merged);
 	return err;
 }
@@ -153,7 +155,7 @@ int cmd_rate(int argc, char **argv)
 	const char *plan_name = "jdcloud", *month = NULL, *region = NULL;
 	const char *rounding = NULL, *db = NULL;
 	char this_month[LEDGER_MONTH_SIZE], since[LEDGER_DAY_SIZE],
-		until[LEDGER_DAY_SIZE], next[LEDGER_MONTH_SIZE];
+		until[LEDGER_DAY_SIZE];
 	static char default_ledger[] = TG_DEFAULT_LEDGER;
 	enum out_format fmt = FMT_TABLE;
 	struct ledger_filter flt = {};
@@ -253,26 +255,29 @@ int cmd_rate(int argc, char **argv)
 			goto fail;
 		err = day_of(time(NULL), tz, since, sizeof(since));
 		tz_free(tz);
-		if (err)
+		if (err) {
+			pr_warn("rate: no current month: %s", strerror(-err));
 			goto fail;
+		}
 		snprintf(this_month, sizeof(this_month), "%.7s", since);
 		month = this_month;
 	}
-	month_next(month, next);
-	snprintf(since, sizeof(since), "%s-01", month);
-	snprintf(until, sizeof(until), "%s-01", next);
+	if (rate_month_days(month, since, until)) {
+		pr_warn("--month: '%s' is not YYYY-MM", month);
+		goto fail;
+	}
 	flt.since = since;
 	flt.until = until;
 
 	err = load_month(paths, nr, db, &plan, &flt, &rs);
-	if (!err)
+	if (!err) {
 		err = rate_month(&plan, month, rs.v, rs.nr, &bill);
-	free(rs.v);
-	if (err) {
-		if (err == -EOVERFLOW)
-			pr_warn("rate: an amount overflows");
-		goto fail;
+		if (err)
+			pr_warn("rate: %s", bill.error);
 	}
+	free(rs.v);
+	if (err)
+		goto fail;
 	err = bill_print(stdout, &bill, fmt);
 	bill_free(&bill);
 	if (!err && fflush(stdout))

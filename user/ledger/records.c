@@ -21,6 +21,7 @@
 #include "lib/log.h"
 
 #define MAX_REPORTED 20
+#define UTF8_BOM "\xef\xbb\xbf"
 
 enum field {
 	F_HOST,
@@ -83,6 +84,7 @@ static int set_text(struct ledger_usage *r, char *tz, int f, const char *s,
 		    size_t len, char *err, size_t errlen)
 {
 	char *dst = f == F_TZ ? tz : (char *)r + fields[f].off;
+	size_t bad;
 
 	if (len >= fields[f].size) {
 		snprintf(err, errlen, "%s: longer than %zu bytes",
@@ -92,6 +94,12 @@ static int set_text(struct ledger_usage *r, char *tz, int f, const char *s,
 	if (memchr(s, '\0', len)) {
 		snprintf(err, errlen, "%s: control character in the name",
 			 fields[f].name);
+		return -EINVAL;
+	}
+	/* Names go out in JSON (exports, bills), which is UTF-8. */
+	if (!utf8_valid(s, len, &bad)) {
+		snprintf(err, errlen, "%s: not valid UTF-8 at byte %zu",
+			 fields[f].name, bad + 1);
 		return -EINVAL;
 	}
 	memcpy(dst, s, len);
@@ -116,7 +124,144 @@ static int finish(struct ledger_usage *r, const bool *seen, char *err,
 			return -EINVAL;
 		}
 	}
-	return ledger_key_check(&r->k, err, errlen);
+	if (ledger_key_check(&r->k, err, errlen))
+		return -EINVAL;
+	/* The unexplained bytes are a part of the bytes. */
+	if (r->unexplained_bytes > r->bytes) {
+		snprintf(err, errlen,
+			 "unexplained_bytes: %llu, more than the %llu bytes",
+			 (unsigned long long)r->unexplained_bytes,
+			 (unsigned long long)r->bytes);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int hex4(const char *p)
+{
+	int v = 0, i;
+
+	for (i = 0; i < 4; i++) {
+		char c = p[i];
+
+		v = v * 16 + (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+	}
+	return v;
+}
+
+/*
+ * Scan the JSON string that starts at the quote @p: its end (the closing
+ * quote) into *@end, its text decoded into @name when it is ASCII and
+ * fits (else @name is ""), and whether it holds a lone surrogate escape.
+ * The text is valid JSON: escapes are well formed.
+ */
+static void scan_string(const char *p, const char **end, char *name,
+			size_t size, bool *nul, bool *lone)
+{
+	size_t n = 0;
+	bool ascii = true;
+	int low;
+
+	*nul = *lone = false;
+	for (p++; *p != '"'; p++) {
+		int c = (unsigned char)*p;
+
+		if (c == '\\') {
+			p++;
+			if (*p != 'u') {
+				/* \b \f \n \r \t are no letters of a
+				 * field name; \" \\ \/ stand for themselves */
+				c = strchr("bfnrt", *p) ? 0x80 :
+							 (unsigned char)*p;
+			} else {
+				c = hex4(p + 1);
+				p += 4;
+				low = p[1] == '\\' && p[2] == 'u' ? hex4(p + 3) :
+								    0;
+				if (c >= 0xd800 && c <= 0xdbff &&
+				    low >= 0xdc00 && low <= 0xdfff) {
+					p += 6;
+					c = 0x10000;	/* not ASCII */
+				} else if (c >= 0xd800 && c <= 0xdfff) {
+					*lone = true;
+				}
+				if (!c)
+					*nul = true;
+			}
+		}
+		if (c >= 0x80)
+			ascii = false;
+		else if (n + 1 < size)
+			name[n++] = c;
+		else
+			ascii = false;
+	}
+	name[ascii ? n : 0] = '\0';
+	*end = p;
+}
+
+/*
+ * json-c keeps the last of two equal keys, cuts a key at an escaped NUL
+ * and turns a lone surrogate escape (\ud800) into U+FFFD: each would read
+ * a record as something it does not say. So the keys and values of the
+ * object are read again from @line, which json-c has accepted as one
+ * strict JSON object: a plain scan of it is exact.
+ */
+static int check_keys(const char *line, size_t len, char *err, size_t errlen)
+{
+	bool seen[NR_FIELDS] = {}, want_key = false;
+	const char *p, *end = line + len;
+	char name[32];
+	int depth = 0, f = -1;
+
+	for (p = line; p < end; p++) {
+		bool nul, lone;
+
+		switch (*p) {
+		case '{':
+		case '[':
+			want_key = ++depth == 1 && *p == '{';
+			continue;
+		case '}':
+		case ']':
+			depth--;
+			continue;
+		case ',':
+			want_key = depth == 1;
+			continue;
+		case '"':
+			break;
+		default:
+			continue;
+		}
+		scan_string(p, &p, name, sizeof(name), &nul, &lone);
+		if (depth != 1)
+			continue;
+		if (!want_key) {
+			if (f >= 0 && lone) {
+				snprintf(err, errlen,
+					 "%s: not valid UTF-8: a lone "
+					 "surrogate escape",
+					 fields[f].name);
+				return -EINVAL;
+			}
+			continue;
+		}
+		want_key = false;
+		if (nul) {
+			snprintf(err, errlen,
+				 "record: a field name holds \\u0000");
+			return -EINVAL;
+		}
+		f = field_index(name);
+		if (f >= 0 && seen[f]) {
+			snprintf(err, errlen, "%s: field appears twice", name);
+			return -EINVAL;
+		}
+		if (f >= 0)
+			seen[f] = true;
+	}
+	return 0;
 }
 
 /* Parse one JSON line; see records.h. */
@@ -155,6 +300,9 @@ int record_parse_json(const char *line, size_t len, struct ledger_usage *r,
 		ret = -EINVAL;
 		goto out;
 	}
+	ret = check_keys(line, len, err, errlen);
+	if (ret)
+		goto out;
 	json_object_object_foreach(obj, key, val)
 	{
 		int f = field_index(key);
@@ -393,12 +541,22 @@ struct export_ctx {
 	FILE *f;
 	enum out_format fmt;
 	const char *tz;
+	size_t not_utf8;	/* records with a name that is not UTF-8 */
 };
 
 static int export_row(const struct ledger_usage *r, void *ctx)
 {
 	struct export_ctx *x = ctx;
+	int i;
 
+	for (i = 0; i <= F_TYPE; i++) {
+		const char *s = (const char *)r + fields[i].off;
+
+		if (!utf8_valid(s, strlen(s), NULL)) {
+			x->not_utf8++;
+			break;
+		}
+	}
 	record_write(x->f, x->fmt, r, x->tz);
 	return ferror(x->f) ? -EIO : 0;
 }
@@ -407,11 +565,22 @@ static int export_row(const struct ledger_usage *r, void *ctx)
 int records_export(struct ledger *l, const struct ledger_filter *flt,
 		   enum out_format fmt, FILE *f)
 {
-	struct export_ctx x = { f, fmt, ledger_time_zone(l) };
+	struct export_ctx x = { f, fmt, ledger_time_zone(l), 0 };
+	int err;
 
 	if (fmt == FMT_CSV)
 		record_csv_head(f);
-	return ledger_scan(l, flt, export_row, &x);
+	err = ledger_scan(l, flt, export_row, &x);
+	/* Ledgers of older versions may hold such names: JSON cannot carry
+	 * them, and import refuses them. */
+	if (x.not_utf8)
+		pr_warn("ledger '%s': %zu record%s with a name that is not "
+			"UTF-8: %s",
+			ledger_path(l), x.not_utf8, x.not_utf8 == 1 ? "" : "s",
+			fmt == FMT_JSON ?
+				"each bad byte is written as U+FFFD" :
+				"written as stored, which import refuses");
+	return err;
 }
 
 /* `tollgate ledger import` */
@@ -420,9 +589,10 @@ struct import_file {
 	const char *name;
 	FILE *f;
 	unsigned int line;
-	enum out_format fmt;	/* FMT_JSON or FMT_CSV */
+	int fmt;		/* FMT_JSON, FMT_CSV, -1: not told yet */
 	struct record_csv csv;
 	bool have_header;
+	bool bad_header;	/* the rest of the file cannot be read */
 };
 
 /*
@@ -436,6 +606,8 @@ static int next_record(struct import_file *in, const char *ledger_tz,
 	ssize_t n;
 	int ret;
 
+	if (in->bad_header)
+		return 0;
 	while ((n = getline(buf, cap, in->f)) >= 0) {
 		char *line = *buf;
 		size_t len = n, i;
@@ -443,10 +615,20 @@ static int next_record(struct import_file *in, const char *ledger_tz,
 		in->line++;
 		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			line[--len] = '\0';
+		/* A UTF-8 byte order mark (editors on Windows write one) is
+		 * no part of the first line. */
+		if (in->line == 1 && len >= 3 && !memcmp(line, UTF8_BOM, 3)) {
+			line += 3;
+			len -= 3;
+		}
 		for (i = 0; i < len && (line[i] == ' ' || line[i] == '\t'); i++)
 			;
 		if (i == len)
 			continue;	/* blank */
+		/* JSON lines start with '{'; anything else is taken for
+		 * CSV. */
+		if (in->fmt < 0)
+			in->fmt = line[i] == '{' ? FMT_JSON : FMT_CSV;
 		if (in->fmt == FMT_CSV && !in->have_header) {
 			if (strlen(line) != len) {
 				snprintf(err, sizeof(err),
@@ -456,8 +638,12 @@ static int next_record(struct import_file *in, const char *ledger_tz,
 				ret = record_csv_header(line, &in->csv, err,
 							sizeof(err));
 			}
-			if (ret)
+			/* Without its header no line of the file can be
+			 * read: one error for the file, not one a line. */
+			if (ret) {
+				in->bad_header = true;
 				goto bad;
+			}
 			in->have_header = true;
 			continue;
 		}
@@ -501,19 +687,6 @@ bad:
 	return -EINVAL;
 }
 
-/* JSON lines start with '{'; anything else is taken for CSV. */
-static enum out_format sniff(FILE *f)
-{
-	int c;
-
-	while ((c = getc(f)) != EOF && (c == ' ' || c == '\t' || c == '\r' ||
-					c == '\n'))
-		;
-	if (c != EOF)
-		ungetc(c, f);
-	return c == '{' ? FMT_JSON : FMT_CSV;
-}
-
 /* Import records into @l; see records.h. */
 int records_import(struct ledger *l, char *const *inputs, int nr,
 		   int format, size_t *imported)
@@ -543,7 +716,7 @@ int records_import(struct ledger *l, char *const *inputs, int nr,
 				strerror(-err));
 			break;
 		}
-		in.fmt = format >= 0 ? (enum out_format)format : sniff(in.f);
+		in.fmt = format;
 		while ((ret = next_record(&in, ledger_time_zone(l), &r, &buf,
 					  &cap)) != 0) {
 			if (ret == -EINVAL) {

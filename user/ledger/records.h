@@ -4,11 +4,11 @@
  * CSV: the format of `tollgate ledger export` and `import`.
  *
  * Fields, in this order: host, day, tenant, service, backend,
- * traffic_type (text), bytes, packets, calls, unexplained_bytes (integers
- * 0..INT64_MAX), time_zone (text: the zone of the day). unexplained_bytes
- * and time_zone may be left out on import; any other unknown or missing
- * field is an error. A record's counters are that day's running totals:
- * importing it replaces the row with the same key.
+ * traffic_type (UTF-8 text), bytes, packets, calls, unexplained_bytes
+ * (integers 0..INT64_MAX), time_zone (text: the zone of the day).
+ * unexplained_bytes and time_zone may be left out on import; any other
+ * unknown or missing field is an error. A record's counters are that
+ * day's running totals: importing it replaces the row with the same key.
  */
 #ifndef TOLLGATE_RECORDS_H
 #define TOLLGATE_RECORDS_H
@@ -53,7 +53,9 @@ void record_csv_head(FILE *f);
 
 /*
  * Write the rows of @l that @flt lets through to @f as records of @fmt (a
- * header line first for CSV). Returns 0 or -Exxx.
+ * header line first for CSV). A name that is not UTF-8 (stored before
+ * import checked names) is written as U+FFFD in JSON, as stored in CSV,
+ * and counted in a warning. Returns 0 or -Exxx.
  */
 int records_export(struct ledger *l, const struct ledger_filter *flt,
 		   enum out_format fmt, FILE *f);

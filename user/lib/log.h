@@ -9,6 +9,8 @@
 #ifndef TOLLGATE_LOG_H
 #define TOLLGATE_LOG_H
 
+#include <stdbool.h>
+
 enum {
 	LOG_WARN,
 	LOG_INFO,
@@ -21,6 +23,20 @@ extern int log_level;
 /* Set the level to LOG_WARN + @verbosity and route libbpf's output here,
  * one level below ours. */
 void log_setup(int verbosity);
+
+/*
+ * Hold back what libbpf says from here to log_libbpf_release(), in this
+ * thread: around a call whose failure may be no news (a uprobe on a file
+ * that was only offered, which may have no such function).
+ */
+void log_libbpf_hold(void);
+
+/*
+ * Print what libbpf said since log_libbpf_hold(): at its usual level when
+ * @problem (the call failed in a way worth a warning), else one level
+ * lower, so that its warnings show with -v only.
+ */
+void log_libbpf_release(bool problem);
 
 void pr_log(int level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -131,23 +131,91 @@ const char *role_name(__u8 role)
 	}
 }
 
-/* Write @s as a JSON string, quotes included. */
+/* The length of the UTF-8 character at @s; see util.h. */
+size_t utf8_char_len(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t len, i;
+
+	if (!n)
+		return 0;
+	if (u[0] < 0x80)
+		return 1;
+	/* Unicode's table of well-formed byte sequences (3-7): the second
+	 * byte's range is what rules out overlong forms, surrogates and
+	 * code points past U+10FFFF. */
+	if (u[0] >= 0xc2 && u[0] <= 0xdf)
+		len = 2;
+	else if (u[0] >= 0xe0 && u[0] <= 0xef)
+		len = 3;
+	else if (u[0] >= 0xf0 && u[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (u[0] == 0xe0)
+		lo = 0xa0;
+	else if (u[0] == 0xed)
+		hi = 0x9f;
+	else if (u[0] == 0xf0)
+		lo = 0x90;
+	else if (u[0] == 0xf4)
+		hi = 0x8f;
+	if (n < len || u[1] < lo || u[1] > hi)
+		return 0;
+	for (i = 2; i < len; i++)
+		if (u[i] < 0x80 || u[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+/* Whether @s is well-formed UTF-8; see util.h. */
+bool utf8_valid(const char *s, size_t n, size_t *bad)
+{
+	size_t i = 0, len;
+
+	while (i < n) {
+		len = utf8_char_len(s + i, n - i);
+		if (!len) {
+			if (bad)
+				*bad = i;
+			return false;
+		}
+		i += len;
+	}
+	return true;
+}
+
+/*
+ * Write @s as a JSON string, quotes included. JSON is UTF-8: a byte that
+ * is not part of a well-formed character (a name stored before names
+ * were checked) is written as U+FFFD, never as itself.
+ */
 void json_string(FILE *f, const char *s)
 {
+	size_t n;
+
 	fputc('"', f);
 	for (; *s; s++) {
 		unsigned char c = *s;
 
-		if (c == '"' || c == '\\')
+		if (c == '"' || c == '\\') {
 			fprintf(f, "\\%c", c);
-		else if (c == '\n')
+		} else if (c == '\n') {
 			fputs("\\n", f);
-		else if (c == '\t')
+		} else if (c == '\t') {
 			fputs("\\t", f);
-		else if (c < 0x20)
+		} else if (c < 0x20) {
 			fprintf(f, "\\u%04x", c);
-		else
+		} else if (c < 0x80) {
 			fputc(c, f);
+		} else if ((n = utf8_char_len(s, 4))) {
+			/* 4 is safe: the check stops at the NUL */
+			fwrite(s, 1, n, f);
+			s += n - 1;
+		} else {
+			fputs("\\ufffd", f);
+		}
 	}
 	fputc('"', f);
 }

@@ -40,8 +40,17 @@ enum out_format { FMT_TABLE, FMT_JSON, FMT_CSV };
 /* Parse "table", "json" (or "jsonl") or "csv". Returns 0 or -EINVAL. */
 int format_parse(const char *s, enum out_format *out);
 
-/* @s as a JSON string, quotes included; as a CSV field, quoted when it
- * must be. */
+/* The length of the well-formed UTF-8 character at @s, of at most @n
+ * bytes (no overlong forms, no surrogates, nothing past U+10FFFF), or 0
+ * when none starts there. */
+size_t utf8_char_len(const char *s, size_t n);
+
+/* Whether the @n bytes at @s are well-formed UTF-8; if not, the offset of
+ * the first byte that is not into *@bad (when not NULL). */
+bool utf8_valid(const char *s, size_t n, size_t *bad);
+
+/* @s as a JSON string, quotes included (a byte that is not UTF-8 as
+ * \ufffd); as a CSV field, quoted when it must be. */
 void json_string(FILE *f, const char *s);
 void csv_string(FILE *f, const char *s);
 

@@ -643,6 +643,7 @@ int meter_tls_attach(struct meter *m, const char *path, bool named)
 {
 	struct bpf_program *progs[NR_TLS_PROGS];
 	char pin[PATH_MAX];
+	bool speculative, problem;
 	struct tls_lib *l;
 	struct stat st;
 	size_t i;
@@ -698,13 +699,21 @@ int meter_tls_attach(struct meter *m, const char *path, bool named)
 			break;
 		if (k == 3 && !l->links[1])
 			continue;
+		/* A file without the function is no error: most
+		 * executables offered have no SSL_read, libraries before
+		 * OpenSSL 1.1.1 no SSL_read_ex. libbpf's "failed to find
+		 * symbol" is then news for -v only. */
+		speculative = !named || k == 1 || k == 3;
+		if (speculative)
+			log_libbpf_hold();
 		l->links[k] = bpf_program__attach_uprobe_opts(progs[k], -1,
 							      path, 0, &opts);
-		if (!l->links[k]) {
-			err = -errno;
-			/* A file without the function is no error: most
-			 * executables offered have no SSL_read. */
-			if (err != -ENOENT || k == 4)
+		err = l->links[k] ? 0 : -errno;
+		problem = err && (err != -ENOENT || k == 4);
+		if (speculative)
+			log_libbpf_release(problem);
+		if (err) {
+			if (problem)
 				pr_warn("tls: cannot hook %s in '%s': %s",
 					tls_funcs[k], path, strerror(-err));
 			continue;

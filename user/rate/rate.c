@@ -8,6 +8,8 @@
  * plan's rounding mode; see rate.h for how lines, days and totals relate.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +88,44 @@ const char *fmt_cents(char *buf, size_t len, __u64 cents)
 	return buf;
 }
 
+/* The bounds of a month's days; see rate.h. */
+int rate_month_days(const char *month, char *since, char *until)
+{
+	char next[LEDGER_MONTH_SIZE];
+	int err;
+
+	if (!month_valid(month))
+		return -EINVAL;
+	snprintf(since, LEDGER_DAY_SIZE, "%.7s-01", month);
+	/* Days are years 0000-9999: nothing follows 9999-12-31. */
+	if (!strcmp(month, "9999-12")) {
+		*until = '\0';
+		return 0;
+	}
+	err = month_next(month, next);
+	if (err)
+		return err;
+	snprintf(until, LEDGER_DAY_SIZE, "%.7s-01", next);
+	return 0;
+}
+
+static const char *tenant_label(const char *t)
+{
+	return *t ? t : "(no tenant)";
+}
+
+/* Say in @b why rating failed; returns @err. */
+__attribute__((format(printf, 3, 4)))
+static int fail(struct bill *b, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(b->error, sizeof(b->error), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
 static int cmp_row(const void *pa, const void *pb)
 {
 	const struct ledger_usage *a = pa, *b = pb;
@@ -104,51 +144,104 @@ static int add_u64(__u64 *sum, __u64 v)
 	return __builtin_add_overflow(*sum, v, sum) ? -EOVERFLOW : 0;
 }
 
-/* Settle the calls of @t: free allowance, whole units, one rounding. */
-static void settle_calls(const struct plan *p, struct bill_tenant *t)
+/*
+ * Amounts are kept in 64-bit cents; one past them (more than
+ * 184,467,440,737,095,516.15) is refused, never cut to 64 bits.
+ * @cents is the exact amount; returns 0 or -EOVERFLOW with the message.
+ */
+static int check_cents(struct bill *b, u128 cents, const char *what)
 {
+	char a[64], m[64];
+
+	if (cents <= UINT64_MAX)
+		return 0;
+	return fail(b, -EOVERFLOW,
+		    "%s %s %s, more than a bill holds (%s)", what,
+		    fmt_fraction(a, sizeof(a), cents, 100, 2, ROUND_DOWN),
+		    b->plan.currency,
+		    fmt_fraction(m, sizeof(m), UINT64_MAX, 100, 2, ROUND_DOWN));
+}
+
+/* Settle the calls of @t: free allowance, whole units, one rounding. */
+static int settle_calls(const struct plan *p, struct bill_tenant *t,
+			struct bill *b)
+{
+	char what[LEDGER_NAME_SIZE + 32];
 	__u64 billed;
+	u128 cents;
 
 	t->free_calls = t->calls < p->calls_free ? t->calls : p->calls_free;
 	billed = t->calls - t->free_calls;
 	t->billed_calls = billed;
 	/* A partial unit is charged as a whole one. */
 	t->units = billed / p->calls_unit + (billed % p->calls_unit != 0);
-	t->calls_cents = p->trial ? 0 :
-				    (__u64)div_round((u128)t->units *
-							     p->call_unit_price,
-						     NANO_PER_CENT,
-						     p->rounding);
+	/* < 2^64 units x < 2^50 nano: no overflow */
+	cents = p->trial ? 0 :
+			   div_round((u128)t->units * p->call_unit_price,
+				     NANO_PER_CENT, p->rounding);
+	snprintf(what, sizeof(what), "tenant %s: calls cost",
+		 tenant_label(t->tenant));
+	if (check_cents(b, cents, what))
+		return -EOVERFLOW;
+	t->calls_cents = cents;
+	return 0;
 }
 
 /* Settle one day of traffic: the exact sum of the lines, rounded once. */
-static void settle_day(const struct plan *p, struct bill_day *d)
+static int settle_day(const struct plan *p, const struct bill_tenant *t,
+		      struct bill_day *d, struct bill *b)
 {
+	char what[LEDGER_NAME_SIZE + 64];
+	u128 cents;
 	int i;
 
+	/* < 2^3 lines of < 2^114 each */
 	d->cost = 0;
 	for (i = 0; i < d->nr_lines; i++)
 		d->cost += d->lines[i].cost;
-	d->cents = p->trial ? 0 :
-			      (__u64)div_round(d->cost,
-					       (u128)p->gb_bytes * NANO_PER_CENT,
-					       p->rounding);
+	cents = p->trial ? 0 :
+			   div_round(d->cost,
+				     (u128)p->gb_bytes * NANO_PER_CENT,
+				     p->rounding);
+	snprintf(what, sizeof(what), "tenant %s, day %s: traffic costs",
+		 tenant_label(t->tenant), d->day);
+	if (check_cents(b, cents, what))
+		return -EOVERFLOW;
+	d->cents = cents;
+	return 0;
 }
 
-static int finish_tenant(const struct plan *p, struct bill_tenant *t)
+/* Settle a tenant's calls and days and add them up, exactly. */
+static int finish_tenant(const struct plan *p, struct bill_tenant *t,
+			 struct bill *b)
 {
+	char what[LEDGER_NAME_SIZE + 32];
+	u128 traffic = 0, total;
 	size_t i;
-	int err = 0;
+	int err;
 
-	settle_calls(p, t);
-	t->total_cents = t->calls_cents;
+	err = settle_calls(p, t, b);
+	/* Each day below 2^64, fewer than 2^63 days: no overflow. */
 	for (i = 0; i < t->nr_days && !err; i++) {
-		settle_day(p, &t->days[i]);
-		err = add_u64(&t->traffic_cents, t->days[i].cents);
+		err = settle_day(p, t, &t->days[i], b);
+		traffic += t->days[i].cents;
 	}
-	if (!err)
-		err = add_u64(&t->total_cents, t->traffic_cents);
-	return err;
+	if (err)
+		return err;
+	snprintf(what, sizeof(what), "tenant %s: traffic costs",
+		 tenant_label(t->tenant));
+	err = check_cents(b, traffic, what);
+	if (err)
+		return err;
+	total = traffic + t->calls_cents;
+	snprintf(what, sizeof(what), "tenant %s: the total is",
+		 tenant_label(t->tenant));
+	err = check_cents(b, total, what);
+	if (err)
+		return err;
+	t->traffic_cents = traffic;
+	t->total_cents = total;
+	return 0;
 }
 
 static void *grow(void *v, size_t nr, size_t *cap, size_t size)
@@ -176,20 +269,32 @@ int rate_month(const struct plan *p, const char *month,
 
 	memset(b, 0, sizeof(*b));
 	b->plan = *p;
-	if (!month_valid(month) || !p->calls_unit || !p->gb_bytes)
-		return -EINVAL;
+	if (!month_valid(month))
+		return fail(b, -EINVAL, "'%s' is not a month YYYY-MM", month);
+	if (!p->calls_unit || !p->gb_bytes)
+		return fail(b, -EINVAL, "plan %s: %s is 0", p->name,
+			    p->calls_unit ? "gb_bytes" : "calls.unit");
 	snprintf(b->month, sizeof(b->month), "%s", month);
 	if (nr) {
 		v = malloc(nr * sizeof(*v));
 		if (!v)
-			return -ENOMEM;
+			return fail(b, -ENOMEM, "out of memory");
 		memcpy(v, rows, nr * sizeof(*v));
 	}
 	for (i = 0; i < nr; i++) {
-		if (strncmp(v[i].k.day, month, 7) || v[i].k.day[7] != '-' ||
-		    traffic_index(v[i].k.traffic_type) < 0) {
+		if (strncmp(v[i].k.day, month, 7) || v[i].k.day[7] != '-')
+			err = fail(b, -EINVAL,
+				   "host %s: day %s is not in month %s",
+				   v[i].k.host, v[i].k.day, month);
+		else if (traffic_index(v[i].k.traffic_type) < 0)
+			err = fail(b, -EINVAL,
+				   "host %s, day %s: '%s' is not a traffic "
+				   "type",
+				   v[i].k.host, v[i].k.day,
+				   v[i].k.traffic_type);
+		if (err) {
 			free(v);
-			return -EINVAL;
+			return err;
 		}
 	}
 	if (nr)
@@ -201,12 +306,12 @@ int rate_month(const struct plan *p, const char *month,
 		struct bill_line *line;
 
 		if (!t || strcmp(t->tenant, r->k.tenant)) {
-			if (t && (err = finish_tenant(p, t)))
+			if (t && (err = finish_tenant(p, t, b)))
 				break;
 			b->tenants = grow(b->tenants, b->nr_tenants, &tcap,
 					  sizeof(*b->tenants));
 			if (!b->tenants) {
-				err = -ENOMEM;
+				err = fail(b, -ENOMEM, "out of memory");
 				break;
 			}
 			t = &b->tenants[b->nr_tenants++];
@@ -215,8 +320,13 @@ int rate_month(const struct plan *p, const char *month,
 			d = NULL;
 			dcap = 0;
 		}
-		if ((err = add_u64(&t->calls, r->calls)))
+		if (add_u64(&t->calls, r->calls)) {
+			err = fail(b, -EOVERFLOW,
+				   "tenant %s: more than %llu calls",
+				   tenant_label(t->tenant),
+				   (unsigned long long)UINT64_MAX);
 			break;
+		}
 		/* Inbound traffic is never billed and is not a line. */
 		if (type == 0 || (!r->bytes && !r->unexplained_bytes))
 			continue;
@@ -224,7 +334,7 @@ int rate_month(const struct plan *p, const char *month,
 			t->days = grow(t->days, t->nr_days, &dcap,
 				       sizeof(*t->days));
 			if (!t->days) {
-				err = -ENOMEM;
+				err = fail(b, -ENOMEM, "out of memory");
 				break;
 			}
 			d = &t->days[t->nr_days++];
@@ -235,19 +345,32 @@ int rate_month(const struct plan *p, const char *month,
 			       &d->lines[d->nr_lines++];
 		line->type = type;
 		line->price = p->traffic[type];
-		if ((err = add_u64(&line->bytes, r->bytes)) ||
-		    (err = add_u64(&line->unexplained_bytes,
-				   r->unexplained_bytes)) ||
-		    (err = add_u64(&t->unexplained_bytes,
-				   r->unexplained_bytes)))
+		if (add_u64(&line->bytes, r->bytes) ||
+		    add_u64(&line->unexplained_bytes, r->unexplained_bytes) ||
+		    add_u64(&t->unexplained_bytes, r->unexplained_bytes)) {
+			err = fail(b, -EOVERFLOW,
+				   "tenant %s, day %s, %s: more than %llu "
+				   "bytes",
+				   tenant_label(t->tenant), d->day,
+				   r->k.traffic_type,
+				   (unsigned long long)UINT64_MAX);
 			break;
-		/* < 2^63 bytes x < 2^50 nano: below 2^113 */
+		}
+		/* < 2^64 bytes x < 2^50 nano: below 2^114 */
 		line->cost = (u128)line->bytes * line->price;
 	}
 	if (!err && t)
-		err = finish_tenant(p, t);
-	for (i = 0; i < b->nr_tenants && !err; i++)
-		err = add_u64(&b->total_cents, b->tenants[i].total_cents);
+		err = finish_tenant(p, t, b);
+	if (!err) {
+		/* Each below 2^64, fewer than 2^64 of them. */
+		u128 total = 0;
+
+		for (i = 0; i < b->nr_tenants; i++)
+			total += b->tenants[i].total_cents;
+		err = check_cents(b, total, "the bill's total is");
+		if (!err)
+			b->total_cents = total;
+	}
 	free(v);
 	if (err)
 		bill_free(b);

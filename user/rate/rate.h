@@ -19,6 +19,10 @@
  * not summed from rounded lines. A tenant's month total is its calls
  * settlement plus its day settlements; the bill's total is the sum of the
  * tenants' totals.
+ *
+ * Settled amounts are kept in 64-bit cents: an amount that does not fit
+ * (more than 184,467,440,737,095,516.15) is refused with -EOVERFLOW,
+ * never cut to 64 bits.
  */
 #ifndef TOLLGATE_RATE_H
 #define TOLLGATE_RATE_H
@@ -81,13 +85,23 @@ struct bill {
 	struct bill_tenant *tenants;
 	size_t nr_tenants;
 	__u64 total_cents;
+	char error[256];		/* why rate_month() failed */
 };
+
+/*
+ * The days of month @month ("YYYY-MM") as the bounds of a ledger_filter:
+ * @since its first day, @until the first day of the next month, or ""
+ * (no bound) for 9999-12, after which no day exists. Both of
+ * LEDGER_DAY_SIZE bytes. Returns 0 or -EINVAL (not a month).
+ */
+int rate_month_days(const char *month, char *since, char *until);
 
 /*
  * Rate month @month ("YYYY-MM") of usage @rows (any order; rows of the
  * same tenant, day and traffic type add up; host, service and backend are
  * not looked at) under plan @p. Pure: no I/O. Returns 0, -EINVAL (a row
- * of another month, an unknown traffic type), -EOVERFLOW, -ENOMEM.
+ * of another month, an unknown traffic type), -EOVERFLOW, -ENOMEM; on
+ * failure @b->error says what and where, and @b holds nothing else.
  */
 int rate_month(const struct plan *p, const char *month,
 	       const struct ledger_usage *rows, size_t nr, struct bill *b);
