@@ -15,7 +15,7 @@
 #include "export/metrics.h"
 #include "lib/array.h"
 #include "lib/hash.h"
-#include "ledger/tz.h"
+#include "rate/month.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -395,28 +395,6 @@ int metrics_collected(struct metrics *m, const struct usage_list *l,
 
 /* --- cost --------------------------------------------------------------- */
 
-struct rows {
-	struct ledger_usage *v;
-	size_t nr, cap;
-};
-
-static int add_row(const struct ledger_usage *row, void *ctx)
-{
-	struct rows *r = ctx;
-
-	if (r->nr == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 64;
-		struct ledger_usage *v = realloc(r->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		r->v = v;
-		r->cap = cap;
-	}
-	r->v[r->nr++] = *row;
-	return 0;
-}
-
 void metrics_no_cost(struct metrics *m)
 {
 	m->have_cost = false;
@@ -428,38 +406,23 @@ void metrics_no_cost(struct metrics *m)
 int metrics_rate(struct metrics *m, struct ledger *l, const struct plan *p,
 		 time_t now)
 {
-	char day[LEDGER_DAY_SIZE], month[LEDGER_MONTH_SIZE],
-		next[LEDGER_MONTH_SIZE], since[LEDGER_DAY_SIZE],
-		until[LEDGER_DAY_SIZE];
-	struct ledger_filter f = { .since = since, .until = until };
-	struct rows rows = {};
-	struct bill b = {};
-	struct tz *tz = NULL;
+	char day[LEDGER_DAY_SIZE], month[LEDGER_MONTH_SIZE];
 	struct cost_row *cost = NULL;
+	struct bill b = {};
 	size_t i, j;
 	int err;
 
-	err = tz_load(&tz, p->time_zone);
+	err = rate_today(p, now, month, day);
 	if (!err)
-		err = day_of(now, tz, day, sizeof(day));
-	tz_free(tz);
-	if (err)
-		goto out;
-	snprintf(month, sizeof(month), "%.7s", day);
-	err = month_next(month, next);
-	if (err)
-		goto out;
-	snprintf(since, sizeof(since), "%s-01", month);
-	snprintf(until, sizeof(until), "%s-01", next);
-	err = ledger_sum(l, &f, add_row, &rows);
-	if (!err)
-		err = rate_month(p, month, rows.v, rows.nr, &b);
-	if (err)
-		goto out;
-	cost = calloc(b.nr_tenants + 1, sizeof(*cost));
-	if (!cost) {
+		err = rate_usage(p, month, &(struct rate_source){ .ledger = l },
+				 NULL, &b);
+	if (!err && !(cost = calloc(b.nr_tenants + 1, sizeof(*cost))))
 		err = -ENOMEM;
-		goto out;
+	if (err) {
+		pr_warn("metrics: cannot rate the month of ledger '%s': %s",
+			ledger_path(l), strerror(-err));
+		bill_free(&b);
+		return err;
 	}
 	for (i = 0; i < b.nr_tenants; i++) {
 		const struct bill_tenant *t = &b.tenants[i];
@@ -477,13 +440,8 @@ int metrics_rate(struct metrics *m, struct ledger *l, const struct plan *p,
 	m->have_cost = true;
 	snprintf(m->currency, sizeof(m->currency), "%s", p->currency);
 	snprintf(m->plan, sizeof(m->plan), "%s", p->name);
-out:
-	if (err)
-		pr_warn("metrics: cannot rate the month of ledger '%s': %s",
-			ledger_path(l), strerror(-err));
 	bill_free(&b);
-	free(rows.v);
-	return err;
+	return 0;
 }
 
 /* --- rendering ---------------------------------------------------------- */
