@@ -52,7 +52,7 @@ static const char dump_usage[] =
 	"  tollgate dump --by socket --format csv\n"
 	"  tollgate dump --format json | jq '.[] | select(.billable)'\n";
 
-static int take_by(const char *arg, void *dst)
+static int take_by(const char *opt, const char *arg, void *dst)
 {
 	if (dump_by_parse(arg, dst)) {
 		pr_warn("--by: '%s' is not one of peer, socket, backend, "

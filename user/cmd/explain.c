@@ -158,7 +158,7 @@ static const char classify_usage[] =
 	"  tollgate classify --role client --proto udp 192.0.2.7:443\n"
 	"  tollgate classify --format json 10.20.1.1:80 | jq '.[].traffic_type'\n";
 
-static int take_role(const char *arg, void *dst)
+static int take_role(const char *opt, const char *arg, void *dst)
 {
 	if (!strcmp(arg, "backend")) {
 		*(__u8 *)dst = TG_ROLE_BACKEND;
@@ -171,7 +171,7 @@ static int take_role(const char *arg, void *dst)
 	return 0;
 }
 
-static int take_proto(const char *arg, void *dst)
+static int take_proto(const char *opt, const char *arg, void *dst)
 {
 	if (parse_proto(arg, dst)) {
 		pr_warn("--proto: '%s' is not tcp, udp, sctp, icmp, icmpv6, "

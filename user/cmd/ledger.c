@@ -4,13 +4,13 @@
  * JSON lines or CSV, out and in (ledger/records.c reads and writes them).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "cmd/opts.h"
 #include "ledger/records.h"
 #include "ledger/tz.h"
 #include "lib/log.h"
@@ -52,108 +52,58 @@ static const char ledger_usage[] =
 	"  tollgate ledger export --format csv --tenant acme\n"
 	"  tollgate ledger import --ledger /srv/fleet.db gw1.jsonl gw2.jsonl\n";
 
-/* `tollgate ledger export|import`: see ledger_usage. */
-int cmd_ledger(int argc, char **argv)
+static int take_format(const char *opt, const char *arg, void *dst)
 {
-	static const struct option longopts[] = {
-		{ "ledger", required_argument, NULL, 'l' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "since", required_argument, NULL, 's' },
-		{ "until", required_argument, NULL, 'u' },
-		{ "tenant", required_argument, NULL, 't' },
-		{ "time-zone", required_argument, NULL, 'z' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
-	const char *path = TG_DEFAULT_LEDGER, *tz = NULL, *sub;
-	struct ledger_filter flt = {};
+	enum out_format fmt;
+
+	if (format_parse(arg, &fmt) || fmt == FMT_TABLE) {
+		pr_warn("--format: '%s' is not one of jsonl, csv", arg);
+		return -EINVAL;
+	}
+	*(int *)dst = fmt;
+	return 0;
+}
+
+static int take_day(const char *opt, const char *arg, void *dst)
+{
+	if (!day_valid(arg)) {
+		pr_warn("--%s: '%s' is not a day YYYY-MM-DD", opt, arg);
+		return -EINVAL;
+	}
+	*(const char **)dst = arg;
+	return 0;
+}
+
+/* `ledger export`: the records of @path that @flt lets through. */
+static int ledger_export(const char *path, const struct ledger_filter *flt,
+			 int format)
+{
 	struct ledger *l = NULL;
-	int c, err, format = -1;
+	int err;
+
+	err = ledger_open(&l, path, LEDGER_RDONLY, NULL);
+	if (err)
+		return 1;
+	err = records_export(l, flt,
+			     format < 0 ? FMT_JSON : (enum out_format)format,
+			     stdout);
+	ledger_close(l);
+	if (!err && fflush(stdout))
+		err = -errno;
+	if (err == -EIO || err == -EPIPE)
+		pr_warn("ledger export: cannot write: %s", strerror(-err));
+	return err ? 1 : 0;
+}
+
+/* `ledger import`: the @nr files @inputs into @path (made in time zone
+ * @tz when new), all or nothing. */
+static int ledger_import(const char *path, const char *tz,
+			 char *const *inputs, int nr, int format)
+{
+	struct ledger *l = NULL;
 	bool existed;
+	int err;
 
-	if (argc >= 2 && (!strcmp(argv[1], "-h") ||
-			  !strcmp(argv[1], "--help"))) {
-		fputs(ledger_usage, stdout);
-		return 0;
-	}
-	if (argc < 2 || (strcmp(argv[1], "export") &&
-			 strcmp(argv[1], "import"))) {
-		if (argc >= 2)
-			pr_warn("ledger: no subcommand '%s' (export, import)",
-				argv[1]);
-		fputs(ledger_usage, stderr);
-		return 2;
-	}
-	sub = argv[1];
-	argc--;
-	argv++;
-	while ((c = getopt_long(argc, argv, "l:f:s:u:t:z:h", longopts,
-				NULL)) != -1) {
-		switch (c) {
-		case 'l':
-			path = optarg;
-			break;
-		case 'f': {
-			enum out_format fmt;
-
-			if (format_parse(optarg, &fmt) || fmt == FMT_TABLE) {
-				pr_warn("--format: '%s' is not one of jsonl, "
-					"csv",
-					optarg);
-				return 2;
-			}
-			format = fmt;
-			break;
-		}
-		case 's':
-		case 'u':
-			if (!day_valid(optarg)) {
-				pr_warn("--%s: '%s' is not a day YYYY-MM-DD",
-					c == 's' ? "since" : "until", optarg);
-				return 2;
-			}
-			*(c == 's' ? &flt.since : &flt.until) = optarg;
-			break;
-		case 't':
-			flt.tenant = optarg;
-			break;
-		case 'z':
-			tz = optarg;
-			break;
-		case 'h':
-			fputs(ledger_usage, stdout);
-			return 0;
-		default:
-			fputs(ledger_usage, stderr);
-			return 2;
-		}
-	}
-
-	if (!strcmp(sub, "export")) {
-		if (optind < argc) {
-			pr_warn("ledger export: unexpected argument '%s'",
-				argv[optind]);
-			return 2;
-		}
-		err = ledger_open(&l, path, LEDGER_RDONLY, NULL);
-		if (err)
-			return 1;
-		err = records_export(l, &flt,
-				     format < 0 ? FMT_JSON : (enum out_format)format,
-				     stdout);
-		ledger_close(l);
-		if (!err && fflush(stdout))
-			err = -errno;
-		if (err == -EIO || err == -EPIPE)
-			pr_warn("ledger export: cannot write: %s",
-				strerror(-err));
-		return err ? 1 : 0;
-	}
-
-	if (optind >= argc) {
-		pr_warn("ledger import: no input files (- for standard input)");
-		return 2;
-	}
 	if (tz) {
 		struct tz *z;
 
@@ -166,8 +116,7 @@ int cmd_ledger(int argc, char **argv)
 	if (!err) {
 		size_t n = 0;
 
-		err = records_import(l, argv + optind, argc - optind, format,
-				     &n);
+		err = records_import(l, inputs, nr, format, &n);
 		if (!err)
 			pr_info("imported %zu records into '%s'", n, path);
 		ledger_close(l);
@@ -183,4 +132,55 @@ int cmd_ledger(int argc, char **argv)
 		unlink(side);
 	}
 	return err ? 1 : 0;
+}
+
+/* `tollgate ledger export|import`: see ledger_usage. */
+int cmd_ledger(int argc, char **argv)
+{
+	const char *path = TG_DEFAULT_LEDGER, *tz = NULL;
+	struct ledger_filter flt = {};
+	int format = -1, first;
+	const struct opt opts[] = {
+		OPT("ledger", 'l', OPT_STR, &path, .nonempty = true),
+		OPT("format", 'f', OPT_FN, &format, .fn = take_format),
+		OPT("since", 's', OPT_FN, &flt.since, .fn = take_day),
+		OPT("until", 'u', OPT_FN, &flt.until, .fn = take_day),
+		OPT("tenant", 't', OPT_STR, &flt.tenant),
+		OPT("time-zone", 'z', OPT_STR, &tz, .nonempty = true),
+		{},
+	};
+	bool export;
+
+	if (argc >= 2 && (!strcmp(argv[1], "-h") ||
+			  !strcmp(argv[1], "--help"))) {
+		fputs(ledger_usage, stdout);
+		return 0;
+	}
+	if (argc < 2 || (strcmp(argv[1], "export") &&
+			 strcmp(argv[1], "import"))) {
+		if (argc >= 2)
+			pr_warn("ledger: no subcommand '%s' (export, import)",
+				argv[1]);
+		fputs(ledger_usage, stderr);
+		return 2;
+	}
+	export = !strcmp(argv[1], "export");
+	argc--;
+	argv++;
+	first = opts_parse(argc, argv, opts, ledger_usage);
+	if (first < 0)
+		return 2;
+	if (export) {
+		if (first < argc) {
+			pr_warn("ledger export: unexpected argument '%s'",
+				argv[first]);
+			return 2;
+		}
+		return ledger_export(path, &flt, format);
+	}
+	if (first >= argc) {
+		pr_warn("ledger import: no input files (- for standard input)");
+		return 2;
+	}
+	return ledger_import(path, tz, argv + first, argc - first, format);
 }

@@ -91,7 +91,7 @@ static int take(const struct opt *o, const char *arg)
 		*(enum out_format *)o->dst = fmt;
 		return 0;
 	case OPT_FN:
-		return o->fn(arg, o->dst);
+		return o->fn(o->name, arg, o->dst);
 	}
 	return -EINVAL;
 }

@@ -54,7 +54,9 @@ struct opt {
 	int val;		/* OPT_SET */
 	unsigned int formats;	/* OPT_FORMAT; 0: all three */
 	bool nonempty;		/* OPT_STR, OPT_STR_LIST: refuse "" */
-	int (*fn)(const char *arg, void *dst);	/* OPT_FN: 0 or -EINVAL */
+	int (*fn)(const char *opt, const char *arg, void *dst);
+				/* OPT_FN: takes the argument of --opt,
+				 * or says why not and returns -EINVAL */
 };
 
 /* One entry: long name, short option (0: none), type, destination, then

@@ -60,7 +60,7 @@ static const char rate_help[] =
 	"  tollgate rate --plan ./contract.yaml --region cn-east-2 "
 	"--tenant acme\n";
 
-static int take_month(const char *arg, void *dst)
+static int take_month(const char *opt, const char *arg, void *dst)
 {
 	if (!month_valid(arg)) {
 		pr_warn("--month: '%s' is not YYYY-MM", arg);
@@ -70,7 +70,7 @@ static int take_month(const char *arg, void *dst)
 	return 0;
 }
 
-static int take_rounding(const char *arg, void *dst)
+static int take_rounding(const char *opt, const char *arg, void *dst)
 {
 	if (rounding_parse(arg, dst)) {
 		pr_warn("--rounding: '%s' is not one of half-up, half-even, "

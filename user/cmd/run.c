@@ -136,7 +136,7 @@ struct run_opts {
 	struct privs privs;	/* --user */
 };
 
-static int take_cgroup(const char *arg, void *dst)
+static int take_cgroup(const char *opt, const char *arg, void *dst)
 {
 	struct run_opts *o = dst;
 
@@ -148,7 +148,7 @@ static int take_cgroup(const char *arg, void *dst)
 	return 0;
 }
 
-static int take_host(const char *arg, void *dst)
+static int take_host(const char *opt, const char *arg, void *dst)
 {
 	struct run_opts *o = dst;
 
@@ -165,7 +165,7 @@ static int take_host(const char *arg, void *dst)
 	return 0;
 }
 
-static int take_listen(const char *arg, void *dst)
+static int take_listen(const char *opt, const char *arg, void *dst)
 {
 	struct sockaddr_storage ss;
 
@@ -177,7 +177,7 @@ static int take_listen(const char *arg, void *dst)
 	return 0;
 }
 
-static int take_user(const char *arg, void *dst)
+static int take_user(const char *opt, const char *arg, void *dst)
 {
 	return privs_parse_user(arg, dst);
 }
