@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * http.h - count HTTP requests in the byte stream a server reads.
+ * http.h - the count stage's HTTP request counter, shared by the kernel and
+ * the tests: count HTTP requests in the byte stream a server reads.
  *
  * One parser, compiled twice: into the kernel meter (bpf/meter.bpf.c),
  * which feeds it what a frontend socket's reader gets from each recv, and

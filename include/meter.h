@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * meter.h - the ABI between the kernel meter (bpf/meter.bpf.c) and user space.
+ * meter.h - the ABI between the count stage (the kernel meter, bpf/) and
+ * user space.
  *
  * Everything here is compiled twice, by clang for the BPF target and by the
  * host compiler, and ends up in pinned maps that outlive any one agent

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * cidr.c - prefix parsing and formatting, and the longest-prefix-match
- * table: a path-compressed binary trie over 128-bit keys. A node holds a
- * whole prefix (key and length), so a run of bits that no prefix branches
- * on costs nothing, notably the 96 bits of ::ffff: in front of every IPv4
- * prefix. Nodes that only branch carry CIDR_NONE. Node 0 is the root, ::/0,
- * and since no node points back at the root, child index 0 means "none".
+ * cidr.c - the classify stage's address table: prefix parsing and formatting,
+ * and the longest-prefix-match table: a path-compressed binary trie over
+ * 128-bit keys. A node holds a whole prefix (key and length), so a run of bits
+ * that no prefix branches on costs nothing, notably the 96 bits of ::ffff: in
+ * front of every IPv4 prefix. Nodes that only branch carry CIDR_NONE. Node 0
+ * is the root, ::/0, and since no node points back at the root, child index 0
+ * means "none".
  */
 #include <arpa/inet.h>
 #include <endian.h>

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * cidr.h - address prefixes and a longest-prefix-match table over them.
+ * cidr.h - the classify stage's address prefixes and a longest-prefix-match
+ * table over them.
  *
  * Every address is 16 bytes, as in meter.h: IPv6 as is, IPv4 mapped into
  * IPv6 (::ffff:a.b.c.d). A prefix lives in the same 128-bit space, so an

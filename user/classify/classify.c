@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * classify.c - from (role, address, port, direction) to a traffic type, a
- * billing decision and flags, following the billing rules in classify.h.
- * classify() only looks things up and compares names; classify_why()
- * does the formatting, for the paths that show a human the reason.
+ * classify.c - the classify stage: from (role, address, port, direction) to a
+ * traffic type, a billing decision and flags, following the billing rules in
+ * classify.h. classify() only looks things up and compares names;
+ * classify_why() does the formatting, for the paths that show a human the
+ * reason.
  */
 #include <arpa/inet.h>
 #include <errno.h>

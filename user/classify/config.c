@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * config.c - the YAML configuration loader and the lookup tables built
- * from it.
+ * config.c - the classify stage's configuration: the YAML loader and the
+ * lookup tables built from it.
  *
  * libyaml composes the file into a document; a small schema walker then
  * reads it. Each mapping the file may hold is a `struct section`: a table

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * config.h - tollgate's configuration: where this gateway runs, what the
- * addresses it talks to are (private or public, which cloud, which
- * region), and which frontend ports and backends belong to which service
- * and tenant. classify.c turns this into a traffic type per peer.
+ * config.h - the classify stage's configuration: where this gateway runs, what
+ * the addresses it talks to are (private or public, which cloud, which
+ * region), and which frontend ports and backends belong to which service and
+ * tenant. classify.c turns this into a traffic type per peer.
  *
  * The file is YAML (default TG_CONFIG_DEFAULT_PATH). Without one, the
  * built-in configuration serves: the private ranges are the gateway's own

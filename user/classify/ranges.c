@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * ranges.c - the readers of cloud IP-range files (AWS, Google Cloud, Azure
- * JSON and a generic CSV). json-c checks and decodes the JSON; the js_*
- * scanner below walks the same text, already known to be valid, only to
- * find where a value starts, so that an error can name its line and
- * column. The scanner trusts nothing either: on text it does not expect it
+ * ranges.c - the classify stage's range files: readers of cloud IP-range files
+ * (AWS, Google Cloud, Azure JSON and a generic CSV). json-c checks and decodes
+ * the JSON; the js_* scanner below walks the same text, already known to be
+ * valid, only to find where a value starts, so that an error can name its line
+ * and column. The scanner trusts nothing either: on text it does not expect it
  * gives up and the error points at the enclosing value instead.
  */
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * ranges.h - readers of the IP-range files that clouds publish, which map
- * address prefixes to regions. Four formats:
+ * ranges.h - the classify stage's range files: readers of the IP-range files
+ * that clouds publish, which map address prefixes to regions. Four formats:
  *
  *   aws    ip-ranges.json: prefixes[].ip_prefix and ipv6_prefixes[].
  *          ipv6_prefix, each with its region ("GLOBAL" is kept as a region

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * socks.c - list the live sockets' counters for `tollgate dump --by socket`.
+ * socks.c - the collect stage's live sockets: their counters, for
+ * `tollgate dump --by socket`.
  *
  * The per-socket counters live in socket-local storage (the tg_sock map),
  * which user space cannot walk with get_next_key. Two ways list it:

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * dump.c - print a snapshot per peer or per socket, as a table for people
- * or as JSON or CSV for programs.
+ * dump.c - the export stage's dumps: a snapshot per peer or per socket, as a
+ * table for people or as JSON or CSV for programs.
  *
  * Every format carries the overflow buckets as rows of their own (peer
  * "*"), whenever they hold anything, so that the rows of any output always

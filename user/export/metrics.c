@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * metrics.c - the export stage: kernel counters to bounded Prometheus
+ * metrics.c - the export stage: usage rows to bounded Prometheus
  * series, and the page in the text exposition format. See metrics.h for
  * why deltas are classified and how the series cap keeps totals exact.
  */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * serve.c - the metrics endpoint: GET /metrics over HTTP (or HTTPS), from
- * libmicrohttpd's own threads.
+ * serve.c - the export stage's metrics endpoint: GET /metrics over HTTP (or
+ * HTTPS), from libmicrohttpd's own threads.
  *
  * The collection loop renders the page and publishes it here; a scrape
  * copies the last page published under a mutex held for a memcpy, so no

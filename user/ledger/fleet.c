@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * fleet.c - the fleet ledger on PostgreSQL (libpq): ship a local ledger's
- * changed day rows as idempotent upserts, and read a month back for
- * rating. See fleet.h.
+ * fleet.c - the ledger stage's fleet ledger on PostgreSQL (libpq): ship a
+ * local ledger's changed day rows as idempotent upserts, and read a month back
+ * for rating. See fleet.h.
  *
  * Shipping runs in the agent's loop right after the local commit, so the
  * interval is booked before the network is touched; its timeouts keep an

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * fleet.h - the fleet ledger: every host's day rows in one PostgreSQL
- * table, shipped by the agents from their local ledgers, rated with
+ * fleet.h - the ledger stage's fleet ledger: every host's day rows in one
+ * PostgreSQL table, shipped by the agents from their local ledgers, rated with
  * `tollgate rate --db`.
  *
  * The local SQLite ledger stays the system of record of its host; the

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * ledger.c - the usage ledger on SQLite: day rows of running totals and
- * the last counter snapshot, written together in one transaction.
+ * ledger.c - the ledger stage: the usage ledger on SQLite: day rows of running
+ * totals and the last counter snapshot, written together in one transaction.
  *
  * The file is marked as ours (application_id "TGLG", user_version = schema
  * version) and checked on every open, so a wrong, corrupt or truncated

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * ledger.h - the usage ledger: the system of record that bills are rated
- * from, its natural days, and the deltas the agent feeds it.
+ * ledger.h - the ledger stage: the usage ledger, the system of record that
+ * bills are rated from, its natural days, and the deltas the agent feeds it.
  *
  * The ledger is an SQLite file (default /var/lib/tollgate/ledger.db) of
  * day rows keyed by (host, day, tenant, service, backend, traffic_type),

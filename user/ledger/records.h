@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * records.h - usage records, one ledger day row each, as JSON lines or
- * CSV: the format of `tollgate ledger export` and `import`.
+ * records.h - the ledger stage's usage records, one ledger day row each, as
+ * JSON lines or CSV: the format of `tollgate ledger export` and `import`.
  *
  * Fields, in this order: host, day, tenant, service, backend,
  * traffic_type (UTF-8 text), bytes, packets, calls, unexplained_bytes

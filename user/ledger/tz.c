@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * tz.c - natural days in a named time zone, read from the system's
- * time-zone database (TZif files, RFC 8536) without touching the process's
- * TZ variable or localtime's global state, so that a billing day never
- * depends on how the agent happened to be started.
+ * tz.c - the ledger stage's natural days in a named time zone, read from the
+ * system's time-zone database (TZif files, RFC 8536) without touching the
+ * process's TZ variable or localtime's global state, so that a billing day
+ * never depends on how the agent happened to be started.
  *
  * A zone is its transition table plus, for instants past the table, the
  * POSIX TZ rule in the file's footer (e.g. "CET-1CEST,M3.5.0,M10.5.0/3").

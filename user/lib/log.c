@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * log.c - leveled messages on stderr, libbpf's included.
+ * log.c - shared helper: leveled messages on stderr, libbpf's included.
  *
  * Warnings always print; -v adds information, -vv debugging, -vvv libbpf's
  * own debug output (its warnings print at the default level, its

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * tgerr.c - filling and printing input-file error locations.
+ * tgerr.c - shared helper: filling and printing input-file error
+ * locations.
  */
 #include <stdarg.h>
 #include <stdio.h>

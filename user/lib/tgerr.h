@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * tgerr.h - where an input file is wrong, and why. The configuration
- * loader and the range-file parsers fill one of these on failure, so that
- * every message an operator sees names the file, line, column and setting
- * at fault: "tollgate.yaml:12:9: networks[2].cidr: host bits set, did you
- * mean 10.0.0.0/8".
+ * tgerr.h - shared helper: where an input file is wrong, and why. The
+ * configuration loader and the range-file parsers fill one of these on
+ * failure, so that every message an operator sees names the file, line, column
+ * and setting at fault: "tollgate.yaml:12:9: networks[2].cidr: host bits set,
+ * did you mean 10.0.0.0/8".
  */
 #ifndef TOLLGATE_TGERR_H
 #define TOLLGATE_TGERR_H

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * util.c - small pure helpers: number parsing with range checks, address
+ * util.c - shared helpers: number parsing with range checks, address
  * and unit formatting, JSON string escaping, and reading the two kernel
  * facts the loader needs (where cgroup v2 is mounted, which ports are
  * ephemeral).

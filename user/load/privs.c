@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * privs.c - give up privileges once the meter is attached.
+ * privs.c - the load stage's last step: give up privileges once the meter
+ * is attached.
  *
  * Loading, attaching and pinning need CAP_BPF, CAP_NET_ADMIN and
  * CAP_PERFMON; what the agent does afterwards (read the maps through

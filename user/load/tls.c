@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * tls.c - find the TLS libraries of the metered processes.
+ * tls.c - the load stage finds the TLS libraries of the metered processes.
  *
  * Calls on TLS connections are counted from what SSL_read decrypts
  * (bpf/meter.bpf.c, "TLS"); the meter hooks that function in the files

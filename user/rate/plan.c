@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * plan.c - price plans: YAML files, or the built-in ones (the files of
- * deploy/plans/, compiled in), and exact decimal prices.
+ * plan.c - the rate stage's price plans: YAML files, or the built-in ones (the
+ * files of deploy/plans/, compiled in), and exact decimal prices.
  *
  * A plan states everything a bill depends on: currency, the time zone of
  * its natural days, the bytes in a GB, the rounding mode, the calls' free

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * rate.c - the rating engine: a month of usage rows and a price plan in,
+ * rate.c - the rate stage's engine: a month of usage rows and a price plan in,
  * a bill per tenant out, in integer arithmetic only.
  *
  * Each settlement (a tenant's month of calls, a tenant's day of traffic)
