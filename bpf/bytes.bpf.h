@@ -13,10 +13,16 @@
  *
  * The fast path is one socket-storage lookup and one inlined array index:
  * a connected TCP socket caches its peer's slot in its storage, so the
- * peer hash is only consulted on a socket's first packet, on listeners and
- * on unconnected sockets. GSO and GRO super-packets are counted as the
- * segments that cross the wire. A peer without a slot, or a packet without
- * a socket, goes to the overflow buckets.
+ * peer hash is only consulted on a socket's first packet, on listeners, on
+ * unconnected sockets, and once after user space reclaimed slots (the
+ * cached slot is of an older epoch). GSO and GRO super-packets are counted
+ * as the segments that cross the wire. A peer without a slot goes to the
+ * overflow bucket of its billing key (frontend or backend port, protocol,
+ * service), a packet without a socket to the last-resort bucket.
+ *
+ * Every billing counter is kept by day (include/meter.h, day banks): each
+ * packet counts into the bank of the day it crosses on, read from a coarse
+ * clock against the day boundaries in tg_clock.
  *
  * meter() is the whole of a per-packet program, sockops_role() the whole of
  * the sock_ops one; the entry programs (meter.bpf.c, the benchmark's
@@ -67,27 +73,115 @@ static __always_inline void count(struct tg_counters *c, bool out,
 	}
 }
 
-static __always_inline void count_overflow(__u32 role, bool out, __u64 bytes,
-					   __u64 packets)
-{
-	struct tg_counters *c = bpf_map_lookup_elem(&tg_overflow, &role);
+/* When a packet or a call happens: the bank of its day, and the reclaim
+ * epoch it may trust a cached slot of. */
+struct tg_now {
+	__u32 bank;
+	__u32 epoch;
+};
 
-	if (c)
-		count(c, out, bytes, packets);
+/*
+ * Read the clock at @t (CLOCK_MONOTONIC ns): the latest day of tg_clock
+ * that has started. Most packets fall before the next midnight, so the
+ * first comparison decides.
+ */
+static __always_inline void now_at(struct tg_now *n, __u64 t)
+{
+	struct tg_clock *c;
+	__u32 zero = 0, i;
+
+	n->bank = 0;
+	n->epoch = 0;
+	c = bpf_map_lookup_elem(&tg_clock, &zero);
+	if (!c)
+		return;
+	n->epoch = c->epoch;
+	i = 0;
+#pragma unroll
+	for (int d = 1; d < TG_NR_DAYS; d++) {
+		if (!c->day_ns[d] || t < c->day_ns[d])
+			break;
+		i = d;
+	}
+	n->bank = (c->day0 + i) % TG_NR_BANKS;
+}
+
+/*
+ * The clock of a packet: the coarse monotonic clock, a few milliseconds
+ * of resolution but no more than a read of a cached time, for it is on
+ * every packet. The tracing programs may not read the coarse clock; they
+ * read the precise one (now_at(n, bpf_ktime_get_ns())), of the same base.
+ */
+static __always_inline void now_of(struct tg_now *n)
+{
+	now_at(n, bpf_ktime_get_coarse_ns());
+}
+
+/* Bank @bank of @v; a constant index for the verifier. */
+static __always_inline struct tg_counters *bank_of(struct tg_banked *v,
+						   __u32 bank)
+{
+	return &v->b[bank & (TG_NR_BANKS - 1)];
+}
+_Static_assert((TG_NR_BANKS & (TG_NR_BANKS - 1)) == 0,
+	       "banks are a power of two");
+
+/* A new bucket's counters. */
+static const struct tg_banked zero_banked = {};
+
+/*
+ * The overflow bucket of @key's billing key (its frontend or backend port,
+ * protocol and service), made on first use; the role's last-resort bucket
+ * when tg_overflow has no room. NULL only if the maps are gone.
+ */
+static __noinline struct tg_banked *bill_bucket(const struct tg_peer_key *key)
+{
+	struct tg_bill_key k = {
+		.port = key->port,
+		.proto = key->proto,
+		.role = key->role,
+		.svc = key->svc,
+	};
+	struct tg_banked *v;
+	__u32 role = key->role;
+
+	v = bpf_map_lookup_elem(&tg_overflow, &k);
+	if (v)
+		return v;
+	/* From global data: 160 bytes on this stack would not fit beside
+	 * the callers'. */
+	bpf_map_update_elem(&tg_overflow, &k, &zero_banked, BPF_NOEXIST);
+	v = bpf_map_lookup_elem(&tg_overflow, &k);
+	if (v)
+		return v;
+	stat_inc(TG_STAT_BILL_FULL);
+	return bpf_map_lookup_elem(&tg_ovf_role, &role);
+}
+
+/* The last-resort bucket of @role (TG_ROLE_NONE: no full socket). */
+static __always_inline void count_role(__u32 role, const struct tg_now *n,
+				       bool out, __u64 bytes, __u64 packets)
+{
+	struct tg_banked *v = bpf_map_lookup_elem(&tg_ovf_role, &role);
+
+	if (v)
+		count(bank_of(v, n->bank), out, bytes, packets);
 }
 
 /*
  * Slot of @key in tg_peer_cnt plus one, inserting the key if it is new, or
- * TG_SLOT_OVERFLOW when there is no room. Slots are handed out by a counter
- * and never reused, so a new slot's counters are zero. Two CPUs racing to
- * insert the same key both take a slot; the loser's slot stays unused.
+ * TG_SLOT_OVERFLOW when there is no room. A new slot is one never handed
+ * out (next_slot) or one user space reclaimed (tg_free), zeroed either
+ * way; it is claimed in tg_slot before its key goes into the hash, so that
+ * a slot counted into always names its peer. Two CPUs racing to insert the
+ * same key both claim a slot; the loser gives its own back.
  */
 static __always_inline __u32 peer_slot(struct tg_peer_key *key)
 {
 	struct tg_meta *meta;
+	struct tg_slot *s;
 	__u32 zero = 0, slot, *v;
 	__u64 next;
-	long err;
 
 	v = bpf_map_lookup_elem(&tg_peer_idx, key);
 	if (v)
@@ -96,13 +190,23 @@ static __always_inline __u32 peer_slot(struct tg_peer_key *key)
 	meta = bpf_map_lookup_elem(&tg_meta, &zero);
 	if (!meta)
 		return TG_SLOT_OVERFLOW;
-	next = __sync_fetch_and_add(&meta->next_slot, 1);
-	if (next >= max_peers)
+	next = meta->next_slot < max_peers ?
+		       __sync_fetch_and_add(&meta->next_slot, 1) : max_peers;
+	if (next < max_peers)
+		slot = next;
+	else if (bpf_map_pop_elem(&tg_free, &slot))
 		goto full;
-	slot = next;
-	err = bpf_map_update_elem(&tg_peer_idx, key, &slot, BPF_NOEXIST);
-	if (!err)
+	s = bpf_map_lookup_elem(&tg_slot, &slot);
+	if (!s)
+		goto full;
+	s->key = *key;
+	s->since_ns = bpf_ktime_get_coarse_ns();
+	__sync_fetch_and_add(&s->gen, 1);
+	s->state = TG_SLOT_USED;
+	if (!bpf_map_update_elem(&tg_peer_idx, key, &slot, BPF_NOEXIST))
 		return slot + 1;
+	s->state = TG_SLOT_FREE;
+	bpf_map_push_elem(&tg_free, &slot, 0);
 	v = bpf_map_lookup_elem(&tg_peer_idx, key);
 	if (v)
 		return *v + 1;
@@ -123,21 +227,52 @@ static __always_inline bool key_eq(const struct tg_peer_key *a,
 	return true;
 }
 
-static __always_inline void count_slot(__u32 slot, __u32 role, bool out,
-				       __u64 bytes, __u64 packets)
+/* The counters of slot @slot (plus one), or of @key's overflow bucket,
+ * in the bank of @n. */
+static __always_inline struct tg_banked *peer_counters(__u32 slot,
+							const struct tg_peer_key *key)
 {
-	struct tg_counters *c;
+	struct tg_banked *v = NULL;
 	__u32 idx = slot - 1;
 
-	if (slot == TG_SLOT_OVERFLOW || slot == 0)
-		goto overflow;
-	c = bpf_map_lookup_elem(&tg_peer_cnt, &idx);
-	if (!c)
-		goto overflow;
-	count(c, out, bytes, packets);
-	return;
-overflow:
-	count_overflow(role, out, bytes, packets);
+	if (slot != TG_SLOT_OVERFLOW && slot != 0)
+		v = bpf_map_lookup_elem(&tg_peer_cnt, &idx);
+	return v ? v : bill_bucket(key);
+}
+
+static __always_inline void count_slot(__u32 slot,
+				       const struct tg_peer_key *key,
+				       const struct tg_now *n, bool out,
+				       __u64 bytes, __u64 packets)
+{
+	struct tg_banked *v = peer_counters(slot, key);
+
+	if (v)
+		count(bank_of(v, n->bank), out, bytes, packets);
+}
+
+/*
+ * Add @calls to the peer @key of a socket that cached slot @slot in epoch
+ * @epoch: the slot while the epoch holds; else the peer's slot now, or
+ * its overflow bucket. Calls are counted where the peer's bytes are, in
+ * the bank of the day they are read on.
+ */
+static __always_inline void peer_add_calls(const struct tg_peer_key *key,
+					   __u32 slot, __u32 epoch,
+					   __u64 calls)
+{
+	struct tg_banked *v;
+	struct tg_now n;
+	__u32 *cur;
+
+	now_at(&n, bpf_ktime_get_ns());
+	if (epoch != n.epoch) {
+		cur = bpf_map_lookup_elem(&tg_peer_idx, key);
+		slot = cur ? *cur + 1 : TG_SLOT_OVERFLOW;
+	}
+	v = peer_counters(slot, key);
+	if (v)
+		__sync_fetch_and_add(&bank_of(v, n.bank)->calls, calls);
 }
 
 /* A TCP or UDP socket on an ephemeral port was opened by this host. */
@@ -284,9 +419,11 @@ static __noinline int meter_bare(struct __sk_buff *skb, struct bpf_sock *sk,
 	struct tg_peer_key key = {};
 	struct tg_sock none = {};
 	struct tg_pkt pkt = {};
+	struct tg_now n;
 	__u32 packets;
 	__u64 bytes;
 
+	now_of(&n);
 	stat_inc(TG_STAT_NO_STORAGE);
 	sock_init(&none, sk, skb);
 	tg_parse(skb, &pkt);
@@ -294,16 +431,17 @@ static __noinline int meter_bare(struct __sk_buff *skb, struct bpf_sock *sk,
 		stat_inc(TG_STAT_BAD_HEADER);
 	bytes = wire(skb, &pkt, &packets);
 	peer_key(&key, &pkt, &none, none.role, out);
-	count_slot(peer_slot(&key), none.role, out, bytes, packets);
+	count_slot(peer_slot(&key), &key, &n, out, bytes, packets);
 	return SK_PASS;
 }
 
 /*
- * Everything but a connected TCP socket with its peer slot cached: the
- * socket's first packet, listeners, unconnected sockets. Finds the peer
- * from the headers, and the peer's slot: the one the socket cached when
- * the peer is the same as last time, else from the peer hash. @st is the
- * socket's storage, NULL when it has none yet.
+ * Everything but a connected TCP socket with its peer slot cached in this
+ * epoch: the socket's first packet, listeners, unconnected sockets, and a
+ * cached slot of an older epoch. Finds the peer from the headers, and the
+ * peer's slot: the one the socket cached when the peer is the same as
+ * last time and the epoch has not changed, else from the peer hash. @st is
+ * the socket's storage, NULL when it has none yet.
  */
 static __noinline int meter_slow(struct __sk_buff *skb, struct bpf_sock *sk,
 				 struct tg_sock *st, bool out)
@@ -311,8 +449,12 @@ static __noinline int meter_slow(struct __sk_buff *skb, struct bpf_sock *sk,
 	struct tg_peer_key key = {};
 	__u32 slot, packets;
 	struct tg_pkt pkt = {};
+	struct tg_now n;
 	__u64 bytes;
 
+	/* The epoch before the lookup: a slot found now is cached with an
+	 * epoch no newer than the hash it came from. */
+	now_of(&n);
 	if (!st) {
 		st = bpf_sk_storage_get(&tg_sock, sk, 0,
 					BPF_SK_STORAGE_GET_F_CREATE);
@@ -332,17 +474,20 @@ static __noinline int meter_slow(struct __sk_buff *skb, struct bpf_sock *sk,
 	peer_key(&key, &pkt, st, st->role, out);
 
 	slot = st->peer_slot;
-	if (!slot || !key_eq(&key, &st->peer)) {
+	if (!slot || st->peer_epoch != n.epoch || !key_eq(&key, &st->peer)) {
+		if (slot && st->peer_epoch != n.epoch)
+			stat_inc(TG_STAT_RECHECK);
 		slot = peer_slot(&key);
 		st->peer = key;
 		st->peer_slot = slot;
+		st->peer_epoch = n.epoch;
 		/* A connected TCP socket never changes peer. */
 		if (st->proto == TG_FIXED_PROTO &&
 		    sk->state != BPF_TCP_LISTEN && pkt.ok)
 			st->flags |= TG_SOCK_PEER_FIXED;
 	}
 	count(&st->c, out, bytes, packets);
-	count_slot(slot, st->role, out, bytes, packets);
+	count_slot(slot, &key, &n, out, bytes, packets);
 	return SK_PASS;
 }
 
@@ -352,6 +497,7 @@ static __always_inline int meter(struct __sk_buff *skb, bool out)
 	__u32 packets = 1;
 	struct bpf_sock *sk;
 	struct tg_sock *st;
+	struct tg_now n;
 
 	sk = skb->sk;
 	if (sk)
@@ -360,23 +506,29 @@ static __always_inline int meter(struct __sk_buff *skb, bool out)
 		stat_inc(TG_STAT_NO_SOCK);
 		if (is_gso(skb))
 			bytes = gso_wire(skb, &packets);
-		count_overflow(TG_ROLE_NONE, out, bytes, packets);
+		now_of(&n);
+		count_role(TG_ROLE_NONE, &n, out, bytes, packets);
 		return SK_PASS;
 	}
 
 	if (TG_BENCH_STOP == 1)
 		return SK_PASS;
 
-	/* Fast path: connected TCP socket, peer slot cached. */
+	/* Fast path: connected TCP socket, peer slot cached in this
+	 * epoch. */
 	st = bpf_sk_storage_get(&tg_sock, sk, 0, 0);
 	if (st && (st->flags & TG_SOCK_PEER_FIXED)) {
 		if (TG_BENCH_STOP == 2)
 			return SK_PASS;
-		if (is_gso(skb))
-			bytes = gso_wire(skb, &packets);
-		count(&st->c, out, bytes, packets);
-		count_slot(st->peer_slot, st->role, out, bytes, packets);
-		return SK_PASS;
+		now_of(&n);
+		if (st->peer_epoch == n.epoch) {
+			if (is_gso(skb))
+				bytes = gso_wire(skb, &packets);
+			count(&st->c, out, bytes, packets);
+			count_slot(st->peer_slot, &st->peer, &n, out, bytes,
+				   packets);
+			return SK_PASS;
+		}
 	}
 	return meter_slow(skb, sk, st, out);
 }
@@ -421,6 +573,7 @@ static __always_inline int sockops_role(struct bpf_sock_ops *skops)
 	st->role = role;
 	st->flags &= ~(TG_SOCK_ROLE_INFERRED | TG_SOCK_PEER_FIXED);
 	st->peer_slot = 0;
+	st->peer_epoch = 0;
 	return 1;
 }
 

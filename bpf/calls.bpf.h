@@ -59,6 +59,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "http.h"
+#include "bytes.bpf.h"
 #include "maps.bpf.h"
 
 #define MSG_PEEK	0x2
@@ -156,17 +157,7 @@ static __noinline void iov_parse(struct seg *g, __u64 iovp, __u64 cnt,
 
 static __always_inline void count_calls(const struct tg_sock *st, __u64 calls)
 {
-	struct tg_counters *c = NULL;
-	__u32 idx = st->peer_slot - 1;
-
-	if (st->peer_slot && st->peer_slot != TG_SLOT_OVERFLOW)
-		c = bpf_map_lookup_elem(&tg_peer_cnt, &idx);
-	if (!c) {
-		idx = st->role;
-		c = bpf_map_lookup_elem(&tg_overflow, &idx);
-	}
-	if (c)
-		__sync_fetch_and_add(&c->calls, calls);
+	peer_add_calls(&st->peer, st->peer_slot, st->peer_epoch, calls);
 }
 
 /* The raw parser found a TLS handshake at the start of @st's stream. */

@@ -7,8 +7,8 @@
  *
  * The maps are the pinned-map ABI of include/meter.h: their names, types,
  * key and value layouts and sizes are what a running agent's pins hold, and
- * a new agent reuses them only if they match. The loader resizes tg_peer_idx
- * and tg_peer_cnt to max_peers.
+ * a new agent reuses them only if they match. The loader resizes tg_peer_idx,
+ * tg_peer_cnt, tg_slot and tg_free to max_peers.
  */
 #ifndef TOLLGATE_MAPS_BPF_H
 #define TOLLGATE_MAPS_BPF_H
@@ -36,22 +36,56 @@ struct {
 	__type(value, __u32);		/* slot in tg_peer_cnt */
 } tg_peer_idx SEC(".maps");
 
-/* Bytes and calls: the per-peer counters, the billing record. */
+/* Bytes and calls: the per-peer counters, by day bank, the billing
+ * record. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 16384);	/* resized to max_peers */
 	__type(key, __u32);
-	__type(value, struct tg_counters);
+	__type(value, struct tg_banked);
 } tg_peer_cnt SEC(".maps");
 
-/* Traffic whose peer could not get a slot, per role; role 0 holds packets
- * without a full socket. Totals stay exact when detail is lost. */
+/* Bytes: which peer holds each slot (include/meter.h, struct tg_slot). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 16384);	/* resized to max_peers */
+	__type(key, __u32);
+	__type(value, struct tg_slot);
+} tg_slot SEC(".maps");
+
+/* Bytes: slots user space reclaimed, to hand out again once next_slot has
+ * passed max_peers. */
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, 16384);	/* resized to max_peers */
+	__type(value, __u32);
+} tg_free SEC(".maps");
+
+/* Traffic whose peer could not get a slot, by its billing key, by day bank:
+ * every tenant's totals stay exact when detail is lost. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct tg_bill_key);
+	__type(value, struct tg_banked);
+} tg_overflow SEC(".maps");
+
+/* The last resort, per role, by day bank: packets without a full socket
+ * (role 0), and billing keys tg_overflow had no room for. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, TG_NR_ROLES);
 	__type(key, __u32);
-	__type(value, struct tg_counters);
-} tg_overflow SEC(".maps");
+	__type(value, struct tg_banked);
+} tg_ovf_role SEC(".maps");
+
+/* The reclaim epoch and the day boundaries, from user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tg_clock);
+} tg_clock SEC(".maps");
 
 /* The meter's own counters, TG_STAT_*. */
 struct {

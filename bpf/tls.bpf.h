@@ -72,7 +72,7 @@ static __noinline bool tls_recv(struct tg_sock *st)
 		 * not seen: known, and not counted, as in clear. */
 		if (!e || e->cookie != st->cookie) {
 			n.cookie = st->cookie;
-			n.role = st->role;
+			n.peer = st->peer;
 			n.http.state = TG_HTTP_OTHER;
 			bpf_map_update_elem(&tg_ssl, &key, &n, BPF_ANY);
 		}
@@ -97,7 +97,8 @@ static __noinline bool tls_recv(struct tg_sock *st)
 			return true;
 	}
 	e->peer_slot = st->peer_slot;
-	e->role = st->role;
+	e->peer_epoch = st->peer_epoch;
+	e->peer = st->peer;
 	calls = e->pending;
 	if (calls) {
 		__sync_fetch_and_sub(&e->pending, calls);
@@ -109,17 +110,7 @@ static __noinline bool tls_recv(struct tg_sock *st)
 /* The calls of a TLS socket's peer, from its slot in tg_ssl. */
 static __always_inline void tls_count(const struct tg_ssl *e, __u64 calls)
 {
-	struct tg_counters *c = NULL;
-	__u32 idx = e->peer_slot - 1;
-
-	if (e->peer_slot && e->peer_slot != TG_SLOT_OVERFLOW)
-		c = bpf_map_lookup_elem(&tg_peer_cnt, &idx);
-	if (!c) {
-		idx = e->role;
-		c = bpf_map_lookup_elem(&tg_overflow, &idx);
-	}
-	if (c)
-		__sync_fetch_and_add(&c->calls, calls);
+	peer_add_calls(&e->peer, e->peer_slot, e->peer_epoch, calls);
 }
 
 /* An SSL_read or SSL_read_ex of a metered thread begins: note it. */

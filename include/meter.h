@@ -17,10 +17,12 @@
 #ifndef TOLLGATE_METER_H
 #define TOLLGATE_METER_H
 
-/* 3: tg_stats grew to 11 counters (TLS), and the syscall-entry tracer is
- * pinned as one link per syscall (link_sys_read, ...), which an agent of
- * version 2 would neither use nor remove. */
-#define TG_ABI_VERSION 3
+/* 4: peer slots are reclaimed (tg_slot, tg_free, an epoch in tg_clock),
+ * counters are kept per day (day banks), overflow buckets keep the billing
+ * key (tg_overflow is a hash of tg_bill_key, tg_ovf_role the last resort);
+ * tg_peer_key.pad became svc. 3: tg_stats grew to 11 counters (TLS), and
+ * the syscall-entry tracer is pinned as one link per syscall. */
+#define TG_ABI_VERSION 4
 
 /* Which side a socket faces. 0 means "not decided yet" and never reaches a
  * peer key, except in the overflow bucket of packets without a socket. */
@@ -56,7 +58,12 @@
 					 * SSL_read: calls counted decrypted */
 #define TG_STAT_TLS_MISS	10	/* SSL_read returns with bytes but no
 					 * known socket: calls uncounted */
-#define TG_NR_STATS		11
+#define TG_STAT_BILL_FULL	11	/* overflow of a billing key not
+					 * inserted: tg_overflow full, counted
+					 * in the role's last-resort bucket */
+#define TG_STAT_RECHECK		12	/* cached peer slots looked up again
+					 * after slots were reclaimed */
+#define TG_NR_STATS		13
 
 /* Bytes are IP bytes: IP header, extension headers and payload, the way
  * they cross the wire, every GSO segment with its own headers. */
@@ -69,6 +76,25 @@ struct tg_counters {
 				 * (client sockets) */
 };
 _Static_assert(sizeof(struct tg_counters) == 40, "tg_counters is ABI");
+
+/*
+ * Day banks. Every billing counter (a peer slot, an overflow bucket) is
+ * kept in TG_NR_BANKS banks, one per natural day: the kernel counts into
+ * the bank of the day a packet or call happens on, by a coarse clock
+ * against the day boundaries user space writes ahead of time (tg_clock).
+ * So the day of every byte is settled when it is counted, however late
+ * the agent reads: a day's bank is bank (day number % TG_NR_BANKS), and an
+ * agent away across up to TG_NR_BANKS - 1 midnights still splits every day
+ * exactly. Each bank is cumulative, like every other counter.
+ */
+#define TG_NR_BANKS	4
+#define TG_NR_DAYS	TG_NR_BANKS	/* day boundaries in tg_clock */
+
+struct tg_banked {
+	struct tg_counters b[TG_NR_BANKS];	/* by day number % TG_NR_BANKS */
+};
+_Static_assert(sizeof(struct tg_banked) == 40 * TG_NR_BANKS,
+	       "tg_banked is ABI");
 
 /*
  * Where the HTTP request counter (include/http.h) stands in a client
@@ -97,9 +123,24 @@ struct tg_peer_key {
 				 * remote port; 0 for protocols without ports */
 	__u8 proto;		/* IPPROTO_* of the packets */
 	__u8 role;		/* TG_ROLE_CLIENT or TG_ROLE_BACKEND */
-	__u32 pad;		/* zero */
+	__u32 svc;		/* service the peer's requests name; 0: by
+				 * port alone */
 };
 _Static_assert(sizeof(struct tg_peer_key) == 24, "tg_peer_key is ABI");
+
+/*
+ * What billing needs of a peer, and the key of an overflow bucket: when a
+ * peer gets no slot, its traffic still lands on its frontend (client: the
+ * local port; backend: the remote port), protocol and service, so every
+ * tenant's totals stay exact when the per-peer detail is lost.
+ */
+struct tg_bill_key {
+	__u16 port;		/* host order; as tg_peer_key.port */
+	__u8 proto;		/* IPPROTO_* */
+	__u8 role;		/* TG_ROLE_* */
+	__u32 svc;		/* as tg_peer_key.svc */
+};
+_Static_assert(sizeof(struct tg_bill_key) == 8, "tg_bill_key is ABI");
 
 /*
  * Per-socket state, kept in socket-local storage for as long as the socket
@@ -120,18 +161,65 @@ struct tg_sock {
 	struct tg_peer_key peer;/* key of the last peer counted */
 	__u32 peer_slot;	/* slot of that peer in tg_peer_cnt, plus one;
 				 * 0: none cached, TG_SLOT_OVERFLOW: overflow */
-	__u32 pad1;		/* zero */
+	__u32 peer_epoch;	/* tg_clock.epoch when peer_slot was found:
+				 * a slot of another epoch is looked up again */
 	struct tg_http http;	/* request counting, TG_SOCK_CALLS sockets */
 };
 _Static_assert(sizeof(struct tg_sock) == 136, "tg_sock is ABI");
 
 #define TG_SLOT_OVERFLOW 0xffffffffu
 
+/*
+ * One peer slot, by slot number (tg_slot): which peer holds it. The kernel
+ * fills it when it hands the slot out; user space reads it to list the
+ * peers without walking the hash, and to reclaim quiet slots.
+ *
+ * A slot is reclaimed in steps that each survive the agent being killed,
+ * since the state lives here: user space marks it LIMBO, removes its key
+ * from tg_peer_idx, raises tg_clock.epoch and waits for every BPF program
+ * run in flight to end (an RCU grace period). From then on nothing counts
+ * into the slot: a socket that cached it finds the epoch changed and looks
+ * its peer up again, and the lookup no longer finds the slot. The next
+ * collection books the slot's final counters under its key; only then is
+ * it zeroed, marked FREE and given to tg_free for reuse.
+ */
+#define TG_SLOT_FREE	0	/* in tg_free, or never handed out */
+#define TG_SLOT_USED	1	/* holds @key */
+#define TG_SLOT_LIMBO	2	/* being reclaimed: @key's final counters
+				 * are not booked yet */
+
+struct tg_slot {
+	struct tg_peer_key key;	/* the peer, while USED or LIMBO */
+	__u32 gen;		/* times the slot was handed out: a snapshot
+				 * keys a slot's counters by (key, gen) */
+	__u32 state;		/* TG_SLOT_* */
+	__u64 since_ns;		/* CLOCK_MONOTONIC when handed out */
+};
+_Static_assert(sizeof(struct tg_slot) == 40, "tg_slot is ABI");
+
+/*
+ * Single entry of tg_clock, written by user space, read by every packet:
+ * the reclaim epoch, and the starts of the next natural days on the
+ * kernel's coarse monotonic clock. Day day0 + i starts at day_ns[i] and
+ * counts into bank (day0 + i) % TG_NR_BANKS; before day_ns[0] (or with no
+ * days set) counters go to bank day0 % TG_NR_BANKS, after the last day_ns
+ * to the last day's bank.
+ */
+struct tg_clock {
+	__u32 epoch;		/* raised when slots are reclaimed */
+	__u32 day0;		/* days since 1970-01-01 of day_ns[0], in
+				 * the ledger's time zone */
+	__u64 day_ns[TG_NR_DAYS];	/* CLOCK_MONOTONIC ns; 0: unset */
+};
+_Static_assert(sizeof(struct tg_clock) == 8 + 8 * TG_NR_DAYS,
+	       "tg_clock is ABI");
+
 /* Single entry of tg_meta: identity and the peer slot allocator. */
 struct tg_meta {
 	__u32 abi_version;	/* TG_ABI_VERSION of whoever created the maps */
 	__u32 max_peers;	/* capacity of tg_peer_idx and tg_peer_cnt */
-	__u64 next_slot;	/* next free slot in tg_peer_cnt */
+	__u64 next_slot;	/* next slot never handed out; past
+				 * max_peers, slots come from tg_free */
 	__u64 cgroup_id;	/* cgroup the programs were first attached to */
 	__u64 created_ns;	/* CLOCK_REALTIME when the maps were created */
 };
@@ -141,7 +229,11 @@ _Static_assert(sizeof(struct tg_meta) == 32, "tg_meta is ABI");
 #define TG_MAP_PEER_IDX	"tg_peer_idx"
 #define TG_MAP_PEER_CNT	"tg_peer_cnt"
 #define TG_MAP_SOCK	"tg_sock"
-#define TG_MAP_OVERFLOW	"tg_overflow"
+#define TG_MAP_OVERFLOW	"tg_overflow"	/* by billing key */
+#define TG_MAP_OVF_ROLE	"tg_ovf_role"	/* by role: the last resort */
+#define TG_MAP_SLOT	"tg_slot"
+#define TG_MAP_FREE	"tg_free"
+#define TG_MAP_CLOCK	"tg_clock"
 #define TG_MAP_STATS	"tg_stats"
 #define TG_MAP_META	"tg_meta"
 #define TG_MAP_CGROUP	"tg_cgroup"
@@ -204,11 +296,11 @@ struct tg_ssl {
 	__u64 pending;		/* calls counted on the peer, not yet added
 				 * to the socket's own row */
 	__u32 peer_slot;	/* as tg_sock.peer_slot */
-	__u8 role;		/* TG_ROLE_* of the socket */
-	__u8 pad[3];		/* zero */
+	__u32 peer_epoch;	/* as tg_sock.peer_epoch */
+	struct tg_peer_key peer;/* as tg_sock.peer */
 	struct tg_http http;	/* request counting, decrypted stream */
 };
-_Static_assert(sizeof(struct tg_ssl) == 40, "tg_ssl is ABI");
+_Static_assert(sizeof(struct tg_ssl) == 64, "tg_ssl is ABI");
 
 /* Per-thread: the SSL_read in flight (task-local storage). */
 struct tg_tls_task {

@@ -141,7 +141,7 @@ static void expect(const struct peer_rec *p, __u64 bytes_in, __u64 pkts_in,
 	assert_int_equal(p->c.packets_in, pkts_in);
 	assert_int_equal(p->c.bytes_out, bytes_out);
 	assert_int_equal(p->c.packets_out, pkts_out);
-	assert_int_equal(p->key.pad, 0);
+	assert_int_equal(p->key.svc, 0);
 }
 
 /* --- cases --------------------------------------------------------------- */
@@ -466,10 +466,15 @@ static void test_overflow(void **state)
 		expect(find_peer(&s, dst, 80, PROTO_TCP), 0, 0,
 		       2 * (100 + i), 2);
 	}
-	assert_int_equal(s.overflow[TG_ROLE_BACKEND].packets_out, 12);
-	assert_int_equal(s.overflow[TG_ROLE_BACKEND].bytes_out,
+	/* the other six in their billing key's bucket: backend port 80 */
+	assert_int_equal(s.nr_buckets, 1);
+	assert_false(s.buckets[0].last_resort);
+	assert_int_equal(s.buckets[0].key.role, TG_ROLE_BACKEND);
+	assert_int_equal(s.buckets[0].key.port, 80);
+	assert_int_equal(s.buckets[0].key.proto, PROTO_TCP);
+	assert_int_equal(s.buckets[0].c.packets_out, 12);
+	assert_int_equal(s.buckets[0].c.bytes_out,
 			 2 * (6 * 100 + 5 + 6 + 7 + 8 + 9 + 10));
-	assert_int_equal(s.overflow[TG_ROLE_CLIENT].packets_out, 0);
 	/* each of the 6 sockets tried once, then remembered the overflow;
 	 * the repeat run of the same socket did not retry */
 	assert_int_equal(s.stats[TG_STAT_PEER_FULL], 6);

@@ -38,6 +38,22 @@ static struct peer_rec peers[] = {
 		 .packets_out = 0 } },
 };
 
+/* Two last-resort buckets into @s, in the order a read gives them (by
+ * role): no socket, then client. */
+static void last_resorts(struct snapshot *s, struct tg_counters client,
+			 struct tg_counters none)
+{
+	s->buckets = calloc(2, sizeof(*s->buckets));
+	assert_non_null(s->buckets);
+	s->buckets[0] = (struct bucket_rec){
+		.key = { .role = TG_ROLE_NONE }, .last_resort = true,
+		.c = none };
+	s->buckets[1] = (struct bucket_rec){
+		.key = { .role = TG_ROLE_CLIENT }, .last_resort = true,
+		.c = client };
+	s->nr_buckets = 2;
+}
+
 static struct snapshot make_snapshot(bool overflow)
 {
 	struct snapshot s = { .capacity = 16, .meta.next_slot = 4 };
@@ -47,10 +63,8 @@ static struct snapshot make_snapshot(bool overflow)
 	memcpy(s.peers, peers, sizeof(peers));
 	s.nr_peers = 4;
 	if (overflow) {
-		s.overflow[TG_ROLE_CLIENT] = (struct tg_counters){ 11, 1, 22,
-								   2, 5 };
-		s.overflow[TG_ROLE_NONE] = (struct tg_counters){ 0, 0, 40, 1,
-								 0 };
+		last_resorts(&s, (struct tg_counters){ 11, 1, 22, 2, 5 },
+			     (struct tg_counters){ 0, 0, 40, 1, 0 });
 		s.stats[TG_STAT_PEER_FULL] = 3;
 		s.stats[TG_STAT_NO_SOCK] = 1;
 	}
@@ -337,8 +351,8 @@ static int cls_setup(void **state)
 	assert_non_null(st->s.peers);
 	memcpy(st->s.peers, cls_peers, sizeof(cls_peers));
 	st->s.nr_peers = 6;
-	st->s.overflow[TG_ROLE_CLIENT] = (struct tg_counters){ 11, 1, 22, 2, 3 };
-	st->s.overflow[TG_ROLE_NONE] = (struct tg_counters){ 0, 0, 40, 1, 0 };
+	last_resorts(&st->s, (struct tg_counters){ 11, 1, 22, 2, 3 },
+		     (struct tg_counters){ 0, 0, 40, 1, 0 });
 	*state = st;
 	return 0;
 }

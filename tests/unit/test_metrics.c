@@ -364,11 +364,17 @@ static struct tg_peer_key peer(const char *v4, __u16 port, __u8 role)
 	return k;
 }
 
+/* The overflow bucket of backend port 8080, when a test gives it. */
+static struct bucket_rec be_bucket = {
+	.key = { .port = 8080, .proto = IPPROTO_TCP, .role = TG_ROLE_BACKEND },
+};
+
 /* A client on port 443 and backend orders, with these counters. */
 static void snap(struct snapshot *s, struct peer_rec *p, __u64 cl_out,
 		 __u64 cl_in, __u64 be_out, __u64 be_in)
 {
 	memset(s, 0, sizeof(*s));
+	memset(p, 0, 2 * sizeof(*p));
 	s->peers = p;
 	s->nr_peers = 2;
 	s->capacity = 16384;
@@ -430,7 +436,9 @@ static void test_update(void **state)
 	/* The first read takes the pinned cumulative counters whole: a
 	 * restarted agent carries on where the kernel is. */
 	snap(&s, p, 5000, 700, 300, 9000);
-	s.overflow[TG_ROLE_BACKEND] = (struct tg_counters){ 40, 1, 60, 2, 0 };
+	be_bucket.c = (struct tg_counters){ 40, 1, 60, 2, 0 };
+	s.buckets = &be_bucket;
+	s.nr_buckets = 1;
 	s.stats[TG_STAT_PEER_FULL] = 3;
 	assert_int_equal(update(m, u, a, 0, &s), 0);
 	page = render(m);
@@ -442,7 +450,7 @@ static void test_update(void **state)
 	assert_int_equal(family_sum(page, "tollgate_receive_bytes_total"),
 			 700 + 9000 + 40);
 	assert_int_equal(sample(page, "tollgate_overflow_transmit_bytes_total"
-				"{role=\"backend\"}"), 60);
+				"{role=\"backend\",reason=\"no_slot\"}"), 60);
 	assert_int_equal(sample(page, "tollgate_peer_insert_failures_total"),
 			 3);
 	assert_int_equal(sample(page, "tollgate_peer_map_entries"), 2);
@@ -460,7 +468,8 @@ static void test_update(void **state)
 
 	/* A reload gives port 443 to globex: only later bytes move. */
 	snap(&s, p, 6000, 800, 300, 9000);
-	s.overflow[TG_ROLE_BACKEND] = (struct tg_counters){ 40, 1, 60, 2, 0 };
+	s.buckets = &be_bucket;
+	s.nr_buckets = 1;
 	assert_int_equal(update(m, u, b, 1, &s), 0);
 	page = render(m);
 	assert_int_equal(sample(page, ACME_TX), 5000);
@@ -494,6 +503,7 @@ static void test_cost(void **state)
 	struct snapshot s;
 	struct plan plan;
 	time_t now = time(NULL);
+	__s64 day;
 
 	assert_int_equal(tmpdir_make("metrics"), 0);
 	snprintf(path, sizeof(path), "%s/ledger.db", tmpdir);
@@ -504,8 +514,14 @@ static void test_cost(void **state)
 			 0);
 	/* 2 GiB to acme's clients today: 1.60 at 0.80/GB. */
 	snap(&s, p, 2ULL << 30, 0, 0, 0);
+	/* Counted today: in today's bank. */
+	assert_int_equal(day_number(now, book_tz(c), &day), 0);
+	p[0].bank[day % TG_NR_BANKS] = p[0].c;
+	s.taken_at = now;
+	s.clock.day0 = day;
+	s.clock.day_ns[0] = 1;
 	assert_int_equal(usage_of(cfg, &s, &l), 0);
-	assert_int_equal(book_commit(c, &l, s.meta.created_ns, now), 0);
+	assert_int_equal(book_commit(c, &l, &s, now), 0);
 	usage_list_free(&l);
 	assert_int_equal(plan_load(&plan, "jdcloud"), 0);
 	assert_int_equal(metrics_rate(m, book_ledger(c), &plan, now), 0);

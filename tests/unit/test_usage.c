@@ -22,6 +22,8 @@
 
 #include "collect/usage.h"
 
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
 static const char yaml_a[] =
 	"region: cn-north-1\n"
 	"provider: jdcloud\n"
@@ -251,38 +253,65 @@ static void test_buckets(void **state)
 {
 	struct tg_config *cfg = parse(yaml_a);
 	struct snapshot s = snap(0, 0, 0);
+	struct bucket_rec b[] = {
+		/* No slot for clients of port 443: billed by frontend. */
+		{ .key = { .port = 443, .proto = IPPROTO_TCP,
+			   .role = TG_ROLE_CLIENT },
+		  .c = { 90, 3, 900, 9, 2 } },
+		/* ... nor for some of backend port 8080. */
+		{ .key = { .port = 8080, .proto = IPPROTO_TCP,
+			   .role = TG_ROLE_BACKEND },
+		  .c = { 40, 1, 60, 2, 0 } },
+		/* No socket. */
+		{ .key = { .role = TG_ROLE_NONE }, .last_resort = true,
+		  .c = { 5, 1, 7, 1, 0 } },
+	};
 	struct tg_counters total;
 	struct usage_list l;
 	size_t i;
 
-	s.overflow[TG_ROLE_BACKEND] = (struct tg_counters){ 40, 1, 60, 2, 0 };
-	s.overflow[TG_ROLE_NONE] = (struct tg_counters){ 5, 1, 7, 1, 0 };
+	s.buckets = b;
+	s.nr_buckets = ARRAY_SIZE(b);
 	assert_int_equal(usage_of(cfg, &s, &l), 0);
-	/* The client bucket counted nothing: no row. */
-	assert_int_equal(l.nr, 2);
+	assert_int_equal(l.nr, 3);
 	for (i = 0; i < l.nr; i++) {
 		const struct usage_row *r = &l.rows[i];
 
-		assert_int_equal(r->src.kind, USAGE_OVERFLOW);
+		assert_int_not_equal(r->src.kind, USAGE_PEER);
 		assert_false(r->cls.known);
-		assert_true(r->cls.unexplained);
 		assert_true(r->cls.c.billable);
+		if (r->src.key.role == TG_ROLE_CLIENT) {
+			/* The frontend's tenant, not nobody. */
+			assert_int_equal(r->src.kind, USAGE_OVERFLOW);
+			assert_string_equal(r->cls.c.tenant, "acme");
+			assert_string_equal(r->cls.c.service, "shop-api");
+			assert_int_equal(r->cls.c.type,
+					 TG_TRAFFIC_OUTBOUND_CLIENT);
+			assert_false(r->cls.unexplained);
+			continue;
+		}
+		assert_true(r->cls.unexplained);
 		assert_string_equal(r->cls.c.tenant, "");
 		assert_int_equal(r->cls.c.type,
 				 r->src.key.role == TG_ROLE_BACKEND ?
 					 TG_TRAFFIC_BACKEND_INTERNET :
 					 TG_TRAFFIC_OUTBOUND_CLIENT);
+		assert_int_equal(r->src.kind, r->src.key.role == TG_ROLE_NONE ?
+						      USAGE_LAST :
+						      USAGE_OVERFLOW);
 	}
 	usage_totals(&l, &total);
-	assert_int_equal(total.bytes_out, 67);
-	assert_int_equal(total.bytes_in, 45);
+	assert_int_equal(total.bytes_out, 967);
+	assert_int_equal(total.bytes_in, 135);
 	usage_list_free(&l);
 	/* Without a configuration the rows carry counters only. */
 	assert_int_equal(usage_of(NULL, &s, &l), 0);
-	assert_int_equal(l.nr, 2);
+	assert_int_equal(l.nr, 3);
 	assert_false(l.rows[0].cls.known);
 	assert_null(l.rows[0].cls.c.tenant);
 	usage_list_free(&l);
+	s.buckets = NULL;
+	s.nr_buckets = 0;
 	snapshot_free(&s);
 	config_free(cfg);
 }

@@ -177,6 +177,28 @@ int classify(const struct tg_config *cfg, __u8 role, const __u8 addr[16],
 	return 0;
 }
 
+void classify_frontend(const struct tg_config *cfg, __u16 port, __u8 proto,
+		       struct tg_class *res)
+{
+	const struct tg_service *sv = config_service(cfg, port, proto);
+
+	memset(res, 0, sizeof(*res));
+	res->role = TG_ROLE_CLIENT;
+	res->port = port;
+	res->proto = proto;
+	res->out_dir = true;
+	res->kind = TG_KIND_HTTP;
+	res->type = TG_TRAFFIC_OUTBOUND_CLIENT;
+	res->billable = traffic_billable(res->type);
+	res->provider = res->region = res->backend = "";
+	res->svc = sv;
+	res->service = sv ? sv->name : "";
+	res->tenant = sv ? sv->tenant : "";
+	res->flags = sv ? 0 : TG_FLAG_UNKNOWN_SERVICE;
+	res->flagged = res->flags != 0;
+	res->reason = res->flagged ? flag_names[__builtin_ctz(res->flags)] : "";
+}
+
 /* --- explaining --------------------------------------------------------- */
 
 struct sbuf {

@@ -102,6 +102,15 @@ int classify(const struct tg_config *cfg, __u8 role, const __u8 addr[16],
 	     __u16 port, __u8 proto, bool out_dir, struct tg_class *res);
 
 /*
+ * The bytes out of a client-role billing key whose peers are not known
+ * (their overflow bucket): always outbound_client, the service and tenant
+ * of frontend @port and @proto, flagged unknown_service when no entry
+ * names it. No address, so no network, provider or region. Fills @res.
+ */
+void classify_frontend(const struct tg_config *cfg, __u16 port, __u8 proto,
+		       struct tg_class *res);
+
+/*
  * One line for a human saying why @res came out as it did: the peer, the
  * services/backends entry, the address rule (prefix, file and line) and
  * the facts that decided. Returns @buf.

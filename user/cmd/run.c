@@ -49,6 +49,7 @@
 #include "load/loader.h"
 #include "load/privs.h"
 #include "classify/classify.h"
+#include "collect/upkeep.h"
 #include "collect/usage.h"
 #include "ledger/book.h"
 #include "export/metrics.h"
@@ -97,7 +98,12 @@ static const char run_usage[] =
 	"                        cgroup v2 root, from /proc/mounts)\n"
 	"  -p, --pin-dir DIR     pin directory (default " TG_DEFAULT_PIN_DIR ")\n"
 	"      --max-peers N     peer slots, 1..16777216 (default: the pinned\n"
-	"                        maps' size, or 16384)\n"
+	"                        maps' size, or as many as 64 MiB of counters\n"
+	"                        hold on this host's CPUs)\n"
+	"      --reclaim-after SECS\n"
+	"                        give a peer's slot back after it counted\n"
+	"                        nothing for SECS, 0..86400; 0: never\n"
+	"                        (default 300)\n"
 	"  -i, --interval SECS   collection interval, 1..3600 (default 10)\n"
 	"      --summary         print a summary every interval (default on a\n"
 	"                        terminal)\n"
@@ -127,6 +133,7 @@ struct run_opts {
 	const char *ship;	/* fleet ledger connection string, or NULL */
 	char host[LEDGER_NAME_SIZE];
 	__u32 max_peers;
+	__u32 reclaim_after;	/* seconds; 0: never */
 	__u32 interval;
 	int summary;		/* -1: when stdout is a terminal */
 	bool detach_on_exit;
@@ -199,6 +206,8 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 		OPT("no-calls", 0, OPT_FLAG, &o->no_calls),
 		OPT("max-peers", 0, OPT_U32, &o->max_peers, .min = 1,
 		    .max = TG_MAX_PEERS_LIMIT),
+		OPT("reclaim-after", 0, OPT_U32, &o->reclaim_after,
+		    .what = "a number of seconds", .min = 0, .max = 86400),
 		OPT("interval", 'i', OPT_U32, &o->interval,
 		    .what = "a number of seconds", .min = 1, .max = 3600),
 		OPT("summary", 0, OPT_SET, &o->summary, .val = 1),
@@ -358,6 +367,9 @@ struct agent {
 	int lock;			/* pin directory lock, -1: none */
 	struct tg_counters last;	/* totals of the last summary */
 	struct usage *usage;		/* the usage stage's memory */
+	struct upkeep *upkeep;		/* days and slots, into the maps */
+	struct tz *tz;			/* the days of the kernel's banks,
+					 * when no ledger has them */
 	struct book *book;		/* NULL: --no-ledger */
 	bool no_hooks;			/* privileges dropped: no new TLS
 					 * hooks after the start */
@@ -518,10 +530,10 @@ static int agent_host(struct run_opts *o)
 
 /* Book the interval that ended at @due. A failure is retried by the next
  * commit, which covers this interval too. */
-static void agent_book(struct agent *a, const struct usage_list *l,
-		       const struct snapshot *s, time_t due)
+static int agent_book(struct agent *a, const struct usage_list *l,
+		      const struct snapshot *s, time_t due)
 {
-	int err = book_commit(a->book, l, s->meta.created_ns, due);
+	int err = book_commit(a->book, l, s, due);
 
 	if (err)
 		pr_warn("ledger '%s': cannot book the interval, the next one "
@@ -533,6 +545,28 @@ static void agent_book(struct agent *a, const struct usage_list *l,
 	 * and says itself when it cannot. */
 	if (a->fleet)
 		fleet_ship(a->fleet, book_ledger(a->book));
+	return err;
+}
+
+/* The time zone of the kernel's day banks: the ledger's. */
+static const struct tz *agent_tz(const struct agent *a)
+{
+	return a->book ? book_tz(a->book) : a->tz;
+}
+
+/*
+ * After an interval is read and booked (@booked): quiet peers' slots
+ * reclaimed, those whose last counts are booked freed, and the kernel's
+ * days moved on.
+ */
+static void agent_upkeep(struct agent *a, const struct snapshot *s,
+			 bool booked)
+{
+	int freed = upkeep_reclaim(a->upkeep, s, booked, a->o.reclaim_after);
+
+	if (freed > 0 && a->mx)
+		metrics_reclaimed(a->mx, freed);
+	upkeep_days(a->upkeep, agent_tz(a), time(NULL));
 }
 
 /* The price plan of the cost gauges: metrics.plan, else the default of
@@ -640,8 +674,7 @@ static void agent_collect(struct agent *a, int err, const struct snapshot *s,
 		}
 		return;
 	}
-	if (a->book)
-		agent_book(a, l, s, due);
+	agent_upkeep(a, s, !a->book || !agent_book(a, l, s, due));
 	/* Rates over the interval's real length: the one before midnight
 	 * is shorter. */
 	if (summary)
@@ -756,6 +789,10 @@ static int agent_prepare(struct agent *a)
 			ledger_time_zone(book_ledger(a->book)));
 		if (o->ship && (err = fleet_open(&a->fleet, o->ship)))
 			return err;
+	} else if ((err = tz_load(&a->tz, agent_ledger_tz(a->cfg, &a->plan)))) {
+		pr_warn("cannot load the time zone of the days: %s",
+			strerror(-err));
+		return err;
 	}
 	return agent_metrics_start(a);
 }
@@ -803,14 +840,20 @@ static int agent_start(struct agent *a)
 	a->lock = lock_pin_dir(o->pin_dir);
 	if (a->lock < 0)
 		return -EBUSY;
-	err = meter_attach(a->m, o->cgroup);
-	if (err)
-		return err;
-	agent_tls(a);
+	/* The days before the programs count: every packet falls in the
+	 * bank of its day from the first one on. */
 	err = view_from_meter(&a->v, a->m);
 	if (err)
 		return err;
 	a->have_view = true;
+	err = upkeep_open(&a->upkeep, &a->v);
+	if (!err)
+		err = upkeep_days(a->upkeep, agent_tz(a), time(NULL));
+	if (!err)
+		err = meter_attach(a->m, o->cgroup);
+	if (err)
+		return err;
+	agent_tls(a);
 	err = privs_drop(&o->privs, a->v.meta);
 	if (err)
 		return err;
@@ -912,6 +955,8 @@ static void agent_stop(struct agent *a, int err)
 	metrics_free(a->mx);
 	fleet_close(a->fleet);
 	book_close(a->book);
+	upkeep_close(a->upkeep);
+	tz_free(a->tz);
 	usage_free(a->usage);
 	config_free(a->cfg);
 }
@@ -923,6 +968,7 @@ int cmd_run(int argc, char **argv)
 			.pin_dir = TG_DEFAULT_PIN_DIR,
 			.ledger = TG_DEFAULT_LEDGER,
 			.interval = 10,
+			.reclaim_after = TG_DEFAULT_RECLAIM_AFTER,
 			.summary = -1,
 		},
 		.lock = -1,

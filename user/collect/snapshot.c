@@ -5,14 +5,17 @@
  *
  * Reading needs no programs: a view opens the pinned maps (or borrows a
  * loaded meter's descriptors) and a snapshot sums the per-CPU counters of
- * every peer slot, overflow bucket and global statistic. The counters only
- * grow while their maps live, so a snapshot taken while traffic flows is a
- * consistent lower bound of the next one.
+ * every peer slot, overflow bucket and global statistic, bank by bank.
+ * Peers are listed by slot (tg_slot), in batches, not by walking the peer
+ * hash a key at a time. The counters only grow while their maps live, so a
+ * snapshot taken while traffic flows is a consistent lower bound of the
+ * next one.
  */
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -22,24 +25,41 @@
 #include "lib/log.h"
 #include "load/loader.h"
 
-/* The maps a view holds, in the order of its descriptors. */
+/* The maps a view holds, in the order of view_fds(). */
 static const char *const view_maps[] = {
-	TG_MAP_PEER_IDX, TG_MAP_PEER_CNT, TG_MAP_SOCK,
-	TG_MAP_OVERFLOW, TG_MAP_STATS,	  TG_MAP_META,
+	TG_MAP_PEER_IDX, TG_MAP_PEER_CNT, TG_MAP_SLOT,	TG_MAP_SOCK,
+	TG_MAP_OVERFLOW, TG_MAP_OVF_ROLE, TG_MAP_STATS, TG_MAP_META,
+	TG_MAP_CLOCK,	 TG_MAP_FREE,
 };
+#define NR_VIEW_MAPS (sizeof(view_maps) / sizeof(view_maps[0]))
+
+/* The view's descriptors, in the order of view_maps[]. */
+static void view_fds(struct view *v, int *fds[NR_VIEW_MAPS])
+{
+	int *all[] = { &v->peer_idx, &v->peer_cnt, &v->slot,	 &v->sock,
+		       &v->overflow, &v->ovf_role, &v->stats, &v->meta,
+		       &v->clock,    &v->free };
+
+	_Static_assert(sizeof(all) / sizeof(all[0]) == NR_VIEW_MAPS,
+		       "one descriptor per map");
+	memcpy(fds, all, sizeof(all));
+}
 
 static void view_init(struct view *v)
 {
-	v->peer_idx = v->peer_cnt = v->sock = -1;
-	v->overflow = v->stats = v->meta = -1;
+	int *fds[NR_VIEW_MAPS];
+	size_t i;
+
+	view_fds(v, fds);
+	for (i = 0; i < NR_VIEW_MAPS; i++)
+		*fds[i] = -1;
 	v->ncpus = libbpf_num_possible_cpus();
 }
 
 /* Open the maps pinned under @pin_dir; no programs are needed. */
 int view_open_pinned(struct view *v, const char *pin_dir)
 {
-	int *fds[] = { &v->peer_idx, &v->peer_cnt, &v->sock,
-		       &v->overflow, &v->stats,	   &v->meta };
+	int *fds[NR_VIEW_MAPS];
 	char path[PATH_MAX];
 	size_t i;
 	int err;
@@ -47,7 +67,8 @@ int view_open_pinned(struct view *v, const char *pin_dir)
 	view_init(v);
 	if (v->ncpus < 0)
 		return v->ncpus;
-	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+	view_fds(v, fds);
+	for (i = 0; i < NR_VIEW_MAPS; i++) {
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", pin_dir,
 				     view_maps[i]) >= sizeof(path)) {
 			err = -ENAMETOOLONG;
@@ -73,12 +94,12 @@ fail:
 /* Borrow the maps of a loaded meter (duplicated descriptors). */
 int view_from_meter(struct view *v, const struct meter *m)
 {
-	int *fds[] = { &v->peer_idx, &v->peer_cnt, &v->sock,
-		       &v->overflow, &v->stats,	   &v->meta };
+	int *fds[NR_VIEW_MAPS];
 	size_t i;
 
 	view_init(v);
-	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+	view_fds(v, fds);
+	for (i = 0; i < NR_VIEW_MAPS; i++) {
 		*fds[i] = dup(meter_map_fd(m, view_maps[i]));
 		if (*fds[i] < 0) {
 			view_close(v);
@@ -90,111 +111,15 @@ int view_from_meter(struct view *v, const struct meter *m)
 
 void view_close(struct view *v)
 {
-	int *fds[] = { &v->peer_idx, &v->peer_cnt, &v->sock,
-		       &v->overflow, &v->stats,	   &v->meta };
+	int *fds[NR_VIEW_MAPS];
 	size_t i;
 
-	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+	view_fds(v, fds);
+	for (i = 0; i < NR_VIEW_MAPS; i++) {
 		if (*fds[i] >= 0)
 			close(*fds[i]);
 		*fds[i] = -1;
 	}
-}
-
-/* Sum one element of a per-CPU array of tg_counters. */
-static int percpu_counters(const struct view *v, int fd, __u32 idx,
-			   struct tg_counters *out, struct tg_counters *buf)
-{
-	int cpu;
-
-	memset(out, 0, sizeof(*out));
-	if (bpf_map_lookup_elem(fd, &idx, buf))
-		return -errno;
-	for (cpu = 0; cpu < v->ncpus; cpu++) {
-		out->bytes_in += buf[cpu].bytes_in;
-		out->packets_in += buf[cpu].packets_in;
-		out->bytes_out += buf[cpu].bytes_out;
-		out->packets_out += buf[cpu].packets_out;
-		out->calls += buf[cpu].calls;
-	}
-	return 0;
-}
-
-static int read_peers(const struct view *v, struct snapshot *s,
-		      struct tg_counters *buf)
-{
-	struct tg_peer_key key, next, *prev = NULL;
-	size_t cap = 0;
-	__u32 slot;
-	int err;
-
-	while (!bpf_map_get_next_key(v->peer_idx, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(v->peer_idx, &key, &slot))
-			continue;	/* never deleted; cannot happen */
-		if (ARRAY_GROW(s->peers, s->nr_peers + 1, cap, 256))
-			return -ENOMEM;
-		err = percpu_counters(v, v->peer_cnt, slot,
-				      &s->peers[s->nr_peers].c, buf);
-		if (err)
-			return err;
-		s->peers[s->nr_peers++].key = key;
-	}
-	return errno == ENOENT ? 0 : -errno;
-}
-
-/*
- * Read every counter into @s. Each counter only grows, so a snapshot taken
- * while traffic flows is a consistent lower bound of the next one. Returns
- * 0 or -errno; @s must be released with snapshot_free() either way.
- */
-int snapshot_read(const struct view *v, struct snapshot *s, bool sockets)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info), i, zero = 0;
-	struct tg_counters *buf;
-	__u64 *stat;
-	int err, cpu;
-
-	memset(s, 0, sizeof(*s));
-	buf = calloc(v->ncpus, sizeof(*buf));
-	stat = calloc(v->ncpus, sizeof(*stat));
-	if (!buf || !stat) {
-		err = -ENOMEM;
-		goto out;
-	}
-	if (bpf_obj_get_info_by_fd(v->peer_idx, &info, &len) ||
-	    bpf_map_lookup_elem(v->meta, &zero, &s->meta)) {
-		err = -errno;
-		goto out;
-	}
-	s->capacity = info.max_entries;
-
-	err = read_peers(v, s, buf);
-	for (i = 0; !err && i < TG_NR_ROLES; i++)
-		err = percpu_counters(v, v->overflow, i, &s->overflow[i], buf);
-	for (i = 0; !err && i < TG_NR_STATS; i++) {
-		if (bpf_map_lookup_elem(v->stats, &i, stat)) {
-			err = -errno;
-			break;
-		}
-		for (cpu = 0; cpu < v->ncpus; cpu++)
-			s->stats[i] += stat[cpu];
-	}
-	if (!err && sockets)
-		err = socks_read(v, s);
-out:
-	free(buf);
-	free(stat);
-	return err;
-}
-
-void snapshot_free(struct snapshot *s)
-{
-	free(s->peers);
-	free(s->socks);
-	memset(s, 0, sizeof(*s));
 }
 
 static void add_counters(struct tg_counters *a, const struct tg_counters *b)
@@ -206,6 +131,230 @@ static void add_counters(struct tg_counters *a, const struct tg_counters *b)
 	a->calls += b->calls;
 }
 
+/* The per-CPU banked counters @pc (@ncpus of them) added up, bank by
+ * bank, into @bank and in all into @c. */
+static void sum_banked(const struct tg_banked *pc, int ncpus,
+		       struct tg_counters bank[TG_NR_BANKS],
+		       struct tg_counters *c)
+{
+	int cpu, b;
+
+	memset(bank, 0, sizeof(struct tg_counters) * TG_NR_BANKS);
+	memset(c, 0, sizeof(*c));
+	for (cpu = 0; cpu < ncpus; cpu++)
+		for (b = 0; b < TG_NR_BANKS; b++)
+			add_counters(&bank[b], &pc[cpu].b[b]);
+	for (b = 0; b < TG_NR_BANKS; b++)
+		add_counters(c, &bank[b]);
+}
+
+static bool counters_zero(const struct tg_counters *c)
+{
+	return !c->bytes_in && !c->packets_in && !c->bytes_out &&
+	       !c->packets_out && !c->calls;
+}
+
+/* Slots read at once: a batch's per-CPU values stay under 8 MiB. */
+static __u32 batch_size(int ncpus)
+{
+	__u32 n = (8u << 20) / (sizeof(struct tg_banked) * (__u32)ncpus);
+
+	return n < 64 ? 64 : n > 16384 ? 16384 : n;
+}
+
+/*
+ * Read elements [@first, @first + *@n) of array map @fd into @keys and
+ * @vals, in one batch where the kernel can, else one by one. Sets *@n to
+ * the number read. Returns 0 or -errno.
+ */
+static int array_read(int fd, __u32 first, __u32 *n, __u32 *keys, void *vals,
+		      size_t val_size)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 count = *n, in, out, i;
+	int err;
+
+	/* The batch starts after the key it is given. */
+	in = first - 1;
+	err = bpf_map_lookup_batch(fd, first ? &in : NULL, &out, keys, vals,
+				   &count, &opts);
+	if (!err || (errno == ENOENT && count)) {
+		*n = count;
+		return 0;
+	}
+	if (errno != EINVAL && errno != ENOTSUP && errno != ENOENT)
+		return -errno;
+	/* One by one: kernels without batches for this map type. */
+	for (i = 0; i < *n; i++) {
+		keys[i] = first + i;
+		if (bpf_map_lookup_elem(fd, &keys[i],
+					(char *)vals + i * val_size))
+			return -errno;
+	}
+	return 0;
+}
+
+/* Every slot handed out so far: the peers they hold, bank by bank. */
+static int read_peers(const struct view *v, struct snapshot *s)
+{
+	__u32 n = s->meta.next_slot < s->capacity ? s->meta.next_slot :
+						      s->capacity;
+	__u32 chunk = batch_size(v->ncpus), first, got, i;
+	struct tg_slot *slots = NULL;
+	struct tg_banked *cnt = NULL;
+	__u32 *keys = NULL, *keys2 = NULL;
+	int err = 0;
+
+	s->peers = calloc(n + 1, sizeof(*s->peers));
+	slots = calloc(chunk, sizeof(*slots));
+	cnt = calloc((size_t)chunk * v->ncpus, sizeof(*cnt));
+	keys = calloc(chunk, sizeof(*keys));
+	keys2 = calloc(chunk, sizeof(*keys2));
+	if (!s->peers || !slots || !cnt || !keys || !keys2) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (first = 0; first < n && !err; first += got) {
+		__u32 want = n - first < chunk ? n - first : chunk, m = want;
+
+		got = want;
+		err = array_read(v->slot, first, &got, keys, slots,
+				 sizeof(*slots));
+		if (!err)
+			err = array_read(v->peer_cnt, first, &m, keys2, cnt,
+					 sizeof(*cnt) * v->ncpus);
+		if (!err && (got != want || m != want))
+			err = -EIO;
+		for (i = 0; !err && i < got; i++) {
+			struct peer_rec *p = &s->peers[s->nr_peers];
+
+			if (slots[i].state == TG_SLOT_FREE) {
+				s->slots_free++;
+				continue;
+			}
+			p->key = slots[i].key;
+			p->slot = first + i;
+			p->gen = slots[i].gen;
+			p->state = slots[i].state;
+			p->since_ns = slots[i].since_ns;
+			sum_banked(&cnt[(size_t)i * v->ncpus], v->ncpus,
+				   p->bank, &p->c);
+			s->slots_limbo += p->state == TG_SLOT_LIMBO;
+			s->nr_peers++;
+		}
+	}
+out:
+	free(slots);
+	free(cnt);
+	free(keys);
+	free(keys2);
+	return err;
+}
+
+/* Add one bucket to s->buckets unless it counted nothing. */
+static int add_bucket(struct snapshot *s, size_t *cap,
+		      const struct tg_bill_key *key, bool last_resort,
+		      const struct tg_banked *pc, int ncpus)
+{
+	struct bucket_rec r = { .key = *key, .last_resort = last_resort };
+
+	sum_banked(pc, ncpus, r.bank, &r.c);
+	if (counters_zero(&r.c))
+		return 0;
+	if (ARRAY_GROW(s->buckets, s->nr_buckets + 1, *cap, 16))
+		return -ENOMEM;
+	s->buckets[s->nr_buckets++] = r;
+	return 0;
+}
+
+/* The overflow buckets: of every billing key, then the last resorts. */
+static int read_buckets(const struct view *v, struct snapshot *s)
+{
+	struct tg_bill_key key, next, *prev = NULL;
+	struct tg_banked *pc;
+	size_t cap = 0;
+	__u32 role;
+	int err = 0;
+
+	pc = calloc(v->ncpus, sizeof(*pc));
+	if (!pc)
+		return -ENOMEM;
+	while (!err && !bpf_map_get_next_key(v->overflow, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(v->overflow, &key, pc))
+			continue;	/* never deleted; cannot happen */
+		err = add_bucket(s, &cap, &key, false, pc, v->ncpus);
+	}
+	if (!err && errno != ENOENT)
+		err = -errno;
+	for (role = 0; !err && role < TG_NR_ROLES; role++) {
+		struct tg_bill_key k = { .role = role };
+
+		if (bpf_map_lookup_elem(v->ovf_role, &role, pc))
+			err = -errno;
+		else
+			err = add_bucket(s, &cap, &k, true, pc, v->ncpus);
+	}
+	free(pc);
+	return err;
+}
+
+/*
+ * Read every counter into @s. Each counter only grows, so a snapshot taken
+ * while traffic flows is a consistent lower bound of the next one. Returns
+ * 0 or -errno; @s must be released with snapshot_free() either way.
+ */
+int snapshot_read(const struct view *v, struct snapshot *s, bool sockets)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), i, zero = 0;
+	struct timespec rt, mono;
+	__u64 *stat;
+	int err, cpu;
+
+	memset(s, 0, sizeof(*s));
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	s->taken_at = rt.tv_sec;
+	s->taken_ns = mono.tv_sec * 1000000000ULL + mono.tv_nsec;
+	stat = calloc(v->ncpus, sizeof(*stat));
+	if (!stat)
+		return -ENOMEM;
+	if (bpf_obj_get_info_by_fd(v->peer_cnt, &info, &len) ||
+	    bpf_map_lookup_elem(v->meta, &zero, &s->meta) ||
+	    bpf_map_lookup_elem(v->clock, &zero, &s->clock)) {
+		err = -errno;
+		goto out;
+	}
+	s->capacity = info.max_entries;
+
+	err = read_peers(v, s);
+	if (!err)
+		err = read_buckets(v, s);
+	for (i = 0; !err && i < TG_NR_STATS; i++) {
+		if (bpf_map_lookup_elem(v->stats, &i, stat)) {
+			err = -errno;
+			break;
+		}
+		for (cpu = 0; cpu < v->ncpus; cpu++)
+			s->stats[i] += stat[cpu];
+	}
+	if (!err && sockets)
+		err = socks_read(v, s);
+out:
+	free(stat);
+	return err;
+}
+
+void snapshot_free(struct snapshot *s)
+{
+	free(s->peers);
+	free(s->buckets);
+	free(s->socks);
+	memset(s, 0, sizeof(*s));
+}
+
 /* Everything counted: every peer and every overflow bucket. */
 void snapshot_totals(const struct snapshot *s, struct tg_counters *total)
 {
@@ -214,6 +363,38 @@ void snapshot_totals(const struct snapshot *s, struct tg_counters *total)
 	memset(total, 0, sizeof(*total));
 	for (i = 0; i < s->nr_peers; i++)
 		add_counters(total, &s->peers[i].c);
-	for (i = 0; i < TG_NR_ROLES; i++)
-		add_counters(total, &s->overflow[i]);
+	for (i = 0; i < s->nr_buckets; i++)
+		add_counters(total, &s->buckets[i].c);
+}
+
+const char *overflow_reason_name(enum overflow_reason r)
+{
+	static const char *const names[OVF_NR] = { "no_socket", "no_slot",
+						   "no_bucket" };
+
+	return (unsigned int)r < OVF_NR ? names[r] : NULL;
+}
+
+enum overflow_reason bucket_reason(const struct bucket_rec *b)
+{
+	if (!b->last_resort)
+		return OVF_NO_SLOT;
+	return b->key.role == TG_ROLE_NONE ? OVF_NO_SOCKET : OVF_NO_BUCKET;
+}
+
+void snapshot_overflow(const struct snapshot *s, __u8 role,
+		       enum overflow_reason r, struct tg_counters *c)
+{
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < s->nr_buckets; i++)
+		if (s->buckets[i].key.role == role &&
+		    bucket_reason(&s->buckets[i]) == r)
+			add_counters(c, &s->buckets[i].c);
+}
+
+__u32 snapshot_slots_used(const struct snapshot *s)
+{
+	return s->nr_peers;
 }

@@ -42,12 +42,6 @@ struct usage {
 	struct usage_list list;
 };
 
-static bool counters_zero(const struct tg_counters *c)
-{
-	return !c->bytes_in && !c->packets_in && !c->bytes_out &&
-	       !c->packets_out && !c->calls;
-}
-
 /* Current minus previous, or current when any counter went down (the
  * slot was made anew): never negative, never twice. */
 static struct tg_counters counters_delta(const struct tg_counters *prev,
@@ -82,10 +76,16 @@ void usage_classify(const struct tg_config *cfg, const struct usage_src *src,
 		out->unexplained = out->c.flagged;
 		return;
 	}
+	/* A client's bucket: billed by its frontend, as its peers would. */
+	if (src->kind == USAGE_OVERFLOW && k->role == TG_ROLE_CLIENT) {
+		classify_frontend(cfg, k->port, k->proto, &out->c);
+		out->unexplained = out->c.flagged;
+		return;
+	}
 	/*
-	 * A bucket has no address to classify; neither has a peer of a role
-	 * classify() does not know (none reaches a peer key; were one to,
-	 * its bytes are still counted). Billed, never free by a guess,
+	 * Any other bucket has no address to classify; neither has a peer of
+	 * a role classify() does not know (none reaches a peer key; were one
+	 * to, its bytes are still counted). Billed, never free by a guess,
 	 * noted as unexplained.
 	 */
 	memset(&out->c, 0, sizeof(out->c));
@@ -121,43 +121,41 @@ void usage_totals(const struct usage_list *l, struct tg_counters *total)
 		counters_add(total, &l->rows[i].total);
 }
 
-/* How many sources @s has: every peer, the buckets that counted. */
+/* How many sources @s has: every peer, every bucket that counted. */
 static size_t nr_sources(const struct snapshot *s)
 {
-	size_t n = s->nr_peers;
-	int i;
-
-	for (i = 0; i < TG_NR_ROLES; i++)
-		n += !counters_zero(&s->overflow[i]);
-	return n;
+	return s->nr_peers + s->nr_buckets;
 }
 
 /*
- * The @i-th source of @s (i < nr_sources(s)) into @src and its counters.
- * Peers first, in the snapshot's order, then the buckets by role.
+ * The @i-th source of @s (i < nr_sources(s)) into @src, and its counters
+ * by bank (@bank) and in all (returned). Peers first, in the snapshot's
+ * order, then the buckets in theirs.
  */
 static const struct tg_counters *source_at(const struct snapshot *s, size_t i,
-					   struct usage_src *src)
+					   struct usage_src *src,
+					   const struct tg_counters **bank)
 {
-	int role;
+	const struct bucket_rec *b;
 
 	memset(src, 0, sizeof(*src));
 	if (i < s->nr_peers) {
 		src->kind = USAGE_PEER;
+		src->gen = s->peers[i].gen;
 		src->key = s->peers[i].key;
-		src->key.pad = 0;
+		*bank = s->peers[i].bank;
 		return &s->peers[i].c;
 	}
-	i -= s->nr_peers;
-	for (role = 0; role < TG_NR_ROLES; role++) {
-		if (counters_zero(&s->overflow[role]))
-			continue;
-		if (!i--)
-			break;
+	b = &s->buckets[i - s->nr_peers];
+	src->kind = b->last_resort ? USAGE_LAST : USAGE_OVERFLOW;
+	src->key.role = b->key.role;
+	if (!b->last_resort) {
+		src->key.port = b->key.port;
+		src->key.proto = b->key.proto;
+		src->key.svc = b->key.svc;
 	}
-	src->kind = USAGE_OVERFLOW;
-	src->key.role = role;
-	return &s->overflow[role];
+	*bank = b->bank;
+	return &b->c;
 }
 
 static struct entry *find(struct entry *tab, size_t cap,
@@ -204,7 +202,8 @@ int usage_update(struct usage *u, const struct tg_config *cfg,
 	}
 	for (i = 0; i < n; i++) {
 		struct usage_row *r = &u->rows[i];
-		const struct tg_counters *cur = source_at(s, i, &r->src);
+		const struct tg_counters *bank;
+		const struct tg_counters *cur = source_at(s, i, &r->src, &bank);
 		struct entry *e = find(tab, cap, &r->src), *old = NULL;
 
 		if (u->cap)
@@ -228,6 +227,7 @@ int usage_update(struct usage *u, const struct tg_config *cfg,
 		}
 		r->cls = e->cls;
 		r->total = *cur;
+		memcpy(r->bank, bank, sizeof(r->bank));
 		r->delta = counters_delta(&e->prev, cur);
 		r->id = e->id;
 		r->cls_gen = e->cls_gen;
@@ -258,8 +258,10 @@ int usage_of(const struct tg_config *cfg, const struct snapshot *s,
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
 		struct usage_row *r = &out->rows[i];
+		const struct tg_counters *bank;
 
-		r->total = r->delta = *source_at(s, i, &r->src);
+		r->total = r->delta = *source_at(s, i, &r->src, &bank);
+		memcpy(r->bank, bank, sizeof(r->bank));
 		if (cfg)
 			usage_classify(cfg, &r->src, &r->cls);
 		r->id = i;

@@ -3,12 +3,14 @@
  * usage.h - the collect stage's classified usage: what the kernel counted,
  * one row per counter set, classified once.
  *
- * The kernel keeps cumulative counters per peer (a slot of the peer map)
- * and per overflow bucket (what no slot could take). Every interval the
- * agent reads them into a snapshot (snapshot.h) and hands it to
- * usage_update(), which makes each counter set a usage row:
+ * The kernel keeps cumulative counters, by day bank, per peer (a slot of
+ * the peer map) and per overflow bucket (what no slot could take: by
+ * billing key, or the last resort of a role). Every interval the agent
+ * reads them into a snapshot (snapshot.h) and hands it to usage_update(),
+ * which makes each counter set a usage row:
  *
- *   - its source: the raw kernel key (the peer's, or the bucket's role);
+ *   - its source: the raw kernel key (the peer's with its slot's
+ *     generation, the bucket's billing key, or the last resort's role);
  *   - its classification under the configuration in force, made by
  *     usage_classify(), the one function that turns a kernel key into a
  *     traffic type, tenant, service, backend and flags, overflow buckets
@@ -38,36 +40,46 @@
 
 /* What kind of counter set a row is. */
 #define USAGE_PEER	0	/* a peer's slot: its key has an address */
-#define USAGE_OVERFLOW	1	/* an overflow bucket: its key is a role */
+#define USAGE_OVERFLOW	1	/* the overflow bucket of a billing key:
+				 * key.port, proto, role and svc */
+#define USAGE_LAST	2	/* the last resort of key.role (TG_ROLE_NONE:
+				 * packets without a socket) */
 
 /*
- * The kernel's key of a counter set. For a bucket only key.role is set
- * (TG_ROLE_NONE: packets without a socket); the rest is zero. Zero-filled,
- * so that it compares and hashes as bytes.
+ * The kernel's key of a counter set: a peer's key and its slot's
+ * generation (a slot reclaimed and handed out again is a new source), a
+ * billing key in the fields of a peer key without an address, or a role.
+ * Zero-filled, so that it compares and hashes as bytes.
  */
 struct usage_src {
-	__u8 kind;			/* USAGE_PEER or USAGE_OVERFLOW */
-	__u8 pad[7];			/* zero */
-	struct tg_peer_key key;		/* key.pad zero */
+	__u8 kind;			/* USAGE_* */
+	__u8 pad[3];			/* zero */
+	__u32 gen;			/* USAGE_PEER: the slot's generation */
+	struct tg_peer_key key;
 };
 
-/* A counter set's classification. */
+/*
+ * A counter set's classification. A client billing key's bucket keeps its
+ * frontend's service and tenant (classify_frontend()): client bytes are
+ * billed by frontend, whatever the address. Every other bucket (a backend
+ * port's, a last resort) has no one to bill by name: billed as
+ * unattributed bytes (traffic_unattributed(): never free), with no
+ * tenant, and counted as unexplained.
+ */
 struct usage_class {
 	bool known;		/* classified by the peer's address; false
 				 * for a bucket, which has none */
 	bool unexplained;	/* its bytes out count as unexplained_bytes:
-				 * flagged by classify(), or a bucket */
-	struct tg_class c;	/* classify()'s answer for bytes out; for a
-				 * bucket, the type of unattributed bytes
-				 * (traffic_unattributed()), no flags, and
-				 * every name "". Names point into the
-				 * configuration. */
+				 * flagged, or a bucket without a frontend */
+	struct tg_class c;	/* for bytes out; names "" when unknown, never
+				 * NULL, and point into the configuration */
 };
 
 struct usage_row {
 	struct usage_src src;
 	struct usage_class cls;
 	struct tg_counters total;	/* since the kernel maps were made */
+	struct tg_counters bank[TG_NR_BANKS];	/* the same, by day bank */
 	struct tg_counters delta;	/* since the previous usage_update() */
 	__u32 id;			/* stable while this source has a row,
 					 * small: an index for a consumer's
@@ -114,7 +126,7 @@ void usage_free(struct usage *u);
  * the previous call did not have, it is the cumulative value, so a new
  * agent starts where the pinned counters are. A counter that went down
  * (its slot was made anew) counts from zero: never negative, never twice.
- * Overflow buckets that counted nothing have no row. Returns 0 or -ENOMEM
+ * Buckets that counted nothing have no row. Returns 0 or -ENOMEM
  * (the stage is then as it was before the call).
  */
 int usage_update(struct usage *u, const struct tg_config *cfg,

@@ -186,16 +186,18 @@ static const char *row_peer(const struct usage_row *r, char *buf, size_t len)
 	return r->src.key.role ? "(overflow)" : "(no socket)";
 }
 
+/* A bucket of a billing key has its port and protocol; a last resort has
+ * neither. */
 static const char *row_proto(const struct usage_row *r, char *buf, size_t len)
 {
-	return r->src.kind == USAGE_PEER ? proto_text(r->src.key.proto, buf,
+	return r->src.kind != USAGE_LAST ? proto_text(r->src.key.proto, buf,
 						      len) :
 					   "*";
 }
 
 static const char *row_port(const struct usage_row *r, char *buf, size_t len)
 {
-	if (r->src.kind != USAGE_PEER)
+	if (r->src.kind == USAGE_LAST)
 		return "";
 	snprintf(buf, len, "%u", r->src.key.port);
 	return buf;
@@ -351,13 +353,31 @@ int dump_by_parse(const char *s, enum dump_by *out)
 	return -EINVAL;
 }
 
+/*
+ * What the usage stage made of a row: its address's facts (network,
+ * provider, region) when it has an address; its names and flags when it
+ * has them (a peer, or a client's bucket, billed by its frontend). NULL
+ * when it has none.
+ */
+static const struct tg_class *row_facts(const struct usage_row *r)
+{
+	return r->cls.known ? &r->cls.c : NULL;
+}
+
+static const struct tg_class *row_named(const struct usage_row *r)
+{
+	return r->cls.known || (r->src.kind == USAGE_OVERFLOW &&
+				r->src.key.role == TG_ROLE_CLIENT) ?
+		       &r->cls.c : NULL;
+}
+
 static const char *group_key(enum dump_by by, const struct usage_row *r)
 {
-	const struct tg_class *c = &r->cls.c;
+	const struct tg_class *c = row_named(r);
 
 	if (by == BY_TRAFFIC)
-		return traffic_name(c->type);
-	if (!r->cls.known)
+		return traffic_name(r->cls.c.type);
+	if (!c)
 		return NULL;
 	switch (by) {
 	case BY_BACKEND:
@@ -608,11 +628,11 @@ void json_flags(FILE *f, __u32 flags)
 	fputc(']', f);
 }
 
-/* What the usage stage made of a row, as JSON fields; names are null for
- * a bucket, which has no address to classify. */
+/* What the usage stage made of a row, as JSON fields; null where the row
+ * has no such fact (row_facts(), row_named()). */
 static void json_class(FILE *f, const struct usage_row *r)
 {
-	const struct tg_class *c = r->cls.known ? &r->cls.c : NULL;
+	const struct tg_class *c = row_facts(r), *k = row_named(r);
 
 	fputs(",\"network\":", f);
 	json_opt_string(f, c ? network_name(c->network) : NULL);
@@ -624,18 +644,18 @@ static void json_class(FILE *f, const struct usage_row *r)
 	json_opt_string(f, traffic_name(r->cls.c.type));
 	fprintf(f, ",\"billable\":%s,\"flags\":",
 		r->cls.c.billable ? "true" : "false");
-	json_flags(f, c ? c->flags : 0);
+	json_flags(f, k ? k->flags : 0);
 	fputs(",\"backend\":", f);
-	json_opt_string(f, c ? c->backend : NULL);
+	json_opt_string(f, k ? k->backend : NULL);
 	fputs(",\"service\":", f);
-	json_opt_string(f, c ? c->service : NULL);
+	json_opt_string(f, k ? k->service : NULL);
 	fputs(",\"tenant\":", f);
-	json_opt_string(f, c ? c->tenant : NULL);
+	json_opt_string(f, k ? k->tenant : NULL);
 }
 
 static void csv_class(FILE *f, const struct usage_row *r)
 {
-	const struct tg_class *c = r->cls.known ? &r->cls.c : NULL;
+	const struct tg_class *c = row_facts(r), *k = row_named(r);
 	char fl[128];
 
 	fputc(',', f);
@@ -646,13 +666,13 @@ static void csv_class(FILE *f, const struct usage_row *r)
 	csv_string(f, c ? c->region : "");
 	fprintf(f, ",%s,%s,", traffic_name(r->cls.c.type),
 		r->cls.c.billable ? "true" : "false");
-	csv_string(f, c ? flags_str(c->flags, fl, sizeof(fl)) : "");
+	csv_string(f, k ? flags_str(k->flags, fl, sizeof(fl)) : "");
 	fputc(',', f);
-	csv_string(f, c ? c->backend : "");
+	csv_string(f, k ? k->backend : "");
 	fputc(',', f);
-	csv_string(f, c ? c->service : "");
+	csv_string(f, k ? k->service : "");
 	fputc(',', f);
-	csv_string(f, c ? c->tenant : "");
+	csv_string(f, k ? k->tenant : "");
 }
 
 /* One object per row; @classified: each says what the usage stage made
@@ -670,13 +690,14 @@ static void dump_peers_json(FILE *f, const struct usage_list *l,
 
 		fprintf(f, "%s\n{\"role\":\"%s\",\"proto\":", i ? "," : "",
 			role_name(r->src.key.role));
-		if (peer) {
+		if (r->src.kind == USAGE_LAST) {
+			fputs("\"*\",\"peer\":\"*\",\"port\":0,", f);
+		} else {
 			json_proto(f, r->src.key.proto);
 			fprintf(f, ",\"peer\":\"%s\",\"port\":%u,",
-				fmt_addr(r->src.key.addr, addr, sizeof(addr)),
+				peer ? fmt_addr(r->src.key.addr, addr,
+						sizeof(addr)) : "*",
 				r->src.key.port);
-		} else {
-			fputs("\"*\",\"peer\":\"*\",\"port\":0,", f);
 		}
 		json_counters(f, &r->total);
 		fprintf(f, ",\"overflow\":%s", peer ? "false" : "true");
@@ -701,13 +722,15 @@ static void dump_peers_csv(FILE *f, const struct usage_list *l,
 	for (i = 0; i < l->nr; i++) {
 		const struct usage_row *r = &l->rows[i];
 
-		if (r->src.kind == USAGE_PEER)
+		if (r->src.kind == USAGE_LAST)
+			fprintf(f, "%s,*,*,0,", role_name(r->src.key.role));
+		else
 			fprintf(f, "%s,%s,%s,%u,", role_name(r->src.key.role),
 				proto_text(r->src.key.proto, num, sizeof(num)),
-				fmt_addr(r->src.key.addr, addr, sizeof(addr)),
+				r->src.kind == USAGE_PEER ?
+					fmt_addr(r->src.key.addr, addr,
+						 sizeof(addr)) : "*",
 				r->src.key.port);
-		else
-			fprintf(f, "%s,*,*,0,", role_name(r->src.key.role));
 		csv_counters(f, &r->total);
 		fputs(r->src.kind == USAGE_PEER ? ",false" : ",true", f);
 		if (classified)
@@ -719,10 +742,11 @@ static void dump_peers_csv(FILE *f, const struct usage_list *l,
 /* A row's NAME: the backends entry of a backend, the service of a client. */
 static const char *row_name(const struct usage_row *r)
 {
-	if (!r->cls.known)
+	const struct tg_class *k = row_named(r);
+
+	if (!k)
 		return NULL;
-	return r->cls.c.role == TG_ROLE_BACKEND ? r->cls.c.backend :
-						  r->cls.c.service;
+	return k->role == TG_ROLE_BACKEND ? k->backend : k->service;
 }
 
 /* One table row of @r; NULL: the TOTAL row of @c, no classification
@@ -730,7 +754,8 @@ static const char *row_name(const struct usage_row *r)
 static void peer_table_row(struct tab *t, const struct usage_row *r,
 			   const struct tg_counters *c, bool raw, bool wide)
 {
-	const struct tg_class *k = r && r->cls.known ? &r->cls.c : NULL;
+	const struct tg_class *k = r ? row_named(r) : NULL;
+	const struct tg_class *f = r ? row_facts(r) : NULL;
 	char num[NR_COUNTER_CELLS][32], fl[128], addr[ADDR_LEN], proto[8],
 		port[8];
 	const char *cells[TAB_MAX_COLS];
@@ -752,9 +777,9 @@ static void peer_table_row(struct tab *t, const struct usage_row *r,
 	counter_cells(c, raw, num, cells + n);
 	n += NR_COUNTER_CELLS;
 	if (wide) {
-		cells[n++] = dash(k ? network_name(k->network) : NULL);
-		cells[n++] = dash(k ? k->provider : NULL);
-		cells[n++] = dash(k ? k->region : NULL);
+		cells[n++] = dash(f ? network_name(f->network) : NULL);
+		cells[n++] = dash(f ? f->provider : NULL);
+		cells[n++] = dash(f ? f->region : NULL);
 		cells[n++] = dash(k ? flags_str(k->flags, fl, sizeof(fl)) :
 				      NULL);
 	} else {

@@ -148,6 +148,11 @@ void metrics_committed(struct metrics *m, bool ok)
 		m->h.ledger_errors++;
 }
 
+void metrics_reclaimed(struct metrics *m, __u64 n)
+{
+	m->h.reclaimed += n;
+}
+
 void metrics_collection_failed(struct metrics *m)
 {
 	m->h.collection_failures++;
@@ -365,7 +370,7 @@ int metrics_collected(struct metrics *m, const struct usage_list *l,
 		      const struct snapshot *s, double seconds)
 {
 	size_t i, need = 0;
-	int err;
+	int err, role, r;
 
 	for (i = 0; i < l->nr; i++)
 		if (l->rows[i].id >= need)
@@ -387,7 +392,11 @@ int metrics_collected(struct metrics *m, const struct usage_list *l,
 	m->h.insert_failures = s->stats[TG_STAT_PEER_FULL];
 	m->h.http_desync = s->stats[TG_STAT_HTTP_DESYNC];
 	m->h.http_other = s->stats[TG_STAT_HTTP_OTHER];
-	memcpy(m->h.overflow, s->overflow, sizeof(m->h.overflow));
+	m->h.limbo = s->slots_limbo;
+	m->h.free = s->slots_free;
+	for (role = 0; role < TG_NR_ROLES; role++)
+		for (r = 0; r < OVF_NR; r++)
+			snapshot_overflow(s, role, r, &m->h.overflow[role][r]);
 	m->h.collection_seconds = seconds;
 	m->h.collection_time = wall_now();
 	return 0;
@@ -707,46 +716,71 @@ static void render_cost(struct buf *b, const struct metrics *m)
 	}
 }
 
-/* The kernel meter: the peer map, uncounted calls, overflow. */
+/* The kernel meter: the peer slots, uncounted calls, overflow. */
 static void render_meter(struct buf *b, const struct metrics *m)
 {
 	const struct metrics_health *h = &m->h;
-	int r;
+	int role, r;
 
 	family(b, "tollgate_peer_map_entries", "gauge",
-	       "Peers in the kernel's peer map.");
+	       "Peers holding a slot of the kernel's peer map, those being "
+	       "reclaimed included.");
 	put_u64(b, "tollgate_peer_map_entries", h->peers);
 	family(b, "tollgate_peer_map_capacity", "gauge",
 	       "Slots of the kernel's peer map (--max-peers).");
 	put_u64(b, "tollgate_peer_map_capacity", h->capacity);
+	family(b, "tollgate_peer_slots", "gauge",
+	       "Peer slots by state: \"used\" (a peer holds it), "
+	       "\"reclaiming\" (quiet, its last counts not booked yet), "
+	       "\"free\" (reclaimed, to be handed out again); slots never "
+	       "handed out are the capacity less these.");
+	put(b, "tollgate_peer_slots{state=\"used\"} %llu\n",
+	    (unsigned long long)(h->peers - h->limbo));
+	put(b, "tollgate_peer_slots{state=\"reclaiming\"} %llu\n",
+	    (unsigned long long)h->limbo);
+	put(b, "tollgate_peer_slots{state=\"free\"} %llu\n",
+	    (unsigned long long)h->free);
+	family(b, "tollgate_peer_slots_reclaimed_total", "counter",
+	       "Peer slots this agent reclaimed from quiet peers, their "
+	       "counts booked first.");
+	put_u64(b, "tollgate_peer_slots_reclaimed_total", h->reclaimed);
 	family(b, "tollgate_peer_insert_failures_total", "counter",
-	       "Packets whose peer found no slot in the peer map and were "
-	       "counted in the overflow bucket of their role instead."
-	       RESET_NOTE);
+	       "Packets whose peer found no free slot in the peer map and "
+	       "were counted in the overflow bucket of their billing key "
+	       "instead." RESET_NOTE);
 	put_u64(b, "tollgate_peer_insert_failures_total", h->insert_failures);
 	family(b, "tollgate_calls_uncounted_sockets_total", "counter",
 	       "Client sockets whose calls are not counted: reason "
 	       "\"not_http\" (TLS or another protocol), \"desync\" (the "
 	       "HTTP stream was lost, later calls uncounted)." RESET_NOTE);
 	put(b, "tollgate_calls_uncounted_sockets_total{reason=\"not_http\"} "
-		"%llu\n", (unsigned long long)h->http_other);
+	       "%llu\n", (unsigned long long)h->http_other);
 	put(b, "tollgate_calls_uncounted_sockets_total{reason=\"desync\"} "
-		"%llu\n", (unsigned long long)h->http_desync);
+	       "%llu\n", (unsigned long long)h->http_desync);
 	family(b, "tollgate_overflow_transmit_bytes_total", "counter",
-	       "IP bytes sent that the kernel counted in an overflow bucket "
-	       "(no peer slot; role none: no full socket); also in "
-	       "tollgate_transmit_bytes_total." RESET_NOTE);
-	for (r = 0; r < TG_NR_ROLES; r++)
-		put(b, "tollgate_overflow_transmit_bytes_total{role=\"%s\"} "
-			"%llu\n", role_name(r),
-		    (unsigned long long)h->overflow[r].bytes_out);
+	       "IP bytes sent that the kernel counted in an overflow bucket, "
+	       "by role and reason: \"no_slot\" (no free peer slot: kept by "
+	       "billing key, so tenants' totals stay exact), \"no_bucket\" "
+	       "(no room for the billing key either), \"no_socket\" (role "
+	       "none: no full socket); also in tollgate_transmit_bytes_total."
+	       RESET_NOTE);
+	for (role = 0; role < TG_NR_ROLES; role++)
+		for (r = 0; r < OVF_NR; r++)
+			put(b, "tollgate_overflow_transmit_bytes_total{role="
+			       "\"%s\",reason=\"%s\"} %llu\n", role_name(role),
+			    overflow_reason_name(r),
+			    (unsigned long long)h->overflow[role][r].bytes_out);
 	family(b, "tollgate_overflow_receive_bytes_total", "counter",
 	       "IP bytes received that the kernel counted in an overflow "
-	       "bucket; also in tollgate_receive_bytes_total." RESET_NOTE);
-	for (r = 0; r < TG_NR_ROLES; r++)
-		put(b, "tollgate_overflow_receive_bytes_total{role=\"%s\"} "
-			"%llu\n", role_name(r),
-		    (unsigned long long)h->overflow[r].bytes_in);
+	       "bucket, by role and reason as "
+	       "tollgate_overflow_transmit_bytes_total; also in "
+	       "tollgate_receive_bytes_total." RESET_NOTE);
+	for (role = 0; role < TG_NR_ROLES; role++)
+		for (r = 0; r < OVF_NR; r++)
+			put(b, "tollgate_overflow_receive_bytes_total{role="
+			       "\"%s\",reason=\"%s\"} %llu\n", role_name(role),
+			    overflow_reason_name(r),
+			    (unsigned long long)h->overflow[role][r].bytes_in);
 }
 
 /* The programs' run-time statistics, when the kernel gives them. */

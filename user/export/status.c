@@ -13,9 +13,12 @@
  *               in how many TLS libraries; warn when an older agent's
  *               syscall-entry tracers are still pinned
  *   pins        the pin directory and the maps are there: fail when not
- *   peers       peer slots used / capacity: fail when full, warn from 90%
- *   inserts     failed peer inserts (bytes booked to overflow buckets):
- *               warn when any (totals stay exact, detail is lost)
+ *   peers       peer slots holding peers / capacity, those being reclaimed
+ *               and those free: warn from 90% (new peers are then counted
+ *               by billing key until quiet slots are reclaimed)
+ *   inserts     failed peer inserts and overflow bytes by reason: warn
+ *               when any bytes had no slot (totals per tenant stay
+ *               exact, per-peer detail is lost)
  *   collection  the ledger's last snapshot: fail when older than 3
  *               intervals (--interval, default 10 s) while attached
  *   shipping    unshipped rows and the last ship to the fleet ledger: warn
@@ -185,8 +188,8 @@ static void check_maps(struct status *st, const char *pin_dir)
 {
 	struct snapshot s = {};
 	struct view v;
-	__u64 used, over = 0;
-	int i, err;
+	__u64 used, over[OVF_NR] = {};
+	int i, r, err;
 
 	err = view_open_pinned(&v, pin_dir);
 	if (err) {
@@ -203,21 +206,31 @@ static void check_maps(struct status *st, const char *pin_dir)
 	}
 	add(st, "pins", ST_OK, "%s: maps created %llds ago", pin_dir,
 	    (long long)(time(NULL) - (__s64)(s.meta.created_ns / 1000000000ULL)));
-	used = s.meta.next_slot > s.nr_peers ? s.meta.next_slot : s.nr_peers;
-	if (used > s.capacity)
-		used = s.capacity;
-	add(st, "peers", used >= s.capacity ? ST_FAIL :
-			 used * 10 >= (__u64)s.capacity * 9 ? ST_WARN : ST_OK,
-	    "%llu of %u slots used (%llu%%)%s", (unsigned long long)used,
-	    s.capacity,
+	used = snapshot_slots_used(&s);
+	add(st, "peers", used * 10 >= (__u64)s.capacity * 9 ? ST_WARN : ST_OK,
+	    "%llu of %u slots hold peers (%llu%%), %u of them being "
+	    "reclaimed; %u reclaimed slots free%s",
+	    (unsigned long long)used, s.capacity,
 	    s.capacity ? (unsigned long long)(used * 100 / s.capacity) : 0,
-	    used >= s.capacity ? ": full, new peers go to overflow" : "");
+	    s.slots_limbo, s.slots_free,
+	    used >= s.capacity ? ": full, new peers are counted by billing "
+				 "key until quiet ones are reclaimed" : "");
 	for (i = 0; i < TG_NR_ROLES; i++)
-		over += s.overflow[i].bytes_in + s.overflow[i].bytes_out;
-	add(st, "inserts", s.stats[TG_STAT_PEER_FULL] ? ST_WARN : ST_OK,
-	    "%llu failed peer inserts, %llu bytes in overflow buckets",
+		for (r = 0; r < OVF_NR; r++) {
+			struct tg_counters c;
+
+			snapshot_overflow(&s, i, r, &c);
+			over[r] += c.bytes_in + c.bytes_out;
+		}
+	add(st, "inserts", over[OVF_NO_SLOT] || over[OVF_NO_BUCKET] ?
+			   ST_WARN : ST_OK,
+	    "%llu failed peer inserts; overflow bytes: %llu without a slot "
+	    "(kept by billing key), %llu without a billing key's bucket, "
+	    "%llu without a socket",
 	    (unsigned long long)s.stats[TG_STAT_PEER_FULL],
-	    (unsigned long long)over);
+	    (unsigned long long)over[OVF_NO_SLOT],
+	    (unsigned long long)over[OVF_NO_BUCKET],
+	    (unsigned long long)over[OVF_NO_SOCKET]);
 	snapshot_free(&s);
 }
 

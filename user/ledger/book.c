@@ -204,39 +204,35 @@ time_t book_next(const struct book *b, time_t t, __u32 interval)
 	return midnight;
 }
 
-/* The snapshot key of one counter set in one direction. The bytes are
- * those every ledger written so far holds: they must not change. */
+/* The snapshot key of one counter set's bank @bank in one direction: the
+ * usage source, whole. */
 static void set_key(struct ledger_counter *k, const struct usage_src *src,
-		    __u8 dir)
+		    __u8 dir, __u8 bank)
 {
 	memset(k, 0, sizeof(*k));
+	k->key[0] = BOOK_KEY_SOURCE;
 	k->key[1] = dir;
-	if (src->kind == USAGE_PEER) {
-		k->key[0] = BOOK_KEY_PEER;
-		memcpy(&k->key[2], &src->key, sizeof(src->key));
-		k->key_len = 2 + sizeof(src->key);
-	} else {
-		k->key[0] = BOOK_KEY_OVERFLOW;
-		k->key[2] = src->key.role;
-		k->key_len = 3;
-	}
+	k->key[2] = bank;
+	memcpy(&k->key[3], src, sizeof(*src));
+	k->key_len = 3 + sizeof(*src);
 }
 
 /*
- * The counters of @l as a ledger snapshot: each row, each direction,
- * under its raw kernel key, with (*@of)[i] the row of counter i. A
- * direction that counted nothing is left out: a key never goes back to
- * zero while its maps live, and new maps change the generation.
+ * The counters of @l as a ledger snapshot: each row, each bank, each
+ * direction, under its raw kernel key, with (*@of)[i] the row of counter
+ * i. A direction that counted nothing is left out: a key never goes back
+ * to zero while its maps live, and new maps change the generation.
  */
 static int to_snap(const struct book *b, const struct usage_list *l,
 		   __u64 generation, struct ledger_snap *out,
 		   const struct usage_row ***of)
 {
 	size_t n = 0, i;
+	int k;
 
 	memset(out, 0, sizeof(*out));
-	out->ctrs = calloc(2 * l->nr + 1, sizeof(*out->ctrs));
-	*of = calloc(2 * l->nr + 1, sizeof(**of));
+	out->ctrs = calloc(2 * TG_NR_BANKS * l->nr + 1, sizeof(*out->ctrs));
+	*of = calloc(2 * TG_NR_BANKS * l->nr + 1, sizeof(**of));
 	if (!out->ctrs || !*of) {
 		free(out->ctrs);
 		free(*of);
@@ -244,22 +240,25 @@ static int to_snap(const struct book *b, const struct usage_list *l,
 	}
 	for (i = 0; i < l->nr; i++) {
 		const struct usage_row *r = &l->rows[i];
-		const struct tg_counters *tc = &r->total;
 
-		/* Calls are the clients' requests: booked with the bytes
-		 * in. */
-		if (tc->bytes_in || tc->packets_in || tc->calls) {
-			set_key(&out->ctrs[n], &r->src, BOOK_IN);
-			out->ctrs[n].bytes = tc->bytes_in;
-			out->ctrs[n].packets = tc->packets_in;
-			out->ctrs[n].calls = tc->calls;
-			(*of)[n++] = r;
-		}
-		if (tc->bytes_out || tc->packets_out) {
-			set_key(&out->ctrs[n], &r->src, BOOK_OUT);
-			out->ctrs[n].bytes = tc->bytes_out;
-			out->ctrs[n].packets = tc->packets_out;
-			(*of)[n++] = r;
+		for (k = 0; k < TG_NR_BANKS; k++) {
+			const struct tg_counters *tc = &r->bank[k];
+
+			/* Calls are the clients' requests: booked with the
+			 * bytes in. */
+			if (tc->bytes_in || tc->packets_in || tc->calls) {
+				set_key(&out->ctrs[n], &r->src, BOOK_IN, k);
+				out->ctrs[n].bytes = tc->bytes_in;
+				out->ctrs[n].packets = tc->packets_in;
+				out->ctrs[n].calls = tc->calls;
+				(*of)[n++] = r;
+			}
+			if (tc->bytes_out || tc->packets_out) {
+				set_key(&out->ctrs[n], &r->src, BOOK_OUT, k);
+				out->ctrs[n].bytes = tc->bytes_out;
+				out->ctrs[n].packets = tc->packets_out;
+				(*of)[n++] = r;
+			}
 		}
 	}
 	out->nr = n;
@@ -305,6 +304,7 @@ static int add_usage(struct ledger_usage *a, const struct ledger_usage *b)
 struct group {
 	const char *tenant, *service, *backend;
 	enum tg_traffic type;
+	int bank;			/* the day's bank */
 	struct ledger_usage sum;	/* counters only, key unset */
 	bool used;
 };
@@ -317,7 +317,8 @@ struct groups {
 static bool same_group(const struct group *g, const struct group *k)
 {
 	return g->tenant == k->tenant && g->service == k->service &&
-	       g->backend == k->backend && g->type == k->type;
+	       g->backend == k->backend && g->type == k->type &&
+	       g->bank == k->bank;
 }
 
 static struct group *group_slot(struct group *v, size_t cap,
@@ -329,6 +330,7 @@ static struct group *group_slot(struct group *v, size_t cap,
 	h = fnv_bytes(h, &k->service, sizeof(k->service));
 	h = fnv_bytes(h, &k->backend, sizeof(k->backend));
 	h = fnv_bytes(h, &k->type, sizeof(k->type));
+	h = fnv_bytes(h, &k->bank, sizeof(k->bank));
 	for (i = h & (cap - 1); v[i].used && !same_group(&v[i], k);
 	     i = (i + 1) & (cap - 1))
 		;
@@ -363,13 +365,15 @@ static struct group *group_get(struct groups *g, const struct group *k)
 }
 
 /*
- * The deltas @d of counters whose rows are @of, as day rows of @day,
- * summed per key. The deltas are first added up per group of the names
- * the usage stage gave (a handful for thousands of peers), and only the
- * groups are made into day rows. Sets *@rows, *@nr.
+ * The deltas @d of counters whose rows are @of, as day rows, each on the
+ * day of its bank (@days[bank]), summed per key. The deltas are first
+ * added up per group of the names the usage stage gave and the bank (a
+ * handful for thousands of peers), and only the groups are made into day
+ * rows. Sets *@rows, *@nr.
  */
 static int make_rows(const struct book *b, const struct usage_row *const *of,
-		     const char *day, const struct ledger_counter *d, size_t n,
+		     char days[TG_NR_BANKS][LEDGER_DAY_SIZE],
+		     const struct ledger_counter *d, size_t n,
 		     struct ledger_usage **rows, size_t *nr)
 {
 	struct groups g = {};
@@ -389,6 +393,7 @@ static int make_rows(const struct book *b, const struct usage_row *const *of,
 			.backend = r->src.key.role == TG_ROLE_BACKEND ?
 					   c->backend : "",
 			.type = usage_type(r, out),
+			.bank = d[i].key[2] % TG_NR_BANKS,
 		}, *grp;
 
 		if (!d[i].bytes && !d[i].packets && !d[i].calls)
@@ -417,7 +422,7 @@ static int make_rows(const struct book *b, const struct usage_row *const *of,
 		v[j] = grp->sum;
 		memset(&v[j].k, 0, sizeof(v[j].k));
 		set_name(v[j].k.host, sizeof(v[j].k.host), b->host);
-		set_name(v[j].k.day, sizeof(v[j].k.day), day);
+		set_name(v[j].k.day, sizeof(v[j].k.day), days[grp->bank]);
 		set_name(v[j].k.tenant, sizeof(v[j].k.tenant), grp->tenant);
 		set_name(v[j].k.service, sizeof(v[j].k.service), grp->service);
 		set_name(v[j].k.backend, sizeof(v[j].k.backend), grp->backend);
@@ -445,7 +450,8 @@ static int make_rows(const struct book *b, const struct usage_row *const *of,
 
 /* One attempt at committing @cur (rows @of) on top of b->prev. */
 static int commit_once(struct book *b, const struct usage_row *const *of,
-		       struct ledger_snap *cur, const char *day)
+		       struct ledger_snap *cur,
+		       char days[TG_NR_BANKS][LEDGER_DAY_SIZE])
 {
 	struct ledger_counter *d;
 	struct ledger_usage *rows = NULL;
@@ -465,40 +471,77 @@ static int commit_once(struct book *b, const struct usage_row *const *of,
 			b->prev.generation != cur->generation ? "new maps" :
 								 "entries recreated");
 	if (err >= 0)
-		err = make_rows(b, of, day, d, cur->nr, &rows, &nr);
+		err = make_rows(b, of, days, d, cur->nr, &rows, &nr);
 	free(d);
 	if (!err)
 		err = ledger_commit(b->l, rows, nr, cur);
 	free(rows);
 	if (!err)
-		pr_debug("ledger: snapshot %llu committed, %zu rows on %s",
-			 (unsigned long long)cur->seq, nr, day);
+		pr_debug("ledger: snapshot %llu committed, %zu rows",
+			 (unsigned long long)cur->seq, nr);
 	return err;
 }
 
 /* Book one interval; see book.h. */
-int book_commit(struct book *b, const struct usage_list *l, __u64 generation,
-		time_t due)
+/*
+ * The day each bank of snapshot @s holds, as "YYYY-MM-DD": bank k holds
+ * the latest day D' <= D with D' % TG_NR_BANKS == k, where D is the day of
+ * the read, or the last day the kernel's table knew if that is earlier
+ * (an agent away for longer: the kernel kept counting into that day).
+ */
+static int bank_days(const struct book *b, const struct snapshot *s,
+		     char days[TG_NR_BANKS][LEDGER_DAY_SIZE])
 {
-	const struct usage_row **of;
-	struct ledger_snap cur;
-	char day[LEDGER_DAY_SIZE];
-	int err;
+	const struct tg_clock *c = &s->clock;
+	__s64 d, last;
+	int k, err;
 
-	err = day_of(due - 1, b->tz, day, sizeof(day));
+	err = day_number(s->taken_at, b->tz, &d);
 	if (err)
 		return err;
-	err = to_snap(b, l, generation, &cur, &of);
+	last = (__s64)c->day0 + TG_NR_DAYS - 1;
+	if (c->day_ns[0] && d > last) {
+		char from[LEDGER_DAY_SIZE];
+
+		day_name(last, from, sizeof(from));
+		pr_warn("ledger: no agent set the days after %s: what was "
+			"counted since is booked on %s", from, from);
+		d = last;
+	}
+	for (k = 0; k < TG_NR_BANKS; k++) {
+		__s64 back = ((d - k) % TG_NR_BANKS + TG_NR_BANKS) %
+			     TG_NR_BANKS;
+
+		err = day_name(d - back, days[k], LEDGER_DAY_SIZE);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Book one interval; see book.h. */
+int book_commit(struct book *b, const struct usage_list *l,
+		const struct snapshot *s, time_t due)
+{
+	char days[TG_NR_BANKS][LEDGER_DAY_SIZE];
+	const struct usage_row **of;
+	struct ledger_snap cur;
+	int err;
+
+	err = bank_days(b, s, days);
+	if (err)
+		return err;
+	err = to_snap(b, l, s->meta.created_ns, &cur, &of);
 	if (err)
 		return err;
 	cur.taken_at = due;
-	err = commit_once(b, of, &cur, day);
+	err = commit_once(b, of, &cur, days);
 	if (err == -ESTALE) {
 		/* Someone else wrote the ledger: start from what it holds. */
 		ledger_snap_free(&b->prev);
 		err = ledger_last_snapshot(b->l, &b->prev);
 		if (!err)
-			err = commit_once(b, of, &cur, day);
+			err = commit_once(b, of, &cur, days);
 	}
 	free(of);
 	if (err) {
@@ -508,4 +551,10 @@ int book_commit(struct book *b, const struct usage_list *l, __u64 generation,
 	ledger_snap_free(&b->prev);
 	b->prev = cur;
 	return 0;
+}
+
+/* The ledger's time zone. */
+const struct tz *book_tz(const struct book *b)
+{
+	return b->tz;
 }

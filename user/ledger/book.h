@@ -26,9 +26,11 @@
  * outbound bytes are unexplained_bytes. So the ledger's bytes always add
  * up to the kernel's totals.
  *
- * An interval never spans a midnight of the ledger's time zone:
- * book_next() ends it at the next midnight, and the interval ending at
- * instant T is booked on the day of T - 1 s.
+ * The kernel counts into a bank per natural day, by the day boundaries
+ * the agent gives it ahead of time (collect/upkeep.h), so each bank's deltas
+ * are booked on the day that bank holds, however late they are read.
+ * Intervals still end at each midnight (book_next()), so that the
+ * summary and the metrics change days on time.
  */
 #ifndef TOLLGATE_BOOK_H
 #define TOLLGATE_BOOK_H
@@ -38,10 +40,12 @@
 
 #include "collect/usage.h"
 #include "ledger/ledger.h"
+#include "ledger/tz.h"
 
-/* Snapshot key kinds: the first byte of every key. */
-#define BOOK_KEY_PEER		'P'	/* then dir, struct tg_peer_key */
-#define BOOK_KEY_OVERFLOW	'O'	/* then dir, role */
+/* Snapshot key kinds: the first byte of every key. Keys of another kind,
+ * written by an agent of maps before day banks, never match: those maps
+ * are another generation, whose counters all start again from zero. */
+#define BOOK_KEY_SOURCE		'U'	/* then dir, bank, struct usage_src */
 
 #define BOOK_IN		0	/* peer to host */
 #define BOOK_OUT	1	/* host to peer */
@@ -74,16 +78,20 @@ void book_close(struct book *b);
 struct ledger *book_ledger(const struct book *b);
 
 /*
- * Book the usage rows @l, made from a snapshot of kernel maps of
- * generation @generation (tg_meta.created_ns), as the interval that ended
- * at @due (booked on the natural day of @due - 1). When the ledger holds
- * another snapshot than the one in memory (another writer), the deltas
- * are computed again from the stored one. Nothing is lost when it fails:
- * the next commit covers this interval too. Returns 0, or -Exxx from
- * ledger_delta(), ledger_commit() or day_of().
+ * Book the usage rows @l, made from snapshot @s, as the interval that
+ * ended at @due. Each bank's deltas go to the day that bank holds (the
+ * kernel chose the bank when it counted), so the day of every byte does
+ * not depend on when the agent reads. When the ledger holds another
+ * snapshot than the one in memory (another writer), the deltas are
+ * computed again from the stored one. Nothing is lost when it fails: the
+ * next commit covers this interval too. Returns 0, or -Exxx from
+ * ledger_delta(), ledger_commit() or the days' arithmetic.
  */
-int book_commit(struct book *b, const struct usage_list *l, __u64 generation,
-		time_t due);
+int book_commit(struct book *b, const struct usage_list *l,
+		const struct snapshot *s, time_t due);
+
+/* The ledger's time zone, whose natural days the kernel's banks are. */
+const struct tz *book_tz(const struct book *b);
 
 /*
  * When the interval that starts at @t should end: @t + @interval seconds,

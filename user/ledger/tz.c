@@ -481,6 +481,45 @@ static int local_day(const struct tz *tz, __s64 t, __s64 *day)
 }
 
 /* The natural day of @t in @tz; see ledger.h. */
+int day_number(time_t t, const struct tz *tz, __s64 *day)
+{
+	return local_day(tz, t, day);
+}
+
+int day_name(__s64 day, char *buf, size_t len)
+{
+	unsigned int m, d;
+	__s64 y;
+
+	if (len < LEDGER_DAY_SIZE)
+		return -ENOSPC;
+	civil_from_days(day, &y, &m, &d);
+	if (y < 0 || y > 9999)
+		return -ERANGE;
+	snprintf(buf, len, "%04d-%02u-%02u", (int)y, m, d);
+	return 0;
+}
+
+int days_ahead(const struct tz *tz, time_t now, __s64 *day0, time_t *starts,
+	       int n)
+{
+	time_t s, next;
+	int err, i;
+
+	err = local_day(tz, now, day0);
+	/* No day lasts 30 hours: today began between then and now. */
+	if (!err)
+		err = day_next(now - 30 * 3600, tz, &s);
+	while (!err && !(err = day_next(s, tz, &next)) && next <= now)
+		s = next;
+	for (i = 0; !err && i < n; i++) {
+		starts[i] = s;
+		if (i + 1 < n)
+			err = day_next(s, tz, &s);
+	}
+	return err;
+}
+
 int day_of(time_t t, const struct tz *tz, char *day, size_t len)
 {
 	unsigned int m, d;

@@ -35,12 +35,28 @@ int tz_offset(const struct tz *tz, __s64 t, __s32 *utoff);
  */
 int day_of(time_t t, const struct tz *tz, char *day, size_t len);
 
+/* The natural day of Unix time @t in @tz as a number: days since
+ * 1970-01-01. Returns 0, or -ERANGE outside years 0..9999. */
+int day_number(time_t t, const struct tz *tz, __s64 *day);
+
+/* Day number @day as "YYYY-MM-DD" into @buf of @len >= LEDGER_DAY_SIZE
+ * bytes. Returns 0, or -ERANGE outside years 0..9999. */
+int day_name(__s64 day, char *buf, size_t len);
+
 /*
  * The first Unix time after @t that is on another natural day in @tz: the
  * next midnight (or whatever instant starts the next day where a DST
  * change skips midnight). Returns 0 or -ERANGE.
  */
 int day_next(time_t t, const struct tz *tz, time_t *next);
+
+/*
+ * The day @now is on, as a day number (*@day0), and the first seconds of
+ * it and of the @n - 1 days after it, into @starts. Returns 0 or
+ * -ERANGE.
+ */
+int days_ahead(const struct tz *tz, time_t now, __s64 *day0, time_t *starts,
+	       int n);
 
 /* Whether @s is a real calendar day "YYYY-MM-DD" (0000-9999). */
 bool day_valid(const char *s);

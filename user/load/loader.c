@@ -83,11 +83,14 @@ static const char *const old_entry_links[] = {
 #define NR_OLD_ENTRY_LINKS \
 	((int)(sizeof(old_entry_links) / sizeof(old_entry_links[0])))
 
+
+/* Every map that detach removes: this version's, and the names the
+ * versions before it pinned. */
 static const char *const map_names[] = {
-	TG_MAP_PEER_IDX, TG_MAP_PEER_CNT, TG_MAP_SOCK,
-	TG_MAP_OVERFLOW, TG_MAP_STATS,	  TG_MAP_META,
-	TG_MAP_CGROUP,	 TG_MAP_TASK,	  TG_MAP_SSL,
-	TG_MAP_TLS_TASK,
+	TG_MAP_PEER_IDX, TG_MAP_PEER_CNT, TG_MAP_SLOT,	   TG_MAP_FREE,
+	TG_MAP_SOCK,	 TG_MAP_OVERFLOW, TG_MAP_OVF_ROLE, TG_MAP_STATS,
+	TG_MAP_META,	 TG_MAP_CLOCK,	  TG_MAP_CGROUP,   TG_MAP_TASK,
+	TG_MAP_SSL,	 TG_MAP_TLS_TASK,
 };
 
 static void link_progs(struct meter_bpf *skel, struct bpf_program **p)
@@ -187,6 +190,48 @@ static int pinned_max_entries(const char *dir, const char *name, __u32 *out)
 	return err;
 }
 
+/*
+ * The ABI version of the maps pinned under @dir into *@out: 0 when none
+ * are pinned. Read before loading, so that another version's maps are
+ * refused with a word, not with libbpf's mismatch. Returns 0 or -errno.
+ */
+static int pinned_abi(const char *dir, __u32 *out)
+{
+	struct tg_meta meta = {};
+	char path[PATH_MAX];
+	__u32 zero = 0;
+	int fd, err = 0;
+
+	*out = 0;
+	if (pin_path(path, sizeof(path), dir, TG_MAP_META))
+		return -ENAMETOOLONG;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	/* Versions before 4 had the same tg_meta: its first field tells. */
+	if (bpf_map_lookup_elem(fd, &zero, &meta))
+		err = -errno;
+	else
+		*out = meta.abi_version;
+	close(fd);
+	return err;
+}
+
+/*
+ * Peer slots by default: as many as 64 MiB of kernel memory holds on this
+ * host, between 1024 and 1048576. A slot costs its banked counters on
+ * every CPU, plus its entry in tg_slot, the peer hash and tg_free.
+ */
+__u32 meter_default_peers(void)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	__u64 per = (ncpus > 0 ? ncpus : 1) * sizeof(struct tg_banked) +
+		    sizeof(struct tg_slot) + 96;
+	__u64 n = (64ULL << 20) / per;
+
+	return n < 1024 ? 1024 : n > (1u << 20) ? 1u << 20 : (__u32)n;
+}
+
 static int meta_init(struct meter *m, __u32 max_peers)
 {
 	struct tg_meta meta = {};
@@ -233,6 +278,8 @@ int meter_load(struct meter **out, const struct meter_opts *opts)
 		return -ENOMEM;
 
 	if (opts->pin_dir) {
+		__u32 abi;
+
 		if (strlen(opts->pin_dir) >= sizeof(m->pin_dir) - 32) {
 			err = -ENAMETOOLONG;
 			goto fail;
@@ -241,6 +288,18 @@ int meter_load(struct meter **out, const struct meter_opts *opts)
 		err = ensure_pin_dir(m->pin_dir);
 		if (err)
 			goto fail;
+		err = pinned_abi(m->pin_dir, &abi);
+		if (!err && abi && abi != TG_ABI_VERSION) {
+			pr_warn("the maps pinned in '%s' are of another "
+				"tollgate (ABI version %u, this one counts "
+				"with %u): stop that agent, which books what it "
+				"counted, then 'tollgate detach --pin-dir %s', "
+				"then start this one; what crosses the wire "
+				"between the two is not counted",
+				m->pin_dir, abi, TG_ABI_VERSION, m->pin_dir);
+			err = -EPROTO;
+			goto fail;
+		}
 		err = pinned_max_entries(m->pin_dir, TG_MAP_PEER_IDX, &pinned);
 		if (err) {
 			pr_warn("cannot read pinned map '%s/%s': %s", m->pin_dir,
@@ -257,7 +316,7 @@ int meter_load(struct meter **out, const struct meter_opts *opts)
 		}
 	}
 	if (!max_peers)
-		max_peers = pinned ? pinned : TG_DEFAULT_MAX_PEERS;
+		max_peers = pinned ? pinned : meter_default_peers();
 	m->created = m->pin_dir[0] && !pinned;
 
 	m->skel = meter_bpf__open();
@@ -300,6 +359,8 @@ int meter_load(struct meter **out, const struct meter_opts *opts)
 	bpf_program__set_autoload(m->skel->progs.tg_ssl_free, m->calls);
 	bpf_map__set_max_entries(m->skel->maps.tg_peer_idx, max_peers);
 	bpf_map__set_max_entries(m->skel->maps.tg_peer_cnt, max_peers);
+	bpf_map__set_max_entries(m->skel->maps.tg_slot, max_peers);
+	bpf_map__set_max_entries(m->skel->maps.tg_free, max_peers);
 
 	if (m->pin_dir[0]) {
 		bpf_object__for_each_map(map, m->skel->obj) {

@@ -19,14 +19,18 @@
 #include "meter.h"
 
 #define TG_DEFAULT_PIN_DIR "/sys/fs/bpf/tollgate"
-#define TG_DEFAULT_MAX_PEERS 16384
 #define TG_MAX_PEERS_LIMIT (1u << 24)
 
 struct meter;
 
+/* Peer slots when none are asked for: as many as 64 MiB of counters hold
+ * on this host's CPUs, 1024 to 1048576. */
+__u32 meter_default_peers(void);
+
 struct meter_opts {
 	const char *pin_dir;	/* NULL: nothing pinned or reused (tests) */
-	__u32 max_peers;	/* 0: the pinned maps' size, else default */
+	__u32 max_peers;	/* 0: the pinned maps' size, else
+				 * meter_default_peers() */
 	bool no_calls;		/* count bytes only, not API calls */
 };
 
