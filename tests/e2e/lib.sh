@@ -1284,13 +1284,19 @@ tg_pg_user()
 	if id postgres >/dev/null 2>&1; then echo postgres; else echo nobody; fi
 }
 
-# A port nobody listens on, from the ephemeral range's upper half.
+# A port of the host nobody listens on, for a server of the test's (tests
+# run side by side: never a fixed one). It is taken from below the
+# ephemeral range: a port in it may become the local port of anyone's
+# outgoing connection between this choice and the server's bind, or
+# while a test restarts its server on the same port.
 tg_free_port()
 {
-	local p
+	local lo p
 
+	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
+	[ "${lo:-0}" -gt 12000 ] || lo=32768
 	for _ in $(seq 50); do
-		p=$((40000 + RANDOM % 20000))
+		p=$((10000 + RANDOM % (lo - 10000)))
 		ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return 0; }
 	done
 	return 1
@@ -1308,7 +1314,6 @@ tg_pg_init()
 	TG_PG_DIR=$TG_TMP/pg
 	mkdir -p "$TG_PG_DIR" && chown "$u" "$TG_PG_DIR" && chmod 700 "$TG_PG_DIR" ||
 		tg_die "cannot make $TG_PG_DIR"
-	TG_PG_PORT=$(tg_free_port) || tg_die "no free port for PostgreSQL"
 	runuser -u "$u" -- "$TG_PG_BIN/initdb" -D "$TG_PG_DIR/data" -U tollgate \
 		--auth=trust -E UTF8 --no-sync >"$TG_TMP/pg-initdb.log" 2>&1 || {
 		cat "$TG_TMP/pg-initdb.log" >&2
@@ -1316,12 +1321,18 @@ tg_pg_init()
 	}
 	cat >>"$TG_PG_DIR/data/postgresql.conf" <<EOF
 listen_addresses = '127.0.0.1'
-port = $TG_PG_PORT
 unix_socket_directories = '$TG_PG_DIR'
 fsync = off
 EOF
-	TG_PG_URL="postgresql://tollgate@127.0.0.1:$TG_PG_PORT/postgres"
-	tg_pg_start || tg_die "PostgreSQL did not start"
+	# Another test may bind the free port first: then another one (the
+	# last port line of the file wins).
+	for _ in 1 2 3; do
+		TG_PG_PORT=$(tg_free_port) || tg_die "no free port for PostgreSQL"
+		echo "port = $TG_PG_PORT" >>"$TG_PG_DIR/data/postgresql.conf"
+		TG_PG_URL="postgresql://tollgate@127.0.0.1:$TG_PG_PORT/postgres"
+		tg_pg_start && return 0
+	done
+	tg_die "PostgreSQL did not start"
 }
 
 # Start the test's server (again) and wait until it answers.

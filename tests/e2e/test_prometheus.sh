@@ -61,19 +61,6 @@ tg_be_nginx_start
 tg_gw_nginx_start
 tg_be_file f 20000
 
-# A free port on loopback for Prometheus: never a fixed one, tests run
-# side by side.
-tg_free_port()
-{
-	local p
-
-	for _ in $(seq 50); do
-		p=$((20000 + RANDOM % 20000))
-		ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return 0; }
-	done
-	return 1
-}
-
 prom_port=$(tg_free_port) || tg_die "no free port for Prometheus"
 mkdir -p "$TG_TMP/prom/data"
 cat >"$TG_TMP/prom/prometheus.yml" <<EOF2
