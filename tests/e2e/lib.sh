@@ -499,7 +499,7 @@ tg_agent_start()
 	while [ "$SECONDS" -lt "$deadline" ]; do
 		if [ -e "$TG_PIN/link_ingress" ] && [ -e "$TG_PIN/link_egress" ] &&
 			[ -e "$TG_PIN/link_sockops" ] &&
-			grep -q 'metering cgroup' "$log"; then
+			tg_has_line "$log" 'metering cgroup'; then
 			TG_METRICS_URL=$(sed -n 's|^tollgate: metrics on \(https*://[^ ]*/metrics\).*|\1|p' "$log")
 			TG_METRICS_PORT=$(sed -n 's|^tollgate: metrics on https*://.*:\([0-9]*\)/metrics.*|\1|p' "$log")
 			return 0
