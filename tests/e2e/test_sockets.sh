@@ -35,9 +35,11 @@ tg_be_file small 3000
 tg_curl --limit-rate 1M --local-port "$DL_PORT" -o /dev/null \
 	"http://$TG_GWC4:$TG_GW_PORT/big.bin" &
 TG_PIDS+=($!)
-# The whole pipeline runs inside cl, so that cleanup finds every process.
+# The whole pipeline runs inside cl, so that cleanup finds every process;
+# the idle connection stays open until cleanup ends it, however long the
+# checks take.
 tg_ns_spawn "$TG_NS_CL" "$TG_TMP/idle.log" sh -c "
-	(printf 'GET /small HTTP/1.1\r\nHost: gw\r\n\r\n'; sleep 60) |
+	(printf 'GET /small HTTP/1.1\r\nHost: gw\r\n\r\n'; exec sleep infinity) |
 	socat - TCP:$TG_GWC4:$TG_GW_PORT,sourceport=$IDLE_PORT >$TG_TMP/idle.out"
 
 # tcp_info NS FILTER...: TCP_INFO of the established sockets FILTER
