@@ -162,7 +162,7 @@ tg_wait_for 60 "scrape of the agent by Prometheus" prom_scraped_since 0 ||
 	tg_die "Prometheus never scraped $url: up is '$(tg_promql 'up{job="tollgate"}')'"
 
 tg_measure_begin
-t_traffic=$(date +%s)
+t_traffic=$(date +%s.%N)
 tg_curl --fail --rate 15/s -o /dev/null \
 	"http://$TG_GWC4:$TG_GW_PORT/f?n=[1-60]" ||
 	tg_fail "requests through the gateway failed"
@@ -314,7 +314,7 @@ slow_opened()
 tg_wait_for 60 "1000 connections opened" slow_opened
 grep -q '^open 1000' "$TG_TMP/slow.log" ||
 	tg_fail "could not open 1000 connections: $(cat "$TG_TMP/slow.log")"
-t_open=$(date +%s)
+t_open=$(date +%s.%N)
 t1=$(tg_last_collection)
 # Not a stand-in: the check is that collection advances over these 4 s
 # (the agent idles out the silent half after 10 s).
