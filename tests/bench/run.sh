@@ -149,19 +149,19 @@ meter_off()
 		tg_die "programs still attached after detach: $(tg_cgroup_progs)"
 }
 
-# bench_ready PID OUT PATTERN WHAT: wait up to 10 s until the bench_prog
+# bench_ready PID OUT PATTERN WHAT: wait up to 30 s until the bench_prog
 # process PID, writing to OUT, prints a line matching PATTERN: it holds
 # what it was started for. Dies, saying why, when it exits first.
 bench_ready()
 {
-	local i
+	local deadline=$((SECONDS + 30))
 
-	for i in $(seq 100); do
+	while [ "$SECONDS" -lt "$deadline" ]; do
 		grep -q "$3" "$2" && return 0
 		kill -0 "$1" 2>/dev/null || tg_die "$4 failed: $(cat "$2")"
 		sleep 0.1
 	done
-	tg_die "$4 was not ready within 10 s"
+	tg_die "$4 was not ready within 30 s"
 }
 
 # Programs held on the cgroup by a bench_prog process: the empty ones

@@ -104,10 +104,13 @@ cg2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
 if [ -n "$cg2" ] && command -v bpftool >/dev/null && command -v jq >/dev/null; then
 	cg=$cg2/tollgate-deb-test.$$
 	mkdir "$cg" || fail "cannot make cgroup $cg"
-	/usr/bin/tollgate run --cgroup "$cg" --no-summary >/dev/null 2>&1 &
+	# Metrics on a free port: 9109 may be taken on a shared machine.
+	/usr/bin/tollgate run --cgroup "$cg" --no-summary \
+		--listen 127.0.0.1:0 >/dev/null 2>&1 &
 	agent=$!
-	for _ in $(seq 100); do
-		[ -e $PIN/link_sockops ] && break
+	deadline=$((SECONDS + 30))
+	while [ "$SECONDS" -lt "$deadline" ] && [ ! -e $PIN/link_sockops ] &&
+		kill -0 "$agent" 2>/dev/null; do
 		sleep 0.1
 	done
 	kill -TERM "$agent"

@@ -120,6 +120,26 @@ tg_die()
 	exit 1
 }
 
+# tg_wait_for SECS WHAT COMMAND...: run COMMAND every 0.1 s until it
+# succeeds, at most SECS seconds; then say what did not come and return 1
+# (the caller fails, dies or skips: a timeout never passes). A test waits
+# for the condition it needs, never a fixed time: a loaded machine is
+# slow, not wrong.
+tg_wait_for()
+{
+	local secs=$1 what=$2 deadline
+
+	shift 2
+	deadline=$((SECONDS + secs))
+	until "$@"; do
+		if [ "$SECONDS" -ge "$deadline" ]; then
+			tg_log "no $what within ${secs}s" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
 tg_require_root()
 {
 	[ "$(id -u)" -eq 0 ] || tg_skip "needs root (network namespaces, cgroups, BPF)"
@@ -450,20 +470,22 @@ tg_cgroup_setup()
 #
 # The metrics endpoint listens on a free port of 127.0.0.1 unless the
 # arguments say otherwise (--listen, --no-metrics): tests run side by side
-# and must not fight over 9109. Its port ends up in TG_METRICS_PORT.
+# and must not fight over 9109. Its port ends up in TG_METRICS_PORT, its
+# address in TG_METRICS_URL.
 # TG_AGENT_WRAP (a command that runs the rest of its arguments, e.g. under
 # another user), TG_AGENT_PIN (the pin directory as the agent sees it,
 # default TG_PIN) and TG_AGENT_VERBOSE (its verbosity, default -v; empty:
 # as operators start it) change how it runs.
 TG_AGENT_STARTS=0
 TG_METRICS_PORT=
+TG_METRICS_URL=
 TG_AGENT_WRAP=()
 TG_AGENT_VERBOSE=(-v)
 TG_AGENT_PIN=
 # shellcheck disable=SC2120 # arguments are optional
 tg_agent_start()
 {
-	local log i metrics_args=(--listen 127.0.0.1:0)
+	local log deadline metrics_args=(--listen 127.0.0.1:0)
 
 	TG_AGENT_STARTS=$((TG_AGENT_STARTS + 1))
 	log=$TG_TMP/agent.$TG_AGENT_STARTS.log
@@ -475,10 +497,12 @@ tg_agent_start()
 		--pin-dir "${TG_AGENT_PIN:-$TG_PIN}" --interval 1 --no-summary \
 		--ledger "$TG_LEDGER" "${metrics_args[@]}" "$@" >"$log" 2>&1 &
 	TG_AGENT_PID=$!
-	for i in $(seq 100); do
+	deadline=$((SECONDS + 30))
+	while [ "$SECONDS" -lt "$deadline" ]; do
 		if [ -e "$TG_PIN/link_ingress" ] && [ -e "$TG_PIN/link_egress" ] &&
 			[ -e "$TG_PIN/link_sockops" ] &&
-			grep -q 'metering cgroup' "$log"; then
+			tg_has_line "$log" 'metering cgroup'; then
+			TG_METRICS_URL=$(sed -n 's|^tollgate: metrics on \(https*://[^ ]*/metrics\).*|\1|p' "$log")
 			TG_METRICS_PORT=$(sed -n 's|^tollgate: metrics on https*://.*:\([0-9]*\)/metrics.*|\1|p' "$log")
 			return 0
 		fi
@@ -493,7 +517,7 @@ tg_agent_start()
 		sleep 0.1
 	done
 	cat "$log" >&2
-	tg_die "tollgate run did not attach within 10s"
+	tg_die "tollgate run did not attach within 30s"
 }
 
 # Stop the agent with signal SIG (default TERM) and reap it, its exit
@@ -515,19 +539,51 @@ tg_agent_stop()
 	TG_AGENT_PID=
 }
 
-# tg_wait_log FILE PATTERN: wait up to 10s for a line matching the
+# tg_has_line FILE PATTERN: FILE has a line matching the extended regular
+# expression PATTERN.
+tg_has_line()
+{
+	grep -qE "$2" "$1" 2>/dev/null
+}
+
+# tg_wait_log FILE PATTERN: wait up to 30s for a line matching the
 # extended regular expression PATTERN in FILE.
 tg_wait_log()
 {
-	local i
-
-	for i in $(seq 100); do
-		grep -qE "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	tg_log "no line matching '$2' in $1:"
+	tg_wait_for 30 "line matching '$2' in $1" tg_has_line "$1" "$2" &&
+		return 0
 	cat "$1" >&2
 	return 1
+}
+
+# tg_collected_after TIME [CURL_ARGS...]: true once the agent's metrics
+# page (TG_METRICS_URL; CURL_ARGS: credentials, a CA file) shows a
+# collection that ended after TIME (Unix time; 0: any). Before its first
+# collection the agent answers 503. Prints the collection's time.
+tg_collected_after()
+{
+	local after=$1 ts
+
+	shift
+	ts=$(curl -sf --max-time 5 "$@" "$TG_METRICS_URL" | awk '
+		$1 == "tollgate_collection_last_success_timestamp_seconds" {
+			print $2 }')
+	[ -n "$ts" ] && awk -v t="$ts" -v a="$after" 'BEGIN { exit !(t > a) }' ||
+		return 1
+	echo "$ts"
+}
+
+# tg_wait_collection [TIME [CURL_ARGS...]]: wait up to 30s for a
+# collection of the agent that ended after TIME (default 0: its first);
+# print its time.
+tg_wait_collection()
+{
+	local after=${1:-0}
+
+	shift $(($# > 0))
+	tg_wait_for 30 "collection after $after on $TG_METRICS_URL" \
+		tg_collected_after "$after" "$@" >/dev/null || return 1
+	tg_collected_after "$after" "$@"
 }
 
 # Programs attached to the test cgroup, one "attach_type name" per line.
@@ -572,20 +628,24 @@ tg_ns_spawn()
 	TG_PIDS+=($!)
 }
 
-# tg_wait_listen NS PROTO PORT [LOG]: wait up to 10s until something listens
-# on PORT (t: TCP, u: UDP) in NS. Never probes with traffic: that would be
-# metered. LOG is shown when it does not come up.
+# tg_listening NS PROTO PORT: something listens on PORT (t: TCP, u: UDP)
+# in NS.
+tg_listening()
+{
+	ip netns exec "$1" ss -Hln"$2" "sport = :$3" | grep -q .
+}
+
+# tg_wait_listen NS PROTO PORT [LOG]: wait up to 30s until something
+# listens on PORT in NS. Never probes with traffic: that would be metered.
+# LOG is shown when it does not come up.
 tg_wait_listen()
 {
-	local ns=$1 proto=$2 port=$3 log=${4:-} i
+	local ns=$1 proto=$2 port=$3 log=${4:-}
 
-	for i in $(seq 100); do
-		ip netns exec "$ns" ss -Hln"$proto" "sport = :$port" |
-			grep -q . && return 0
-		sleep 0.1
-	done
+	tg_wait_for 30 "listener on $proto/$port in $ns" \
+		tg_listening "$ns" "$proto" "$port" && return 0
 	[ -n "$log" ] && [ -f "$log" ] && tail -n 20 "$log" >&2
-	tg_die "nothing listens on $proto/$port in $ns after 10s"
+	tg_die "nothing listens on $proto/$port in $ns after 30s"
 }
 
 # ---------------------------------------------------------------------------
@@ -1226,13 +1286,19 @@ tg_pg_user()
 	if id postgres >/dev/null 2>&1; then echo postgres; else echo nobody; fi
 }
 
-# A port nobody listens on, from the ephemeral range's upper half.
+# A port of the host nobody listens on, for a server of the test's (tests
+# run side by side: never a fixed one). It is taken from below the
+# ephemeral range: a port in it may become the local port of anyone's
+# outgoing connection between this choice and the server's bind, or
+# while a test restarts its server on the same port.
 tg_free_port()
 {
-	local p
+	local lo p
 
+	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
+	[ "${lo:-0}" -gt 12000 ] || lo=32768
 	for _ in $(seq 50); do
-		p=$((40000 + RANDOM % 20000))
+		p=$((10000 + RANDOM % (lo - 10000)))
 		ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return 0; }
 	done
 	return 1
@@ -1250,7 +1316,6 @@ tg_pg_init()
 	TG_PG_DIR=$TG_TMP/pg
 	mkdir -p "$TG_PG_DIR" && chown "$u" "$TG_PG_DIR" && chmod 700 "$TG_PG_DIR" ||
 		tg_die "cannot make $TG_PG_DIR"
-	TG_PG_PORT=$(tg_free_port) || tg_die "no free port for PostgreSQL"
 	runuser -u "$u" -- "$TG_PG_BIN/initdb" -D "$TG_PG_DIR/data" -U tollgate \
 		--auth=trust -E UTF8 --no-sync >"$TG_TMP/pg-initdb.log" 2>&1 || {
 		cat "$TG_TMP/pg-initdb.log" >&2
@@ -1258,12 +1323,18 @@ tg_pg_init()
 	}
 	cat >>"$TG_PG_DIR/data/postgresql.conf" <<EOF
 listen_addresses = '127.0.0.1'
-port = $TG_PG_PORT
 unix_socket_directories = '$TG_PG_DIR'
 fsync = off
 EOF
-	TG_PG_URL="postgresql://tollgate@127.0.0.1:$TG_PG_PORT/postgres"
-	tg_pg_start || tg_die "PostgreSQL did not start"
+	# Another test may bind the free port first: then another one (the
+	# last port line of the file wins).
+	for _ in 1 2 3; do
+		TG_PG_PORT=$(tg_free_port) || tg_die "no free port for PostgreSQL"
+		echo "port = $TG_PG_PORT" >>"$TG_PG_DIR/data/postgresql.conf"
+		TG_PG_URL="postgresql://tollgate@127.0.0.1:$TG_PG_PORT/postgres"
+		tg_pg_start && return 0
+	done
+	tg_die "PostgreSQL did not start"
 }
 
 # Start the test's server (again) and wait until it answers.

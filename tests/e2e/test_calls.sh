@@ -44,6 +44,14 @@ body=$TG_TMP/body
 # The same for HTTP/2: a preface and a HEADERS frame header of stream 99.
 printf 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x08\x01\x05\x00\x00\x00\x63' >"$TG_TMP/raw0"
 
+access_log=$TG_TMP/gw/logs/access.log
+# log_has N: gw's access log has N lines or more.
+# shellcheck disable=SC2317 # run by tg_wait_for
+log_has()
+{
+	[ "$(wc -l <"$access_log")" -ge "$1" ]
+}
+
 tg_measure_begin
 
 out=$(timeout 30 ip netns exec "$TG_NS_CL" wrk -t2 -c32 -d3s "http://$gw/f") ||
@@ -54,16 +62,31 @@ tg_log "wrk: $(grep -E 'requests in' <<<"$out" | sed 's/^ *//')"
 # keep-alive load and started again. The receive tracer stays attached from
 # its pin meanwhile, and the new agent keeps it: no receive is missed.
 if [ -n "${TG_CALLS_RESTART:-}" ]; then
-	timeout 30 ip netns exec "$TG_NS_CL" wrk -t2 -c8 -d4s "http://$gw/f" \
+	# wrk runs until the new agent has had load too (SIGINT ends it;
+	# timeout passes the signal on), however long a loaded machine takes
+	# to restart the agent. The kill comes once its requests flow: 100 of
+	# them logged (more than the first wrk's 32 connections can leave
+	# behind).
+	lines=$(wc -l <"$access_log")
+	timeout 120 ip netns exec "$TG_NS_CL" wrk -t2 -c8 -d90s "http://$gw/f" \
 		>"$TG_TMP/wrk2.out" 2>&1 &
 	wrk2=$!
 	TG_PIDS+=("$wrk2")
-	sleep 1.5
+	tg_wait_for 30 "requests of the second wrk in gw's access log" \
+		log_has $((lines + 100)) ||
+		tg_die "the second wrk's requests do not flow: $(cat "$TG_TMP/wrk2.out")"
 	tg_agent_stop KILL
 	tg_agent_start
 	grep -q 'tg_recv: kept pinned link' "$TG_AGENT_LOG" ||
 		tg_fail "the restarted agent did not keep the pinned receive tracer"
 	tg_check_calls_tracers "restarted agent"
+	lines=$(wc -l <"$access_log")
+	tg_wait_for 30 "requests under the restarted agent in gw's access log" \
+		log_has $((lines + 100)) ||
+		tg_die "no requests under the restarted agent: $(cat "$TG_TMP/wrk2.out")"
+	kill -0 "$wrk2" 2>/dev/null ||
+		tg_die "premise: the load ended before the agent was back: $(cat "$TG_TMP/wrk2.out")"
+	kill -INT "$wrk2"
 	wait "$wrk2" || tg_die "wrk across the restart failed: $(cat "$TG_TMP/wrk2.out")"
 	tg_log "wrk across a restart: $(grep -E 'requests in' "$TG_TMP/wrk2.out" | sed 's/^ *//')"
 fi
@@ -87,14 +110,22 @@ tg_curl --http2-prior-knowledge -o /dev/null "http://$h2/f?h2=1" ||
 tg_curl --http2-prior-knowledge -o /dev/null --data-binary @"$TG_TMP/raw0" \
 	"http://$h2/h2post" || tg_die "curl HTTP/2 POST failed"
 
-# By hand: socat writes FILE in one go. It keeps its side open until nginx
-# has answered and closed (the last request says Connection: close): a
-# client that shuts down its side early has its requests cut short (499).
-raw()	# FILE [ADDR:PORT]
+# By hand: socat writes FILE, which holds N requests, in one go. It keeps
+# its side open until nginx has logged them, or has closed first (socat
+# then ends a second later: a request that says Connection: close is
+# logged when its connection ends): a client that shuts down its side
+# early has its requests cut short (499). Should the lines never come,
+# the checks of the access log below say so.
+raw()	# FILE N [ADDR:PORT]
 {
-	{ cat "$1"; sleep 2; } |
-		ip netns exec "$TG_NS_CL" timeout 20 socat -t 1 - "TCP:${2:-$gw}" >/dev/null ||
-		tg_die "socat to ${2:-$gw} failed"
+	local want=$(($(wc -l <"$access_log") + $2))
+
+	{
+		cat "$1"
+		tg_wait_for 30 "$2 requests of ${1##*/} in gw's access log" \
+			log_has "$want" || true
+	} | ip netns exec "$TG_NS_CL" timeout 60 socat -t 1 - "TCP:${3:-$gw}" >/dev/null ||
+		tg_die "socat to ${3:-$gw} failed"
 }
 # Chunked with extensions, a chunk holding a request line, trailers; then
 # blank lines and three requests pipelined in the same write.
@@ -107,7 +138,7 @@ raw()	# FILE [ADDR:PORT]
 	printf 'GET /p2 HTTP/1.1\r\nHost: gw\r\ncontent-length: 14\r\n\r\nGET / HTTP/1.1'
 	printf 'GET /p3 HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n'
 } >"$TG_TMP/raw1"
-raw "$TG_TMP/raw1"
+raw "$TG_TMP/raw1" 4
 
 # HTTP/2 by hand, all in one write: the preface, SETTINGS, 30 GETs on
 # streams 1..59 and a POST on stream 61 whose DATA holds a preface and
@@ -131,15 +162,26 @@ h2_frame()	# LENGTH TYPE FLAGS STREAM
 	h2_frame 40 0 1 61
 	printf 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x08\x01\x05\x00\x00\x00\x63abcdefg'
 } >"$TG_TMP/raw4"
-raw "$TG_TMP/raw4" "$h2"
+raw "$TG_TMP/raw4" 31 "$h2"
 
 # Per socket: three pipelined requests on a connection kept open, whose
-# socket row must say 3 while it lives.
+# socket row must say 3 while it lives: the connection is held until the
+# dump is taken, once nginx has logged the three.
 printf 'GET /s%d HTTP/1.1\r\nHost: gw\r\n\r\n' 1 2 3 >"$TG_TMP/raw3"
-{ cat "$TG_TMP/raw3"; sleep 3; } |
-	ip netns exec "$TG_NS_CL" timeout 20 socat -t 1 - "TCP:$gw" >/dev/null &
+# shellcheck disable=SC2317 # run by tg_wait_for
+released()
+{
+	[ -e "$TG_TMP/release" ] || [ ! -d "$TG_TMP" ]
+}
+want=$(($(wc -l <"$access_log") + 3))
+{
+	cat "$TG_TMP/raw3"
+	tg_wait_for 90 "the end of the socket check" released
+} | ip netns exec "$TG_NS_CL" timeout 120 socat -t 1 - "TCP:$gw" >/dev/null &
 held=$!
-sleep 1.5
+tg_wait_for 30 "the held connection's 3 requests in gw's access log" \
+	log_has "$want" ||
+	tg_fail "the held connection's requests are not in gw's access log"
 socks=$("$TG_BIN" dump --pin-dir "$TG_PIN" --by socket --format json) ||
 	tg_die "tollgate dump --by socket failed"
 got=$(jq -c '[.[] | select(.role == "client" and .calls > 0) |
@@ -147,9 +189,11 @@ got=$(jq -c '[.[] | select(.role == "client" and .calls > 0) |
 tg_log "live client sockets with calls: $got"
 [ "$(jq -c 'map(.calls)' <<<"$got")" = "[3]" ] ||
 	tg_fail "expected one live client socket with 3 calls, got $got"
+touch "$TG_TMP/release"
 wait "$held" || tg_die "the held connection failed"
 
-# A request dribbled into many writes: 3 bytes every 20 ms.
+# A request dribbled into many writes: 3 bytes every 20 ms (the sleep
+# below is the dribble, not a wait).
 printf 'POST /slow HTTP/1.1\r\nHost: gw\r\nContent-Length: 20\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\n\r\n\r\n' >"$TG_TMP/raw2"
 # shellcheck disable=SC2016 # expanded by the inner shell
 ip netns exec "$TG_NS_CL" timeout 30 bash -c '

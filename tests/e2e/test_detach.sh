@@ -45,12 +45,16 @@ expect_detached()
 	# The kernel frees a link, and then its program, from a work queue
 	# once the last reference is gone: allow it a moment.
 	for id in $1; do
-		for _ in $(seq 50); do
-			bpftool prog show id "$id" >/dev/null 2>&1 || continue 2
-			sleep 0.1
-		done
-		tg_fail "program $id still loaded 5s after detach"
+		tg_wait_for 30 "program $id freed" prog_gone "$id" ||
+			tg_fail "program $id still loaded 30s after detach"
 	done
+}
+
+# prog_gone ID: no program ID in the kernel.
+# shellcheck disable=SC2317 # run by tg_wait_for
+prog_gone()
+{
+	! bpftool prog show id "$1" >/dev/null 2>&1
 }
 
 # 1. The agent stops, the meter stays.

@@ -58,6 +58,36 @@ sums()
 		"\(s(.traffic_type == "inbound"; "bytes")) \(s(.traffic_type == "inbound"; "packets")) \(s(.traffic_type != "inbound"; "bytes")) \(s(.traffic_type != "inbound"; "packets"))"'
 }
 
+# status CHECK: the detail of status's CHECK (collection, shipping...).
+status_detail()
+{
+	"$TG_BIN" status --pin-dir "$TG_PIN" --ledger "$TG_LEDGER" \
+		--interval 1 --format json |
+		jq -r --arg c "$1" '.checks[] | select(.check == $c) | .detail'
+}
+# The number of the local ledger's last commit.
+ledger_seq()
+{
+	status_detail collection | sed -n 's/.* last snapshot \([0-9]*\) .*/\1/p'
+}
+# shellcheck disable=SC2317 # run by tg_wait_for
+fleet_has_rows()
+{
+	[ -n "$(fleet_rows)" ]
+}
+# committed_since SEQ: the local ledger holds two commits after SEQ, each
+# followed by an attempt to ship while the fleet ledger is away, and rows
+# it has not shipped.
+# shellcheck disable=SC2317 # run by tg_wait_for
+committed_since()
+{
+	local seq
+
+	seq=$(ledger_seq)
+	[ -n "$seq" ] && [ "$seq" -ge $(($1 + 2)) ] &&
+		status_detail shipping | grep -q '^[1-9][0-9]* rows unshipped'
+}
+
 tg_agent_start --config "$cfg" --ship "$TG_PG_URL"
 tg_wait_log "$TG_AGENT_LOG" "fleet ledger .* connected" ||
 	tg_die "the agent did not connect to the fleet ledger"
@@ -66,27 +96,41 @@ tg_gw_nginx_start
 tg_be_file f 2000
 
 tg_measure_begin
-timeout 60 ip netns exec "$TG_NS_CL" wrk -t2 -c4 -d14s \
+# wrk runs until the fleet ledger is back (SIGINT ends it; timeout passes
+# the signal on), however long a loaded machine takes to get there.
+timeout 150 ip netns exec "$TG_NS_CL" wrk -t2 -c4 -d120s \
 	"http://$TG_GWC4:$TG_GW_PORT/f" >"$TG_TMP/wrk.out" 2>&1 &
 wrk_pid=$!
 TG_PIDS+=("$wrk_pid")
 
-sleep 3
-[ -n "$(fleet_rows)" ] || tg_fail "nothing shipped in the first 3 s of load"
+tg_wait_for 30 "rows in the fleet ledger" fleet_has_rows ||
+	tg_fail "nothing shipped within 30 s of load"
 tg_pg_stop
 tg_log "PostgreSQL stopped"
 tg_wait_log "$TG_AGENT_LOG" "fleet ledger .* unreachable" ||
 	tg_fail "the agent did not say the fleet ledger went away"
-sleep 2
+# Before the kill the agent books on and tries to ship, more than once, so
+# that saying "unreachable" once is a check.
+seq=$(ledger_seq)
+tg_wait_for 30 "two commits after $seq and a backlog" \
+	committed_since "${seq:-0}" ||
+	tg_fail "the agent did not go on booking with the fleet ledger away"
 tg_agent_stop KILL
 tg_agent_start --config "$cfg" --ship "$TG_PG_URL"
 tg_wait_log "$TG_AGENT_LOG" "fleet ledger .* unreachable .*[1-9][0-9]* rows unshipped" ||
 	tg_fail "the restarted agent did not report its backlog"
-sleep 3
+# The same for the restarted agent.
+seq=$(ledger_seq)
+tg_wait_for 30 "two commits after $seq and a backlog" \
+	committed_since "${seq:-0}" ||
+	tg_fail "the restarted agent did not go on booking with the fleet ledger away"
 tg_pg_start || tg_die "PostgreSQL did not start again"
 tg_log "PostgreSQL started again"
 tg_wait_log "$TG_AGENT_LOG" "fleet ledger .* reachable again: shipped [1-9][0-9]* rows" ||
 	tg_fail "the agent did not say the fleet ledger is back"
+kill -0 "$wrk_pid" 2>/dev/null ||
+	tg_die "premise: the load ended before the fleet ledger was back"
+kill -INT "$wrk_pid"
 wait "$wrk_pid"
 tg_log "wrk: $(grep -E 'requests in' "$TG_TMP/wrk.out" | sed 's/^ *//')"
 tg_measure_end
@@ -96,13 +140,15 @@ read -r b_rxb b_rxp b_txb b_txp <<<"$(tg_dev_ip_counts "$TG_DEV_GWB")"
 want="$((c_rxb + b_rxb)) $((c_rxp + b_rxp)) $((c_txb + b_txb)) $((c_txp + b_txp))"
 
 # Within a few intervals the ledger and then the fleet catch up.
-for _ in $(seq 100); do
+# shellcheck disable=SC2317 # run by tg_wait_for
+caught_up()
+{
 	local_rows=$(ledger_rows)
 	remote_rows=$(fleet_rows)
 	[ "$(sums <<<"$local_rows")" = "$want" ] &&
-		[ "$local_rows" = "$remote_rows" ] && break
-	sleep 0.1
-done
+		[ "$local_rows" = "$remote_rows" ]
+}
+tg_wait_for 60 "ledgers caught up with the veth counters" caught_up
 got_local=$(sums <<<"$local_rows")
 got_remote=$(sums <<<"$remote_rows")
 tg_log "veth   in/out: $want"
@@ -133,14 +179,17 @@ b_fleet=$("$TG_BIN" rate --db "$TG_PG_URL" --month "$month" --format json) ||
 tg_log "rate --db = rate --ledger: total $(jq -r '.total // .total_cents // empty' <<<"$b_fleet" 2>/dev/null)"
 
 # status sees the fleet caught up.
-for _ in $(seq 10); do
+# shellcheck disable=SC2317 # run by tg_wait_for
+shipped_all()
+{
 	js=$("$TG_BIN" status --pin-dir "$TG_PIN" --ledger "$TG_LEDGER" \
-		--interval 1 --format json) ||
-		tg_fail "status of a healthy shipping agent: exit $?"
+		--interval 1 --format json) || status_rc=$?
 	ship=$(jq -r '.checks[] | select(.check == "shipping") | "\(.level) \(.detail)"' <<<"$js")
-	grep -q "^ok 0 rows unshipped; last ship " <<<"$ship" && break
-	sleep 0.5
-done
+	grep -q "^ok 0 rows unshipped; last ship " <<<"$ship"
+}
+status_rc=0
+tg_wait_for 30 "status saying the fleet caught up" shipped_all
+[ "$status_rc" -eq 0 ] || tg_fail "status of a healthy shipping agent: exit $status_rc"
 tg_log "status: shipping $ship"
 grep -q "^ok 0 rows unshipped; last ship " <<<"$ship" ||
 	tg_fail "status does not show the fleet caught up: $ship"

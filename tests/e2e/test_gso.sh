@@ -42,11 +42,8 @@ ip netns exec "$TG_NS_GW" timeout 60 tcpdump -i "$TG_DEV_GWB" -Q in -nn -c 20 \
 	-w "$TG_TMP/gro.pcap" 'greater 1600' 2>"$TG_TMP/tcpdump.log" &
 dump_pid=$!
 TG_PIDS+=("$dump_pid")
-for _ in $(seq 50); do
-	grep -q 'listening on' "$TG_TMP/tcpdump.log" && break
-	sleep 0.1
-done
-grep -q 'listening on' "$TG_TMP/tcpdump.log" || tg_die "tcpdump did not start: $(cat "$TG_TMP/tcpdump.log")"
+tg_wait_log "$TG_TMP/tcpdump.log" 'listening on' ||
+	tg_die "tcpdump did not start"
 got=$(tg_curl -o /dev/null -w '%{http_code} %{size_download}' \
 	"http://$TG_GWC4:$TG_GW_PORT/big.bin") || tg_die "curl failed"
 read -r code size <<<"$got"

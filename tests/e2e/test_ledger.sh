@@ -80,6 +80,7 @@ for ((k = 1; k <= KILLS; k++)); do
 	kill -0 "$wrk_pid" 2>/dev/null ||
 		tg_die "premise: the load ended after $((k - 1)) kills"
 	ms=$((100 + RANDOM % 1500))
+	# Not a stand-in: a random instant in the agent's life is the point.
 	sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
 	tg_agent_stop KILL
 	[ "$TG_AGENT_RC" -eq 137 ] ||
@@ -115,11 +116,13 @@ read -r b_rxb b_rxp b_txb b_txp <<<"$(tg_dev_ip_counts "$TG_DEV_GWB")"
 want="$((c_rxb + b_rxb)) $((c_rxp + b_rxp)) $((c_txb + b_txb)) $((c_txp + b_txp))"
 
 # The running agent books the rest within an interval or two.
-for _ in $(seq 100); do
+# shellcheck disable=SC2317 # run by tg_wait_for
+booked()
+{
 	got=$(tg_ledger_sums) || tg_die "cannot export the ledger"
-	[ "$got" = "$want" ] && break
-	sleep 0.1
-done
+	[ "$got" = "$want" ]
+}
+tg_wait_for 60 "the ledger booking the veth counters" booked
 read -r lib lip lob lop <<<"$got"
 read -r wib wip wob wop <<<"$want"
 tg_log "after $KILLS kills: ledger in $lib B $lip pkts, out $lob B $lop pkts"

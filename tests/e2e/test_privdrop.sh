@@ -137,21 +137,25 @@ unscale()
 		printf "%.0f\n", n * 1024 ^ (i - 1) }'
 }
 
+# summaries N: the agent has printed N summaries or more.
+# shellcheck disable=SC2317 # run by tg_wait_for
+summaries()
+{
+	[ "$(grep -c '^[0-9:]* in ' "$TG_AGENT_LOG")" -ge "$1" ]
+}
+
 # The agent's summary after the traffic must show the meter's totals, which
 # check_peer found equal to the veths, to its printed precision (three
 # significant digits).
 check_summary()
 {
 	local label=$1 line want_in want_out n in_n in_u out_n out_u
-	local got_in got_out i
+	local got_in got_out
 
 	want_in=$(jq '[.[].bytes_in] | add' <<<"$TG_DUMP")
 	want_out=$(jq '[.[].bytes_out] | add' <<<"$TG_DUMP")
 	n=$(grep -c '^[0-9:]* in ' "$TG_AGENT_LOG")
-	for i in $(seq 50); do
-		[ "$(grep -c '^[0-9:]* in ' "$TG_AGENT_LOG")" -ge $((n + 2)) ] && break
-		sleep 0.1
-	done
+	tg_wait_for 30 "two more summaries" summaries $((n + 2))
 	line=$(grep '^[0-9:]* in ' "$TG_AGENT_LOG" | tail -n1)
 	[ -n "$line" ] || tg_die "$label: the agent printed no summary after dropping privileges"
 	read -r in_n in_u out_n out_u < <(sed -nE \

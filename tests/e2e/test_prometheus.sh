@@ -21,6 +21,8 @@
 #   wrong passwords get 401;
 # - a restart with TLS serves HTTPS, and no counter went backwards across
 #   the restart.
+# Conditions are functions that tg_wait_for runs, out of shellcheck's sight:
+# shellcheck disable=SC2317
 # shellcheck source=lib.sh
 . "${0%/*}/lib.sh" || exit 1
 
@@ -61,22 +63,17 @@ tg_be_nginx_start
 tg_gw_nginx_start
 tg_be_file f 20000
 
-# A free port on loopback for Prometheus: never a fixed one, tests run
-# side by side.
-tg_free_port()
+# Prometheus on a free port of loopback. Another test may bind the port
+# first, and then answer in its place: the server is taken for ours only
+# when it says it stores into our directory. Each start gets a fresh one.
+prom_starts=0
+prom_start()
 {
-	local p
-
-	for _ in $(seq 50); do
-		p=$((20000 + RANDOM % 20000))
-		ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return 0; }
-	done
-	return 1
-}
-
-prom_port=$(tg_free_port) || tg_die "no free port for Prometheus"
-mkdir -p "$TG_TMP/prom/data"
-cat >"$TG_TMP/prom/prometheus.yml" <<EOF2
+	prom_starts=$((prom_starts + 1))
+	prom_data=$TG_TMP/prom/data.$prom_starts
+	prom_port=$(tg_free_port) || tg_die "no free port for Prometheus"
+	mkdir -p "$prom_data"
+	cat >"$TG_TMP/prom/prometheus.yml" <<EOF2
 global:
   scrape_interval: 1s
   scrape_timeout: 1s
@@ -85,12 +82,23 @@ scrape_configs:
     static_configs:
       - targets: ['127.0.0.1:$TG_METRICS_PORT']
 EOF2
-prometheus --config.file="$TG_TMP/prom/prometheus.yml" \
-	--storage.tsdb.path="$TG_TMP/prom/data" \
-	--web.listen-address="127.0.0.1:$prom_port" --log.level=warn \
-	>"$TG_TMP/prom/log" 2>&1 </dev/null &
-TG_PIDS+=($!)
-prom=http://127.0.0.1:$prom_port
+	prometheus --config.file="$TG_TMP/prom/prometheus.yml" \
+		--storage.tsdb.path="$prom_data" \
+		--web.listen-address="127.0.0.1:$prom_port" --log.level=warn \
+		>"$TG_TMP/prom/log" 2>&1 </dev/null &
+	prom_pid=$!
+	TG_PIDS+=("$prom_pid")
+	prom=http://127.0.0.1:$prom_port
+}
+
+# Ours and ready, or gone.
+prom_settled()
+{
+	kill -0 "$prom_pid" 2>/dev/null || return 0
+	curl -sf --max-time 2 "$prom/-/ready" >/dev/null &&
+		[ "$(curl -sf --max-time 2 "$prom/api/v1/status/flags" |
+			jq -r '.data["storage.tsdb.path"]')" = "$prom_data" ]
+}
 
 # tg_promql EXPR: the value of the instant query EXPR (one series), or
 # "none".
@@ -100,15 +108,43 @@ tg_promql()
 		jq -r '.data.result[0].value[1] // "none"'
 }
 
-for _ in $(seq 100); do
-	curl -sf --max-time 1 "$prom/-/ready" >/dev/null && break
-	sleep 0.1
+# promql_is EXPR VALUE: the instant query EXPR gives VALUE.
+promql_is()
+{
+	[ "$(tg_promql "$1")" = "$2" ]
+}
+
+# promql_has EXPR: the instant query EXPR gives a value.
+promql_has()
+{
+	! promql_is "$1" none
+}
+
+# prom_scraped_since TIME: Prometheus stored a successful scrape of the
+# agent (up 1) taken after TIME (Unix time).
+prom_scraped_since()
+{
+	curl -sS --max-time 5 "$prom/api/v1/query" \
+		--data-urlencode 'query=up{job="tollgate"}[1m]' |
+		jq -e --argjson t "$1" '[.data.result[0].values[]? |
+			select(.[0] > $t and .[1] == "1")] | length > 0' >/dev/null
+}
+
+mkdir -p "$TG_TMP/prom"
+for attempt in 1 2 3; do
+	prom_start
+	tg_wait_for 60 "Prometheus ready on $prom" prom_settled ||
+		tg_die "Prometheus did not start: $(cat "$TG_TMP/prom/log")"
+	kill -0 "$prom_pid" 2>/dev/null && break
+	[ "$attempt" -lt 3 ] ||
+		tg_die "Prometheus did not start: $(cat "$TG_TMP/prom/log")"
+	tg_log "Prometheus exited at start (port $prom_port taken?): $(tail -n 2 "$TG_TMP/prom/log")"
 done
-curl -sf --max-time 1 "$prom/-/ready" >/dev/null ||
-	tg_die "Prometheus did not start: $(cat "$TG_TMP/prom/log")"
 tg_log "Prometheus on $prom scrapes every second"
 
-# The agent's real page: format and lint.
+# The agent's real page: format and lint. It answers 503 until the
+# agent's first collection.
+tg_wait_collection >/dev/null || tg_die "no collection on $url"
 page=$(curl -sS --max-time 5 "$url") || tg_die "cannot scrape $url"
 lint=$(promtool check metrics <<<"$page" 2>&1) ||
 	tg_fail "promtool check metrics failed: $lint"
@@ -120,12 +156,19 @@ out=$(bash "${0%/*}/../deploy/test_monitoring.sh" "$TG_TMP/page.txt") ||
 	tg_fail "deploy/prometheus against the real page: $out"
 tg_log "$out"
 
+# Prometheus hands a new target to its scrapers up to about 5 s after it
+# says it is ready.
+tg_wait_for 60 "scrape of the agent by Prometheus" prom_scraped_since 0 ||
+	tg_die "Prometheus never scraped $url: up is '$(tg_promql 'up{job="tollgate"}')'"
+
 tg_measure_begin
+t_traffic=$(date +%s.%N)
 tg_curl --fail --rate 15/s -o /dev/null \
 	"http://$TG_GWC4:$TG_GW_PORT/f?n=[1-60]" ||
 	tg_fail "requests through the gateway failed"
-up=$(tg_promql 'up{job="tollgate"}')
-[ "$up" = 1 ] || tg_fail "Prometheus: up is '$up' while traffic flows"
+tg_wait_for 30 "successful scrape since the traffic began" \
+	prom_scraped_since "$t_traffic" ||
+	tg_fail "Prometheus: up is '$(tg_promql 'up{job="tollgate"}')' while traffic flows"
 tg_measure_end
 
 tg_check_peer prometheus "$TG_DUMP" "$TG_CL4" client "$TG_GW_PORT" tcp "$TG_DEV_GWC"
@@ -139,7 +182,7 @@ tg_dump_sum()
 }
 
 # PromQL against the dump, once the agent has collected after the traffic
-# and Prometheus has scraped that: poll until equal, at most 20s.
+# and Prometheus has scraped that: poll until equal, at most 60s.
 checks=(
 	"sum(tollgate_transmit_bytes_total)|true|bytes_out"
 	"sum(tollgate_transmit_packets_total)|true|packets_out"
@@ -154,25 +197,22 @@ checks=(
 for c in "${checks[@]}"; do
 	IFS='|' read -r expr sel field <<<"$c"
 	want=$(tg_dump_sum "$sel" "$field")
-	got=none
-	for _ in $(seq 40); do
-		got=$(tg_promql "$expr")
-		[ "$got" = "$want" ] && break
-		sleep 0.5
-	done
-	if [ "$got" = "$want" ]; then
-		tg_log "PromQL $expr = $got = dump"
+	if tg_wait_for 60 "PromQL $expr = $want" promql_is "$expr" "$want"; then
+		tg_log "PromQL $expr = $want = dump"
 	else
-		tg_fail "PromQL $expr = $got, dump says $want"
+		tg_fail "PromQL $expr = $(tg_promql "$expr"), dump says $want"
 	fi
 done
 # Calls against the gateway's access log, an independent truth.
 n=$(grep -c '" 200 ' "$TG_TMP/gw/logs/access.log")
-got=$(tg_promql 'sum(tollgate_api_calls_total{tenant="acme"})')
-[ "$got" = "$n" ] || tg_fail "PromQL: acme's calls $got, gw's access log $n"
-tg_log "PromQL: acme's calls $got = gw's access log"
-cost=$(tg_promql 'tollgate_rated_cost_month{tenant="acme"}')
-[ "$cost" != none ] || tg_fail "no tollgate_rated_cost_month for acme"
+expr='sum(tollgate_api_calls_total{tenant="acme"})'
+tg_wait_for 60 "PromQL $expr = $n" promql_is "$expr" "$n" ||
+	tg_fail "PromQL: acme's calls $(tg_promql "$expr"), gw's access log $n"
+tg_log "PromQL: acme's calls $(tg_promql "$expr") = gw's access log"
+expr='tollgate_rated_cost_month{tenant="acme"}'
+tg_wait_for 60 "$expr" promql_has "$expr" ||
+	tg_fail "no tollgate_rated_cost_month for acme"
+cost=$(tg_promql "$expr")
 tg_log "acme's rated cost this month: $cost CNY"
 
 # --- malformed requests --------------------------------------------------
@@ -239,20 +279,20 @@ tg_last_collection()
 	curl -s --max-time 5 "$url" | awk -v m="$ts_metric" '$1 == m { printf "%d\n", $2 }'
 }
 
-python3 - "$TG_METRICS_PORT" 1000 8 >"$TG_TMP/slow.log" 2>&1 <<'EOF2' &
-# Hold N connections for SECS seconds: half idle, half sending a request
-# one byte a second (slow loris).
-import socket, sys, time
-port, n, secs = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+python3 - "$TG_METRICS_PORT" 1000 "$TG_TMP/slow.stop" >"$TG_TMP/slow.log" 2>&1 <<'EOF2' &
+# Hold N connections until the file STOP appears (at most 120 s): half
+# idle, half sending a request one byte a second (slow loris).
+import os, socket, sys, time
+port, n, stop = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 socks = []
 for i in range(n):
     s = socket.create_connection(("127.0.0.1", port), timeout=5)
     socks.append(s)
 print("open", len(socks), flush=True)
 req = b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100
-end = time.time() + secs
+end = time.time() + 120
 k = 0
-while time.time() < end:
+while time.time() < end and not os.path.exists(stop):
     for s in socks[: n // 2]:
         try:
             s.send(req[k % len(req):k % len(req) + 1])
@@ -266,13 +306,18 @@ print("closed", flush=True)
 EOF2
 slow_pid=$!
 TG_PIDS+=("$slow_pid")
-for _ in $(seq 100); do
-	grep -q '^open' "$TG_TMP/slow.log" && break
-	sleep 0.1
-done
+# Open, or failed.
+slow_opened()
+{
+	grep -q '^open' "$TG_TMP/slow.log" || ! kill -0 "$slow_pid" 2>/dev/null
+}
+tg_wait_for 60 "1000 connections opened" slow_opened
 grep -q '^open 1000' "$TG_TMP/slow.log" ||
 	tg_fail "could not open 1000 connections: $(cat "$TG_TMP/slow.log")"
+t_open=$(date +%s.%N)
 t1=$(tg_last_collection)
+# Not a stand-in: the check is that collection advances over these 4 s
+# (the agent idles out the silent half after 10 s).
 sleep 4
 t2=$(tg_last_collection)
 open=$(ss -Htn state established "dport = :$TG_METRICS_PORT" | wc -l)
@@ -280,8 +325,10 @@ tg_log "with $open connections open: last collection $t1, 4s later $t2"
 [ -n "$t1" ] && [ -n "$t2" ] && [ $((t2 - t1)) -ge 2 ] ||
 	tg_fail "collection stalled under 1000 connections: $t1 -> $t2"
 [ "$open" -ge 900 ] || tg_fail "only $open of 1000 connections were open during the check"
-[ "$(tg_promql 'up{job="tollgate"}')" = 1 ] ||
+tg_wait_for 30 "successful scrape with the connections open" \
+	prom_scraped_since "$t_open" ||
 	tg_fail "Prometheus lost the target under 1000 connections"
+touch "$TG_TMP/slow.stop"
 wait "$slow_pid"
 tg_still_serving "1000 connections"
 
@@ -291,9 +338,20 @@ hash=$(python3 -W ignore -c 'import crypt; print(crypt.crypt("s3cret", crypt.mks
 tg_write_config "  users:
     - name: prom
       password_hash: '$hash'"
+t_hup=$(date +%s)
 kill -HUP "$TG_AGENT_PID"
 tg_wait_log "$TG_AGENT_LOG" "reloaded: configuration $cfg" ||
 	tg_fail "the reload with users was not logged"
+# The agent logs the reload before it hands the users to the server; the
+# page it publishes after that shows the reload's time.
+reload_served()
+{
+	curl -sf --max-time 5 -u prom:s3cret "$url" | awk -v t="$t_hup" '
+		$1 == "tollgate_config_last_reload_success_timestamp_seconds" &&
+		$2 >= t { ok = 1 } END { exit !ok }'
+}
+tg_wait_for 30 "page published after the reload" reload_served ||
+	tg_fail "the reload with users is not in force"
 s=$(tg_status "$url")
 [ "$s" = 401 ] || tg_fail "no credentials: expected 401, got $s"
 curl -s --max-time 5 -o /dev/null -D - "$url" | grep -qi '^WWW-Authenticate: Basic' ||
@@ -323,7 +381,8 @@ tg_agent_start --config "$cfg"
 grep -q "metrics on https://127.0.0.1:$TG_METRICS_PORT/metrics" "$TG_AGENT_LOG" ||
 	tg_fail "the agent does not say it serves HTTPS: $(cat "$TG_AGENT_LOG")"
 surl=https://127.0.0.1:$TG_METRICS_PORT/metrics
-sleep 1.5
+tg_wait_collection 0 --cacert "$TG_TMP/cert.pem" >/dev/null ||
+	tg_fail "no collection served on $surl"
 after=$(curl -s --max-time 5 --cacert "$TG_TMP/cert.pem" "$surl" |
 	awk '/^tollgate_(transmit|receive)_(bytes|packets)_total[{]/ { print $1, $2 }' | sort)
 [ -n "$after" ] || tg_fail "nothing from $surl"

@@ -97,6 +97,14 @@ tg_measure_begin
 curl_pid=$!
 TG_PIDS+=("$curl_pid")
 
+# logged_since LINE PATTERN: the agent's log has a line matching PATTERN
+# after its first LINE lines.
+# shellcheck disable=SC2317 # run by tg_wait_for
+logged_since()
+{
+	tail -n +"$(($1 + 1))" "$log" | grep -qE "$2"
+}
+
 # tg_hup PATTERN WHAT: SIGHUP the agent, wait for PATTERN in its log.
 tg_hup()
 {
@@ -104,10 +112,7 @@ tg_hup()
 
 	before=$(wc -l <"$log")
 	kill -HUP "$TG_AGENT_PID" || tg_die "cannot signal the agent"
-	for _ in $(seq 100); do
-		tail -n +"$((before + 1))" "$log" | grep -qE "$1" && break
-		sleep 0.1
-	done
+	tg_wait_for 30 "log line matching '$1'" logged_since "$before" "$1"
 	if tail -n +"$((before + 1))" "$log" | grep -qE "$1"; then
 		tg_log "$2: $(tail -n +"$((before + 1))" "$log" | grep -E "$1" | head -n1)"
 	else
@@ -116,7 +121,13 @@ tg_hup()
 	kill -0 "$TG_AGENT_PID" 2>/dev/null || tg_die "the agent died on SIGHUP"
 }
 
-sleep 0.5
+# shellcheck disable=SC2317 # run by tg_wait_for
+requests_flow()
+{
+	[ -s "$TG_TMP/gw/logs/access.log" ]
+}
+tg_wait_for 30 "requests in gw's access log" requests_flow ||
+	tg_fail "requests do not flow through the gateway"
 tg_write_config region-2
 tg_hup "reloaded: configuration $cfg: region region-2" "changed file"
 

@@ -35,20 +35,70 @@ tg_be_file small 3000
 tg_curl --limit-rate 1M --local-port "$DL_PORT" -o /dev/null \
 	"http://$TG_GWC4:$TG_GW_PORT/big.bin" &
 TG_PIDS+=($!)
-# The whole pipeline runs inside cl, so that cleanup finds every process.
+# The whole pipeline runs inside cl, so that cleanup finds every process;
+# the idle connection stays open until cleanup ends it, however long the
+# checks take.
 tg_ns_spawn "$TG_NS_CL" "$TG_TMP/idle.log" sh -c "
-	(printf 'GET /small HTTP/1.1\r\nHost: gw\r\n\r\n'; sleep 60) |
+	(printf 'GET /small HTTP/1.1\r\nHost: gw\r\n\r\n'; exec sleep infinity) |
 	socat - TCP:$TG_GWC4:$TG_GW_PORT,sourceport=$IDLE_PORT >$TG_TMP/idle.out"
 
-# Wait for the idle connection's response, then let it settle (delayed
-# ACKs) before reading both sides.
-for _ in $(seq 100); do
-	[ "$(stat -c %s "$TG_TMP/idle.out" 2>/dev/null)" -gt 3000 ] 2>/dev/null && break
-	sleep 0.1
-done
-[ "$(stat -c %s "$TG_TMP/idle.out" 2>/dev/null)" -gt 3000 ] 2>/dev/null ||
+# tcp_info NS FILTER...: TCP_INFO of the established sockets FILTER
+# selects in NS, one field a line.
+tcp_info()
+{
+	local ns=$1
+
+	shift
+	ip netns exec "$ns" ss -Htni state established "$@" | tr ' ' '\n'
+}
+
+# shellcheck disable=SC2317 # run by tg_wait_for
+responded()
+{
+	[ "$(stat -c %s "$TG_TMP/idle.out" 2>/dev/null)" -gt 3000 ] 2>/dev/null
+}
+
+# Settled: the upstream connection of the idle connection's request is
+# closed (the backend ends idle ones after 1 s), so that the download's is
+# gw's only one to the backend; the download has carried well over 1 MB
+# each way (what check_dump expects of it); and the idle connection has
+# nothing unacked at either end (delayed ACKs) and gw's TCP_INFO counters
+# of it have not moved for 1 s.
+idle_last='' idle_since=0
+# shellcheck disable=SC2317 # run by tg_wait_for
+settled()
+{
+	local sent received cur now
+
+	[ "$(ip netns exec "$TG_NS_GW" ss -Htn state established \
+		"dst $TG_BE4:$TG_BE_PORT" | wc -l)" -eq 1 ] || return 1
+	sent=$(tcp_info "$TG_NS_GW" "src $TG_GWC4:$TG_GW_PORT" \
+		"dst $TG_CL4:$DL_PORT" | sed -n 's/^bytes_sent://p')
+	received=$(tcp_info "$TG_NS_GW" "dst $TG_BE4:$TG_BE_PORT" |
+		sed -n 's/^bytes_received://p')
+	[ "${sent:-0}" -gt 1000000 ] && [ "${received:-0}" -gt 1000000 ] ||
+		return 1
+	tcp_info "$TG_NS_CL" "src $TG_CL4:$IDLE_PORT" | grep -q '^unacked:' &&
+		return 1
+	cur=$(tcp_info "$TG_NS_GW" "src $TG_GWC4:$TG_GW_PORT" \
+		"dst $TG_CL4:$IDLE_PORT" |
+		grep -E '^(bytes_sent|bytes_received|segs_out|segs_in|unacked):' |
+		tr '\n' ' ')
+	[ -n "$cur" ] || return 1
+	[[ $cur != *unacked:* ]] || return 1
+	now=$(date +%s%N)
+	if [ "$cur" != "$idle_last" ]; then
+		idle_last=$cur
+		idle_since=$now
+		return 1
+	fi
+	[ $((now - idle_since)) -ge 1000000000 ]
+}
+
+tg_wait_for 30 "response on the idle connection" responded ||
 	tg_die "no response on the idle connection"
-sleep 1.5
+tg_wait_for 30 "both connections settled" settled ||
+	tg_fail "the connections did not settle: idle $idle_last"
 
 ss_gw=$(ip netns exec "$TG_NS_GW" ss -Htn state established)
 tg_log "gw's established sockets (ss -tn):"
@@ -100,8 +150,8 @@ check_dump()
 
 	if check_live "$1: idle keep-alive, client side" client "$TG_GWC4" "$TG_GW_PORT" \
 		"$TG_CL4" "$IDLE_PORT" "$TG_CL4" "$TG_GW_PORT"; then
-		info=$(ip netns exec "$TG_NS_GW" ss -Htni state established \
-			"src $TG_GWC4:$TG_GW_PORT" "dst $TG_CL4:$IDLE_PORT" | tr ' ' '\n')
+		info=$(tcp_info "$TG_NS_GW" "src $TG_GWC4:$TG_GW_PORT" \
+			"dst $TG_CL4:$IDLE_PORT")
 		field() { sed -n "s/^$1://p" <<<"$info"; }
 		sent=$(field bytes_sent)
 		received=$(field bytes_received)

@@ -33,7 +33,17 @@ for _ in 1 2 3; do
 	tg_curl -o /dev/null "http://$TG_GWC4:$TG_GW_PORT/f" ||
 		tg_die "premise: a request through the gateway failed"
 done
-sleep 2
+# The agent has collected after the requests: its ledger books them.
+# shellcheck disable=SC2317 # run by tg_wait_for
+booked()
+{
+	local in out
+
+	read -r in _ out _ <<<"$(tg_ledger_sums)" &&
+		[ "${in:-0}" -gt 0 ] && [ "${out:-0}" -gt 0 ]
+}
+tg_wait_for 30 "the requests booked in the ledger" booked ||
+	tg_fail "the agent did not book the requests"
 
 out=$(status) || tg_fail "status of a running agent: exit $?"
 while IFS= read -r line; do tg_log "    $line"; done <<<"$out"
@@ -54,6 +64,8 @@ used=${peers%% of *}
 # The agent gone, the meter counting on: collection stalls after 3
 # intervals.
 tg_agent_stop TERM
+# Not a stand-in: the check is that 4 s without an agent (more than 3
+# intervals since its last commit) is a stall.
 sleep 4
 js=$(status --format json) && tg_fail "status exits 0 with the collection stalled"
 [ "$(level "$js" attach)" = ok ] || tg_fail "the meter should still be attached: $js"

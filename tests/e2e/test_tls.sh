@@ -43,12 +43,14 @@ tg_gw_nginx_start
 tg_be_file f 1500
 
 # The agent finds nginx's libssl at its next scan (every interval).
-for _ in $(seq 50); do
-	grep -q 'tls: .*hooked SSL_read' "$TG_AGENT_LOG" && break
-	grep -q 'tls: cannot hook SSL_read' "$TG_AGENT_LOG" &&
-		tg_skip "uprobes cannot attach here: $(grep 'tls: cannot hook' "$TG_AGENT_LOG" | tail -n1)"
-	sleep 0.2
-done
+# shellcheck disable=SC2317 # run by tg_wait_for
+hooked_or_not()
+{
+	grep -qE 'tls: (.*hooked SSL_read|cannot hook SSL_read)' "$TG_AGENT_LOG"
+}
+tg_wait_for 30 "SSL_read hooked" hooked_or_not
+grep -q 'tls: cannot hook SSL_read' "$TG_AGENT_LOG" &&
+	tg_skip "uprobes cannot attach here: $(grep 'tls: cannot hook' "$TG_AGENT_LOG" | tail -n1)"
 grep -q 'tls: .*hooked SSL_read' "$TG_AGENT_LOG" ||
 	tg_skip "no SSL_read hooked in nginx's TLS library: $(grep 'tls:' "$TG_AGENT_LOG" | tail -n1)"
 tg_log "$(grep 'tls: .*hooked SSL_read' "$TG_AGENT_LOG" | head -n1)"
@@ -59,7 +61,10 @@ tg_log "$(grep 'tls: .*hooked SSL_read' "$TG_AGENT_LOG" | head -n1)"
 # would count every call twice (the counts below would be double).
 tg_agent_stop KILL
 tg_agent_start --config "$TG_TMP/tollgate.yaml"
-sleep 2.5
+# Every collection scans the cgroup's processes for TLS libraries first:
+# two of them have seen nginx's.
+ts=$(tg_wait_collection) && tg_wait_collection "$ts" >/dev/null ||
+	tg_fail "the restarted agent did not collect twice"
 grep -q 'tls: .*kept pinned SSL_read hooks' "$TG_AGENT_LOG" ||
 	tg_fail "the restarted agent did not keep the pinned SSL_read hooks"
 grep -q 'tls: .*hooked SSL_read' "$TG_AGENT_LOG" &&
@@ -101,10 +106,8 @@ if [ -x "$stats_bin" ]; then
 	"$stats_bin" stats >"$TG_TMP/stats.out" 2>&1 &
 	stats_pid=$!
 	TG_PIDS+=("$stats_pid")
-	for _ in $(seq 50); do
-		grep -q enabled "$TG_TMP/stats.out" && break
-		sleep 0.1
-	done
+	tg_wait_for 30 "BPF run-time statistics enabled" \
+		grep -q enabled "$TG_TMP/stats.out"
 	for id in $(tls_prog_ids); do
 		stats0[$id]=$(prog_stat "$id")
 	done
@@ -113,8 +116,15 @@ lines0=$(wc -l <"$TG_TMP/gw/logs/access.log")
 out=$(timeout 30 ip netns exec "$TG_NS_CL" wrk -t2 -c16 -d3s "$gw/f") ||
 	tg_die "wrk failed: $out"
 tg_log "wrk: $(grep -E 'requests in' <<<"$out" | sed 's/^ *//')"
+# shellcheck disable=SC2317 # run by tg_wait_for
+no_tls_client()
+{
+	! ip netns exec "$TG_NS_GW" ss -Htan "sport = :$TG_GW_TLS_PORT" |
+		awk '$1 != "LISTEN" && $1 != "TIME-WAIT"' | grep -q .
+}
 if [ -n "$stats_pid" ]; then
-	sleep 1
+	# Every request wrk made is logged once its connection is gone.
+	tg_wait_for 30 "wrk's connections closed in gw" no_tls_client
 	reqs=$(($(wc -l <"$TG_TMP/gw/logs/access.log") - lines0))
 	total=0
 	for id in "${!stats0[@]}"; do

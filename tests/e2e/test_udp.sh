@@ -51,8 +51,8 @@ for i in $(seq "$N"); do
 	printf '%s' "${payload:0:size}" >&"${CLIENT[1]}" ||
 		tg_die "cannot write datagram $i"
 	echo=
-	read -r -N "$size" -t 5 -u "${CLIENT[0]}" echo ||
-		tg_die "datagram $i ($size bytes): no echo within 5s"
+	read -r -N "$size" -t 30 -u "${CLIENT[0]}" echo ||
+		tg_die "datagram $i ($size bytes): no echo within 30s"
 	[ "${#echo}" -eq "$size" ] ||
 		tg_die "datagram $i: sent $size bytes, echo has ${#echo}"
 	sent=$((sent + 1))
