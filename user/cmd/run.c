@@ -448,13 +448,14 @@ static void agent_reload(struct agent *a)
 	}
 	a->cfg = cfg;
 	a->cfg_gen++;
-	config_describe("reloaded", cfg);
 	agent_tls(a);
 	if (a->mx) {
 		metrics_reloaded(a->mx, true);
 		agent_metrics_config(a, old);
 		agent_publish(a);
 	}
+	/* Said once all of it is in force, users of the endpoint too. */
+	config_describe("reloaded", cfg);
 	config_free(old);
 }
 
