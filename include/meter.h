@@ -210,8 +210,9 @@ struct tg_clock {
 	__u32 day0;		/* days since 1970-01-01 of day_ns[0], in
 				 * the ledger's time zone */
 	__u64 day_ns[TG_NR_DAYS];	/* CLOCK_MONOTONIC ns; 0: unset */
+	__u64 reclaimed;	/* slots freed by reclaiming, ever */
 };
-_Static_assert(sizeof(struct tg_clock) == 8 + 8 * TG_NR_DAYS,
+_Static_assert(sizeof(struct tg_clock) == 16 + 8 * TG_NR_DAYS,
 	       "tg_clock is ABI");
 
 /* Single entry of tg_meta: identity and the peer slot allocator. */

@@ -563,10 +563,7 @@ static const struct tz *agent_tz(const struct agent *a)
 static void agent_upkeep(struct agent *a, const struct snapshot *s,
 			 bool booked)
 {
-	int freed = upkeep_reclaim(a->upkeep, s, booked, a->o.reclaim_after);
-
-	if (freed > 0 && a->mx)
-		metrics_reclaimed(a->mx, freed);
+	upkeep_reclaim(a->upkeep, s, booked, a->o.reclaim_after);
 	upkeep_days(a->upkeep, agent_tz(a), time(NULL));
 }
 

@@ -334,6 +334,16 @@ int upkeep_reclaim(struct upkeep *u, const struct snapshot *s, bool booked,
 		err = finish_pending(u);
 	if (started && !err)
 		pr_debug("slots: reclaiming %d quiet ones", started);
+	if (!err && freed) {
+		struct tg_clock c;
+
+		/* For status: the kernel's maps outlive this agent. */
+		err = read_clock(u, &c);
+		if (!err) {
+			c.reclaimed += freed;
+			err = write_clock(u, &c);
+		}
+	}
 	if (err) {
 		pr_warn("slots: cannot reclaim: %s", strerror(-err));
 		return err;

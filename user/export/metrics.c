@@ -148,11 +148,6 @@ void metrics_committed(struct metrics *m, bool ok)
 		m->h.ledger_errors++;
 }
 
-void metrics_reclaimed(struct metrics *m, __u64 n)
-{
-	m->h.reclaimed += n;
-}
-
 void metrics_collection_failed(struct metrics *m)
 {
 	m->h.collection_failures++;
@@ -393,6 +388,7 @@ int metrics_collected(struct metrics *m, const struct usage_list *l,
 	m->h.http_desync = s->stats[TG_STAT_HTTP_DESYNC];
 	m->h.http_other = s->stats[TG_STAT_HTTP_OTHER];
 	m->h.limbo = s->slots_limbo;
+	m->h.reclaimed = s->clock.reclaimed;
 	m->h.free = s->slots_free;
 	for (role = 0; role < TG_NR_ROLES; role++)
 		for (r = 0; r < OVF_NR; r++)
@@ -741,8 +737,8 @@ static void render_meter(struct buf *b, const struct metrics *m)
 	put(b, "tollgate_peer_slots{state=\"free\"} %llu\n",
 	    (unsigned long long)h->free);
 	family(b, "tollgate_peer_slots_reclaimed_total", "counter",
-	       "Peer slots this agent reclaimed from quiet peers, their "
-	       "counts booked first.");
+	       "Peer slots reclaimed from quiet peers, their counts booked "
+	       "first." RESET_NOTE);
 	put_u64(b, "tollgate_peer_slots_reclaimed_total", h->reclaimed);
 	family(b, "tollgate_peer_insert_failures_total", "counter",
 	       "Packets whose peer found no free slot in the peer map and "

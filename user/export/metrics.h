@@ -61,7 +61,7 @@ struct metrics_health {
 	__u64 capacity;			/* peer map slots */
 	__u64 limbo;			/* of peers, slots being reclaimed */
 	__u64 free;			/* slots handed out once, free now */
-	__u64 reclaimed;		/* slots reclaimed since the start */
+	__u64 reclaimed;		/* slots reclaimed, ever */
 	__u64 insert_failures;		/* TG_STAT_PEER_FULL */
 	__u64 http_desync;		/* TG_STAT_HTTP_DESYNC */
 	__u64 http_other;		/* TG_STAT_HTTP_OTHER */
@@ -119,9 +119,6 @@ void metrics_committed(struct metrics *m, bool ok);
 
 /* The configuration was (re)loaded (@ok), or a reload was refused. */
 void metrics_reloaded(struct metrics *m, bool ok);
-
-/* @n more peer slots were reclaimed. */
-void metrics_reclaimed(struct metrics *m, __u64 n);
 
 /* The programs' run-time statistics (load/loader.h); @st NULL: none. */
 void metrics_programs(struct metrics *m, const struct meter_prog_stat *st,

@@ -209,10 +209,11 @@ static void check_maps(struct status *st, const char *pin_dir)
 	used = snapshot_slots_used(&s);
 	add(st, "peers", used * 10 >= (__u64)s.capacity * 9 ? ST_WARN : ST_OK,
 	    "%llu of %u slots hold peers (%llu%%), %u of them being "
-	    "reclaimed; %u reclaimed slots free%s",
+	    "reclaimed; %u reclaimed slots free, %llu reclaimed in all%s",
 	    (unsigned long long)used, s.capacity,
 	    s.capacity ? (unsigned long long)(used * 100 / s.capacity) : 0,
 	    s.slots_limbo, s.slots_free,
+	    (unsigned long long)s.clock.reclaimed,
 	    used >= s.capacity ? ": full, new peers are counted by billing "
 				 "key until quiet ones are reclaimed" : "");
 	for (i = 0; i < TG_NR_ROLES; i++)
