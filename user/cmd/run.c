@@ -98,6 +98,8 @@ static const char run_usage[] =
 	"  -p, --pin-dir DIR     pin directory (default " TG_DEFAULT_PIN_DIR ")\n"
 	"      --max-peers N     peer slots, 1..16777216 (default: the pinned\n"
 	"                        maps' size, or 16384)\n"
+	"      --max-tls-procs N processes whose TLS is hooked at most, 1..4096\n"
+	"                        (default 256)\n"
 	"  -i, --interval SECS   collection interval, 1..3600 (default 10)\n"
 	"      --summary         print a summary every interval (default on a\n"
 	"                        terminal)\n"
@@ -127,6 +129,7 @@ struct run_opts {
 	const char *ship;	/* fleet ledger connection string, or NULL */
 	char host[LEDGER_NAME_SIZE];
 	__u32 max_peers;
+	__u32 max_tls_procs;
 	__u32 interval;
 	int summary;		/* -1: when stdout is a terminal */
 	bool detach_on_exit;
@@ -199,6 +202,8 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 		OPT("no-calls", 0, OPT_FLAG, &o->no_calls),
 		OPT("max-peers", 0, OPT_U32, &o->max_peers, .min = 1,
 		    .max = TG_MAX_PEERS_LIMIT),
+		OPT("max-tls-procs", 0, OPT_U32, &o->max_tls_procs, .min = 1,
+		    .max = 4096),
 		OPT("interval", 'i', OPT_U32, &o->interval,
 		    .what = "a number of seconds", .min = 1, .max = 3600),
 		OPT("summary", 0, OPT_SET, &o->summary, .val = 1),
@@ -454,14 +459,20 @@ static double mono_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* How often the agent looks for new processes to hook for TLS: a
+ * process that starts (an nginx worker after a reload) counts no TLS
+ * calls until then. */
+#define TLS_SCAN_SECS 0.25
+
 /*
- * Sleep @secs, reloading the configuration whenever SIGHUP arrives. The
+ * Sleep @secs, reloading the configuration whenever SIGHUP arrives, and
+ * hooking the TLS of new metered processes every TLS_SCAN_SECS. The
  * signals are blocked outside pselect(), which unblocks them atomically,
  * so a SIGHUP is never left waiting for the next interval.
  */
 static void agent_sleep(struct agent *a, double secs, const sigset_t *wait_mask)
 {
-	double end = mono_now() + secs, left;
+	double end = mono_now() + secs, left, scan = mono_now() + TLS_SCAN_SECS;
 
 	while (!exiting) {
 		if (reload) {
@@ -469,9 +480,15 @@ static void agent_sleep(struct agent *a, double secs, const sigset_t *wait_mask)
 			agent_reload(a);
 			continue;
 		}
+		if (!a->no_hooks && a->m && mono_now() >= scan) {
+			meter_tls_scan(a->m);
+			scan = mono_now() + TLS_SCAN_SECS;
+		}
 		left = end - mono_now();
 		if (left <= 0)
 			break;
+		if (!a->no_hooks && a->m && left > scan - mono_now())
+			left = scan - mono_now() > 0 ? scan - mono_now() : 0;
 		struct timespec ts = {
 			.tv_sec = (time_t)left,
 			.tv_nsec = (long)((left - (time_t)left) * 1e9),
@@ -797,6 +814,7 @@ static int agent_start(struct agent *a)
 	err = meter_load(&a->m, &(struct meter_opts){
 					.pin_dir = o->pin_dir,
 					.max_peers = o->max_peers,
+					.max_tls_procs = o->max_tls_procs,
 					.no_calls = o->no_calls });
 	if (err)
 		return err;
@@ -923,6 +941,7 @@ int cmd_run(int argc, char **argv)
 			.pin_dir = TG_DEFAULT_PIN_DIR,
 			.ledger = TG_DEFAULT_LEDGER,
 			.interval = 10,
+			.max_tls_procs = TG_TLS_MAX_PROCS,
 			.summary = -1,
 		},
 		.lock = -1,

@@ -73,6 +73,7 @@ struct meter {
 	struct tls_file *files;		/* named, or without SSL_write */
 	size_t nr_files;
 	size_t capped;			/* processes left unhooked, last scan */
+	size_t max_procs;		/* the most processes hooked */
 };
 
 /* Pin names of the links, in the order of link_progs(). */
@@ -271,6 +272,8 @@ int meter_load(struct meter **out, const struct meter_opts *opts)
 	if (!max_peers)
 		max_peers = pinned ? pinned : TG_DEFAULT_MAX_PEERS;
 	m->created = m->pin_dir[0] && !pinned;
+	m->max_procs = opts->max_tls_procs ? opts->max_tls_procs :
+					     TG_TLS_MAX_PROCS;
 
 	m->skel = meter_bpf__open();
 	if (!m->skel) {
@@ -849,7 +852,7 @@ static void tls_offer(long pid, unsigned long long start, const char *maps,
 		f->seen = true;		/* known to have no SSL_write */
 		return;
 	}
-	if (m->nr_procs >= TG_TLS_MAX_PROCS) {
+	if (m->nr_procs >= m->max_procs) {
 		m->capped++;
 		return;
 	}
@@ -904,7 +907,7 @@ static void tls_drop_stale_pins(struct meter *m)
 /*
  * Hook the TLS of every process of the metered cgroup that is not hooked
  * yet, and unhook the processes that are gone: the hooks are bounded by
- * the live processes, and by TG_TLS_MAX_PROCS. Cheap when nothing
+ * the live processes, and by meter_opts.max_tls_procs. Cheap when nothing
  * changed: one read of /proc/PID/stat per process.
  */
 int meter_tls_scan(struct meter *m)

@@ -29,6 +29,8 @@ struct meter_opts {
 	const char *pin_dir;	/* NULL: nothing pinned or reused (tests) */
 	__u32 max_peers;	/* 0: the pinned maps' size, else default */
 	bool no_calls;		/* count bytes only, not API calls */
+	__u32 max_tls_procs;	/* processes whose TLS is hooked at most;
+				 * 0: TG_TLS_MAX_PROCS */
 };
 
 /*
@@ -83,8 +85,9 @@ int meter_prog_fds(const struct meter *m, int fds[METER_NR_PROGS]);
 int meter_prog_stats(const struct meter *m,
 		     struct meter_prog_stat out[METER_NR_PROGS]);
 
-/* The most processes whose TLS is hooked at once (6 uprobes each), and
- * the most files remembered (named, or without SSL_write). */
+/* The most processes whose TLS is hooked at once by default (6 uprobes
+ * each; meter_opts.max_tls_procs), and the most files remembered (named,
+ * or without SSL_write). */
 #define TG_TLS_MAX_PROCS 256
 #define TG_TLS_MAX_FILES 64
 
