@@ -536,6 +536,7 @@ local_on()	# STATE
 		done
 		;;
 	floor-*)
+		: >"$TG_TMP/floor.out"
 		# shellcheck disable=SC2046 # one pid each
 		"$BENCH" floor "${1#floor-}" "$GW_LIBSSL" $(gw_nginx_pids) \
 			>"$TG_TMP/floor.out" 2>&1 &
