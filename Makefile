@@ -255,7 +255,8 @@ $(OUTPUT)/tests/bench_%: tests/bench/bench_%.c $(LIB_OBJS) | $(OUTPUT)/tests
 # their fast path in test runs, and built to stop after a step of it. Each
 # is its own bpf/*.bpf.c over the meter's headers.
 $(OUTPUT)/tests/bench_prog: $(OUTPUT)/bench.skel.h $(OUTPUT)/benchfast.skel.h \
-	$(OUTPUT)/benchsocket.skel.h $(OUTPUT)/benchstorage.skel.h
+	$(OUTPUT)/benchsocket.skel.h $(OUTPUT)/benchstorage.skel.h \
+	$(OUTPUT)/benchtls.skel.h
 
 # Fuzz targets: libFuzzer with ASan and UBSan, over the parsers only (no
 # libbpf, no skeletons). tests/fuzz/run.sh runs each for FUZZ_TIME seconds

@@ -50,8 +50,14 @@
  * A socket's stream is parsed by whoever reads it; HTTP servers read a
  * connection from one thread at a time, as they must to make sense of it.
  *
+ * The parse costs what the bytes it looks at cost, one bpf_loop step
+ * each: body bytes are skipped by length without a look, and where only
+ * a line's end matters (the request line, a header that is neither
+ * Content-Length nor Transfer-Encoding) the window is searched for it
+ * eight bytes at a time.
+ *
  * calls_recv() is the receive program's part here; the TLS hooks
- * (tls.bpf.h) feed the same parser through seg_parse().
+ * (tls.bpf.h) feed the response parser through seg_parse().
  */
 #ifndef TOLLGATE_CALLS_BPF_H
 #define TOLLGATE_CALLS_BPF_H
@@ -68,11 +74,41 @@
 #define TG_MAX_STEPS	(1 << 18)	/* parser steps per buffer */
 #define TG_MAX_IOV	8		/* iovecs followed per read */
 
-/* What the parser loop works on: the thread's window, the socket's state. */
+/* What the parser loop works on: the thread's window, the socket's state,
+ * and the direction (a server's requests, or its responses). */
 struct seg {
 	struct tg_task *t;
 	struct tg_http *h;
+	int resp;
 };
+
+#define TG_LF_WORD	0x0a0a0a0a0a0a0a0aULL
+#define TG_ONES		0x0101010101010101ULL
+#define TG_HIGHS	0x8080808080808080ULL
+
+/* In the window from @t->off on, the offset of the next LF, or the end of
+ * the window: words of eight bytes first, then bytes. */
+static __always_inline void seg_to_lf(struct tg_task *t)
+{
+	__u32 pos = t->off - t->win_off, end = t->win_len, k;
+	__u64 w;
+
+	for (k = 0; k < TG_WIN / 8; k++) {
+		if (pos > TG_WIN - 8 || pos + 8 > end)
+			break;
+		__builtin_memcpy(&w, &t->win[pos], 8);
+		w ^= TG_LF_WORD;
+		if ((w - TG_ONES) & ~w & TG_HIGHS)
+			break;		/* a zero byte: an LF in this word */
+		pos += 8;
+	}
+	for (k = 0; k < 8; k++) {
+		if (pos >= end || pos >= TG_WIN || t->win[pos] == '\n')
+			break;
+		pos++;
+	}
+	t->off = t->win_off + pos;
+}
 
 /* bpf_loop callback: skip a body run, or feed one byte. */
 static long seg_step(__u32 i, void *data)
@@ -100,9 +136,15 @@ static long seg_step(__u32 i, void *data)
 		t->win_off = t->off;
 		t->win_len = n;
 	}
-	ev = tg_http_byte(g->h, t->win[(t->off - t->win_off) & (TG_WIN - 1)]);
+	if (tg_http_in_line(g->h, g->resp)) {
+		seg_to_lf(t);
+		if (t->off - t->win_off >= t->win_len)
+			return 0;	/* no LF in the window: the next one */
+	}
+	n = t->win[(t->off - t->win_off) & (TG_WIN - 1)];
+	ev = g->resp ? tg_resp_byte(g->h, n) : tg_http_byte(g->h, n);
 	t->off++;
-	if (ev == TG_HTTP_EV_CALL && tg_http_done(g->h)) {
+	if (ev == TG_HTTP_EV_CALL && g->h->state == TG_HTTP_DESYNC) {
 		/* A head the server rejects, and the connection with it
 		 * (a bad Content-Length): counted, the rest is lost. */
 		t->calls++;
@@ -259,6 +301,7 @@ static __always_inline void calls_recv(struct sock *sk, struct tg_sock *st,
 	t->ev = 0;
 	g.t = t;
 	g.h = &st->http;
+	g.resp = 0;
 	if (t->kind == TG_READ_BUF) {
 		seg_parse(&g, t->buf, ret);
 	} else if (t->kind == TG_READ_IOV) {

@@ -122,8 +122,8 @@ struct {
 	__type(value, struct tg_task);
 } tg_task SEC(".maps");
 
-/* TLS: an SSL object's link to its socket and its decrypted stream's parser
- * state. An LRU hash: a link is not a counter (tls.bpf.h says how a lost
+/* TLS: an SSL object's link to its socket, and the state of the response
+ * parser of the stream it encrypts. An LRU hash: a link is not a counter (tls.bpf.h says how a lost
  * one is counted). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -132,13 +132,23 @@ struct {
 	__type(value, struct tg_ssl);
 } tg_ssl SEC(".maps");
 
-/* TLS, per thread: the SSL_read in flight. */
+/* TLS, per thread: the SSL_write and the handshake in flight. */
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
 	__type(value, struct tg_tls_task);
 } tg_tls_task SEC(".maps");
+
+/* TLS: calls counted on a socket's peer that its own row (socket storage,
+ * which uprobes cannot reach) gets at the socket's next receive, by
+ * socket cookie. Socket rows are no billing record: an LRU hash. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u64);
+} tg_tls_pend SEC(".maps");
 
 /* Add one to the meter's counter @idx (TG_STAT_*). */
 static __always_inline void stat_inc(__u32 idx)

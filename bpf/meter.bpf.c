@@ -7,8 +7,8 @@
  * per socket and per peer (bytes.bpf.h: the cgroup_skb programs and
  * sock_ops), API calls in the stream a socket's reader receives
  * (calls.bpf.h: the sock_recv_length tracepoint), and API calls of TLS
- * frontends in the stream their TLS library decrypts (tls.bpf.h: uprobes on
- * SSL_read, SSL_read_ex and SSL_free, and the same receive). Their maps and
+ * frontends in the stream their TLS library encrypts (tls.bpf.h: uprobes on
+ * SSL_write, SSL_write_ex and SSL_do_handshake, and the same receive). Their maps and
  * the globals the loader sets are in maps.bpf.h; the pinned-map ABI is
  * include/meter.h. The calls are counted off the packet path (calls.bpf.h
  * says why). The packet and sock_ops programs return 1: tollgate observes,
@@ -60,40 +60,46 @@ int BPF_PROG(tg_recv, struct sock *sk, int ret, int flags)
 	return 0;
 }
 
-/* int SSL_read(SSL *ssl, void *buf, int num) */
+/* int SSL_write(SSL *ssl, const void *buf, int num) */
 SEC("uprobe")
-int BPF_KPROBE(tg_ssl_read, void *ssl, void *buf)
+int BPF_KPROBE(tg_ssl_write, void *ssl, void *buf)
 {
-	return tls_enter((__u64)ssl, (__u64)buf, 0);
+	return tls_write_enter((__u64)ssl, (__u64)buf, 0);
 }
 
 SEC("uretprobe")
-int BPF_KRETPROBE(tg_ssl_read_ret, int ret)
+int BPF_KRETPROBE(tg_ssl_write_ret, int ret)
 {
-	return tls_exit(ret > 0, ret > 0 ? ret : 0);
+	return tls_write_exit(ret > 0, ret > 0 ? ret : 0);
 }
 
-/* int SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes):
- * 1 when it read *readbytes bytes. */
+/* int SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *written):
+ * 1 when it wrote *written bytes. */
 SEC("uprobe")
-int BPF_KPROBE(tg_ssl_read_ex, void *ssl, void *buf, __u64 num,
-	       __u64 *readbytes)
+int BPF_KPROBE(tg_ssl_write_ex, void *ssl, void *buf, __u64 num,
+	       __u64 *written)
 {
-	return tls_enter((__u64)ssl, (__u64)buf,
-			 readbytes ? (__u64)readbytes : 0);
+	return tls_write_enter((__u64)ssl, (__u64)buf,
+			       written ? (__u64)written : 0);
 }
 
 SEC("uretprobe")
-int BPF_KRETPROBE(tg_ssl_read_ex_ret, int ret)
+int BPF_KRETPROBE(tg_ssl_write_ex_ret, int ret)
 {
-	return tls_exit(ret == 1, 0);
+	return tls_write_exit(ret == 1, 0);
 }
 
-/* void SSL_free(SSL *ssl) */
+/* int SSL_do_handshake(SSL *ssl), which SSL_accept calls too */
 SEC("uprobe")
-int BPF_KPROBE(tg_ssl_free, void *ssl)
+int BPF_KPROBE(tg_ssl_hs, void *ssl)
 {
-	return tls_free((__u64)ssl);
+	return tls_hs_enter((__u64)ssl);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(tg_ssl_hs_ret)
+{
+	return tls_hs_exit();
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -35,6 +35,25 @@
  * header is read, every payload skipped unread, and a HEADERS frame that
  * opens a new client stream (an odd stream id above the last one) is one
  * call; HEADERS on a stream already open (trailers) are not.
+ *
+ * The same states also follow the other direction, the stream a server
+ * writes (tg_resp_byte): TLS frontends are counted there, one call per
+ * answer, because hooking what the TLS library encrypts costs one trap
+ * per response where hooking what it decrypts costs two per request
+ * (bpf/tls.bpf.h). A final response (status 200 and above, and 101) is
+ * one call when its head is complete; interim 1xx responses are not.
+ * Bodies are skipped as in requests, and as RFC 9112 6.3 frames them:
+ * none after 1xx, 204 and 304; Content-Length; chunked; and otherwise to
+ * the end of the connection. A response to HEAD carries a Content-Length
+ * (or chunked) and no body, and the response stream alone cannot know the
+ * request was HEAD; so the first bytes after such a head are looked at
+ * (TG_HTTP_PEEK): if they begin a status line ("HTTP/1."), the head had no
+ * body. The limit of that rule: a body of 7 bytes or more that begins
+ * with "HTTP/1." itself is taken for the next response. HTTP/2 server
+ * streams (the connection's first byte is a frame header, not "HTTP/1.")
+ * are followed frame by frame; a client stream the server ends (END_STREAM
+ * on its HEADERS or DATA frame, once per stream) is one call: interim
+ * HEADERS never end a stream, trailers end it once.
  */
 #ifndef TOLLGATE_HTTP_H
 #define TOLLGATE_HTTP_H
@@ -64,9 +83,20 @@
 					 * remain bytes */
 #define TG_HTTP_H2_HDR		19	/* in an HTTP/2 frame header */
 
+#define TG_HTTP_CLOSED		21	/* response: a body to the end of the
+					 * connection, or another protocol
+					 * after 101: nothing more to count */
+#define TG_HTTP_PEEK		22	/* response: the first bytes after a
+					 * head with a body length: the body,
+					 * or a status line (a HEAD answer) */
+
 #define TG_HTTP_H2_PREFACE_REST	20	/* "* HTTP/2.0\r\n\r\nSM\r\n\r\n" */
 #define TG_HTTP_H2_FRAME_HDR	9	/* bytes of a frame header */
+#define TG_HTTP_H2_DATA		0	/* frame type */
 #define TG_HTTP_H2_HEADERS	1	/* frame type */
+#define TG_HTTP_H2_END_STREAM	0x01	/* frame flag of DATA and HEADERS */
+#define TG_HTTP_VERSION_LEN	7	/* "HTTP/1." */
+#define TG_HTTP_STATUS_END	12	/* "HTTP/1.1 200": then the reason */
 
 /* tg_http.flags */
 #define TG_HTTP_F_STARTED	0x01	/* a request line was seen */
@@ -74,8 +104,11 @@
 #define TG_HTTP_F_CHUNKED	0x04	/* its transfer coding ends in chunked */
 #define TG_HTTP_F_BAD		0x08	/* its body length cannot be known */
 #define TG_HTTP_F_DIGIT		0x10	/* a digit of the number being read */
+#define TG_HTTP_F_PEEK		0x20	/* response: no chunk seen yet after a
+					 * chunked head (a HEAD answer?) */
 #define TG_HTTP_F_REQUEST	(TG_HTTP_F_CL | TG_HTTP_F_CHUNKED | \
-				 TG_HTTP_F_BAD | TG_HTTP_F_DIGIT)
+				 TG_HTTP_F_BAD | TG_HTTP_F_DIGIT | \
+				 TG_HTTP_F_PEEK)
 
 /* tg_http.cand: header names (or the method) still matching */
 #define TG_HTTP_N_CL		0x01	/* content-length */
@@ -188,6 +221,21 @@ static inline __u8 tg_http_chunked_char(__u8 i)
 	return 0;
 }
 
+/* Character @i of "HTTP/1.", the start of every HTTP/1.x status line. */
+static inline __u8 tg_http_version_char(__u8 i)
+{
+	switch (i) {
+	case 0: return 'H';
+	case 1: return 'T';
+	case 2: return 'T';
+	case 3: return 'P';
+	case 4: return '/';
+	case 5: return '1';
+	case 6: return '.';
+	}
+	return 0;
+}
+
 #define TG_HTTP_CL_LEN 14
 #define TG_HTTP_TE_LEN 17
 #define TG_HTTP_CHUNKED_LEN 7
@@ -196,7 +244,8 @@ static inline __u8 tg_http_chunked_char(__u8 i)
  * TG_HTTP_EV_DESYNC the first time, TG_HTTP_EV_NONE after. */
 static inline int tg_http_desync(struct tg_http *h)
 {
-	if (h->state == TG_HTTP_DESYNC || h->state == TG_HTTP_OTHER)
+	if (h->state == TG_HTTP_DESYNC || h->state == TG_HTTP_OTHER ||
+	    h->state == TG_HTTP_CLOSED)
 		return TG_HTTP_EV_NONE;
 	h->state = TG_HTTP_DESYNC;
 	return TG_HTTP_EV_DESYNC;
@@ -205,7 +254,8 @@ static inline int tg_http_desync(struct tg_http *h)
 /* True once nothing more will be parsed on this connection. */
 static inline int tg_http_done(const struct tg_http *h)
 {
-	return h->state == TG_HTTP_DESYNC || h->state == TG_HTTP_OTHER;
+	return h->state == TG_HTTP_DESYNC || h->state == TG_HTTP_OTHER ||
+	       h->state == TG_HTTP_CLOSED;
 }
 
 /*
@@ -235,25 +285,38 @@ static inline __u64 tg_http_skip(struct tg_http *h, __u64 avail)
 }
 
 /* A byte of an HTTP/2 frame header: 24-bit length, type, flags, 31-bit
- * stream id. The length gathers in the low bits of remain, the stream id
- * in the high ones. */
-static inline int tg_http_h2_byte(struct tg_http *h, __u8 c)
+ * stream id. The length gathers in the low 24 bits of remain, the flags
+ * in the next 8, the stream id in the high 32. @server: the stream is the
+ * server's (a call is a client stream it ends), else the client's (a call
+ * is a client stream it opens). */
+static inline int tg_http_h2_byte(struct tg_http *h, __u8 c, int server)
 {
 	__u64 len;
 	__u32 sid;
+	__u8 fl;
 	int ev = TG_HTTP_EV_NONE;
 
 	if (h->match < 3)
 		h->remain = (h->remain << 8) | c;
 	else if (h->match == 3)
 		h->cand = c;
-	else if (h->match >= 5)
+	else if (h->match == 4)
+		h->remain |= (__u64)c << 24;
+	else
 		h->remain |= (__u64)c << (32 + 8 * (8 - h->match));
 	if (++h->match < TG_HTTP_H2_FRAME_HDR)
 		return ev;
 	len = h->remain & 0xffffff;
+	fl = (h->remain >> 24) & 0xff;
 	sid = (h->remain >> 32) & 0x7fffffff;
-	if (h->cand == TG_HTTP_H2_HEADERS && (sid & 1) && sid > h->stream) {
+	if (!(sid & 1)) {
+		/* Connection frames (0), server pushes (even). */
+	} else if (server) {
+		if ((h->cand == TG_HTTP_H2_HEADERS ||
+		     h->cand == TG_HTTP_H2_DATA) &&
+		    (fl & TG_HTTP_H2_END_STREAM))
+			ev = TG_HTTP_EV_CALL;
+	} else if (h->cand == TG_HTTP_H2_HEADERS && sid > h->stream) {
 		h->stream = sid;
 		ev = TG_HTTP_EV_CALL;
 	}
@@ -299,6 +362,8 @@ static inline void tg_http_name(struct tg_http *h, __u8 c)
 		h->cand &= ~TG_HTTP_N_TE;
 	if (h->match < 0xff)
 		h->match++;
+	if (!h->cand)
+		h->state = TG_HTTP_SKIPLINE;	/* only its end matters */
 }
 
 /* The colon after a header name. */
@@ -378,72 +443,33 @@ static inline int tg_http_chunk_line(struct tg_http *h)
 }
 
 /*
- * Feed one byte of the stream. Returns TG_HTTP_EV_CALL when it completes a
- * request head, TG_HTTP_EV_DESYNC or TG_HTTP_EV_OTHER when the parser
- * gives up on the connection (once), else TG_HTTP_EV_NONE.
+ * A byte of a message head after its first line (header lines, the empty
+ * line), the same in requests and responses. Returns 1 when it ends the
+ * head, TG_HTTP_EV_DESYNC (negated) when the stream is lost, else 0.
  */
-static inline int tg_http_byte(struct tg_http *h, __u8 c)
+static inline int tg_http_hdr_byte(struct tg_http *h, __u8 c)
 {
-	int v;
-
 	switch (h->state) {
-	case TG_HTTP_IDLE:
-		if (c == '\r' || c == '\n')
-			return TG_HTTP_EV_NONE;
-		if (!tg_http_tchar(c)) {
-			if (h->flags & TG_HTTP_F_STARTED)
-				return tg_http_desync(h);
-			h->state = TG_HTTP_OTHER;
-			return c == TG_TLS_HANDSHAKE ? TG_HTTP_EV_TLS :
-						       TG_HTTP_EV_OTHER;
-		}
-		h->state = TG_HTTP_LINE;
-		h->cand = c == 'P' ? TG_HTTP_N_PRI : 0;
-		h->match = 1;
-		return TG_HTTP_EV_NONE;
-	case TG_HTTP_LINE:
-		if (c == '\n') {
-			h->flags |= TG_HTTP_F_STARTED;
-			h->state = TG_HTTP_HDR;
-		} else if (h->cand & TG_HTTP_N_PRI) {
-			/* "PRI * HTTP/2.0": an HTTP/2 connection. */
-			if (h->match == 1 && c == 'R') {
-				h->match = 2;
-			} else if (h->match == 2 && c == 'I') {
-				h->match = 3;
-			} else if (h->match == 3 && c == ' ') {
-				/* The HTTP/2 preface. After an Upgrade,
-				 * stream 1 was the request that asked. */
-				if (h->flags & TG_HTTP_F_STARTED)
-					h->stream = 1;
-				h->flags |= TG_HTTP_F_STARTED;
-				h->remain = TG_HTTP_H2_PREFACE_REST;
-				h->state = TG_HTTP_H2_SKIP;
-			} else {
-				h->cand = 0;
-			}
-		}
-		return TG_HTTP_EV_NONE;
 	case TG_HTTP_HDR:
 		if (c == '\n')
-			return tg_http_head_done(h);
+			return 1;
 		if (c == '\r') {
 			h->state = TG_HTTP_HDR_CR;
-			return TG_HTTP_EV_NONE;
+			return 0;
 		}
 		if (c == ' ' || c == '\t') {	/* obsolete line folding */
 			h->state = TG_HTTP_SKIPLINE;
-			return TG_HTTP_EV_NONE;
+			return 0;
 		}
 		h->state = TG_HTTP_NAME;
 		h->cand = TG_HTTP_N_CL | TG_HTTP_N_TE;
 		h->match = 0;
 		tg_http_name(h, c);
-		return TG_HTTP_EV_NONE;
+		return 0;
 	case TG_HTTP_HDR_CR:
 		if (c == '\n')
-			return tg_http_head_done(h);
-		return tg_http_desync(h);
+			return 1;
+		return -tg_http_desync(h);
 	case TG_HTTP_NAME:
 		if (c == '\n')
 			tg_http_eol(h);
@@ -451,7 +477,7 @@ static inline int tg_http_byte(struct tg_http *h, __u8 c)
 			tg_http_colon(h);
 		else
 			tg_http_name(h, c);
-		return TG_HTTP_EV_NONE;
+		return 0;
 	case TG_HTTP_VALUE:
 		if (c == '\n')
 			tg_http_eol(h);
@@ -459,18 +485,22 @@ static inline int tg_http_byte(struct tg_http *h, __u8 c)
 			tg_http_cl_value(h, c);
 		else
 			tg_http_te_value(h, c);
-		return TG_HTTP_EV_NONE;
+		return 0;
 	case TG_HTTP_SKIPLINE:
 		if (c == '\n')
 			tg_http_eol(h);
-		return TG_HTTP_EV_NONE;
-	case TG_HTTP_BODY:
-	case TG_HTTP_CDATA:
-	case TG_HTTP_H2_SKIP:
-		tg_http_skip(h, 1);
-		return TG_HTTP_EV_NONE;
-	case TG_HTTP_H2_HDR:
-		return tg_http_h2_byte(h, c);
+		return 0;
+	}
+	return 0;
+}
+
+/* A byte of a chunked body's framing (size lines, the CRLF after data,
+ * trailers), the same in requests and responses. Returns an event. */
+static inline int tg_http_chunk_byte(struct tg_http *h, __u8 c)
+{
+	int v;
+
+	switch (h->state) {
 	case TG_HTTP_CSIZE:
 		v = tg_http_hex(c);
 		if (v >= 0) {
@@ -527,7 +557,264 @@ static inline int tg_http_byte(struct tg_http *h, __u8 c)
 			h->state = TG_HTTP_TRAILER;
 		return TG_HTTP_EV_NONE;
 	}
-	return TG_HTTP_EV_NONE;	/* DESYNC, OTHER: absorbing */
+	return TG_HTTP_EV_NONE;
+}
+
+/*
+ * Feed one byte of the stream. Returns TG_HTTP_EV_CALL when it completes a
+ * request head, TG_HTTP_EV_DESYNC or TG_HTTP_EV_OTHER when the parser
+ * gives up on the connection (once), else TG_HTTP_EV_NONE.
+ */
+static inline int tg_http_byte(struct tg_http *h, __u8 c)
+{
+	int v;
+
+	switch (h->state) {
+	case TG_HTTP_IDLE:
+		if (c == '\r' || c == '\n')
+			return TG_HTTP_EV_NONE;
+		if (!tg_http_tchar(c)) {
+			if (h->flags & TG_HTTP_F_STARTED)
+				return tg_http_desync(h);
+			h->state = TG_HTTP_OTHER;
+			return c == TG_TLS_HANDSHAKE ? TG_HTTP_EV_TLS :
+						       TG_HTTP_EV_OTHER;
+		}
+		h->state = TG_HTTP_LINE;
+		h->cand = c == 'P' ? TG_HTTP_N_PRI : 0;
+		h->match = 1;
+		return TG_HTTP_EV_NONE;
+	case TG_HTTP_LINE:
+		if (c == '\n') {
+			h->flags |= TG_HTTP_F_STARTED;
+			h->state = TG_HTTP_HDR;
+		} else if (h->cand & TG_HTTP_N_PRI) {
+			/* "PRI * HTTP/2.0": an HTTP/2 connection. */
+			if (h->match == 1 && c == 'R') {
+				h->match = 2;
+			} else if (h->match == 2 && c == 'I') {
+				h->match = 3;
+			} else if (h->match == 3 && c == ' ') {
+				/* The HTTP/2 preface. After an Upgrade,
+				 * stream 1 was the request that asked. */
+				if (h->flags & TG_HTTP_F_STARTED)
+					h->stream = 1;
+				h->flags |= TG_HTTP_F_STARTED;
+				h->remain = TG_HTTP_H2_PREFACE_REST;
+				h->state = TG_HTTP_H2_SKIP;
+			} else {
+				h->cand = 0;
+			}
+		}
+		return TG_HTTP_EV_NONE;
+	case TG_HTTP_HDR:
+	case TG_HTTP_HDR_CR:
+	case TG_HTTP_NAME:
+	case TG_HTTP_VALUE:
+	case TG_HTTP_SKIPLINE:
+		v = tg_http_hdr_byte(h, c);
+		if (v > 0)
+			return tg_http_head_done(h);
+		return -v;
+	case TG_HTTP_BODY:
+	case TG_HTTP_CDATA:
+	case TG_HTTP_H2_SKIP:
+		tg_http_skip(h, 1);
+		return TG_HTTP_EV_NONE;
+	case TG_HTTP_H2_HDR:
+		return tg_http_h2_byte(h, c, 0);
+	}
+	return tg_http_chunk_byte(h, c);	/* DESYNC, OTHER: absorbing */
+}
+
+/*
+ * Whether the parser, in its current state, only looks for the end of the
+ * line: the caller may skip to the next LF without feeding the bytes
+ * before it one by one (the result is the same). @resp: the response
+ * direction.
+ */
+static inline int tg_http_in_line(const struct tg_http *h, int resp)
+{
+	switch (h->state) {
+	case TG_HTTP_SKIPLINE:
+	case TG_HTTP_CEXT:
+	case TG_HTTP_TRAILER_LINE:
+		return 1;
+	case TG_HTTP_LINE:
+		return resp ? h->match >= TG_HTTP_STATUS_END :
+			      !(h->cand & TG_HTTP_N_PRI);
+	}
+	return 0;
+}
+
+/* A response head is complete: one call, unless it is an interim 1xx;
+ * what follows depends on the status and the body's framing. */
+static inline int tg_resp_head_done(struct tg_http *h)
+{
+	__u32 status = h->stream;
+	__u8 f = h->flags;
+
+	h->flags = (f & ~TG_HTTP_F_REQUEST) | TG_HTTP_F_STARTED;
+	h->match = 0;
+	if (status < 200) {
+		if (status == 101) {	/* another protocol follows */
+			h->state = TG_HTTP_CLOSED;
+			return TG_HTTP_EV_CALL;
+		}
+		h->remain = 0;
+		h->state = TG_HTTP_IDLE;	/* interim: the answer follows */
+		return TG_HTTP_EV_NONE;
+	}
+	if (status == 204 || status == 304) {
+		h->remain = 0;
+		h->state = TG_HTTP_IDLE;
+	} else if (f & TG_HTTP_F_BAD) {
+		/* A length that cannot be followed: counted, then lost. */
+		h->state = TG_HTTP_DESYNC;
+	} else if (f & TG_HTTP_F_CHUNKED) {
+		h->remain = 0;
+		h->flags |= TG_HTTP_F_PEEK;
+		h->state = TG_HTTP_CSIZE;
+	} else if ((f & TG_HTTP_F_CL) && !h->remain) {
+		h->state = TG_HTTP_IDLE;
+	} else {
+		/* Content-Length, or to the end of the connection
+		 * (remain 0 here): a body, unless a status line comes. */
+		if (!(f & TG_HTTP_F_CL))
+			h->remain = 0;
+		h->state = TG_HTTP_PEEK;
+	}
+	return TG_HTTP_EV_CALL;
+}
+
+/* A status line begins with its first byte @c (after a response, or a
+ * HEAD answer's head): 'H', or the stream is lost. */
+static inline int tg_resp_line_start(struct tg_http *h, __u8 c)
+{
+	if (c != 'H')
+		return tg_http_desync(h);
+	h->state = TG_HTTP_LINE;
+	h->match = 1;
+	h->stream = 0;
+	return TG_HTTP_EV_NONE;
+}
+
+/*
+ * TG_HTTP_PEEK: byte @c right after a head with a body length (remain;
+ * 0 for a body to the end of the connection). Matching "HTTP/1." means a
+ * new status line: the head answered a HEAD request and had no body. A
+ * mismatch after k matching bytes means a body, of which k + 1 bytes are
+ * gone; or, when the body was exactly those k bytes, that @c follows it.
+ */
+static inline int tg_resp_peek(struct tg_http *h, __u8 c)
+{
+	__u64 k = h->match;
+
+	if (k < TG_HTTP_VERSION_LEN && c == tg_http_version_char(k)) {
+		if (++h->match == TG_HTTP_VERSION_LEN) {
+			h->state = TG_HTTP_LINE;
+			h->stream = 0;
+		}
+		return TG_HTTP_EV_NONE;
+	}
+	h->match = 0;
+	if (!h->remain) {
+		h->state = TG_HTTP_CLOSED;	/* to the end of the connection */
+		return TG_HTTP_EV_NONE;
+	}
+	if (k < h->remain) {
+		h->remain -= k + 1;
+		h->state = h->remain ? TG_HTTP_BODY : TG_HTTP_IDLE;
+		return TG_HTTP_EV_NONE;
+	}
+	if (k == h->remain) {
+		h->remain = 0;
+		return tg_resp_line_start(h, c);
+	}
+	return tg_http_desync(h);
+}
+
+/*
+ * Feed one byte of the stream a server writes. Returns TG_HTTP_EV_CALL
+ * when it completes the head of a final response (or ends an HTTP/2
+ * client stream), TG_HTTP_EV_DESYNC or TG_HTTP_EV_OTHER when the parser
+ * gives up on the connection (once), else TG_HTTP_EV_NONE.
+ */
+static inline int tg_resp_byte(struct tg_http *h, __u8 c)
+{
+	__u8 i;
+	int v;
+
+	switch (h->state) {
+	case TG_HTTP_IDLE:
+		if (c == 'H')
+			return tg_resp_line_start(h, c);
+		if (h->flags & TG_HTTP_F_STARTED)
+			return tg_http_desync(h);
+		h->flags |= TG_HTTP_F_STARTED;
+		if (c == 0) {
+			/* HTTP/2: the server's first frame (SETTINGS), whose
+			 * length is below 2^16. */
+			h->state = TG_HTTP_H2_HDR;
+			h->match = 0;
+			h->remain = 0;
+			return tg_http_h2_byte(h, c, 1);
+		}
+		h->state = TG_HTTP_OTHER;
+		return TG_HTTP_EV_OTHER;
+	case TG_HTTP_LINE:
+		/* "HTTP/1." digit SP 3DIGIT, then the reason up to LF. */
+		i = h->match;
+		if (c == '\n') {
+			if (i < TG_HTTP_STATUS_END)
+				return tg_http_desync(h);
+			h->state = TG_HTTP_HDR;
+			return TG_HTTP_EV_NONE;
+		}
+		if (i >= TG_HTTP_STATUS_END)
+			return TG_HTTP_EV_NONE;
+		if (i < TG_HTTP_VERSION_LEN) {
+			if (c != tg_http_version_char(i))
+				return tg_http_desync(h);
+		} else if (i == TG_HTTP_VERSION_LEN + 1) {
+			if (c != ' ')
+				return tg_http_desync(h);
+		} else if (c < '0' || c > '9') {
+			return tg_http_desync(h);
+		} else if (i > TG_HTTP_VERSION_LEN + 1) {
+			h->stream = h->stream * 10 + (c - '0');
+		}
+		h->match = i + 1;
+		return TG_HTTP_EV_NONE;
+	case TG_HTTP_HDR:
+	case TG_HTTP_HDR_CR:
+	case TG_HTTP_NAME:
+	case TG_HTTP_VALUE:
+	case TG_HTTP_SKIPLINE:
+		v = tg_http_hdr_byte(h, c);
+		if (v > 0)
+			return tg_resp_head_done(h);
+		return -v;
+	case TG_HTTP_PEEK:
+		return tg_resp_peek(h, c);
+	case TG_HTTP_BODY:
+	case TG_HTTP_CDATA:
+	case TG_HTTP_H2_SKIP:
+		tg_http_skip(h, 1);
+		return TG_HTTP_EV_NONE;
+	case TG_HTTP_H2_HDR:
+		return tg_http_h2_byte(h, c, 1);
+	case TG_HTTP_CSIZE:
+		if (h->flags & TG_HTTP_F_PEEK) {
+			/* The first chunk size: a status line instead
+			 * means the head answered a HEAD request. */
+			h->flags &= ~TG_HTTP_F_PEEK;
+			if (c == 'H')
+				return tg_resp_line_start(h, c);
+		}
+		break;
+	}
+	return tg_http_chunk_byte(h, c);	/* DESYNC, OTHER, CLOSED: absorbing */
 }
 
 #endif /* TOLLGATE_HTTP_H */

@@ -20,8 +20,13 @@
 /* 4: peer slots are reclaimed (tg_slot, tg_free, an epoch in tg_clock),
  * counters are kept per day (day banks), overflow buckets keep the billing
  * key (tg_overflow is a hash of tg_bill_key, tg_ovf_role the last resort);
- * tg_peer_key.pad became svc. 3: tg_stats grew to 11 counters (TLS), and
- * the syscall-entry tracer is pinned as one link per syscall. */
+ * tg_peer_key.pad became svc. TLS calls are counted from what SSL_write
+ * encrypts, not from what SSL_read decrypts: tg_ssl holds a response
+ * parser, tg_tls_task the SSL_write and handshake in flight, tg_tls_pend
+ * the calls a socket's own row has yet to get; the hooks are pinned per
+ * process (tls_<pid>_<start>_<hook>).
+ * 3: tg_stats grew to 11 counters (TLS), and the syscall-entry tracer is
+ * pinned as one link per syscall. */
 #define TG_ABI_VERSION 4
 
 /* Which side a socket faces. 0 means "not decided yet" and never reaches a
@@ -38,8 +43,9 @@
 					 * HTTP requests are counted */
 #define TG_SOCK_TLS		0x08	/* its stream began with a TLS
 					 * handshake: the raw parser stopped */
-#define TG_SOCK_TLS_HOOKED	0x10	/* a hooked SSL_read read it: calls
-					 * come from the decrypted stream */
+#define TG_SOCK_TLS_HOOKED	0x10	/* a hooked handshake read it: calls
+					 * come from the stream SSL_write
+					 * encrypts */
 
 /* Index of the global counters in the tg_stats per-CPU array. */
 #define TG_STAT_PEER_FULL	0	/* peer not inserted: map or slots full */
@@ -54,9 +60,10 @@
 					 * clear (TLS, ...): calls uncounted */
 #define TG_STAT_TLS		8	/* client sockets whose stream began
 					 * with a TLS handshake */
-#define TG_STAT_TLS_HOOKED	9	/* of those, sockets read by a hooked
-					 * SSL_read: calls counted decrypted */
-#define TG_STAT_TLS_MISS	10	/* SSL_read returns with bytes but no
+#define TG_STAT_TLS_HOOKED	9	/* of those, sockets whose handshake a
+					 * hook saw: calls counted as the
+					 * gateway's SSL_write encrypts them */
+#define TG_STAT_TLS_MISS	10	/* SSL_write returns with bytes but no
 					 * known socket: calls uncounted */
 #define TG_STAT_BILL_FULL	11	/* overflow of a billing key not
 					 * inserted: tg_overflow full, counted
@@ -72,7 +79,8 @@ struct tg_counters {
 	__u64 packets_in;	/* IP packets, peer to host */
 	__u64 bytes_out;	/* IP bytes, host to peer */
 	__u64 packets_out;	/* IP packets, host to peer */
-	__u64 calls;		/* HTTP requests read from the peer
+	__u64 calls;		/* HTTP requests of the peer: read from
+				 * it in clear, answered to it over TLS
 				 * (client sockets) */
 };
 _Static_assert(sizeof(struct tg_counters) == 40, "tg_counters is ABI");
@@ -241,14 +249,15 @@ _Static_assert(sizeof(struct tg_meta) == 32, "tg_meta is ABI");
 #define TG_MAP_TASK	"tg_task"
 #define TG_MAP_SSL	"tg_ssl"
 #define TG_MAP_TLS_TASK	"tg_tls_task"
+#define TG_MAP_TLS_PEND	"tg_tls_pend"
 
 /* Pin names of the links, beside the maps. */
 #define TG_LINK_INGRESS	"link_ingress"	/* cgroup_skb/ingress */
 #define TG_LINK_EGRESS	"link_egress"	/* cgroup_skb/egress */
 #define TG_LINK_SOCKOPS	"link_sockops"	/* sock_ops */
 #define TG_LINK_RECV	"link_recv"	/* the calls tracer on the receive */
-#define TG_LINK_TLS	"tls_"		/* SSL_read hooks of one library file:
-					 * tls_<dev hex>_<inode>_<hook> */
+#define TG_LINK_TLS	"tls_"		/* TLS hooks of one process:
+					 * tls_<pid>_<start time>_<hook> */
 
 /*
  * Per-thread state of the calls tracers (task-local storage): the read
@@ -278,12 +287,12 @@ struct tg_task {
 _Static_assert(sizeof(struct tg_task) == 64 + TG_WIN, "tg_task is ABI");
 
 /*
- * TLS: the decrypted stream of a client socket, read through hooks on the
- * TLS library's SSL_read and SSL_read_ex (uprobes, bpf/meter.bpf.c).
+ * TLS: the stream a TLS client socket's server writes, through hooks on
+ * the TLS library's SSL_write and SSL_write_ex (uprobes, bpf/tls.bpf.h).
  * Uprobes cannot reach socket storage, so a TLS connection's parser state
  * lives in tg_ssl, keyed by the process and its SSL object, and holds the
- * socket's peer slot, filled in by the receive hook whenever SSL_read
- * reads the socket.
+ * socket's peer slot, filled in by the receive hook when the handshake
+ * (SSL_do_handshake) reads the socket.
  */
 struct tg_ssl_key {
 	__u64 ssl;		/* SSL * in the process */
@@ -294,22 +303,22 @@ _Static_assert(sizeof(struct tg_ssl_key) == 16, "tg_ssl_key is ABI");
 
 struct tg_ssl {
 	__u64 cookie;		/* socket cookie of the connection */
-	__u64 pending;		/* calls counted on the peer, not yet added
-				 * to the socket's own row */
 	__u32 peer_slot;	/* as tg_sock.peer_slot */
 	__u32 peer_epoch;	/* as tg_sock.peer_epoch */
 	struct tg_peer_key peer;/* as tg_sock.peer */
-	struct tg_http http;	/* request counting, decrypted stream */
+	struct tg_http http;	/* response counting (tg_resp_byte) */
 };
-_Static_assert(sizeof(struct tg_ssl) == 64, "tg_ssl is ABI");
+_Static_assert(sizeof(struct tg_ssl) == 56, "tg_ssl is ABI");
 
-/* Per-thread: the SSL_read in flight (task-local storage). */
+/* Per-thread: the SSL_write and the handshake in flight (task-local
+ * storage). */
 struct tg_tls_task {
-	__u64 ssl;		/* SSL * of the read; 0: none in flight */
+	__u64 ssl;		/* SSL * of the write; 0: none in flight */
 	__u64 buf;		/* user address of its buffer */
-	__u64 readbytes;	/* SSL_read_ex: user address of the count */
+	__u64 written;		/* SSL_write_ex: user address of the count */
+	__u64 hs;		/* SSL * of the handshake; 0: none */
 };
-_Static_assert(sizeof(struct tg_tls_task) == 24, "tg_tls_task is ABI");
+_Static_assert(sizeof(struct tg_tls_task) == 32, "tg_tls_task is ABI");
 
 /*
  * Wire bytes of a packet that may be a GSO or GRO super-packet: every

@@ -6,6 +6,7 @@
  *   bench_prog testrun [REPEAT [ROUNDS]]   (default 1000000 and 9)
  *   bench_prog attach empty|socket|storage CGROUP
  *   bench_prog stats
+ *   bench_prog floor write|write-ret|recv [LIBRARY PID...]
  *
  * testrun runs three programs of each cgroup_skb type through
  * BPF_PROG_TEST_RUN, REPEAT times per call, on representative packets, in
@@ -28,7 +29,11 @@
  * run-time statistics (BPF_ENABLE_STATS, the switch behind
  * kernel.bpf_stats_enabled), prints "enabled" and keeps them on until
  * SIGINT or SIGTERM; the kernel turns them off again when the process ends,
- * however it ends.
+ * however it ends. floor attaches the empty programs of bpf/benchtls.bpf.c
+ * where the calls are counted: on SSL_write in LIBRARY (entry alone, or
+ * entry and return) for each process PID, as the agent hooks them, or on
+ * the receive tracepoint; it prints "ids ID..." and holds them until
+ * SIGINT or SIGTERM.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -53,6 +58,7 @@
 #include "benchfast.skel.h"
 #include "benchsocket.skel.h"
 #include "benchstorage.skel.h"
+#include "benchtls.skel.h"
 
 #define TCP_HDR 32		/* 20 bytes and the timestamp option */
 #define MSS 1448		/* 1500-byte MTU, timestamps on */
@@ -342,6 +348,64 @@ out:
 	return err ? 1 : 0;
 }
 
+static int cmd_floor(int argc, char **argv)
+{
+	struct bpf_link *links[256] = {};
+	struct benchtls_bpf *skel;
+	const char *mode = argv[2];
+	int n = 0, err = 0, i;
+
+	if (argc < 3 || (strcmp(mode, "recv") && argc < 5) ||
+	    argc > 4 + 64) {
+		fprintf(stderr, "usage: bench_prog floor write|write-ret|recv "
+			"[LIBRARY PID...]\n");
+		return 2;
+	}
+	block_signals();
+	skel = benchtls_bpf__open_and_load();
+	if (!skel) {
+		fprintf(stderr, "bench_prog: cannot load the floor programs: "
+			"%s\n", strerror(errno));
+		return 1;
+	}
+	if (!strcmp(mode, "recv")) {
+		links[n++] = bpf_program__attach(skel->progs.bench_recv);
+	} else {
+		for (i = 4; i < argc; i++) {
+			LIBBPF_OPTS(bpf_uprobe_opts, o, .func_name = "SSL_write");
+			LIBBPF_OPTS(bpf_uprobe_opts, r, .func_name = "SSL_write",
+				    .retprobe = true);
+			int pid = atoi(argv[i]);
+
+			if (!strcmp(mode, "write-ret"))
+				links[n++] = bpf_program__attach_uprobe_opts(
+					skel->progs.bench_ssl_write_ret, pid,
+					argv[3], 0, &r);
+			links[n++] = bpf_program__attach_uprobe_opts(
+				skel->progs.bench_ssl_write, pid, argv[3], 0,
+				&o);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (!links[i]) {
+			err = -errno;
+			fprintf(stderr, "bench_prog: cannot attach the %s floor: "
+				"%s\n", mode, strerror(-err));
+			goto out;
+		}
+	}
+	printf("ids %u %u %u\n", prog_id(skel->progs.bench_ssl_write),
+	       prog_id(skel->progs.bench_ssl_write_ret),
+	       prog_id(skel->progs.bench_recv));
+	fflush(stdout);
+	wait_signal();
+out:
+	for (i = 0; i < n; i++)
+		bpf_link__destroy(links[i]);
+	benchtls_bpf__destroy(skel);
+	return err ? 1 : 0;
+}
+
 static int cmd_stats(void)
 {
 	int fd;
@@ -369,8 +433,11 @@ int main(int argc, char **argv)
 		return cmd_attach(argc, argv);
 	if (argc == 2 && !strcmp(argv[1], "stats"))
 		return cmd_stats();
+	if (argc > 2 && !strcmp(argv[1], "floor"))
+		return cmd_floor(argc, argv);
 	fprintf(stderr, "usage: bench_prog testrun [REPEAT [ROUNDS]]\n"
 		"       bench_prog attach empty|socket|storage CGROUP\n"
-		"       bench_prog stats\n");
+		"       bench_prog stats\n"
+		"       bench_prog floor write|write-ret|recv [LIBRARY PID...]\n");
 	return 2;
 }

@@ -22,7 +22,14 @@
 #    load, per receive and per counted request; then the request rate
 #    through the gateway without the agent, with `tollgate run
 #    --no-calls` and with `tollgate run`, in alternating runs.
-# 5. The classifier's own benchmark (bench_classify).
+# 5. Calls where they cost most: nginx answering a location itself, in
+#    cleartext and over TLS, wrk on its own copy of libssl; without the
+#    agent, with --no-calls, with calls, and with the floors (empty
+#    programs where calls are counted: SSL_write uprobes per nginx
+#    process, the receive tracepoint) in the same rounds; and the hooks'
+#    hits per request. Into tests/bench/results-calls.md; BENCH_ONLY=local
+#    runs this part alone.
+# 5b. The classifier's own benchmark (bench_classify).
 # 6. The metrics page with 1,000 and 10,000 series: render and scrape time
 #    (bench_metrics; also alone: make bench-metrics).
 # 7. Collection time per interval with 16,384 and 100,000 peers in the
@@ -62,6 +69,7 @@ STATS_DUR=${BENCH_STATS_SECONDS:-4}
 REPEAT=${BENCH_REPEAT:-1000000}
 ROUNDS=${BENCH_ROUNDS:-9}
 RESULTS=${BENCH_RESULTS:-tests/bench/results.md}
+LOCAL_RESULTS=${BENCH_LOCAL_RESULTS:-tests/bench/results-calls.md}
 IPERF_PORT=5201
 WRK_CONNS=16
 HTTP_SIZE=1024
@@ -460,6 +468,267 @@ report_calls_throughput()
 }
 
 # ---------------------------------------------------------------------------
+# Calls where they cost most: nginx answering a location itself
+
+# The gateway's /local locations, in cleartext and over TLS: tiny answers
+# on kept-alive connections, the rate where a per-request cost shows most.
+# wrk loads its own copy of libssl, so that it maps no file of the
+# gateway's and no hook could trap it.
+LOCAL_ROUNDS=${BENCH_LOCAL_ROUNDS:-5}
+LOCAL_DUR=${BENCH_LOCAL_SECONDS:-5}
+LOCAL_WORKLOADS="tls clear"
+declare -A LSTATES=(
+	[tls]="none nocalls calls floor-write floor-write-ret"
+	[clear]="none nocalls calls floor-recv"
+)
+declare -A LDESC=(
+	[none]="no agent"
+	[nocalls]="\`tollgate run --no-calls\`"
+	[calls]="\`tollgate run\`: calls counted"
+	[floor-write]="floor: an empty uprobe on SSL_write's entry in each nginx process (bpf/benchtls.bpf.c), no agent"
+	[floor-write-ret]="floor: empty uprobes on SSL_write's entry and return in each nginx process, no agent"
+	[floor-recv]="floor: an empty program on the receive tracepoint sock_recv_length, no agent"
+)
+LOCAL_TARGET_TLS=0.52
+LOCAL_TARGET_CLEAR=0.97
+LOCAL_PID=
+
+local_url()	# tls|clear
+{
+	case $1 in
+	tls) echo "https://$TG_GWC4:$TG_GW_TLS_PORT/local" ;;
+	clear) echo "http://$TG_GWC4:$TG_GW_PORT/local" ;;
+	esac
+}
+
+bench_local()	# WORKLOAD SECONDS: requests/s
+{
+	local out
+
+	out=$(timeout $(($2 + 30)) ip netns exec "$TG_NS_CL" \
+		env LD_LIBRARY_PATH="$TG_TMP/clientlib" wrk -t2 \
+		-c"$WRK_CONNS" -d"$2s" "$(local_url "$1")") ||
+		tg_die "wrk failed: $out"
+	grep -q ' Non-2xx' <<<"$out" && tg_die "wrk saw errors: $out"
+	awk '/^Requests\/sec:/ { printf "%.0f\n", $2 }' <<<"$out"
+}
+
+gw_nginx_pids()
+{
+	local p
+
+	for p in $(cat "$TG_CG/cgroup.procs"); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = nginx ] && echo "$p"
+	done
+}
+
+local_on()	# STATE
+{
+	case $1 in
+	none) ;;
+	nocalls) meter_on --no-calls ;;
+	calls)
+		meter_on
+		# every nginx process hooked (18 pins: 3 processes, 6 each)
+		for _ in $(seq 50); do
+			[ "$(find "$TG_PIN" -name 'tls_*' | wc -l)" -ge 18 ] && break
+			sleep 0.1
+		done
+		;;
+	floor-*)
+		: >"$TG_TMP/floor.out"
+		# shellcheck disable=SC2046 # one pid each
+		"$BENCH" floor "${1#floor-}" "$GW_LIBSSL" $(gw_nginx_pids) \
+			>"$TG_TMP/floor.out" 2>&1 &
+		LOCAL_PID=$!
+		TG_PIDS+=("$LOCAL_PID")
+		bench_ready "$LOCAL_PID" "$TG_TMP/floor.out" '^ids ' "bench_prog floor $1"
+		;;
+	esac
+}
+
+local_off()	# STATE
+{
+	case $1 in
+	none) ;;
+	nocalls | calls) meter_off ;;
+	floor-*)
+		tg_kill_pid "$LOCAL_PID"
+		LOCAL_PID=
+		;;
+	esac
+}
+
+# Accumulated: LRATE[workload,state] = "r1 r2 ...", in round order.
+declare -A LRATE
+
+local_pass()
+{
+	local i w st order r
+
+	for i in $(seq "$LOCAL_ROUNDS"); do
+		for w in $LOCAL_WORKLOADS; do
+			order=${LSTATES[$w]}
+			[ $((i % 2)) -eq 0 ] && order=$(reversed "$order")
+			for st in $order; do
+				local_on "$st"
+				r=$(bench_local "$w" "$LOCAL_DUR") || tg_die "$r"
+				local_off "$st"
+				LRATE[$w,$st]+="$r "
+				tg_log "  round $i, $w, $st: $r requests/s"
+			done
+		done
+	done
+}
+
+# Hits per request: the programs' run counts with the agent counting
+# calls, over the access log's lines.
+declare -A LHITS
+local_hits_pass()
+{
+	local w l0 l1 pin id name runs ns reqs
+	declare -A c0 c1 t0 t1
+
+	stats_on
+	meter_on
+	for _ in $(seq 50); do
+		[ "$(find "$TG_PIN" -name 'tls_*' | wc -l)" -ge 18 ] && break
+		sleep 0.1
+	done
+	for w in $LOCAL_WORKLOADS; do
+		c0=() c1=() t0=() t1=()
+		for pin in "$TG_PIN"/tls_* "$TG_PIN/link_recv"; do
+			bpftool -j link show pinned "$pin" | jq -r .prog_id
+		done | sort -u >"$TG_TMP/ids"
+		while read -r id; do
+			read -r name runs ns < <(bpftool -j prog show id "$id" |
+				jq -r '"\(.name) \(.run_cnt // 0) \(.run_time_ns // 0)"')
+			c0[$name]=$((${c0[$name]:-0} + runs))
+			t0[$name]=$((${t0[$name]:-0} + ns))
+		done <"$TG_TMP/ids"
+		l0=$(wc -l <"$TG_TMP/gw/logs/access.log")
+		bench_local "$w" "$STATS_DUR" >/dev/null
+		sleep 0.5
+		l1=$(wc -l <"$TG_TMP/gw/logs/access.log")
+		while read -r id; do
+			read -r name runs ns < <(bpftool -j prog show id "$id" |
+				jq -r '"\(.name) \(.run_cnt // 0) \(.run_time_ns // 0)"')
+			c1[$name]=$((${c1[$name]:-0} + runs))
+			t1[$name]=$((${t1[$name]:-0} + ns))
+		done <"$TG_TMP/ids"
+		reqs=$((l1 - l0))
+		for name in "${!c1[@]}"; do
+			LHITS[$w,$name]="$reqs $((c1[$name] - ${c0[$name]:-0})) $((t1[$name] - ${t0[$name]:-0}))"
+		done
+		tg_log "  hits, $w: $reqs requests"
+	done
+	meter_off
+	stats_off
+}
+
+local_ratio()	# WORKLOAD STATE BASE: median of round ratios
+{
+	paste -d' ' <(tr ' ' '\n' <<<"${LRATE[$1,$3]}" | grep .) \
+		<(tr ' ' '\n' <<<"${LRATE[$1,$2]}" | grep .) |
+		awk '{ printf "%s ", $2 / $1 }' | median | xargs printf '%.3f'
+}
+
+report_local()
+{
+	local w st base
+
+	echo "| workload | state | requests/s (median) | to no agent (median of round ratios) | to --no-calls | each run |"
+	echo "| --- | --- | ---: | ---: | ---: | --- |"
+	for w in $LOCAL_WORKLOADS; do
+		for st in ${LSTATES[$w]}; do
+			base="-"
+			[ "$st" = none ] || base=$(local_ratio "$w" "$st" none)
+			printf '| %s | %s | %s | %s | %s | %s |\n' "$w" "$st" \
+				"$(median <<<"${LRATE[$w,$st]}")" "$base" \
+				"$(local_ratio "$w" "$st" nocalls)" "${LRATE[$w,$st]% }"
+		done
+	done
+}
+
+report_local_hits()
+{
+	local k w name reqs runs ns
+
+	echo "| workload | program | requests | runs | runs per request | ns per run |"
+	echo "| --- | --- | ---: | ---: | ---: | ---: |"
+	for k in $(printf '%s\n' "${!LHITS[@]}" | sort); do
+		w=${k%%,*}
+		name=${k#*,}
+		read -r reqs runs ns <<<"${LHITS[$k]}"
+		[ "$runs" -gt 0 ] || continue
+		awk -v w="$w" -v n="$name" -v q="$reqs" -v r="$runs" -v t="$ns" 'BEGIN {
+			printf "| %s | %s | %d | %d | %.2f | %.0f |\n", w, n, q, r,
+				q ? r / q : 0, r ? t / r : 0 }'
+	done
+}
+
+report_local_summary()
+{
+	local r f1 f2 c n name reqs runs ns traps=0 req=0
+
+	r=$(local_ratio tls calls none)
+	f1=$(local_ratio tls floor-write none)
+	f2=$(local_ratio tls floor-write-ret none)
+	echo "- https on a location nginx answers itself, calls counted, at least $LOCAL_TARGET_TLS of no agent (median of round ratios): $r: $(verdict "$r" "$LOCAL_TARGET_TLS"); floors in the same rounds: one empty uprobe on SSL_write's entry $f1, on its entry and return $f2"
+	c=$(local_ratio clear calls nocalls)
+	n=$(local_ratio clear floor-recv none)
+	echo "- cleartext on that location, calls counted, at least $LOCAL_TARGET_CLEAR of \`--no-calls\`: $c: $(verdict "$c" "$LOCAL_TARGET_CLEAR"); floor: an empty receive program, $n of no agent"
+	for name in tg_ssl_write tg_ssl_write_ex tg_ssl_hs; do
+		read -r reqs runs ns <<<"${LHITS[tls,$name]:-0 0 0}"
+		traps=$((traps + runs))
+		[ "$reqs" -gt 0 ] && req=$reqs
+	done
+	echo "- traps per https request for nginx (entry probes of SSL_write, SSL_write_ex and SSL_do_handshake): $(awk -v t="$traps" -v q="$req" 'BEGIN { printf "%.2f", q ? t / q : 0 }'); the return probes, which take no trap, are in the table"
+}
+
+write_local_results()
+{
+	local tmp=$LOCAL_RESULTS.tmp
+
+	{
+		echo "# tollgate benchmark results: calls where they cost most"
+		echo
+		echo "Written by \`make bench\` (tests/bench/run.sh; \`BENCH_ONLY=local\` runs this"
+		echo "part alone). nginx in gw answers \`/local\` itself (\`return 200\`, keep-alive),"
+		echo "in cleartext and over TLS (HTTP/1.1); wrk in cl, $WRK_CONNS connections, loads"
+		echo "its own copy of libssl. $LOCAL_ROUNDS rounds, $LOCAL_DUR s per run, each round"
+		echo "one run per state, the order reversed from round to round; a ratio"
+		echo "is the median of the ratios within each round. BPF statistics off,"
+		echo "except for the hits table, measured apart ($STATS_DUR s per workload)."
+		echo
+		echo "- date: $START_DATE"
+		echo "- tollgate: $(cat VERSION 2>/dev/null), commit $(git rev-parse --short HEAD 2>/dev/null)"
+		echo "- kernel: $(uname -srm); CPU: $CPU_MODEL, $(nproc) CPUs online"
+		echo "- load average (1, 5, 15 min) at start: $LOAD_START; at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+		echo
+		echo "## Targets"
+		echo
+		report_local_summary
+		echo
+		echo "## Request rates"
+		echo
+		for st in none nocalls calls floor-write floor-write-ret floor-recv; do
+			echo "- $st: ${LDESC[$st]}"
+		done
+		echo
+		report_local
+		echo
+		echo "## Hits per request"
+		echo
+		echo "With \`tollgate run\`: each program's runs over the access log's lines."
+		echo "A uprobe's entry program runs once per breakpoint trap; a return"
+		echo "program runs once per return, through the kernel's return trampoline."
+		echo
+		report_local_hits
+	} >"$tmp" && mv "$tmp" "$LOCAL_RESULTS"
+}
+
+# ---------------------------------------------------------------------------
 # Report
 
 ns_per_run()	# ns cnt
@@ -803,7 +1072,9 @@ write_results()
 # ---------------------------------------------------------------------------
 
 tg_init iperf3 nginx wrk
-if [ ! -x "$BENCH" ] || [ ! -x "$CLASSIFY" ] || [ ! -x "$METRICS" ] ||
+if [ "${BENCH_ONLY:-}" = local ]; then
+	[ -x "$BENCH" ] || tg_die "no $BENCH: run 'make bench'"
+elif [ ! -x "$BENCH" ] || [ ! -x "$CLASSIFY" ] || [ ! -x "$METRICS" ] ||
 	[ ! -x "$COLLECT" ]; then
 	tg_die "no $BENCH, $CLASSIFY, $METRICS or $COLLECT: run 'make bench'"
 fi
@@ -811,6 +1082,47 @@ START_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 tg_log "load average: $LOAD_START"
+
+setup_gateway()
+{
+	tg_topology_setup
+	tg_offloads tso on gso on gro on
+	tg_show_offloads
+	tg_cgroup_setup
+	tg_gw_spawn "$TG_TMP/iperf3.log" iperf3 -s -B "$TG_GWC4" -p "$IPERF_PORT"
+	tg_wait_listen "$TG_NS_GW" t "$IPERF_PORT" "$TG_TMP/iperf3.log"
+	tg_be_nginx_start
+	TG_GW_SERVER_EXTRA='
+		location = /local {
+			return 200 "ok";
+		}
+'
+	TG_GW_TLS_EXTRA=$TG_GW_SERVER_EXTRA
+	tg_gw_tls_setup
+	tg_gw_nginx_start
+	tg_be_file f "$HTTP_SIZE"
+	GW_LIBSSL=$(ldd "$(command -v nginx)" | awk '/libssl\.so/ { print $3 }')
+	[ -n "$GW_LIBSSL" ] || tg_die "this nginx uses no shared libssl"
+	mkdir -p "$TG_TMP/clientlib"
+	cp "$GW_LIBSSL" "$TG_TMP/clientlib/"
+}
+
+run_local()
+{
+	tg_log "calls where they cost most: $LOCAL_ROUNDS rounds, $LOCAL_DUR s per run"
+	local_pass
+	tg_log "calls where they cost most: hits per request"
+	local_hits_pass
+	write_local_results
+	cat "$LOCAL_RESULTS"
+	tg_log "results written to $LOCAL_RESULTS"
+}
+
+if [ "${BENCH_ONLY:-}" = local ]; then
+	setup_gateway
+	run_local
+	exit 0
+fi
 
 tg_log "classifier benchmark"
 "$CLASSIFY" >"$TG_TMP/classify.out" || tg_die "bench_classify failed"
@@ -831,15 +1143,7 @@ tg_log "per-packet cost: $REPEAT runs per call, $ROUNDS rounds"
 	tg_die "bench_prog testrun failed"
 cat "$TG_TMP/testrun.tsv"
 
-tg_topology_setup
-tg_offloads tso on gso on gro on
-tg_show_offloads
-tg_cgroup_setup
-tg_gw_spawn "$TG_TMP/iperf3.log" iperf3 -s -B "$TG_GWC4" -p "$IPERF_PORT"
-tg_wait_listen "$TG_NS_GW" t "$IPERF_PORT" "$TG_TMP/iperf3.log"
-tg_be_nginx_start
-tg_gw_nginx_start
-tg_be_file f "$HTTP_SIZE"
+setup_gateway
 
 tg_log "cost under load: run-time statistics, empty programs vs meter"
 stats_pass
@@ -849,6 +1153,7 @@ tg_log "calls: run-time statistics of the receive program"
 calls_stats_pass
 tg_log "calls: request rate, $CALLS_ROUNDS rounds of ${CALLS_STATES// /, }"
 calls_throughput_pass
+run_local
 
 compute_ratios
 write_results

@@ -764,8 +764,8 @@ EOF
 
 # A self-signed certificate in TG_TMP/tls (removed with TG_TMP), and a
 # server in the gateway that terminates TLS on TG_GW_TLS_PORT (HTTP/1.1,
-# and HTTP/2 by ALPN), proxying to the IPv4 backend. Call before
-# tg_gw_nginx_start.
+# and HTTP/2 by ALPN), proxying to the IPv4 backend; TG_GW_TLS_EXTRA is
+# added to that server (locations). Call before tg_gw_nginx_start.
 tg_gw_tls_setup()
 {
 	local d=$TG_TMP/tls
@@ -786,6 +786,7 @@ tg_gw_tls_setup()
 		location / {
 			proxy_pass http://be4;
 		}
+${TG_GW_TLS_EXTRA:-}
 	}
 "
 }
@@ -1060,13 +1061,22 @@ tg_check_calls_tracers()
 # tg_check_calls: after tg_measure_end, the calls counted from the client
 # equal the lines of gw's access log, every call is on the client's row,
 # and no connection lost its HTTP stream or was taken for another
-# protocol. Sets TG_CALLS_LOG (the log's path) and TG_CALLS_LINES.
+# protocol. With TG_CALLS_ANSWERED=1 (calls over TLS, counted as answered)
+# the lines of requests that got no answer do not count: 499 (the client
+# went away first) and 444 (nginx closed without one). Sets TG_CALLS_LOG
+# (the log's path) and TG_CALLS_LINES.
 tg_check_calls()
 {
 	local calls all desync other
 
 	TG_CALLS_LOG=$TG_TMP/gw/logs/access.log
-	TG_CALLS_LINES=$(wc -l <"$TG_CALLS_LOG")
+	if [ -n "${TG_CALLS_ANSWERED:-}" ]; then
+		TG_CALLS_LINES=$(awk -F'"' '{ split($3, f, " ")
+			if (f[1] != 499 && f[1] != 444) n++ } END { print n + 0 }' \
+			"$TG_CALLS_LOG")
+	else
+		TG_CALLS_LINES=$(wc -l <"$TG_CALLS_LOG")
+	fi
 	calls=$(tg_calls "$TG_DUMP" "$TG_CL4")
 	all=$(tg_calls "$TG_DUMP")
 	desync=$(tg_stat "$TG_STAT_HTTP_DESYNC")

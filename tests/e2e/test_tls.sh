@@ -2,27 +2,35 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #
 # test_tls.sh - every HTTP request a client sends over TLS to a gateway
-# that terminates it is one call, counted exactly from the stream that
-# SSL_read decrypts.
+# that terminates it and answers is one call, counted exactly from the
+# stream that SSL_write encrypts.
 #
 # nginx in gw terminates TLS with OpenSSL (libssl, found by the agent in
 # the maps of the processes in the metered cgroup and hooked with
-# uprobes). The truth is nginx's access log: the meter's calls for the
-# client must equal its lines, after:
+# uprobes in each of them). The truth is nginx's access log: the meter's
+# calls for the client must equal its lines, less those of requests that
+# got no answer (499: the client went away first), after:
 # - wrk over https: keep-alive load on 16 concurrent connections;
 # - curl over https: GETs on one connection, POSTs whose bodies
-#   (Content-Length, and chunked) contain request lines;
-# - HTTP/2 over TLS (ALPN h2): curl GETs and a POST.
-# Every TLS connection must have been read through the hooks (none
-# "without library hooks"), none desynced, none "not HTTP", no decrypted
-# read without its connection; and the client's bytes must still match
-# gw's veth counters. The agent is SIGKILLed and restarted before the
-# traffic: its pinned hooks must be kept, not doubled. Skips when the
-# uprobes cannot attach.
+#   (Content-Length, and chunked) contain request lines, one sent after
+#   "100 Continue";
+# - answers without a body: HEAD (before and after GETs on the same
+#   connection, of a static file and of a chunked answer), 204, 304;
+# - chunked answers with trailers, and a body to the end of the
+#   connection (HTTP/1.0);
+# - HTTP/2 over TLS (ALPN h2): GETs, HEAD, 204, answers with trailers, a
+#   POST;
+# - requests abandoned before their answer (499), over HTTP/1.1 and
+#   HTTP/2: no call.
+# Every TLS connection must have been linked by the hooks (none "without
+# library hooks"), none desynced, none "not HTTP", no write without its
+# connection; and the client's bytes must still match gw's veth counters.
+# The agent is SIGKILLed and restarted before the traffic: its pinned
+# hooks must be kept, not doubled. Skips when the uprobes cannot attach.
 # shellcheck source=lib.sh
 . "${0%/*}/lib.sh" || exit 1
 
-tg_init nginx curl wrk openssl ldd
+tg_init nginx curl wrk openssl ldd python3
 tg_topology_setup
 tg_cgroup_setup
 # nginx's libssl named in the configuration: hooked before nginx starts.
@@ -38,37 +46,77 @@ tls:
 EOF2
 tg_agent_start --config "$TG_TMP/tollgate.yaml"
 tg_be_nginx_start
+# A slow backend, for requests abandoned before their answer (499): it
+# answers /slow?s=N after N seconds.
+cat >"$TG_TMP/slow.py" <<'EOF2'
+import http.server, sys, time
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        time.sleep(float(self.path.rpartition("=")[2] or 0))
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+    def log_message(self, *a):
+        pass
+http.server.ThreadingHTTPServer((sys.argv[1], 8090), H).serve_forever()
+EOF2
+tg_ns_spawn "$TG_NS_BE" "$TG_TMP/slow.log" python3 "$TG_TMP/slow.py" "$TG_BE4"
+tg_wait_listen "$TG_NS_BE" t 8090 "$TG_TMP/slow.log"
+# Answers of every framing: none (204), chunked with trailers (gzip of a
+# proxied file), and a slow one the client abandons.
+TG_GW_TLS_EXTRA='
+		location = /204 {
+			return 204;
+		}
+		location /gz/ {
+			gzip on;
+			gzip_types *;
+			gzip_min_length 0;
+			gzip_http_version 1.0;
+			add_trailer X-Trailer done always;
+			proxy_pass http://be4/;
+		}
+		location /slow {
+			proxy_ignore_client_abort off;
+			proxy_pass http://'"$TG_BE4"':8090;
+		}
+'
 tg_gw_tls_setup
 tg_gw_nginx_start
 tg_be_file f 1500
 
-# The agent finds nginx's libssl at its next scan (every interval).
+# The agent hooks each nginx process (master and two workers) at its
+# next scan.
 # shellcheck disable=SC2317 # run by tg_wait_for
 hooked_or_not()
 {
-	grep -qE 'tls: (.*hooked SSL_read|cannot hook SSL_read)' "$TG_AGENT_LOG"
+	[ "$(grep -c 'tls: process .*: hooked' "$TG_AGENT_LOG")" -ge 3 ] ||
+		grep -q 'tls: cannot hook' "$TG_AGENT_LOG"
 }
-tg_wait_for 30 "SSL_read hooked" hooked_or_not
-grep -q 'tls: cannot hook SSL_read' "$TG_AGENT_LOG" &&
+tg_wait_for 30 "nginx's processes hooked" hooked_or_not
+grep -q 'tls: cannot hook' "$TG_AGENT_LOG" &&
 	tg_skip "uprobes cannot attach here: $(grep 'tls: cannot hook' "$TG_AGENT_LOG" | tail -n1)"
-grep -q 'tls: .*hooked SSL_read' "$TG_AGENT_LOG" ||
-	tg_skip "no SSL_read hooked in nginx's TLS library: $(grep 'tls:' "$TG_AGENT_LOG" | tail -n1)"
-tg_log "$(grep 'tls: .*hooked SSL_read' "$TG_AGENT_LOG" | head -n1)"
-[ "$(grep -c 'tls: .*hooked SSL_read' "$TG_AGENT_LOG")" -eq 1 ] ||
-	tg_fail "nginx's libssl hooked more than once: $(grep 'tls:' "$TG_AGENT_LOG")"
+hooked=$(grep -c 'tls: process .*: hooked' "$TG_AGENT_LOG")
+[ "$hooked" -ge 3 ] ||
+	tg_skip "nginx's processes not hooked: $(grep 'tls:' "$TG_AGENT_LOG" | tail -n1)"
+tg_log "$(grep 'tls: process .*: hooked' "$TG_AGENT_LOG" | head -n1) (and $((hooked - 1)) more)"
+[ "$hooked" -eq 3 ] ||
+	tg_fail "expected nginx's 3 processes hooked once each: $(grep 'tls:' "$TG_AGENT_LOG")"
 
-# A restarted agent keeps the pinned hooks: hooking the library again
+# A restarted agent keeps the pinned hooks: hooking the processes again
 # would count every call twice (the counts below would be double).
 tg_agent_stop KILL
 tg_agent_start --config "$TG_TMP/tollgate.yaml"
-# Every collection scans the cgroup's processes for TLS libraries first:
-# two of them have seen nginx's.
+# Every collection scans the cgroup's processes first: two of them have
+# seen nginx's.
 ts=$(tg_wait_collection) && tg_wait_collection "$ts" >/dev/null ||
 	tg_fail "the restarted agent did not collect twice"
-grep -q 'tls: .*kept pinned SSL_read hooks' "$TG_AGENT_LOG" ||
-	tg_fail "the restarted agent did not keep the pinned SSL_read hooks"
-grep -q 'tls: .*hooked SSL_read' "$TG_AGENT_LOG" &&
-	tg_fail "the restarted agent hooked SSL_read a second time"
+[ "$(grep -c 'tls: process .*: kept pinned hooks' "$TG_AGENT_LOG")" -eq 3 ] ||
+	tg_fail "the restarted agent did not keep the pinned hooks of nginx's 3 processes: $(grep 'tls:' "$TG_AGENT_LOG")"
+grep -q 'tls: process .*: hooked' "$TG_AGENT_LOG" &&
+	tg_fail "the restarted agent hooked a process a second time"
 
 gw=https://$TG_GWC4:$TG_GW_TLS_PORT
 body=$TG_TMP/body
@@ -134,9 +182,10 @@ if [ -n "$stats_pid" ]; then
 		ns=$((t1 - t0))
 		[ "$runs" -gt 0 ] || continue
 		case $name in tg_ssl*) total=$((total + ns)) ;; esac
+		case $name in tg_ssl_write | tg_ssl_hs) traps=$((${traps:-0} + runs)) ;; esac
 		tg_log "cost: $name $runs runs, $((ns / runs)) ns a run, $(awk -v r="$runs" -v q="$reqs" 'BEGIN { printf "%.2f", r / q }') runs per request"
 	done
-	tg_log "cost: SSL_read hooks $((total / reqs)) ns of BPF run time per request ($reqs requests)"
+	tg_log "cost: TLS hooks $((total / reqs)) ns of BPF run time per request ($reqs requests), $(awk -v t="${traps:-0}" -v q="$reqs" 'BEGIN { printf "%.2f", t / q }') traps (entry probes) per request"
 	tg_kill_pid "$stats_pid"
 	stats_pid=
 fi
@@ -149,24 +198,64 @@ tg_curl -k --http1.1 -o /dev/null -o /dev/null -H 'Transfer-Encoding: chunked' \
 	tg_die "curl chunked POSTs failed"
 tg_curl -k --http1.1 -o /dev/null -H 'Transfer-Encoding: chunked' \
 	--data-binary 'x' "$gw/chunked-small" || tg_die "curl small chunked POST failed"
-# HTTP/2 by ALPN: several streams on one connection, then a POST.
+# 100 Continue before the answer: an interim response, no call.
+tg_curl -k --http1.1 -o /dev/null -H 'Expect: 100-continue' \
+	--data-binary @"$body" "$gw/continue" || tg_die "curl POST with 100-continue failed"
+# Answers without a body, on one connection with answers that have one:
+# HEAD of a static file (Content-Length, no body) and of a chunked
+# answer, 204, 304 (If-None-Match: * of the backend's file).
+tg_curl -k --http1.1 -o /dev/null -I "$gw/f?head=1" \
+	--next -k --http1.1 -o /dev/null "$gw/f?get=1" \
+	--next -k --http1.1 -o /dev/null -I "$gw/f?head=2" \
+	--next -k --http1.1 -o /dev/null -I "$gw/f?head=3" \
+	--next -k --http1.1 -o /dev/null --compressed -I "$gw/gz/f?head=4" \
+	--next -k --http1.1 -o /dev/null --compressed "$gw/gz/f?get=2" \
+	--next -k --http1.1 -o /dev/null "$gw/204" \
+	--next -k --http1.1 -o /dev/null -H 'If-None-Match: *' "$gw/f?304" \
+	--next -k --http1.1 -o /dev/null "$gw/f?get=3" ||
+	tg_die "curl HEAD, 204 and 304 failed"
+# A body to the end of the connection: HTTP/1.0, length unknown (gzip).
+tg_curl -k --http1.0 -o /dev/null --compressed "$gw/gz/f?http10" ||
+	tg_die "curl HTTP/1.0 failed"
+# HTTP/2 by ALPN: several streams on one connection, HEAD, 204, answers
+# with trailers, then a POST.
 tg_curl -k --http2 -o /dev/null "$gw/f?h2=[1-5]" || tg_die "curl HTTP/2 GETs failed"
+tg_curl -k --http2 -o /dev/null -I "$gw/f?h2head" \
+	--next -k --http2 -o /dev/null "$gw/204?h2" \
+	--next -k --http2 -o /dev/null --compressed "$gw/gz/f?h2=[1-3]" ||
+	tg_die "curl HTTP/2 HEAD, 204 and trailers failed"
 tg_curl -k --http2 -o /dev/null --data-binary @"$body" "$gw/h2post" ||
 	tg_die "curl HTTP/2 POST failed"
+# Abandoned before the answer: nginx logs 499 and answers nothing.
+for v in --http1.1 --http2; do
+	tg_curl -k "$v" -o /dev/null --max-time 1 "$gw/slow?s=3" 2>/dev/null &&
+		tg_die "curl $v to /slow was answered within 1 s"
+done
 
+# The backend's late answers reach gw, which drops them and closes: the
+# end of the measure waits for gw's connections to close.
 tg_measure_end
 
-tg_check_calls
+TG_CALLS_ANSWERED=1 tg_check_calls
 log=$TG_CALLS_LOG
+abandoned=$(awk -F'"' '{ split($3, f, " "); if (f[1] == 499) n++ } END { print n + 0 }' "$log")
+[ "$abandoned" -eq 2 ] || tg_fail "expected 2 abandoned requests (499) in gw's access log, got $abandoned"
+
 tls=$(tg_stat "$TG_STAT_TLS")
 hooked=$(tg_stat "$TG_STAT_TLS_HOOKED")
 miss=$(tg_stat "$TG_STAT_TLS_MISS")
-tg_log "TLS connections $tls, $hooked hooked; $miss decrypted reads without connection"
+tg_log "TLS connections $tls, $hooked hooked; $miss writes without their connection"
 [ "$tls" -ge 20 ] || tg_fail "expected at least 20 TLS connections, got $tls"
 [ "$hooked" -eq "$tls" ] || tg_fail "$((tls - hooked)) TLS connections without library hooks"
-[ "$miss" -eq 0 ] || tg_fail "$miss decrypted reads without their connection"
+[ "$miss" -eq 0 ] || tg_fail "$miss writes without their connection"
 h2lines=$(grep -c 'HTTP/2.0"' "$log")
-[ "$h2lines" -eq 6 ] || tg_fail "expected 6 HTTP/2 requests in gw's access log, got $h2lines"
+[ "$h2lines" -eq 12 ] || tg_fail "expected 12 HTTP/2 requests in gw's access log, got $h2lines"
+for s in '"HEAD /f?head=1 HTTP/1.1" 200' '"GET /204 HTTP/1.1" 204' \
+	'"GET /f?304 HTTP/1.1" 304' '"GET /gz/f?http10 HTTP/1.0" 200' \
+	'"HEAD /gz/f?head=4 HTTP/1.1" 200' '"POST /continue HTTP/1.1"' \
+	'"HEAD /f?h2head HTTP/2.0" 200' '"GET /204?h2 HTTP/2.0" 204'; do
+	grep -qF "$s" "$log" || tg_fail "no line $s in gw's access log"
+done
 for path in /chunked-small /h2post; do
 	grep -q "\"[A-Z]* $path" "$log" || tg_fail "no request $path in gw's access log"
 done

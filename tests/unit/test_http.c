@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * test_http.c - the HTTP/1.x request counter of include/http.h, the very
- * code the kernel meter runs, on crafted streams.
+ * test_http.c - the HTTP request and response counters of include/http.h,
+ * the very code the kernel meter runs, on crafted streams.
  *
- * The streams are fed the way bpf/meter.bpf.c feeds them (skip bodies,
- * then bytes), cut into reads at every byte position, one byte a read, and
- * in one read: the count must never depend on how the stream was cut.
+ * The streams are fed the way bpf/calls.bpf.h feeds them (skip bodies,
+ * skip to the line's end where only that matters, then bytes), cut into
+ * reads at every byte position, one byte a read, and in one read: the
+ * count must never depend on how the stream was cut. Requests are the
+ * stream a server reads (cleartext calls), responses the stream it
+ * writes (TLS calls, counted where the TLS library encrypts).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,7 +28,11 @@ struct result {
 	unsigned int events;	/* how many DESYNC or OTHER events */
 };
 
-/* One read of @n bytes, as seg_step() in bpf/meter.bpf.c handles it. */
+/* The direction under test: 0 requests (tg_http_byte), 1 responses
+ * (tg_resp_byte). */
+static int resp_dir;
+
+/* One read of @n bytes, as seg_step() in bpf/calls.bpf.h handles it. */
 static void feed(struct tg_http *h, const char *p, size_t n, struct result *r)
 {
 	size_t off = 0;
@@ -38,8 +45,16 @@ static void feed(struct tg_http *h, const char *p, size_t n, struct result *r)
 			off += k;
 			continue;
 		}
-		ev = tg_http_byte(h, (__u8)p[off++]);
-		if (ev == TG_HTTP_EV_CALL && tg_http_done(h)) {
+		if (tg_http_in_line(h, resp_dir)) {
+			const char *lf = memchr(p + off, '\n', n - off);
+
+			if (!lf)
+				return;
+			off = lf - p;
+		}
+		ev = resp_dir ? tg_resp_byte(h, (__u8)p[off++]) :
+				tg_http_byte(h, (__u8)p[off++]);
+		if (ev == TG_HTTP_EV_CALL && h->state == TG_HTTP_DESYNC) {
 			/* a head that ends the connection: counted, and the
 			 * rest of the stream is lost */
 			r->calls++;
@@ -133,7 +148,7 @@ static void test_keepalive(void **state)
 	       TG_HTTP_IDLE);
 	/* an unfinished head is not a call yet */
 	EXPECT("GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHo", 1,
-	       TG_HTTP_NAME);
+	       TG_HTTP_SKIPLINE);
 	EXPECT("GET / HTTP/1.1\r\nHost: x\r\n\r", 0, TG_HTTP_HDR_CR);
 }
 
@@ -398,6 +413,127 @@ static void test_random(void **state)
 	}
 }
 
+/* Responses: one call per final response, bodies skipped by their framing. */
+static void test_resp_keepalive(void **state)
+{
+	resp_dir = 1;
+	EXPECT("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+	       "HTTP/1.1 404 Not Found\r\ncontent-length:0\r\n\r\n"
+	       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+	       "5;x=y\r\nHTTP/\r\n3\r\n1.1\r\n0\r\nT: HTTP/1.1 200\r\n\r\n"
+	       "HTTP/1.0 200 OK\r\nContent-Length: 12\r\n\r\nxHTTP/1.1 20",
+	       4, TG_HTTP_IDLE);
+	/* No reason phrase; an obsolete folded line; a body that holds a
+	 * whole response. */
+	EXPECT("HTTP/1.1 200\r\nX: a\r\n b\r\nContent-Length: 46\r\n\r\n"
+	       "xHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nxxxxxxx"
+	       "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n",
+	       2, TG_HTTP_IDLE);
+	resp_dir = 0;
+}
+
+/* No body after 204 and 304; interim 1xx are no calls; 101 ends HTTP. */
+static void test_resp_status(void **state)
+{
+	resp_dir = 1;
+	EXPECT("HTTP/1.1 100 Continue\r\n\r\n"
+	       "HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n"
+	       "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+	       "HTTP/1.1 204 No Content\r\nContent-Length: 99\r\n\r\n"
+	       "HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n"
+	       "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+	       4, TG_HTTP_IDLE);
+	EXPECT("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"
+	       "\x81\x05HTTP/1.1 200 OK\r\n\r\n",
+	       1, TG_HTTP_CLOSED);
+	resp_dir = 0;
+}
+
+/* Answers to HEAD: a length, and no body; the next status line says so. */
+static void test_resp_head(void **state)
+{
+	resp_dir = 1;
+	EXPECT("HTTP/1.1 200 OK\r\nContent-Length: 1500\r\n\r\n"
+	       "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"
+	       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+	       "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+	       4, TG_HTTP_IDLE);
+	/* Short bodies that begin like a status line are bodies. */
+	EXPECT("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nHT"
+	       "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nHTTP/1"
+	       "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nHTx"
+	       "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+	       4, TG_HTTP_IDLE);
+	/* A head without a length on a kept-alive connection (HEAD). */
+	EXPECT("HTTP/1.1 200 OK\r\nServer: x\r\n\r\n"
+	       "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+	       2, TG_HTTP_IDLE);
+	resp_dir = 0;
+}
+
+/* A body to the end of the connection: nothing after it is counted. */
+static void test_resp_close(void **state)
+{
+	resp_dir = 1;
+	EXPECT("HTTP/1.0 200 OK\r\nConnection: close\r\n\r\n"
+	       "hello HTTP/1.1 200 OK\r\n\r\n",
+	       1, TG_HTTP_CLOSED);
+	resp_dir = 0;
+}
+
+/* Not HTTP, or lost. */
+static void test_resp_garbage(void **state)
+{
+	struct tg_http h;
+	struct result r;
+
+	resp_dir = 1;
+	r = run_cuts("\x15\x03\x03\x00\x02", 5, NULL, 0, &h);
+	assert_int_equal(r.ev, TG_HTTP_EV_OTHER);
+	assert_int_equal(h.state, TG_HTTP_OTHER);
+	r = run_cuts("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nXTTP/1.1",
+		     47, NULL, 0, &h);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.ev, TG_HTTP_EV_DESYNC);
+	r = run_cuts("HTTP/2 200\r\n\r\n", 14, NULL, 0, &h);
+	assert_int_equal(r.ev, TG_HTTP_EV_DESYNC);
+	r = run_cuts("HTTP/1.1 2x0 OK\r\n\r\n", 19, NULL, 0, &h);
+	assert_int_equal(r.ev, TG_HTTP_EV_DESYNC);
+	/* A Content-Length that cannot be followed: counted, then lost. */
+	r = run_cuts("HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\nab", 41,
+		     NULL, 0, &h);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.ev, TG_HTTP_EV_DESYNC);
+	resp_dir = 0;
+}
+
+/* HTTP/2 from the server: a client stream it ends is one call. */
+static void test_resp_http2(void **state)
+{
+	/* SETTINGS; stream 1: 103 HEADERS, HEADERS, DATA, DATA+END;
+	 * stream 3: HEADERS+END; push promise and stream 2 (even) with
+	 * END; stream 5: HEADERS, DATA, trailers HEADERS+END; stream 7:
+	 * DATA+END with padding-like payload holding frame headers. */
+	static const char s[] =
+		"\x00\x00\x06\x04\x00\x00\x00\x00\x00" "abcdef"
+		"\x00\x00\x02\x01\x04\x00\x00\x00\x01" "\x08\x03"
+		"\x00\x00\x01\x01\x04\x00\x00\x00\x01" "\x88"
+		"\x00\x00\x03\x00\x00\x00\x00\x00\x01" "abc"
+		"\x00\x00\x00\x00\x01\x00\x00\x00\x01"
+		"\x00\x00\x01\x01\x05\x00\x00\x00\x03" "\x89"
+		"\x00\x00\x04\x05\x04\x00\x00\x00\x03" "\x00\x00\x00\x02"
+		"\x00\x00\x01\x01\x05\x00\x00\x00\x02" "\x88"
+		"\x00\x00\x01\x01\x04\x00\x00\x00\x05" "\x88"
+		"\x00\x00\x02\x00\x00\x00\x00\x00\x05" "ab"
+		"\x00\x00\x01\x01\x05\x00\x00\x00\x05" "\x40"
+		"\x00\x00\x09\x00\x01\x00\x00\x00\x07"
+		"\x00\x00\x00\x01\x05\x00\x00\x00\x09";
+
+	resp_dir = 1;
+	expect(s, sizeof(s) - 1, 4, TG_HTTP_H2_HDR);
+	resp_dir = 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -409,6 +545,12 @@ int main(void)
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_http2),
 		cmocka_unit_test(test_random),
+		cmocka_unit_test(test_resp_keepalive),
+		cmocka_unit_test(test_resp_status),
+		cmocka_unit_test(test_resp_head),
+		cmocka_unit_test(test_resp_close),
+		cmocka_unit_test(test_resp_garbage),
+		cmocka_unit_test(test_resp_http2),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

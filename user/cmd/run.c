@@ -104,6 +104,8 @@ static const char run_usage[] =
 	"                        give a peer's slot back after it counted\n"
 	"                        nothing for SECS, 0..86400; 0: never\n"
 	"                        (default 300)\n"
+	"      --max-tls-procs N processes whose TLS is hooked at most, 1..4096\n"
+	"                        (default 256)\n"
 	"  -i, --interval SECS   collection interval, 1..3600 (default 10)\n"
 	"      --summary         print a summary every interval (default on a\n"
 	"                        terminal)\n"
@@ -134,6 +136,7 @@ struct run_opts {
 	char host[LEDGER_NAME_SIZE];
 	__u32 max_peers;
 	__u32 reclaim_after;	/* seconds; 0: never */
+	__u32 max_tls_procs;
 	__u32 interval;
 	int summary;		/* -1: when stdout is a terminal */
 	bool detach_on_exit;
@@ -208,6 +211,8 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 		    .max = TG_MAX_PEERS_LIMIT),
 		OPT("reclaim-after", 0, OPT_U32, &o->reclaim_after,
 		    .what = "a number of seconds", .min = 0, .max = 86400),
+		OPT("max-tls-procs", 0, OPT_U32, &o->max_tls_procs, .min = 1,
+		    .max = 4096),
 		OPT("interval", 'i', OPT_U32, &o->interval,
 		    .what = "a number of seconds", .min = 1, .max = 3600),
 		OPT("summary", 0, OPT_SET, &o->summary, .val = 1),
@@ -467,14 +472,20 @@ static double mono_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* How often the agent looks for new processes to hook for TLS: a
+ * process that starts (an nginx worker after a reload) counts no TLS
+ * calls until then. */
+#define TLS_SCAN_SECS 0.25
+
 /*
- * Sleep @secs, reloading the configuration whenever SIGHUP arrives. The
+ * Sleep @secs, reloading the configuration whenever SIGHUP arrives, and
+ * hooking the TLS of new metered processes every TLS_SCAN_SECS. The
  * signals are blocked outside pselect(), which unblocks them atomically,
  * so a SIGHUP is never left waiting for the next interval.
  */
 static void agent_sleep(struct agent *a, double secs, const sigset_t *wait_mask)
 {
-	double end = mono_now() + secs, left;
+	double end = mono_now() + secs, left, scan = mono_now() + TLS_SCAN_SECS;
 
 	while (!exiting) {
 		if (reload) {
@@ -482,9 +493,15 @@ static void agent_sleep(struct agent *a, double secs, const sigset_t *wait_mask)
 			agent_reload(a);
 			continue;
 		}
+		if (!a->no_hooks && a->m && mono_now() >= scan) {
+			meter_tls_scan(a->m);
+			scan = mono_now() + TLS_SCAN_SECS;
+		}
 		left = end - mono_now();
 		if (left <= 0)
 			break;
+		if (!a->no_hooks && a->m && left > scan - mono_now())
+			left = scan - mono_now() > 0 ? scan - mono_now() : 0;
 		struct timespec ts = {
 			.tv_sec = (time_t)left,
 			.tv_nsec = (long)((left - (time_t)left) * 1e9),
@@ -832,6 +849,7 @@ static int agent_start(struct agent *a)
 	err = meter_load(&a->m, &(struct meter_opts){
 					.pin_dir = o->pin_dir,
 					.max_peers = o->max_peers,
+					.max_tls_procs = o->max_tls_procs,
 					.no_calls = o->no_calls });
 	if (err)
 		return err;
@@ -967,6 +985,7 @@ int cmd_run(int argc, char **argv)
 			.ledger = TG_DEFAULT_LEDGER,
 			.interval = 10,
 			.reclaim_after = TG_DEFAULT_RECLAIM_AFTER,
+			.max_tls_procs = TG_TLS_MAX_PROCS,
 			.summary = -1,
 		},
 		.lock = -1,

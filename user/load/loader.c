@@ -41,14 +41,23 @@
 #define NR_CGROUP_LINKS 3
 #define LINK_RECV 3
 
-/* SSL_read hooks in one library file, in the order of tls_progs(). */
-#define NR_TLS_PROGS 5
+/* TLS hooks in one process, in the order of tls_progs(). */
+#define NR_TLS_PROGS 6
 
-struct tls_lib {
+struct tls_proc {
+	long pid;
+	unsigned long long start;	/* with pid, names the process */
+	bool seen;			/* in the last scan */
+	struct bpf_link *links[NR_TLS_PROGS];
+};
+
+/* A file named in the configuration (hooked in the processes that map it,
+ * whatever its name), or found to have no SSL_write to hook. */
+struct tls_file {
 	dev_t dev;
 	ino_t ino;
-	bool none;			/* no SSL_read in it */
-	struct bpf_link *links[NR_TLS_PROGS];
+	bool named;
+	bool seen;			/* mapped by a process of the scan */
 };
 
 struct meter {
@@ -59,8 +68,12 @@ struct meter {
 	bool created;			/* no maps were pinned before */
 	bool calls;			/* the calls tracers are loaded */
 	char cgroup[PATH_MAX / 2];	/* the metered cgroup */
-	struct tls_lib *tls;		/* files whose SSL_read is hooked */
-	size_t nr_tls;
+	struct tls_proc *procs;		/* processes whose TLS is hooked */
+	size_t nr_procs;
+	struct tls_file *files;		/* named, or without SSL_write */
+	size_t nr_files;
+	size_t capped;			/* processes left unhooked, last scan */
+	size_t max_procs;		/* the most processes hooked */
 };
 
 /* Pin names of the links, in the order of link_progs(). */
@@ -83,14 +96,13 @@ static const char *const old_entry_links[] = {
 #define NR_OLD_ENTRY_LINKS \
 	((int)(sizeof(old_entry_links) / sizeof(old_entry_links[0])))
 
-
 /* Every map that detach removes: this version's, and the names the
  * versions before it pinned. */
 static const char *const map_names[] = {
 	TG_MAP_PEER_IDX, TG_MAP_PEER_CNT, TG_MAP_SLOT,	   TG_MAP_FREE,
 	TG_MAP_SOCK,	 TG_MAP_OVERFLOW, TG_MAP_OVF_ROLE, TG_MAP_STATS,
 	TG_MAP_META,	 TG_MAP_CLOCK,	  TG_MAP_CGROUP,   TG_MAP_TASK,
-	TG_MAP_SSL,	 TG_MAP_TLS_TASK,
+	TG_MAP_SSL,	 TG_MAP_TLS_TASK, TG_MAP_TLS_PEND,
 };
 
 static void link_progs(struct meter_bpf *skel, struct bpf_program **p)
@@ -318,6 +330,8 @@ int meter_load(struct meter **out, const struct meter_opts *opts)
 	if (!max_peers)
 		max_peers = pinned ? pinned : meter_default_peers();
 	m->created = m->pin_dir[0] && !pinned;
+	m->max_procs = opts->max_tls_procs ? opts->max_tls_procs :
+					     TG_TLS_MAX_PROCS;
 
 	m->skel = meter_bpf__open();
 	if (!m->skel) {
@@ -352,11 +366,13 @@ int meter_load(struct meter **out, const struct meter_opts *opts)
 	}
 	m->skel->rodata->calls_on = m->calls;
 	bpf_program__set_autoload(m->skel->progs.tg_recv, m->calls);
-	bpf_program__set_autoload(m->skel->progs.tg_ssl_read, m->calls);
-	bpf_program__set_autoload(m->skel->progs.tg_ssl_read_ret, m->calls);
-	bpf_program__set_autoload(m->skel->progs.tg_ssl_read_ex, m->calls);
-	bpf_program__set_autoload(m->skel->progs.tg_ssl_read_ex_ret, m->calls);
-	bpf_program__set_autoload(m->skel->progs.tg_ssl_free, m->calls);
+	bpf_program__set_autoload(m->skel->progs.tg_ssl_write, m->calls);
+	bpf_program__set_autoload(m->skel->progs.tg_ssl_write_ret, m->calls);
+	bpf_program__set_autoload(m->skel->progs.tg_ssl_write_ex, m->calls);
+	bpf_program__set_autoload(m->skel->progs.tg_ssl_write_ex_ret,
+				  m->calls);
+	bpf_program__set_autoload(m->skel->progs.tg_ssl_hs, m->calls);
+	bpf_program__set_autoload(m->skel->progs.tg_ssl_hs_ret, m->calls);
 	bpf_map__set_max_entries(m->skel->maps.tg_peer_idx, max_peers);
 	bpf_map__set_max_entries(m->skel->maps.tg_peer_cnt, max_peers);
 	bpf_map__set_max_entries(m->skel->maps.tg_slot, max_peers);
@@ -669,46 +685,71 @@ out:
 
 static void tls_progs(struct meter_bpf *skel, struct bpf_program **p)
 {
-	/* The returns first: an SSL_read whose entry is seen must have its
+	/* The returns first: a call whose entry is seen must have its
 	 * return seen too, or its note would stay with the thread. */
-	p[0] = skel->progs.tg_ssl_read_ret;
-	p[1] = skel->progs.tg_ssl_read_ex_ret;
-	p[2] = skel->progs.tg_ssl_read;
-	p[3] = skel->progs.tg_ssl_read_ex;
-	p[4] = skel->progs.tg_ssl_free;
+	p[0] = skel->progs.tg_ssl_write_ret;
+	p[1] = skel->progs.tg_ssl_write_ex_ret;
+	p[2] = skel->progs.tg_ssl_hs_ret;
+	p[3] = skel->progs.tg_ssl_write;
+	p[4] = skel->progs.tg_ssl_write_ex;
+	p[5] = skel->progs.tg_ssl_hs;
 }
 
 static const char *const tls_funcs[NR_TLS_PROGS] = {
-	"SSL_read", "SSL_read_ex", "SSL_read", "SSL_read_ex", "SSL_free",
+	"SSL_write", "SSL_write_ex", "SSL_do_handshake",
+	"SSL_write", "SSL_write_ex", "SSL_do_handshake",
 };
 
-static int tls_pin(char *buf, size_t len, const struct meter *m,
-		   const struct tls_lib *l, int i)
+/* SSL_write_ex is OpenSSL 1.1.1 and later: a library may lack it. */
+#define TLS_OPTIONAL(k) ((k) == 1 || (k) == 4)
+
+static int tls_pin(char *buf, size_t len, const struct meter *m, long pid,
+		   unsigned long long start, int k)
 {
 	char name[64];
 
-	snprintf(name, sizeof(name), TG_LINK_TLS "%llx_%llu_%d",
-		 (unsigned long long)l->dev, (unsigned long long)l->ino, i);
+	snprintf(name, sizeof(name), TG_LINK_TLS "%ld_%llu_%d", pid, start,
+		 k);
 	return pin_path(buf, len, m->pin_dir, name);
 }
 
+static struct tls_file *tls_file_find(struct meter *m, dev_t dev, ino_t ino)
+{
+	for (size_t i = 0; i < m->nr_files; i++)
+		if (m->files[i].dev == dev && m->files[i].ino == ino)
+			return &m->files[i];
+	return NULL;
+}
+
+static struct tls_file *tls_file_add(struct meter *m, dev_t dev, ino_t ino)
+{
+	struct tls_file *f = tls_file_find(m, dev, ino);
+
+	if (f)
+		return f;
+	if (m->nr_files >= TG_TLS_MAX_FILES)
+		return NULL;
+	f = reallocarray(m->files, m->nr_files + 1, sizeof(*f));
+	if (!f)
+		return NULL;
+	m->files = f;
+	f = &m->files[m->nr_files++];
+	memset(f, 0, sizeof(*f));
+	f->dev = dev;
+	f->ino = ino;
+	return f;
+}
+
 /*
- * Hook SSL_read and SSL_read_ex (entry and return) and SSL_free in the
- * file @path, unless that file (device and inode) is hooked already, or
- * known to have no SSL_read. Links pinned by an earlier agent for the same
- * file are kept, not attached twice: two hooks would count every call
- * twice. @named: the file was named by the configuration, so a file
- * without SSL_read is worth a warning. Returns 0 or -errno.
+ * Name the file @path in the configuration: every metered process that
+ * maps it gets its TLS hooked, whatever the file's name (at the next
+ * scan, and at once for those running). Returns 0 or -errno.
  */
 int meter_tls_attach(struct meter *m, const char *path, bool named)
 {
-	struct bpf_program *progs[NR_TLS_PROGS];
-	char pin[PATH_MAX];
-	bool speculative, problem;
-	struct tls_lib *l;
+	struct tls_file *f;
 	struct stat st;
-	size_t i;
-	int err = 0, n = 0, k;
+	int err;
 
 	if (!m->calls)
 		return 0;
@@ -719,111 +760,261 @@ int meter_tls_attach(struct meter *m, const char *path, bool named)
 				strerror(-err));
 		return err;
 	}
-	for (i = 0; i < m->nr_tls; i++)
-		if (m->tls[i].dev == st.st_dev && m->tls[i].ino == st.st_ino)
-			return 0;
-	l = reallocarray(m->tls, m->nr_tls + 1, sizeof(*l));
-	if (!l)
+	f = tls_file_add(m, st.st_dev, st.st_ino);
+	if (!f)
 		return -ENOMEM;
-	m->tls = l;
-	l = &m->tls[m->nr_tls++];
-	memset(l, 0, sizeof(*l));
-	l->dev = st.st_dev;
-	l->ino = st.st_ino;
+	f->named = true;
+	pr_info("tls: %s: hooked in every metered process that maps it",
+		path);
+	meter_tls_scan(m);
+	return 0;
+}
 
-	if (m->pin_dir[0]) {
-		tls_pin(pin, sizeof(pin), m, l, 2);
-		if (!access(pin, F_OK)) {
-			for (k = 0; k < NR_TLS_PROGS; k++) {
-				tls_pin(pin, sizeof(pin), m, l, k);
-				if (access(pin, F_OK))
-					continue;
-				l->links[k] = bpf_link__open(pin);
-				if (!l->links[k])
-					pr_warn("tls: cannot open pinned link "
-						"'%s': %s", pin,
-						strerror(errno));
-			}
-			pr_info("tls: %s: kept pinned SSL_read hooks", path);
-			return 0;
-		}
+static void tls_proc_drop(struct meter *m, struct tls_proc *p)
+{
+	char pin[PATH_MAX];
+
+	for (int k = 0; k < NR_TLS_PROGS; k++) {
+		if (m->pin_dir[0] &&
+		    !tls_pin(pin, sizeof(pin), m, p->pid, p->start, k))
+			unlink(pin);
+		bpf_link__destroy(p->links[k]);
+		p->links[k] = NULL;
 	}
+}
+
+/* Take over the hooks an earlier agent pinned for process @p. Returns
+ * true when there were any. */
+static bool tls_proc_resume(struct meter *m, struct tls_proc *p)
+{
+	char pin[PATH_MAX];
+	bool any = false;
+
+	if (!m->pin_dir[0])
+		return false;
+	for (int k = 0; k < NR_TLS_PROGS; k++) {
+		if (tls_pin(pin, sizeof(pin), m, p->pid, p->start, k) ||
+		    access(pin, F_OK))
+			continue;
+		p->links[k] = bpf_link__open(pin);
+		if (!p->links[k])
+			pr_warn("tls: cannot open pinned link '%s': %s", pin,
+				strerror(errno));
+		any = true;
+	}
+	return any;
+}
+
+/*
+ * Hook process @p's TLS in the file @path (through /proc/PID/root): the
+ * handshake and SSL_write, with SSL_write_ex where the library has it,
+ * for this process only. Returns 0, -ENOENT when the file lacks what is
+ * needed (nothing is left hooked), or -errno.
+ */
+static int tls_proc_hook(struct meter *m, struct tls_proc *p,
+			 const char *path)
+{
+	struct bpf_program *progs[NR_TLS_PROGS];
+	char pin[PATH_MAX];
+	int err = 0, n = 0, k;
+	bool problem;
 
 	tls_progs(m->skel, progs);
 	for (k = 0; k < NR_TLS_PROGS; k++) {
 		LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = tls_funcs[k],
-			    .retprobe = k < 2);
+			    .retprobe = k < 3);
 
-		/* Without SSL_read there is nothing to hook; SSL_read_ex
-		 * is OpenSSL 1.1.1 and later. */
-		if (k == 2 && !l->links[0])
-			break;
-		if (k == 3 && !l->links[1])
-			continue;
 		/* A file without the function is no error: most
-		 * executables offered have no SSL_read, libraries before
-		 * OpenSSL 1.1.1 no SSL_read_ex. libbpf's "failed to find
+		 * executables tried have no SSL_write, libraries before
+		 * OpenSSL 1.1.1 no SSL_write_ex. libbpf's "failed to find
 		 * symbol" is then news for -v only. */
-		speculative = !named || k == 1 || k == 3;
-		if (speculative)
-			log_libbpf_hold();
-		l->links[k] = bpf_program__attach_uprobe_opts(progs[k], -1,
+		log_libbpf_hold();
+		p->links[k] = bpf_program__attach_uprobe_opts(progs[k], p->pid,
 							      path, 0, &opts);
-		err = l->links[k] ? 0 : -errno;
-		problem = err && (err != -ENOENT || k == 4);
-		if (speculative)
-			log_libbpf_release(problem);
+		err = p->links[k] ? 0 : -errno;
+		problem = err && err != -ENOENT && err != -ESRCH;
+		log_libbpf_release(problem);
 		if (err) {
 			if (problem)
-				pr_warn("tls: cannot hook %s in '%s': %s",
-					tls_funcs[k], path, strerror(-err));
+				pr_warn("tls: cannot hook %s in '%s' for "
+					"process %ld: %s", tls_funcs[k], path,
+					p->pid, strerror(-err));
+			if (!TLS_OPTIONAL(k))
+				break;
 			continue;
 		}
 		n++;
 		if (m->pin_dir[0]) {
-			tls_pin(pin, sizeof(pin), m, l, k);
-			err = bpf_link__pin(l->links[k], pin);
+			tls_pin(pin, sizeof(pin), m, p->pid, p->start, k);
+			err = bpf_link__pin(p->links[k], pin);
 			if (err)
 				pr_warn("tls: cannot pin link '%s': %s", pin,
 					strerror(-err));
 		}
 	}
-	if (!l->links[2]) {
-		for (k = 0; k < NR_TLS_PROGS; k++) {
-			if (l->links[k] && m->pin_dir[0]) {
-				tls_pin(pin, sizeof(pin), m, l, k);
-				unlink(pin);
-			}
-			bpf_link__destroy(l->links[k]);
-			l->links[k] = NULL;
-		}
-		l->none = true;
-		if (named)
-			pr_warn("tls: '%s' has no SSL_read to hook", path);
-		else
-			pr_debug("tls: '%s' has no SSL_read", path);
+	if (k < NR_TLS_PROGS) {
+		tls_proc_drop(m, p);
 		return -ENOENT;
 	}
-	pr_info("tls: %s: hooked SSL_read%s and SSL_free (%d uprobes)", path,
-		l->links[3] ? ", SSL_read_ex" : "", n);
+	pr_info("tls: process %ld: hooked %s (%d uprobes)", p->pid, path, n);
 	return 0;
 }
 
-static void tls_offer(const char *path, void *arg)
+static bool tls_known(long pid, unsigned long long start, void *arg)
 {
-	meter_tls_attach(arg, path, false);
+	struct meter *m = arg;
+
+	for (size_t i = 0; i < m->nr_procs; i++) {
+		if (m->procs[i].pid == pid && m->procs[i].start == start) {
+			m->procs[i].seen = true;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The file in which process @pid's SSL_write would be: its libssl, a file
+ * the configuration names, or its executable; through /proc/PID/root. */
+static void tls_file_of(struct meter *m, long pid, const char *maps,
+			char *out, size_t len)
+{
+	char lib[PATH_MAX];
+
+	if (tls_maps_libssl(maps, lib, sizeof(lib))) {
+		snprintf(out, len, "/proc/%ld/root%s", pid, lib);
+		return;
+	}
+	for (size_t i = 0; i < m->nr_files; i++) {
+		if (m->files[i].named &&
+		    tls_maps_file(maps, m->files[i].dev, m->files[i].ino, lib,
+				  sizeof(lib))) {
+			snprintf(out, len, "/proc/%ld/root%s", pid, lib);
+			return;
+		}
+	}
+	snprintf(out, len, "/proc/%ld/exe", pid);
+}
+
+static void tls_offer(long pid, unsigned long long start, const char *maps,
+		      void *arg)
+{
+	struct meter *m = arg;
+	char path[PATH_MAX + 64];
+	struct tls_proc *p, q = { .pid = pid, .start = start, .seen = true };
+	struct tls_file *f;
+	struct stat st;
+
+	tls_file_of(m, pid, maps, path, sizeof(path));
+	if (stat(path, &st))
+		return;
+	f = tls_file_find(m, st.st_dev, st.st_ino);
+	if (f && !f->named) {
+		f->seen = true;		/* known to have no SSL_write */
+		return;
+	}
+	if (m->nr_procs >= m->max_procs) {
+		m->capped++;
+		return;
+	}
+	if (!tls_proc_resume(m, &q)) {
+		if (tls_proc_hook(m, &q, path)) {
+			f = tls_file_add(m, st.st_dev, st.st_ino);
+			if (f)
+				f->seen = true;
+			return;
+		}
+	} else {
+		pr_info("tls: process %ld: kept pinned hooks", pid);
+	}
+	p = reallocarray(m->procs, m->nr_procs + 1, sizeof(*p));
+	if (!p) {
+		tls_proc_drop(m, &q);
+		return;
+	}
+	m->procs = p;
+	m->procs[m->nr_procs++] = q;
+}
+
+/* Pins of TLS hooks whose process is not among the hooked ones: left by
+ * an agent for a process that has exited since. */
+static void tls_drop_stale_pins(struct meter *m)
+{
+	char path[PATH_MAX];
+	unsigned long long start;
+	struct dirent *de;
+	long pid;
+	int k;
+	DIR *d;
+
+	if (!m->pin_dir[0] || !(d = opendir(m->pin_dir)))
+		return;
+	while ((de = readdir(d))) {
+		if (sscanf(de->d_name, TG_LINK_TLS "%ld_%llu_%d", &pid, &start,
+			   &k) != 3)
+			continue;
+		bool live = false;
+
+		for (size_t i = 0; i < m->nr_procs && !live; i++)
+			live = m->procs[i].pid == pid &&
+			       m->procs[i].start == start;
+		if (!live && !pin_path(path, sizeof(path), m->pin_dir,
+				       de->d_name))
+			unlink(path);
+	}
+	closedir(d);
 }
 
 /*
- * Hook the TLS library of every process in the metered cgroup that is not
- * hooked yet. Cheap when nothing changed: one stat per process.
+ * Hook the TLS of every process of the metered cgroup that is not hooked
+ * yet, and unhook the processes that are gone: the hooks are bounded by
+ * the live processes, and by meter_opts.max_tls_procs. Cheap when nothing
+ * changed: one read of /proc/PID/stat per process.
  */
 int meter_tls_scan(struct meter *m)
 {
+	const struct tls_scan_ops ops = {
+		.known = tls_known, .offer = tls_offer, .arg = m,
+	};
+	size_t i, j, capped_before = m->capped;
+
 	if (!m->calls || !m->cgroup[0])
 		return 0;
-	tls_scan(m->cgroup, tls_offer, m);
+	for (i = 0; i < m->nr_procs; i++)
+		m->procs[i].seen = false;
+	for (i = 0; i < m->nr_files; i++)
+		m->files[i].seen = false;
+	m->capped = 0;
+	tls_scan(m->cgroup, &ops);
+	for (i = j = 0; i < m->nr_procs; i++) {
+		if (m->procs[i].seen) {
+			m->procs[j++] = m->procs[i];
+			continue;
+		}
+		pr_info("tls: process %ld: gone, hooks removed",
+			m->procs[i].pid);
+		tls_proc_drop(m, &m->procs[i]);
+	}
+	m->nr_procs = j;
+	/* Files without SSL_write are remembered while a process maps
+	 * them; the named ones for good. */
+	for (i = j = 0; i < m->nr_files; i++)
+		if (m->files[i].named || m->files[i].seen)
+			m->files[j++] = m->files[i];
+	m->nr_files = j;
+	tls_drop_stale_pins(m);
+	if (m->capped && m->capped != capped_before)
+		pr_warn("tls: %zu processes hooked, the most there may be: "
+			"%zu more not hooked, their TLS calls not counted",
+			m->nr_procs, m->capped);
 	return 0;
+}
+
+/* Processes whose TLS is hooked, and processes left unhooked by the cap in
+ * the last scan. */
+void meter_tls_count(const struct meter *m, size_t *hooked, size_t *capped)
+{
+	*hooked = m->nr_procs;
+	*capped = m->capped;
 }
 
 /*
@@ -861,10 +1052,11 @@ void meter_free(struct meter *m)
 		return;
 	for (i = 0; i < NR_LINKS; i++)
 		bpf_link__destroy(m->links[i]);
-	for (size_t j = 0; j < m->nr_tls; j++)
+	for (size_t j = 0; j < m->nr_procs; j++)
 		for (i = 0; i < NR_TLS_PROGS; i++)
-			bpf_link__destroy(m->tls[j].links[i]);
-	free(m->tls);
+			bpf_link__destroy(m->procs[j].links[i]);
+	free(m->procs);
+	free(m->files);
 	meter_bpf__destroy(m->skel);
 	free(m);
 }
@@ -912,7 +1104,7 @@ int meter_prog_stats(const struct meter *m,
 	return 0;
 }
 
-/* Remove the pinned SSL_read hooks (tls_*) under @pin_dir. */
+/* Remove the pinned TLS hooks (tls_*) under @pin_dir. */
 static int detach_tls(const char *pin_dir, int *err)
 {
 	char path[PATH_MAX];

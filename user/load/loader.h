@@ -5,8 +5,8 @@
  * meter_load() opens the BPF object, reuses or creates the pinned maps
  * and loads the programs; meter_attach() attaches them to a cgroup v2
  * directory through links pinned beside the maps, taking over the links
- * of an earlier agent atomically; meter_tls_*() hook SSL_read in the TLS
- * libraries of the metered processes; meter_detach() removes it all. The
+ * of an earlier agent atomically; meter_tls_*() hook SSL_write and the
+ * handshake in the TLS library of each metered process; meter_detach() removes it all. The
  * pins, not the agent, keep the kernel counting. Pin names are the ABI's
  * (include/meter.h).
  */
@@ -14,6 +14,7 @@
 #define TOLLGATE_LOADER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <linux/types.h>
 
 #include "meter.h"
@@ -32,6 +33,8 @@ struct meter_opts {
 	__u32 max_peers;	/* 0: the pinned maps' size, else
 				 * meter_default_peers() */
 	bool no_calls;		/* count bytes only, not API calls */
+	__u32 max_tls_procs;	/* processes whose TLS is hooked at most;
+				 * 0: TG_TLS_MAX_PROCS */
 };
 
 /*
@@ -86,17 +89,28 @@ int meter_prog_fds(const struct meter *m, int fds[METER_NR_PROGS]);
 int meter_prog_stats(const struct meter *m,
 		     struct meter_prog_stat out[METER_NR_PROGS]);
 
+/* The most processes whose TLS is hooked at once by default (6 uprobes
+ * each; meter_opts.max_tls_procs), and the most files remembered (named,
+ * or without SSL_write). */
+#define TG_TLS_MAX_PROCS 256
+#define TG_TLS_MAX_FILES 64
+
 /*
- * Hook SSL_read, SSL_read_ex and SSL_free in the library or executable at
- * @path (@named: the configuration names it, so a file without SSL_read
- * is worth a warning). A file already hooked, or whose pinned hooks an
- * earlier agent left, is left as it is. Returns 0, -ENOENT (no SSL_read)
- * or -errno.
+ * Name the library or executable at @path (@named: by the configuration,
+ * so that a missing file is worth a warning): every metered process that
+ * maps it gets its TLS hooked, whatever the file is called. Returns 0 or
+ * -errno.
  */
 int meter_tls_attach(struct meter *m, const char *path, bool named);
 
-/* Hook the TLS library of every process of the metered cgroup that is
- * not hooked yet. Returns 0. */
+/* Hook the TLS of every process of the metered cgroup that is not hooked
+ * yet (SSL_write, SSL_write_ex and SSL_do_handshake in its libssl or
+ * executable, for that process only), and unhook those that are gone.
+ * Returns 0. */
 int meter_tls_scan(struct meter *m);
+
+/* Processes hooked, and processes the cap left unhooked in the last
+ * scan. */
+void meter_tls_count(const struct meter *m, size_t *hooked, size_t *capped);
 
 #endif /* TOLLGATE_LOADER_H */
