@@ -29,6 +29,8 @@ DEPS_TEST := libcmocka-dev iproute2 ethtool jq iperf3 nginx-light wrk curl \
 	     postgresql-15 util-linux
 # make test-deploy: the unit's score, the man page, the package, the manifest.
 DEPS_TEST += systemd groff-base dpkg-dev python3-yaml
+# make fuzz: the references the HTTP request counter is fuzzed against.
+DEPS_TEST += libhttp-parser-dev
 DEPS := $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_TEST)
 
 INCLUDES := -I$(OUTPUT) -Iinclude -Iuser \
@@ -105,7 +107,8 @@ help:
 	@echo '             Prometheus rules and Grafana dashboard (promtool, jq)'
 	@echo '  bench      per-packet cost and throughput with/without the agent'
 	@echo '  bench-metrics  render and scrape time of /metrics, 1,000 and 10,000 series'
-	@echo '  fuzz       config and range-file parsers under libFuzzer, bounded'
+	@echo '  fuzz       parsers under libFuzzer, bounded: configuration, range'
+	@echo '             files; the HTTP request counter against http-parser'
 	@echo '  vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel'
 	@echo '  install    install binary, man page, unit, examples, plans'
 	@echo '  uninstall  remove what install put there, not your configuration'
@@ -249,13 +252,16 @@ $(OUTPUT)/benchfast.bpf.o $(OUTPUT)/benchsocket.bpf.o \
 	$(OUTPUT)/benchstorage.bpf.o: bpf/meter.bpf.c
 
 # Fuzz targets: libFuzzer with ASan and UBSan, over the parsers only (no
-# libbpf, no skeletons). tests/fuzz/run.sh runs each for FUZZ_TIME seconds
-# on a copy of its seed corpus in tests/fuzz/corpus/<target>/.
+# BPF, no skeletons): configuration, range files, and include/http.h's
+# request counter against a reference parser (http-parser).
+# tests/fuzz/run.sh runs each for FUZZ_TIME seconds on a copy of its seed
+# corpus in tests/fuzz/corpus/<target>/.
 FUZZ_TIME ?= 20
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_LIB := classify/cidr classify/ranges classify/config lib/tgerr
 FUZZ_OBJS := $(patsubst %,$(OUTPUT)/fuzz/%.o,$(FUZZ_LIB))
+FUZZ_LIBS := -lyaml -ljson-c -lhttp_parser
 FUZZ_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	      -fno-omit-frame-pointer
 
@@ -278,7 +284,7 @@ $(OUTPUT)/fuzz/%.o: user/%.c Makefile | $(OUTPUT)/fuzz
 $(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS) | $(OUTPUT)/fuzz
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(ALL_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -MMD -MP \
-		$< $(FUZZ_OBJS) $(ALL_LDFLAGS) -lyaml -ljson-c -o $@
+		$< $(FUZZ_OBJS) $(ALL_LDFLAGS) $(FUZZ_LIBS) -o $@
 
 # ---------------------------------------------------------------------------
 # Installing. The usual GNU variables; sysconfdir is /etc whatever the
