@@ -30,7 +30,7 @@ DEPS_TEST := libcmocka-dev iproute2 ethtool jq iperf3 nginx-light wrk curl \
 # make test-deploy: the unit's score, the man page, the package, the manifest.
 DEPS_TEST += systemd groff-base dpkg-dev python3-yaml
 # make fuzz: the references the HTTP request counter is fuzzed against.
-DEPS_TEST += libhttp-parser-dev
+DEPS_TEST += libhttp-parser-dev libnghttp2-dev
 DEPS := $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_TEST)
 
 INCLUDES := -I$(OUTPUT) -Iinclude -Iuser \
@@ -109,6 +109,8 @@ help:
 	@echo '  bench-metrics  render and scrape time of /metrics, 1,000 and 10,000 series'
 	@echo '  fuzz       parsers under libFuzzer, bounded: configuration, range'
 	@echo '             files; the HTTP request counter against http-parser'
+	@echo '             and nghttp2'
+	@echo '  fuzz-seeds regenerate the HTTP/2 seed corpus (nghttp2 HPACK)'
 	@echo '  vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel'
 	@echo '  install    install binary, man page, unit, examples, plans'
 	@echo '  uninstall  remove what install put there, not your configuration'
@@ -253,7 +255,7 @@ $(OUTPUT)/benchfast.bpf.o $(OUTPUT)/benchsocket.bpf.o \
 
 # Fuzz targets: libFuzzer with ASan and UBSan, over the parsers only (no
 # BPF, no skeletons): configuration, range files, and include/http.h's
-# request counter against a reference parser (http-parser).
+# request counter against reference parsers (http-parser, nghttp2).
 # tests/fuzz/run.sh runs each for FUZZ_TIME seconds on a copy of its seed
 # corpus in tests/fuzz/corpus/<target>/.
 FUZZ_TIME ?= 20
@@ -261,7 +263,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_LIB := classify/cidr classify/ranges classify/config lib/tgerr
 FUZZ_OBJS := $(patsubst %,$(OUTPUT)/fuzz/%.o,$(FUZZ_LIB))
-FUZZ_LIBS := -lyaml -ljson-c -lhttp_parser
+FUZZ_LIBS := -lyaml -ljson-c -lhttp_parser -lnghttp2
 FUZZ_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	      -fno-omit-frame-pointer
 
@@ -285,6 +287,16 @@ $(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS) | $(OUTPUT)/fuzz
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(ALL_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -MMD -MP \
 		$< $(FUZZ_OBJS) $(ALL_LDFLAGS) $(FUZZ_LIBS) -o $@
+
+# fuzz_http2's seeds, with header blocks from nghttp2's HPACK deflater:
+# made by hand with `make fuzz-seeds`, and checked in.
+.PHONY: fuzz-seeds
+fuzz-seeds: $(OUTPUT)/fuzz/gen_h2
+	$(Q)$(OUTPUT)/fuzz/gen_h2 tests/fuzz/corpus/fuzz_http2
+
+$(OUTPUT)/fuzz/gen_h2: tests/fuzz/gen_h2.c | $(OUTPUT)/fuzz
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(ALL_LDFLAGS) -lnghttp2 -o $@
 
 # ---------------------------------------------------------------------------
 # Installing. The usual GNU variables; sysconfdir is /etc whatever the
