@@ -245,6 +245,31 @@ static void test_malformed_file(void **state)
 	free(before);
 }
 
+/* Blank lines before the first record count in the messages' line
+ * numbers, and a CSV file without a usable header says so once (found
+ * while fuzzing the import: tests/fuzz/fuzz_records). */
+static void test_malformed_lines(void **state)
+{
+	const char *json = in_dir("blank.jsonl"), *csv = in_dir("blank.csv"),
+		   *l = in_dir("w.db");
+	char msg[2048], want[512];
+
+	write_text(json, "\n \r\n{\"host\":\"gw1\"}\n");
+	assert_int_equal(import(l, &json, 1, msg, sizeof(msg)), -EINVAL);
+	snprintf(want, sizeof(want),
+		 "%s:3: day: missing\n"
+		 "tollgate: nothing imported: 1 malformed line\n", json);
+	assert_string_equal(msg, want);
+
+	write_text(csv, "\nhost,dya\n\n");
+	assert_int_equal(import(l, &csv, 1, msg, sizeof(msg)), -EINVAL);
+	snprintf(want, sizeof(want),
+		 "%s:2: dya: unknown column\n"
+		 "%s:3: header: missing\n"
+		 "tollgate: nothing imported: 2 malformed lines\n", csv, csv);
+	assert_string_equal(msg, want);
+}
+
 /* `tollgate ledger import` into a new ledger that fails leaves no file. */
 static void test_failed_import_leaves_nothing(void **state)
 {
@@ -412,6 +437,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_overwrite),
 		cmocka_unit_test(test_malformed_file),
+		cmocka_unit_test(test_malformed_lines),
 		cmocka_unit_test(test_failed_import_leaves_nothing),
 		cmocka_unit_test(test_json_lines),
 		cmocka_unit_test(test_csv_lines),

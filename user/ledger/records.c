@@ -420,6 +420,7 @@ struct import_file {
 	const char *name;
 	FILE *f;
 	unsigned int line;
+	unsigned int sniffed;	/* blank lines sniff() read before line 1 */
 	enum out_format fmt;	/* FMT_JSON or FMT_CSV */
 	struct record_csv csv;
 	bool have_header;
@@ -489,6 +490,7 @@ static int next_record(struct import_file *in, const char *ledger_tz,
 		return -EIO;
 	}
 	if (in->fmt == FMT_CSV && !in->have_header && in->line) {
+		in->have_header = true;	/* said once: the end stays */
 		snprintf(err, sizeof(err), "header: missing");
 		ret = -EINVAL;
 		goto bad;
@@ -497,18 +499,19 @@ static int next_record(struct import_file *in, const char *ledger_tz,
 bad:
 	/* Located messages go bare, as compilers print them, for editors
 	 * and grep. */
-	fprintf(stderr, "%s:%u: %s\n", in->name, in->line, err);
+	fprintf(stderr, "%s:%u: %s\n", in->name, in->sniffed + in->line, err);
 	return -EINVAL;
 }
 
-/* JSON lines start with '{'; anything else is taken for CSV. */
-static enum out_format sniff(FILE *f)
+/* JSON lines start with '{'; anything else is taken for CSV. The blank
+ * lines read on the way add to *@lines. */
+static enum out_format sniff(FILE *f, unsigned int *lines)
 {
 	int c;
 
 	while ((c = getc(f)) != EOF && (c == ' ' || c == '\t' || c == '\r' ||
 					c == '\n'))
-		;
+		*lines += c == '\n';
 	if (c != EOF)
 		ungetc(c, f);
 	return c == '{' ? FMT_JSON : FMT_CSV;
@@ -543,7 +546,8 @@ int records_import(struct ledger *l, char *const *inputs, int nr,
 				strerror(-err));
 			break;
 		}
-		in.fmt = format >= 0 ? (enum out_format)format : sniff(in.f);
+		in.fmt = format >= 0 ? (enum out_format)format :
+				       sniff(in.f, &in.sniffed);
 		while ((ret = next_record(&in, ledger_time_zone(l), &r, &buf,
 					  &cap)) != 0) {
 			if (ret == -EINVAL) {
