@@ -108,8 +108,8 @@ help:
 	@echo '  bench      per-packet cost and throughput with/without the agent'
 	@echo '  bench-metrics  render and scrape time of /metrics, 1,000 and 10,000 series'
 	@echo '  fuzz       parsers under libFuzzer, bounded: configuration, range'
-	@echo '             files, ledger import; the HTTP request counter against'
-	@echo '             http-parser and nghttp2'
+	@echo '             files, ledger import, price plans; the HTTP request'
+	@echo '             counter against http-parser and nghttp2'
 	@echo '  fuzz-seeds regenerate the HTTP/2 seed corpus (nghttp2 HPACK)'
 	@echo '  vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel'
 	@echo '  install    install binary, man page, unit, examples, plans'
@@ -255,8 +255,8 @@ $(OUTPUT)/benchfast.bpf.o $(OUTPUT)/benchsocket.bpf.o \
 
 # Fuzz targets: libFuzzer with ASan and UBSan, over the parsers only (no
 # BPF, no skeletons): configuration, range files, ledger import records,
-# and include/http.h's request counter against reference parsers
-# (http-parser, nghttp2).
+# price plans, and include/http.h's request counter against reference
+# parsers (http-parser, nghttp2).
 # tests/fuzz/run.sh runs each for FUZZ_TIME seconds on a copy of its seed
 # corpus in tests/fuzz/corpus/<target>/.
 FUZZ_TIME ?= 20
@@ -264,7 +264,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_LIB := classify/cidr classify/ranges classify/config lib/tgerr \
 	    ledger/records ledger/ledger ledger/delta ledger/tz lib/util \
-	    lib/log
+	    lib/log rate/plan
 FUZZ_OBJS := $(patsubst %,$(OUTPUT)/fuzz/%.o,$(FUZZ_LIB))
 # lib/log routes libbpf's messages: the only reason for libbpf here.
 FUZZ_LIBS := -lyaml -ljson-c -lsqlite3 -lhttp_parser -lnghttp2 \
@@ -281,6 +281,8 @@ fuzz: fuzz-build
 $(OUTPUT)/fuzz:
 	$(call msg,MKDIR,$@)
 	$(Q)mkdir -p $@
+
+$(OUTPUT)/fuzz/rate/plan.o: $(OUTPUT)/plans.inc
 
 $(OUTPUT)/fuzz/%.o: user/%.c Makefile | $(OUTPUT)/fuzz
 	$(call msg,CC-FUZZ,$@)
