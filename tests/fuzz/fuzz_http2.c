@@ -30,6 +30,10 @@
  *   which nghttp2 reports an invalid frame or an error, returns an error,
  *   or sends RST_STREAM or GOAWAY (this server session sends nothing
  *   else of its own: no SETTINGS, no responses).
+ * - A client's GOAWAY when no stream is open: nghttp2 wants to read no
+ *   more (nghttp2_session_want_read() is 0) and drops what follows, and
+ *   a server on it closes the connection; nginx reads on. The counter
+ *   does not read GOAWAY and counts on; the comparison stops after it.
  * - The server session allows any number of concurrent streams, so that
  *   no request is refused for lack of room; a real server refusing
  *   streams (REFUSED_STREAM) answers fewer than the counter counts.
@@ -59,6 +63,7 @@ enum verdict {
 	V_NOT_H2,	/* an h2c upgrade not followed by the preface */
 	V_WHOLE,	/* every whole frame compared */
 	V_REFUSED,	/* compared up to a frame nghttp2 refuses */
+	V_DONE,		/* compared up to where nghttp2 reads no more */
 	V_LOST,		/* the counter gave up before the end compared */
 	V_NR
 };
@@ -67,6 +72,7 @@ static const char *const verdict_name[V_NR] = {
 	"an h2c upgrade without the preface after it",
 	"compared to the last whole frame",
 	"compared to a frame nghttp2 refuses",
+	"compared to where nghttp2 reads no more",
 	"lost by the counter",
 };
 
@@ -330,6 +336,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t insize)
 		    at[last] != h1calls + ref.calls)
 			mismatch(data, size, pre, last, h1calls, ref.calls,
 				 at[last]);
+		if (!nghttp2_session_want_read(sess)) {
+			v = V_DONE;
+			break;
+		}
 	}
 	stats[got.ev && got.ev_at < last ? V_LOST : v]++;
 out:
