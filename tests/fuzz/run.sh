@@ -32,6 +32,8 @@ if ! make -s fuzz-build OUTPUT="$OUT" >/dev/null 2>"$OUT.fuzz-build.log"; then
 fi
 rm -f "$OUT.fuzz-build.log"
 
+# libFuzzer's own lines, around a target's message when it runs one input
+noise='^(INFO|Executed|MS:|NOTE|Running:|    #| +Combine|\*\*\*|$)|Running [0-9]+ input'
 rc=0
 for src in tests/fuzz/fuzz_*.c; do
 	t=$(basename "${src%.c}")
@@ -52,8 +54,7 @@ for src in tests/fuzz/fuzz_*.c; do
 		for a in "$OUT/fuzz/crash/$t-"*; do
 			[ -f "$a" ] || continue
 			echo "fuzz: $OUT/fuzz/$t $a says:"
-			"$OUT/fuzz/$t" "$a" 2>&1 | grep -v -E \
-				'^(INFO|Running|Executed|MS:|NOTE|    #)' |
+			"$OUT/fuzz/$t" "$a" 2>&1 | grep -v -E "$noise" |
 				head -20 | sed 's/^/  /'
 		done
 		rc=1
