@@ -29,6 +29,8 @@ DEPS_TEST := libcmocka-dev iproute2 ethtool jq iperf3 nginx-light wrk curl \
 	     postgresql-15 util-linux
 # make test-deploy: the unit's score, the man page, the package, the manifest.
 DEPS_TEST += systemd groff-base dpkg-dev python3-yaml
+# make fuzz: the references the HTTP request counter is fuzzed against.
+DEPS_TEST += libhttp-parser-dev libnghttp2-dev
 DEPS := $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_TEST)
 
 INCLUDES := -I$(OUTPUT) -Iinclude -Iuser \
@@ -106,7 +108,10 @@ help:
 	@echo '  bench      per-packet cost and throughput with/without the agent'
 	@echo '  bench-metrics  render and scrape time of /metrics, 1,000 and 10,000 series'
 	@echo '  bench-collect  time of one collection with 16,384 and 100,000 peers (root)'
-	@echo '  fuzz       config and range-file parsers under libFuzzer, bounded'
+	@echo '  fuzz       parsers under libFuzzer, bounded: configuration, range'
+	@echo '             files, ledger import, price plans; the HTTP request'
+	@echo '             counter against http-parser and nghttp2'
+	@echo '  fuzz-seeds regenerate the HTTP/2 seed corpus (nghttp2 HPACK)'
 	@echo '  vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel'
 	@echo '  install    install binary, man page, unit, examples, plans'
 	@echo '  uninstall  remove what install put there, not your configuration'
@@ -259,13 +264,21 @@ $(OUTPUT)/tests/bench_prog: $(OUTPUT)/bench.skel.h $(OUTPUT)/benchfast.skel.h \
 	$(OUTPUT)/benchtls.skel.h
 
 # Fuzz targets: libFuzzer with ASan and UBSan, over the parsers only (no
-# libbpf, no skeletons). tests/fuzz/run.sh runs each for FUZZ_TIME seconds
-# on a copy of its seed corpus in tests/fuzz/corpus/<target>/.
+# BPF, no skeletons): configuration, range files, ledger import records,
+# price plans, and include/http.h's request counter against reference
+# parsers (http-parser, nghttp2).
+# tests/fuzz/run.sh runs each for FUZZ_TIME seconds on a copy of its seed
+# corpus in tests/fuzz/corpus/<target>/.
 FUZZ_TIME ?= 20
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
-FUZZ_LIB := classify/cidr classify/ranges classify/config lib/tgerr
+FUZZ_LIB := classify/cidr classify/ranges classify/config lib/tgerr \
+	    ledger/records ledger/ledger ledger/delta ledger/tz lib/util \
+	    lib/log rate/plan classify/traffic
 FUZZ_OBJS := $(patsubst %,$(OUTPUT)/fuzz/%.o,$(FUZZ_LIB))
+# lib/log routes libbpf's messages: the only reason for libbpf here.
+FUZZ_LIBS := -lyaml -ljson-c -lsqlite3 -lhttp_parser -lnghttp2 \
+	     $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf)
 FUZZ_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	      -fno-omit-frame-pointer
 
@@ -279,6 +292,8 @@ $(OUTPUT)/fuzz:
 	$(call msg,MKDIR,$@)
 	$(Q)mkdir -p $@
 
+$(OUTPUT)/fuzz/rate/plan.o: $(OUTPUT)/plans.inc
+
 $(OUTPUT)/fuzz/%.o: user/%.c Makefile | $(OUTPUT)/fuzz
 	$(call msg,CC-FUZZ,$@)
 	$(Q)mkdir -p $(@D)
@@ -288,7 +303,17 @@ $(OUTPUT)/fuzz/%.o: user/%.c Makefile | $(OUTPUT)/fuzz
 $(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS) | $(OUTPUT)/fuzz
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(ALL_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -MMD -MP \
-		$< $(FUZZ_OBJS) $(ALL_LDFLAGS) -lyaml -ljson-c -o $@
+		$< $(FUZZ_OBJS) $(ALL_LDFLAGS) $(FUZZ_LIBS) -o $@
+
+# fuzz_http2's seeds, with header blocks from nghttp2's HPACK deflater:
+# made by hand with `make fuzz-seeds`, and checked in.
+.PHONY: fuzz-seeds
+fuzz-seeds: $(OUTPUT)/fuzz/gen_h2
+	$(Q)$(OUTPUT)/fuzz/gen_h2 tests/fuzz/corpus/fuzz_http2
+
+$(OUTPUT)/fuzz/gen_h2: tests/fuzz/gen_h2.c | $(OUTPUT)/fuzz
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(ALL_LDFLAGS) -lnghttp2 -o $@
 
 # ---------------------------------------------------------------------------
 # Installing. The usual GNU variables; sysconfdir is /etc whatever the

@@ -18,7 +18,10 @@
  * extensions and trailers included), so a body that contains a request
  * line is never taken for one, and several pipelined requests in one read
  * are counted one by one. Blank lines before a request line are ignored,
- * as servers do.
+ * as servers do. A Transfer-Encoding whose last coding is not chunked
+ * leaves the body's length unknown: the server refuses the request and
+ * closes the connection (RFC 9112, 6.3), so the request is counted and
+ * the rest of the stream is not read.
  *
  * The state lives in struct tg_http (meter.h), zeroed at the start of a
  * connection. Two states absorb everything that follows:
@@ -106,9 +109,10 @@
 #define TG_HTTP_F_DIGIT		0x10	/* a digit of the number being read */
 #define TG_HTTP_F_PEEK		0x20	/* response: no chunk seen yet after a
 					 * chunked head (a HEAD answer?) */
+#define TG_HTTP_F_TE		0x40	/* this head has a Transfer-Encoding */
 #define TG_HTTP_F_REQUEST	(TG_HTTP_F_CL | TG_HTTP_F_CHUNKED | \
 				 TG_HTTP_F_BAD | TG_HTTP_F_DIGIT | \
-				 TG_HTTP_F_PEEK)
+				 TG_HTTP_F_PEEK | TG_HTTP_F_TE)
 
 /* tg_http.cand: header names (or the method) still matching */
 #define TG_HTTP_N_CL		0x01	/* content-length */
@@ -333,6 +337,10 @@ static inline int tg_http_head_done(struct tg_http *h)
 	__u8 f = h->flags;
 
 	h->flags = (f & ~TG_HTTP_F_REQUEST) | TG_HTTP_F_STARTED;
+	/* Transfer-Encoding without chunked last (or folded onto a line
+	 * of its own, which is not read): no length for the body. */
+	if ((f & TG_HTTP_F_TE) && !(f & TG_HTTP_F_CHUNKED))
+		f |= TG_HTTP_F_BAD;
 	if (f & TG_HTTP_F_BAD) {
 		/* The server rejects it and closes; nothing to follow. */
 		h->state = TG_HTTP_DESYNC;
@@ -380,6 +388,7 @@ static inline void tg_http_colon(struct tg_http *h)
 		 * its last coding decides. */
 		h->cand = TG_HTTP_N_TE;
 		h->flags &= ~TG_HTTP_F_CHUNKED;
+		h->flags |= TG_HTTP_F_TE;
 		h->match = 0;
 		h->state = TG_HTTP_VALUE;
 	} else {

@@ -678,6 +678,22 @@ static void test_plan_errors(void **state)
 		{ "plan: [t\n", "p.yaml:" },
 		{ "", "p.yaml:0:0: empty: no plan\n" },
 		{ PLAN_TRAFFIC, "plan: missing" },
+		/* --region ignores case: an id or a name that names two
+		 * regions would price by the first (found by
+		 * tests/fuzz/fuzz_plan's check) */
+		{ PLAN_HEAD PLAN_TRAFFIC "regions:\n  eu:\n    name: EU\n"
+			  "  us:\n",
+		  NULL },
+		{ PLAN_HEAD PLAN_TRAFFIC "regions:\n  eu:\n  EU:\n",
+		  "regions.EU: 'EU' already names region eu (--region "
+		  "ignores case)\n" },
+		{ PLAN_HEAD PLAN_TRAFFIC "regions:\n  eu-central-1:\n"
+			  "    name: Frankfurt\n  frankfurt:\n",
+		  "regions.frankfurt: 'frankfurt' already names region "
+		  "eu-central-1" },
+		{ PLAN_HEAD PLAN_TRAFFIC "regions:\n  a:\n  b:\n"
+			  "    name: A\n",
+		  "regions.b: 'A' already names region a" },
 	};
 	char msg[512];
 	size_t i;

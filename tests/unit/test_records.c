@@ -333,6 +333,22 @@ static void test_bad_header(void **state)
 	free(out);
 }
 
+/* A CSV file without a header line (blank lines only) says so once, at
+ * its end, not at every later read of that end. */
+static void test_header_missing_once(void **state)
+{
+	const char *blank = in_dir("blank.csv"), *l = in_dir("b.db");
+	char msg[4096], want[512];
+
+	write_text(blank, "\n\n\n");
+	assert_int_equal(import_as(l, &blank, 1, FMT_CSV, msg, sizeof(msg)),
+			 -EINVAL);
+	snprintf(want, sizeof(want),
+		 "%s:3: header: missing\n"
+		 "tollgate: nothing imported: 1 malformed line\n", blank);
+	assert_string_equal(msg, want);
+}
+
 /* Whether @text is one JSON object that json-c reads as valid UTF-8. */
 static bool json_utf8(const char *text, size_t len)
 {
@@ -639,6 +655,7 @@ int main(void)
 		cmocka_unit_test(test_overwrite),
 		cmocka_unit_test(test_malformed_file),
 		cmocka_unit_test(test_bad_header),
+		cmocka_unit_test(test_header_missing_once),
 		cmocka_unit_test(test_bom),
 		cmocka_unit_test(test_export_not_utf8),
 		cmocka_unit_test(test_failed_import_leaves_nothing),

@@ -675,6 +675,7 @@ static int next_record(struct import_file *in, const char *ledger_tz,
 		return -EIO;
 	}
 	if (in->fmt == FMT_CSV && !in->have_header && in->line) {
+		in->have_header = true;	/* said once: the end stays */
 		snprintf(err, sizeof(err), "header: missing");
 		ret = -EINVAL;
 		goto bad;

@@ -290,11 +290,37 @@ static int region_setting(struct walk *w, const char *key,
 	return fail(w, v, "unknown setting (name, traffic)");
 }
 
+/* Does @s name region @q, as plan_select_region() reads a name? */
+static bool region_named(const struct plan_region *q, const char *s)
+{
+	return !strcasecmp(s, q->id) || (*q->name && !strcasecmp(s, q->name));
+}
+
+/* --region takes an id or a name, in any case: each must name one region
+ * only, or a bill would be priced by whichever comes first. */
+static int region_unique(struct walk *w, const yaml_node_t *v,
+			 const struct plan *p)
+{
+	const struct plan_region *r = &p->regions[p->nr_regions - 1], *q;
+	const char *s;
+
+	for (q = p->regions; q < r; q++) {
+		s = region_named(q, r->id) ? r->id :
+		    *r->name && region_named(q, r->name) ? r->name : NULL;
+		if (s)
+			return fail(w, v, "'%s' already names region %s "
+					  "(--region ignores case)",
+				    s, q->id);
+	}
+	return 0;
+}
+
 static int regions_setting(struct walk *w, const char *key,
 			   const yaml_node_t *v, void *ctx)
 {
 	struct plan *p = ctx;
 	struct plan_region *r;
+	int err;
 
 	if (p->nr_regions == PLAN_MAX_REGIONS)
 		return fail(w, v, "more than %d regions", PLAN_MAX_REGIONS);
@@ -303,9 +329,13 @@ static int regions_setting(struct walk *w, const char *key,
 		return fail(w, v, "region id longer than %zu characters",
 			    sizeof(r->id) - 1);
 	strcpy(r->id, key);
-	if (v && v->type == YAML_SCALAR_NODE && !*scalar(v))
-		return 0;	/* "cn-north-1:" with nothing under it */
-	return each(w, v, region_setting, r);
+	/* "cn-north-1:" may have nothing under it */
+	if (!v || v->type != YAML_SCALAR_NODE || *scalar(v)) {
+		err = each(w, v, region_setting, r);
+		if (err)
+			return err;
+	}
+	return region_unique(w, v, p);
 }
 
 static int calls_setting(struct walk *w, const char *key,
