@@ -275,6 +275,23 @@ static __always_inline void peer_add_calls(const struct tg_peer_key *key,
 		__sync_fetch_and_add(&bank_of(v, n.bank)->calls, calls);
 }
 
+/*
+ * Count a packet of peer @key that no metered socket sends or receives any
+ * more (a reset the kernel answers for a socket gone, a segment of a
+ * closing or TIME_WAIT connection): into the peer's slot when it has one,
+ * else its billing key's bucket, in the bank of @n. Never makes a slot: the
+ * socket that would cache it is gone.
+ */
+static __always_inline void count_key(const struct tg_peer_key *key,
+				      const struct tg_now *n, bool out,
+				      __u64 bytes, __u64 packets)
+{
+	__u32 *cur = bpf_map_lookup_elem(&tg_peer_idx, key);
+
+	count_slot(cur ? *cur + 1 : TG_SLOT_OVERFLOW, key, n, out, bytes,
+		   packets);
+}
+
 /* A TCP or UDP socket on an ephemeral port was opened by this host. */
 static __always_inline __u8 role_from_port(__u32 proto, __u16 local_port)
 {
