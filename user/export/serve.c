@@ -4,10 +4,31 @@
  * libmicrohttpd's own threads.
  *
  * The collection loop renders the page and publishes it here; a scrape
- * copies the last page published under a mutex held for a memcpy, so no
- * number of slow or stuck clients can hold up the loop, and no HTTP thread
- * ever reads a BPF map. libmicrohttpd bounds connections and idle time;
- * requests it cannot parse get its own 400 and the server carries on.
+ * takes a reference on the last page published, under a mutex held for
+ * a pointer, so no number of slow or stuck clients can hold up the loop,
+ * and no HTTP thread ever reads a BPF map. Requests libmicrohttpd cannot
+ * parse get its own 400 and the server carries on.
+ *
+ * Connections, beyond libmicrohttpd's idle timeout (serve.h has the
+ * numbers):
+ * - each one is tracked from its accept (a notify callback) to its close,
+ *   with its client: an IPv4 address, or an IPv6 /64, since one host
+ *   holds a whole /64;
+ * - the accept policy refuses a client's connection beyond its share, and
+ *   when all are taken, shuts down the one that has waited longest for a
+ *   request head to make room (or refuses when none waits);
+ * - a reaper thread shuts down every connection whose request head is not
+ *   in SERVE_HEAD_TIMEOUT seconds after its accept or its last answer,
+ *   whatever it trickles meanwhile, and every one whose answer has not
+ *   moved in the kernel's send queue for SERVE_STALL_TIMEOUT seconds;
+ * - send buffers are SERVE_SNDBUF, and a connection closed with bytes
+ *   its client never read is reset (SO_LINGER 0), so that they do not
+ *   linger in kernel memory that the gateway's traffic shares.
+ * shutdown(2) is all the server does to a libmicrohttpd socket: the
+ * library sees the end of the stream and closes it itself. A socket is
+ * closed only after the close notification, which takes the lock the
+ * reaper holds, so the reaper never touches a descriptor number that was
+ * reused.
  *
  * With users configured, every request needs HTTP basic authentication
  * against the users' bcrypt hashes, checked with crypt_r(3). bcrypt is
@@ -21,14 +42,20 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <linux/sockios.h>
 #include <unistd.h>
 #include <microhttpd.h>
 
+#include "export/clients.h"
 #include "export/metrics.h"
 #include "export/serve.h"
 #include "lib/log.h"
@@ -36,6 +63,11 @@
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 #define REALM "tollgate"
 #define MAX_PAGE_FILE (1u << 20)	/* TLS key or certificate */
+#define REAP_EVERY_MS 250
+#define REPORT_EVERY 60			/* seconds between refusal reports */
+/* A connection closed this long after its last answer, with bytes of it
+ * unacknowledged, has a client that does not read. */
+#define LINGER_GRACE 2.0
 
 struct user {
 	char *name;
@@ -44,22 +76,73 @@ struct user {
 				 * passed, NULL: none yet */
 };
 
+/* The last page published; scrapes hold references to it. */
+struct page {
+	atomic_uint refs;
+	size_t len;
+	char *data;
+};
+
+enum phase {
+	PH_HEAD,	/* waiting for a request head (and body) */
+	PH_BUSY,	/* answering */
+};
+
+
+/* One connection, from its accept to its close. */
+struct conn {
+	struct conn *prev, *next;
+	struct metrics_server *s;
+	struct MHD_Connection *c;
+	int fd;
+	unsigned char key[CLIENT_KEY_SIZE];	/* its client */
+	bool counted;		/* in the client's connections */
+	enum phase phase;
+	bool doomed;		/* shut down by the server */
+	double since;		/* the head's clock started (mono) */
+	double answered;	/* last answer queued (mono), 0: none */
+	int outq;		/* bytes unacknowledged at the last look */
+	double outq_since;	/* ... unchanged since */
+};
+
 struct metrics_server {
 	struct MHD_Daemon *d;
+
 	pthread_mutex_t lock;	/* page, users */
-	char *page;
-	size_t len;
+	struct page *page;
 	struct user *users;
 	size_t nr_users;
 	char salt[48];		/* "$5$rounds=1000$...$" for the cache */
+
+	pthread_mutex_t clock;	/* conns, clients, counters; reaper */
+	pthread_cond_t reap_cond;
+	struct conn *conns;
+	unsigned int nr_conns, nr_doomed;
+	struct clients *clients;
+	unsigned long refused_client, refused_full, evicted, expired,
+		stalled;
+	unsigned char last_refused[CLIENT_KEY_SIZE];	/* for the log */
+	double reported;
+	pthread_t reaper;
+	bool reaper_started, stopping;
+
 	char *tls_key, *tls_cert;
 	int fd;			/* listening socket until the daemon runs */
 	unsigned int flags;	/* MHD_USE_* */
-	unsigned int max_connections, timeout;
+	unsigned int want_connections, cap, mhd_limit, per_client;
+	unsigned int timeout, head_timeout, stall_timeout;
 	char listen[64];	/* as given, for messages */
 	unsigned int port;
 	char last_log[256];	/* libmicrohttpd's last message */
 };
+
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 int metrics_parse_listen(const char *s, struct sockaddr_storage *ss)
 {
@@ -107,6 +190,21 @@ int metrics_parse_listen(const char *s, struct sockaddr_storage *ss)
 	return inet_pton(AF_INET6, host, &in6->sin6_addr) == 1 ? 0 : -EINVAL;
 }
 
+unsigned int metrics_connection_cap(unsigned long nofile, unsigned int want)
+{
+	unsigned long reserve = SERVE_FD_RESERVE + nofile / 8, cap;
+
+	if (!want)
+		want = SERVE_MAX_CONNECTIONS;
+	/* What is left after the reserve, and an eighth of that for the
+	 * connections being shut down to make room, which hold their
+	 * descriptors until libmicrohttpd has closed them. */
+	cap = nofile > reserve ? (nofile - reserve) * 8 / 9 : 0;
+	if (cap < 4)
+		cap = 4;
+	return cap < want ? (unsigned int)cap : want;
+}
+
 /* A whole small file, NUL-terminated, for the TLS options. */
 static int read_small(const char *path, char **out)
 {
@@ -137,6 +235,220 @@ static int read_small(const char *path, char **out)
 	*out = buf;
 	return 0;
 }
+
+/* --- connections -------------------------------------------------------- */
+
+/* Shut @k down; libmicrohttpd closes it. With s->clock held. */
+static void doom(struct metrics_server *s, struct conn *k)
+{
+	if (k->doomed)
+		return;
+	k->doomed = true;
+	s->nr_doomed++;
+	shutdown(k->fd, SHUT_RDWR);
+}
+
+static struct conn *conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+/* Accept policy: the client's share, and room (made if need be). */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr,
+				 socklen_t addrlen)
+{
+	struct metrics_server *s = cls;
+	unsigned char key[CLIENT_KEY_SIZE];
+	struct conn *k, *oldest = NULL;
+	bool ok = true;
+
+	client_key(addr, key);
+	pthread_mutex_lock(&s->clock);
+	if (clients_conns(s->clients, key) >= s->per_client) {
+		s->refused_client++;
+		memcpy(s->last_refused, key, CLIENT_KEY_SIZE);
+		ok = false;
+	} else if (s->nr_conns - s->nr_doomed >= s->cap) {
+		for (k = s->conns; k; k = k->next)
+			if (k->phase == PH_HEAD && !k->doomed &&
+			    (!oldest || k->since < oldest->since))
+				oldest = k;
+		if (oldest && s->nr_conns < s->mhd_limit) {
+			doom(s, oldest);
+			s->evicted++;
+		} else {
+			s->refused_full++;
+			ok = false;
+		}
+	}
+	pthread_mutex_unlock(&s->clock);
+	return ok ? MHD_YES : MHD_NO;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **ctx,
+			  enum MHD_ConnectionNotificationCode what)
+{
+	struct metrics_server *s = cls;
+	const union MHD_ConnectionInfo *ci;
+	struct conn *k = *ctx;
+	double now = mono();
+
+	if (what == MHD_CONNECTION_NOTIFY_STARTED) {
+		int sndbuf = SERVE_SNDBUF;
+
+		k = calloc(1, sizeof(*k));
+		if (!k)
+			return;	/* served, untracked */
+		k->c = c;
+		k->s = s;
+		ci = MHD_get_connection_info(c,
+					     MHD_CONNECTION_INFO_CONNECTION_FD);
+		k->fd = ci ? ci->connect_fd : -1;
+		ci = MHD_get_connection_info(c,
+					     MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		client_key(ci ? ci->client_addr : NULL, k->key);
+		k->since = now;
+		if (k->fd >= 0)
+			setsockopt(k->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf,
+				   sizeof(sndbuf));
+		pthread_mutex_lock(&s->clock);
+		/* The table holds twice the connections: room for all. */
+		k->counted = !clients_conn_add(s->clients, k->key);
+		k->next = s->conns;
+		if (s->conns)
+			s->conns->prev = k;
+		s->conns = k;
+		s->nr_conns++;
+		pthread_mutex_unlock(&s->clock);
+		*ctx = k;
+		return;
+	}
+	if (!k)
+		return;
+	pthread_mutex_lock(&s->clock);
+	if (k->prev)
+		k->prev->next = k->next;
+	else
+		s->conns = k->next;
+	if (k->next)
+		k->next->prev = k->prev;
+	s->nr_conns--;
+	if (k->doomed)
+		s->nr_doomed--;
+	if (k->counted)
+		clients_conn_del(s->clients, k->key);
+	pthread_mutex_unlock(&s->clock);
+	/* Bytes the client never read: drop them with a reset rather than
+	 * leave them to the kernel for minutes. An answer closed right
+	 * after it was queued (Connection: close) is still on its way. */
+	if (k->fd >= 0) {
+		int outq = 0;
+
+		if (k->doomed ||
+		    (!ioctl(k->fd, SIOCOUTQ, &outq) && outq > 0 &&
+		     (k->phase != PH_HEAD || now - k->answered > LINGER_GRACE))) {
+			struct linger l = { .l_onoff = 1, .l_linger = 0 };
+
+			setsockopt(k->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+		}
+	}
+	*ctx = NULL;
+	free(k);
+}
+
+/* A request is over: the next head's clock starts. */
+static void on_completed(void *cls, struct MHD_Connection *c, void **state,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct metrics_server *s = cls;
+	struct conn *k = conn_of(c);
+
+	if (!k)
+		return;
+	pthread_mutex_lock(&s->clock);
+	k->phase = PH_HEAD;
+	k->since = mono();
+	pthread_mutex_unlock(&s->clock);
+}
+
+static void report(struct metrics_server *s, double now)
+{
+	unsigned long rc = s->refused_client, rf = s->refused_full,
+		      ev = s->evicted, ex = s->expired, st = s->stalled;
+	char who[64] = "";
+
+	if (now - s->reported < REPORT_EVERY)
+		return;
+	s->reported = now;
+	if (!(rc | rf | ev | ex | st))
+		return;
+	s->refused_client = s->refused_full = s->evicted = s->expired =
+		s->stalled = 0;
+	if (rc)
+		client_key_str(s->last_refused, who, sizeof(who));
+	pr_warn("metrics: in the last %d s: refused %lu connections over a "
+		"client's %u and %lu with all %u in use, closed %lu to make "
+		"room, %lu without a request head in %u s, %lu that did not "
+		"read for %u s%s%s",
+		REPORT_EVERY, rc, s->per_client, rf, s->cap, ev, ex,
+		s->head_timeout, st, s->stall_timeout,
+		who[0] ? "; one client refused: " : "", who);
+}
+
+/* Deadlines no idle timeout enforces. */
+static void *reaper(void *arg)
+{
+	struct metrics_server *s = arg;
+	struct timespec ts;
+	struct conn *k;
+	double now;
+
+	pthread_mutex_lock(&s->clock);
+	s->reported = mono();
+	while (!s->stopping) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += REAP_EVERY_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&s->reap_cond, &s->clock, &ts);
+		if (s->stopping)
+			break;
+		now = mono();
+		for (k = s->conns; k; k = k->next) {
+			int outq = 0;
+
+			if (k->doomed || k->fd < 0)
+				continue;
+			if (k->phase == PH_HEAD &&
+			    now - k->since > s->head_timeout) {
+				s->expired++;
+				doom(s, k);
+				continue;
+			}
+			if (ioctl(k->fd, SIOCOUTQ, &outq) || outq <= 0) {
+				k->outq = 0;
+				continue;
+			}
+			if (outq != k->outq) {
+				k->outq = outq;
+				k->outq_since = now;
+			} else if (now - k->outq_since > s->stall_timeout) {
+				s->stalled++;
+				doom(s, k);
+			}
+		}
+		report(s, now);
+	}
+	pthread_mutex_unlock(&s->clock);
+	return NULL;
+}
+
+/* --- authentication ----------------------------------------------------- */
 
 static bool same(const char *a, const char *b)
 {
@@ -205,8 +517,11 @@ static bool authorized(struct metrics_server *s, const char *name,
 	return ok;
 }
 
+/* --- answers ------------------------------------------------------------ */
+
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status,
-			     const char *text, const char *allow)
+			     const char *text, const char *header,
+			     const char *value)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -217,11 +532,36 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status,
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
 				"text/plain; charset=utf-8");
-	if (allow)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+	if (header)
+		MHD_add_response_header(r, header, value);
 	ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+static enum MHD_Result deny(struct MHD_Connection *c)
+{
+	static const char msg[] = "authentication required\n";
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(sizeof(msg) - 1, (void *)msg,
+					    MHD_RESPMEM_PERSISTENT);
+	if (!r)
+		return MHD_NO;
+	ret = MHD_queue_basic_auth_fail_response(c, REALM, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static void page_put(void *arg)
+{
+	struct page *p = arg;
+
+	if (p && atomic_fetch_sub(&p->refs, 1) == 1) {
+		free(p->data);
+		free(p);
+	}
 }
 
 static const char landing[] =
@@ -229,6 +569,9 @@ static const char landing[] =
 	"<h1>tollgate</h1>\n"
 	"<p><a href=\"/metrics\">Metrics</a></p>\n"
 	"</body></html>\n";
+
+/* Request state in *state: head seen, body being discarded. */
+#define ST_HEAD ((void *)1)
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 				  const char *url, const char *method,
@@ -238,13 +581,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	struct metrics_server *s = cls;
 	bool head = !strcmp(method, MHD_HTTP_METHOD_HEAD);
 	bool get = !strcmp(method, MHD_HTTP_METHOD_GET);
+	struct conn *k = conn_of(c);
 	struct MHD_Response *r;
 	enum MHD_Result ret;
+	struct page *p;
 	bool need_auth;
 
 	/* First call: headers only. Answer then; a body is never read. */
 	if (!*state) {
-		*state = (void *)1;
+		*state = ST_HEAD;
 		if (!get && !head)
 			goto answer;	/* 405 before any body arrives */
 		return MHD_YES;
@@ -254,12 +599,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		return MHD_YES;
 	}
 answer:
+	/* The request is in: the head's deadline no longer applies. */
+	if (k) {
+		pthread_mutex_lock(&s->clock);
+		k->phase = PH_BUSY;
+		k->answered = mono();
+		pthread_mutex_unlock(&s->clock);
+	}
 	/* HTTP/1.1 requires a Host header (RFC 9112 3.2); libmicrohttpd
 	 * lets it pass. */
 	if (!strcmp(version, MHD_HTTP_VERSION_1_1) &&
 	    !MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 					 MHD_HTTP_HEADER_HOST))
-		return reply(c, MHD_HTTP_BAD_REQUEST, "no Host header\n", NULL);
+		return reply(c, MHD_HTTP_BAD_REQUEST, "no Host header\n", NULL,
+			     NULL);
 	pthread_mutex_lock(&s->lock);
 	need_auth = s->nr_users > 0;
 	pthread_mutex_unlock(&s->lock);
@@ -274,23 +627,14 @@ answer:
 		}
 		if (user)
 			MHD_free(user);
-		if (!ok) {
-			static const char msg[] = "authentication required\n";
-
-			r = MHD_create_response_from_buffer(
-				sizeof(msg) - 1, (void *)msg,
-				MHD_RESPMEM_PERSISTENT);
-			if (!r)
-				return MHD_NO;
-			ret = MHD_queue_basic_auth_fail_response(c, REALM, r);
-			MHD_destroy_response(r);
-			return ret;
-		}
+		if (!ok)
+			return deny(c);
 	}
 	if (!strcmp(url, "/")) {
 		if (!get && !head)
 			return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED,
-				     "method not allowed\n", "GET, HEAD");
+				     "method not allowed\n",
+				     MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
 		r = MHD_create_response_from_buffer(sizeof(landing) - 1,
 						    (void *)landing,
 						    MHD_RESPMEM_PERSISTENT);
@@ -304,22 +648,26 @@ answer:
 	}
 	if (strcmp(url, "/metrics"))
 		return reply(c, MHD_HTTP_NOT_FOUND, "not found; try /metrics\n",
-			     NULL);
+			     NULL, NULL);
 	if (!get && !head)
 		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED,
-			     "method not allowed\n", "GET, HEAD");
+			     "method not allowed\n", MHD_HTTP_HEADER_ALLOW,
+			     "GET, HEAD");
 
 	pthread_mutex_lock(&s->lock);
-	if (!s->page) {
-		pthread_mutex_unlock(&s->lock);
-		return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE,
-			     "no collection yet\n", NULL);
-	}
-	r = MHD_create_response_from_buffer(s->len, s->page,
-					    MHD_RESPMEM_MUST_COPY);
+	p = s->page;
+	if (p)
+		atomic_fetch_add(&p->refs, 1);
 	pthread_mutex_unlock(&s->lock);
-	if (!r)
+	if (!p)
+		return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+			     "no collection yet\n", NULL, NULL);
+	r = MHD_create_response_from_buffer_with_free_callback_cls(
+		p->len, p->data, page_put, p);
+	if (!r) {
+		page_put(p);
 		return MHD_NO;
+	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, CONTENT_TYPE);
 	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
 	MHD_destroy_response(r);
@@ -342,6 +690,8 @@ static void on_log(void *cls, const char *fmt, va_list ap)
 		memcpy(s->last_log, msg, sizeof(msg));
 	pr_debug("metrics: %s", msg);
 }
+
+/* --- users -------------------------------------------------------------- */
 
 static void free_users(struct user *u, size_t nr)
 {
@@ -398,6 +748,8 @@ static int make_salt(char *buf, size_t len)
 	return 0;
 }
 
+/* --- life cycle --------------------------------------------------------- */
+
 /* The port of @ss, for libmicrohttpd's messages. */
 static uint16_t listen_port(const struct sockaddr_storage *ss)
 {
@@ -414,13 +766,17 @@ static int open_socket(struct metrics_server *s,
 	socklen_t len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
 						   sizeof(struct sockaddr_in);
 	struct sockaddr_storage bound;
-	int one = 1, err;
+	int one = 1, sndbuf = SERVE_SNDBUF, err;
 
 	s->fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
 		       0);
 	if (s->fd < 0)
 		goto fail;
+	/* Accepted sockets inherit the send buffer: bounded from their
+	 * first byte on. */
 	if (setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    setsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf,
+		       sizeof(sndbuf)) ||
 	    (ss->ss_family == AF_INET6 &&
 	     setsockopt(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) ||
 	    bind(s->fd, (const struct sockaddr *)ss, len) ||
@@ -455,12 +811,27 @@ int metrics_server_open(struct metrics_server **out,
 		return -ENOMEM;
 	s->fd = -1;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->clock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&s->reap_cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	s->flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 		   MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		s->flags |= MHD_USE_IPv6;
-	s->max_connections = o->max_connections ? o->max_connections : 1024;
-	s->timeout = o->timeout ? o->timeout : 10;
+	s->want_connections = o->max_connections ? o->max_connections :
+						   SERVE_MAX_CONNECTIONS;
+	s->per_client = o->per_client ? o->per_client : SERVE_PER_CLIENT;
+	s->timeout = o->timeout ? o->timeout : SERVE_TIMEOUT;
+	s->head_timeout = o->head_timeout ? o->head_timeout :
+					    SERVE_HEAD_TIMEOUT;
+	s->stall_timeout = o->stall_timeout ? o->stall_timeout :
+					      SERVE_STALL_TIMEOUT;
 	snprintf(s->listen, sizeof(s->listen), "%s", o->listen);
 	err = make_salt(s->salt, sizeof(s->salt));
 	if (err)
@@ -491,19 +862,35 @@ fail:
 
 int metrics_server_run(struct metrics_server *s)
 {
+	struct rlimit rl = { .rlim_cur = 1024 };
 	int err;
+
+	/* The cap fits the descriptors this process may hold now, after a
+	 * privilege drop, leaving the rest of the agent its share. */
+	getrlimit(RLIMIT_NOFILE, &rl);
+	s->cap = metrics_connection_cap(rl.rlim_cur, s->want_connections);
+	s->mhd_limit = s->cap + s->cap / 8 + 2;
+	s->clients = clients_new(s->mhd_limit);
+	if (!s->clients)
+		return -errno;
+	err = pthread_create(&s->reaper, NULL, reaper, s);
+	if (err)
+		return -err;
+	s->reaper_started = true;
 
 	/* MHD_start_daemon() takes options as a va_list: TLS or not, the
 	 * list must end in MHD_OPTION_END, so the TLS pair comes last. */
 	errno = 0;
 	s->d = MHD_start_daemon(
-		s->flags, s->port, NULL, NULL, on_request, s,
+		s->flags, s->port, on_accept, s, on_request, s,
+		MHD_OPTION_EXTERNAL_LOGGER, on_log, s,
 		MHD_OPTION_LISTEN_SOCKET, s->fd,
 		MHD_OPTION_THREAD_POOL_SIZE, 2u,
-		MHD_OPTION_CONNECTION_LIMIT, s->max_connections,
+		MHD_OPTION_CONNECTION_LIMIT, s->mhd_limit,
 		MHD_OPTION_CONNECTION_TIMEOUT, s->timeout,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
-		MHD_OPTION_EXTERNAL_LOGGER, on_log, s,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 		s->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
 		s->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, s->tls_key,
 		MHD_OPTION_END);
@@ -515,6 +902,10 @@ int metrics_server_run(struct metrics_server *s)
 		return err;
 	}
 	s->fd = -1;	/* libmicrohttpd's now: it closes it */
+	pr_info("metrics: at most %u connections (descriptor limit %llu), "
+		"%u per client; request heads within %u s",
+		s->cap, (unsigned long long)rl.rlim_cur, s->per_client,
+		s->head_timeout);
 	return 0;
 }
 
@@ -537,31 +928,47 @@ unsigned int metrics_server_port(const struct metrics_server *s)
 
 void metrics_server_publish(struct metrics_server *s, char *page, size_t len)
 {
-	char *old;
+	struct page *p = malloc(sizeof(*p)), *old;
 
+	if (!p) {
+		free(page);
+		return;	/* the old page stays */
+	}
+	atomic_init(&p->refs, 1);
+	p->data = page;
+	p->len = len;
 	pthread_mutex_lock(&s->lock);
 	old = s->page;
-	s->page = page;
-	s->len = len;
+	s->page = p;
 	pthread_mutex_unlock(&s->lock);
-	free(old);
+	page_put(old);
 }
 
 void metrics_server_stop(struct metrics_server *s)
 {
 	if (!s)
 		return;
+	if (s->reaper_started) {
+		pthread_mutex_lock(&s->clock);
+		s->stopping = true;
+		pthread_cond_signal(&s->reap_cond);
+		pthread_mutex_unlock(&s->clock);
+		pthread_join(s->reaper, NULL);
+	}
 	if (s->d)
 		MHD_stop_daemon(s->d);
 	if (s->fd >= 0)
 		close(s->fd);
 	free_users(s->users, s->nr_users);
-	free(s->page);
+	clients_free(s->clients);
+	page_put(s->page);
 	if (s->tls_key) {
 		explicit_bzero(s->tls_key, strlen(s->tls_key));
 		free(s->tls_key);
 	}
 	free(s->tls_cert);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->clock);
+	pthread_cond_destroy(&s->reap_cond);
 	free(s);
 }

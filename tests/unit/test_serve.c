@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * test_serve.c - the metrics endpoint's defences, on loopback: the
+ * connection cap that a descriptor limit leaves, a client's share of
+ * connections, and the deadline of a request head (counted from the
+ * connection, however the head trickles).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <cmocka.h>
+
+#include "export/serve.h"
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void test_cap(void **state)
+{
+	/* 1024: 128 + 128 kept, and an eighth of the rest for connections
+	 * being closed. */
+	assert_int_equal(metrics_connection_cap(1024, 0), 682);
+	assert_int_equal(metrics_connection_cap(1024, 100), 100);
+	assert_int_equal(metrics_connection_cap(4096, 0), SERVE_MAX_CONNECTIONS);
+	assert_int_equal(metrics_connection_cap(65536, 5000), 5000);
+	/* Always a few, never more than the limit leaves. */
+	assert_int_equal(metrics_connection_cap(64, 0), 4);
+	assert_int_equal(metrics_connection_cap(0, 0), 4);
+	assert_true(metrics_connection_cap(300, 0) + 128 + 300 / 8 <= 300);
+}
+
+/* A connection to @port from 127.0.0.@host. */
+static int dial(unsigned int port, int host)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons(port) }, src = a;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	src.sin_port = 0;
+	src.sin_addr.s_addr = htonl(INADDR_LOOPBACK + host - 1);
+	assert_int_equal(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+/* Whether the server closed @fd within @secs (the end of the stream or a
+ * reset; an answer's bytes are read past). */
+static bool closed_within(int fd, double secs)
+{
+	double end = now() + secs;
+	char buf[4096];
+
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		double left = end - now();
+		ssize_t n;
+
+		if (left <= 0 || poll(&p, 1, (int)(left * 1000) + 1) <= 0)
+			return false;
+		n = read(fd, buf, sizeof(buf));
+		if (n <= 0)
+			return true;
+	}
+}
+
+/* The whole answer to @req, sent on a new connection from 127.0.0.@host. */
+static void ask(unsigned int port, int host, const char *req, char *buf,
+		size_t len)
+{
+	int fd = dial(port, host);
+	size_t n = 0;
+	ssize_t r;
+
+	assert_int_equal(write(fd, req, strlen(req)), strlen(req));
+	while (n + 1 < len && (r = read(fd, buf + n, len - n - 1)) > 0)
+		n += r;
+	buf[n] = '\0';
+	close(fd);
+}
+
+static void test_per_client(void **state)
+{
+	struct metrics_server *s;
+	int fds[SERVE_PER_CLIENT + 1], other, i;
+	char buf[4096];
+	unsigned int port;
+
+	assert_int_equal(metrics_server_start(&s,
+		&(struct metrics_server_opts){ .listen = "127.0.0.1:0" }), 0);
+	port = metrics_server_port(s);
+	metrics_server_publish(s, strdup("x 1\n"), 4);
+	for (i = 0; i < SERVE_PER_CLIENT; i++)
+		fds[i] = dial(port, 2);
+	usleep(200 * 1000);	/* the server has seen them */
+	/* One more from the same client: closed at once. */
+	fds[i] = dial(port, 2);
+	assert_true(closed_within(fds[i], 1));
+	/* Another client is served meanwhile. */
+	other = dial(port, 3);
+	assert_false(closed_within(other, 0.2));
+	close(other);
+	ask(port, 4, "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+	    buf, sizeof(buf));
+	assert_int_equal(strncmp(buf, "HTTP/1.1 200 ", 13), 0);
+	/* One of the eight goes: the client may open one again. */
+	close(fds[0]);
+	usleep(300 * 1000);
+	fds[0] = dial(port, 2);
+	assert_false(closed_within(fds[0], 0.3));
+	for (i = 0; i <= SERVE_PER_CLIENT; i++)
+		close(fds[i]);
+	metrics_server_stop(s);
+}
+
+static void test_head_deadline(void **state)
+{
+	static const char req[] = "GET /metrics HTTP/1.1\r\nHost: t\r\n";
+	struct metrics_server *s;
+	unsigned int port;
+	double t0, t;
+	char buf[4096];
+	int fd, n = 0;
+
+	assert_int_equal(metrics_server_start(&s,
+		&(struct metrics_server_opts){ .listen = "127.0.0.1:0",
+					       .head_timeout = 1 }), 0);
+	port = metrics_server_port(s);
+	metrics_server_publish(s, strdup("x 1\n"), 4);
+
+	/* A head that trickles, a line every 0.3 s: never idle, closed
+	 * a second after the connection all the same. */
+	t0 = now();
+	fd = dial(port, 2);
+	assert_int_equal(write(fd, req, sizeof(req) - 1), sizeof(req) - 1);
+	while (!closed_within(fd, 0.3)) {
+		char line[32];
+		int len = snprintf(line, sizeof(line), "X-%d: a\r\n", n++);
+
+		if (write(fd, line, len) != len)
+			break;
+		assert_true(now() - t0 < 5);
+	}
+	t = now() - t0;
+	close(fd);
+	assert_true(t >= 0.9);
+	assert_true(t < 2.5);
+
+	/* A keep-alive connection gets a second from its last answer. */
+	fd = dial(port, 2);
+	assert_int_equal(write(fd, req, sizeof(req) - 1), sizeof(req) - 1);
+	assert_int_equal(write(fd, "\r\n", 2), 2);
+	assert_true(read(fd, buf, sizeof(buf)) > 0);
+	t0 = now();
+	assert_true(closed_within(fd, 3));
+	t = now() - t0;
+	assert_true(t >= 0.7);
+	close(fd);
+
+	/* A head on time is answered. */
+	ask(port, 2, "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+	    buf, sizeof(buf));
+	assert_int_equal(strncmp(buf, "HTTP/1.1 200 ", 13), 0);
+	metrics_server_stop(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cap),
+		cmocka_unit_test(test_per_client),
+		cmocka_unit_test(test_head_deadline),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
