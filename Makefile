@@ -20,7 +20,7 @@ BIN := tollgate
 # Debian packages that build, run and test tollgate.
 DEPS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 	      make gcc libc6-dev libclang-rt-14-dev libyaml-dev libjson-c-dev \
-	      libsqlite3-dev libmicrohttpd-dev libcrypt-dev \
+	      libsqlite3-dev libmicrohttpd-dev libgnutls28-dev libcrypt-dev \
 	      libpq-dev
 # The natural day of the ledger comes from the system time-zone database.
 DEPS_RUN := tzdata
@@ -41,8 +41,9 @@ LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
 # Configuration and price plans (YAML), IP-range files and usage records
 # (JSON), the ledger (SQLite), the fleet ledger (PostgreSQL's libpq).
 LIBS += -lyaml -ljson-c -lsqlite3 -lpq
-# The metrics endpoint (libmicrohttpd, its own threads), bcrypt passwords.
-LIBS += -lmicrohttpd -lcrypt -lpthread
+# The metrics endpoint (libmicrohttpd, its own threads), bcrypt passwords,
+# and GnuTLS (libmicrohttpd's TLS) for the HMAC of passwords that passed.
+LIBS += -lmicrohttpd -lcrypt -lgnutls -lpthread
 ALL_LDFLAGS := $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 BPF_CFLAGS := -g -O2 -mcpu=v3 -Wall -Werror -target bpf \

@@ -3,7 +3,8 @@
  * test_clients.c - the metrics endpoint's table of clients: who counts as
  * one client, connections counted through thousands of clients coming
  * and going in random order (deletions shift entries back: none may be
- * lost), and a full table.
+ * lost), the allowance of password checks and its refill, and a table
+ * full of clients with connections.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -73,7 +74,7 @@ static void nth(unsigned int i, unsigned char key[CLIENT_KEY_SIZE])
 static void test_conns(void **state)
 {
 	enum { N = 1000, PER = 3 };
-	struct clients *t = clients_new(N * PER);
+	struct clients *t = clients_new(N * PER, 5, 5);
 	unsigned int *held = calloc(N, sizeof(*held));
 	unsigned char key[CLIENT_KEY_SIZE];
 	unsigned int i, step, total = 0;
@@ -86,11 +87,11 @@ static void test_conns(void **state)
 		i = rand() % N;
 		nth(i, key);
 		if (held[i] < PER && (rand() & 1)) {
-			assert_int_equal(clients_conn_add(t, key), 0);
+			assert_int_equal(clients_conn_add(t, key, step), 0);
 			held[i]++;
 			total++;
 		} else if (held[i]) {
-			clients_conn_del(t, key);
+			clients_conn_del(t, key, step);
 			held[i]--;
 			total--;
 		}
@@ -109,36 +110,73 @@ static void test_conns(void **state)
 	for (i = 0; i < N; i++) {
 		nth(i, key);
 		while (held[i]--)
-			clients_conn_del(t, key);
+			clients_conn_del(t, key, step);
 		assert_int_equal(clients_conns(t, key), 0);
 	}
 	assert_int_equal(clients_count(t), 0);
 	/* One less than none is none. */
-	clients_conn_del(t, key);
+	clients_conn_del(t, key, step);
 	assert_int_equal(clients_conns(t, key), 0);
 	free(held);
+	clients_free(t);
+}
+
+static void test_allowance(void **state)
+{
+	struct clients *t = clients_new(10, 5, 5);
+	unsigned char a[CLIENT_KEY_SIZE], b[CLIENT_KEY_SIZE];
+	int i;
+
+	assert_non_null(t);
+	key4("192.0.2.1", a);
+	key4("192.0.2.2", b);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(clients_take(t, a, 100), 0);
+	/* Spent: the next one in 5 s. */
+	assert_int_equal(clients_take(t, a, 100), 5);
+	assert_int_equal(clients_take(t, a, 102.5), 3);
+	/* Another client has its own. */
+	assert_int_equal(clients_take(t, b, 100), 0);
+	/* One every 5 s. */
+	assert_int_equal(clients_take(t, a, 105), 0);
+	assert_int_equal(clients_take(t, a, 105), 5);
+	/* A check that passed is given back. */
+	clients_refund(t, a, 105);
+	assert_int_equal(clients_take(t, a, 105), 0);
+	/* Full again after 25 s: forgotten once given back in full. */
+	assert_int_equal(clients_count(t), 2);
+	clients_refund(t, a, 200);
+	clients_refund(t, b, 200);
+	assert_int_equal(clients_count(t), 0);
+	assert_int_equal(clients_take(t, a, 200), 0);
 	clients_free(t);
 }
 
 static void test_full(void **state)
 {
 	/* 256 slots, three quarters usable. */
-	struct clients *t = clients_new(1);
+	struct clients *t = clients_new(1, 1, 5);
 	unsigned char key[CLIENT_KEY_SIZE];
 	unsigned int i, added = 0;
 
 	assert_non_null(t);
-	for (i = 0; i < 400; i++) {
+	/* Allowances alone: forgotten to make room for connections. */
+	for (i = 0; i < 150; i++) {
 		nth(i, key);
-		if (clients_conn_add(t, key))
+		assert_int_equal(clients_take(t, key, 0), 0);
+	}
+	for (i = 1000; i < 1400; i++) {
+		nth(i, key);
+		if (clients_conn_add(t, key, 0))
 			break;
 		added++;
 	}
 	assert_int_equal(added, 192);
-	/* A client there already may add more. */
-	nth(0, key);
-	assert_int_equal(clients_conn_add(t, key), 0);
-	assert_int_equal(clients_conns(t, key), 2);
+	nth(i, key);
+	assert_int_equal(clients_conn_add(t, key, 0), -ENOSPC);
+	/* A client the table has no room for is not limited. */
+	assert_int_equal(clients_take(t, key, 0), 0);
+	assert_int_equal(clients_take(t, key, 0), 0);
 	clients_free(t);
 }
 
@@ -147,6 +185,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_conns),
+		cmocka_unit_test(test_allowance),
 		cmocka_unit_test(test_full),
 	};
 

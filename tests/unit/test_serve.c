@@ -2,10 +2,12 @@
 /*
  * test_serve.c - the metrics endpoint's defences, on loopback: the
  * connection cap that a descriptor limit leaves, a client's share of
- * connections, and the deadline of a request head (counted from the
- * connection, however the head trickles).
+ * connections, the deadline of a request head (counted from the
+ * connection, however the head trickles), and the allowance of password
+ * checks per client (429 with Retry-After beyond it).
  */
 #include <arpa/inet.h>
+#include <crypt.h>
 #include <errno.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -42,6 +44,17 @@ static void test_cap(void **state)
 	assert_int_equal(metrics_connection_cap(64, 0), 4);
 	assert_int_equal(metrics_connection_cap(0, 0), 4);
 	assert_true(metrics_connection_cap(300, 0) + 128 + 300 / 8 <= 300);
+}
+
+/* A bcrypt hash of @pw, cheapest cost. */
+static void bcrypt(const char *pw, char *hash, size_t len)
+{
+	char salt[64];
+
+	assert_non_null(crypt_gensalt_rn("$2b$", 4, NULL, 0, salt,
+					 sizeof(salt)));
+	snprintf(hash, len, "%s", crypt(pw, salt));
+	assert_int_equal(strncmp(hash, "$2b$04$", 7), 0);
 }
 
 /* A connection to @port from 127.0.0.@host. */
@@ -180,12 +193,72 @@ static void test_head_deadline(void **state)
 	metrics_server_stop(s);
 }
 
+#define AUTH(b64) "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n" \
+		  "Authorization: Basic " b64 "\r\n\r\n"
+
+static void test_auth(void **state)
+{
+	struct tg_metrics_user u[2] = { { .name = "prom" }, { .name = "ops" } };
+	struct metrics_server *s;
+	char buf[4096], h1[128], h2[128];
+	unsigned int port;
+	int i;
+
+	bcrypt("pw", h1, sizeof(h1));
+	bcrypt("other", h2, sizeof(h2));
+	u[0].hash = h1;
+	u[1].hash = h2;
+	assert_int_equal(metrics_server_start(&s,
+		&(struct metrics_server_opts){ .listen = "127.0.0.1:0" }), 0);
+	assert_int_equal(metrics_server_set_users(s, u, 2), 0);
+	port = metrics_server_port(s);
+	metrics_server_publish(s, strdup("x 1\n"), 4);
+
+	/* prom:pw, then from the cache; ops:other */
+	for (i = 0; i < 3; i++) {
+		ask(port, 2, AUTH("cHJvbTpwdw=="), buf, sizeof(buf));
+		assert_int_equal(strncmp(buf, "HTTP/1.1 200 ", 13), 0);
+	}
+	ask(port, 2, AUTH("b3BzOm90aGVy"), buf, sizeof(buf));
+	assert_int_equal(strncmp(buf, "HTTP/1.1 200 ", 13), 0);
+	/* Wrong password, unknown user (nobody:pw): 401, each from an
+	 * address of its own. */
+	ask(port, 3, AUTH("cHJvbTp3cm9uZw=="), buf, sizeof(buf));
+	assert_int_equal(strncmp(buf, "HTTP/1.1 401 ", 13), 0);
+	assert_non_null(strstr(buf, "WWW-Authenticate: Basic realm=\"tollgate\""));
+	ask(port, 4, AUTH("bm9ib2R5OnB3"), buf, sizeof(buf));
+	assert_int_equal(strncmp(buf, "HTTP/1.1 401 ", 13), 0);
+
+	/* One address: SERVE_AUTH_BURST checks, then 429 at once. */
+	for (i = 0; i < SERVE_AUTH_BURST; i++) {
+		ask(port, 5, AUTH("cHJvbTp3cm9uZw=="), buf, sizeof(buf));
+		assert_int_equal(strncmp(buf, "HTTP/1.1 401 ", 13), 0);
+	}
+	ask(port, 5, AUTH("cHJvbTp3cm9uZw=="), buf, sizeof(buf));
+	assert_int_equal(strncmp(buf, "HTTP/1.1 429 ", 13), 0);
+	assert_non_null(strstr(buf, "Retry-After: "));
+	/* A password that passed is not held up by the allowance. */
+	ask(port, 5, AUTH("cHJvbTpwdw=="), buf, sizeof(buf));
+	assert_int_equal(strncmp(buf, "HTTP/1.1 200 ", 13), 0);
+
+	/* A new hash forgets the password remembered for the old one. */
+	u[0].hash = h2;
+	assert_int_equal(metrics_server_set_users(s, u, 2), 0);
+	ask(port, 6, AUTH("cHJvbTpwdw=="), buf, sizeof(buf));
+	assert_int_equal(strncmp(buf, "HTTP/1.1 401 ", 13), 0);
+	/* ops is unchanged: still remembered, even at the spent address. */
+	ask(port, 5, AUTH("b3BzOm90aGVy"), buf, sizeof(buf));
+	assert_int_equal(strncmp(buf, "HTTP/1.1 200 ", 13), 0);
+	metrics_server_stop(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cap),
 		cmocka_unit_test(test_per_client),
 		cmocka_unit_test(test_head_deadline),
+		cmocka_unit_test(test_auth),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

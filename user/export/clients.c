@@ -22,6 +22,8 @@ struct client {
 	unsigned char key[CLIENT_KEY_SIZE];
 	bool used;
 	unsigned int conns;
+	double tokens;		/* checks it may start, as of stamp */
+	double stamp;
 };
 
 struct clients {
@@ -29,6 +31,8 @@ struct clients {
 	size_t size;		/* slots, a power of two */
 	size_t used;
 	__u64 seed;
+	unsigned int burst;
+	double refill;
 };
 
 void client_key(const struct sockaddr *sa, unsigned char key[CLIENT_KEY_SIZE])
@@ -64,14 +68,16 @@ const char *client_key_str(const unsigned char key[CLIENT_KEY_SIZE],
 	return buf;
 }
 
-struct clients *clients_new(unsigned int max_conns)
+struct clients *clients_new(unsigned int max_conns, unsigned int burst,
+			    double refill)
 {
 	struct clients *t = calloc(1, sizeof(*t));
 	size_t size = 256;
 
 	if (!t)
 		return NULL;
-	/* At most half full. */
+	/* Clients with connections fill at most half; those only
+	 * remembered for their allowance, the rest. */
 	while (size < 2 * (size_t)max_conns + 64)
 		size *= 2;
 	t->v = calloc(size, sizeof(*t->v));
@@ -82,6 +88,8 @@ struct clients *clients_new(unsigned int max_conns)
 		return NULL;
 	}
 	t->size = size;
+	t->burst = burst;
+	t->refill = refill > 0 ? refill : 1;
 	return t;
 }
 
@@ -110,6 +118,20 @@ static size_t slot_of(const struct clients *t,
 	return (size_t)(h ^ (h >> 29)) & (t->size - 1);
 }
 
+static double tokens(const struct clients *t, const struct client *c,
+		     double now)
+{
+	double v = c->tokens + (now - c->stamp) / t->refill;
+
+	return v > t->burst ? t->burst : v;
+}
+
+/* Nothing to remember: no connection, a full allowance. */
+static bool idle(const struct clients *t, const struct client *c, double now)
+{
+	return !c->conns && tokens(t, c, now) >= t->burst;
+}
+
 static void delete_at(struct clients *t, size_t i)
 {
 	size_t mask = t->size - 1, j = i, h;
@@ -130,6 +152,22 @@ static void delete_at(struct clients *t, size_t i)
 	t->used--;
 }
 
+/* Forget what need not be remembered; with @force, every client without
+ * a connection (their allowances start afresh). */
+static void prune(struct clients *t, double now, bool force)
+{
+	size_t i = 0;
+
+	while (i < t->size) {
+		struct client *c = &t->v[i];
+
+		if (c->used && (idle(t, c, now) || (force && !c->conns)))
+			delete_at(t, i);	/* slot i holds another now */
+		else
+			i++;
+	}
+}
+
 static bool full(const struct clients *t)
 {
 	return (t->used + 1) * 4 > t->size * 3;
@@ -137,33 +175,53 @@ static bool full(const struct clients *t)
 
 /* @key's entry; with @add, made when missing. NULL: none, or no room. */
 static struct client *get(struct clients *t,
-			  const unsigned char key[CLIENT_KEY_SIZE], bool add)
+			  const unsigned char key[CLIENT_KEY_SIZE], bool add,
+			  bool force, double now)
 {
 	size_t mask = t->size - 1, i;
 
 	for (i = slot_of(t, key); t->v[i].used; i = (i + 1) & mask)
 		if (!memcmp(t->v[i].key, key, CLIENT_KEY_SIZE))
 			return &t->v[i];
-	if (!add || full(t))
+	if (!add)
 		return NULL;
+	if (full(t)) {
+		prune(t, now, false);
+		if (full(t) && force)
+			prune(t, now, true);
+		if (full(t))
+			return NULL;
+		for (i = slot_of(t, key); t->v[i].used; i = (i + 1) & mask)
+			;
+	}
 	memset(&t->v[i], 0, sizeof(t->v[i]));
 	memcpy(t->v[i].key, key, CLIENT_KEY_SIZE);
 	t->v[i].used = true;
+	t->v[i].tokens = t->burst;
+	t->v[i].stamp = now;
 	t->used++;
 	return &t->v[i];
+}
+
+static void put(struct clients *t, struct client *c, double now)
+{
+	if (idle(t, c, now))
+		delete_at(t, c - t->v);
 }
 
 unsigned int clients_conns(struct clients *t,
 			   const unsigned char key[CLIENT_KEY_SIZE])
 {
-	struct client *c = get(t, key, false);
+	struct client *c = get(t, key, false, false, 0);
 
 	return c ? c->conns : 0;
 }
 
-int clients_conn_add(struct clients *t, const unsigned char key[CLIENT_KEY_SIZE])
+int clients_conn_add(struct clients *t, const unsigned char key[CLIENT_KEY_SIZE],
+		     double now)
 {
-	struct client *c = get(t, key, true);
+	/* A connection may take the place of an allowance. */
+	struct client *c = get(t, key, true, true, now);
 
 	if (!c)
 		return -ENOSPC;
@@ -171,14 +229,48 @@ int clients_conn_add(struct clients *t, const unsigned char key[CLIENT_KEY_SIZE]
 	return 0;
 }
 
-void clients_conn_del(struct clients *t, const unsigned char key[CLIENT_KEY_SIZE])
+void clients_conn_del(struct clients *t, const unsigned char key[CLIENT_KEY_SIZE],
+		      double now)
 {
-	struct client *c = get(t, key, false);
+	struct client *c = get(t, key, false, false, now);
 
 	if (!c)
 		return;
 	if (c->conns)
 		c->conns--;
-	if (!c->conns)
-		delete_at(t, c - t->v);
+	put(t, c, now);
+}
+
+int clients_take(struct clients *t, const unsigned char key[CLIENT_KEY_SIZE],
+		 double now)
+{
+	struct client *c = get(t, key, true, false, now);
+	double v;
+
+	if (!c)
+		return 0;
+	v = tokens(t, c, now);
+	if (v < 1) {
+		double w = (1 - v) * t->refill;
+		int s = (int)w;
+
+		return s < w || s < 1 ? s + 1 : s;	/* rounded up */
+	}
+	c->tokens = v - 1;
+	c->stamp = now;
+	return 0;
+}
+
+void clients_refund(struct clients *t, const unsigned char key[CLIENT_KEY_SIZE],
+		    double now)
+{
+	struct client *c = get(t, key, false, false, now);
+
+	if (!c)
+		return;
+	c->tokens = tokens(t, c, now) + 1;
+	if (c->tokens > t->burst)
+		c->tokens = t->burst;
+	c->stamp = now;
+	put(t, c, now);
 }

@@ -30,14 +30,15 @@
  * reaper holds, so the reaper never touches a descriptor number that was
  * reused.
  *
- * With users configured, every request needs HTTP basic authentication
- * against the users' bcrypt hashes, checked with crypt_r(3). bcrypt is
- * slow on purpose, so a password that passed is remembered per user as a
- * SHA-256 crypt with a salt made at start: a scrape every few seconds
- * costs one cheap hash, not one bcrypt.
+ * With users configured, every request needs HTTP basic authentication,
+ * checked by auth.c: a password that passed before costs one HMAC here;
+ * any other suspends the connection until auth.c's thread has run
+ * bcrypt, so bcrypt never runs on the threads that answer scrapes. Each
+ * client may start SERVE_AUTH_BURST checks at once and one more every
+ * SERVE_AUTH_REFILL seconds (429 with Retry-After beyond, at once), and
+ * at most AUTH_QUEUE wait (503 beyond).
  */
 #include <arpa/inet.h>
-#include <crypt.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -48,13 +49,13 @@
 #include <string.h>
 #include <time.h>
 #include <sys/ioctl.h>
-#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <linux/sockios.h>
 #include <unistd.h>
 #include <microhttpd.h>
 
+#include "export/auth.h"
 #include "export/clients.h"
 #include "export/metrics.h"
 #include "export/serve.h"
@@ -69,13 +70,6 @@
  * unacknowledged, has a client that does not read. */
 #define LINGER_GRACE 2.0
 
-struct user {
-	char *name;
-	char *hash;		/* bcrypt */
-	char *cached;		/* SHA-256 crypt of the last password that
-				 * passed, NULL: none yet */
-};
-
 /* The last page published; scrapes hold references to it. */
 struct page {
 	atomic_uint refs;
@@ -86,6 +80,7 @@ struct page {
 enum phase {
 	PH_HEAD,	/* waiting for a request head (and body) */
 	PH_BUSY,	/* answering */
+	PH_AUTH,	/* suspended: the password is being checked */
 };
 
 
@@ -103,16 +98,15 @@ struct conn {
 	double answered;	/* last answer queued (mono), 0: none */
 	int outq;		/* bytes unacknowledged at the last look */
 	double outq_since;	/* ... unchanged since */
+	enum auth_verdict verdict;	/* of the password check */
 };
 
 struct metrics_server {
 	struct MHD_Daemon *d;
+	struct auth *auth;
 
-	pthread_mutex_t lock;	/* page, users */
+	pthread_mutex_t lock;	/* page */
 	struct page *page;
-	struct user *users;
-	size_t nr_users;
-	char salt[48];		/* "$5$rounds=1000$...$" for the cache */
 
 	pthread_mutex_t clock;	/* conns, clients, counters; reaper */
 	pthread_cond_t reap_cond;
@@ -120,7 +114,7 @@ struct metrics_server {
 	unsigned int nr_conns, nr_doomed;
 	struct clients *clients;
 	unsigned long refused_client, refused_full, evicted, expired,
-		stalled;
+		stalled, limited;
 	unsigned char last_refused[CLIENT_KEY_SIZE];	/* for the log */
 	double reported;
 	pthread_t reaper;
@@ -316,7 +310,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **ctx,
 				   sizeof(sndbuf));
 		pthread_mutex_lock(&s->clock);
 		/* The table holds twice the connections: room for all. */
-		k->counted = !clients_conn_add(s->clients, k->key);
+		k->counted = !clients_conn_add(s->clients, k->key, now);
 		k->next = s->conns;
 		if (s->conns)
 			s->conns->prev = k;
@@ -339,7 +333,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **ctx,
 	if (k->doomed)
 		s->nr_doomed--;
 	if (k->counted)
-		clients_conn_del(s->clients, k->key);
+		clients_conn_del(s->clients, k->key, now);
 	pthread_mutex_unlock(&s->clock);
 	/* Bytes the client never read: drop them with a reset rather than
 	 * leave them to the kernel for minutes. An answer closed right
@@ -377,24 +371,26 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **state,
 static void report(struct metrics_server *s, double now)
 {
 	unsigned long rc = s->refused_client, rf = s->refused_full,
-		      ev = s->evicted, ex = s->expired, st = s->stalled;
+		      ev = s->evicted, ex = s->expired, st = s->stalled,
+		      li = s->limited;
 	char who[64] = "";
 
 	if (now - s->reported < REPORT_EVERY)
 		return;
 	s->reported = now;
-	if (!(rc | rf | ev | ex | st))
+	if (!(rc | rf | ev | ex | st | li))
 		return;
 	s->refused_client = s->refused_full = s->evicted = s->expired =
-		s->stalled = 0;
-	if (rc)
+		s->stalled = s->limited = 0;
+	if (rc || li)
 		client_key_str(s->last_refused, who, sizeof(who));
 	pr_warn("metrics: in the last %d s: refused %lu connections over a "
 		"client's %u and %lu with all %u in use, closed %lu to make "
 		"room, %lu without a request head in %u s, %lu that did not "
-		"read for %u s%s%s",
+		"read for %u s; %lu password checks over a client's "
+		"allowance%s%s",
 		REPORT_EVERY, rc, s->per_client, rf, s->cap, ev, ex,
-		s->head_timeout, st, s->stall_timeout,
+		s->head_timeout, st, s->stall_timeout, li,
 		who[0] ? "; one client refused: " : "", who);
 }
 
@@ -450,71 +446,28 @@ static void *reaper(void *arg)
 
 /* --- authentication ----------------------------------------------------- */
 
-static bool same(const char *a, const char *b)
+/* auth_submit()'s hold: the connection waits for the check. */
+static void hold(void *ctx)
 {
-	size_t la = strlen(a), lb = strlen(b), i;
-	unsigned char d = la != lb;
+	struct conn *k = ctx;
 
-	/* Constant time over the shorter string: hashes are public-length. */
-	for (i = 0; i < la && i < lb; i++)
-		d |= a[i] ^ b[i];
-	return !d;
+	MHD_suspend_connection(k->c);
 }
 
-/* Whether @name with @pass may scrape. Called with s->lock held only to
- * find the user; the hashing runs without it. */
-static bool authorized(struct metrics_server *s, const char *name,
-		       const char *pass)
+/* auth_submit()'s done, on auth.c's thread. */
+static void checked(void *ctx, enum auth_verdict v)
 {
-	struct crypt_data *cd;
-	char hash[256], cached[256] = "";
-	const char *h;
-	bool ok = false;
-	size_t i;
+	struct conn *k = ctx;
+	struct metrics_server *s = k->s;
+	double now = mono();
 
-	pthread_mutex_lock(&s->lock);
-	for (i = 0; i < s->nr_users; i++)
-		if (!strcmp(s->users[i].name, name))
-			break;
-	if (i == s->nr_users) {
-		pthread_mutex_unlock(&s->lock);
-		return false;
-	}
-	snprintf(hash, sizeof(hash), "%s", s->users[i].hash);
-	if (s->users[i].cached)
-		snprintf(cached, sizeof(cached), "%s", s->users[i].cached);
-	pthread_mutex_unlock(&s->lock);
-
-	cd = calloc(1, sizeof(*cd));	/* 32 KiB: not on a thread's stack */
-	if (!cd)
-		return false;
-	if (cached[0]) {
-		h = crypt_r(pass, s->salt, cd);
-		if (h && same(h, cached)) {
-			free(cd);
-			return true;
-		}
-	}
-	h = crypt_r(pass, hash, cd);
-	ok = h && h[0] != '*' && same(h, hash);
-	if (ok && (h = crypt_r(pass, s->salt, cd)) && h[0] != '*') {
-		char *c = strdup(h);
-
-		pthread_mutex_lock(&s->lock);
-		for (i = 0; i < s->nr_users; i++) {
-			if (strcmp(s->users[i].name, name) ||
-			    strcmp(s->users[i].hash, hash))
-				continue;
-			free(s->users[i].cached);
-			s->users[i].cached = c;
-			c = NULL;
-			break;
-		}
-		pthread_mutex_unlock(&s->lock);
-		free(c);
-	}
-	free(cd);
-	return ok;
+	pthread_mutex_lock(&s->clock);
+	if (v == AUTH_OK)
+		clients_refund(s->clients, k->key, now);
+	k->verdict = v;
+	k->phase = PH_BUSY;
+	pthread_mutex_unlock(&s->clock);
+	MHD_resume_connection(k->c);
 }
 
 /* --- answers ------------------------------------------------------------ */
@@ -554,6 +507,19 @@ static enum MHD_Result deny(struct MHD_Connection *c)
 	return ret;
 }
 
+static enum MHD_Result retry_later(struct MHD_Connection *c,
+				   unsigned int status, int secs)
+{
+	char v[16];
+
+	snprintf(v, sizeof(v), "%d", secs > 0 ? secs : 1);
+	return reply(c, status,
+		     status == MHD_HTTP_TOO_MANY_REQUESTS ?
+			     "too many password checks; try again later\n" :
+			     "busy checking passwords; try again later\n",
+		     MHD_HTTP_HEADER_RETRY_AFTER, v);
+}
+
 static void page_put(void *arg)
 {
 	struct page *p = arg;
@@ -570,8 +536,91 @@ static const char landing[] =
 	"<p><a href=\"/metrics\">Metrics</a></p>\n"
 	"</body></html>\n";
 
-/* Request state in *state: head seen, body being discarded. */
-#define ST_HEAD ((void *)1)
+/* Request states in *state. */
+#define ST_HEAD ((void *)1)	/* head seen, body being discarded */
+#define ST_AUTH ((void *)2)	/* suspended for a password check */
+
+/*
+ * Basic authentication. Returns MHD_YES with *@pass true to go on, or
+ * what answering (401, 429, 503) or suspending returned.
+ */
+static enum MHD_Result authenticate(struct metrics_server *s,
+				    struct MHD_Connection *c, struct conn *k,
+				    void **state, bool *pass_ok)
+{
+	unsigned char digest[AUTH_DIGEST_SIZE];
+	char *pass = NULL, *user;
+	enum MHD_Result ret = MHD_YES;
+	enum auth_verdict v;
+	int wait, err;
+
+	*pass_ok = false;
+	if (*state == ST_AUTH) {
+		/* Resumed: the check's word. */
+		pthread_mutex_lock(&s->clock);
+		v = k->verdict;
+		pthread_mutex_unlock(&s->clock);
+		*state = ST_HEAD;
+		if (v == AUTH_OK)
+			*pass_ok = true;
+		else if (v == AUTH_DOWN)
+			return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				     "shutting down\n", NULL, NULL);
+		else
+			return deny(c);
+		return MHD_YES;
+	}
+	user = MHD_basic_auth_get_username_password(c, &pass);
+	if (!user || !pass) {
+		ret = deny(c);
+		goto out;
+	}
+	if (auth_remembered(s->auth, user, pass, digest)) {
+		*pass_ok = true;
+		goto out;
+	}
+	if (!k) {
+		ret = reply(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+			    "out of memory\n", NULL, NULL);
+		goto out;
+	}
+	pthread_mutex_lock(&s->clock);
+	wait = clients_take(s->clients, k->key, mono());
+	if (wait) {
+		s->limited++;
+		memcpy(s->last_refused, k->key, CLIENT_KEY_SIZE);
+	} else {
+		k->phase = PH_AUTH;
+		k->verdict = AUTH_BAD;
+	}
+	pthread_mutex_unlock(&s->clock);
+	if (wait) {
+		ret = retry_later(c, MHD_HTTP_TOO_MANY_REQUESTS, wait);
+		goto out;
+	}
+	err = auth_submit(s->auth, user, pass, digest, hold, checked, k);
+	if (!err) {
+		*state = ST_AUTH;
+		goto out;
+	}
+	pthread_mutex_lock(&s->clock);
+	clients_refund(s->clients, k->key, mono());
+	k->phase = PH_BUSY;
+	pthread_mutex_unlock(&s->clock);
+	if (err == -EBUSY)
+		ret = retry_later(c, MHD_HTTP_SERVICE_UNAVAILABLE, 1);
+	else
+		ret = reply(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+			    "cannot check passwords now\n", NULL, NULL);
+out:
+	if (pass) {
+		explicit_bzero(pass, strlen(pass));
+		MHD_free(pass);
+	}
+	if (user)
+		MHD_free(user);
+	return ret;
+}
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 				  const char *url, const char *method,
@@ -585,7 +634,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 	struct page *p;
-	bool need_auth;
+	bool need_auth, ok;
 
 	/* First call: headers only. Answer then; a body is never read. */
 	if (!*state) {
@@ -613,22 +662,11 @@ answer:
 					 MHD_HTTP_HEADER_HOST))
 		return reply(c, MHD_HTTP_BAD_REQUEST, "no Host header\n", NULL,
 			     NULL);
-	pthread_mutex_lock(&s->lock);
-	need_auth = s->nr_users > 0;
-	pthread_mutex_unlock(&s->lock);
-	if (need_auth) {
-		char *pass = NULL;
-		char *user = MHD_basic_auth_get_username_password(c, &pass);
-		bool ok = user && pass && authorized(s, user, pass);
-
-		if (pass) {
-			explicit_bzero(pass, strlen(pass));
-			MHD_free(pass);
-		}
-		if (user)
-			MHD_free(user);
+	need_auth = auth_nr_users(s->auth) > 0;
+	if (need_auth || *state == ST_AUTH) {
+		ret = authenticate(s, c, k, state, &ok);
 		if (!ok)
-			return deny(c);
+			return ret;
 	}
 	if (!strcmp(url, "/")) {
 		if (!get && !head)
@@ -693,59 +731,10 @@ static void on_log(void *cls, const char *fmt, va_list ap)
 
 /* --- users -------------------------------------------------------------- */
 
-static void free_users(struct user *u, size_t nr)
-{
-	size_t i;
-
-	for (i = 0; i < nr; i++) {
-		free(u[i].name);
-		free(u[i].hash);
-		free(u[i].cached);
-	}
-	free(u);
-}
-
 int metrics_server_set_users(struct metrics_server *s,
 			     const struct tg_metrics_user *users, size_t nr)
 {
-	struct user *u = calloc(nr + 1, sizeof(*u)), *old;
-	size_t i, old_nr;
-
-	if (!u)
-		return -ENOMEM;
-	for (i = 0; i < nr; i++) {
-		u[i].name = strdup(users[i].name);
-		u[i].hash = strdup(users[i].hash);
-		if (!u[i].name || !u[i].hash) {
-			free_users(u, i + 1);
-			return -ENOMEM;
-		}
-	}
-	pthread_mutex_lock(&s->lock);
-	old = s->users;
-	old_nr = s->nr_users;
-	s->users = u;
-	s->nr_users = nr;
-	pthread_mutex_unlock(&s->lock);
-	free_users(old, old_nr);
-	return 0;
-}
-
-static int make_salt(char *buf, size_t len)
-{
-	static const char b64[] =
-		"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-	unsigned char r[16];
-	char s[17];
-	size_t i;
-
-	if (getrandom(r, sizeof(r), 0) != sizeof(r))
-		return -errno;
-	for (i = 0; i < sizeof(r); i++)
-		s[i] = b64[r[i] & 63];
-	s[16] = '\0';
-	snprintf(buf, len, "$5$rounds=1000$%s$", s);
-	return 0;
+	return auth_set_users(s->auth, users, nr);
 }
 
 /* --- life cycle --------------------------------------------------------- */
@@ -821,7 +810,7 @@ int metrics_server_open(struct metrics_server **out,
 		pthread_condattr_destroy(&ca);
 	}
 	s->flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-		   MHD_USE_ERROR_LOG;
+		   MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	if (ss.ss_family == AF_INET6)
 		s->flags |= MHD_USE_IPv6;
 	s->want_connections = o->max_connections ? o->max_connections :
@@ -833,9 +822,11 @@ int metrics_server_open(struct metrics_server **out,
 	s->stall_timeout = o->stall_timeout ? o->stall_timeout :
 					      SERVE_STALL_TIMEOUT;
 	snprintf(s->listen, sizeof(s->listen), "%s", o->listen);
-	err = make_salt(s->salt, sizeof(s->salt));
-	if (err)
+	s->auth = auth_new();
+	if (!s->auth) {
+		err = -errno;
 		goto fail;
+	}
 	if (o->tls_cert) {
 		if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
 			pr_warn("metrics: this libmicrohttpd has no TLS");
@@ -870,9 +861,13 @@ int metrics_server_run(struct metrics_server *s)
 	getrlimit(RLIMIT_NOFILE, &rl);
 	s->cap = metrics_connection_cap(rl.rlim_cur, s->want_connections);
 	s->mhd_limit = s->cap + s->cap / 8 + 2;
-	s->clients = clients_new(s->mhd_limit);
+	s->clients = clients_new(s->mhd_limit, SERVE_AUTH_BURST,
+				 SERVE_AUTH_REFILL);
 	if (!s->clients)
 		return -errno;
+	err = auth_start(s->auth);
+	if (err)
+		return err;
 	err = pthread_create(&s->reaper, NULL, reaper, s);
 	if (err)
 		return -err;
@@ -948,6 +943,10 @@ void metrics_server_stop(struct metrics_server *s)
 {
 	if (!s)
 		return;
+	/* Every suspended connection is resumed before libmicrohttpd
+	 * stops: what waits for a check is answered 503. */
+	if (s->auth)
+		auth_stop(s->auth);
 	if (s->reaper_started) {
 		pthread_mutex_lock(&s->clock);
 		s->stopping = true;
@@ -959,7 +958,7 @@ void metrics_server_stop(struct metrics_server *s)
 		MHD_stop_daemon(s->d);
 	if (s->fd >= 0)
 		close(s->fd);
-	free_users(s->users, s->nr_users);
+	auth_free(s->auth);
 	clients_free(s->clients);
 	page_put(s->page);
 	if (s->tls_key) {

@@ -12,7 +12,9 @@
  * previous answer), not from the last byte; a client that stops reading
  * an answer is reset, its unsent bytes dropped; when every connection is
  * taken, a new one replaces the one that has waited longest for its
- * request head.
+ * request head. Passwords are checked by a thread of their own (auth.h),
+ * at a rate each client is allowed (clients.h), in the same time whether
+ * the user exists or not.
  */
 #ifndef TOLLGATE_SERVE_H
 #define TOLLGATE_SERVE_H
@@ -34,6 +36,10 @@
 #define SERVE_FD_RESERVE	128
 #define SERVE_SNDBUF		(64 * 1024)	/* per connection; the kernel
 						 * doubles it */
+/* bcrypt checks per client: a burst, then one every SERVE_AUTH_REFILL
+ * seconds; a password that passed is remembered and costs none. */
+#define SERVE_AUTH_BURST	5
+#define SERVE_AUTH_REFILL	5
 
 struct metrics_server;
 
@@ -80,7 +86,8 @@ void metrics_server_publish(struct metrics_server *s, char *page, size_t len);
 
 /*
  * Users allowed to scrape (none: no authentication). The server copies
- * them. Returns 0 or -ENOMEM.
+ * them; passwords remembered for users whose hash is unchanged stay.
+ * Returns 0 or -ENOMEM.
  */
 int metrics_server_set_users(struct metrics_server *s,
 			     const struct tg_metrics_user *users, size_t nr);
