@@ -13,7 +13,9 @@
 #   agent uses at most about one core for it all;
 # - 8 clients at one address sending wrong passwords are soon told to
 #   come back later (429 with Retry-After), at once;
-# - the right password still passes after all that.
+# - the right password still passes after all that;
+# - listening on 0.0.0.0 without users stops the agent before it attaches
+#   anything; with metrics.anonymous it serves, warning.
 # shellcheck source=lib.sh
 . "${0%/*}/lib.sh" || exit 1
 
@@ -116,4 +118,30 @@ tg_log "a fresh address: $codes(Retry-After: $h)"
 
 s=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' -u prom:s3cret "$url")
 [ "$s" = 200 ] || tg_fail "the right password after the floods: got $s"
+
+# --- beyond loopback without users: refused before attaching -------------
+
+printf 'region: r\nprovider: p\n' >"$TG_TMP/open.yaml"
+printf 'region: r\nprovider: p\nmetrics:\n  anonymous: true\n' >"$TG_TMP/anon.yaml"
+pin=$TG_PIN-open
+timeout 10 "$TG_BIN" run --config "$TG_TMP/open.yaml" --cgroup "$TG_CG" \
+	--pin-dir "$pin" --no-ledger --no-summary --listen 0.0.0.0:0 \
+	>"$TG_TMP/open.log" 2>&1
+rc=$?
+if [ -e "$pin" ]; then
+	"$TG_BIN" detach --pin-dir "$pin" >/dev/null 2>&1
+	rm -rf "$pin"
+fi
+[ "$rc" = 1 ] && grep -q "refusing to serve 0.0.0.0:0 without authentication" "$TG_TMP/open.log" ||
+	tg_fail "0.0.0.0 without users: exit $rc, $(cat "$TG_TMP/open.log")"
+[ -e "$pin" ] && tg_fail "0.0.0.0 without users: something was pinned"
+tg_log "0.0.0.0 without users: refused, nothing attached"
+timeout 5 "$TG_BIN" run --config "$TG_TMP/anon.yaml" --cgroup "$TG_CG" \
+	--pin-dir "$pin" --no-ledger --no-summary --listen 0.0.0.0:0 \
+	>"$TG_TMP/anon.log" 2>&1
+"$TG_BIN" detach --pin-dir "$pin" >/dev/null 2>&1
+rm -rf "$pin"
+grep -q 'WARNING: serving 0.0.0.0:0 to anyone' "$TG_TMP/anon.log" &&
+	grep -q 'metrics on http://0.0.0.0:' "$TG_TMP/anon.log" ||
+	tg_fail "0.0.0.0 with metrics.anonymous: $(cat "$TG_TMP/anon.log")"
 tg_result

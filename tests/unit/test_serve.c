@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * test_serve.c - the metrics endpoint's defences, on loopback: the
- * connection cap that a descriptor limit leaves, a client's share of
+ * connection cap that a descriptor limit leaves, what counts as loopback
+ * and the refusal to serve beyond it without users, a client's share of
  * connections, the deadline of a request head (counted from the
  * connection, however the head trickles), and the allowance of password
  * checks per client (429 with Retry-After beyond it).
@@ -46,6 +47,34 @@ static void test_cap(void **state)
 	assert_true(metrics_connection_cap(300, 0) + 128 + 300 / 8 <= 300);
 }
 
+static void test_loopback(void **state)
+{
+	static const struct {
+		const char *listen;
+		bool loopback;
+	} cases[] = {
+		{ "127.0.0.1:9109", true },
+		{ "127.1.2.3:1", true },
+		{ "[::1]:9109", true },
+		{ "[::ffff:127.0.0.1]:9109", true },
+		{ "0.0.0.0:9109", false },
+		{ "10.0.0.5:9109", false },
+		{ "128.0.0.1:9109", false },
+		{ "[::]:9109", false },
+		{ "[::ffff:10.0.0.1]:9109", false },
+		{ "[fe80::1]:9109", false },
+	};
+	struct sockaddr_storage ss;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(metrics_parse_listen(cases[i].listen, &ss), 0);
+		if (metrics_is_loopback(&ss) != cases[i].loopback)
+			fail_msg("%s: loopback %d", cases[i].listen,
+				 !cases[i].loopback);
+	}
+}
+
 /* A bcrypt hash of @pw, cheapest cost. */
 static void bcrypt(const char *pw, char *hash, size_t len)
 {
@@ -55,6 +84,40 @@ static void bcrypt(const char *pw, char *hash, size_t len)
 					 sizeof(salt)));
 	snprintf(hash, len, "%s", crypt(pw, salt));
 	assert_int_equal(strncmp(hash, "$2b$04$", 7), 0);
+}
+
+static void test_beyond_loopback(void **state)
+{
+	struct tg_metrics_user u = { .name = "prom" };
+	struct metrics_server *s;
+	char hash[128];
+
+	bcrypt("pw", hash, sizeof(hash));
+	u.hash = hash;
+	/* Open to the network without users: refused, unless on purpose. */
+	assert_int_equal(metrics_server_open(&s,
+		&(struct metrics_server_opts){ .listen = "0.0.0.0:0" }),
+		-EACCES);
+	assert_null(s);
+	assert_int_equal(metrics_server_open(&s,
+		&(struct metrics_server_opts){ .listen = "0.0.0.0:0",
+					       .anonymous = true }), 0);
+	metrics_server_stop(s);
+	/* With users: served, and the last of them stays. */
+	assert_int_equal(metrics_server_open(&s,
+		&(struct metrics_server_opts){ .listen = "0.0.0.0:0",
+					       .users = &u, .nr_users = 1 }),
+		0);
+	assert_int_equal(metrics_server_set_users(s, NULL, 0), -EACCES);
+	assert_int_equal(metrics_server_set_users(s, &u, 1), 0);
+	metrics_server_stop(s);
+	/* Loopback needs no users. */
+	assert_int_equal(metrics_server_open(&s,
+		&(struct metrics_server_opts){ .listen = "127.0.0.1:0",
+					       .users = &u, .nr_users = 1 }),
+		0);
+	assert_int_equal(metrics_server_set_users(s, NULL, 0), 0);
+	metrics_server_stop(s);
 }
 
 /* A connection to @port from 127.0.0.@host. */
@@ -209,8 +272,9 @@ static void test_auth(void **state)
 	u[0].hash = h1;
 	u[1].hash = h2;
 	assert_int_equal(metrics_server_start(&s,
-		&(struct metrics_server_opts){ .listen = "127.0.0.1:0" }), 0);
-	assert_int_equal(metrics_server_set_users(s, u, 2), 0);
+		&(struct metrics_server_opts){ .listen = "127.0.0.1:0",
+					       .users = u, .nr_users = 2 }),
+		0);
 	port = metrics_server_port(s);
 	metrics_server_publish(s, strdup("x 1\n"), 4);
 
@@ -256,6 +320,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cap),
+		cmocka_unit_test(test_loopback),
+		cmocka_unit_test(test_beyond_loopback),
 		cmocka_unit_test(test_per_client),
 		cmocka_unit_test(test_head_deadline),
 		cmocka_unit_test(test_auth),

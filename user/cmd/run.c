@@ -646,7 +646,8 @@ static void agent_metrics_config(struct agent *a, const struct tg_config *old)
 	const struct tg_metrics_conf *mc = &a->cfg->metrics;
 
 	metrics_set_max_series(a->mx, mc->max_series);
-	if (metrics_server_set_users(a->srv, mc->users, mc->nr_users))
+	if (metrics_server_set_users(a->srv, mc->users, mc->nr_users) ==
+	    -ENOMEM)
 		pr_warn("metrics: out of memory: users not changed");
 	agent_load_plan(a);
 	if (!a->have_plan)
@@ -654,9 +655,10 @@ static void agent_metrics_config(struct agent *a, const struct tg_config *old)
 	if (old && (!same_str(old->metrics.listen, mc->listen) ||
 		    !same_str(old->metrics.tls_cert, mc->tls_cert) ||
 		    !same_str(old->metrics.tls_key, mc->tls_key) ||
-		    old->metrics.disabled != mc->disabled))
-		pr_warn("metrics: listen, tls and enabled take effect when "
-			"the agent restarts");
+		    old->metrics.disabled != mc->disabled ||
+		    old->metrics.anonymous != mc->anonymous))
+		pr_warn("metrics: listen, tls, enabled and anonymous take "
+			"effect when the agent restarts");
 }
 
 /* Render the page and hand it to the server. */
@@ -765,7 +767,10 @@ static int agent_metrics_start(struct agent *a)
 	err = metrics_server_open(&a->srv, &(struct metrics_server_opts){
 						    .listen = listen,
 						    .tls_cert = mc->tls_cert,
-						    .tls_key = mc->tls_key });
+						    .tls_key = mc->tls_key,
+						    .users = mc->users,
+						    .nr_users = mc->nr_users,
+						    .anonymous = mc->anonymous });
 	if (err)
 		return err;
 	agent_metrics_config(a, NULL);

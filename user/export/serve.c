@@ -125,6 +125,7 @@ struct metrics_server {
 	unsigned int flags;	/* MHD_USE_* */
 	unsigned int want_connections, cap, mhd_limit, per_client;
 	unsigned int timeout, head_timeout, stall_timeout;
+	bool loopback, anonymous;
 	char listen[64];	/* as given, for messages */
 	unsigned int port;
 	char last_log[256];	/* libmicrohttpd's last message */
@@ -182,6 +183,23 @@ int metrics_parse_listen(const char *s, struct sockaddr_storage *ss)
 	in6->sin6_family = AF_INET6;
 	in6->sin6_port = htons(port);
 	return inet_pton(AF_INET6, host, &in6->sin6_addr) == 1 ? 0 : -EINVAL;
+}
+
+bool metrics_is_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+
+		return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct in6_addr *a =
+			&((const struct sockaddr_in6 *)ss)->sin6_addr;
+
+		return IN6_IS_ADDR_LOOPBACK(a) ||
+		       (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return false;
 }
 
 unsigned int metrics_connection_cap(unsigned long nofile, unsigned int want)
@@ -734,6 +752,15 @@ static void on_log(void *cls, const char *fmt, va_list ap)
 int metrics_server_set_users(struct metrics_server *s,
 			     const struct tg_metrics_user *users, size_t nr)
 {
+	if (!nr && !s->loopback && !s->anonymous &&
+	    auth_nr_users(s->auth)) {
+		pr_warn("metrics: NOT removing the last user: %s is reachable "
+			"beyond loopback, and without users anyone who reaches "
+			"it reads every tenant's traffic; the users in force "
+			"stay (set metrics.anonymous: true to serve it open)",
+			s->listen);
+		return -EACCES;
+	}
 	return auth_set_users(s->auth, users, nr);
 }
 
@@ -821,12 +848,33 @@ int metrics_server_open(struct metrics_server **out,
 					    SERVE_HEAD_TIMEOUT;
 	s->stall_timeout = o->stall_timeout ? o->stall_timeout :
 					      SERVE_STALL_TIMEOUT;
+	s->loopback = metrics_is_loopback(&ss);
+	s->anonymous = o->anonymous;
 	snprintf(s->listen, sizeof(s->listen), "%s", o->listen);
 	s->auth = auth_new();
 	if (!s->auth) {
 		err = -errno;
 		goto fail;
 	}
+	if (!s->loopback && !o->nr_users) {
+		if (!o->anonymous) {
+			pr_warn("metrics: refusing to serve %s without "
+				"authentication: it is reachable beyond "
+				"loopback, and anyone who reaches it would read "
+				"every tenant's traffic; add metrics.users "
+				"(with tls), listen on 127.0.0.1, or set "
+				"metrics.anonymous: true",
+				o->listen);
+			err = -EACCES;
+			goto fail;
+		}
+		pr_warn("metrics: WARNING: serving %s to anyone who can reach "
+			"it, without authentication (metrics.anonymous)",
+			o->listen);
+	}
+	err = metrics_server_set_users(s, o->users, o->nr_users);
+	if (err)
+		goto fail;
 	if (o->tls_cert) {
 		if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
 			pr_warn("metrics: this libmicrohttpd has no TLS");

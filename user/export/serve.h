@@ -47,6 +47,11 @@ struct metrics_server_opts {
 	const char *listen;		/* "ADDR:PORT", "[ADDR6]:PORT" */
 	const char *tls_cert;		/* PEM files; both or NULL */
 	const char *tls_key;
+	/* Users allowed to scrape (none: no authentication). Beyond
+	 * loopback, none is refused unless @anonymous. */
+	const struct tg_metrics_user *users;
+	size_t nr_users;
+	bool anonymous;
 	unsigned int max_connections;	/* 0: SERVE_MAX_CONNECTIONS; lowered
 					 * to fit RLIMIT_NOFILE */
 	unsigned int per_client;	/* 0: SERVE_PER_CLIENT */
@@ -58,7 +63,8 @@ struct metrics_server_opts {
 /*
  * Listen on @o->listen and answer GET /metrics from threads of its own
  * (libmicrohttpd's). Returns 0 and *@out, or -EINVAL (a bad address, TLS
- * files that do not load), -EADDRINUSE and friends; says why.
+ * files that do not load), -EACCES (beyond loopback without users nor
+ * @o->anonymous), -EADDRINUSE and friends; says why.
  */
 int metrics_server_start(struct metrics_server **out,
 			 const struct metrics_server_opts *o);
@@ -87,7 +93,8 @@ void metrics_server_publish(struct metrics_server *s, char *page, size_t len);
 /*
  * Users allowed to scrape (none: no authentication). The server copies
  * them; passwords remembered for users whose hash is unchanged stay.
- * Returns 0 or -ENOMEM.
+ * Returns 0, -ENOMEM, or -EACCES (none, beyond loopback, without
+ * anonymous: the users in force stay, and the log says so).
  */
 int metrics_server_set_users(struct metrics_server *s,
 			     const struct tg_metrics_user *users, size_t nr);
@@ -101,6 +108,9 @@ void metrics_server_stop(struct metrics_server *s);
  */
 struct sockaddr_storage;
 int metrics_parse_listen(const char *s, struct sockaddr_storage *ss);
+
+/* Whether @ss is a loopback address (127.0.0.0/8, ::1, ::ffff:127.x). */
+bool metrics_is_loopback(const struct sockaddr_storage *ss);
 
 /*
  * The connection cap that RLIMIT_NOFILE @nofile leaves, at most @want:
