@@ -285,7 +285,8 @@ $(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS) | $(OUTPUT)/fuzz
 # Installing. The usual GNU variables; sysconfdir is /etc whatever the
 # prefix, because that is where tollgate looks for its configuration.
 # A configuration of the user's is never overwritten: the example lands
-# beside it, and /etc/default/tollgate only when there is none.
+# beside it, and /etc/default/tollgate only when there is none, 0600 since
+# it may hold the fleet ledger's password (TOLLGATE_SHIP).
 PREFIX ?= /usr/local
 prefix ?= $(PREFIX)
 exec_prefix ?= $(prefix)
@@ -323,9 +324,13 @@ install: $(BIN)
 		$(DESTDIR)$(sysusersdir)/tollgate.conf
 	$(Q)$(INSTALL) -m 0644 deploy/tollgate.yaml \
 		$(DESTDIR)$(sysconfdir)/tollgate/tollgate.yaml.example
-	$(Q)[ -e $(DESTDIR)$(sysconfdir)/default/tollgate ] || \
-		$(INSTALL) -m 0644 deploy/tollgate.default \
-			$(DESTDIR)$(sysconfdir)/default/tollgate
+	$(Q)if [ -e $(DESTDIR)$(sysconfdir)/default/tollgate ]; then \
+		[ -z "$$(find $(DESTDIR)$(sysconfdir)/default/tollgate -perm /077)" ] || \
+		echo "  NOTE     $(DESTDIR)$(sysconfdir)/default/tollgate is readable" \
+			"by others: 'chmod 600' it if it holds TOLLGATE_SHIP"; \
+	else \
+		$(INSTALL) -m 0600 deploy/tollgate.default \
+			$(DESTDIR)$(sysconfdir)/default/tollgate; fi
 	$(Q)$(INSTALL) -m 0644 $(PLAN_FILES) $(DESTDIR)$(datadir)/tollgate/plans/
 	$(Q)if [ -z "$(DESTDIR)" ] && ! getent passwd tollgate >/dev/null; then \
 		echo "  NOTE     the service runs as user tollgate: make it with" \

@@ -11,9 +11,13 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 
 #include "ledger/fleet.h"
+#include "tmpdir.h"
 
 static void test_redact(void **state)
 {
@@ -147,6 +151,53 @@ static void test_open(void **state)
 	fleet_close(NULL);
 }
 
+static void test_open_from(void **state)
+{
+	char arg[] = "host=/nonexistent password=hunter2", path[128];
+	struct fleet *f = NULL;
+	FILE *fp;
+
+	/* Nothing given: no fleet ledger. */
+	unsetenv(FLEET_ENV);
+	assert_int_equal(fleet_open_from(&f, NULL, NULL), 0);
+	assert_null(f);
+
+	/* --ship: the command line keeps the redacted string only. */
+	assert_int_equal(fleet_open_from(&f, arg, NULL), 0);
+	assert_non_null(f);
+	fleet_close(f);
+	assert_string_equal(arg, "host=/nonexistent password=***");
+	assert_null(memmem(arg, sizeof(arg), "hunter2", 7));
+
+	/* --ship-file: the first line, blanks stripped. */
+	assert_int_equal(tmpdir_make("fleet"), 0);
+	snprintf(path, sizeof(path), "%s/ship", tmpdir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("  host=/nonexistent password=hunter2 \t\r\nsecond line\n", fp);
+	fclose(fp);
+	chmod(path, 0600);
+	assert_int_equal(fleet_open_from(&f, NULL, path), 0);
+	assert_non_null(f);
+	fleet_close(f);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("\n", fp);
+	fclose(fp);
+	assert_int_equal(fleet_open_from(&f, NULL, path), -EINVAL);
+	assert_null(f);
+	unlink(path);
+	assert_int_equal(fleet_open_from(&f, NULL, path), -ENOENT);
+	assert_int_equal(tmpdir_remove(), 0);
+
+	/* TOLLGATE_SHIP: read, then gone from the environment. */
+	setenv(FLEET_ENV, "host=/nonexistent password=hunter2", 1);
+	assert_int_equal(fleet_open_from(&f, NULL, NULL), 0);
+	assert_non_null(f);
+	fleet_close(f);
+	assert_null(getenv(FLEET_ENV));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -154,6 +205,7 @@ int main(void)
 		cmocka_unit_test(test_scrub),
 		cmocka_unit_test(test_upsert_sql),
 		cmocka_unit_test(test_open),
+		cmocka_unit_test(test_open_from),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

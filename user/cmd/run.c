@@ -87,7 +87,10 @@ static const char run_usage[] =
 	"      --no-metrics      serve no metrics\n"
 	"      --ship URL        after each commit, ship the ledger's changed\n"
 	"                        rows to the fleet ledger, a PostgreSQL\n"
-	"                        connection string (libpq URI or key=value)\n"
+	"                        connection string (libpq URI or key=value;\n"
+	"                        default: $TOLLGATE_SHIP)\n"
+	"      --ship-file FILE  --ship with the first line of FILE: keeps a\n"
+	"                        password off the command line\n"
 	"      --no-calls        count bytes and packets only, not API calls:\n"
 	"                        no syscall or receive tracer runs\n"
 	"  -c, --cgroup PATH     cgroup v2 directory to meter (default: the\n"
@@ -121,7 +124,8 @@ struct run_opts {
 	const char *config;	/* NULL: the default path, else built-in */
 	const char *pin_dir;
 	const char *ledger;	/* NULL: --no-ledger */
-	const char *ship;	/* fleet ledger connection string, or NULL */
+	char *ship;		/* --ship (hidden once read), or NULL */
+	const char *ship_file;	/* --ship-file, or NULL */
 	char host[LEDGER_NAME_SIZE];
 	__u32 max_peers;
 	__u32 interval;
@@ -137,7 +141,7 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 {
 	enum { OPT_MAX_PEERS = 256, OPT_SUMMARY, OPT_NO_SUMMARY, OPT_DETACH,
 	       OPT_CONFIG, OPT_HOST, OPT_NO_LEDGER, OPT_LISTEN,
-	       OPT_NO_METRICS, OPT_SHIP, OPT_NO_CALLS };
+	       OPT_NO_METRICS, OPT_SHIP, OPT_SHIP_FILE, OPT_NO_CALLS };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "cgroup", required_argument, NULL, 'c' },
@@ -148,6 +152,7 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "no-metrics", no_argument, NULL, OPT_NO_METRICS },
 		{ "ship", required_argument, NULL, OPT_SHIP },
+		{ "ship-file", required_argument, NULL, OPT_SHIP_FILE },
 		{ "no-calls", no_argument, NULL, OPT_NO_CALLS },
 		{ "max-peers", required_argument, NULL, OPT_MAX_PEERS },
 		{ "interval", required_argument, NULL, 'i' },
@@ -220,6 +225,9 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 			}
 			o->ship = optarg;
 			break;
+		case OPT_SHIP_FILE:
+			o->ship_file = optarg;
+			break;
 		case OPT_NO_CALLS:
 			o->no_calls = true;
 			break;
@@ -267,7 +275,11 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 		pr_warn("run: unexpected argument '%s'", argv[optind]);
 		return -EINVAL;
 	}
-	if (o->ship && !o->ledger) {
+	if (o->ship && o->ship_file) {
+		pr_warn("run: --ship and --ship-file exclude each other");
+		return -EINVAL;
+	}
+	if ((o->ship || o->ship_file) && !o->ledger) {
 		pr_warn("--ship ships the ledger: not with --no-ledger");
 		return -EINVAL;
 	}
@@ -844,7 +856,8 @@ int cmd_run(int argc, char **argv)
 			goto out;
 		pr_info("ledger '%s': host %s, days in %s", o->ledger, o->host,
 			ledger_time_zone(collect_ledger(a.collect)));
-		if (o->ship && (err = fleet_open(&a.fleet, o->ship)))
+		err = fleet_open_from(&a.fleet, o->ship, o->ship_file);
+		if (err)
 			goto out;
 	}
 

@@ -9,12 +9,14 @@
  * unreachable database to a few seconds of one pass, and a connection
  * that failed is dropped and made again on the next pass.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <libpq-fe.h>
 
 #include "ledger/fleet.h"
@@ -253,12 +255,114 @@ int fleet_open(struct fleet **out, const char *url)
 	return 0;
 }
 
+/* Whether @url holds a secret. */
+static bool has_secret(const char *url)
+{
+	PQconninfoOption *opts, *p;
+	char *err = NULL;
+	bool found = false;
+
+	opts = PQconninfoParse(url, &err);
+	PQfreemem(err);
+	for (p = opts; p && p->keyword; p++)
+		found |= p->val && *p->val && is_secret(p);
+	PQconninfoFree(opts);
+	return found;
+}
+
+/* The first line of @path, blanks at its ends stripped. */
+static int read_url_file(const char *path, char **out)
+{
+	char buf[8192];
+	struct stat st;
+	size_t n;
+	FILE *f;
+	int err;
+
+	f = fopen(path, "re");
+	if (!f) {
+		err = -errno;
+		pr_warn("--ship-file '%s': %s", path, strerror(-err));
+		return err;
+	}
+	if (!fstat(fileno(f), &st) && (st.st_mode & 0077))
+		pr_warn("--ship-file '%s': readable by %s (mode %04o): the "
+			"connection string's password is not secret there; "
+			"chmod 600 it",
+			path, st.st_mode & 0007 ? "every user" : "its group",
+			(unsigned int)(st.st_mode & 07777));
+	if (!fgets(buf, sizeof(buf), f)) {
+		fclose(f);
+		pr_warn("--ship-file '%s': empty", path);
+		return -EINVAL;
+	}
+	fclose(f);
+	n = strcspn(buf, "\r\n");
+	while (n && isspace((unsigned char)buf[n - 1]))
+		n--;
+	buf[n] = '\0';
+	*out = strdup(buf + strspn(buf, " \t"));
+	explicit_bzero(buf, sizeof(buf));
+	if (!*out)
+		return -ENOMEM;
+	if (!**out) {
+		pr_warn("--ship-file '%s': empty", path);
+		free(*out);
+		*out = NULL;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Open from the command line, a file or the environment; see fleet.h. */
+int fleet_open_from(struct fleet **out, char *arg, const char *file)
+{
+	char *url = NULL, *env;
+	int err = 0;
+
+	*out = NULL;
+	if (arg) {
+		size_t n = strlen(arg);
+		char shown[512];
+
+		url = strdup(arg);
+		if (!url)
+			return -ENOMEM;
+		if (has_secret(url))
+			pr_warn("--ship: a password on the command line is seen "
+				"by every user in the process list until the "
+				"agent hides it, and stays in shell histories; "
+				"give it in %s or --ship-file", FLEET_ENV);
+		/* What /proc/PID/cmdline shows from now on. */
+		fleet_redact(url, shown, sizeof(shown));
+		memset(arg, 0, n);
+		memcpy(arg, shown, strnlen(shown, n));
+	} else if (file) {
+		err = read_url_file(file, &url);
+	} else if ((env = getenv(FLEET_ENV)) && *env) {
+		url = strdup(env);
+		/* Out of /proc/PID/environ too. */
+		explicit_bzero(env, strlen(env));
+		unsetenv(FLEET_ENV);
+		if (!url)
+			return -ENOMEM;
+	}
+	if (!err && url)
+		err = fleet_open(out, url);
+	if (url) {
+		explicit_bzero(url, strlen(url));
+		free(url);
+	}
+	return err;
+}
+
 void fleet_close(struct fleet *f)
 {
 	if (!f)
 		return;
 	PQfinish(f->conn);
 	free(f->rows);
+	explicit_bzero(f->url, strlen(f->url));
 	free(f->url);
 	free(f);
 }

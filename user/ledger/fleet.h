@@ -50,6 +50,19 @@ struct fleet;
 int fleet_open(struct fleet **out, const char *url);
 void fleet_close(struct fleet *f);
 
+/* The environment variable that may hold the connection string. */
+#define FLEET_ENV "TOLLGATE_SHIP"
+
+/*
+ * fleet_open() on the connection string of, in this order: @arg (run
+ * --ship; a password in it is warned about, and the string in @arg, the
+ * process's command line, is overwritten with its redacted form), the
+ * first line of @file (run --ship-file; a file others may read is warned
+ * about), or FLEET_ENV (then wiped from the environment). None of them:
+ * 0 and *@out NULL. Same returns, and those of reading @file.
+ */
+int fleet_open_from(struct fleet **out, char *arg, const char *file);
+
 /*
  * Ship the rows of @l changed since its shipped mark, then move the mark.
  * Logs once when the database goes away and once when it is back, each
