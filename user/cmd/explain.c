@@ -309,7 +309,7 @@ int cmd_check_config(int argc, char **argv)
 	if (optind < argc)
 		path = argv[optind];
 	if (config_load(path, &cfg, &e)) {
-		fprintf(stderr, "%s\n", tg_err_str(&e, msg, sizeof(msg)));
+		pr_bare("%s", tg_err_str(&e, msg, sizeof(msg)));
 		return 1;
 	}
 	if (!quiet) {
