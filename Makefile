@@ -106,7 +106,8 @@ help:
 	@echo '             Prometheus rules and Grafana dashboard (promtool, jq)'
 	@echo '  bench      per-packet cost and throughput with/without the agent'
 	@echo '  bench-metrics  render and scrape time of /metrics, 1,000 and 10,000 series'
-	@echo '  fuzz       config and range-file parsers under libFuzzer, bounded'
+	@echo '  fuzz       config, range-file, time-zone and HTTP parsers under'
+	@echo '             libFuzzer, bounded'
 	@echo '  vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel'
 	@echo '  install    install binary, man page, unit, examples, plans'
 	@echo '  uninstall  remove what install put there, not your configuration'
@@ -276,10 +277,13 @@ $(OUTPUT)/fuzz/%.o: user/%.c Makefile | $(OUTPUT)/fuzz
 	$(Q)$(CLANG) $(ALL_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link \
 		-MMD -MP -c $< -o $@
 
+# Objects one target alone needs (and whose log calls it stubs).
+$(OUTPUT)/fuzz/fuzz_tz: $(OUTPUT)/fuzz/ledger/tz.o
+
 $(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS) | $(OUTPUT)/fuzz
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(ALL_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -MMD -MP \
-		$< $(FUZZ_OBJS) $(ALL_LDFLAGS) -lyaml -ljson-c -o $@
+		$(filter %.c %.o,$^) $(ALL_LDFLAGS) -lyaml -ljson-c -o $@
 
 # ---------------------------------------------------------------------------
 # Installing. The usual GNU variables; sysconfdir is /etc whatever the
