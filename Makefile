@@ -20,7 +20,7 @@ BIN := tollgate
 # Debian packages that build, run and test tollgate.
 DEPS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 	      make gcc libc6-dev libclang-rt-14-dev libyaml-dev libjson-c-dev \
-	      libsqlite3-dev libmicrohttpd-dev libcrypt-dev \
+	      libsqlite3-dev libmicrohttpd-dev libgnutls28-dev libcrypt-dev \
 	      libpq-dev
 # The natural day of the ledger comes from the system time-zone database.
 DEPS_RUN := tzdata
@@ -43,8 +43,9 @@ LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
 # Configuration and price plans (YAML), IP-range files and usage records
 # (JSON), the ledger (SQLite), the fleet ledger (PostgreSQL's libpq).
 LIBS += -lyaml -ljson-c -lsqlite3 -lpq
-# The metrics endpoint (libmicrohttpd, its own threads), bcrypt passwords.
-LIBS += -lmicrohttpd -lcrypt -lpthread
+# The metrics endpoint (libmicrohttpd, its own threads), bcrypt passwords,
+# and GnuTLS (libmicrohttpd's TLS) for the HMAC of passwords that passed.
+LIBS += -lmicrohttpd -lcrypt -lgnutls -lpthread
 ALL_LDFLAGS := $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 BPF_CFLAGS := -g -O2 -mcpu=v3 -Wall -Werror -target bpf \
@@ -109,8 +110,8 @@ help:
 	@echo '  bench-metrics  render and scrape time of /metrics, 1,000 and 10,000 series'
 	@echo '  bench-collect  time of one collection with 16,384 and 100,000 peers (root)'
 	@echo '  fuzz       parsers under libFuzzer, bounded: configuration, range'
-	@echo '             files, ledger import, price plans; the HTTP request'
-	@echo '             counter against http-parser and nghttp2'
+	@echo '             files, time-zone files, ledger import, price plans; the'
+	@echo '             HTTP request counter against http-parser and nghttp2'
 	@echo '  fuzz-seeds regenerate the HTTP/2 seed corpus (nghttp2 HPACK)'
 	@echo '  vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel'
 	@echo '  install    install binary, man page, unit, examples, plans'
@@ -264,9 +265,9 @@ $(OUTPUT)/tests/bench_prog: $(OUTPUT)/bench.skel.h $(OUTPUT)/benchfast.skel.h \
 	$(OUTPUT)/benchtls.skel.h
 
 # Fuzz targets: libFuzzer with ASan and UBSan, over the parsers only (no
-# BPF, no skeletons): configuration, range files, ledger import records,
-# price plans, and include/http.h's request counter against reference
-# parsers (http-parser, nghttp2).
+# BPF, no skeletons): configuration, range files, time-zone files, ledger
+# import records, price plans, and include/http.h's request counter
+# against reference parsers (http-parser, nghttp2).
 # tests/fuzz/run.sh runs each for FUZZ_TIME seconds on a copy of its seed
 # corpus in tests/fuzz/corpus/<target>/.
 FUZZ_TIME ?= 20
@@ -319,7 +320,8 @@ $(OUTPUT)/fuzz/gen_h2: tests/fuzz/gen_h2.c | $(OUTPUT)/fuzz
 # Installing. The usual GNU variables; sysconfdir is /etc whatever the
 # prefix, because that is where tollgate looks for its configuration.
 # A configuration of the user's is never overwritten: the example lands
-# beside it, and /etc/default/tollgate only when there is none.
+# beside it, and /etc/default/tollgate only when there is none, 0600 since
+# it may hold the fleet ledger's password (TOLLGATE_SHIP).
 PREFIX ?= /usr/local
 prefix ?= $(PREFIX)
 exec_prefix ?= $(prefix)
@@ -357,9 +359,13 @@ install: $(BIN)
 		$(DESTDIR)$(sysusersdir)/tollgate.conf
 	$(Q)$(INSTALL) -m 0644 deploy/tollgate.yaml \
 		$(DESTDIR)$(sysconfdir)/tollgate/tollgate.yaml.example
-	$(Q)[ -e $(DESTDIR)$(sysconfdir)/default/tollgate ] || \
-		$(INSTALL) -m 0644 deploy/tollgate.default \
-			$(DESTDIR)$(sysconfdir)/default/tollgate
+	$(Q)if [ -e $(DESTDIR)$(sysconfdir)/default/tollgate ]; then \
+		[ -z "$$(find $(DESTDIR)$(sysconfdir)/default/tollgate -perm /077)" ] || \
+		echo "  NOTE     $(DESTDIR)$(sysconfdir)/default/tollgate is readable" \
+			"by others: 'chmod 600' it if it holds TOLLGATE_SHIP"; \
+	else \
+		$(INSTALL) -m 0600 deploy/tollgate.default \
+			$(DESTDIR)$(sysconfdir)/default/tollgate; fi
 	$(Q)$(INSTALL) -m 0644 $(PLAN_FILES) $(DESTDIR)$(datadir)/tollgate/plans/
 	$(Q)if [ -z "$(DESTDIR)" ] && ! getent passwd tollgate >/dev/null; then \
 		echo "  NOTE     the service runs as user tollgate: make it with" \

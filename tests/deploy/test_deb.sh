@@ -4,7 +4,8 @@
 # test_deb.sh - the Debian package installs, removes and purges cleanly.
 #
 # make deb, then on this machine: dpkg -i puts every file in place, the
-# binary runs, the conffiles are known to dpkg, postinst made the user
+# binary runs, /etc/default/tollgate (it may hold a password) is root's
+# alone, the conffiles are known to dpkg, postinst made the user
 # tollgate (with no systemd running, as here); dpkg -r takes the files and
 # keeps an edited conffile, and prerm detaches the meter an agent left
 # (on a cgroup of the test's own); dpkg -P takes the rest. Everything the test
@@ -89,6 +90,9 @@ for f in $files; do
 	[ -f "$f" ] || fail "dpkg -i: $f missing"
 done
 /usr/bin/tollgate --version >/dev/null || fail "the installed tollgate does not run"
+# It may hold the fleet ledger's password (TOLLGATE_SHIP).
+mode=$(stat -c '%a %U' /etc/default/tollgate)
+[ "$mode" = "600 root" ] || fail "/etc/default/tollgate is '$mode', not '600 root'"
 conf=$(dpkg-query -W -f='${Conffiles}' tollgate | awk '{ print $1 }' | sort | tr '\n' ' ')
 [ "$conf" = "/etc/default/tollgate /etc/tollgate/tollgate.yaml.example " ] ||
 	fail "conffiles are '$conf'"

@@ -6,7 +6,8 @@
 #
 # Into a DESTDIR under /tmp, with the default prefix and with prefix=/usr:
 # the binary runs, the unit starts the installed binary, the example and
-# the plans are there; a second install over an edited /etc/default/tollgate
+# the plans are there, /etc/default/tollgate (it may hold a password) is
+# mode 600; a second install over an edited /etc/default/tollgate
 # and a tollgate.yaml of the user's leaves both alone; uninstall leaves
 # exactly those two. Needs no root. Exit codes: 0 pass, 77 skip, other fail.
 set -u
@@ -39,6 +40,10 @@ check_prefix()	# prefix unitdir
 		fail "prefix=$prefix: the unit does not start $prefix/bin/tollgate"
 	[ -e "$d/etc/tollgate/tollgate.yaml" ] &&
 		fail "prefix=$prefix: install made a tollgate.yaml"
+	# It may hold the fleet ledger's password (TOLLGATE_SHIP).
+	f=$(stat -c %a "$d/etc/default/tollgate")
+	[ "$f" = 600 ] ||
+		fail "prefix=$prefix: /etc/default/tollgate is mode $f, not 600"
 
 	# The user's own configuration survives a second install.
 	echo 'TOLLGATE_ARGS="--cgroup /sys/fs/cgroup/mine"' >"$d/etc/default/tollgate"

@@ -587,6 +587,8 @@ static void test_config(void **state)
 		  "test.yaml:4:15: metrics.max_series: must be a number 1 to 1000000, not '0'" },
 		{ "metrics:\n  enabled: yes\n",
 		  "test.yaml:4:12: metrics.enabled: must be true or false, not 'yes'" },
+		{ "metrics:\n  anonymous: 1\n",
+		  "test.yaml:4:14: metrics.anonymous: must be true or false, not '1'" },
 		{ "metrics:\n  users:\n    - name: a\n      password_hash: plain\n",
 		  "test.yaml:6:22: metrics.users[0].password_hash: must be a bcrypt hash" },
 		{ "metrics:\n  tls:\n    cert: c.pem\n",
@@ -615,6 +617,10 @@ static void test_config(void **state)
 	assert_int_equal(strncmp(cfg->metrics.users[0].hash, "$2b$05$", 7), 0);
 	assert_string_equal(cfg->metrics.plan, "tencent");
 	assert_string_equal(cfg->metrics.plan_region, "ap-guangzhou");
+	assert_false(cfg->metrics.anonymous);
+	config_free(cfg);
+	cfg = parse("region: r\nprovider: p\nmetrics:\n  anonymous: true\n");
+	assert_true(cfg->metrics.anonymous);
 	config_free(cfg);
 
 	/* Plan files are relative to the configuration's folder, built-in

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -210,6 +211,64 @@ static void test_tz_damaged(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+/* A TZif version 2 file of one type (UTC) whose footer is @rule. */
+static size_t tzif_with(const char *rule, unsigned char *buf)
+{
+	/* isutcnt, isstdcnt, leapcnt, timecnt, typecnt 1, charcnt 4 */
+	static const unsigned char counts[24] = { [19] = 1, [23] = 4 };
+	static const unsigned char block[] = { 0, 0, 0, 0, 0, 0,
+					       'U', 'T', 'C', 0 };
+	size_t n = 0, i;
+
+	for (i = 0; i < 2; i++) {
+		memcpy(buf + n, "TZif2", 5);
+		memset(buf + n + 5, 0, 15);
+		memcpy(buf + n + 20, counts, sizeof(counts));
+		n += 44;
+		memcpy(buf + n, block, sizeof(block));
+		n += sizeof(block);
+	}
+	n += sprintf((char *)buf + n, "\n%s\n", rule);
+	return n;
+}
+
+/* Footer rules: offsets of POSIX's hours 0 to 24 only (RFC 8536 widens
+ * transition times, not offsets); a 51-hour one was taken before. */
+static void test_tz_rules(void **state)
+{
+	unsigned char buf[256];
+	struct tz *tz = NULL;
+	char day[LEDGER_DAY_SIZE];
+	__s32 off;
+
+	assert_int_equal(tz_parse(&tz, "T", buf, tzif_with("CST-8", buf)), 0);
+	assert_int_equal(tz_offset(tz, 0, &off), 0);
+	assert_int_equal(off, 8 * 3600);
+	tz_free(tz);
+	assert_int_equal(tz_parse(&tz, "T", buf,
+				  tzif_with("<-2459>+24:59:59", buf)), 0);
+	assert_int_equal(tz_offset(tz, 0, &off), 0);
+	assert_int_equal(off, -(24 * 3600 + 59 * 60 + 59));
+	assert_int_equal(day_of(0, tz, day, sizeof(day)), 0);
+	assert_string_equal(day, "1969-12-30");
+	tz_free(tz);
+	tz = NULL;
+	assert_int_equal(tz_parse(&tz, "T", buf, tzif_with("RRR+051", buf)),
+			 -EINVAL);
+	assert_int_equal(tz_parse(&tz, "T", buf, tzif_with("RRR-25", buf)),
+			 -EINVAL);
+	assert_int_equal(tz_parse(&tz, "T", buf,
+				  tzif_with("EST5EDT100,M3.2.0,M11.1.0", buf)),
+			 -EINVAL);
+	assert_null(tz);
+	/* Transition times may pass 24 hours. */
+	assert_int_equal(tz_parse(&tz, "T", buf,
+				  tzif_with("EST5EDT,M3.2.0/-167,M11.1.0/167",
+					    buf)),
+			 0);
+	tz_free(tz);
+}
+
 static void test_calendar(void **state)
 {
 	static const struct {
@@ -249,6 +308,7 @@ int main(void)
 		cmocka_unit_test(test_tz_ignores_env),
 		cmocka_unit_test(test_tz_errors),
 		cmocka_unit_test(test_tz_damaged),
+		cmocka_unit_test(test_tz_rules),
 		cmocka_unit_test(test_calendar),
 	};
 

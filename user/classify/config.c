@@ -1211,6 +1211,7 @@ static const struct section tls_section = {
 
 struct metrics_item {
 	bool enabled;
+	bool anonymous;
 	const char *listen;
 	__u32 max_series;
 	const char *plan;
@@ -1226,6 +1227,8 @@ static const struct key_def metrics_keys[] = {
 	  false, NULL },
 	{ "tls", V_MAP, 0, false, &tls_section },
 	{ "users", V_LIST, 0, false, &user_section },
+	{ "anonymous", V_BOOL, offsetof(struct metrics_item, anonymous), false,
+	  NULL },
 	{ "plan", V_TEXT, offsetof(struct metrics_item, plan), false, NULL },
 	{ "plan_region", V_NAME, offsetof(struct metrics_item, plan_region),
 	  false, NULL },
@@ -1247,6 +1250,7 @@ static int metrics_commit(struct loader *ld, void *item,
 	struct tg_metrics_conf *m = &ld->cfg->metrics;
 
 	m->disabled = pos[0].line && !it->enabled;
+	m->anonymous = it->anonymous;
 	m->listen = it->listen;
 	m->max_series = it->max_series;
 	m->plan = it->plan;

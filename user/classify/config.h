@@ -128,6 +128,8 @@ struct tg_metrics_conf {
 	const char *tls_key;
 	struct tg_metrics_user *users;	/* none: no authentication */
 	size_t nr_users;
+	bool anonymous;			/* no users beyond loopback, on
+					 * purpose */
 	const char *plan;		/* price plan of the cost gauges;
 					 * NULL: the default plan */
 	const char *plan_region;	/* NULL: the plan's own prices */

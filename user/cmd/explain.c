@@ -282,7 +282,7 @@ int cmd_check_config(int argc, char **argv)
 	if (first < argc)
 		path = argv[first];
 	if (config_load(path, &cfg, &e)) {
-		fprintf(stderr, "%s\n", tg_err_str(&e, msg, sizeof(msg)));
+		pr_bare("%s", tg_err_str(&e, msg, sizeof(msg)));
 		return 1;
 	}
 	if (!quiet) {

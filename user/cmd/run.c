@@ -91,7 +91,10 @@ static const char run_usage[] =
 	"      --no-metrics      serve no metrics\n"
 	"      --ship URL        after each commit, ship the ledger's changed\n"
 	"                        rows to the fleet ledger, a PostgreSQL\n"
-	"                        connection string (libpq URI or key=value)\n"
+	"                        connection string (libpq URI or key=value;\n"
+	"                        default: $TOLLGATE_SHIP)\n"
+	"      --ship-file FILE  --ship with the first line of FILE: keeps a\n"
+	"                        password off the command line\n"
 	"      --no-calls        count bytes and packets only, not API calls:\n"
 	"                        no syscall or receive tracer runs\n"
 	"  -c, --cgroup PATH     cgroup v2 directory to meter (default: the\n"
@@ -132,7 +135,8 @@ struct run_opts {
 	const char *config;	/* NULL: the default path, else built-in */
 	const char *pin_dir;
 	const char *ledger;	/* NULL: --no-ledger */
-	const char *ship;	/* fleet ledger connection string, or NULL */
+	char *ship;		/* --ship (hidden once read), or NULL */
+	const char *ship_file;	/* --ship-file, or NULL */
 	char host[LEDGER_NAME_SIZE];
 	__u32 max_peers;
 	__u32 reclaim_after;	/* seconds; 0: never */
@@ -206,6 +210,7 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 		OPT("listen", 0, OPT_FN, &o->listen, .fn = take_listen),
 		OPT("no-metrics", 0, OPT_FLAG, &o->no_metrics),
 		OPT("ship", 0, OPT_STR, &o->ship, .nonempty = true),
+		OPT("ship-file", 0, OPT_STR, &o->ship_file, .nonempty = true),
 		OPT("no-calls", 0, OPT_FLAG, &o->no_calls),
 		OPT("max-peers", 0, OPT_U32, &o->max_peers, .min = 1,
 		    .max = TG_MAX_PEERS_LIMIT),
@@ -228,7 +233,11 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 		return -EINVAL;
 	if (no_ledger)
 		o->ledger = NULL;
-	if (o->ship && !o->ledger) {
+	if (o->ship && o->ship_file) {
+		pr_warn("run: --ship and --ship-file exclude each other");
+		return -EINVAL;
+	}
+	if ((o->ship || o->ship_file) && !o->ledger) {
 		pr_warn("--ship ships the ledger: not with --no-ledger");
 		return -EINVAL;
 	}
@@ -639,7 +648,8 @@ static void agent_metrics_config(struct agent *a, const struct tg_config *old)
 	const struct tg_metrics_conf *mc = &a->cfg->metrics;
 
 	metrics_set_max_series(a->mx, mc->max_series);
-	if (metrics_server_set_users(a->srv, mc->users, mc->nr_users))
+	if (metrics_server_set_users(a->srv, mc->users, mc->nr_users) ==
+	    -ENOMEM)
 		pr_warn("metrics: out of memory: users not changed");
 	agent_load_plan(a);
 	if (!a->have_plan)
@@ -647,9 +657,10 @@ static void agent_metrics_config(struct agent *a, const struct tg_config *old)
 	if (old && (!same_str(old->metrics.listen, mc->listen) ||
 		    !same_str(old->metrics.tls_cert, mc->tls_cert) ||
 		    !same_str(old->metrics.tls_key, mc->tls_key) ||
-		    old->metrics.disabled != mc->disabled))
-		pr_warn("metrics: listen, tls and enabled take effect when "
-			"the agent restarts");
+		    old->metrics.disabled != mc->disabled ||
+		    old->metrics.anonymous != mc->anonymous))
+		pr_warn("metrics: listen, tls, enabled and anonymous take "
+			"effect when the agent restarts");
 }
 
 /* Render the page and hand it to the server. */
@@ -744,7 +755,10 @@ static int agent_metrics_start(struct agent *a)
 	err = metrics_server_open(&a->srv, &(struct metrics_server_opts){
 						    .listen = listen,
 						    .tls_cert = mc->tls_cert,
-						    .tls_key = mc->tls_key });
+						    .tls_key = mc->tls_key,
+						    .users = mc->users,
+						    .nr_users = mc->nr_users,
+						    .anonymous = mc->anonymous });
 	if (err)
 		return err;
 	agent_metrics_config(a, NULL);
@@ -802,7 +816,8 @@ static int agent_prepare(struct agent *a)
 			return err;
 		pr_info("ledger '%s': host %s, days in %s", o->ledger, o->host,
 			ledger_time_zone(book_ledger(a->book)));
-		if (o->ship && (err = fleet_open(&a->fleet, o->ship)))
+		err = fleet_open_from(&a->fleet, o->ship, o->ship_file);
+		if (err)
 			return err;
 	} else if ((err = tz_load(&a->tz, agent_ledger_tz(a->cfg, &a->plan)))) {
 		pr_warn("cannot load the time zone of the days: %s",

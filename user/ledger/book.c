@@ -82,7 +82,7 @@ static int lock_ledger(const char *path)
 	return fd;
 }
 
-/* mkdir -p of the directory @path is in (0755: readers need not be root). */
+/* mkdir -p of the directory @path is in: 0700, the ledger is private. */
 static int make_parents(const char *path)
 {
 	char dir[4096];
@@ -103,7 +103,7 @@ static int make_parents(const char *path)
 		char c = *p;
 
 		*p = '\0';
-		if (mkdir(dir, 0755) && errno != EEXIST) {
+		if (mkdir(dir, 0700) && errno != EEXIST) {
 			int err = -errno;
 
 			pr_warn("ledger '%s': cannot create directory '%s': %s",

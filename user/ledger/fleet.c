@@ -9,12 +9,14 @@
  * unreachable database to a few seconds of one pass, and a connection
  * that failed is dropped and made again on the next pass.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <libpq-fe.h>
 
 #include "ledger/fleet.h"
@@ -49,91 +51,116 @@ static const char schema_sql[] =
 	" shipped_at timestamptz NOT NULL DEFAULT now(),"
 	" PRIMARY KEY (host, day, tenant, service, backend, traffic_type))";
 
-/* Redact a password; see fleet.h. */
+/* Whether libpq's option @o holds a secret: what a connect dialog would
+ * hide ("*"), and the two it hides today by name, should a libpq ever
+ * forget to mark them. */
+static bool is_secret(const PQconninfoOption *o)
+{
+	return (o->dispchar && o->dispchar[0] == '*') ||
+	       !strcmp(o->keyword, "password") ||
+	       !strcmp(o->keyword, "sslpassword");
+}
+
+/* Append to @out (of @len, @o used) as far as it fits. */
+static void put(char *out, size_t len, size_t *o, const char *s, size_t n)
+{
+	for (; n && *o + 1 < len; n--)
+		out[(*o)++] = *s++;
+}
+
+/* key=value as libpq reads it: quoted when empty or holding blanks,
+ * quotes or backslashes. */
+static void put_option(char *out, size_t len, size_t *o,
+		       const PQconninfoOption *opt)
+{
+	const char *v = opt->val;
+	bool quote = !*v || strpbrk(v, " \t\n\r\f\v'\\");
+
+	if (*o)
+		put(out, len, o, " ", 1);
+	put(out, len, o, opt->keyword, strlen(opt->keyword));
+	put(out, len, o, "=", 1);
+	if (is_secret(opt)) {
+		put(out, len, o, "***", 3);
+		return;
+	}
+	if (quote)
+		put(out, len, o, "'", 1);
+	for (; *v; v++) {
+		if (quote && (*v == '\'' || *v == '\\'))
+			put(out, len, o, "\\", 1);
+		put(out, len, o, v, 1);
+	}
+	if (quote)
+		put(out, len, o, "'", 1);
+}
+
+/* Redact; see fleet.h. */
 const char *fleet_redact(const char *url, char *out, size_t len)
 {
-	size_t o = 0;
-	const char *p = url, *at, *colon, *scheme;
-
-	/* @c is evaluated once whether or not it fits: it advances. */
-#define PUT(c)                                                                 \
-	do {                                                                   \
-		char _c = (c);                                                 \
-		if (o + 1 < len)                                               \
-			out[o++] = _c;                                         \
-	} while (0)
-#define PUTS(s)                                                                \
-	do {                                                                   \
-		const char *_s = (s);                                          \
-		while (*_s)                                                    \
-			PUT(*_s++);                                            \
-	} while (0)
+	/* Where the string says where to: first, in this order. */
+	static const char *const first[] = { "host", "hostaddr", "port",
+					     "dbname", "user", NULL };
+	PQconninfoOption *opts, *p;
+	char *err = NULL;
+	size_t o = 0, i;
 
 	if (!len)
 		return out;
-	scheme = strstr(url, "://");
-	if (scheme && (!strncmp(url, "postgresql://", 13) ||
-		       !strncmp(url, "postgres://", 11))) {
-		const char *auth = scheme + 3;
-		const char *end = auth + strcspn(auth, "/?");
+	opts = PQconninfoParse(url, &err);
+	if (!opts) {
+		/* libpq's message quotes the token it could not read, which
+		 * may be the password: not shown. */
+		PQfreemem(err);
+		snprintf(out, len, "%s", FLEET_UNPARSABLE);
+		return out;
+	}
+	for (i = 0; first[i]; i++)
+		for (p = opts; p->keyword; p++)
+			if (p->val && !strcmp(p->keyword, first[i]))
+				put_option(out, len, &o, p);
+	for (p = opts; p->keyword; p++) {
+		for (i = 0; first[i] && strcmp(p->keyword, first[i]); i++)
+			;
+		if (p->val && !first[i])
+			put_option(out, len, &o, p);
+	}
+	out[o] = '\0';
+	PQconninfoFree(opts);
+	return out;
+}
 
-		for (; p < auth; p++)
-			PUT(*p);
-		/* user:password@ before the host part */
-		at = memrchr(auth, '@', end - auth);
-		colon = at ? memchr(auth, ':', at - auth) : NULL;
-		if (colon) {
-			for (; p <= colon; p++)
-				PUT(*p);
-			PUTS("***");
-			p = at;
-		}
-		/* ...?password=x&... */
-		while (*p) {
-			if ((*p == '?' || *p == '&') &&
-			    !strncmp(p + 1, "password=", 9)) {
-				PUT(*p);
-				PUTS("password=***");
-				p += 10;
-				p += strcspn(p, "&");
-				continue;
-			}
-			PUT(*p++);
-		}
-	} else {
-		/* key = value pairs; a value may be quoted with '' and \ */
-		while (*p) {
-			bool start = p == url || p[-1] == ' ' || p[-1] == '\t';
-			const char *q = p + 8;
+/* Scrub; see fleet.h. */
+const char *fleet_scrub(const char *url, const char *msg, char *out,
+			size_t len)
+{
+	PQconninfoOption *opts, *p;
+	char *err = NULL;
+	size_t o = 0;
 
-			if (start && !strncmp(p, "password", 8)) {
-				while (*q == ' ')
-					q++;
-				if (*q == '=') {
-					q++;
-					while (*q == ' ')
-						q++;
-					PUTS("password=***");
-					if (*q == '\'') {
-						for (q++; *q && *q != '\''; q++)
-							if (*q == '\\' && q[1])
-								q++;
-						if (*q)
-							q++;
-					} else {
-						q += strcspn(q, " \t");
-					}
-					p = q;
-					continue;
-				}
+	if (!len)
+		return out;
+	opts = PQconninfoParse(url, &err);
+	PQfreemem(err);
+	while (*msg) {
+		size_t n = 0;
+
+		for (p = opts; p && p->keyword; p++)
+			if (p->val && *p->val && is_secret(p) &&
+			    !strncmp(msg, p->val, strlen(p->val))) {
+				n = strlen(p->val);
+				break;
 			}
-			PUT(*p++);
+		if (n) {
+			put(out, len, &o, "***", 3);
+			msg += n;
+		} else {
+			put(out, len, &o, msg++, 1);
 		}
 	}
 	out[o] = '\0';
+	PQconninfoFree(opts);
 	return out;
-#undef PUT
-#undef PUTS
 }
 
 /* Build the upsert; see fleet.h. */
@@ -175,6 +202,35 @@ int fleet_upsert_sql(char *buf, size_t len, size_t nr)
 	return (int)(o + n);
 }
 
+/* The first line of libpq's message, for one-line logs, without the
+ * secrets of @url, which libpq may quote. */
+static const char *pq_msg(PGconn *c, const char *url, char *buf, size_t len)
+{
+	const char *m = c ? PQerrorMessage(c) : "out of memory";
+	char line[512];
+
+	snprintf(line, sizeof(line), "%.*s", (int)strcspn(m, "\n"), m);
+	return fleet_scrub(url, line, buf, len);
+}
+
+/* Whether libpq can read @url; says so when not, without quoting it. */
+static bool fleet_url_ok(const char *url)
+{
+	PQconninfoOption *opts;
+	char *err = NULL;
+
+	opts = PQconninfoParse(url, &err);
+	PQfreemem(err);
+	if (!opts) {
+		pr_warn("fleet ledger: %s (libpq's reason is not shown: it "
+			"quotes the string, which may hold a password; try "
+			"it with psql)", FLEET_UNPARSABLE);
+		return false;
+	}
+	PQconninfoFree(opts);
+	return true;
+}
+
 /* Open a fleet ledger; see fleet.h. */
 int fleet_open(struct fleet **out, const char *url)
 {
@@ -184,6 +240,8 @@ int fleet_open(struct fleet **out, const char *url)
 		pr_warn("fleet ledger: empty connection string");
 		return -EINVAL;
 	}
+	if (!fleet_url_ok(url))
+		return -EINVAL;
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
@@ -197,23 +255,116 @@ int fleet_open(struct fleet **out, const char *url)
 	return 0;
 }
 
+/* Whether @url holds a secret. */
+static bool has_secret(const char *url)
+{
+	PQconninfoOption *opts, *p;
+	char *err = NULL;
+	bool found = false;
+
+	opts = PQconninfoParse(url, &err);
+	PQfreemem(err);
+	for (p = opts; p && p->keyword; p++)
+		found |= p->val && *p->val && is_secret(p);
+	PQconninfoFree(opts);
+	return found;
+}
+
+/* The first line of @path, blanks at its ends stripped. */
+static int read_url_file(const char *path, char **out)
+{
+	char buf[8192];
+	struct stat st;
+	size_t n;
+	FILE *f;
+	int err;
+
+	f = fopen(path, "re");
+	if (!f) {
+		err = -errno;
+		pr_warn("--ship-file '%s': %s", path, strerror(-err));
+		return err;
+	}
+	if (!fstat(fileno(f), &st) && (st.st_mode & 0077))
+		pr_warn("--ship-file '%s': readable by %s (mode %04o): the "
+			"connection string's password is not secret there; "
+			"chmod 600 it",
+			path, st.st_mode & 0007 ? "every user" : "its group",
+			(unsigned int)(st.st_mode & 07777));
+	if (!fgets(buf, sizeof(buf), f)) {
+		fclose(f);
+		pr_warn("--ship-file '%s': empty", path);
+		return -EINVAL;
+	}
+	fclose(f);
+	n = strcspn(buf, "\r\n");
+	while (n && isspace((unsigned char)buf[n - 1]))
+		n--;
+	buf[n] = '\0';
+	*out = strdup(buf + strspn(buf, " \t"));
+	explicit_bzero(buf, sizeof(buf));
+	if (!*out)
+		return -ENOMEM;
+	if (!**out) {
+		pr_warn("--ship-file '%s': empty", path);
+		free(*out);
+		*out = NULL;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Open from the command line, a file or the environment; see fleet.h. */
+int fleet_open_from(struct fleet **out, char *arg, const char *file)
+{
+	char *url = NULL, *env;
+	int err = 0;
+
+	*out = NULL;
+	if (arg) {
+		size_t n = strlen(arg);
+		char shown[512];
+
+		url = strdup(arg);
+		if (!url)
+			return -ENOMEM;
+		if (has_secret(url))
+			pr_warn("--ship: a password on the command line is seen "
+				"by every user in the process list until the "
+				"agent hides it, and stays in shell histories; "
+				"give it in %s or --ship-file", FLEET_ENV);
+		/* What /proc/PID/cmdline shows from now on. */
+		fleet_redact(url, shown, sizeof(shown));
+		memset(arg, 0, n);
+		memcpy(arg, shown, strnlen(shown, n));
+	} else if (file) {
+		err = read_url_file(file, &url);
+	} else if ((env = getenv(FLEET_ENV)) && *env) {
+		url = strdup(env);
+		/* Out of /proc/PID/environ too. */
+		explicit_bzero(env, strlen(env));
+		unsetenv(FLEET_ENV);
+		if (!url)
+			return -ENOMEM;
+	}
+	if (!err && url)
+		err = fleet_open(out, url);
+	if (url) {
+		explicit_bzero(url, strlen(url));
+		free(url);
+	}
+	return err;
+}
+
 void fleet_close(struct fleet *f)
 {
 	if (!f)
 		return;
 	PQfinish(f->conn);
 	free(f->rows);
+	explicit_bzero(f->url, strlen(f->url));
 	free(f->url);
 	free(f);
-}
-
-/* The first line of libpq's message, for one-line logs. */
-static const char *pq_msg(PGconn *c, char *buf, size_t len)
-{
-	const char *m = c ? PQerrorMessage(c) : "out of memory";
-
-	snprintf(buf, len, "%.*s", (int)strcspn(m, "\n"), m);
-	return buf;
 }
 
 /*
@@ -243,7 +394,7 @@ static bool run_ok(struct fleet *f, PGresult *r, const char *what)
 	}
 	if (!f->down)
 		pr_warn("fleet ledger '%s': %s: %s", f->shown, what,
-			pq_msg(f->conn, m, sizeof(m)));
+			pq_msg(f->conn, f->url, m, sizeof(m)));
 	PQclear(r);
 	return false;
 }
@@ -352,7 +503,7 @@ int fleet_ship(struct fleet *f, struct ledger *l)
 			if (mono() - t0 > 1)
 				f->retry_at = mono() + FLEET_BACKOFF;
 			went_down(f, st.unshipped,
-				  pq_msg(f->conn, m, sizeof(m)));
+				  pq_msg(f->conn, f->url, m, sizeof(m)));
 			return -ECONNREFUSED;
 		}
 		f->retry_at = 0;
@@ -397,7 +548,7 @@ int fleet_ship(struct fleet *f, struct ledger *l)
 	f->nr = 0;
 	return 0;
 fail:
-	went_down(f, st.unshipped, pq_msg(f->conn, m, sizeof(m)));
+	went_down(f, st.unshipped, pq_msg(f->conn, f->url, m, sizeof(m)));
 	f->nr = 0;
 	return -EIO;
 }
@@ -435,11 +586,13 @@ int fleet_scan(const char *url, const char *tz, const struct ledger_filter *flt,
 	PGconn *c;
 	int err = 0, i, nr;
 
+	if (!fleet_url_ok(url))
+		return -EINVAL;
 	fleet_redact(url, shown, sizeof(shown));
 	c = connect_db(url);
 	if (!c || PQstatus(c) != CONNECTION_OK) {
 		pr_warn("fleet ledger '%s': cannot connect: %s", shown,
-			pq_msg(c, m, sizeof(m)));
+			pq_msg(c, url, m, sizeof(m)));
 		PQfinish(c);
 		return -ECONNREFUSED;
 	}
@@ -455,7 +608,7 @@ int fleet_scan(const char *url, const char *tz, const struct ledger_filter *flt,
 			 3, NULL, vals, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		pr_warn("fleet ledger '%s': cannot read usage: %s", shown,
-			pq_msg(c, m, sizeof(m)));
+			pq_msg(c, url, m, sizeof(m)));
 		err = -EIO;
 		goto out;
 	}

@@ -45,10 +45,23 @@ struct fleet;
 /*
  * A fleet ledger at libpq connection string @url (a postgresql:// URI or
  * "key=value ..."). Connects lazily, on the first ship. Returns 0 and sets
- * *@out, -EINVAL (empty), -ENOMEM.
+ * *@out, -EINVAL (empty, or not a string libpq can read), -ENOMEM.
  */
 int fleet_open(struct fleet **out, const char *url);
 void fleet_close(struct fleet *f);
+
+/* The environment variable that may hold the connection string. */
+#define FLEET_ENV "TOLLGATE_SHIP"
+
+/*
+ * fleet_open() on the connection string of, in this order: @arg (run
+ * --ship; a password in it is warned about, and the string in @arg, the
+ * process's command line, is overwritten with its redacted form), the
+ * first line of @file (run --ship-file; a file others may read is warned
+ * about), or FLEET_ENV (then wiped from the environment). None of them:
+ * 0 and *@out NULL. Same returns, and those of reading @file.
+ */
+int fleet_open_from(struct fleet **out, char *arg, const char *file);
 
 /*
  * Ship the rows of @l changed since its shipped mark, then move the mark.
@@ -69,13 +82,25 @@ int fleet_ship(struct fleet *f, struct ledger *l);
 int fleet_scan(const char *url, const char *tz, const struct ledger_filter *flt,
 	       int (*fn)(const struct ledger_usage *row, void *ctx), void *ctx);
 
+/* What fleet_redact() shows of a string libpq cannot read. */
+#define FLEET_UNPARSABLE "a connection string libpq cannot parse"
+
 /*
- * @url with its password replaced by "***", for messages: in a URI
- * (postgresql://user:secret@host/db, and ?password=) and in key=value form
- * (password=secret or password='a b'). Pure. Writes at most @len bytes;
- * returns @out.
+ * @url as libpq reads it (PQconninfoParse(): a postgresql:// URI or
+ * key=value pairs, however separated), for messages: the options it
+ * sets as key=value, host, hostaddr, port, dbname and user first, every
+ * secret (password, sslpassword, whatever libpq marks as one) shown as
+ * "***". A string libpq cannot read shows as FLEET_UNPARSABLE, since
+ * its reason quotes it. Writes at most @len bytes; returns @out.
  */
 const char *fleet_redact(const char *url, char *out, size_t len);
+
+/*
+ * @msg (a message of libpq's about @url) with every secret of @url in it
+ * replaced by "***". Writes at most @len bytes; returns @out.
+ */
+const char *fleet_scrub(const char *url, const char *msg, char *out,
+			size_t len);
 
 /*
  * The upsert of @nr rows (1..FLEET_BATCH) into FLEET_TABLE, with

@@ -335,16 +335,32 @@ static int fsync_path(const char *path, int flags)
  * Create the ledger at @path: build it under a temporary name, flush it,
  * then link it into place, so that a crash leaves no half-made ledger. A
  * ledger that appeared meanwhile is kept (link() does not replace).
+ *
+ * The file is made 0600 whatever the umask, before SQLite writes a byte
+ * to it: it holds every tenant's usage. SQLite gives its -journal, -wal
+ * and -shm files the mode of the database file.
  */
 static int create_file(const char *path, const char *tz)
 {
 	struct ledger tmp = {};
 	char name[4200], dir[4096];
-	int err, rc;
+	int err, rc, fd;
 
 	snprintf(name, sizeof(name), "%s.new-%d", path, (int)getpid());
 	snprintf(tmp.path, sizeof(tmp.path), "%s", path);
 	unlink(name);
+	fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || fchmod(fd, 0600)) {
+		err = -errno;
+		pr_warn("ledger '%s': cannot create '%s': %s", path, name,
+			strerror(-err));
+		if (fd >= 0) {
+			close(fd);
+			unlink(name);
+		}
+		return err;
+	}
+	close(fd);
 	rc = sqlite3_open_v2(name, &tmp.db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
 	if (rc != SQLITE_OK) {
@@ -512,6 +528,7 @@ int ledger_open(struct ledger **out, const char *path, unsigned int flags,
 		pr_warn("ledger '%s': not a regular file", path);
 		return -EINVAL;
 	}
+
 	if (st.st_size == 0) {
 		/* SQLite would take an empty file for an empty database. */
 		pr_warn("ledger '%s': not a tollgate ledger: the file is empty",
@@ -563,6 +580,11 @@ int ledger_open(struct ledger **out, const char *path, unsigned int flags,
 		err = -EINVAL;
 		goto fail;
 	}
+	/* Made 0600 by tollgate; an older one, or one copied, may not be. */
+	if (!rdonly && (st.st_mode & S_IROTH))
+		pr_warn("ledger '%s': every user may read it (mode %04o), and "
+			"with it every tenant's usage: chmod 600 it",
+			path, (unsigned int)(st.st_mode & 07777));
 	*out = l;
 	return 0;
 fail:

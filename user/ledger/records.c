@@ -684,7 +684,7 @@ static int next_record(struct import_file *in, const char *ledger_tz,
 bad:
 	/* Located messages go bare, as compilers print them, for editors
 	 * and grep. */
-	fprintf(stderr, "%s:%u: %s\n", in->name, in->line, err);
+	pr_bare("%s:%u: %s", in->name, in->line, err);
 	return -EINVAL;
 }
 

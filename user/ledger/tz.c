@@ -190,6 +190,13 @@ static const char *rule_date(const char *p, struct tz_rule_date *r)
 	return p;
 }
 
+/* An offset of a rule: POSIX allows hours 0 to 24 only (RFC 8536 widens
+ * the hours of transition times, not of offsets). */
+static bool rule_off_ok(__s32 off)
+{
+	return off >= -(24 * 3600 + 3599) && off <= 24 * 3600 + 3599;
+}
+
 static int parse_rule(struct tz *tz, const char *p)
 {
 	__s32 off;
@@ -197,7 +204,7 @@ static int parse_rule(struct tz *tz, const char *p)
 	if (!*p)
 		return 0;	/* no footer: the table is all there is */
 	p = rule_name(p);
-	if (!p || !(p = rule_time(p, &off)))
+	if (!p || !(p = rule_time(p, &off)) || !rule_off_ok(off))
 		return -EINVAL;
 	tz->std_off = -off;	/* POSIX offsets count west */
 	tz->have_rule = true;
@@ -209,7 +216,7 @@ static int parse_rule(struct tz *tz, const char *p)
 	tz->have_dst = true;
 	tz->dst_off = tz->std_off + 3600;
 	if (*p && *p != ',') {
-		if (!(p = rule_time(p, &off)))
+		if (!(p = rule_time(p, &off)) || !rule_off_ok(off))
 			return -EINVAL;
 		tz->dst_off = -off;
 	}
@@ -362,6 +369,24 @@ static bool tz_name_ok(const char *name)
 	return !strstr(name, "..") && !strstr(name, "//");
 }
 
+/* A time zone from TZif data; see tz.h. */
+int tz_parse(struct tz **out, const char *name, const void *buf, size_t len)
+{
+	struct tz *tz = calloc(1, sizeof(*tz));
+	int err;
+
+	if (!tz)
+		return -ENOMEM;
+	snprintf(tz->name, sizeof(tz->name), "%s", name ? name : "");
+	err = tzif_parse(tz, buf, len);
+	if (err) {
+		tz_free(tz);
+		return err == -ENOMEM ? err : -EINVAL;
+	}
+	*out = tz;
+	return 0;
+}
+
 /* Load time zone @name; see ledger.h. */
 int tz_load(struct tz **out, const char *name)
 {
@@ -397,28 +422,22 @@ int tz_load(struct tz **out, const char *name)
 		fclose(f);
 		return -EINVAL;
 	}
-	tz = calloc(1, sizeof(*tz));
 	buf = malloc(TZ_MAX_FILE);
-	if (!tz || !buf) {
+	if (!buf) {
 		fclose(f);
-		free(buf);
-		free(tz);
 		return -ENOMEM;
 	}
 	len = fread(buf, 1, TZ_MAX_FILE, f);
 	err = ferror(f) ? -EIO : 0;
 	fclose(f);
-	snprintf(tz->name, sizeof(tz->name), "%s", name);
 	if (!err)
-		err = tzif_parse(tz, buf, len);
+		err = tz_parse(&tz, name, buf, len);
 	free(buf);
-	if (err) {
-		if (err != -ENOMEM)
-			pr_warn("time zone '%s': '%s' is not a valid time-zone "
-				"file", name, path);
-		tz_free(tz);
-		return err == -EIO ? err : err == -ENOMEM ? err : -EINVAL;
-	}
+	if (err == -EINVAL)
+		pr_warn("time zone '%s': '%s' is not a valid time-zone file",
+			name, path);
+	if (err)
+		return err;
 	*out = tz;
 	return 0;
 }

@@ -22,6 +22,13 @@ struct tz;
  * -EINVAL (a name outside the database, or a damaged file), -ENOMEM.
  */
 int tz_load(struct tz **out, const char *name);
+
+/*
+ * A time zone called @name from TZif data @buf of @len bytes (a file of
+ * the database, read by tz_load()). Pure: says nothing, the caller names
+ * the file. Returns 0, -EINVAL (not a valid time-zone file), -ENOMEM.
+ */
+int tz_parse(struct tz **out, const char *name, const void *buf, size_t len);
 void tz_free(struct tz *tz);
 const char *tz_name(const struct tz *tz);
 

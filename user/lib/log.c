@@ -7,13 +7,19 @@
  * information with -vv: one level below ours). Around a call whose
  * failure may be no news, libbpf's output is held back and then printed
  * as warnings only if the call failed in earnest (log_libbpf_hold()).
+ *
+ * Our messages quote input (file names, settings, addresses, records,
+ * clients' requests), so each is escaped as a whole (tg_printable()):
+ * no byte of it reaches the terminal as a control sequence.
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <bpf/libbpf.h>
 
 #include "lib/log.h"
+#include "lib/tgerr.h"
 
 int log_level = LOG_WARN;
 
@@ -81,6 +87,39 @@ void log_setup(int verbosity)
 	libbpf_set_print(libbpf_print);
 }
 
+/* "@prefix@message\n" on stderr, the message escaped. */
+static void print_escaped(const char *prefix, const char *fmt, va_list ap)
+{
+	char raw[4096], *big = NULL, *out;
+	const char *msg = raw;
+	size_t n, cap;
+	va_list again;
+	int len;
+
+	va_copy(again, ap);
+	len = vsnprintf(raw, sizeof(raw), fmt, ap);
+	if (len >= (int)sizeof(raw) && (big = malloc(len + 1))) {
+		vsnprintf(big, len + 1, fmt, again);
+		msg = big;
+	}
+	va_end(again);
+	if (len < 0)
+		return;
+	n = strlen(msg);
+	/* At worst every byte becomes \xHH. */
+	cap = 4 * n + 1;
+	out = malloc(cap);
+	if (out) {
+		tg_printable(msg, n, out, cap);
+		fprintf(stderr, "%s%s\n", prefix, out);
+	} else {
+		fprintf(stderr, "%s(a message that cannot be shown: out of "
+			"memory)\n", prefix);
+	}
+	free(out);
+	free(big);
+}
+
 void pr_log(int level, const char *fmt, ...)
 {
 	va_list ap;
@@ -88,8 +127,15 @@ void pr_log(int level, const char *fmt, ...)
 	if (level > log_level)
 		return;
 	va_start(ap, fmt);
-	fputs("tollgate: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	print_escaped("tollgate: ", fmt, ap);
+	va_end(ap);
+}
+
+void pr_bare(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	print_escaped("", fmt, ap);
 	va_end(ap);
 }

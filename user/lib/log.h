@@ -38,8 +38,14 @@ void log_libbpf_hold(void);
  */
 void log_libbpf_release(bool problem);
 
+/* "tollgate: " and the message, escaped (tg_printable()), on stderr. */
 void pr_log(int level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* A message that names its place itself ("file:line: ..."), the way
+ * compilers print them, for editors and grep: no prefix, always
+ * printed, escaped like pr_log()'s. */
+void pr_bare(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define pr_warn(...) pr_log(LOG_WARN, __VA_ARGS__)
 #define pr_info(...) pr_log(LOG_INFO, __VA_ARGS__)
 #define pr_debug(...) pr_log(LOG_DEBUG, __VA_ARGS__)

@@ -30,8 +30,20 @@ void tg_err_set(struct tg_err *err, const char *file, unsigned int line,
 
 /*
  * Write @err as one line, "file:line:column: field: message", leaving out
- * the parts it lacks. Returns @buf.
+ * the parts it lacks, and escaped as by tg_printable(): file names,
+ * settings and messages quote input. Returns @buf.
  */
 const char *tg_err_str(const struct tg_err *err, char *buf, size_t len);
+
+/*
+ * @in (@n bytes) with every byte that a terminal could take for a control
+ * sequence, or that would break the line, written out instead: \t, \n,
+ * \r, \xHH for other C0 bytes, DEL and bytes that are not UTF-8, \uHHHH
+ * for the C1 controls (U+0080-U+009F) and the Unicode ones that reorder
+ * or break lines (bidirectional overrides and isolates, U+2028/9).
+ * Printable ASCII and UTF-8 stay as they are. Writes at most @len bytes,
+ * always terminated, never a partial escape. Returns @out.
+ */
+const char *tg_printable(const char *in, size_t n, char *out, size_t len);
 
 #endif /* TOLLGATE_TGERR_H */

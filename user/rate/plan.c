@@ -123,7 +123,7 @@ static int fail(const struct walk *w, const yaml_node_t *n, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s:%zu:%zu: %s%s%s\n", w->file,
+	pr_bare("%s:%zu:%zu: %s%s%s", w->file,
 		n ? n->start_mark.line + 1 : 0,
 		n ? n->start_mark.column + 1 : 0, w->path, *w->path ? ": " : "",
 		msg);
@@ -438,8 +438,7 @@ int plan_parse(struct plan *p, const char *text, size_t len, const char *file)
 		return -ENOMEM;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		fprintf(stderr, "%s:%zu:%zu: %s\n", file,
-			parser.problem_mark.line + 1,
+		pr_bare("%s:%zu:%zu: %s", file, parser.problem_mark.line + 1,
 			parser.problem_mark.column + 1,
 			parser.problem ? parser.problem : "not YAML");
 		yaml_parser_delete(&parser);
