@@ -800,6 +800,9 @@ static void test_region_prices(void **state)
 
 /* `tollgate rate` over ledger files, output captured. */
 
+/* The plan's terms that start every CSV row of a jdcloud bill. */
+#define JD "jdcloud,,CNY,Asia/Shanghai,1073741824,half-up,false,"
+
 static int setup(void **state)
 {
 	return tmpdir_make("rate");
@@ -888,11 +891,12 @@ static void test_rate_command(void **state)
 		       "--format", "csv", "--ledger", p1, "--ledger", p2,
 		       NULL);
 	assert_int_equal(rc, 0);
-	if (!strstr(out, "2024-06,tenant,acme,calls,,,1200000,1000000,20,,,"
-			 "0.04,0.80\n") ||
-	    !strstr(out, "2024-06,tenant,acme,day,2024-06-20,,,,,,,,0.80\n") ||
-	    !strstr(out, "2024-06,tenants,,total,,,,,,,,,2.40\n") ||
-	    !strstr(out, "2024-06,all,,total,,,,,,,,,2.40\n"))
+	if (!strstr(out, JD "2024-06,tenant,acme,calls,,,1200000,1000000,"
+			 "1000000,200000,10000,20,,,0.04,0.80\n") ||
+	    !strstr(out, JD "2024-06,tenant,acme,day,2024-06-20,,,,,,,,,,,"
+			 "0.80\n") ||
+	    !strstr(out, JD "2024-06,tenants,,total,,,,,,,,,,,,2.40\n") ||
+	    !strstr(out, JD "2024-06,all,,total,,,,,,,,,,,,2.40\n"))
 		fail_msg("unexpected bill:\n%s", out);
 	free(out);
 
@@ -900,7 +904,7 @@ static void test_rate_command(void **state)
 	out = run_rate(&rc, "--month", "2024-06", "--format", "csv", p2, p1,
 		       p2, NULL);
 	assert_int_equal(rc, 0);
-	if (!strstr(out, "2024-06,all,,total,,,,,,,,,2.40\n"))
+	if (!strstr(out, "2024-06,all,,total,,,,,,,,,,,,2.40\n"))
 		fail_msg("unexpected bill:\n%s", out);
 	free(out);
 
@@ -958,7 +962,7 @@ static void test_rate_unattributed(void **state)
 	assert_int_equal(rc, 0);
 	if (!strstr(out, "\nunattributed usage (no tenant): no free "
 			 "allowance, not in the tenants' total\n"
-			 "  calls 500000, free 0") ||
+			 "  calls 500000, free 0 (allowance 0)") ||
 	    !strstr(out, "unattributed total") ||
 	    !strstr(out, "\nTENANTS (1, the sum of their totals)") ||
 	    !strstr(out, " 0.80\nUNATTRIBUTED (usage of no tenant)") ||
@@ -980,10 +984,66 @@ static void test_rate_unattributed(void **state)
 	out = run_rate(&rc, "--month", "2024-06", "--format", "csv", path,
 		       NULL);
 	assert_int_equal(rc, 0);
-	if (!strstr(out, "\n2024-06,unattributed,,calls,,,500000,0,50,") ||
-	    !strstr(out, "\n2024-06,unattributed,,total,,,,,,,,,2.80\n") ||
-	    !strstr(out, "\n2024-06,tenants,,total,,,,,,,,,0.80\n") ||
-	    !strstr(out, "\n2024-06,all,,total,,,,,,,,,3.60\n"))
+	if (!strstr(out, ",2024-06,unattributed,,calls,,,500000,0,0,500000,"
+			 "10000,50,") ||
+	    !strstr(out, ",2024-06,unattributed,,total,,,,,,,,,,,,2.80\n") ||
+	    !strstr(out, ",2024-06,tenants,,total,,,,,,,,,,,,0.80\n") ||
+	    !strstr(out, ",2024-06,all,,total,,,,,,,,,,,,3.60\n"))
+		fail_msg("unexpected bill:\n%s", out);
+	free(out);
+}
+
+/* Every format states the plan's terms: the bill can be checked by
+ * hand from itself alone. */
+static void test_rate_terms(void **state)
+{
+	static const char head[] =
+		"plan,region,currency,time_zone,gb_bytes,rounding,trial,month,"
+		"scope,tenant,kind,day,traffic_type,calls,free_allowance,"
+		"free_calls,billed_calls,unit_calls,units,bytes,gb,price,"
+		"cost\n";
+	struct ledger_usage r = row("gw1", "acme", "2024-06-10", "inbound", 0,
+				    1010001);
+	char path[128], *out;
+	int rc;
+
+	make_ledger("terms.db", &r, 1);
+	snprintf(path, sizeof(path), "%s/terms.db", tmpdir);
+	out = run_rate(&rc, "--month", "2024-06", "--region", "beijing",
+		       path, NULL);
+	assert_int_equal(rc, 0);
+	if (!strstr(out, "plan jdcloud: ") ||
+	    !strstr(out, "1 GB = 1073741824 bytes, rounding half-up, region "
+			 "cn-north-1, amounts in CNY\n") ||
+	    !strstr(out, "\ncalls: 1000000 free per tenant per month, then "
+			 "0.04 per unit of 10000 calls") ||
+	    !strstr(out, "  calls 1010001, free 1000000 (allowance 1000000), "
+			 "billed 10001 in 2 units of 10000 at 0.04\n"))
+		fail_msg("unexpected bill:\n%s", out);
+	free(out);
+
+	out = run_rate(&rc, "--month", "2024-06", "--format", "json",
+		       "--rounding", "up", path, NULL);
+	assert_int_equal(rc, 0);
+	if (!strstr(out, "{\"plan\":\"jdcloud\",") ||
+	    !strstr(out, "\"currency\":\"CNY\",") ||
+	    !strstr(out, "\"gb_bytes\":1073741824,\"rounding\":\"up\",") ||
+	    !strstr(out, "\"calls_free_per_month\":1000000,"
+			 "\"calls_unit\":10000,"
+			 "\"calls_price_per_unit\":\"0.04\",") ||
+	    !strstr(out, "{\"tenant\":\"acme\",\"free_allowance\":1000000,"
+			 "\"calls\":1010001,\"free_calls\":1000000,"
+			 "\"billed_calls\":10001,\"call_units\":2,"))
+		fail_msg("unexpected bill:\n%s", out);
+	free(out);
+
+	out = run_rate(&rc, "--month", "2024-06", "--format", "csv",
+		       "--gb-bytes", "1000000000", "--trial", path, NULL);
+	assert_int_equal(rc, 0);
+	if (strncmp(out, head, strlen(head)) ||
+	    !strstr(out, "\njdcloud,,CNY,Asia/Shanghai,1000000000,half-up,"
+			 "true,2024-06,tenant,acme,calls,,,1010001,1000000,"
+			 "1000000,10001,10000,2,,,0.04,0.00\n"))
 		fail_msg("unexpected bill:\n%s", out);
 	free(out);
 }
@@ -1005,15 +1065,16 @@ static void test_rate_last_month(void **state)
 	out = run_rate(&rc, "--month", "9999-12", "--format", "csv", path,
 		       NULL);
 	assert_int_equal(rc, 0);
-	if (!strstr(out, "9999-12,tenant,acme,day,9999-12-31,,,,,,,,0.80\n") ||
-	    !strstr(out, "9999-12,all,,total,,,,,,,,,0.80\n") ||
+	if (!strstr(out, "9999-12,tenant,acme,day,9999-12-31,,,,,,,,,,,"
+			 "0.80\n") ||
+	    !strstr(out, "9999-12,all,,total,,,,,,,,,,,,0.80\n") ||
 	    strstr(out, "9999-11-30"))
 		fail_msg("unexpected bill:\n%s", out);
 	free(out);
 	out = run_rate(&rc, "--month", "9999-11", "--format", "csv", path,
 		       NULL);
 	assert_int_equal(rc, 0);
-	if (!strstr(out, "9999-11,all,,total,,,,,,,,,1.60\n"))
+	if (!strstr(out, "9999-11,all,,total,,,,,,,,,,,,1.60\n"))
 		fail_msg("unexpected bill:\n%s", out);
 	free(out);
 }
@@ -1039,7 +1100,8 @@ static void test_rate_too_much(void **state)
 	out = run_rate(&rc, "--month", "2024-06", "--gb-bytes", "2",
 		       "--format", "csv", path, NULL);
 	assert_int_equal(rc, 0);
-	if (!strstr(out, "2024-06,all,,total,,,,,,,,,100000000000000000.00\n"))
+	if (!strstr(out, "jdcloud,,CNY,Asia/Shanghai,2,half-up,false,2024-06,"
+			 "all,,total,,,,,,,,,,,,100000000000000000.00\n"))
 		fail_msg("unexpected bill:\n%s", out);
 	free(out);
 }
@@ -1095,6 +1157,7 @@ int main(void)
 		cmocka_unit_test(test_region_prices),
 		cmocka_unit_test(test_rate_command),
 		cmocka_unit_test(test_rate_unattributed),
+		cmocka_unit_test(test_rate_terms),
 		cmocka_unit_test(test_rate_last_month),
 		cmocka_unit_test(test_rate_too_much),
 		cmocka_unit_test(test_bill_json_utf8),

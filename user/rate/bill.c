@@ -55,10 +55,11 @@ static void table_party(FILE *f, const struct bill *b,
 	else
 		fprintf(f, "\ntenant %s\n", t->tenant);
 	fprintf(f,
-		"  calls %llu, free %llu, billed %llu in %llu unit%s of %llu "
-		"at %s\n",
+		"  calls %llu, free %llu (allowance %llu), billed %llu in %llu "
+		"unit%s of %llu at %s\n",
 		(unsigned long long)t->calls,
 		(unsigned long long)t->free_calls,
+		(unsigned long long)t->free_allowance,
 		(unsigned long long)t->billed_calls,
 		(unsigned long long)t->units, t->units == 1 ? "" : "s",
 		(unsigned long long)p->calls_unit,
@@ -110,6 +111,12 @@ static void print_table(FILE *f, const struct bill *b)
 		b->month, p->time_zone, (unsigned long long)p->gb_bytes,
 		rounding_name(p->rounding), *p->region ? ", region " : "",
 		p->region, p->currency);
+	fprintf(f,
+		"calls: %llu free per tenant per month, then %s per unit of "
+		"%llu calls (a part of a unit is billed as a whole unit)\n",
+		(unsigned long long)p->calls_free,
+		fmt_price(c1, sizeof(c1), p->call_unit_price),
+		(unsigned long long)p->calls_unit);
 	if (p->trial)
 		fprintf(f, "trial: nothing is charged\n");
 	if (!b->nr_tenants && !b->has_unattributed)
@@ -147,6 +154,8 @@ static void json_party(FILE *f, const struct bill *b,
 
 	fputc('{', f);
 	json_kv(f, "tenant", t->tenant, true);
+	fprintf(f, "\"free_allowance\":%llu,",
+		(unsigned long long)t->free_allowance);
 	fprintf(f,
 		"\"calls\":%llu,\"free_calls\":%llu,"
 		"\"billed_calls\":%llu,\"call_units\":%llu,",
@@ -209,7 +218,13 @@ static void print_json(FILE *f, const struct bill *b)
 	fprintf(f, "\"gb_bytes\":%llu,", (unsigned long long)p->gb_bytes);
 	json_kv(f, "rounding", rounding_name(p->rounding), true);
 	json_kv(f, "region", p->region, true);
-	fprintf(f, "\"trial\":%s,\"tenants\":[", p->trial ? "true" : "false");
+	fprintf(f, "\"trial\":%s,", p->trial ? "true" : "false");
+	fprintf(f, "\"calls_free_per_month\":%llu,\"calls_unit\":%llu,",
+		(unsigned long long)p->calls_free,
+		(unsigned long long)p->calls_unit);
+	json_kv(f, "calls_price_per_unit",
+		fmt_price(c, sizeof(c), p->call_unit_price), true);
+	fputs("\"tenants\":[", f);
 	for (i = 0; i < b->nr_tenants; i++) {
 		fputs(i ? ",\n" : "\n", f);
 		json_party(f, b, &b->tenants[i]);
@@ -228,13 +243,31 @@ static void print_json(FILE *f, const struct bill *b)
 	fputs("}\n", f);
 }
 
-/* "month,scope,tenant," of a row of @t. */
-static void csv_head(FILE *f, const struct bill *b,
-		     const struct bill_tenant *t)
+/*
+ * The columns every CSV row starts with: the plan's terms, then the
+ * month, the scope and the tenant.
+ */
+static void csv_head(FILE *f, const struct bill *b, const char *scope,
+		     const char *tenant)
 {
-	fprintf(f, "%s,%s,", b->month, *t->tenant ? "tenant" : "unattributed");
-	csv_string(f, t->tenant);
+	const struct plan *p = &b->plan;
+
+	csv_string(f, p->name);
 	fputc(',', f);
+	csv_string(f, p->region);
+	fputc(',', f);
+	csv_string(f, p->currency);
+	fprintf(f, ",%s,%llu,%s,%s,%s,%s,", p->time_zone,
+		(unsigned long long)p->gb_bytes, rounding_name(p->rounding),
+		p->trial ? "true" : "false", b->month, scope);
+	csv_string(f, tenant);
+	fputc(',', f);
+}
+
+static void csv_party_head(FILE *f, const struct bill *b,
+			   const struct bill_tenant *t)
+{
+	csv_head(f, b, *t->tenant ? "tenant" : "unattributed", t->tenant);
 }
 
 /* The CSV rows of one tenant, or of the unattributed usage. kind: calls
@@ -247,10 +280,13 @@ static void csv_party(FILE *f, const struct bill *b,
 	size_t j;
 	int k;
 
-	csv_head(f, b, t);
-	fprintf(f, "calls,,,%llu,%llu,%llu,,,%s,%s\n",
+	csv_party_head(f, b, t);
+	fprintf(f, "calls,,,%llu,%llu,%llu,%llu,%llu,%llu,,,%s,%s\n",
 		(unsigned long long)t->calls,
+		(unsigned long long)t->free_allowance,
 		(unsigned long long)t->free_calls,
+		(unsigned long long)t->billed_calls,
+		(unsigned long long)p->calls_unit,
 		(unsigned long long)t->units,
 		fmt_price(c1, sizeof(c1), p->call_unit_price),
 		fmt_cents(c2, sizeof(c2), t->calls_cents));
@@ -260,43 +296,46 @@ static void csv_party(FILE *f, const struct bill *b,
 		for (k = 0; k < d->nr_lines; k++) {
 			const struct bill_line *l = &d->lines[k];
 
-			csv_head(f, b, t);
-			fprintf(f, "traffic,%s,%s,,,,%llu,%s,%s,%s\n", d->day,
-				traffic_name(l->type),
+			csv_party_head(f, b, t);
+			fprintf(f, "traffic,%s,%s,,,,,,,%llu,%s,%s,%s\n",
+				d->day, traffic_name(l->type),
 				(unsigned long long)l->bytes,
 				fmt_gb(c1, sizeof(c1), p, l->bytes),
 				fmt_price(c2, sizeof(c2), l->price),
 				fmt_line_cost(c3, sizeof(c3), p, l));
 		}
-		csv_head(f, b, t);
-		fprintf(f, "day,%s,,,,,,,,%s\n", d->day,
+		csv_party_head(f, b, t);
+		fprintf(f, "day,%s,,,,,,,,,,,%s\n", d->day,
 			fmt_cents(c1, sizeof(c1), d->cents));
 	}
-	csv_head(f, b, t);
-	fprintf(f, "total,,,,,,,,,%s\n",
+	csv_party_head(f, b, t);
+	fprintf(f, "total,,,,,,,,,,,,%s\n",
 		fmt_cents(c1, sizeof(c1), t->total_cents));
 }
 
 /*
- * scope: tenant (the tenant column names it), unattributed (usage of no
- * tenant), tenants (the sum of the tenants' totals), all (tenants and
- * unattributed).
+ * Every row carries the plan's terms. scope: tenant (the tenant column
+ * names it), unattributed (usage of no tenant), tenants (the sum of the
+ * tenants' totals), all (tenants and unattributed).
  */
 static void print_csv(FILE *f, const struct bill *b)
 {
 	char c[64];
 	size_t i;
 
-	fputs("month,scope,tenant,kind,day,traffic_type,calls,free_calls,"
-	      "units,bytes,gb,price,cost\n",
+	fputs("plan,region,currency,time_zone,gb_bytes,rounding,trial,month,"
+	      "scope,tenant,kind,day,traffic_type,calls,free_allowance,"
+	      "free_calls,billed_calls,unit_calls,units,bytes,gb,price,cost\n",
 	      f);
 	for (i = 0; i < b->nr_tenants; i++)
 		csv_party(f, b, &b->tenants[i]);
 	if (b->has_unattributed)
 		csv_party(f, b, &b->unattributed);
-	fprintf(f, "%s,tenants,,total,,,,,,,,,%s\n", b->month,
+	csv_head(f, b, "tenants", "");
+	fprintf(f, "total,,,,,,,,,,,,%s\n",
 		fmt_cents(c, sizeof(c), b->tenants_cents));
-	fprintf(f, "%s,all,,total,,,,,,,,,%s\n", b->month,
+	csv_head(f, b, "all", "");
+	fprintf(f, "total,,,,,,,,,,,,%s\n",
 		fmt_cents(c, sizeof(c), b->total_cents));
 }
 
