@@ -1048,6 +1048,40 @@ static void test_rate_terms(void **state)
 	free(out);
 }
 
+/* A tenant with no usage in the month is an error, never a bill of 0.00
+ * that a misspelt name would print; in one ledger and across several. */
+static void test_rate_unknown_tenant(void **state)
+{
+	struct ledger_usage r[] = {
+		row("gw1", "acme", "2024-06-10", "outbound_client", GiB, 10),
+		row("gw1", "globex", "2024-07-01", "outbound_client", GiB, 10),
+	};
+	char path[128], *out;
+	int rc;
+
+	make_ledger("tenants.db", r, 2);
+	snprintf(path, sizeof(path), "%s/tenants.db", tmpdir);
+	out = run_rate(&rc, "--month", "2024-06", "--tenant", "globx", path,
+		       NULL);
+	assert_int_equal(rc, 1);
+	assert_string_equal(out, "");
+	free(out);
+	/* globex has usage, but in July */
+	out = run_rate(&rc, "--month", "2024-06", "--tenant", "globex", path,
+		       path, NULL);
+	assert_int_equal(rc, 1);
+	assert_string_equal(out, "");
+	free(out);
+	out = run_rate(&rc, "--month", "2024-06", "--tenant", "", path, NULL);
+	assert_int_equal(rc, 1);
+	free(out);
+	out = run_rate(&rc, "--month", "2024-06", "--tenant", "acme", path,
+		       path, NULL);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "\ntenant acme\n"));
+	free(out);
+}
+
 /* The last month a ledger can hold is rated like any other: a GB on
  * 9999-12-31 costs 0.80, and November does not take December's days. */
 static void test_rate_last_month(void **state)
@@ -1158,6 +1192,7 @@ int main(void)
 		cmocka_unit_test(test_rate_command),
 		cmocka_unit_test(test_rate_unattributed),
 		cmocka_unit_test(test_rate_terms),
+		cmocka_unit_test(test_rate_unknown_tenant),
 		cmocka_unit_test(test_rate_last_month),
 		cmocka_unit_test(test_rate_too_much),
 		cmocka_unit_test(test_bill_json_utf8),
