@@ -36,27 +36,6 @@ static int parse_target(const char *arg, struct target *t)
 	return err;
 }
 
-/* --proto: a name or a number. */
-static int parse_proto(const char *s, __u8 *out)
-{
-	static const char *const names[] = { "tcp", "udp", "sctp", "icmp",
-					     "icmpv6", "udplite" };
-	static const __u8 nums[] = { 6, 17, 132, 1, 58, 136 };
-	__u32 v;
-	size_t i;
-
-	for (i = 0; i < sizeof(nums); i++) {
-		if (!strcmp(s, names[i])) {
-			*out = nums[i];
-			return 0;
-		}
-	}
-	if (parse_u32(s, 0, 255, &v))
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 static int load_config(const char *path, struct tg_config **cfg)
 {
 	struct tg_err e = {};
@@ -104,8 +83,9 @@ static void print_json(FILE *f, const struct tg_config *cfg,
 
 	fprintf(f, "%s\n{\"address\":", first ? "" : ",");
 	json_string(f, fmt_addr(t->addr, addr, sizeof(addr)));
-	fprintf(f, ",\"port\":%u,\"role\":\"%s\",\"proto\":%u", t->port,
-		role_name(c->role), c->proto);
+	fprintf(f, ",\"port\":%u,\"role\":\"%s\",\"proto\":", t->port,
+		role_name(c->role));
+	json_proto(f, c->proto);
 	fputs(",\"traffic_type\":", f);
 	json_string(f, traffic_name(c->type));
 	fprintf(f, ",\"billable\":%s,\"flags\":",
@@ -173,7 +153,7 @@ static int take_role(const char *opt, const char *arg, void *dst)
 
 static int take_proto(const char *opt, const char *arg, void *dst)
 {
-	if (parse_proto(arg, dst)) {
+	if (proto_parse(arg, dst)) {
 		pr_warn("--proto: '%s' is not tcp, udp, sctp, icmp, icmpv6, "
 			"udplite or a number from 0 to 255", arg);
 		return -EINVAL;
