@@ -11,6 +11,7 @@
 #include "classify/config.h"
 #include "cmd/cmd.h"
 #include "cmd/opts.h"
+#include "cmd/settings.h"
 #include "export/dump.h"
 #include "lib/log.h"
 #include "load/loader.h"
@@ -85,7 +86,7 @@ int cmd_dump(int argc, char **argv)
 	if (first < 0 || opts_none_left(argc, argv, first))
 		return 2;
 	if (o.by != BY_SOCKET) {
-		err = config_load_or_default(config, &cfg, &e);
+		err = settings_config(config, false, &cfg, &e, NULL);
 		if (err) {
 			pr_warn("cannot load the configuration: %s",
 				tg_err_str(&e, msg, sizeof(msg)));

@@ -13,6 +13,7 @@
 
 #include "cmd/cmd.h"
 #include "cmd/opts.h"
+#include "cmd/settings.h"
 #include "lib/log.h"
 #include "classify/classify.h"
 #include "export/dump.h"
@@ -41,7 +42,7 @@ static int load_config(const char *path, struct tg_config **cfg)
 	struct tg_err e = {};
 	char msg[sizeof(e) + 16];
 
-	if (config_load_or_default(path, cfg, &e)) {
+	if (settings_config(path, false, cfg, &e, NULL)) {
 		pr_warn("cannot load the configuration: %s",
 			tg_err_str(&e, msg, sizeof(msg)));
 		return -EINVAL;
@@ -222,11 +223,15 @@ int cmd_classify(int argc, char **argv)
 static const char check_config_usage[] =
 	"Usage: tollgate check-config [FILE]\n"
 	"\n"
-	"Load a configuration and every range file it names, as 'tollgate run'\n"
-	"and a SIGHUP reload do, and say whether it is right. The first fault\n"
-	"is reported as FILE:LINE:COLUMN: FIELD: what is wrong, and the exit\n"
-	"status is 1. FILE defaults to " TG_CONFIG_DEFAULT_PATH ", which must\n"
-	"then exist.\n"
+	"Load a configuration and every range file it names, and check it as\n"
+	"'tollgate run' and a SIGHUP reload do: the metrics address, the price\n"
+	"plan and its region, the TLS files, and the regions and providers\n"
+	"that decide a bill, against the plan's and the range files' (a name\n"
+	"they do not know is refused unless known_regions or known_providers\n"
+	"lists it). The first fault is reported as FILE:LINE:COLUMN: FIELD:\n"
+	"what is wrong, and the exit status is 1. What run would only warn of\n"
+	"is reported as FILE:LINE:COLUMN: warning: FIELD: ..., exit status 0.\n"
+	"FILE defaults to " TG_CONFIG_DEFAULT_PATH ", which must then exist.\n"
 	"\n"
 	"Options:\n"
 	"  -q, --quiet   print nothing when the file is right\n"
@@ -250,6 +255,7 @@ int cmd_check_config(int argc, char **argv)
 	struct tg_config *cfg;
 	struct tg_err e = {};
 	char msg[sizeof(e) + 16];
+	int warnings;
 	size_t i;
 
 	if (first < 0)
@@ -261,15 +267,20 @@ int cmd_check_config(int argc, char **argv)
 	}
 	if (first < argc)
 		path = argv[first];
-	if (config_load(path, &cfg, &e)) {
+	if (settings_config(path, true, &cfg, &e, &warnings)) {
 		fprintf(stderr, "%s\n", tg_err_str(&e, msg, sizeof(msg)));
 		return 1;
 	}
 	if (!quiet) {
-		printf("%s: ok: region %s, provider %s; %zu address rules, %zu "
-		       "services, %zu backends\n", path, cfg->region,
-		       cfg->provider, cfg->nr_rules, cfg->nr_services,
-		       cfg->nr_backends);
+		char with[32] = "";
+
+		if (warnings)
+			snprintf(with, sizeof(with), " with %d warning%s",
+				 warnings, warnings == 1 ? "" : "s");
+		printf("%s: ok%s: region %s, provider %s, plan %s; %zu address "
+		       "rules, %zu services, %zu backends\n", path, with,
+		       cfg->region, cfg->provider, settings_plan_name(cfg),
+		       cfg->nr_rules, cfg->nr_services, cfg->nr_backends);
 		for (i = 0; i < cfg->nr_ranges; i++)
 			printf("  %s (%s, line %u): %zu prefixes\n",
 			       cfg->ranges[i].file,

@@ -43,6 +43,7 @@
 
 #include "cmd/cmd.h"
 #include "cmd/opts.h"
+#include "cmd/settings.h"
 #include "export/dump.h"
 #include "export/serve.h"
 #include "lib/log.h"
@@ -389,8 +390,9 @@ static void config_describe(const char *what, const struct tg_config *cfg)
 }
 
 /*
- * Load the configuration that --config names (config_load_or_default()).
- * Returns 0 with *@out, or -errno after saying where the file is wrong.
+ * Load the configuration that --config names and check it as check-config
+ * does (cmd/settings.h). Returns 0 with *@out, or -errno after saying
+ * where the file is wrong.
  */
 static int agent_load_config(const struct agent *a, const char *what,
 			     struct tg_config **out)
@@ -399,7 +401,7 @@ static int agent_load_config(const struct agent *a, const char *what,
 	char msg[sizeof(e) + 16];
 	int err;
 
-	err = config_load_or_default(a->o.config, out, &e);
+	err = settings_config(a->o.config, true, out, &e, NULL);
 	if (err)
 		pr_warn("%s: %s", what, tg_err_str(&e, msg, sizeof(msg)));
 	return err;
