@@ -30,6 +30,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,7 @@
 #include "export/dump.h"
 #include "export/serve.h"
 #include "lib/log.h"
+#include "load/agentinfo.h"
 #include "load/loader.h"
 #include "load/privs.h"
 #include "classify/classify.h"
@@ -788,6 +790,36 @@ static void agent_signals(sigset_t *wait_mask)
 }
 
 /*
+ * Record beside the pins how this agent runs, for the read commands:
+ * paths made absolute, since they may run in another directory. Without
+ * the record they work all the same, with their defaults.
+ */
+static void agent_record(const struct agent *a)
+{
+	const struct run_opts *o = &a->o;
+	struct agent_info ai = {
+		.version = AGENT_INFO_VERSION,
+		.interval = o->interval,
+		.pid = getpid(),
+		.started = time(NULL),
+	};
+	char buf[PATH_MAX];
+	int err;
+
+	if (strcmp(a->cfg->path, TG_BUILTIN))
+		snprintf(ai.config, sizeof(ai.config), "%s",
+			 realpath(a->cfg->path, buf) ? buf : a->cfg->path);
+	if (o->ledger)
+		snprintf(ai.ledger, sizeof(ai.ledger), "%s",
+			 realpath(o->ledger, buf) ? buf : o->ledger);
+	err = agent_info_pin(o->pin_dir, &ai);
+	if (err)
+		pr_warn("cannot record this agent's settings in '%s' (dump, "
+			"classify and status will need them given): %s",
+			o->pin_dir, strerror(-err));
+}
+
+/*
  * Load, lock, attach and pin the meter, take a view of its maps, give up
  * what the agent no longer needs, and start serving metrics.
  */
@@ -813,6 +845,7 @@ static int agent_start(struct agent *a)
 	if (err)
 		return err;
 	a->have_view = true;
+	agent_record(a);
 	err = privs_drop(&o->privs, a->v.meta);
 	if (err)
 		return err;
