@@ -17,6 +17,7 @@
 #include "lib/log.h"
 #include "classify/classify.h"
 #include "export/dump.h"
+#include "load/loader.h"
 
 /* One address of the command line. */
 struct target {
@@ -37,12 +38,13 @@ static int parse_target(const char *arg, struct target *t)
 	return err;
 }
 
-static int load_config(const char *path, struct tg_config **cfg)
+static int load_config(const char *pin_dir, const char *path,
+		       struct tg_config **cfg)
 {
 	struct tg_err e = {};
 	char msg[sizeof(e) + 16];
 
-	if (settings_config(path, false, cfg, &e, NULL)) {
+	if (settings_read_config(pin_dir, path, cfg, &e)) {
 		pr_warn("cannot load the configuration: %s",
 			tg_err_str(&e, msg, sizeof(msg)));
 		return -EINVAL;
@@ -123,9 +125,12 @@ static const char classify_usage[] =
 	"PORT is the backend's port; for a client, the gateway's local port.\n"
 	"\n"
 	"Options:\n"
-	"      --config FILE       configuration (default "
-	TG_CONFIG_DEFAULT_PATH ";\n"
-	"                          without that file, the built-in one)\n"
+	"      --config FILE       configuration (default: the one the agent\n"
+	"                          on the pin directory runs with, else\n"
+	"                          " TG_CONFIG_DEFAULT_PATH ", else the\n"
+	"                          built-in one; standard error says which)\n"
+	"  -p, --pin-dir DIR       where to find the agent (default\n"
+	"                          " TG_DEFAULT_PIN_DIR ")\n"
 	"  -r, --role backend|client\n"
 	"                          the peer's role (default backend)\n"
 	"  -P, --proto NAME|NUM    protocol, for services entries (default tcp)\n"
@@ -164,11 +169,12 @@ static int take_proto(const char *opt, const char *arg, void *dst)
 
 int cmd_classify(int argc, char **argv)
 {
-	const char *config = NULL;
+	const char *config = NULL, *pin_dir = TG_DEFAULT_PIN_DIR;
 	enum out_format fmt = FMT_TABLE;
 	__u8 role = TG_ROLE_BACKEND, proto = 6;
 	const struct opt opts[] = {
 		OPT("config", 0, OPT_STR, &config),
+		OPT("pin-dir", 'p', OPT_STR, &pin_dir, .nonempty = true),
 		OPT("role", 'r', OPT_FN, &role, .fn = take_role),
 		OPT("proto", 'P', OPT_FN, &proto, .fn = take_proto),
 		OPT("format", 'f', OPT_FORMAT, &fmt,
@@ -197,7 +203,7 @@ int cmd_classify(int argc, char **argv)
 	for (i = 0; i < n; i++)
 		if (parse_target(argv[first + i], &t[i]))
 			err = 2;
-	if (!err && load_config(config, &cfg))
+	if (!err && load_config(pin_dir, config, &cfg))
 		err = 1;
 	if (fmt == FMT_JSON && !err)
 		fputc('[', stdout);

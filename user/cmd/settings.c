@@ -21,6 +21,7 @@
 
 #include "cmd/settings.h"
 #include "export/serve.h"
+#include "lib/log.h"
 #include "rate/plan.h"
 
 #define DEFAULT_PLAN "jdcloud"
@@ -231,6 +232,14 @@ int settings_config(const char *path, bool warn, struct tg_config **out,
 
 	if (warnings)
 		*warnings = 0;
+	if (path && !strcmp(path, TG_BUILTIN)) {
+		*out = config_default();
+		if (!*out) {
+			tg_err_set(err, "", 0, 0, "", "out of memory");
+			return -ENOMEM;
+		}
+		return 0;
+	}
 	ret = config_load_or_default(path, out, err);
 	if (ret)
 		return ret;
@@ -252,4 +261,47 @@ int settings_config(const char *path, bool warn, struct tg_config **out,
 		*out = NULL;
 	}
 	return ret;
+}
+
+bool settings_agent(const char *pin_dir, struct agent_info *ai)
+{
+	int err = agent_info_read(pin_dir, ai);
+
+	if (err == -EPROTO)
+		pr_warn("the agent's settings in %s are another version's: not "
+			"used", pin_dir);
+	else if (err && err != -ENOENT)
+		pr_warn("cannot read the agent's settings in %s: %s", pin_dir,
+			strerror(-err));
+	return !err;
+}
+
+int settings_read_config(const char *pin_dir, const char *given,
+			 struct tg_config **out, struct tg_err *err)
+{
+	struct agent_info ai;
+	bool agent = !given && settings_agent(pin_dir, &ai);
+	int ret;
+
+	if (agent)
+		given = *ai.config ? ai.config : TG_BUILTIN;
+	ret = settings_config(given, false, out, err, NULL);
+	if (ret && agent)
+		pr_warn("the agent on %s runs with %s%s; --config reads "
+			"another", pin_dir, *ai.config ? "" : "the built-in ",
+			*ai.config ? ai.config : "configuration");
+	if (ret || (given && !agent))
+		return ret;
+	if (agent)
+		pr_warn("%s%s (the agent's, recorded in %s)",
+			*ai.config ? "configuration " :
+				     "the built-in configuration",
+			ai.config, pin_dir);
+	else if (strcmp((*out)->path, TG_BUILTIN))
+		pr_warn("configuration %s (the default: no agent's settings in "
+			"%s)", (*out)->path, pin_dir);
+	else
+		pr_warn("the built-in configuration (no %s, and no agent's "
+			"settings in %s)", TG_CONFIG_DEFAULT_PATH, pin_dir);
+	return 0;
 }

@@ -9,6 +9,11 @@
  * the price plan and its region, the TLS files of the endpoint, and the
  * regions and providers that decide a bill, against the plan's and the
  * range files' (config_check_names()).
+ *
+ * The agent's own settings, for the read commands: which configuration,
+ * ledger and interval the agent on a pin directory runs with, as it
+ * recorded them there (load/agentinfo.h), so that dump, classify and
+ * status read what the agent uses unless told otherwise.
  */
 #ifndef TOLLGATE_SETTINGS_H
 #define TOLLGATE_SETTINGS_H
@@ -16,6 +21,7 @@
 #include <stdbool.h>
 
 #include "classify/config.h"
+#include "load/agentinfo.h"
 
 /*
  * Load the configuration at @path (NULL: the default file if it exists,
@@ -33,5 +39,22 @@ int settings_config(const char *path, bool warn, struct tg_config **out,
 
 /* The price plan of a configuration: metrics.plan, else the default. */
 const char *settings_plan_name(const struct tg_config *cfg);
+
+/*
+ * The settings the agent on @pin_dir recorded (load/agentinfo.h) into
+ * @ai. Returns true when there are; false, after saying why when it is
+ * not simply that there are none, with @ai zeroed.
+ */
+bool settings_agent(const char *pin_dir, struct agent_info *ai);
+
+/*
+ * The configuration of a read command (dump, classify): @given when not
+ * NULL (--config); else the one the agent on @pin_dir runs with; else the
+ * default file, else the built-in one. Says on standard error which, and
+ * where from, unless it was given. Loaded and checked as
+ * settings_config() does, without its warnings; same returns.
+ */
+int settings_read_config(const char *pin_dir, const char *given,
+			 struct tg_config **out, struct tg_err *err);
 
 #endif /* TOLLGATE_SETTINGS_H */
