@@ -86,6 +86,9 @@ static const char run_usage[] =
 	"      --host NAME       this host's name in the ledger (default: the\n"
 	"                        host name)\n"
 	"      --no-ledger       count in the kernel only, book nothing\n"
+	"      --book-existing   a ledger that never saw the pinned maps books\n"
+	"                        what they counted before it (default: takes\n"
+	"                        it as its starting point, and says so)\n"
 	"      --listen ADDR:PORT  serve Prometheus metrics at\n"
 	"                        http://ADDR:PORT/metrics (default\n"
 	"                        " TG_METRICS_LISTEN ", or metrics.listen of the\n"
@@ -136,6 +139,7 @@ struct run_opts {
 	const char *listen;	/* NULL: metrics.listen, else the default */
 	bool no_metrics;
 	bool no_calls;
+	bool book_existing;	/* book what unseen maps counted before */
 	struct privs privs;	/* --user */
 };
 
@@ -196,6 +200,7 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 		OPT("ledger", 'l', OPT_STR, &o->ledger, .nonempty = true),
 		OPT("host", 0, OPT_FN, o, .fn = take_host),
 		OPT("no-ledger", 0, OPT_FLAG, &no_ledger),
+		OPT("book-existing", 0, OPT_FLAG, &o->book_existing),
 		OPT("listen", 0, OPT_FN, &o->listen, .fn = take_listen),
 		OPT("no-metrics", 0, OPT_FLAG, &o->no_metrics),
 		OPT("ship", 0, OPT_STR, &o->ship, .nonempty = true),
@@ -753,7 +758,8 @@ static int agent_prepare(struct agent *a)
 					.ledger = o->ledger,
 					.host = o->host,
 					.time_zone = agent_ledger_tz(a->cfg,
-								     &a->plan) });
+								     &a->plan),
+					.start_unseen = !o->book_existing });
 		if (err)
 			return err;
 		pr_info("ledger '%s': host %s, days in %s", o->ledger, o->host,

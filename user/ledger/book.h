@@ -33,6 +33,7 @@
 #ifndef TOLLGATE_BOOK_H
 #define TOLLGATE_BOOK_H
 
+#include <stdbool.h>
 #include <time.h>
 #include <linux/types.h>
 
@@ -54,6 +55,10 @@ struct book_opts {
 	const char *boot_id;	/* NULL: /proc/sys/kernel/random/boot_id */
 	const char *time_zone;	/* the ledger's days; NULL: an existing
 				 * ledger's, Asia/Shanghai for a new one */
+	bool start_unseen;	/* the counts of maps this ledger never saw,
+				 * made before it was opened, are its
+				 * starting point: not booked (see
+				 * book_commit()) */
 };
 
 /*
@@ -79,8 +84,18 @@ struct ledger *book_ledger(const struct book *b);
  * at @due (booked on the natural day of @due - 1). When the ledger holds
  * another snapshot than the one in memory (another writer), the deltas
  * are computed again from the stored one. Nothing is lost when it fails:
- * the next commit covers this interval too. Returns 0, or -Exxx from
- * ledger_delta(), ledger_commit() or day_of().
+ * the next commit covers this interval too.
+ *
+ * With @o->start_unseen, the first commit on maps that this ledger never
+ * saw (it holds no snapshot, or one of other maps or another boot) and
+ * that were made before book_open() (@generation, their creation time,
+ * is earlier: another agent's maps, or an earlier install's) stores their
+ * counters as the ledger's snapshot and books none of them, and says so:
+ * what they counted before is not this ledger's, and booking it would
+ * bill it twice when another ledger booked it already. Maps made since,
+ * by this agent's start, counted nothing before and are booked whole.
+ *
+ * Returns 0, or -Exxx from ledger_delta(), ledger_commit() or day_of().
  */
 int book_commit(struct book *b, const struct usage_list *l, __u64 generation,
 		time_t due);
