@@ -251,6 +251,11 @@ _Static_assert(sizeof(struct tg_meta) == 32, "tg_meta is ABI");
 #define TG_MAP_TLS_TASK	"tg_tls_task"
 #define TG_MAP_TLS_PEND	"tg_tls_pend"
 
+/* Made and read by user space alone: how the agent runs (its
+ * configuration, ledger, interval), for the read commands
+ * (user/load/agentinfo.h). No program uses it. */
+#define TG_MAP_AGENT	"tg_agent"
+
 /* Pin names of the links, beside the maps. */
 #define TG_LINK_INGRESS	"link_ingress"	/* cgroup_skb/ingress */
 #define TG_LINK_EGRESS	"link_egress"	/* cgroup_skb/egress */

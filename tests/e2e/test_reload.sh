@@ -58,6 +58,14 @@ out=$("$TG_BIN" run --cgroup "$TG_CG" --pin-dir "$TG_PIN" --no-summary \
 	tg_fail "run with a wrong --config file succeeded"
 grep -q "typo.yaml:3:1: regoin: unknown setting 'regoin'" <<<"$out" ||
 	tg_fail "wrong config: unexpected message: $out"
+# So does a value the file's syntax allows and run cannot use.
+printf 'region: r\nprovider: p\nmetrics:\n  plan: jdcluod\n' \
+	>"$TG_TMP/etc/plan.yaml"
+out=$("$TG_BIN" run --cgroup "$TG_CG" --pin-dir "$TG_PIN" --no-summary \
+	--config "$TG_TMP/etc/plan.yaml" 2>&1) &&
+	tg_fail "run with an unknown metrics.plan succeeded"
+grep -q "plan.yaml:4:9: metrics.plan: no built-in plan 'jdcluod'" <<<"$out" ||
+	tg_fail "unknown plan: unexpected message: $out"
 [ -e "$TG_PIN" ] && tg_fail "a refused configuration left pins in $TG_PIN"
 [ -z "$(tg_cgroup_progs)" ] ||
 	tg_fail "a refused configuration attached programs: $(tg_cgroup_progs)"
@@ -141,6 +149,10 @@ printf '198.51.100.0/24,region-1\n' >"$TG_TMP/etc/ranges/example.csv"
 printf 'region: region-4\nprovider: examplecloud\nservices:\n  - port: "80"\n    name: x\n' >"$cfg"
 tg_hup "reload failed, keeping the configuration in force: $cfg:4:11: services\[0\]\.port: " \
 	"broken YAML file"
+
+printf 'region: region-4\nprovider: examplecloud\nmetrics:\n  listen: 127.0.0.1:195550\n' >"$cfg"
+tg_hup "reload failed, keeping the configuration in force: $cfg:4:11: metrics\.listen: '127\.0\.0\.1:195550' is not ADDR:PORT" \
+	"metrics.listen run cannot use"
 
 tg_write_config region-5
 tg_hup "reloaded: configuration $cfg: region region-5, .*\(1 from 1 range files\)" \

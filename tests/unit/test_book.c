@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -637,6 +638,100 @@ static void test_open_errors(void **state)
 	assert_null(c);
 }
 
+static struct book *open_unseen(bool start_unseen)
+{
+	struct book_opts o = { .ledger = path, .host = "gw1",
+				  .boot_id = "boot-1",
+				  .start_unseen = start_unseen };
+	struct book *c = NULL;
+
+	assert_int_equal(book_open(&c, &o), 0);
+	return c;
+}
+
+static __u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/*
+ * A ledger started on maps whose counts it never saw, made before it was
+ * opened (another agent's, or an earlier install's whose ledger was
+ * purged), takes their counters as its starting point: it books only what
+ * they count from then on. Booking them is a choice (start_unseen off,
+ * `run --book-existing`); maps made after it was opened, by the agent's
+ * own start, are booked whole; maps it saw are booked as ever.
+ */
+static void test_unseen_maps(void **state)
+{
+	struct tg_config *cfg = parse(yaml_a);
+	struct book *c;
+	struct rows v;
+	__u64 in, out, later;
+
+	/* A fresh ledger on maps made before it, which counted already. */
+	c = open_unseen(true);
+	commit(c, cfg, snap(7, 1000, 50000, 40000, 2000), NOON);
+	v = scan(c);
+	assert_int_equal(v.n, 0);
+	commit(c, cfg, snap(7, 1500, 80000, 40000, 2600), NOON + 10);
+	v = scan(c);
+	sums(&v, &in, &out);
+	assert_int_equal(in, 500);
+	assert_int_equal(out, 30000 + 600);
+	assert_int_equal(find(&v, "2024-06-01", "acme", "", "inbound")->calls,
+			 1);
+	book_close(c);
+
+	/* Reopened on the maps it saw: booked as ever. */
+	c = open_unseen(true);
+	commit(c, cfg, snap(7, 2000, 80000, 40000, 2600), NOON + 20);
+	v = scan(c);
+	sums(&v, &in, &out);
+	assert_int_equal(in, 1000);
+	book_close(c);
+
+	/* Reopened on other maps, made before it was opened: their counts
+	 * are not its own either. */
+	c = open_unseen(true);
+	commit(c, cfg, snap(8, 100, 100, 100, 100), NOON + 30);
+	commit(c, cfg, snap(8, 150, 100, 100, 100), NOON + 40);
+	v = scan(c);
+	sums(&v, &in, &out);
+	assert_int_equal(in, 1000 + 50);
+	book_close(c);
+
+	/* Maps made after it was opened, by the agent's start: whole. */
+	c = open_unseen(true);
+	later = now_ns() + 1000000000ull;
+	commit(c, cfg, snap(later, 300, 0, 0, 0), NOON + 50);
+	v = scan(c);
+	sums(&v, &in, &out);
+	assert_int_equal(in, 1000 + 50 + 300);
+	book_close(c);
+	config_free(cfg);
+}
+
+/* --book-existing: a fresh ledger books what the maps counted before. */
+static void test_unseen_booked(void **state)
+{
+	struct tg_config *cfg = parse(yaml_a);
+	struct book *c = open_unseen(false);
+	struct rows v;
+	__u64 in, out;
+
+	commit(c, cfg, snap(7, 1000, 50000, 40000, 2000), NOON);
+	v = scan(c);
+	sums(&v, &in, &out);
+	assert_int_equal(in, 1000 + 40000);
+	assert_int_equal(out, 50000 + 2000);
+	book_close(c);
+	config_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -652,6 +747,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_role, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unseen_maps, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_unseen_booked, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_failed_commit_retried,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup,

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <linux/types.h>
@@ -22,6 +23,7 @@
 
 #include "meter.h"
 #include "classify/classify.h"
+#include "cmd/cmd.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define DATA "tests/data/"
@@ -541,6 +543,60 @@ static void test_names(void **state)
 			    "unknown_backend,unknown_service");
 }
 
+/* Run `tollgate classify ARGS...` with its standard output into a string
+ * (to free). */
+static char *run_classify(int *rc, ...)
+{
+	char *argv[16], *out;
+	int argc = 0, saved;
+	FILE *tmp = tmpfile();
+	va_list ap;
+	long len;
+
+	argv[argc++] = "classify";
+	va_start(ap, rc);
+	while ((argv[argc] = va_arg(ap, char *)))
+		argc++;
+	va_end(ap);
+	assert_non_null(tmp);
+	fflush(stdout);
+	saved = dup(1);
+	dup2(fileno(tmp), 1);
+	optind = 0;
+	*rc = cmd_classify(argc, argv);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	len = ftell(tmp);
+	out = calloc(1, len + 1);
+	assert_non_null(out);
+	rewind(tmp);
+	assert_int_equal(fread(out, 1, len, tmp), (size_t)len);
+	fclose(tmp);
+	return out;
+}
+
+/* Protocols have one representation: classify's JSON names them as dump's
+ * does ("tcp"), and gives the number of one without a name. */
+static void test_command_proto(void **state)
+{
+	char *out;
+	int rc;
+
+	out = run_classify(&rc, "--config", DATA "jdcloud.yaml", "--format",
+			   "json", "10.1.2.5:8080", NULL);
+	assert_int_equal(rc, 0);
+	if (!strstr(out, "\"role\":\"backend\",\"proto\":\"tcp\","))
+		fail_msg("unexpected output: %s", out);
+	free(out);
+	out = run_classify(&rc, "--config", DATA "jdcloud.yaml", "--format",
+			   "json", "--proto", "47", "10.1.2.5", NULL);
+	assert_int_equal(rc, 0);
+	if (!strstr(out, "\"proto\":47,"))
+		fail_msg("unexpected output: %s", out);
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -553,6 +609,7 @@ int main(void)
 		cmocka_unit_test(test_result),
 		cmocka_unit_test(test_why),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_command_proto),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -53,7 +53,12 @@ static void test_errors(void **state)
 		  "scalar" },
 		{ HEAD "regoin: x\n", 3, 1, "regoin", "unknown setting "
 		  "'regoin' (known here: region, provider, networks, ranges, "
-		  "services, backends, tls, metrics)" },
+		  "services, backends, tls, metrics, known_regions, "
+		  "known_providers)" },
+		{ HEAD "known_regions: r2\n", 3, 16, "known_regions",
+		  "must be a list of names, not a scalar" },
+		{ HEAD "known_providers:\n  - [x]\n", 4, 5,
+		  "known_providers[0]", "must be a name, not a list" },
 		{ HEAD "? [a]\n: b\n", 3, 3, "", "setting names must be" },
 		{ HEAD "region: s\n", 3, 1, "region", "set twice (first at "
 		  "line 1)" },
@@ -427,6 +432,142 @@ static void test_default(void **state)
 	assert_string_equal(kind_name(TG_KIND_SCF), "scf");
 }
 
+/*
+ * The names that decide a bill: a region or provider that nothing but the
+ * file itself names is refused where it is written, unless known_regions or
+ * known_providers lists it; one that differs from the gateway's only in
+ * case is refused wherever it is written. The plan here knows regions r1
+ * (named One) and r2; the range file tests/data/jdcloud.csv names
+ * cn-north-1, cn-east-2 and cn-south-1, and providers jdcloud and
+ * internet.
+ */
+static void test_names(void **state)
+{
+#define NET(prov, reg)                                                        \
+	"networks:\n  - cidr: 10.20.0.0/16\n    network: intranet\n"         \
+	"    provider: " prov "\n    region: " reg "\n"
+#define CSV "ranges:\n  - file: jdcloud.csv\n    format: csv\n"           \
+	    "    provider: jdcloud\n"
+	static const struct {
+		const char *yaml;
+		const char *file;	/* NULL: no fault */
+		unsigned int line, col;
+		const char *field;
+		const char *msg;
+		int ret;	/* 0: -EINVAL when file is set */
+	} cases[] = {
+		/* the gateway's region: the plan's, a range file's, a
+		 * networks entry's, or listed */
+		{ "region: r1\nprovider: p\n", NULL, 0, 0, NULL, NULL, 0 },
+		{ "region: cn-east-2\nprovider: jdcloud\n" CSV, NULL, 0, 0,
+		  NULL, NULL, 0 },
+		{ "region: mine\nprovider: p\n" NET("p", "mine"), NULL, 0, 0,
+		  NULL, NULL, 0 },
+		{ "region: mine\nprovider: p\nknown_regions: [x, mine]\n",
+		  NULL, 0, 0, NULL, NULL, 0 },
+		{ "region: r3\nprovider: p\n" NET("p", "r2"), "t.yaml", 1, 9,
+		  "region", "'r3' is a region of no networks entry, range file "
+		  "or plan t (r1, r2): no address is in it; list it in "
+		  "known_regions", 0 },
+		{ "region: R1\nprovider: p\n" NET("p", "r2"), "t.yaml", 1, 9,
+		  "region", "(did you mean 'r1'?)", 0 },
+		{ "region: one\nprovider: p\n" NET("p", "r2"), "t.yaml", 1, 9,
+		  "region", "(the plan's name of 'r1': rules compare ids)", 0 },
+		/* no rule of our cloud names a region: nothing compares with
+		 * the gateway's, a warning */
+		{ "region: r3\nprovider: p\n" NET("q", "r2")
+		  "known_providers: [q]\n", "t.yaml", 1, 9, "region",
+		  "'r3' is a region of no networks entry, range file or plan "
+		  "t (r1, r2); unused while no rule of provider p names a "
+		  "region", 1 },
+		/* a networks region of our own cloud */
+		{ "region: r1\nprovider: p\n" NET("p", "r2"), NULL, 0, 0, NULL,
+		  NULL, 0 },
+		{ "region: r1\nprovider: p\n" NET("p", "r9"), "t.yaml", 7, 13,
+		  "networks[0].region", "'r9' is not the gateway's region "
+		  "'r1', nor one of a range file or of plan t (r1, r2)", 0 },
+		{ "region: r1\nprovider: p\nknown_regions: [r9]\n"
+		  NET("p", "r9"), NULL, 0, 0, NULL, NULL, 0 },
+		/* another cloud's region never makes traffic free */
+		{ "region: r1\nprovider: p\nknown_providers: [aws]\n"
+		  NET("aws", "us-east-1"), NULL, 0, 0, NULL, NULL, 0 },
+		{ "region: r1\nprovider: p\n" NET("p", "R1"), "t.yaml", 7, 13,
+		  "networks[0].region", "'R1' is the gateway's region 'r1' "
+		  "written otherwise", 0 },
+		/* providers */
+		{ "region: r1\nprovider: p\n" NET("internet", "x"), NULL, 0,
+		  0, NULL, NULL, 0 },
+		{ "region: r1\nprovider: p\n" NET("P", "r1"), "t.yaml", 6, 15,
+		  "networks[0].provider", "'P' is the gateway's provider 'p' "
+		  "written otherwise: names are compared exactly", 0 },
+		{ "region: r1\nprovider: p\n" NET("Internet", "r1"), "t.yaml",
+		  6, 15, "networks[0].provider", "write 'internet'", 0 },
+		{ "region: r1\nprovider: p\n" NET("q", "r1"), "t.yaml", 6, 15,
+		  "networks[0].provider", "'q' is not the gateway's provider "
+		  "'p', internet, nor one of the ranges: its addresses are "
+		  "another cloud's, billed; list it in known_providers", 0 },
+		{ "region: r1\nprovider: p\nknown_providers: [q]\n"
+		  NET("q", "r1"), NULL, 0, 0, NULL, NULL, 0 },
+		{ "region: r1\nprovider: p\n" CSV NET("jdcloud", "r1"), NULL, 0,
+		  0, NULL, NULL, 0 },
+		/* range files: their names are theirs, but not in another
+		 * case than the gateway's */
+		{ "region: cn-north-1\nprovider: jdcloud\nranges:\n  - file: "
+		  "jdcloud-case.csv\n    format: csv\n    provider: jdcloud\n",
+		  "tests/data/jdcloud-case.csv", 2, 0, "provider",
+		  "'JDCloud' is the gateway's provider 'jdcloud' written "
+		  "otherwise", 0 },
+		{ "region: CN-East-2\nprovider: jdcloud\n"
+		  "known_regions: [CN-East-2]\n" CSV,
+		  "tests/data/jdcloud.csv", 4, 0, "region",
+		  "'cn-east-2' is the gateway's region 'CN-East-2' written "
+		  "otherwise", 0 },
+		{ "region: r1\nprovider: JDCloud\nranges:\n  - file: "
+		  "jdcloud.csv\n    format: csv\n    provider: jdcloud\n",
+		  "t.yaml", 4, 0, "ranges[0].provider", "'jdcloud' is the "
+		  "gateway's provider 'JDCloud' written otherwise", 0 },
+	};
+	static const char *const ids[] = { "r1", "r2" };
+	static const char *const names[] = { "One", "" };
+	char buf[512], path[64];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct tg_config *cfg = NULL;
+		struct tg_err err = {};
+		int ret;
+
+		snprintf(path, sizeof(path), "%s",
+			 strstr(cases[i].yaml, "ranges:") ?
+				 DATA "t.yaml" : "t.yaml");
+		ret = config_parse(cases[i].yaml, strlen(cases[i].yaml), path,
+				   0, &cfg, &err);
+		tg_err_str(&err, buf, sizeof(buf));
+		if (ret)
+			fail_msg("case %zu: does not load: %s", i, buf);
+		ret = config_check_names(cfg, "t", ids, names, 2, &err);
+		tg_err_str(&err, buf, sizeof(buf));
+		config_free(cfg);
+		if (!cases[i].file) {
+			if (ret)
+				fail_msg("case %zu: %s", i, buf);
+			continue;
+		}
+		if (ret != (cases[i].ret ? cases[i].ret : -EINVAL) ||
+		    strcmp(err.file, !strcmp(cases[i].file, "t.yaml") ?
+					     path : cases[i].file) ||
+		    err.line != cases[i].line || err.column != cases[i].col ||
+		    strcmp(err.field, cases[i].field) ||
+		    !strstr(err.msg, cases[i].msg))
+			fail_msg("case %zu: %d \"%s\", want %s:%u:%u: %s: "
+				 "...%s...", i, ret, buf, cases[i].file,
+				 cases[i].line, cases[i].col, cases[i].field,
+				 cases[i].msg);
+	}
+#undef NET
+#undef CSV
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -437,6 +578,7 @@ int main(void)
 		cmocka_unit_test(test_minimal),
 		cmocka_unit_test(test_tls),
 		cmocka_unit_test(test_default),
+		cmocka_unit_test(test_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -326,9 +326,58 @@ static void test_cents_limit(void **state)
 		   0);
 	assert_int_equal(rate_month(&p, "2024-06", r, 2, &b), -EOVERFLOW);
 	assert_string_equal(b.error,
+			    "the tenants' total is 184467440737095516.16 CNY, "
+			    "more than a bill holds (184467440737095516.15)");
+	assert_int_equal(b.nr_tenants, 0);
+
+	/* a tenant and the unattributed usage that fit each, not together */
+	r[1] = row("gw1", "", "2024-06-10", "outbound_backend_internet", 2, 0);
+	assert_int_equal(rate_month(&p, "2024-06", r, 2, &b), -EOVERFLOW);
+	assert_string_equal(b.error,
 			    "the bill's total is 184467440737095516.16 CNY, "
 			    "more than a bill holds (184467440737095516.15)");
 	assert_int_equal(b.nr_tenants, 0);
+	assert_false(b.has_unattributed);
+}
+
+/*
+ * Usage that no rule gave a tenant is nobody's to pay: it gets no free
+ * allowance of its own and stays out of the tenants' total. acme: 1,200,000
+ * calls, 200,000 billed = 20 units = 0.80. Unattributed: 500,000 calls, none
+ * free, 50 units = 2.00, and 1 GB to clients = 0.80: 2.80. Tenants 0.80,
+ * all 3.60.
+ */
+static void test_unattributed(void **state)
+{
+	struct ledger_usage r[] = {
+		row("gw1", "acme", "2024-06-10", "inbound", 0, 1200000),
+		row("gw1", "", "2024-06-10", "inbound", 0, 500000),
+		row("gw1", "", "2024-06-11", "outbound_client", GiB, 0),
+	};
+	struct plan p = load_plan("jdcloud");
+	struct bill b;
+
+	assert_int_equal(rate_month(&p, "2024-06", r, 3, &b), 0);
+	assert_int_equal(b.nr_tenants, 1);
+	assert_string_equal(b.tenants[0].tenant, "acme");
+	assert_int_equal(b.tenants[0].free_allowance, 1000000);
+	assert_int_equal(b.tenants[0].total_cents, 80);
+	assert_true(b.has_unattributed);
+	assert_int_equal(b.unattributed.free_allowance, 0);
+	assert_int_equal(b.unattributed.free_calls, 0);
+	assert_int_equal(b.unattributed.units, 50);
+	assert_int_equal(b.unattributed.calls_cents, 200);
+	assert_int_equal(b.unattributed.total_cents, 280);
+	assert_int_equal(b.tenants_cents, 80);
+	assert_int_equal(b.total_cents, 360);
+	bill_free(&b);
+
+	/* Only unattributed usage: no tenant at all. */
+	assert_int_equal(rate_month(&p, "2024-06", r + 1, 2, &b), 0);
+	assert_int_equal(b.nr_tenants, 0);
+	assert_int_equal(b.tenants_cents, 0);
+	assert_int_equal(b.total_cents, 280);
+	bill_free(&b);
 }
 
 /* A month's days as ledger filter bounds: 9999-12 is the last month, with
@@ -767,6 +816,9 @@ static void test_region_prices(void **state)
 
 /* `tollgate rate` over ledger files, output captured. */
 
+/* The plan's terms that start every CSV row of a jdcloud bill. */
+#define JD "jdcloud,,CNY,Asia/Shanghai,1073741824,half-up,false,"
+
 static int setup(void **state)
 {
 	return tmpdir_make("rate");
@@ -855,10 +907,12 @@ static void test_rate_command(void **state)
 		       "--format", "csv", "--ledger", p1, "--ledger", p2,
 		       NULL);
 	assert_int_equal(rc, 0);
-	if (!strstr(out, "2024-06,acme,calls,,,1200000,1000000,20,,,0.04,"
+	if (!strstr(out, JD "2024-06,tenant,acme,calls,,,1200000,1000000,"
+			 "1000000,200000,10000,20,,,0.04,0.80\n") ||
+	    !strstr(out, JD "2024-06,tenant,acme,day,2024-06-20,,,,,,,,,,,"
 			 "0.80\n") ||
-	    !strstr(out, "2024-06,acme,day,2024-06-20,,,,,,,,0.80\n") ||
-	    !strstr(out, "2024-06,,total,,,,,,,,,2.40\n"))
+	    !strstr(out, JD "2024-06,tenants,,total,,,,,,,,,,,,2.40\n") ||
+	    !strstr(out, JD "2024-06,all,,total,,,,,,,,,,,,2.40\n"))
 		fail_msg("unexpected bill:\n%s", out);
 	free(out);
 
@@ -866,7 +920,7 @@ static void test_rate_command(void **state)
 	out = run_rate(&rc, "--month", "2024-06", "--format", "csv", p2, p1,
 		       p2, NULL);
 	assert_int_equal(rc, 0);
-	if (!strstr(out, "2024-06,,total,,,,,,,,,2.40\n"))
+	if (!strstr(out, "2024-06,all,,total,,,,,,,,,,,,2.40\n"))
 		fail_msg("unexpected bill:\n%s", out);
 	free(out);
 
@@ -906,6 +960,144 @@ static void test_rate_command(void **state)
 	free(out);
 }
 
+/* The unattributed usage in each format: apart from the tenants, and the
+ * totals say what they add up. */
+static void test_rate_unattributed(void **state)
+{
+	struct ledger_usage r[] = {
+		row("gw1", "acme", "2024-06-10", "inbound", 0, 1200000),
+		row("gw1", "", "2024-06-10", "inbound", 0, 500000),
+		row("gw1", "", "2024-06-11", "outbound_client", GiB, 0),
+	};
+	char path[128], *out;
+	int rc;
+
+	make_ledger("noten.db", r, 3);
+	snprintf(path, sizeof(path), "%s/noten.db", tmpdir);
+	out = run_rate(&rc, "--month", "2024-06", path, NULL);
+	assert_int_equal(rc, 0);
+	if (!strstr(out, "\nunattributed usage (no tenant): no free "
+			 "allowance, not in the tenants' total\n"
+			 "  calls 500000, free 0 (allowance 0)") ||
+	    !strstr(out, "unattributed total") ||
+	    !strstr(out, "\nTENANTS (1, the sum of their totals)") ||
+	    !strstr(out, " 0.80\nUNATTRIBUTED (usage of no tenant)") ||
+	    !strstr(out, " 2.80\nTOTAL (tenants and unattributed)") ||
+	    !strstr(out, " 3.60\n") || strstr(out, "tenant (no tenant)"))
+		fail_msg("unexpected bill:\n%s", out);
+	free(out);
+
+	out = run_rate(&rc, "--month", "2024-06", "--format", "json", path,
+		       NULL);
+	assert_int_equal(rc, 0);
+	if (!strstr(out, "\"unattributed\":{\"tenant\":\"\"") ||
+	    !strstr(out, "\"tenants_total\":\"0.80\","
+			 "\"unattributed_total\":\"2.80\","
+			 "\"total\":\"3.60\"}"))
+		fail_msg("unexpected bill:\n%s", out);
+	free(out);
+
+	out = run_rate(&rc, "--month", "2024-06", "--format", "csv", path,
+		       NULL);
+	assert_int_equal(rc, 0);
+	if (!strstr(out, ",2024-06,unattributed,,calls,,,500000,0,0,500000,"
+			 "10000,50,") ||
+	    !strstr(out, ",2024-06,unattributed,,total,,,,,,,,,,,,2.80\n") ||
+	    !strstr(out, ",2024-06,tenants,,total,,,,,,,,,,,,0.80\n") ||
+	    !strstr(out, ",2024-06,all,,total,,,,,,,,,,,,3.60\n"))
+		fail_msg("unexpected bill:\n%s", out);
+	free(out);
+}
+
+/* Every format states the plan's terms: the bill can be checked by
+ * hand from itself alone. */
+static void test_rate_terms(void **state)
+{
+	static const char head[] =
+		"plan,region,currency,time_zone,gb_bytes,rounding,trial,month,"
+		"scope,tenant,kind,day,traffic_type,calls,free_allowance,"
+		"free_calls,billed_calls,unit_calls,units,bytes,gb,price,"
+		"cost\n";
+	struct ledger_usage r = row("gw1", "acme", "2024-06-10", "inbound", 0,
+				    1010001);
+	char path[128], *out;
+	int rc;
+
+	make_ledger("terms.db", &r, 1);
+	snprintf(path, sizeof(path), "%s/terms.db", tmpdir);
+	out = run_rate(&rc, "--month", "2024-06", "--region", "beijing",
+		       path, NULL);
+	assert_int_equal(rc, 0);
+	if (!strstr(out, "plan jdcloud: ") ||
+	    !strstr(out, "1 GB = 1073741824 bytes, rounding half-up, region "
+			 "cn-north-1, amounts in CNY\n") ||
+	    !strstr(out, "\ncalls: 1000000 free per tenant per month, then "
+			 "0.04 per unit of 10000 calls") ||
+	    !strstr(out, "  calls 1010001, free 1000000 (allowance 1000000), "
+			 "billed 10001 in 2 units of 10000 at 0.04\n"))
+		fail_msg("unexpected bill:\n%s", out);
+	free(out);
+
+	out = run_rate(&rc, "--month", "2024-06", "--format", "json",
+		       "--rounding", "up", path, NULL);
+	assert_int_equal(rc, 0);
+	if (!strstr(out, "{\"plan\":\"jdcloud\",") ||
+	    !strstr(out, "\"currency\":\"CNY\",") ||
+	    !strstr(out, "\"gb_bytes\":1073741824,\"rounding\":\"up\",") ||
+	    !strstr(out, "\"calls_free_per_month\":1000000,"
+			 "\"calls_unit\":10000,"
+			 "\"calls_price_per_unit\":\"0.04\",") ||
+	    !strstr(out, "{\"tenant\":\"acme\",\"free_allowance\":1000000,"
+			 "\"calls\":1010001,\"free_calls\":1000000,"
+			 "\"billed_calls\":10001,\"call_units\":2,"))
+		fail_msg("unexpected bill:\n%s", out);
+	free(out);
+
+	out = run_rate(&rc, "--month", "2024-06", "--format", "csv",
+		       "--gb-bytes", "1000000000", "--trial", path, NULL);
+	assert_int_equal(rc, 0);
+	if (strncmp(out, head, strlen(head)) ||
+	    !strstr(out, "\njdcloud,,CNY,Asia/Shanghai,1000000000,half-up,"
+			 "true,2024-06,tenant,acme,calls,,,1010001,1000000,"
+			 "1000000,10001,10000,2,,,0.04,0.00\n"))
+		fail_msg("unexpected bill:\n%s", out);
+	free(out);
+}
+
+/* A tenant with no usage in the month is an error, never a bill of 0.00
+ * that a misspelt name would print; in one ledger and across several. */
+static void test_rate_unknown_tenant(void **state)
+{
+	struct ledger_usage r[] = {
+		row("gw1", "acme", "2024-06-10", "outbound_client", GiB, 10),
+		row("gw1", "globex", "2024-07-01", "outbound_client", GiB, 10),
+	};
+	char path[128], *out;
+	int rc;
+
+	make_ledger("tenants.db", r, 2);
+	snprintf(path, sizeof(path), "%s/tenants.db", tmpdir);
+	out = run_rate(&rc, "--month", "2024-06", "--tenant", "globx", path,
+		       NULL);
+	assert_int_equal(rc, 1);
+	assert_string_equal(out, "");
+	free(out);
+	/* globex has usage, but in July */
+	out = run_rate(&rc, "--month", "2024-06", "--tenant", "globex", path,
+		       path, NULL);
+	assert_int_equal(rc, 1);
+	assert_string_equal(out, "");
+	free(out);
+	out = run_rate(&rc, "--month", "2024-06", "--tenant", "", path, NULL);
+	assert_int_equal(rc, 1);
+	free(out);
+	out = run_rate(&rc, "--month", "2024-06", "--tenant", "acme", path,
+		       path, NULL);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "\ntenant acme\n"));
+	free(out);
+}
+
 /* The last month a ledger can hold is rated like any other: a GB on
  * 9999-12-31 costs 0.80, and November does not take December's days. */
 static void test_rate_last_month(void **state)
@@ -923,15 +1115,16 @@ static void test_rate_last_month(void **state)
 	out = run_rate(&rc, "--month", "9999-12", "--format", "csv", path,
 		       NULL);
 	assert_int_equal(rc, 0);
-	if (!strstr(out, "9999-12,acme,day,9999-12-31,,,,,,,,0.80\n") ||
-	    !strstr(out, "9999-12,,total,,,,,,,,,0.80\n") ||
+	if (!strstr(out, "9999-12,tenant,acme,day,9999-12-31,,,,,,,,,,,"
+			 "0.80\n") ||
+	    !strstr(out, "9999-12,all,,total,,,,,,,,,,,,0.80\n") ||
 	    strstr(out, "9999-11-30"))
 		fail_msg("unexpected bill:\n%s", out);
 	free(out);
 	out = run_rate(&rc, "--month", "9999-11", "--format", "csv", path,
 		       NULL);
 	assert_int_equal(rc, 0);
-	if (!strstr(out, "9999-11,,total,,,,,,,,,1.60\n"))
+	if (!strstr(out, "9999-11,all,,total,,,,,,,,,,,,1.60\n"))
 		fail_msg("unexpected bill:\n%s", out);
 	free(out);
 }
@@ -957,7 +1150,8 @@ static void test_rate_too_much(void **state)
 	out = run_rate(&rc, "--month", "2024-06", "--gb-bytes", "2",
 		       "--format", "csv", path, NULL);
 	assert_int_equal(rc, 0);
-	if (!strstr(out, "2024-06,,total,,,,,,,,,100000000000000000.00\n"))
+	if (!strstr(out, "jdcloud,,CNY,Asia/Shanghai,2,half-up,false,2024-06,"
+			 "all,,total,,,,,,,,,,,,100000000000000000.00\n"))
 		fail_msg("unexpected bill:\n%s", out);
 	free(out);
 }
@@ -998,6 +1192,7 @@ int main(void)
 		cmocka_unit_test(test_calls_and_traffic),
 		cmocka_unit_test(test_midnight),
 		cmocka_unit_test(test_month_boundary),
+		cmocka_unit_test(test_unattributed),
 		cmocka_unit_test(test_month_days),
 		cmocka_unit_test(test_cents_limit),
 		cmocka_unit_test(test_hosts_share_free_tier),
@@ -1011,6 +1206,9 @@ int main(void)
 		cmocka_unit_test(test_builtin_plans),
 		cmocka_unit_test(test_region_prices),
 		cmocka_unit_test(test_rate_command),
+		cmocka_unit_test(test_rate_unattributed),
+		cmocka_unit_test(test_rate_terms),
+		cmocka_unit_test(test_rate_unknown_tenant),
 		cmocka_unit_test(test_rate_last_month),
 		cmocka_unit_test(test_rate_too_much),
 		cmocka_unit_test(test_bill_json_utf8),

@@ -448,6 +448,43 @@ static void test_failed_import_leaves_nothing(void **state)
 	assert_int_equal(access(l, F_OK), -1);
 }
 
+/* `tollgate ledger import` says what it imported: records, inputs, the
+ * ledger, and whether it made it. */
+static void test_import_says_what(void **state)
+{
+	const char *in = in_dir("said.jsonl"), *l = in_dir("said.db");
+	char *argv[] = { "ledger", "import", "--ledger", (char *)l,
+			 (char *)in, (char *)in, NULL };
+	char out[512], want[512];
+	FILE *tmp;
+	int saved;
+	size_t n;
+
+	write_text(in, good);
+	for (int round = 0; round < 2; round++) {
+		tmp = tmpfile();
+		assert_non_null(tmp);
+		fflush(stdout);
+		saved = dup(1);
+		dup2(fileno(tmp), 1);
+		optind = 0;
+		assert_int_equal(cmd_ledger(round ? 5 : 6, argv), 0);
+		fflush(stdout);
+		dup2(saved, 1);
+		close(saved);
+		rewind(tmp);
+		n = fread(out, 1, sizeof(out) - 1, tmp);
+		out[n] = '\0';
+		fclose(tmp);
+		snprintf(want, sizeof(want),
+			 round ? "imported 3 records from 1 input into '%s'\n" :
+				 "imported 6 records from 2 inputs into '%s' "
+				 "(a new ledger)\n",
+			 l);
+		assert_string_equal(out, want);
+	}
+}
+
 static void test_json_lines(void **state)
 {
 #define NAMED(service)                                                        \
@@ -659,6 +696,7 @@ int main(void)
 		cmocka_unit_test(test_bom),
 		cmocka_unit_test(test_export_not_utf8),
 		cmocka_unit_test(test_failed_import_leaves_nothing),
+		cmocka_unit_test(test_import_says_what),
 		cmocka_unit_test(test_json_lines),
 		cmocka_unit_test(test_csv_lines),
 		cmocka_unit_test(test_time_zone_mismatch),

@@ -171,6 +171,23 @@ static void test_names(void **state)
 	assert_string_equal(proto_name(17), "udp");
 	assert_string_equal(proto_name(58), "icmpv6");
 	assert_null(proto_name(253));
+	{
+		static const char *const names[] = { "tcp", "udp", "sctp",
+						     "icmp", "icmpv6",
+						     "udplite" };
+		__u8 p = 0;
+		size_t i;
+
+		/* one table both ways */
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			assert_int_equal(proto_parse(names[i], &p), 0);
+			assert_string_equal(proto_name(p), names[i]);
+		}
+		assert_int_equal(proto_parse("47", &p), 0);
+		assert_int_equal(p, 47);
+		assert_int_equal(proto_parse("256", &p), -EINVAL);
+		assert_int_equal(proto_parse("TCP", &p), -EINVAL);
+	}
 	assert_string_equal(role_name(TG_ROLE_CLIENT), "client");
 	assert_string_equal(role_name(TG_ROLE_BACKEND), "backend");
 	assert_string_equal(role_name(TG_ROLE_NONE), "none");

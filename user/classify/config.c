@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <netinet/in.h>
 #include <yaml.h>
 
@@ -55,6 +56,9 @@ struct tg_config_priv {
 					 * index in services + 1; 0: none */
 	size_t cap_rules, cap_services, cap_backends, cap_ranges, cap_tls,
 		cap_users;
+	struct tg_pos (*net_at)[2];	/* [i]: where networks[i]'s provider
+					 * and region are written */
+	size_t cap_net_at;
 	const char **strs;		/* interned strings, open addressing */
 	size_t nr_strs, cap_strs;
 	struct str_chunk *chunks;
@@ -240,6 +244,7 @@ void config_free(struct tg_config *cfg)
 			cidr_table_free(p->be_ports[i].t);
 		free(p->be_ports);
 		free(p->svc);
+		free(p->net_at);
 		free(p->strs);
 		for (c = p->chunks; c; c = n) {
 			n = c->next;
@@ -253,6 +258,8 @@ void config_free(struct tg_config *cfg)
 	free(cfg->ranges);
 	free(cfg->tls);
 	free(cfg->metrics.users);
+	free(cfg->known_regions.v);
+	free(cfg->known_providers.v);
 	free(cfg);
 }
 
@@ -377,6 +384,8 @@ enum vtype {
 	V_BOOL,		/* true | false */
 	V_COUNT,	/* 1..1000000 */
 	V_TEXT,		/* printable text without blanks: an address, a hash */
+	V_NAMES,	/* a list of names, into the struct tg_names at .off
+			 * of the configuration itself (top level only) */
 };
 
 struct section;
@@ -425,6 +434,11 @@ static struct ypos pos_of(const yaml_node_t *n)
 {
 	return (struct ypos){ n->start_mark.line + 1,
 			      n->start_mark.column + 1 };
+}
+
+static struct tg_pos tg_pos_of(const struct ypos *p)
+{
+	return (struct tg_pos){ p->line, p->col };
 }
 
 /* Node @id, walked for the first time: the schema never reads a node
@@ -721,6 +735,42 @@ static int value_bool(struct loader *ld, yaml_node_t *n, const char *field,
 	return 0;
 }
 
+/* A list of names (V_NAMES) appended to @dst. */
+static int value_names(struct loader *ld, yaml_node_t *n, const char *field,
+		       struct tg_names *dst)
+{
+	struct ypos at = pos_of(n);
+	yaml_node_item_t *it;
+	char path[224];
+	size_t i = 0;
+	int err;
+
+	if (is_null(n))
+		return 0;
+	if (n->type != YAML_SEQUENCE_NODE)
+		return ld_fail(ld, &at, field, "must be a list of names, not "
+			       "%s", node_kind(n));
+	for (it = n->data.sequence.items.start;
+	     it < n->data.sequence.items.top; it++, i++) {
+		yaml_node_t *el;
+		const char **v;
+
+		snprintf(path, sizeof(path), "%s[%zu]", field, i);
+		el = ld_node(ld, *it, path);
+		if (!el)
+			return -EINVAL;
+		v = realloc(dst->v, (dst->nr + 1) * sizeof(*v));
+		if (!v)
+			return ld_nomem(ld);
+		dst->v = v;
+		err = value_string(ld, el, path, false, &v[dst->nr]);
+		if (err)
+			return err;
+		dst->nr++;
+	}
+	return 0;
+}
+
 /* The value of key @k of a mapping, into @item; see struct key_def. */
 static int parse_value(struct loader *ld, yaml_node_t *n, const char *field,
 		       const struct key_def *k, void *item)
@@ -763,6 +813,10 @@ static int parse_value(struct loader *ld, yaml_node_t *n, const char *field,
 		return parse_list(ld, n, field, k->list);
 	case V_MAP:
 		return parse_map(ld, n, field, k->list);
+	case V_NAMES:
+		return value_names(ld, n, field,
+				   (struct tg_names *)((char *)ld->cfg +
+						       k->off));
 	case V_NETWORK:
 		err = ld_choice(ld, n, field, networks, network_v, 2, &x);
 		break;
@@ -898,6 +952,12 @@ static int net_commit(struct loader *ld, void *item, const struct ypos *pos,
 	r->region = it->region;
 	r->file = ld->cfg->path;
 	r->line = pos[0].line;
+	/* networks come first in rules: entry i is rule i */
+	if (ARRAY_GROW(cfg->priv->net_at, cfg->nr_rules, cfg->priv->cap_net_at,
+		       16))
+		return ld_nomem(ld);
+	cfg->priv->net_at[cfg->nr_rules - 1][0] = tg_pos_of(&pos[2]);
+	cfg->priv->net_at[cfg->nr_rules - 1][1] = tg_pos_of(&pos[3]);
 	return 0;
 }
 
@@ -1201,6 +1261,8 @@ static int tls_commit(struct loader *ld, void *item, const struct ypos *pos,
 		return ld_fail(ld, at, field, "must name a cert and a key");
 	ld->cfg->metrics.tls_cert = it->cert;
 	ld->cfg->metrics.tls_key = it->key;
+	ld->cfg->metrics.tls_cert_at = tg_pos_of(&pos[0]);
+	ld->cfg->metrics.tls_key_at = tg_pos_of(&pos[1]);
 	return 0;
 }
 
@@ -1251,6 +1313,12 @@ static int metrics_commit(struct loader *ld, void *item,
 
 	m->disabled = pos[0].line && !it->enabled;
 	m->anonymous = it->anonymous;
+	/* Where each was set, by its place in metrics_keys[]. */
+	m->enabled_at = tg_pos_of(&pos[0]);
+	m->listen_at = tg_pos_of(&pos[1]);
+	m->users_at = tg_pos_of(&pos[4]);
+	m->plan_at = tg_pos_of(&pos[6]);
+	m->plan_region_at = tg_pos_of(&pos[7]);
 	m->listen = it->listen;
 	m->max_series = it->max_series;
 	m->plan = it->plan;
@@ -1289,6 +1357,10 @@ static const struct key_def top_keys[] = {
 	{ "backends", V_LIST, 0, false, &be_section },
 	{ "tls", V_LIST, 0, false, &tlslib_section },
 	{ "metrics", V_MAP, 0, false, &metrics_section },
+	{ "known_regions", V_NAMES, offsetof(struct tg_config, known_regions),
+	  false, NULL },
+	{ "known_providers", V_NAMES,
+	  offsetof(struct tg_config, known_providers), false, NULL },
 };
 
 static int top_commit(struct loader *ld, void *item, const struct ypos *pos,
@@ -1302,6 +1374,8 @@ static int top_commit(struct loader *ld, void *item, const struct ypos *pos,
 			       "gateway runs in", TG_PROVIDER_INTERNET);
 	ld->cfg->region = it->region;
 	ld->cfg->provider = it->provider;
+	ld->cfg->region_at = tg_pos_of(&pos[0]);
+	ld->cfg->provider_at = tg_pos_of(&pos[1]);
 	return 0;
 }
 
@@ -1583,4 +1657,353 @@ int config_load_or_default(const char *path, struct tg_config **out,
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+/* --- names that decide a bill ------------------------------------------- */
+
+/* Distinct names of the range files, each with the first rule naming it.
+ * Names are interned: equal names are one pointer. */
+struct seen {
+	const char **v;
+	const struct tg_rule **at;
+	size_t nr, cap;
+};
+
+static int seen_add(struct seen *s, const char *name, const struct tg_rule *r)
+{
+	size_t i;
+
+	if (!name)
+		return 0;
+	for (i = s->nr; i > 0; i--)	/* the last one is the likely one */
+		if (s->v[i - 1] == name)
+			return 0;
+	if (s->nr == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		const char **v = realloc(s->v, cap * sizeof(*v));
+		const struct tg_rule **at;
+
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		at = realloc(s->at, cap * sizeof(*at));
+		if (!at)
+			return -ENOMEM;
+		s->at = at;
+		s->cap = cap;
+	}
+	s->v[s->nr] = name;
+	s->at[s->nr++] = r;
+	return 0;
+}
+
+static bool listed(const char *name, const char *const *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i] && *v[i] && !strcmp(name, v[i]))
+			return true;
+	return false;
+}
+
+/* The first of @v (@n names) equal to @name but for case, or NULL. */
+static const char *other_case(const char *name, const char *const *v,
+			      size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i] && !strcasecmp(name, v[i]) && strcmp(name, v[i]))
+			return v[i];
+	return NULL;
+}
+
+/* What the names of a configuration are checked against. */
+struct names_ctx {
+	const struct tg_config *cfg;
+	const char *plan;
+	const char *const *plan_regions, *const *plan_names;
+	size_t nr_plan;
+	struct seen range_regions, range_providers;
+	bool own_regions;	/* a rule of the gateway's provider names a
+				 * region */
+	char plan_list[80];	/* "jdcloud (cn-north-1, cn-east-2, ...)" */
+	struct tg_err *err;
+};
+
+static int names_fail(struct names_ctx *c, const char *file,
+		      struct tg_pos at, const char *field, const char *fmt,
+		      ...) __attribute__((format(printf, 5, 6)));
+
+static int names_fail(struct names_ctx *c, const char *file,
+		      struct tg_pos at, const char *field, const char *fmt,
+		      ...)
+{
+	char msg[sizeof(c->err->msg)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	tg_err_set(c->err, file, at.line, at.col, field, "%s", msg);
+	return -EINVAL;
+}
+
+/*
+ * What to say of region @name that nothing knows: the name it differs
+ * from only in case, or the plan's id of a region it is the plan's name
+ * of, into @buf.
+ */
+static const char *region_hint(struct names_ctx *c, const char *name,
+			       char *buf, size_t len)
+{
+	const struct tg_config *cfg = c->cfg;
+	const char *o;
+	size_t i;
+
+	buf[0] = '\0';
+	for (i = 0; i < c->nr_plan; i++) {
+		if (c->plan_names[i] && *c->plan_names[i] &&
+		    !strcasecmp(name, c->plan_names[i])) {
+			snprintf(buf, len, " (the plan's name of '%s': rules "
+				 "compare ids)", c->plan_regions[i]);
+			return buf;
+		}
+	}
+	o = other_case(name, c->plan_regions, c->nr_plan);
+	if (!o)
+		o = other_case(name, c->range_regions.v, c->range_regions.nr);
+	if (!o)
+		o = other_case(name, &cfg->region, 1);
+	for (i = 0; !o && i < cfg->nr_rules &&
+		    cfg->rules[i].origin == TG_ORIGIN_NETWORKS;
+	     i++)
+		o = other_case(name, &cfg->rules[i].region, 1);
+	if (o)
+		snprintf(buf, len, " (did you mean '%s'?)", o);
+	return buf;
+}
+
+/* A provider written at @file:@at as @field is the gateway's, or
+ * internet, in another case. */
+static int check_case(struct names_ctx *c, const char *name,
+		      const char *file, struct tg_pos at, const char *field,
+		      bool region)
+{
+	const char *own = region ? c->cfg->region : c->cfg->provider;
+	const char *o = other_case(name, &own, 1);
+
+	if (!o && !region)
+		o = other_case(name, &(const char *){ TG_PROVIDER_INTERNET }, 1);
+	if (!o)
+		return 0;
+	return names_fail(c, file, at, field, "'%s' is %s '%s' written "
+			  "otherwise: names are compared exactly, so %s; "
+			  "write '%s'", name,
+			  o == own ? (region ? "the gateway's region" :
+					       "the gateway's provider") :
+				     "the provider",
+			  o,
+			  region ? "these addresses would be in another "
+				   "region" :
+				   "these addresses would be another cloud's",
+			  o);
+}
+
+static int check_networks(struct names_ctx *c)
+{
+	const struct tg_config *cfg = c->cfg;
+	const struct tg_config_priv *p = cfg->priv;
+	char field[48], hint[160];
+	size_t i;
+	int err;
+
+	for (i = 0; i < cfg->nr_rules && cfg->rules[i].origin ==
+						 TG_ORIGIN_NETWORKS;
+	     i++) {
+		const struct tg_rule *r = &cfg->rules[i];
+		struct tg_pos pat = p->net_at[i][0], rat = p->net_at[i][1];
+
+		if (r->provider) {
+			snprintf(field, sizeof(field), "networks[%zu].provider",
+				 i);
+			err = check_case(c, r->provider, cfg->path, pat, field,
+					 false);
+			if (err)
+				return err;
+			if (strcmp(r->provider, cfg->provider) &&
+			    strcmp(r->provider, TG_PROVIDER_INTERNET) &&
+			    !listed(r->provider, c->range_providers.v,
+				    c->range_providers.nr) &&
+			    !listed(r->provider, cfg->known_providers.v,
+				    cfg->known_providers.nr))
+				return names_fail(c, cfg->path, pat, field,
+					"'%s' is not the gateway's provider "
+					"'%s', internet, nor one of the ranges: "
+					"its addresses are another cloud's, "
+					"billed; list it in known_providers if "
+					"it is meant", r->provider,
+					cfg->provider);
+		}
+		if (!r->region)
+			continue;
+		snprintf(field, sizeof(field), "networks[%zu].region", i);
+		err = check_case(c, r->region, cfg->path, rat, field, true);
+		if (err)
+			return err;
+		/* Another cloud's region never makes traffic free. */
+		if (!r->provider || strcmp(r->provider, cfg->provider))
+			continue;
+		if (!strcmp(r->region, cfg->region) ||
+		    listed(r->region, c->plan_regions, c->nr_plan) ||
+		    listed(r->region, c->range_regions.v,
+			   c->range_regions.nr) ||
+		    listed(r->region, cfg->known_regions.v,
+			   cfg->known_regions.nr))
+			continue;
+		return names_fail(c, cfg->path, rat, field,
+				  "'%s' is not the gateway's region '%s', nor "
+				  "one of a range file or of plan %s%s; "
+				  "list it in known_regions if it is meant",
+				  r->region, cfg->region, c->plan_list,
+				  region_hint(c, r->region, hint,
+					      sizeof(hint)));
+	}
+	return 0;
+}
+
+static int check_ranges(struct names_ctx *c)
+{
+	const struct tg_config *cfg = c->cfg;
+	char field[48];
+	size_t i;
+	int err;
+
+	for (i = 0; i < cfg->nr_ranges; i++) {
+		const struct tg_range_src *src = &cfg->ranges[i];
+
+		if (!src->provider)
+			continue;
+		snprintf(field, sizeof(field), "ranges[%zu].provider", i);
+		err = check_case(c, src->provider, cfg->path,
+				 (struct tg_pos){ src->line, 0 }, field,
+				 false);
+		if (err)
+			return err;
+	}
+	/* The range files' own names: one fault per distinct name. */
+	for (i = 0; i < c->range_providers.nr; i++) {
+		const struct tg_rule *r = c->range_providers.at[i];
+
+		if (!r)		/* a ranges entry's, checked above */
+			continue;
+		err = check_case(c, c->range_providers.v[i], r->file,
+				 (struct tg_pos){ r->line, 0 }, "provider",
+				 false);
+		if (err)
+			return err;
+	}
+	for (i = 0; i < c->range_regions.nr; i++) {
+		const struct tg_rule *r = c->range_regions.at[i];
+
+		err = check_case(c, c->range_regions.v[i], r->file,
+				 (struct tg_pos){ r->line, 0 }, "region",
+				 true);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int check_own_region(struct names_ctx *c)
+{
+	const struct tg_config *cfg = c->cfg;
+	char hint[160];
+	size_t i;
+
+	if (listed(cfg->region, c->plan_regions, c->nr_plan) ||
+	    listed(cfg->region, c->range_regions.v, c->range_regions.nr) ||
+	    listed(cfg->region, cfg->known_regions.v, cfg->known_regions.nr))
+		return 0;
+	for (i = 0; i < cfg->nr_rules &&
+		    cfg->rules[i].origin == TG_ORIGIN_NETWORKS;
+	     i++)
+		if (cfg->rules[i].region &&
+		    !strcmp(cfg->rules[i].region, cfg->region))
+			return 0;
+	region_hint(c, cfg->region, hint, sizeof(hint));
+	if (c->own_regions)
+		return names_fail(c, cfg->path, cfg->region_at, "region",
+				  "'%s' is a region of no networks entry, range "
+				  "file or plan %s: no address is in it%s; list "
+				  "it in known_regions if it is meant",
+				  cfg->region, c->plan_list, hint);
+	/* No rule of our cloud names a region: nothing compares with it
+	 * yet, and nothing is billed otherwise for it. Said all the same. */
+	names_fail(c, cfg->path, cfg->region_at, "region",
+		   "'%s' is a region of no networks entry, range file or plan "
+		   "%s%s; unused while no rule of provider %s names a region; "
+		   "list it in known_regions if meant",
+		   cfg->region, c->plan_list, hint, cfg->provider);
+	return 1;
+}
+
+int config_check_names(const struct tg_config *cfg, const char *plan,
+		       const char *const *plan_regions,
+		       const char *const *plan_names, size_t nr,
+		       struct tg_err *err)
+{
+	struct names_ctx c = {
+		.cfg = cfg, .plan = plan, .plan_regions = plan_regions,
+		.plan_names = plan_names, .nr_plan = nr, .err = err,
+	};
+	size_t i, n;
+	int ret = 0;
+
+	if (!strcmp(cfg->path, TG_BUILTIN))
+		return 0;
+	for (i = 0; i < cfg->nr_rules && !ret; i++) {
+		const struct tg_rule *r = &cfg->rules[i];
+
+		if (r->region && r->provider &&
+		    !strcmp(r->provider, cfg->provider))
+			c.own_regions = true;
+		if (r->origin != TG_ORIGIN_RANGES)
+			continue;
+		ret = seen_add(&c.range_providers, r->provider, r);
+		if (!ret)
+			ret = seen_add(&c.range_regions, r->region, r);
+	}
+	for (i = 0; i < cfg->nr_ranges && !ret; i++)
+		if (cfg->ranges[i].provider)
+			ret = seen_add(&c.range_providers,
+				       cfg->ranges[i].provider, NULL);
+	if (ret) {
+		tg_err_set(err, cfg->path, 0, 0, "", "out of memory");
+		goto out;
+	}
+	n = snprintf(c.plan_list, sizeof(c.plan_list), "%s (%s", plan,
+		     nr ? "" : "no regions");
+	for (i = 0; i < nr && n < sizeof(c.plan_list); i++)
+		n += snprintf(c.plan_list + n, sizeof(c.plan_list) - n,
+			      "%s%s", i ? ", " : "", plan_regions[i]);
+	if (n + 1 >= sizeof(c.plan_list))
+		strcpy(c.plan_list + sizeof(c.plan_list) - 6, "...)");
+	else
+		strcat(c.plan_list, ")");
+	ret = check_case(&c, cfg->provider, cfg->path, cfg->provider_at,
+			 "provider", false);
+	if (!ret)
+		ret = check_networks(&c);
+	if (!ret)
+		ret = check_ranges(&c);
+	if (!ret)
+		ret = check_own_region(&c);
+out:
+	free(c.range_regions.v);
+	free(c.range_regions.at);
+	free(c.range_providers.v);
+	free(c.range_providers.at);
+	return ret;
 }

@@ -108,6 +108,19 @@ struct tg_range_src {
 	unsigned int file_column;
 };
 
+/* Where a setting's value is written: 1-based line and column; line 0
+ * when the setting is absent. */
+struct tg_pos {
+	unsigned int line;
+	unsigned int col;
+};
+
+/* A list of names, in file order. */
+struct tg_names {
+	const char **v;
+	size_t nr;
+};
+
 /* A `metrics.users` entry: who may scrape, with a bcrypt hash. */
 struct tg_metrics_user {
 	const char *name;
@@ -133,6 +146,10 @@ struct tg_metrics_conf {
 	const char *plan;		/* price plan of the cost gauges;
 					 * NULL: the default plan */
 	const char *plan_region;	/* NULL: the plan's own prices */
+	/* where each value is written, for the checks that need more than
+	 * the file (cmd/settings.h) */
+	struct tg_pos enabled_at, listen_at, plan_at, plan_region_at,
+		tls_cert_at, tls_key_at, users_at;
 };
 
 struct tg_config_priv;
@@ -141,6 +158,11 @@ struct tg_config {
 	const char *path;		/* file loaded, or TG_BUILTIN */
 	const char *region;		/* where this gateway runs; "" unset */
 	const char *provider;		/* cloud this gateway runs in; "" unset */
+	struct tg_pos region_at, provider_at;
+	/* `known_regions`, `known_providers`: names the file means though
+	 * no price plan or range file knows them (config_check_names()) */
+	struct tg_names known_regions;
+	struct tg_names known_providers;
 	struct tg_rule *rules;		/* networks, built-in, then ranges */
 	size_t nr_rules;
 	struct tg_service *services;	/* sorted by port, then protocol */
@@ -208,6 +230,36 @@ const struct tg_backend *config_backend(const struct tg_config *cfg,
  * protocol, else one without). NULL when none. */
 const struct tg_service *config_service(const struct tg_config *cfg,
 					__u16 port, __u8 proto);
+
+/*
+ * Check the names that decide a bill and that a typo changes without a
+ * word: the regions and providers of the file, against what the plan
+ * (@plan, its region ids @plan_regions and names @plan_names, @nr of
+ * each; a name may be "") and the range files know.
+ *
+ * - The gateway's `region` must be a region of the plan, of a range file
+ *   or of a `networks` entry, or be listed in `known_regions`: otherwise
+ *   no address can be in it, and its intranet traffic is billed as
+ *   another region's. While no rule of the gateway's provider names a
+ *   region at all, nothing compares with it: that is a warning.
+ * - A `networks` entry of the gateway's own provider must name the
+ *   gateway's region, one of the plan's or of a range file, or one in
+ *   `known_regions`.
+ * - A `networks` provider must be the gateway's, `internet`, one of a
+ *   `ranges` entry or range file, or be listed in `known_providers`:
+ *   otherwise its addresses are another cloud's, billed as internet.
+ * - A provider or region that differs from the gateway's only in case is
+ *   an error wherever it is written, range files included: names are
+ *   compared exactly.
+ *
+ * The built-in configuration has nothing to check. Returns 0; -EINVAL
+ * with @err naming the file, line, column and setting of the first fault;
+ * or 1 with a warning in @err, when that is all there is.
+ */
+int config_check_names(const struct tg_config *cfg, const char *plan,
+		       const char *const *plan_regions,
+		       const char *const *plan_names, size_t nr,
+		       struct tg_err *err);
 
 /* "http", "scf"; "?" when out of range. */
 const char *kind_name(enum tg_kind kind);

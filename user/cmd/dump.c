@@ -11,6 +11,7 @@
 #include "classify/config.h"
 #include "cmd/cmd.h"
 #include "cmd/opts.h"
+#include "cmd/settings.h"
 #include "export/dump.h"
 #include "lib/log.h"
 #include "load/loader.h"
@@ -32,8 +33,10 @@ static const char dump_usage[] =
 	"\n"
 	"Options:\n"
 	"  -p, --pin-dir DIR     pin directory (default " TG_DEFAULT_PIN_DIR ")\n"
-	"      --config FILE     configuration (default " TG_CONFIG_DEFAULT_PATH ";\n"
-	"                        without that file, the built-in configuration)\n"
+	"      --config FILE     configuration (default: the one the agent on\n"
+	"                        the pin directory runs with, else\n"
+	"                        " TG_CONFIG_DEFAULT_PATH ", else the built-in\n"
+	"                        configuration; standard error says which)\n"
 	"  -b, --by VIEW         peer (default): one row per peer;\n"
 	"                        socket: one row per live socket;\n"
 	"                        backend, service, tenant, traffic_type: the\n"
@@ -85,7 +88,7 @@ int cmd_dump(int argc, char **argv)
 	if (first < 0 || opts_none_left(argc, argv, first))
 		return 2;
 	if (o.by != BY_SOCKET) {
-		err = config_load_or_default(config, &cfg, &e);
+		err = settings_read_config(pin_dir, config, &cfg, &e);
 		if (err) {
 			pr_warn("cannot load the configuration: %s",
 				tg_err_str(&e, msg, sizeof(msg)));

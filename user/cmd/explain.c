@@ -13,9 +13,11 @@
 
 #include "cmd/cmd.h"
 #include "cmd/opts.h"
+#include "cmd/settings.h"
 #include "lib/log.h"
 #include "classify/classify.h"
 #include "export/dump.h"
+#include "load/loader.h"
 
 /* One address of the command line. */
 struct target {
@@ -36,33 +38,13 @@ static int parse_target(const char *arg, struct target *t)
 	return err;
 }
 
-/* --proto: a name or a number. */
-static int parse_proto(const char *s, __u8 *out)
-{
-	static const char *const names[] = { "tcp", "udp", "sctp", "icmp",
-					     "icmpv6", "udplite" };
-	static const __u8 nums[] = { 6, 17, 132, 1, 58, 136 };
-	__u32 v;
-	size_t i;
-
-	for (i = 0; i < sizeof(nums); i++) {
-		if (!strcmp(s, names[i])) {
-			*out = nums[i];
-			return 0;
-		}
-	}
-	if (parse_u32(s, 0, 255, &v))
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
-static int load_config(const char *path, struct tg_config **cfg)
+static int load_config(const char *pin_dir, const char *path,
+		       struct tg_config **cfg)
 {
 	struct tg_err e = {};
 	char msg[sizeof(e) + 16];
 
-	if (config_load_or_default(path, cfg, &e)) {
+	if (settings_read_config(pin_dir, path, cfg, &e)) {
 		pr_warn("cannot load the configuration: %s",
 			tg_err_str(&e, msg, sizeof(msg)));
 		return -EINVAL;
@@ -104,8 +86,9 @@ static void print_json(FILE *f, const struct tg_config *cfg,
 
 	fprintf(f, "%s\n{\"address\":", first ? "" : ",");
 	json_string(f, fmt_addr(t->addr, addr, sizeof(addr)));
-	fprintf(f, ",\"port\":%u,\"role\":\"%s\",\"proto\":%u", t->port,
-		role_name(c->role), c->proto);
+	fprintf(f, ",\"port\":%u,\"role\":\"%s\",\"proto\":", t->port,
+		role_name(c->role));
+	json_proto(f, c->proto);
 	fputs(",\"traffic_type\":", f);
 	json_string(f, traffic_name(c->type));
 	fprintf(f, ",\"billable\":%s,\"flags\":",
@@ -142,9 +125,12 @@ static const char classify_usage[] =
 	"PORT is the backend's port; for a client, the gateway's local port.\n"
 	"\n"
 	"Options:\n"
-	"      --config FILE       configuration (default "
-	TG_CONFIG_DEFAULT_PATH ";\n"
-	"                          without that file, the built-in one)\n"
+	"      --config FILE       configuration (default: the one the agent\n"
+	"                          on the pin directory runs with, else\n"
+	"                          " TG_CONFIG_DEFAULT_PATH ", else the\n"
+	"                          built-in one; standard error says which)\n"
+	"  -p, --pin-dir DIR       where to find the agent (default\n"
+	"                          " TG_DEFAULT_PIN_DIR ")\n"
 	"  -r, --role backend|client\n"
 	"                          the peer's role (default backend)\n"
 	"  -P, --proto NAME|NUM    protocol, for services entries (default tcp)\n"
@@ -173,7 +159,7 @@ static int take_role(const char *opt, const char *arg, void *dst)
 
 static int take_proto(const char *opt, const char *arg, void *dst)
 {
-	if (parse_proto(arg, dst)) {
+	if (proto_parse(arg, dst)) {
 		pr_warn("--proto: '%s' is not tcp, udp, sctp, icmp, icmpv6, "
 			"udplite or a number from 0 to 255", arg);
 		return -EINVAL;
@@ -183,11 +169,12 @@ static int take_proto(const char *opt, const char *arg, void *dst)
 
 int cmd_classify(int argc, char **argv)
 {
-	const char *config = NULL;
+	const char *config = NULL, *pin_dir = TG_DEFAULT_PIN_DIR;
 	enum out_format fmt = FMT_TABLE;
 	__u8 role = TG_ROLE_BACKEND, proto = 6;
 	const struct opt opts[] = {
 		OPT("config", 0, OPT_STR, &config),
+		OPT("pin-dir", 'p', OPT_STR, &pin_dir, .nonempty = true),
 		OPT("role", 'r', OPT_FN, &role, .fn = take_role),
 		OPT("proto", 'P', OPT_FN, &proto, .fn = take_proto),
 		OPT("format", 'f', OPT_FORMAT, &fmt,
@@ -216,7 +203,7 @@ int cmd_classify(int argc, char **argv)
 	for (i = 0; i < n; i++)
 		if (parse_target(argv[first + i], &t[i]))
 			err = 2;
-	if (!err && load_config(config, &cfg))
+	if (!err && load_config(pin_dir, config, &cfg))
 		err = 1;
 	if (fmt == FMT_JSON && !err)
 		fputc('[', stdout);
@@ -242,11 +229,15 @@ int cmd_classify(int argc, char **argv)
 static const char check_config_usage[] =
 	"Usage: tollgate check-config [FILE]\n"
 	"\n"
-	"Load a configuration and every range file it names, as 'tollgate run'\n"
-	"and a SIGHUP reload do, and say whether it is right. The first fault\n"
-	"is reported as FILE:LINE:COLUMN: FIELD: what is wrong, and the exit\n"
-	"status is 1. FILE defaults to " TG_CONFIG_DEFAULT_PATH ", which must\n"
-	"then exist.\n"
+	"Load a configuration and every range file it names, and check it as\n"
+	"'tollgate run' and a SIGHUP reload do: the metrics address, the price\n"
+	"plan and its region, the TLS files, and the regions and providers\n"
+	"that decide a bill, against the plan's and the range files' (a name\n"
+	"they do not know is refused unless known_regions or known_providers\n"
+	"lists it). The first fault is reported as FILE:LINE:COLUMN: FIELD:\n"
+	"what is wrong, and the exit status is 1. What run would only warn of\n"
+	"is reported as FILE:LINE:COLUMN: warning: FIELD: ..., exit status 0.\n"
+	"FILE defaults to " TG_CONFIG_DEFAULT_PATH ", which must then exist.\n"
 	"\n"
 	"Options:\n"
 	"  -q, --quiet   print nothing when the file is right\n"
@@ -270,6 +261,7 @@ int cmd_check_config(int argc, char **argv)
 	struct tg_config *cfg;
 	struct tg_err e = {};
 	char msg[sizeof(e) + 16];
+	int warnings;
 	size_t i;
 
 	if (first < 0)
@@ -281,15 +273,20 @@ int cmd_check_config(int argc, char **argv)
 	}
 	if (first < argc)
 		path = argv[first];
-	if (config_load(path, &cfg, &e)) {
+	if (settings_config(path, true, &cfg, &e, &warnings)) {
 		pr_bare("%s", tg_err_str(&e, msg, sizeof(msg)));
 		return 1;
 	}
 	if (!quiet) {
-		printf("%s: ok: region %s, provider %s; %zu address rules, %zu "
-		       "services, %zu backends\n", path, cfg->region,
-		       cfg->provider, cfg->nr_rules, cfg->nr_services,
-		       cfg->nr_backends);
+		char with[32] = "";
+
+		if (warnings)
+			snprintf(with, sizeof(with), " with %d warning%s",
+				 warnings, warnings == 1 ? "" : "s");
+		printf("%s: ok%s: region %s, provider %s, plan %s; %zu address "
+		       "rules, %zu services, %zu backends\n", path, with,
+		       cfg->region, cfg->provider, settings_plan_name(cfg),
+		       cfg->nr_rules, cfg->nr_services, cfg->nr_backends);
 		for (i = 0; i < cfg->nr_ranges; i++)
 			printf("  %s (%s, line %u): %zu prefixes\n",
 			       cfg->ranges[i].file,

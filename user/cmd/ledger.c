@@ -32,7 +32,8 @@ static const char ledger_usage[] =
 	"import  upserts records from files (or - for standard input) of\n"
 	"        other hosts, backfills or corrections, in one transaction:\n"
 	"        a malformed line is reported as FILE:LINE: field: message and\n"
-	"        nothing is imported. A missing ledger is created.\n"
+	"        nothing is imported. A missing ledger is created. Prints how\n"
+	"        many records it imported from how many inputs.\n"
 	"\n"
 	"Options:\n"
 	"  -l, --ledger FILE    the ledger (default " TG_DEFAULT_LEDGER ")\n"
@@ -117,8 +118,12 @@ static int ledger_import(const char *path, const char *tz,
 		size_t n = 0;
 
 		err = records_import(l, inputs, nr, format, &n);
+		/* Says what it did: a quiet success reads like nothing. */
 		if (!err)
-			pr_info("imported %zu records into '%s'", n, path);
+			printf("imported %zu record%s from %d input%s into "
+			       "'%s'%s\n", n, n == 1 ? "" : "s", nr,
+			       nr == 1 ? "" : "s", path,
+			       existed ? "" : " (a new ledger)");
 		ledger_close(l);
 	}
 	/* A failed import leaves nothing behind, not even a new ledger. */

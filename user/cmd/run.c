@@ -30,6 +30,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,9 +44,11 @@
 
 #include "cmd/cmd.h"
 #include "cmd/opts.h"
+#include "cmd/settings.h"
 #include "export/dump.h"
 #include "export/serve.h"
 #include "lib/log.h"
+#include "load/agentinfo.h"
 #include "load/loader.h"
 #include "load/privs.h"
 #include "classify/classify.h"
@@ -84,6 +87,9 @@ static const char run_usage[] =
 	"      --host NAME       this host's name in the ledger (default: the\n"
 	"                        host name)\n"
 	"      --no-ledger       count in the kernel only, book nothing\n"
+	"      --book-existing   a ledger that never saw the pinned maps books\n"
+	"                        what they counted before it (default: takes\n"
+	"                        it as its starting point, and says so)\n"
 	"      --listen ADDR:PORT  serve Prometheus metrics at\n"
 	"                        http://ADDR:PORT/metrics (default\n"
 	"                        " TG_METRICS_LISTEN ", or metrics.listen of the\n"
@@ -147,6 +153,7 @@ struct run_opts {
 	const char *listen;	/* NULL: metrics.listen, else the default */
 	bool no_metrics;
 	bool no_calls;
+	bool book_existing;	/* book what unseen maps counted before */
 	struct privs privs;	/* --user */
 };
 
@@ -207,6 +214,7 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 		OPT("ledger", 'l', OPT_STR, &o->ledger, .nonempty = true),
 		OPT("host", 0, OPT_FN, o, .fn = take_host),
 		OPT("no-ledger", 0, OPT_FLAG, &no_ledger),
+		OPT("book-existing", 0, OPT_FLAG, &o->book_existing),
 		OPT("listen", 0, OPT_FN, &o->listen, .fn = take_listen),
 		OPT("no-metrics", 0, OPT_FLAG, &o->no_metrics),
 		OPT("ship", 0, OPT_STR, &o->ship, .nonempty = true),
@@ -415,8 +423,9 @@ static void config_describe(const char *what, const struct tg_config *cfg)
 }
 
 /*
- * Load the configuration that --config names (config_load_or_default()).
- * Returns 0 with *@out, or -errno after saying where the file is wrong.
+ * Load the configuration that --config names and check it as check-config
+ * does (cmd/settings.h). Returns 0 with *@out, or -errno after saying
+ * where the file is wrong.
  */
 static int agent_load_config(const struct agent *a, const char *what,
 			     struct tg_config **out)
@@ -425,7 +434,7 @@ static int agent_load_config(const struct agent *a, const char *what,
 	char msg[sizeof(e) + 16];
 	int err;
 
-	err = config_load_or_default(a->o.config, out, &e);
+	err = settings_config(a->o.config, true, out, &e, NULL);
 	if (err)
 		pr_warn("%s: %s", what, tg_err_str(&e, msg, sizeof(msg)));
 	return err;
@@ -811,7 +820,8 @@ static int agent_prepare(struct agent *a)
 					.ledger = o->ledger,
 					.host = o->host,
 					.time_zone = agent_ledger_tz(a->cfg,
-								     &a->plan) });
+								     &a->plan),
+					.start_unseen = !o->book_existing });
 		if (err)
 			return err;
 		pr_info("ledger '%s': host %s, days in %s", o->ledger, o->host,
@@ -853,6 +863,36 @@ static void agent_signals(sigset_t *wait_mask)
 }
 
 /*
+ * Record beside the pins how this agent runs, for the read commands:
+ * paths made absolute, since they may run in another directory. Without
+ * the record they work all the same, with their defaults.
+ */
+static void agent_record(const struct agent *a)
+{
+	const struct run_opts *o = &a->o;
+	struct agent_info ai = {
+		.version = AGENT_INFO_VERSION,
+		.interval = o->interval,
+		.pid = getpid(),
+		.started = time(NULL),
+	};
+	char buf[PATH_MAX];
+	int err;
+
+	if (strcmp(a->cfg->path, TG_BUILTIN))
+		snprintf(ai.config, sizeof(ai.config), "%s",
+			 realpath(a->cfg->path, buf) ? buf : a->cfg->path);
+	if (o->ledger)
+		snprintf(ai.ledger, sizeof(ai.ledger), "%s",
+			 realpath(o->ledger, buf) ? buf : o->ledger);
+	err = agent_info_pin(o->pin_dir, &ai);
+	if (err)
+		pr_warn("cannot record this agent's settings in '%s' (dump, "
+			"classify and status will need them given): %s",
+			o->pin_dir, strerror(-err));
+}
+
+/*
  * Load, lock, attach and pin the meter, take a view of its maps, give up
  * what the agent no longer needs, and start serving metrics.
  */
@@ -885,6 +925,7 @@ static int agent_start(struct agent *a)
 	if (err)
 		return err;
 	agent_tls(a);
+	agent_record(a);
 	err = privs_drop(&o->privs, a->v.meta);
 	if (err)
 		return err;

@@ -8,6 +8,7 @@
 
 #include "cmd/cmd.h"
 #include "cmd/opts.h"
+#include "cmd/settings.h"
 #include "export/status.h"
 #include "ledger/ledger.h"
 #include "lib/log.h"
@@ -28,8 +29,11 @@ static const char status_usage[] =
 	"\n"
 	"Options:\n"
 	"  -p, --pin-dir DIR     pin directory (default " TG_DEFAULT_PIN_DIR ")\n"
-	"  -l, --ledger FILE     the agent's ledger (default " TG_DEFAULT_LEDGER ")\n"
-	"  -i, --interval SECS   the agent's interval, 1..3600 (default 10)\n"
+	"  -l, --ledger FILE     the agent's ledger (default: the one the agent\n"
+	"                        on the pin directory runs with, else\n"
+	"                        " TG_DEFAULT_LEDGER ")\n"
+	"  -i, --interval SECS   the agent's interval, 1..3600 (default: the\n"
+	"                        agent's, else 10)\n"
 	"  -f, --format table|json\n"
 	"                        output format (default table)\n"
 	"  -h, --help            this help\n"
@@ -38,11 +42,44 @@ static const char status_usage[] =
 	"  tollgate status\n"
 	"  tollgate status --format json | jq .ok\n";
 
+/*
+ * The ledger and interval to judge collection by: the options', else
+ * those the agent on @pin_dir recorded, else the defaults. *@ledger NULL:
+ * the agent books none. Says which on standard error, unless both were
+ * given.
+ */
+static void agent_settings(const char *pin_dir, const char **ledger,
+			   __u32 *interval)
+{
+	static struct agent_info ai;
+	const char *lfrom = "given", *ifrom = "given", *from;
+	bool agent;
+
+	if (*ledger && *interval)
+		return;
+	agent = settings_agent(pin_dir, &ai);
+	from = agent ? "the agent's" : "the default";
+	if (!*ledger) {
+		*ledger = !agent ? TG_DEFAULT_LEDGER :
+			  *ai.ledger ? ai.ledger : NULL;
+		lfrom = from;
+	}
+	if (!*interval) {
+		*interval = agent ? ai.interval : 10;
+		ifrom = from;
+	}
+	pr_warn("ledger %s (%s), interval %us (%s); %s %s",
+		*ledger ? *ledger : "none: --no-ledger", lfrom, *interval,
+		ifrom, agent ? "the agent's settings are recorded in" :
+			       "no agent's settings in",
+		pin_dir);
+}
+
 int cmd_status(int argc, char **argv)
 {
-	const char *pin_dir = TG_DEFAULT_PIN_DIR, *ledger = TG_DEFAULT_LEDGER;
+	const char *pin_dir = TG_DEFAULT_PIN_DIR, *ledger = NULL;
 	enum out_format fmt = FMT_TABLE;
-	__u32 interval = 10;
+	__u32 interval = 0;
 	const struct opt opts[] = {
 		OPT("pin-dir", 'p', OPT_STR, &pin_dir, .nonempty = true),
 		OPT("ledger", 'l', OPT_STR, &ledger, .nonempty = true),
@@ -58,6 +95,7 @@ int cmd_status(int argc, char **argv)
 
 	if (first < 0 || opts_none_left(argc, argv, first))
 		return 2;
+	agent_settings(pin_dir, &ledger, &interval);
 	ok = status_check(&st, pin_dir, ledger, interval);
 	status_print(stdout, &st, ok, fmt);
 	return ok ? 0 : 1;

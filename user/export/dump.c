@@ -70,7 +70,7 @@ void dump_sort_peers(struct snapshot *s)
 		qsort(s->peers, s->nr_peers, sizeof(*s->peers), cmp_peer);
 }
 
-static void json_proto(FILE *f, __u8 proto)
+void json_proto(FILE *f, __u8 proto)
 {
 	const char *name = proto_name(proto);
 

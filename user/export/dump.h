@@ -90,4 +90,8 @@ void dump_sort_peers(struct snapshot *s);
 /* @flags (TG_FLAG_*) as a JSON array of their names, most serious first. */
 void json_flags(FILE *f, __u32 flags);
 
+/* @proto as JSON: its name as a string ("tcp"), or its number when it has
+ * none. Every JSON output writes protocols so. */
+void json_proto(FILE *f, __u8 proto);
+
 #endif /* TOLLGATE_DUMP_H */

@@ -421,7 +421,7 @@ int metrics_rate(struct metrics *m, struct ledger *l, const struct plan *p,
 	if (!err)
 		err = rate_usage(p, month, &(struct rate_source){ .ledger = l },
 				 NULL, &b);
-	if (!err && !(cost = calloc(b.nr_tenants + 1, sizeof(*cost))))
+	if (!err && !(cost = calloc(b.nr_tenants + 2, sizeof(*cost))))
 		err = -ENOMEM;
 	if (err) {
 		pr_warn("metrics: cannot rate the month of ledger '%s': %s",
@@ -429,8 +429,11 @@ int metrics_rate(struct metrics *m, struct ledger *l, const struct plan *p,
 		bill_free(&b);
 		return err;
 	}
-	for (i = 0; i < b.nr_tenants; i++) {
-		const struct bill_tenant *t = &b.tenants[i];
+	/* The unattributed usage is the series of tenant "". */
+	for (i = 0; i < b.nr_tenants + b.has_unattributed; i++) {
+		const struct bill_tenant *t = i < b.nr_tenants ?
+						      &b.tenants[i] :
+						      &b.unattributed;
 
 		snprintf(cost[i].tenant, sizeof(cost[i].tenant), "%s",
 			 t->tenant);
@@ -441,7 +444,7 @@ int metrics_rate(struct metrics *m, struct ledger *l, const struct plan *p,
 	}
 	free(m->cost);
 	m->cost = cost;
-	m->nr_cost = b.nr_tenants;
+	m->nr_cost = b.nr_tenants + b.has_unattributed;
 	m->have_cost = true;
 	snprintf(m->currency, sizeof(m->currency), "%s", p->currency);
 	snprintf(m->plan, sizeof(m->plan), "%s", p->name);

@@ -254,6 +254,11 @@ static void check_ledger(struct status *st, const char *path, __u32 interval)
 	char when[64];
 	int err;
 
+	if (!path) {
+		add(st, "collection", ST_WARN, "no ledger: the agent runs with "
+		    "--no-ledger, and books nothing");
+		return;
+	}
 	if (access(path, F_OK)) {
 		add(st, "collection", ST_WARN, "no ledger at %s (an agent "
 		    "with --no-ledger, or another --ledger)", path);

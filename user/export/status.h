@@ -31,7 +31,8 @@ struct status {
 
 /*
  * Make every check of the meter pinned under @pin_dir and of the ledger
- * at @ledger, written every @interval seconds by its agent, into @st.
+ * at @ledger (NULL: the agent books none), written every @interval
+ * seconds by its agent, into @st.
  * Returns whether none failed.
  */
 bool status_check(struct status *st, const char *pin_dir, const char *ledger,

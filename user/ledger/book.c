@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <time.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 
@@ -28,6 +29,9 @@ struct book {
 	char host[LEDGER_NAME_SIZE];
 	char boot_id[LEDGER_BOOT_ID_SIZE];
 	struct ledger_snap prev;	/* the last snapshot committed */
+	bool start_unseen;		/* book_opts; until the first commit */
+	__u64 opened_ns;		/* CLOCK_REALTIME of book_open(), the
+					 * clock of tg_meta.created_ns */
 };
 
 static int read_boot_id(char *buf, size_t len)
@@ -119,6 +123,7 @@ static int make_parents(const char *path)
 /* Open the ledger for collection; see book.h. */
 int book_open(struct book **out, const struct book_opts *o)
 {
+	struct timespec now;
 	struct ledger_key k = {};
 	struct book *b;
 	char msg[128];
@@ -143,6 +148,9 @@ int book_open(struct book **out, const struct book_opts *o)
 		return -ENOMEM;
 	b->lock = -1;
 	strcpy(b->host, o->host);
+	b->start_unseen = o->start_unseen;
+	clock_gettime(CLOCK_REALTIME, &now);
+	b->opened_ns = now.tv_sec * 1000000000ull + now.tv_nsec;
 	if (o->boot_id)
 		snprintf(b->boot_id, sizeof(b->boot_id), "%s", o->boot_id);
 	else if ((err = read_boot_id(b->boot_id, sizeof(b->boot_id))))
@@ -482,6 +490,67 @@ static int commit_once(struct book *b, const struct usage_row *const *of,
 	return err;
 }
 
+/*
+ * The first commit with o->start_unseen: when @cur is of maps the ledger
+ * never saw, made before it was opened, commit it as the ledger's
+ * starting point, booking nothing, and say so. Returns 1 when it did, 0
+ * when the counts are to be booked as usual, or -Exxx.
+ */
+static int commit_unseen(struct book *b, struct ledger_snap *cur)
+{
+	struct ledger_counter sum = {};
+	time_t made = cur->generation / 1000000000ull;
+	char when[32];
+	struct tm tm;
+	size_t i;
+	int err, tries;
+
+	for (tries = 0; tries < 2; tries++) {
+		const struct ledger_snap *p = &b->prev;
+		bool seen = p->seq && !strcmp(p->boot_id, cur->boot_id) &&
+			    p->generation == cur->generation;
+
+		memset(&sum, 0, sizeof(sum));
+		for (i = 0; i < cur->nr; i++) {
+			sum.bytes += cur->ctrs[i].bytes;
+			sum.packets += cur->ctrs[i].packets;
+			sum.calls += cur->ctrs[i].calls;
+		}
+		/* Maps the ledger saw, maps made since it was opened (by this
+		 * agent's start), or nothing counted: book as usual. */
+		if (seen || cur->generation >= b->opened_ns ||
+		    (!sum.bytes && !sum.packets && !sum.calls)) {
+			b->start_unseen = false;
+			return 0;
+		}
+		cur->seq = p->seq + 1;
+		err = ledger_commit(b->l, NULL, 0, cur);
+		if (err != -ESTALE)
+			break;
+		/* Someone else wrote the ledger: judge by what it holds. */
+		ledger_snap_free(&b->prev);
+		err = ledger_last_snapshot(b->l, &b->prev);
+		if (err)
+			return err;
+	}
+	if (err)
+		return err;
+	b->start_unseen = false;
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ",
+		 gmtime_r(&made, &tm));
+	pr_warn("ledger '%s': the pinned maps (made %s) counted %llu bytes, "
+		"%llu packets and %llu calls before this ledger saw them (%s): "
+		"taken as its starting point, not booked; 'tollgate run "
+		"--book-existing' books them",
+		ledger_path(b->l), when, (unsigned long long)sum.bytes,
+		(unsigned long long)sum.packets, (unsigned long long)sum.calls,
+		!b->prev.seq ? "it holds no snapshot" :
+		strcmp(b->prev.boot_id, cur->boot_id) ?
+			       "its last snapshot is of another boot" :
+			       "its last snapshot is of other maps");
+	return 1;
+}
+
 /* Book one interval; see book.h. */
 /*
  * The day each bank of snapshot @s holds, as "YYYY-MM-DD": bank k holds
@@ -535,7 +604,10 @@ int book_commit(struct book *b, const struct usage_list *l,
 	if (err)
 		return err;
 	cur.taken_at = due;
-	err = commit_once(b, of, &cur, days);
+	if (b->start_unseen)
+		err = commit_unseen(b, &cur);
+	if (!err)
+		err = commit_once(b, of, &cur, days);
 	if (err == -ESTALE) {
 		/* Someone else wrote the ledger: start from what it holds. */
 		ledger_snap_free(&b->prev);
@@ -544,6 +616,8 @@ int book_commit(struct book *b, const struct usage_list *l,
 			err = commit_once(b, of, &cur, days);
 	}
 	free(of);
+	if (err > 0)
+		err = 0;	/* the starting point, committed */
 	if (err) {
 		ledger_snap_free(&cur);
 		return err;

@@ -35,6 +35,7 @@
 #ifndef TOLLGATE_BOOK_H
 #define TOLLGATE_BOOK_H
 
+#include <stdbool.h>
 #include <time.h>
 #include <linux/types.h>
 
@@ -58,6 +59,10 @@ struct book_opts {
 	const char *boot_id;	/* NULL: /proc/sys/kernel/random/boot_id */
 	const char *time_zone;	/* the ledger's days; NULL: an existing
 				 * ledger's, Asia/Shanghai for a new one */
+	bool start_unseen;	/* the counts of maps this ledger never saw,
+				 * made before it was opened, are its
+				 * starting point: not booked (see
+				 * book_commit()) */
 };
 
 /*
@@ -86,6 +91,15 @@ struct ledger *book_ledger(const struct book *b);
  * computed again from the stored one. Nothing is lost when it fails: the
  * next commit covers this interval too. Returns 0, or -Exxx from
  * ledger_delta(), ledger_commit() or the days' arithmetic.
+ *
+ * With @o->start_unseen, the first commit on maps that this ledger never
+ * saw (it holds no snapshot, or one of other maps or another boot) and
+ * that were made before book_open() (their creation time is earlier:
+ * another agent's maps, or an earlier install's) stores their counters as
+ * the ledger's snapshot and books none of them, and says so: what they
+ * counted before is not this ledger's, and booking it would bill it twice
+ * when another ledger booked it already. Maps made since, by this agent's
+ * start, counted nothing before and are booked whole.
  */
 int book_commit(struct book *b, const struct usage_list *l,
 		const struct snapshot *s, time_t due);

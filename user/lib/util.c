@@ -99,24 +99,41 @@ const char *fmt_count(__u64 v, char *buf, size_t len)
 	return fmt_scaled(v, 1000, units, buf, len);
 }
 
+/* The protocols known by name, the one table of proto_name() and
+ * proto_parse(). */
+static const struct {
+	__u8 num;
+	const char *name;
+} protos[] = {
+	{ 6, "tcp" },	  { 17, "udp" },     { 1, "icmp" },
+	{ 58, "icmpv6" }, { 136, "udplite" }, { 132, "sctp" },
+};
+
 const char *proto_name(__u8 proto)
 {
-	switch (proto) {
-	case 6:
-		return "tcp";
-	case 17:
-		return "udp";
-	case 1:
-		return "icmp";
-	case 58:
-		return "icmpv6";
-	case 136:
-		return "udplite";
-	case 132:
-		return "sctp";
-	default:
-		return NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
+		if (protos[i].num == proto)
+			return protos[i].name;
+	return NULL;
+}
+
+int proto_parse(const char *s, __u8 *out)
+{
+	size_t i;
+	__u32 v;
+
+	for (i = 0; i < sizeof(protos) / sizeof(protos[0]); i++) {
+		if (!strcmp(s, protos[i].name)) {
+			*out = protos[i].num;
+			return 0;
+		}
 	}
+	if (parse_u32(s, 0, 255, &v))
+		return -EINVAL;
+	*out = v;
+	return 0;
 }
 
 const char *role_name(__u8 role)

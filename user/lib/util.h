@@ -30,9 +30,14 @@ const char *fmt_addr(const __u8 addr[16], char *buf, size_t len);
 const char *fmt_bytes(__u64 v, char *buf, size_t len);
 const char *fmt_count(__u64 v, char *buf, size_t len);
 
-/* "tcp", "udp", ... and "client", "backend", ...: stable names. */
+/* "tcp", "udp", ... and "client", "backend", ...: stable names. A
+ * protocol without a name is written as its number, in every output. */
 const char *proto_name(__u8 proto);
 const char *role_name(__u8 role);
+
+/* A protocol by name (tcp, udp, sctp, icmp, icmpv6, udplite) or number
+ * (0..255). Returns 0 or -EINVAL. */
+int proto_parse(const char *s, __u8 *out);
 
 /* The output formats of the commands (--format). */
 enum out_format { FMT_TABLE, FMT_JSON, FMT_CSV };

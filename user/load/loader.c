@@ -102,7 +102,7 @@ static const char *const map_names[] = {
 	TG_MAP_PEER_IDX, TG_MAP_PEER_CNT, TG_MAP_SLOT,	   TG_MAP_FREE,
 	TG_MAP_SOCK,	 TG_MAP_OVERFLOW, TG_MAP_OVF_ROLE, TG_MAP_STATS,
 	TG_MAP_META,	 TG_MAP_CLOCK,	  TG_MAP_CGROUP,   TG_MAP_TASK,
-	TG_MAP_SSL,	 TG_MAP_TLS_TASK, TG_MAP_TLS_PEND,
+	TG_MAP_SSL,	 TG_MAP_TLS_TASK, TG_MAP_TLS_PEND, TG_MAP_AGENT,
 };
 
 static void link_progs(struct meter_bpf *skel, struct bpf_program **p)

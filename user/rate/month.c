@@ -87,6 +87,61 @@ static int merged_rows(const struct plan *p, const struct rate_source *src,
 	return err;
 }
 
+/* The month's rows of @src that @flt lets through, summed, into @rs. */
+static int month_rows(const struct plan *p, const struct rate_source *src,
+		      const struct ledger_filter *flt, struct rows *rs)
+{
+	/* One ledger alone needs no merge: its sums are the month's. */
+	if (src->ledger && !src->db && !src->nr_paths)
+		return ledger_sum(src->ledger, flt, keep_row, rs);
+	return merged_rows(p, src, flt, rs);
+}
+
+/*
+ * Tenant @tenant has no row in month @month of @src: say so, with the
+ * tenants that have (a misspelt name must not print an empty bill).
+ * Returns -ENOENT, or what reading the sources returns.
+ */
+static int no_such_tenant(const struct plan *p, const char *month,
+			  const struct rate_source *src,
+			  struct ledger_filter flt, const char *tenant)
+{
+	struct rows all = {};
+	char names[512] = "";
+	size_t i, n = 0, nr = 0;
+	int err;
+
+	flt.tenant = NULL;
+	err = month_rows(p, src, &flt, &all);
+	for (i = 0; !err && i < all.nr; i++) {
+		const char *t = all.v[i].k.tenant;
+
+		/* Rows come ordered by tenant. */
+		if (i && !strcmp(t, all.v[i - 1].k.tenant))
+			continue;
+		nr++;
+		if (n < sizeof(names) - 1)
+			n += snprintf(names + n, sizeof(names) - n, "%s%s%s%s",
+				      n ? ", " : "", *t ? "'" : "",
+				      *t ? t : "'' (unattributed)",
+				      *t ? "'" : "");
+	}
+	free(all.v);
+	if (err)
+		return err;
+	if (n >= sizeof(names) - 1)
+		snprintf(names + sizeof(names) - 5, 5, "...");
+	if (*tenant)
+		pr_warn("no usage of tenant '%s' in %s: %s%s", tenant, month,
+			nr ? "the month has usage of " : "nothing was used",
+			names);
+	else
+		pr_warn("no unattributed usage in %s: %s%s", month,
+			nr ? "the month has usage of " : "nothing was used",
+			names);
+	return -ENOENT;
+}
+
 int rate_usage(const struct plan *p, const char *month,
 	       const struct rate_source *src, const char *tenant,
 	       struct bill *b)
@@ -102,11 +157,9 @@ int rate_usage(const struct plan *p, const char *month,
 		pr_warn("'%s' is not a month YYYY-MM", month);
 		return -EINVAL;
 	}
-	/* One ledger alone needs no merge: its sums are the month's. */
-	if (src->ledger && !src->db && !src->nr_paths)
-		err = ledger_sum(src->ledger, &flt, keep_row, &rs);
-	else
-		err = merged_rows(p, src, &flt, &rs);
+	err = month_rows(p, src, &flt, &rs);
+	if (!err && tenant && !rs.nr)
+		err = no_such_tenant(p, month, src, flt, tenant);
 	if (err == -EOVERFLOW)
 		pr_warn("the month's totals pass %lld", (long long)INT64_MAX);
 	if (!err) {

@@ -42,8 +42,10 @@ int rate_today(const struct plan *p, time_t now, char *month, char *day);
  * tenant @tenant only when not NULL: the month's rows of every source,
  * merged, summed per tenant, day and traffic type, rated into @b (free it
  * with bill_free()). Each ledger file must count days in the plan's time
- * zone. Says why it fails. Returns 0, -EINVAL (not a month, a row the
- * plan cannot rate), -EOVERFLOW, or what reading a source returns.
+ * zone. Says why it fails. Returns 0, -ENOENT (@tenant has no row in the
+ * month: a misspelt name is never an empty bill), -EINVAL (not a month, a
+ * row the plan cannot rate), -EOVERFLOW, or what reading a source
+ * returns.
  */
 int rate_usage(const struct plan *p, const char *month,
 	       const struct rate_source *src, const char *tenant,

@@ -170,7 +170,8 @@ static int settle_calls(const struct plan *p, struct bill_tenant *t,
 	__u64 billed;
 	u128 cents;
 
-	t->free_calls = t->calls < p->calls_free ? t->calls : p->calls_free;
+	t->free_calls = t->calls < t->free_allowance ? t->calls :
+						       t->free_allowance;
 	billed = t->calls - t->free_calls;
 	t->billed_calls = billed;
 	/* A partial unit is charged as a whole one. */
@@ -308,13 +309,20 @@ int rate_month(const struct plan *p, const char *month,
 		if (!t || strcmp(t->tenant, r->k.tenant)) {
 			if (t && (err = finish_tenant(p, t, b)))
 				break;
-			b->tenants = grow(b->tenants, b->nr_tenants, &tcap,
-					  sizeof(*b->tenants));
-			if (!b->tenants) {
-				err = fail(b, -ENOMEM, "out of memory");
-				break;
+			if (!*r->k.tenant) {
+				/* Nobody's to pay: apart, no allowance. */
+				t = &b->unattributed;
+				b->has_unattributed = true;
+			} else {
+				b->tenants = grow(b->tenants, b->nr_tenants,
+						  &tcap, sizeof(*b->tenants));
+				if (!b->tenants) {
+					err = fail(b, -ENOMEM, "out of memory");
+					break;
+				}
+				t = &b->tenants[b->nr_tenants++];
+				t->free_allowance = p->calls_free;
 			}
-			t = &b->tenants[b->nr_tenants++];
 			snprintf(t->tenant, sizeof(t->tenant), "%s",
 				 r->k.tenant);
 			d = NULL;
@@ -367,7 +375,12 @@ int rate_month(const struct plan *p, const char *month,
 
 		for (i = 0; i < b->nr_tenants; i++)
 			total += b->tenants[i].total_cents;
-		err = check_cents(b, total, "the bill's total is");
+		err = check_cents(b, total, "the tenants' total is");
+		if (!err)
+			b->tenants_cents = total;
+		total += b->unattributed.total_cents;
+		if (!err)
+			err = check_cents(b, total, "the bill's total is");
 		if (!err)
 			b->total_cents = total;
 	}
@@ -384,6 +397,9 @@ void bill_free(struct bill *b)
 	for (i = 0; i < b->nr_tenants; i++)
 		free(b->tenants[i].days);
 	free(b->tenants);
+	free(b->unattributed.days);
 	b->tenants = NULL;
 	b->nr_tenants = 0;
+	memset(&b->unattributed, 0, sizeof(b->unattributed));
+	b->has_unattributed = false;
 }

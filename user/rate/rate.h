@@ -17,8 +17,13 @@
  * A traffic type's line within a day is shown to 4 decimals and is not a
  * settlement: the day total is rounded from the exact sum of the lines,
  * not summed from rounded lines. A tenant's month total is its calls
- * settlement plus its day settlements; the bill's total is the sum of the
- * tenants' totals.
+ * settlement plus its day settlements; the tenants' total is the sum of
+ * their totals.
+ *
+ * Usage that no rule gave a tenant (tenant "" in the ledger) is nobody's
+ * to pay: it is rated apart, as "unattributed", without a free allowance
+ * (the allowance is each tenant's), and is not in the tenants' total.
+ * The bill's total is the tenants' total plus the unattributed total.
  *
  * Settled amounts are kept in 64-bit cents: an amount that does not fit
  * (more than 184,467,440,737,095,516.15) is refused with -EOVERFLOW,
@@ -66,9 +71,11 @@ struct bill_day {
 };
 
 struct bill_tenant {
-	char tenant[LEDGER_NAME_SIZE];
+	char tenant[LEDGER_NAME_SIZE];	/* "": the unattributed usage */
+	__u64 free_allowance;		/* free calls it may use this month:
+					 * the plan's, 0 when unattributed */
 	__u64 calls;
-	__u64 free_calls;
+	__u64 free_calls;		/* of the allowance, used */
 	__u64 billed_calls;
 	__u64 units;
 	__u64 calls_cents;		/* settled */
@@ -82,9 +89,14 @@ struct bill_tenant {
 struct bill {
 	struct plan plan;
 	char month[LEDGER_MONTH_SIZE];
-	struct bill_tenant *tenants;
+	struct bill_tenant *tenants;	/* by name; never the unattributed */
 	size_t nr_tenants;
-	__u64 total_cents;
+	struct bill_tenant unattributed;	/* usage of no tenant, when
+						 * has_unattributed */
+	bool has_unattributed;
+	__u64 tenants_cents;		/* sum of the tenants' totals */
+	__u64 total_cents;		/* tenants_cents plus the
+					 * unattributed total */
 	char error[256];		/* why rate_month() failed */
 };
 
