@@ -26,12 +26,18 @@
  * Those replies come from the control socket, which no metered cgroup
  * holds. So:
  *
- * - tg_close_state (tp_btf/inet_sock_set_state): when a metered TCP socket
- *   (one with storage) leaves ESTABLISHED, SYN_SENT or SYN_RECV, its
- *   4-tuple and network namespace go into tg_closed with the peer key its
- *   packets were counted under. That is before the socket can become a
- *   timewait socket or leave the lookup tables, so before any of its
- *   packets can miss it.
+ * - sock_ops (closed_sockops()): when a metered TCP socket leaves
+ *   ESTABLISHED, SYN_SENT or SYN_RECV, its 4-tuple and network namespace go
+ *   into tg_closed with the peer key its packets were counted under. The
+ *   state callback (BPF_SOCK_OPS_STATE_CB, which each socket asks for when
+ *   it is opened or accepted) runs before the kernel takes the socket out
+ *   of its lookup tables or puts a timewait socket in its place, so before
+ *   any of its packets can miss it. The inet_sock_set_state tracepoint
+ *   fires after: a socket reset, or closed with unread data, goes straight
+ *   from ESTABLISHED to CLOSE, and the peer's segments a softirq handles in
+ *   between would find neither socket nor entry. A socket opened before
+ *   tollgate first attached never asked for the callback: its close is
+ *   not remembered.
  * - tg_close_drop (tp_btf/kfree_skb): a TCP segment freed as reaching no
  *   socket (SKB_DROP_REASON_NO_SOCKET), or after a timewait socket handled
  *   it (rx_sk in TIME_WAIT), is counted in when tg_closed knows its
@@ -148,7 +154,7 @@ static __noinline int closed_parse(const struct sk_buff *skb,
 		     !!(s->flags & TG_TCP_FIN);
 	dev = BPF_CORE_READ(skb, dev);
 	if (dev)
-		s->key.netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
+		s->key.netns = BPF_CORE_READ(dev, nd_net.net, net_cookie);
 	return 0;
 }
 
@@ -173,33 +179,6 @@ static __always_inline __u64 closed_wire(const struct sk_buff *skb,
 	return tg_wire_bytes(s->ip_len, segs, s->hdr_len);
 }
 
-/* The 4-tuple of the TCP socket @sk into @k; false when it has no peer. */
-static __always_inline bool closed_sock_key(struct tg_conn_key *k,
-					    const struct sock *sk)
-{
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-
-	if (family == AF_INET) {
-		tg_map_v4(k->local_addr,
-			  BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr));
-		tg_map_v4(k->remote_addr,
-			  BPF_CORE_READ(sk, __sk_common.skc_daddr));
-	} else if (family == AF_INET6) {
-		/* IPv4 peers of a dual-stack socket are IPv4 mapped here,
-		 * as in their segments' keys. */
-		bpf_core_read(k->local_addr, 16,
-			      &sk->__sk_common.skc_v6_rcv_saddr);
-		bpf_core_read(k->remote_addr, 16,
-			      &sk->__sk_common.skc_v6_daddr);
-	} else {
-		return false;
-	}
-	k->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
-	k->remote_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	k->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-	return k->remote_port != 0;
-}
-
 /* Count a packet of the closed connection of peer @peer, and say so in
  * TG_STAT_CLOSED. Tracing programs read the precise clock (bytes.bpf.h). */
 static __always_inline void closed_count(const struct tg_peer_key *peer,
@@ -217,26 +196,51 @@ static __always_inline void closed_count(const struct tg_peer_key *peer,
 }
 
 /*
- * A TCP socket changed state: remember a metered one that leaves
- * ESTABLISHED (or the handshake) for a closing state, under its 4-tuple,
- * with the peer key its packets counted in (the socket's, when it counted
- * none of its own yet).
+ * sock_ops, after the meter's own part (sockops_role()): ask for the state
+ * callback of each TCP socket opened or accepted, and remember a metered
+ * socket that leaves ESTABLISHED (or the handshake) for a closing state,
+ * under its 4-tuple, with the peer key its packets counted in (the
+ * socket's own, when it counted none yet).
  */
-static __always_inline int closed_state(struct sock *sk, int old, int new)
+static __always_inline void closed_sockops(struct bpf_sock_ops *skops)
 {
 	struct tg_conn_key key = {};
 	struct tg_closed c = {};
+	struct bpf_sock *sk;
 	struct tg_sock *st;
+	__u32 old, new;
 
-	if (new == TCP_ESTABLISHED ||
-	    (old != TCP_ESTABLISHED && old != TCP_SYN_SENT &&
-	     old != TCP_SYN_RECV))
-		return 0;
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
-		return 0;
+	switch (skops->op) {
+	case BPF_SOCK_OPS_TCP_CONNECT_CB:
+	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
+	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags |
+						 BPF_SOCK_OPS_STATE_CB_FLAG);
+		return;
+	case BPF_SOCK_OPS_STATE_CB:
+		break;
+	default:
+		return;
+	}
+	old = skops->args[0];
+	new = skops->args[1];
+	if (new == BPF_TCP_ESTABLISHED ||
+	    (old != BPF_TCP_ESTABLISHED && old != BPF_TCP_SYN_SENT &&
+	     old != BPF_TCP_SYN_RECV))
+		return;
+	sk = skops->sk;
+	if (!sk)
+		return;
 	st = bpf_sk_storage_get(&tg_sock, sk, 0, 0);
-	if (!st || !st->role || !closed_sock_key(&key, sk))
-		return 0;
+	if (!st || !st->role)
+		return;
+	sk_local_addr(key.local_addr, sk);
+	sk_remote_addr(key.remote_addr, sk);
+	key.local_port = sk->src_port;
+	key.remote_port = bpf_ntohs(sk->dst_port);
+	key.netns = bpf_get_netns_cookie(skops);
+	if (!key.local_port || !key.remote_port)
+		return;
 	if (st->peer.role) {
 		c.peer = st->peer;
 	} else {
@@ -248,7 +252,6 @@ static __always_inline int closed_state(struct sock *sk, int old, int new)
 	}
 	if (bpf_map_update_elem(&tg_closed, &key, &c, BPF_ANY))
 		stat_inc(TG_STAT_CLOSED_LOST);
-	return 0;
 }
 
 /*

@@ -10,8 +10,8 @@
  * frontends in the stream their TLS library encrypts (tls.bpf.h: uprobes on
  * SSL_write, SSL_write_ex and SSL_do_handshake, and the same receive), and
  * the packets the kernel sends and receives for metered connections whose
- * socket is gone or in TIME_WAIT (closed.bpf.h: the TCP state, reset and
- * drop tracepoints). Their maps and the globals the loader sets are in
+ * socket is gone or in TIME_WAIT (closed.bpf.h: sock_ops, and the reset
+ * and drop tracepoints). Their maps and the globals the loader sets are in
  * maps.bpf.h; the pinned-map ABI is include/meter.h. The calls are counted
  * off the packet path (calls.bpf.h says why). The packet and sock_ops
  * programs return 1: tollgate observes, it never drops.
@@ -37,10 +37,15 @@ int tg_egress(struct __sk_buff *skb)
 	return meter(skb, true);
 }
 
+/* TCP sockets opened, accepted, changing state: the side each faces, and
+ * the closing ones remembered in tg_closed. */
 SEC("sockops")
 int tg_sockops(struct bpf_sock_ops *skops)
 {
-	return sockops_role(skops);
+	int ret = sockops_role(skops);
+
+	closed_sockops(skops);
+	return ret;
 }
 
 /*
@@ -103,14 +108,6 @@ SEC("uretprobe")
 int BPF_KRETPROBE(tg_ssl_hs_ret)
 {
 	return tls_hs_exit();
-}
-
-/* A TCP socket changes state: a metered one that starts closing is
- * remembered in tg_closed. */
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(tg_close_state, struct sock *sk, int oldstate, int newstate)
-{
-	return closed_state(sk, oldstate, newstate);
 }
 
 /* The kernel answers a segment with a reset. */

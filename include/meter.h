@@ -273,7 +273,6 @@ _Static_assert(sizeof(struct tg_meta) == 32, "tg_meta is ABI");
 #define TG_LINK_EGRESS	"link_egress"	/* cgroup_skb/egress */
 #define TG_LINK_SOCKOPS	"link_sockops"	/* sock_ops */
 #define TG_LINK_RECV	"link_recv"	/* the calls tracer on the receive */
-#define TG_LINK_CLOSE_STATE "link_close_state" /* TCP state changes */
 #define TG_LINK_CLOSE_RESET "link_close_reset" /* resets the kernel sends */
 #define TG_LINK_CLOSE_DROP "link_close_drop"	/* segments it drops */
 #define TG_LINK_TLS	"tls_"		/* TLS hooks of one process:
@@ -355,13 +354,14 @@ static inline __u64 tg_wire_bytes(__u32 len, __u32 segs, __u32 hdr_len)
 
 /*
  * Closed connections (bpf/closed.bpf.h). When a metered TCP socket leaves
- * ESTABLISHED, tg_closed (an LRU hash of TG_CLOSED_MAX entries) keeps its
- * 4-tuple and the peer key its packets were counted under, so that the
- * packets the kernel still sends and receives for the connection once the
- * socket is gone or in TIME_WAIT (resets, TIME_WAIT acknowledgements,
- * segments that reach no socket) are counted to that peer. An entry holds
- * no counters: losing one loses the packets after a close that would have
- * been found through it, never bytes already counted.
+ * ESTABLISHED (sock_ops sees it), tg_closed (an LRU hash of TG_CLOSED_MAX
+ * entries) keeps its 4-tuple and the peer key its packets were counted
+ * under, so that the packets the kernel still sends and receives for the
+ * connection once the socket is gone or in TIME_WAIT (resets, TIME_WAIT
+ * acknowledgements, segments that reach no socket) are counted to that
+ * peer. An entry holds no counters: losing one loses the packets after a
+ * close that would have been found through it, never bytes already
+ * counted.
  */
 #define TG_CLOSED_MAX	65536
 
@@ -370,9 +370,10 @@ struct tg_conn_key {
 	__u8 remote_addr[16];	/* the peer's address; IPv4 mapped */
 	__u16 local_port;	/* host order */
 	__u16 remote_port;	/* host order */
-	__u32 netns;		/* inode number of the network namespace */
+	__u32 pad;		/* zero */
+	__u64 netns;		/* the network namespace's cookie */
 };
-_Static_assert(sizeof(struct tg_conn_key) == 40, "tg_conn_key is ABI");
+_Static_assert(sizeof(struct tg_conn_key) == 48, "tg_conn_key is ABI");
 
 struct tg_closed {
 	struct tg_peer_key peer;/* the key the socket's packets counted in */

@@ -116,13 +116,12 @@ static struct btf *fake_btf(const char *const names[], const int args[],
 static void test_tp_args(void **state)
 {
 	static const char *const names[] = {
-		"inet_sock_set_state", "tcp_send_reset", "kfree_skb", "odd",
+		"tcp_send_reset", "kfree_skb", "odd",
 	};
-	static const int args[] = { 3, 3, 4, -1 };
-	struct btf *btf = fake_btf(names, args, 4);
+	static const int args[] = { 3, 4, -1 };
+	struct btf *btf = fake_btf(names, args, 3);
 
 	(void)state;
-	assert_int_equal(meter_tp_args(btf, "inet_sock_set_state"), 3);
 	assert_int_equal(meter_tp_args(btf, "tcp_send_reset"), 3);
 	assert_int_equal(meter_tp_args(btf, "kfree_skb"), 4);
 	assert_int_equal(meter_tp_args(btf, "odd"), 0);
@@ -144,20 +143,18 @@ static void test_tp_args_kernel(void **state)
 	}
 	btf = btf__load_vmlinux_btf();
 	assert_non_null(btf);
-	args[0] = meter_tp_args(btf, "inet_sock_set_state");
-	args[1] = meter_tp_args(btf, "tcp_send_reset");
-	args[2] = meter_tp_args(btf, "kfree_skb");
+	args[0] = meter_tp_args(btf, "tcp_send_reset");
+	args[1] = meter_tp_args(btf, "kfree_skb");
 	btf__free(btf);
-	assert_int_equal(args[0], 3);
-	assert_true(args[1] >= 2);
-	assert_true(args[2] >= 3);
-	if (args[2] < 4) {
+	assert_true(args[0] >= 2);
+	assert_true(args[1] >= 3);
+	if (args[1] < 4) {
 		print_message("skip: kfree_skb passes no receiving socket "
 			      "here\n");
 		skip();
 	}
 	assert_int_equal(meter_closed_parts(args),
-			 TG_CLOSED_STATE | TG_CLOSED_RESET | TG_CLOSED_DROP);
+			 TG_CLOSED_RESET | TG_CLOSED_DROP);
 }
 
 static void test_closed_parts(void **state)
@@ -166,27 +163,22 @@ static void test_closed_parts(void **state)
 		int args[METER_CLOSED_TPS];
 		unsigned int parts;
 	} cases[] = {
-		{ { 3, 3, 4 }, TG_CLOSED_STATE | TG_CLOSED_RESET |
-				       TG_CLOSED_DROP },
+		{ { 3, 4 }, TG_CLOSED_RESET | TG_CLOSED_DROP },
 		/* kfree_skb without the receiving socket (older kernels) */
-		{ { 3, 3, 3 }, TG_CLOSED_STATE | TG_CLOSED_RESET },
+		{ { 3, 3 }, TG_CLOSED_RESET },
 		/* tcp_send_reset of (sk, skb) only */
-		{ { 3, 2, 4 }, TG_CLOSED_STATE | TG_CLOSED_RESET |
-				       TG_CLOSED_DROP },
-		{ { 3, 0, 4 }, TG_CLOSED_STATE | TG_CLOSED_DROP },
-		{ { 3, 1, 2 }, TG_CLOSED_STATE },
-		/* nothing fills tg_closed: nothing runs */
-		{ { 0, 3, 4 }, 0 },
-		{ { 2, 3, 4 }, 0 },
-		{ { 0, 0, 0 }, 0 },
+		{ { 2, 4 }, TG_CLOSED_RESET | TG_CLOSED_DROP },
+		{ { 0, 4 }, TG_CLOSED_DROP },
+		{ { 1, 2 }, 0 },
+		{ { 0, 0 }, 0 },
 	};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		if (meter_closed_parts(cases[i].args) != cases[i].parts)
-			fail_msg("tracepoints with %d, %d, %d arguments: "
-				 "parts %#x, expected %#x", cases[i].args[0],
-				 cases[i].args[1], cases[i].args[2],
+			fail_msg("tracepoints with %d, %d arguments: parts "
+				 "%#x, expected %#x", cases[i].args[0],
+				 cases[i].args[1],
 				 meter_closed_parts(cases[i].args),
 				 cases[i].parts);
 }

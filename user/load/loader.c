@@ -37,7 +37,7 @@
 #include "meter.skel.h"
 #include "lib/util.h"
 
-#define NR_LINKS 7
+#define NR_LINKS 6
 /* The first three; then the calls tracer on the receive; then the tracers
  * of closed connections, in the order of meter_closed_parts(). */
 #define NR_CGROUP_LINKS 3
@@ -86,7 +86,6 @@ static const char *const link_names[NR_LINKS] = {
 	TG_LINK_EGRESS,
 	TG_LINK_SOCKOPS,
 	TG_LINK_RECV,
-	TG_LINK_CLOSE_STATE,
 	TG_LINK_CLOSE_RESET,
 	TG_LINK_CLOSE_DROP,
 };
@@ -119,9 +118,8 @@ static void link_progs(struct meter_bpf *skel, struct bpf_program **p)
 	p[1] = skel->progs.tg_egress;
 	p[2] = skel->progs.tg_sockops;
 	p[3] = skel->progs.tg_recv;
-	p[4] = skel->progs.tg_close_state;
-	p[5] = skel->progs.tg_close_reset;
-	p[6] = skel->progs.tg_close_drop;
+	p[4] = skel->progs.tg_close_reset;
+	p[5] = skel->progs.tg_close_drop;
 }
 
 /* The raw tracepoints of the closed-connection tracers, and the arguments
@@ -131,7 +129,6 @@ static const struct {
 	int args;
 	const char *lost;
 } closed_tps[] = {
-	{ "inet_sock_set_state", 3, "no packet of a closed connection is" },
 	{ "tcp_send_reset", 2, "the resets the kernel answers for closed "
 			       "connections are not" },
 	{ "kfree_skb", 4, "the segments that reach closed connections, and "
@@ -166,9 +163,9 @@ int meter_tp_args(const struct btf *btf, const char *tp)
 
 /*
  * Which closed-connection tracers can run, given the arguments each
- * tracepoint passes (@args, in the order of closed_tps; 0: absent): a
- * tracer needs its tracepoint with the arguments it reads, and the others
- * need the state tracer, which fills tg_closed. Returns TG_CLOSED_* bits.
+ * tracepoint passes (@args, in the order of closed_tps; 0: absent): each
+ * needs its tracepoint with the arguments it reads. Returns TG_CLOSED_*
+ * bits.
  */
 unsigned int meter_closed_parts(const int args[METER_CLOSED_TPS])
 {
@@ -178,7 +175,7 @@ unsigned int meter_closed_parts(const int args[METER_CLOSED_TPS])
 	for (i = 0; i < METER_CLOSED_TPS; i++)
 		if (args[i] >= closed_tps[i].args)
 			parts |= 1u << i;
-	return parts & TG_CLOSED_STATE ? parts : 0;
+	return parts;
 }
 
 /* Load the closed-connection tracers this kernel can run, saying which
@@ -191,8 +188,9 @@ static void closed_select(struct meter *m)
 
 	btf = btf__load_vmlinux_btf();
 	if (!btf) {
-		pr_warn("cannot read the kernel's BTF: no packet of a closed "
-			"connection is counted: %s", strerror(errno));
+		pr_warn("cannot read the kernel's BTF: the kernel's resets and "
+			"the segments it drops for closed connections are not "
+			"counted: %s", strerror(errno));
 		m->closed = 0;
 		goto out;
 	}
@@ -206,14 +204,11 @@ static void closed_select(struct meter *m)
 		if (!args[i])
 			pr_warn("this kernel has no %s tracepoint: %s counted",
 				closed_tps[i].tp, closed_tps[i].lost);
-		else if (args[i] < closed_tps[i].args)
+		else
 			pr_warn("this kernel's %s tracepoint passes %d "
 				"arguments, not %d: %s counted",
 				closed_tps[i].tp, args[i], closed_tps[i].args,
 				closed_tps[i].lost);
-		else
-			pr_info("%s: not attached without %s",
-				closed_tps[i].tp, closed_tps[0].tp);
 	}
 out:
 	link_progs(m->skel, progs);

@@ -92,14 +92,13 @@ int meter_prog_stats(const struct meter *m,
 		     struct meter_prog_stat out[METER_NR_PROGS]);
 
 /*
- * The tracers of closed connections (bpf/closed.bpf.h), as bits: the TCP
- * state tracer, which remembers closing connections and without which the
- * others do not run; the reset tracer; the drop tracer.
+ * The tracers of closed connections (bpf/closed.bpf.h), as bits: the
+ * reset tracer and the drop tracer. sock_ops remembers the connections
+ * they count for.
  */
-#define TG_CLOSED_STATE		0x1
-#define TG_CLOSED_RESET		0x2
-#define TG_CLOSED_DROP		0x4
-#define METER_CLOSED_TPS	3
+#define TG_CLOSED_RESET		0x1
+#define TG_CLOSED_DROP		0x2
+#define METER_CLOSED_TPS	2
 
 struct btf;
 
@@ -108,8 +107,8 @@ struct btf;
 int meter_tp_args(const struct btf *btf, const char *tp);
 
 /* The TG_CLOSED_* tracers that can run when their tracepoints
- * (inet_sock_set_state, tcp_send_reset, kfree_skb) pass @args arguments
- * (0: no such tracepoint). */
+ * (tcp_send_reset, kfree_skb) pass @args arguments (0: no such
+ * tracepoint). */
 unsigned int meter_closed_parts(const int args[METER_CLOSED_TPS]);
 
 /* The most processes whose TLS is hooked at once by default (6 uprobes
