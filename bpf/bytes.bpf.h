@@ -328,6 +328,22 @@ static __always_inline void sk_remote_addr(__u8 *dst, struct bpf_sock *sk)
 	}
 }
 
+/*
+ * The storage of @sk, made now if it has none. Two CPUs can make it at the
+ * same moment: as a listener's CPU accepts a connection (sock_ops), the
+ * client's next packet, on another CPU, already finds the new socket. The
+ * kernel links one storage and fails the other maker's call (EEXIST); that
+ * one takes the storage the first linked, so that neither the accept's
+ * marks nor the packet are lost.
+ */
+static __always_inline struct tg_sock *sock_storage(struct bpf_sock *sk)
+{
+	struct tg_sock *st;
+
+	st = bpf_sk_storage_get(&tg_sock, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	return st ? st : bpf_sk_storage_get(&tg_sock, sk, 0, 0);
+}
+
 /* First packet of a socket: identity, and the role if sock_ops did not set
  * it (a listener, a socket opened before tollgate, or not TCP). */
 static __always_inline void sock_init(struct tg_sock *st, struct bpf_sock *sk,
@@ -473,8 +489,7 @@ static __noinline int meter_slow(struct __sk_buff *skb, struct bpf_sock *sk,
 	 * epoch no newer than the hash it came from. */
 	now_of(&n);
 	if (!st) {
-		st = bpf_sk_storage_get(&tg_sock, sk, 0,
-					BPF_SK_STORAGE_GET_F_CREATE);
+		st = sock_storage(sk);
 		if (!st)
 			return meter_bare(skb, sk, out);
 	}
@@ -576,7 +591,7 @@ static __always_inline int sockops_role(struct bpf_sock_ops *skops)
 	sk = skops->sk;
 	if (!sk)
 		return 1;
-	st = bpf_sk_storage_get(&tg_sock, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	st = sock_storage(sk);
 	if (!st)
 		return 1;
 	/* Accepted now, before the first byte of its stream is read: its
