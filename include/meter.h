@@ -70,7 +70,10 @@
 					 * in the role's last-resort bucket */
 #define TG_STAT_RECHECK		12	/* cached peer slots looked up again
 					 * after slots were reclaimed */
-#define TG_NR_STATS		13
+#define TG_STAT_HEARD_TWICE	13	/* second ingress runs of one packet
+					 * (TCP's lookup again after a
+					 * listener): counted once */
+#define TG_NR_STATS		14
 
 /* Bytes are IP bytes: IP header, extension headers and payload, the way
  * they cross the wire, every GSO segment with its own headers. */
@@ -250,6 +253,7 @@ _Static_assert(sizeof(struct tg_meta) == 32, "tg_meta is ABI");
 #define TG_MAP_SSL	"tg_ssl"
 #define TG_MAP_TLS_TASK	"tg_tls_task"
 #define TG_MAP_TLS_PEND	"tg_tls_pend"
+#define TG_MAP_HEARD	"tg_heard"	/* per CPU, the kernel's alone */
 
 /* Made and read by user space alone: how the agent runs (its
  * configuration, ledger, interval), for the read commands
