@@ -251,6 +251,15 @@ static __always_inline void count_slot(__u32 slot,
 		count(bank_of(v, n->bank), out, bytes, packets);
 }
 
+/* The slot (plus one) @key holds now, or TG_SLOT_OVERFLOW. Never makes
+ * one. */
+static __always_inline __u32 slot_of(const struct tg_peer_key *key)
+{
+	__u32 *cur = bpf_map_lookup_elem(&tg_peer_idx, key);
+
+	return cur ? *cur + 1 : TG_SLOT_OVERFLOW;
+}
+
 /*
  * Add @calls to the peer @key of a socket that cached slot @slot in epoch
  * @epoch: the slot while the epoch holds; else the peer's slot now, or
@@ -263,13 +272,10 @@ static __always_inline void peer_add_calls(const struct tg_peer_key *key,
 {
 	struct tg_banked *v;
 	struct tg_now n;
-	__u32 *cur;
 
 	now_at(&n, bpf_ktime_get_ns());
-	if (epoch != n.epoch) {
-		cur = bpf_map_lookup_elem(&tg_peer_idx, key);
-		slot = cur ? *cur + 1 : TG_SLOT_OVERFLOW;
-	}
+	if (epoch != n.epoch)
+		slot = slot_of(key);
 	v = peer_counters(slot, key);
 	if (v)
 		__sync_fetch_and_add(&bank_of(v, n.bank)->calls, calls);
@@ -286,10 +292,7 @@ static __always_inline void count_key(const struct tg_peer_key *key,
 				      const struct tg_now *n, bool out,
 				      __u64 bytes, __u64 packets)
 {
-	__u32 *cur = bpf_map_lookup_elem(&tg_peer_idx, key);
-
-	count_slot(cur ? *cur + 1 : TG_SLOT_OVERFLOW, key, n, out, bytes,
-		   packets);
+	count_slot(slot_of(key), key, n, out, bytes, packets);
 }
 
 /* A TCP or UDP socket on an ephemeral port was opened by this host. */
