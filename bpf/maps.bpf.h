@@ -87,6 +87,23 @@ struct {
 	__type(value, struct tg_clock);
 } tg_clock SEC(".maps");
 
+/* Bytes, per CPU: the last packet a listener's ingress run counted, so
+ * that the kernel's second run of that packet is not counted again
+ * (bytes.bpf.h, heard_again()). */
+struct tg_heard {
+	__u64 ns;		/* when; 0: nothing to compare with */
+	__u32 len;		/* its skb->len */
+	__u32 n;		/* bytes of head held: 40 or 60 */
+	__u32 head[15];		/* its first n bytes, from the IP header */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tg_heard);
+} tg_heard SEC(".maps");
+
 /* The meter's own counters, TG_STAT_*. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -72,14 +72,17 @@
 					 * in the role's last-resort bucket */
 #define TG_STAT_RECHECK		12	/* cached peer slots looked up again
 					 * after slots were reclaimed */
-#define TG_STAT_CLOSED		13	/* packets of connections whose
+#define TG_STAT_HEARD_TWICE	13	/* second ingress runs of one packet
+					 * (TCP's lookup again after a
+					 * listener): counted once */
+#define TG_STAT_CLOSED		14	/* packets of connections whose
 					 * socket was gone or in TIME_WAIT,
 					 * counted (bpf/closed.bpf.h) */
-#define TG_STAT_CLOSED_LOST	14	/* closing connections tg_closed
+#define TG_STAT_CLOSED_LOST	15	/* closing connections tg_closed
 					 * could not remember: the packets
 					 * the kernel handles for them after
 					 * their socket is gone go uncounted */
-#define TG_NR_STATS		15
+#define TG_NR_STATS		16
 
 /* Bytes are IP bytes: IP header, extension headers and payload, the way
  * they cross the wire, every GSO segment with its own headers. */
@@ -259,6 +262,7 @@ _Static_assert(sizeof(struct tg_meta) == 32, "tg_meta is ABI");
 #define TG_MAP_SSL	"tg_ssl"
 #define TG_MAP_TLS_TASK	"tg_tls_task"
 #define TG_MAP_TLS_PEND	"tg_tls_pend"
+#define TG_MAP_HEARD	"tg_heard"	/* per CPU, the kernel's alone */
 #define TG_MAP_CLOSED	"tg_closed"	/* closed connections' peers */
 #define TG_MAP_CLOSED_RST "tg_closed_rst"	/* per CPU: the segment the
 						 * kernel just reset */

@@ -109,7 +109,7 @@ static const char *const map_names[] = {
 	TG_MAP_SOCK,	 TG_MAP_OVERFLOW, TG_MAP_OVF_ROLE, TG_MAP_STATS,
 	TG_MAP_META,	 TG_MAP_CLOCK,	  TG_MAP_CGROUP,   TG_MAP_TASK,
 	TG_MAP_SSL,	 TG_MAP_TLS_TASK, TG_MAP_TLS_PEND, TG_MAP_AGENT,
-	TG_MAP_CLOSED,	 TG_MAP_CLOSED_RST,
+	TG_MAP_CLOSED,	 TG_MAP_CLOSED_RST, TG_MAP_HEARD,
 };
 
 static void link_progs(struct meter_bpf *skel, struct bpf_program **p)
