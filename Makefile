@@ -275,7 +275,8 @@ $(OUTPUT)/tests/bench_prog: $(OUTPUT)/bench.skel.h $(OUTPUT)/benchfast.skel.h \
 FUZZ_TIME ?= 20
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
-FUZZ_LIB := classify/cidr classify/ranges classify/config lib/tgerr \
+FUZZ_LIB := classify/cidr classify/ranges classify/config classify/hosts \
+	    lib/tgerr \
 	    ledger/records ledger/ledger ledger/delta ledger/tz lib/util \
 	    lib/log rate/plan classify/traffic
 FUZZ_OBJS := $(patsubst %,$(OUTPUT)/fuzz/%.o,$(FUZZ_LIB))

@@ -70,7 +70,7 @@ void usage_classify(const struct tg_config *cfg, const struct usage_src *src,
 
 	memset(out, 0, sizeof(*out));
 	if (src->kind == USAGE_PEER &&
-	    !classify(cfg, k->role, k->addr, k->port, k->proto, true,
+	    !classify(cfg, k->role, k->addr, k->port, k->proto, k->svc, true,
 		      &out->c)) {
 		out->known = true;
 		out->unexplained = out->c.flagged;
@@ -78,7 +78,7 @@ void usage_classify(const struct tg_config *cfg, const struct usage_src *src,
 	}
 	/* A client's bucket: billed by its frontend, as its peers would. */
 	if (src->kind == USAGE_OVERFLOW && k->role == TG_ROLE_CLIENT) {
-		classify_frontend(cfg, k->port, k->proto, &out->c);
+		classify_frontend(cfg, k->port, k->proto, k->svc, &out->c);
 		out->unexplained = out->c.flagged;
 		return;
 	}
