@@ -332,9 +332,15 @@ struct tg_task {
 	__u32 win_len;		/* bytes in win */
 	__u32 calls;		/* requests completed in this receive */
 	__s32 ev;		/* TG_HTTP_EV_DESYNC or _OTHER: stop */
+	__u32 run;		/* of them, the last ones not counted yet, */
+	__u32 run_svc;		/* all of this service */
+	__u32 tflags;		/* TG_TASK_* */
+	__u32 pad2;		/* zero */
 	__u8 win[TG_WIN];	/* bytes of the buffer */
 };
-_Static_assert(sizeof(struct tg_task) == 64 + TG_WIN, "tg_task is ABI");
+_Static_assert(sizeof(struct tg_task) == 80 + TG_WIN, "tg_task is ABI");
+
+#define TG_TASK_TLS	0x1	/* the stream began with a TLS handshake */
 
 /*
  * TLS: the stream a TLS client socket's server writes, through hooks on
@@ -386,6 +392,15 @@ _Static_assert(sizeof(struct tg_tls_task) == 32, "tg_tls_task is ABI");
 #define TG_NAME_BUF	64	/* bytes of a name kept for the list of
 				 * unmatched names */
 #define TG_NAME_MAX	253	/* longest host name (RFC 1035) */
+/* The HPACK Huffman decoder's table (include/names.h): 256 states of 16
+ * entries, a read-only global of the receive program. */
+#define TG_HUFF_STATES	256
+#define TG_HUFF_ENTRIES	(TG_HUFF_STATES * 16)
+/* Slots of tg_stash: TCP handshakes awaiting their connection's name. */
+#define TG_STASH_SLOTS	16384
+/* A handshake whose connection never came, counted on its port's
+ * service after this long (tg_sweep). */
+#define TG_STASH_AGE_NS	(120ULL * 1000000000ULL)
 
 /* A host name as it is read, one byte at a time: lower case, without the
  * port or a trailing dot (include/names.h, tg_name_byte()). */

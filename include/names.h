@@ -91,7 +91,8 @@
 #define TG_REQ_ABS	0x02	/* by an absolute-form target: Host is not
 				 * read */
 #define TG_REQ_HOST	0x04	/* a Host header was read */
-#define TG_REQ_LOST	0x08	/* HTTP/2: its name could not be followed */
+#define TG_REQ_LOST	0x08	/* HTTP/2: its name is not known (none, or
+				 * an entry not remembered) */
 
 /* tg_names.tpos: the request line of HTTP/1.x */
 #define TG_TGT_METHOD	0	/* in the method */
@@ -154,20 +155,23 @@
 /* The Huffman decoder's table (tg_huff_build()): TG_HUFF_STATES states
  * of 16 entries, one per 4 bits of input. An entry is the next state, and
  * the symbol those 4 bits completed, if any. */
-#define TG_HUFF_STATES	256
-#define TG_HUFF_ENTRIES	(TG_HUFF_STATES * 16)
 #define TG_HUFF_SYM	0x100	/* the entry emits symbol (entry >> 16) */
 #define TG_HUFF_FAIL	0x200	/* invalid (EOS decoded) */
 #define TG_HUFF_ACCEPT	0x400	/* the next state may end the string: the
 				 * bits since the last symbol are padding */
 
 /*
- * The includer says where the table is: TG_HUFF_FSM is an array of
- * TG_HUFF_ENTRIES __u32 (a global the loader fills in the kernel, one that
- * tg_huff_build() fills in user space).
+ * Where the table is: TG_HUFF_FSM, an array of TG_HUFF_ENTRIES __u32. The
+ * kernel meter's is a read-only global the loader fills (bpf/maps.bpf.h
+ * defines it before this header); in user space, tg_huff_fsm unless the
+ * includer names another, filled by tg_huff_build().
  */
 #ifndef TG_HUFF_FSM
-#error "define TG_HUFF_FSM, the Huffman decoder's table, before names.h"
+#ifdef __bpf__
+#error "bpf/maps.bpf.h defines TG_HUFF_FSM, the Huffman decoder's table"
+#endif
+extern __u32 tg_huff_fsm[TG_HUFF_ENTRIES];
+#define TG_HUFF_FSM tg_huff_fsm
 #endif
 
 /* --- names --------------------------------------------------------------- */
@@ -268,24 +272,37 @@ static inline int tg_name_end(struct tg_name *n)
 	return n->len && !(n->st & (TG_NAME_BAD | TG_NAME_BRACKET));
 }
 
+/* One more label (the next one back) of a suffix's chain, and the
+ * suffix's hash from its chain and label count. */
+static inline __u64 tg_suffix_chain(__u64 h, const struct tg_name *n,
+				    __u32 i)
+{
+	return (h ^ n->lab[(n->nlab - 1 - i) & (TG_NAME_LABELS - 1)]) *
+	       TG_FNV64_PRIME;
+}
+
+static inline __u64 tg_suffix_hash(__u64 chain, __u32 k)
+{
+	return (chain ^ k) * TG_FNV64_PRIME;
+}
+
 /*
  * The hash of the name's last @k labels (1 <= k <= TG_NAME_LABELS, k <
  * n->nlab for a wildcard to match: "*.example.com" matches names with
  * more labels than "example.com"), as a wildcard's suffix is hashed: its
- * labels' hashes from the last one back, and @k.
+ * labels' hashes from the last one back, then @k.
  */
 static inline __u64 tg_name_suffix(const struct tg_name *n, __u32 k)
 {
-	__u64 h = TG_FNV64_OFF ^ k;
+	__u64 h = TG_FNV64_OFF;
 	__u32 i;
 
 	for (i = 0; i < TG_NAME_LABELS; i++) {
 		if (i >= k)
 			break;
-		h = (h ^ n->lab[(n->nlab - 1 - i) & (TG_NAME_LABELS - 1)]) *
-		    TG_FNV64_PRIME;
+		h = tg_suffix_chain(h, n, i);
 	}
-	return h;
+	return tg_suffix_hash(h, k);
 }
 
 /* --- the request's name ---------------------------------------------------- */
@@ -695,7 +712,9 @@ static inline int tg_h2_block_end(struct tg_req_names *p)
 	hp->bfl = 0;
 	if (!(bfl & TG_HPB_NEW))
 		return TG_HTTP_EV_NONE;
-	if (hp->st == TG_HP_BAD && !(p->req & TG_REQ_NAMED))
+	/* A request without :authority, or whose :authority was an entry
+	 * of the dynamic table not remembered (or the table was lost). */
+	if (!(p->req & TG_REQ_NAMED))
 		p->req |= TG_REQ_LOST;
 	return TG_HTTP_EV_CALL;
 }

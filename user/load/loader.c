@@ -30,6 +30,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "names.h"
 #include "lib/log.h"
 #include "load/loader.h"
 #include "load/tls.h"
@@ -103,6 +104,8 @@ static const char *const map_names[] = {
 	TG_MAP_SOCK,	 TG_MAP_OVERFLOW, TG_MAP_OVF_ROLE, TG_MAP_STATS,
 	TG_MAP_META,	 TG_MAP_CLOCK,	  TG_MAP_CGROUP,   TG_MAP_TASK,
 	TG_MAP_SSL,	 TG_MAP_TLS_TASK, TG_MAP_TLS_PEND, TG_MAP_AGENT,
+	TG_MAP_NAMES,	 TG_MAP_NAME_CFG, TG_MAP_NAME_SK,  TG_MAP_UNMATCHED,
+	TG_MAP_STASH,
 };
 
 static void link_progs(struct meter_bpf *skel, struct bpf_program **p)
@@ -365,6 +368,14 @@ int meter_load(struct meter **out, const struct meter_opts *opts)
 			"calls are not counted, bytes are");
 	}
 	m->skel->rodata->calls_on = m->calls;
+	/* The names of HTTP/2 requests: HPACK's Huffman code, as the
+	 * decoder's table. */
+	if (tg_huff_build((__u32 *)m->skel->rodata->tg_huff)) {
+		err = -EINVAL;
+		pr_warn("cannot build the HPACK Huffman decoder's table");
+		goto fail;
+	}
+	bpf_program__set_autoload(m->skel->progs.tg_sweep, m->calls);
 	bpf_program__set_autoload(m->skel->progs.tg_recv, m->calls);
 	bpf_program__set_autoload(m->skel->progs.tg_ssl_write, m->calls);
 	bpf_program__set_autoload(m->skel->progs.tg_ssl_write_ret, m->calls);
