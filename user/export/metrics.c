@@ -384,6 +384,8 @@ int metrics_collected(struct metrics *m, const struct usage_list *l,
 	}
 	m->h.peers = s->nr_peers;
 	m->h.capacity = s->capacity;
+	m->h.backend_capacity = s->backend_capacity;
+	m->h.backend_peers = snapshot_slots_held(s, TG_ROLE_BACKEND);
 	m->h.insert_failures = s->stats[TG_STAT_PEER_FULL];
 	m->h.http_desync = s->stats[TG_STAT_HTTP_DESYNC];
 	m->h.http_other = s->stats[TG_STAT_HTTP_OTHER];
@@ -739,6 +741,20 @@ static void render_meter(struct buf *b, const struct metrics *m)
 	    (unsigned long long)h->limbo);
 	put(b, "tollgate_peer_slots{state=\"free\"} %llu\n",
 	    (unsigned long long)h->free);
+	family(b, "tollgate_peer_slots_capacity", "gauge",
+	       "Peer slots by the role of the peers that may hold them: "
+	       "clients never take the backends' (--backend-peers).");
+	put(b, "tollgate_peer_slots_capacity{role=\"client\"} %llu\n",
+	    (unsigned long long)(h->capacity - h->backend_capacity));
+	put(b, "tollgate_peer_slots_capacity{role=\"backend\"} %llu\n",
+	    (unsigned long long)h->backend_capacity);
+	family(b, "tollgate_peer_slots_held", "gauge",
+	       "Peer slots held, those being reclaimed included, by the "
+	       "role of their peer.");
+	put(b, "tollgate_peer_slots_held{role=\"client\"} %llu\n",
+	    (unsigned long long)(h->peers - h->backend_peers));
+	put(b, "tollgate_peer_slots_held{role=\"backend\"} %llu\n",
+	    (unsigned long long)h->backend_peers);
 	family(b, "tollgate_peer_slots_reclaimed_total", "counter",
 	       "Peer slots reclaimed from quiet peers, their counts booked "
 	       "first." RESET_NOTE);
