@@ -672,11 +672,12 @@ static void render_traffic(struct buf *b, const struct metrics *m)
 		       "labels as tollgate_receive_bytes_total." RESET_NOTE,
 		       V_PACKETS);
 	traffic_family(b, &m->fam[METRICS_RX], "tollgate_api_calls_total",
-		       "API calls: HTTP/1.x requests and cleartext HTTP/2 "
-		       "streams the gateway read from its clients, by the "
-		       "label sets of tollgate_receive_bytes_total; calls on "
-		       "TLS sockets are not seen (see "
-		       "tollgate_calls_uncounted_sockets_total)." RESET_NOTE,
+		       "API calls: HTTP/1.x requests and HTTP/2 streams the "
+		       "gateway read from its clients in cleartext, or "
+		       "answered through a hooked TLS library, by the label "
+		       "sets of tollgate_receive_bytes_total; calls it could "
+		       "not see are in "
+		       "tollgate_calls_uncounted_sockets_total." RESET_NOTE,
 		       V_CALLS);
 }
 
