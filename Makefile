@@ -76,6 +76,8 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 BPFTEST_SRCS := $(wildcard tests/bpf/test_*.c)
 BPFTEST_BINS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/%,$(BPFTEST_SRCS))
 TEST_LIBS := $(LIBS) -lcmocka
+# Helpers the end-to-end tests run: a client from many addresses.
+E2E_HELPERS := $(OUTPUT)/tests/manyconn
 
 ifeq ($(V),1)
 	Q =
@@ -148,7 +150,7 @@ test: deps
 	$(Q)$(MAKE) test-build
 	$(Q)tests/run-all.sh
 
-test-build: all $(UNIT_BINS) $(BPFTEST_BINS)
+test-build: all $(UNIT_BINS) $(BPFTEST_BINS) $(E2E_HELPERS)
 
 test-unit: $(UNIT_BINS)
 	$(Q)tests/run-all.sh unit
@@ -236,6 +238,10 @@ $(OUTPUT)/san/%.o: user/%.c $(SKELS) Makefile | $(OUTPUT)/san
 $(BIN): $(USER_OBJS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $^ $(ALL_LDFLAGS) $(LIBS) -o $@
+
+$(OUTPUT)/tests/manyconn: tests/e2e/manyconn.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@
 
 # Seams: a unit test may replace library calls with its own __wrap_ ones.
 WRAP_privs := -Wl,--wrap=bpf_map_lookup_elem
@@ -403,6 +409,9 @@ deb: $(BIN)
 	$(Q)$(INSTALL) -d $(DEB_STAGE)/root/usr/share/doc/tollgate
 	$(Q)$(INSTALL) -m 0644 deploy/debian/copyright README.md \
 		$(DEB_STAGE)/root/usr/share/doc/tollgate/
+	$(Q)$(INSTALL) -d $(DEB_STAGE)/root/usr/share/doc/tollgate/docs
+	$(Q)$(INSTALL) -m 0644 docs/*.md \
+		$(DEB_STAGE)/root/usr/share/doc/tollgate/docs/
 	$(Q)$(INSTALL) -m 0755 deploy/debian/postinst deploy/debian/prerm \
 		deploy/debian/postrm $(DEB_STAGE)/root/DEBIAN/
 	$(Q)cd $(DEB_STAGE)/root && find etc -type f | sed 's|^|/|' | sort \

@@ -99,6 +99,22 @@ static __always_inline void sk_remote_addr(__u8 *dst, struct bpf_sock *sk)
 	}
 }
 
+/*
+ * The storage of @sk, made now if it has none. Two CPUs can make it at the
+ * same moment: as a listener's CPU accepts a connection (sock_ops), the
+ * client's next packet, on another CPU, already finds the new socket. The
+ * kernel links one storage and fails the other maker's call (EEXIST); that
+ * one takes the storage the first linked, so that neither the accept's
+ * marks nor the packet are lost.
+ */
+static __always_inline struct tg_sock *sock_storage(struct bpf_sock *sk)
+{
+	struct tg_sock *st;
+
+	st = bpf_sk_storage_get(&tg_sock, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	return st ? st : bpf_sk_storage_get(&tg_sock, sk, 0, 0);
+}
+
 /* First packet of a socket: identity, and the role if sock_ops did not set
  * it (a listener, a socket opened before tollgate, or not TCP). */
 static __always_inline void sock_init(struct tg_sock *st, struct bpf_sock *sk,
@@ -199,6 +215,102 @@ static __noinline __u64 gso_wire(struct __sk_buff *skb, __u32 *packets)
 }
 
 /*
+ * One packet, two ingress runs. TCP runs the ingress program of the socket
+ * a packet is for, and a packet of a connection still in its handshake is
+ * for the listener. In two cases tcp_v4_rcv() and tcp_v6_rcv() run a
+ * program a second time for the same packet, right after the first, in the
+ * same softirq:
+ *  - another CPU made the connection's socket from its request socket
+ *    first ("req_stolen"): TCP looks the packet up again and runs the
+ *    program of the socket it then finds, the new connection's;
+ *  - the packet acknowledges what the handshake never sent: TCP hands it
+ *    back to the listener, whose program runs again.
+ * The wire carried the packet once. So a listener's run notes, on its CPU,
+ * the packet it counted when it acknowledges something (a SYN alone is
+ * never run twice): its length and first bytes, IP header on. The next
+ * ingress run on that CPU takes the note, and does not count a packet of
+ * that length and those bytes noted less than TG_HEARD_NS ago: bottom
+ * halves are off from one run to the other, so no other packet's run comes
+ * between them on that CPU. When the listener's run makes the connection
+ * on its CPU, sock_ops (PASSIVE_ESTABLISHED) runs before the next packet
+ * and drops the note: a copy of the handshake's last ACK that the network
+ * duplicated is counted. The one case left is a copy the network made of
+ * a packet that made no connection on its CPU, arriving next on that CPU
+ * within TG_HEARD_NS: counted once, where the wire carried two.
+ */
+#define TG_HEARD_NS	10000000ULL	/* a second run follows well within */
+#define TG_HEARD_SHORT	40		/* the shortest IPv4 TCP packet */
+
+static __always_inline struct tg_heard *heard_slot(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&tg_heard, &zero);
+}
+
+/* A listener's ingress run counted @skb, whose headers @pkt holds. */
+static __always_inline void heard_note(struct __sk_buff *skb,
+				       const struct tg_pkt *pkt)
+{
+	struct tg_heard *h;
+	__u32 len = skb->len;
+
+	if (pkt->proto != IPPROTO_TCP || !(pkt->tcp_flags & TG_TCP_ACK))
+		return;
+	h = heard_slot();
+	if (!h)
+		return;
+	h->ns = 0;
+	h->len = len;
+	if (len >= sizeof(h->head)) {
+		h->n = sizeof(h->head);
+		if (bpf_skb_load_bytes(skb, 0, h->head, sizeof(h->head)))
+			return;
+	} else if (len >= TG_HEARD_SHORT) {
+		h->n = TG_HEARD_SHORT;
+		if (bpf_skb_load_bytes(skb, 0, h->head, TG_HEARD_SHORT))
+			return;
+	} else {
+		return;
+	}
+	h->ns = bpf_ktime_get_ns();
+}
+
+/* Takes the note @h: is @skb the packet noted, run again? */
+static __noinline bool heard_check(struct __sk_buff *skb, struct tg_heard *h)
+{
+	__u32 head[sizeof(h->head) / 4];
+	__u64 ns = h->ns;
+	int i;
+
+	h->ns = 0;
+	if (skb->len != h->len || bpf_ktime_get_ns() - ns > TG_HEARD_NS)
+		return false;
+	if (h->n == sizeof(h->head)) {
+		if (bpf_skb_load_bytes(skb, 0, head, sizeof(head)))
+			return false;
+	} else if (bpf_skb_load_bytes(skb, 0, head, TG_HEARD_SHORT)) {
+		return false;
+	}
+	for (i = 0; i < sizeof(head) / 4; i++) {
+		if (i * 4 >= h->n)
+			break;
+		if (head[i] != h->head[i])
+			return false;
+	}
+	stat_inc(TG_STAT_HEARD_TWICE);
+	return true;
+}
+
+/* The kernel's second ingress run of a packet a listener counted. */
+static __always_inline bool heard_again(struct __sk_buff *skb)
+{
+	struct tg_heard *h = heard_slot();
+
+	return h && h->ns && heard_check(skb, h);
+}
+
+/*
  * A socket without storage (the kernel had no memory for it): counted per
  * packet, the peer from the headers or the socket, nothing remembered.
  * Rare, so kept out of meter_slow and its stack.
@@ -222,6 +334,8 @@ static __noinline int meter_bare(struct __sk_buff *skb, struct bpf_sock *sk,
 	bytes = wire(skb, &pkt, &packets);
 	peer_key(&key, &pkt, &none, none.role, out);
 	count_slot(peer_slot(&key), &key, &n, out, bytes, packets);
+	if (!out && sk->state == BPF_TCP_LISTEN)
+		heard_note(skb, &pkt);
 	return SK_PASS;
 }
 
@@ -231,7 +345,7 @@ static __noinline int meter_bare(struct __sk_buff *skb, struct bpf_sock *sk,
  * cached slot of an older epoch. Finds the peer from the headers, and the
  * peer's slot: the one the socket cached when the peer is the same as
  * last time and the epoch has not changed, else from the peer hash. @st is
- * the socket's storage, NULL when it has none yet.
+ * the socket's storage.
  */
 static __noinline int meter_slow(struct __sk_buff *skb, struct bpf_sock *sk,
 				 struct tg_sock *st, bool out)
@@ -245,12 +359,6 @@ static __noinline int meter_slow(struct __sk_buff *skb, struct bpf_sock *sk,
 	/* The epoch before the lookup: a slot found now is cached with an
 	 * epoch no newer than the hash it came from. */
 	now_of(&n);
-	if (!st) {
-		st = bpf_sk_storage_get(&tg_sock, sk, 0,
-					BPF_SK_STORAGE_GET_F_CREATE);
-		if (!st)
-			return meter_bare(skb, sk, out);
-	}
 	if (!st->cookie)
 		sock_init(st, sk, skb);
 
@@ -273,6 +381,8 @@ static __noinline int meter_slow(struct __sk_buff *skb, struct bpf_sock *sk,
 	    stash_add(&key, out ? pkt.dport : pkt.sport, out, bytes,
 		      packets)) {
 		count(&st->c, out, bytes, packets);
+		if (!out)
+			heard_note(skb, &pkt);
 		return SK_PASS;
 	}
 
@@ -291,6 +401,8 @@ static __noinline int meter_slow(struct __sk_buff *skb, struct bpf_sock *sk,
 	}
 	count(&st->c, out, bytes, packets);
 	count_slot(slot, &key, &n, out, bytes, packets);
+	if (!out && sk->state == BPF_TCP_LISTEN)
+		heard_note(skb, &pkt);
 	return SK_PASS;
 }
 
@@ -302,6 +414,8 @@ static __always_inline int meter(struct __sk_buff *skb, bool out)
 	struct tg_sock *st;
 	struct tg_now n;
 
+	if (!out && heard_again(skb))
+		return SK_PASS;
 	sk = skb->sk;
 	if (sk)
 		sk = bpf_sk_fullsock(sk);
@@ -335,6 +449,11 @@ static __always_inline int meter(struct __sk_buff *skb, bool out)
 			return SK_PASS;
 		}
 	}
+	/* Not from meter_slow(): the two subprograms' stacks would add up. */
+	if (!st)
+		st = sock_storage(sk);
+	if (!st)
+		return meter_bare(skb, sk, out);
 	return meter_slow(skb, sk, st, out);
 }
 
@@ -346,6 +465,7 @@ static __always_inline int meter(struct __sk_buff *skb, bool out)
  */
 static __always_inline int sockops_role(struct bpf_sock_ops *skops)
 {
+	struct tg_heard *heard;
 	struct bpf_sock *sk;
 	struct tg_sock *st;
 	__u8 role;
@@ -353,6 +473,11 @@ static __always_inline int sockops_role(struct bpf_sock_ops *skops)
 	switch (skops->op) {
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
 		role = TG_ROLE_CLIENT;
+		/* The packet a listener noted made this connection: no
+		 * second run of it follows (heard_note()). */
+		heard = heard_slot();
+		if (heard)
+			heard->ns = 0;
 		break;
 	case BPF_SOCK_OPS_STATE_CB:
 		names_close(skops);
@@ -367,7 +492,7 @@ static __always_inline int sockops_role(struct bpf_sock_ops *skops)
 	sk = skops->sk;
 	if (!sk)
 		return 1;
-	st = bpf_sk_storage_get(&tg_sock, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	st = sock_storage(sk);
 	if (!st)
 		return 1;
 	/* Accepted now, before the first byte of its stream is read: its

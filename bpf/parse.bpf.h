@@ -23,6 +23,7 @@
 #define TG_IP_OFFSET	0x1fff
 #define TG_IPV6_FRAG_OFF 0xfff8
 #define TG_MAX_EXT_HDRS	6
+#define TG_TCP_ACK	0x10	/* in the TCP header's flags byte */
 
 /* IPv6 extension header numbers are macros in UAPI, absent from vmlinux.h. */
 #define TG_NEXTHDR_HOP		0
@@ -39,7 +40,7 @@ struct tg_pkt {
 	__u8 proto;		/* transport protocol after extension headers */
 	__u8 ok;		/* IP header read */
 	__u8 has_ports;		/* TCP/UDP header read, first fragment */
-	__u8 pad;
+	__u8 tcp_flags;		/* TCP: the header's flags byte (TG_TCP_*) */
 	__u32 hdr_len;		/* IP + extension + transport header bytes */
 };
 
@@ -63,6 +64,7 @@ static __always_inline void tg_parse_l4(struct __sk_buff *skb, __u32 off,
 		pkt->sport = bpf_ntohs(th.source);
 		pkt->dport = bpf_ntohs(th.dest);
 		pkt->hdr_len += th.doff * 4;
+		pkt->tcp_flags = ((const __u8 *)&th)[13];
 		pkt->has_ports = 1;
 	} else if (pkt->proto == IPPROTO_UDP || pkt->proto == IPPROTO_UDPLITE) {
 		struct udphdr uh;
@@ -172,6 +174,7 @@ static __always_inline bool tg_direct_l4(void *l4, void *end, __u8 proto,
 		if ((void *)(th + 1) > end)
 			return false;
 		l4_len = th->doff * 4;
+		pkt->tcp_flags = ((const __u8 *)th)[13];
 	} else if (proto == IPPROTO_UDP || proto == IPPROTO_UDPLITE) {
 		struct udphdr *uh = l4;
 

@@ -120,35 +120,60 @@ static __always_inline void count_role(__u32 role, const struct tg_now *n,
 }
 
 /*
+ * A slot for a new peer of the backends' range (@backend) or the clients':
+ * the range's next one never handed out, else one user space reclaimed
+ * into the range's queue. False when the range has none.
+ */
+static __always_inline bool slot_take(struct tg_meta *meta, bool backend,
+				      __u32 *slot)
+{
+	__u32 cap = backend ? backend_peers : max_peers - backend_peers;
+	__u64 *next = backend ? &meta->next_backend : &meta->next_slot;
+	__u64 n;
+
+	n = *next < cap ? __sync_fetch_and_add(next, 1) : cap;
+	if (n < cap) {
+		*slot = (backend ? max_peers - backend_peers : 0) + n;
+		return true;
+	}
+	if (backend)
+		return !bpf_map_pop_elem(&tg_free_be, slot);
+	return !bpf_map_pop_elem(&tg_free, slot);
+}
+
+/* A slot taken and not used goes back to its range's queue. */
+static __always_inline void slot_give_back(bool backend, __u32 slot)
+{
+	if (backend)
+		bpf_map_push_elem(&tg_free_be, &slot, 0);
+	else
+		bpf_map_push_elem(&tg_free, &slot, 0);
+}
+
+/*
  * Slot of @key in tg_peer_cnt plus one, inserting the key if it is new, or
- * TG_SLOT_OVERFLOW when there is no room. A new slot is one never handed
- * out (next_slot) or one user space reclaimed (tg_free), zeroed either
- * way; it is claimed in tg_slot before its key goes into the hash, so that
- * a slot counted into always names its peer. Two CPUs racing to insert the
- * same key both claim a slot; the loser gives its own back. @now_ns: the
- * caller's clock, for the slot's time (tracing programs may not read the
- * coarse one).
+ * TG_SLOT_OVERFLOW when its role's range has no room (include/meter.h: a
+ * range per role). A new slot is zeroed, never handed out before or
+ * reclaimed; it is claimed in tg_slot before its key goes into the hash,
+ * so that a slot counted into always names its peer. Two CPUs racing to
+ * insert the same key both claim a slot; the loser gives its own back.
+ * @now_ns: the caller's clock, for the slot's time (tracing programs may
+ * not read the coarse one).
  */
 static __always_inline __u32 peer_slot_at(const struct tg_peer_key *key,
 					  __u64 now_ns)
 {
+	bool backend = key->role == TG_ROLE_BACKEND;
 	struct tg_meta *meta;
 	struct tg_slot *s;
 	__u32 zero = 0, slot, *v;
-	__u64 next;
 
 	v = bpf_map_lookup_elem(&tg_peer_idx, key);
 	if (v)
 		return *v + 1;
 
 	meta = bpf_map_lookup_elem(&tg_meta, &zero);
-	if (!meta)
-		return TG_SLOT_OVERFLOW;
-	next = meta->next_slot < max_peers ?
-		       __sync_fetch_and_add(&meta->next_slot, 1) : max_peers;
-	if (next < max_peers)
-		slot = next;
-	else if (bpf_map_pop_elem(&tg_free, &slot))
+	if (!meta || !slot_take(meta, backend, &slot))
 		goto full;
 	s = bpf_map_lookup_elem(&tg_slot, &slot);
 	if (!s)
@@ -160,7 +185,7 @@ static __always_inline __u32 peer_slot_at(const struct tg_peer_key *key,
 	if (!bpf_map_update_elem(&tg_peer_idx, key, &slot, BPF_NOEXIST))
 		return slot + 1;
 	s->state = TG_SLOT_FREE;
-	bpf_map_push_elem(&tg_free, &slot, 0);
+	slot_give_back(backend, slot);
 	v = bpf_map_lookup_elem(&tg_peer_idx, key);
 	if (v)
 		return *v + 1;
@@ -210,6 +235,15 @@ static __always_inline void count_slot(__u32 slot,
 		count(bank_of(v, n->bank), out, bytes, packets);
 }
 
+/* The slot (plus one) @key holds now, or TG_SLOT_OVERFLOW. Never makes
+ * one. */
+static __always_inline __u32 slot_of(const struct tg_peer_key *key)
+{
+	__u32 *cur = bpf_map_lookup_elem(&tg_peer_idx, key);
+
+	return cur ? *cur + 1 : TG_SLOT_OVERFLOW;
+}
+
 /*
  * Add @calls to the peer @key of a socket that cached slot @slot in epoch
  * @epoch: the slot while the epoch holds; else (or with no slot cached:
@@ -244,10 +278,7 @@ static __always_inline void count_key(const struct tg_peer_key *key,
 				      const struct tg_now *n, bool out,
 				      __u64 bytes, __u64 packets)
 {
-	__u32 *cur = bpf_map_lookup_elem(&tg_peer_idx, key);
-
-	count_slot(cur ? *cur + 1 : TG_SLOT_OVERFLOW, key, n, out, bytes,
-		   packets);
+	count_slot(slot_of(key), key, n, out, bytes, packets);
 }
 
 #endif /* TOLLGATE_SLOTS_BPF_H */

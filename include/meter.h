@@ -18,8 +18,9 @@
 #define TOLLGATE_METER_H
 
 /* 4: peer slots are reclaimed (tg_slot, tg_free, an epoch in tg_clock),
- * counters are kept per day (day banks), overflow buckets keep the billing
- * key (tg_overflow is a hash of tg_bill_key, tg_ovf_role the last resort);
+ * in a range per role (tg_meta.backend_peers, tg_free_be), counters are
+ * kept per day (day banks), overflow buckets keep the billing key
+ * (tg_overflow is a hash of tg_bill_key, tg_ovf_role the last resort);
  * tg_peer_key.pad became svc, the service a client connection names (Host,
  * :authority, SNI: tg_names, tg_name_sk, tg_unmatched, tg_stash), and
  * tg_sock holds the socket's service and the bytes that wait for it.
@@ -76,20 +77,23 @@
 					 * in the role's last-resort bucket */
 #define TG_STAT_RECHECK		12	/* cached peer slots looked up again
 					 * after slots were reclaimed */
-#define TG_STAT_NAME_UNMATCHED	13	/* names (requests, SNI) that no
+#define TG_STAT_HEARD_TWICE	13	/* second ingress runs of one packet
+					 * (TCP's lookup again after a
+					 * listener): counted once */
+#define TG_STAT_NAME_UNMATCHED	14	/* names (requests, SNI) that no
 					 * host of the port's services
 					 * matched: the port's service */
-#define TG_STAT_NAME_LOST	14	/* HTTP/2 requests whose :authority
+#define TG_STAT_NAME_LOST	15	/* HTTP/2 requests whose :authority
 					 * could not be followed (HPACK
 					 * state lost): the connection's
 					 * service */
-#define TG_STAT_STASH_FULL	15	/* handshakes counted on the port's
+#define TG_STAT_STASH_FULL	16	/* handshakes counted on the port's
 					 * service at once: no room to hold
 					 * them for their connection's name */
-#define TG_STAT_NAME_SWITCH	16	/* requests that moved their
+#define TG_STAT_NAME_SWITCH	17	/* requests that moved their
 					 * connection to another service
 					 * (a proxy pooling connections) */
-#define TG_NR_STATS		17
+#define TG_NR_STATS		18
 
 /* Bytes are IP bytes: IP header, extension headers and payload, the way
  * they cross the wire, every GSO segment with its own headers. */
@@ -230,6 +234,14 @@ _Static_assert(sizeof(struct tg_sock) == 176, "tg_sock is ABI");
  * its peer up again, and the lookup no longer finds the slot. The next
  * collection books the slot's final counters under its key; only then is
  * it zeroed, marked FREE and given to tg_free for reuse.
+ *
+ * Slots are in two ranges, one per role: clients hold slots [0, max_peers
+ * - backend_peers), backends the last backend_peers (tg_meta), each range
+ * with its own next slot never handed out and its own queue of reclaimed
+ * ones (tg_free, tg_free_be). However many client addresses come and go, a
+ * backend, whose address its classification needs, finds a slot free of
+ * them; a client's billing needs only its frontend, which its overflow
+ * bucket keeps.
  */
 #define TG_SLOT_FREE	0	/* in tg_free, or never handed out */
 #define TG_SLOT_USED	1	/* holds @key */
@@ -267,12 +279,18 @@ _Static_assert(sizeof(struct tg_clock) == 16 + 8 * TG_NR_DAYS,
 struct tg_meta {
 	__u32 abi_version;	/* TG_ABI_VERSION of whoever created the maps */
 	__u32 max_peers;	/* capacity of tg_peer_idx and tg_peer_cnt */
-	__u64 next_slot;	/* next slot never handed out; past
-				 * max_peers, slots come from tg_free */
+	__u64 next_slot;	/* next client slot never handed out; past
+				 * max_peers - backend_peers, client slots
+				 * come from tg_free */
 	__u64 cgroup_id;	/* cgroup the programs were first attached to */
 	__u64 created_ns;	/* CLOCK_REALTIME when the maps were created */
+	__u64 next_backend;	/* next backend slot never handed out, from
+				 * the range's start; past backend_peers,
+				 * backend slots come from tg_free_be */
+	__u32 backend_peers;	/* the last slots, kept for backends */
+	__u32 pad;
 };
-_Static_assert(sizeof(struct tg_meta) == 32, "tg_meta is ABI");
+_Static_assert(sizeof(struct tg_meta) == 48, "tg_meta is ABI");
 
 /* Map names: 15 characters at most, they are also pin names. */
 #define TG_MAP_PEER_IDX	"tg_peer_idx"
@@ -281,7 +299,8 @@ _Static_assert(sizeof(struct tg_meta) == 32, "tg_meta is ABI");
 #define TG_MAP_OVERFLOW	"tg_overflow"	/* by billing key */
 #define TG_MAP_OVF_ROLE	"tg_ovf_role"	/* by role: the last resort */
 #define TG_MAP_SLOT	"tg_slot"
-#define TG_MAP_FREE	"tg_free"
+#define TG_MAP_FREE	"tg_free"	/* reclaimed client slots */
+#define TG_MAP_FREE_BE	"tg_free_be"	/* reclaimed backend slots */
 #define TG_MAP_CLOCK	"tg_clock"
 #define TG_MAP_STATS	"tg_stats"
 #define TG_MAP_META	"tg_meta"
@@ -290,6 +309,7 @@ _Static_assert(sizeof(struct tg_meta) == 32, "tg_meta is ABI");
 #define TG_MAP_SSL	"tg_ssl"
 #define TG_MAP_TLS_TASK	"tg_tls_task"
 #define TG_MAP_TLS_PEND	"tg_tls_pend"
+#define TG_MAP_HEARD	"tg_heard"	/* per CPU, the kernel's alone */
 #define TG_MAP_NAMES	"tg_names"	/* name hash -> service id */
 #define TG_MAP_NAME_CFG	"tg_name_cfg"	/* tg_names_cfg */
 #define TG_MAP_NAME_SK	"tg_name_sk"	/* per client socket */

@@ -242,8 +242,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t nr, n = 0, i;
 	bool all_ok;
 
+	/* next_record(): a UTF-8 byte order mark opening the file is no
+	 * part of it */
+	i = size >= 3 && !memcmp(data, "\xef\xbb\xbf", 3) ? 3 : 0;
 	/* sniff(): JSON lines start with '{' */
-	for (i = 0; i < size && (data[i] == ' ' || data[i] == '\t' ||
+	for (; i < size && (data[i] == ' ' || data[i] == '\t' ||
 				 data[i] == '\r' || data[i] == '\n');
 	     i++)
 		;

@@ -167,9 +167,7 @@ static void table_footer(FILE *f, const struct snapshot *s,
 		"%zu peers, %u slots (%.1f%% used), %llu failed inserts, "
 		"%llu packets without a socket%s%s\n",
 		s->nr_peers, s->capacity,
-		s->capacity ? 100.0 * (s->meta.next_slot < s->capacity ?
-				       s->meta.next_slot : s->capacity) /
-				      s->capacity :
+		s->capacity ? 100.0 * snapshot_slots_used(s) / s->capacity :
 			      0.0,
 		(unsigned long long)s->stats[TG_STAT_PEER_FULL],
 		(unsigned long long)s->stats[TG_STAT_NO_SOCK],

@@ -135,7 +135,7 @@ static void check_calls(struct status *st, const char *pin_dir)
 		    "start replace them", old);
 	else
 		add(st, "calls", ST_OK, "counted: receive tracer pinned "
-		    "(program id %u); %d SSL_read hooks pinned", info.prog_id,
+		    "(program id %u); %d TLS hooks pinned", info.prog_id,
 		    tls);
 }
 
