@@ -449,7 +449,9 @@ static __always_inline void names_accept(struct bpf_sock_ops *skops,
 	if (bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags |
 						     BPF_SOCK_OPS_STATE_CB_FLAG))
 		return;
-	cport = bpf_ntohs((__u16)skops->remote_port);
+	/* The port in network order, in the field's upper half on a
+	 * little-endian host: bpf_ntohl(), not bpf_ntohs(). */
+	cport = (__u16)bpf_ntohl(skops->remote_port);
 	__sync_lock_test_and_set(&st->wait, 1);
 	stash_claim(st, cport);
 }

@@ -52,6 +52,7 @@
 #include "load/loader.h"
 #include "load/privs.h"
 #include "classify/classify.h"
+#include "classify/hosts.h"
 #include "collect/upkeep.h"
 #include "collect/usage.h"
 #include "ledger/book.h"
@@ -460,6 +461,35 @@ static void agent_tls(struct agent *a)
 		meter_tls_attach(a->m, a->cfg->tls[i].library, true);
 }
 
+/* The configuration's host names, into the kernel's names table. */
+static int agent_names(struct agent *a)
+{
+	struct tg_name_key *keys = NULL;
+	struct tg_name_val *vals = NULL;
+	struct host_entry *e;
+	struct tg_names_cfg nc;
+	int n, err = -ENOMEM, i;
+
+	if (!a->m)
+		return 0;
+	n = hosts_table(a->cfg, &e, &nc);
+	if (n < 0)
+		return n;
+	keys = calloc(n + 1, sizeof(*keys));
+	vals = calloc(n + 1, sizeof(*vals));
+	if (keys && vals) {
+		for (i = 0; i < n; i++) {
+			keys[i] = e[i].key;
+			vals[i] = e[i].val;
+		}
+		err = meter_set_names(a->m, keys, vals, n, &nc);
+	}
+	free(keys);
+	free(vals);
+	free(e);
+	return err;
+}
+
 static void agent_publish(struct agent *a);
 static void agent_metrics_config(struct agent *a, const struct tg_config *old);
 
@@ -477,6 +507,7 @@ static void agent_reload(struct agent *a)
 	}
 	a->cfg = cfg;
 	a->cfg_gen++;
+	agent_names(a);
 	agent_tls(a);
 	if (a->mx) {
 		metrics_reloaded(a->mx, true);
@@ -927,6 +958,8 @@ static int agent_start(struct agent *a)
 	err = upkeep_open(&a->upkeep, &a->v);
 	if (!err)
 		err = upkeep_days(a->upkeep, agent_tz(a), time(NULL));
+	if (!err)
+		err = agent_names(a);
 	if (!err)
 		err = meter_attach(a->m, o->cgroup);
 	if (err)

@@ -741,6 +741,49 @@ static const char *const tls_funcs[NR_TLS_PROGS] = {
 	"SSL_write", "SSL_write_ex", "SSL_do_handshake",
 };
 
+
+int meter_set_names(struct meter *m, const struct tg_name_key *keys,
+		    const struct tg_name_val *vals, size_t n,
+		    const struct tg_names_cfg *ncfg)
+{
+	int fd = bpf_map__fd(m->skel->maps.tg_names);
+	int cfd = bpf_map__fd(m->skel->maps.tg_name_cfg);
+	struct tg_name_key k, next;
+	struct tg_names_cfg c = *ncfg, old = {};
+	__u32 zero = 0;
+	bool more;
+	size_t i;
+	int err;
+
+	for (i = 0; i < n; i++)
+		if (bpf_map_update_elem(fd, &keys[i], &vals[i], BPF_ANY)) {
+			err = -errno;
+			pr_warn("cannot set the host names in %s: %s",
+				TG_MAP_NAMES, strerror(-err));
+			return err;
+		}
+	/* What the new table no longer has: one key at a time from the
+	 * start, as deleting the key a walk stands on ends the walk. */
+	more = !bpf_map_get_next_key(fd, NULL, &k);
+	while (more) {
+		more = !bpf_map_get_next_key(fd, &k, &next);
+		for (i = 0; i < n; i++)
+			if (!memcmp(&keys[i], &k, sizeof(k)))
+				break;
+		if (i == n)
+			bpf_map_delete_elem(fd, &k);
+		k = next;
+	}
+	bpf_map_lookup_elem(cfd, &zero, &old);
+	c.gen = old.gen + 1 ? old.gen + 1 : 1;
+	if (bpf_map_update_elem(cfd, &zero, &c, BPF_ANY)) {
+		err = -errno;
+		pr_warn("cannot set %s: %s", TG_MAP_NAME_CFG, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
 /* SSL_write_ex is OpenSSL 1.1.1 and later: a library may lack it. */
 #define TLS_OPTIONAL(k) ((k) == 1 || (k) == 4)
 

@@ -57,6 +57,18 @@ int meter_load(struct meter **out, const struct meter_opts *opts);
  */
 int meter_attach(struct meter *m, const char *cgroup);
 
+/*
+ * Put the names table @e (@n entries, classify/hosts.h hosts_table()) and
+ * its settings @ncfg into the kernel: entries not in @e are removed, and
+ * tg_name_cfg.gen moves on so that no socket trusts a name it looked up
+ * in the old table. Returns 0 or -errno.
+ */
+struct tg_name_key;
+struct tg_name_val;
+int meter_set_names(struct meter *m, const struct tg_name_key *keys,
+		    const struct tg_name_val *vals, size_t n,
+		    const struct tg_names_cfg *ncfg);
+
 /* Whether meter_attach() took over pinned links (1) or made them (0). */
 int meter_resumed(const struct meter *m);
 
