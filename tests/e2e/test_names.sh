@@ -1,0 +1,212 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#
+# test_names.sh - a shared gateway: two tenants on one cleartext port told
+# apart by the Host header, and on one TLS port by the SNI of the
+# ClientHello.
+#
+# The gateway's nginx serves acme.example and *.globex.example on port
+# NAMES_PORT (HTTP/1.1), NAMES_H2C_PORT (HTTP/2 with prior knowledge) and
+# NAMES_TLS_PORT (TLS, HTTP/1.1 and HTTP/2 by ALPN), each server_name with
+# its own access log. The configuration gives each host its own service
+# and tenant on the cleartext and TLS ports, and on any port (h2c). Each tenant's clients
+# come in phases of their own, so that gw-cl's veth counters of a phase are
+# that tenant's client bytes:
+#  - acme:   curl with Host: acme.example, then "ACME.example:PORT" (upper
+#            case, a port), h2c by curl, then TLS by SNI over HTTP/1.1 and
+#            HTTP/2;
+#  - globex: wrk with Host: eu.globex.example (a wildcard), h2load on h2c
+#            (:authority Huffman-coded, then from HPACK's dynamic table),
+#            then TLS by SNI (api.globex.example) over HTTP/1.1 and HTTP/2.
+# Per tenant, dump --by tenant's calls equal the lines of that server's
+# access logs, and its client bytes each way equal the sum of its phases'
+# veth truth on gw-cl, less the bytes of connections that sent no request
+# (the port's service, unknown_service here, as docs/counting.md says; a
+# few hundred bytes a phase at most, and no calls).
+# shellcheck source=lib.sh
+. "${0%/*}/lib.sh" || exit 1
+
+NAMES_PORT=8090
+NAMES_TLS_PORT=8453
+NAMES_H2C_PORT=8091
+
+tg_init nginx curl wrk h2load openssl jq ldd
+tg_topology_setup
+tg_cgroup_setup
+
+libssl=$(ldd "$(command -v nginx)" | awk '/libssl\.so/ { print $3 }')
+[ -n "$libssl" ] || tg_skip "this nginx does not use a shared libssl"
+cfg=$TG_TMP/tollgate.yaml
+cat >"$cfg" <<EOF
+region: test
+provider: test
+tls:
+  - library: $libssl
+services:
+  - port: $NAMES_PORT
+    host: acme.example
+    name: acme-api
+    tenant: acme
+  - port: $NAMES_PORT
+    host: '*.globex.example'
+    name: globex-web
+    tenant: globex
+  - port: $NAMES_TLS_PORT
+    host: acme.example
+    name: acme-api
+    tenant: acme
+  - port: $NAMES_TLS_PORT
+    host: '*.globex.example'
+    name: globex-web
+    tenant: globex
+  - host: acme.example
+    name: acme-api
+    tenant: acme
+  - host: '*.globex.example'
+    name: globex-web
+    tenant: globex
+backends:
+  - address: $TG_BE4
+    port: $TG_BE_PORT
+    name: origin
+EOF
+out=$("$TG_BIN" check-config "$cfg" 2>&1) ||
+	tg_die "check-config refused the configuration: $out"
+
+tg_agent_start --config "$cfg"
+tg_be_nginx_start
+
+d=$TG_TMP/tls
+mkdir -p "$d"
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=gw" \
+	-keyout "$d/key.pem" -out "$d/cert.pem" >"$d/openssl.log" 2>&1 ||
+	tg_die "openssl could not make a certificate: $(tail -n1 "$d/openssl.log")"
+chmod 644 "$d/key.pem"
+logs=$TG_TMP/gw/logs
+# server NAME LOG: a server of both ports answering NAME.
+server()
+{
+	cat <<EOF
+	server {
+		listen $TG_GWC4:$NAMES_PORT;
+		listen $TG_GWC4:$NAMES_TLS_PORT ssl http2;
+		listen $TG_GWC4:$NAMES_H2C_PORT http2;
+		server_name $1;
+		ssl_certificate $d/cert.pem;
+		ssl_certificate_key $d/key.pem;
+		access_log $logs/$2.log tg;
+		proxy_http_version 1.1;
+		proxy_set_header Connection "";
+		proxy_buffering off;
+		location / {
+			proxy_pass http://be4;
+		}
+	}
+EOF
+}
+TG_GW_HTTP_EXTRA="$(server acme.example acme)
+$(server '*.globex.example' globex)"
+tg_gw_nginx_start
+tg_be_file f 3000
+
+# shellcheck disable=SC2317 # run by tg_wait_for
+hooked_or_not()
+{
+	[ "$(grep -c 'tls: process .*: hooked' "$TG_AGENT_LOG")" -ge 3 ] ||
+		grep -q 'tls: cannot hook' "$TG_AGENT_LOG"
+}
+tg_wait_for 30 "nginx's processes hooked" hooked_or_not
+grep -q 'tls: cannot hook' "$TG_AGENT_LOG" &&
+	tg_skip "uprobes cannot attach here: $(grep 'tls: cannot hook' "$TG_AGENT_LOG" | tail -n1)"
+
+# What 'classify --host' says of the names the clients send.
+for t in "acme ACME.example:443" "globex eu.globex.example" \
+	"globex api.globex.example"; do
+	read -r tenant name <<<"$t"
+	got=$("$TG_BIN" classify --pin-dir "$TG_PIN" --role client \
+		--format json --host "$name" "$TG_CL4:$NAMES_PORT" 2>/dev/null |
+		jq -r '.[0].tenant') || tg_fail "classify --host $name failed"
+	[ "$got" = "$tenant" ] ||
+		tg_fail "classify --host $name: tenant '$got', not $tenant"
+done
+
+declare -A IN OUT
+IN[acme]=0 OUT[acme]=0 IN[globex]=0 OUT[globex]=0
+first=1
+# phase TENANT COMMAND...: COMMAND run in cl, measured alone; its bytes on
+# gw-cl added to TENANT's.
+phase()
+{
+	local tenant=$1 rx tx
+	shift
+	if [ "$first" = 1 ]; then
+		tg_measure_begin
+		first=0
+	else
+		tg_wait_quiet 1
+		tg_snapshot base
+	fi
+	"$@" >"$TG_TMP/phase.log" 2>&1 ||
+		tg_die "$tenant: '$*' failed: $(tail -n3 "$TG_TMP/phase.log")"
+	tg_measure_end
+	read -r rx _ tx _ <<<"$(tg_dev_ip_counts "$TG_DEV_GWC")"
+	# A connection that named nothing (a client that connected and sent
+	# no request) is the port's, here unknown_service: what it
+	# carried in the phase is taken out of the tenant's truth.
+	read -r uin uout ucalls <<<"$(jq -r '[.[] | select(.role == "client" and .tenant == "")] |
+		"\(map(.bytes_in) | add // 0) \(map(.bytes_out) | add // 0) \(map(.calls) | add // 0)"' <<<"$TG_DUMP")"
+	[ "$ucalls" -eq 0 ] || tg_fail "$tenant: $ucalls calls of no tenant"
+	uin_d=$((uin - UIN)) uout_d=$((uout - UOUT))
+	UIN=$uin UOUT=$uout
+	[ $((uin_d + uout_d)) -le 1000 ] ||
+		tg_fail "$tenant: $uin_d and $uout_d bytes of no tenant in one phase"
+	IN[$tenant]=$((IN[$tenant] + rx - uin_d))
+	OUT[$tenant]=$((OUT[$tenant] + tx - uout_d))
+	tg_log "$tenant: $* -> gw-cl rx $rx, tx $tx IP bytes; of connections that named nothing: $uin_d in, $uout_d out"
+}
+UIN=0 UOUT=0
+cl() { ip netns exec "$TG_NS_CL" "$@"; }
+url=http://$TG_GWC4:$NAMES_PORT/f
+tls=https://acme.example:$NAMES_TLS_PORT/f
+gtls=https://api.globex.example:$NAMES_TLS_PORT/f
+res_a=(--resolve "acme.example:$NAMES_TLS_PORT:$TG_GWC4")
+res_g=(--resolve "api.globex.example:$NAMES_TLS_PORT:$TG_GWC4")
+
+phase acme tg_curl --fail -o /dev/null -H 'Host: acme.example' "$url?n=[1-20]"
+phase acme tg_curl --fail -o /dev/null -H 'Host: ACME.example:443' "$url?u=[1-7]"
+phase globex cl wrk -t1 -c4 -d2s -H 'Host: eu.globex.example' "$url"
+h2c=http://$TG_GWC4:$NAMES_H2C_PORT/f
+# curl (7.88) cannot reuse an h2c connection: one request a connection.
+h2c_curl()
+{
+	local i
+	for i in $(seq "$1"); do
+		tg_curl --fail --http2-prior-knowledge -o /dev/null \
+			-H 'Host: acme.example' "$h2c?p=$i" || return 1
+	done
+}
+phase acme h2c_curl 6
+phase globex cl h2load -n 300 -c 2 -m 4 -H ':authority: eu.globex.example' "$h2c"
+phase acme tg_curl --fail -k --http1.1 -o /dev/null "${res_a[@]}" "$tls?t=[1-9]"
+phase acme tg_curl --fail -k --http2 -o /dev/null "${res_a[@]}" "$tls?h=[1-11]"
+phase globex tg_curl --fail -k --http1.1 -o /dev/null "${res_g[@]}" "$gtls?t=[1-5]"
+phase globex tg_curl --fail -k --http2 -o /dev/null "${res_g[@]}" "$gtls?h=[1-13]"
+
+dump=$("$TG_BIN" dump --pin-dir "$TG_PIN" --by tenant --format json 2>/dev/null) ||
+	tg_fail "dump --by tenant failed"
+tg_log "dump --by tenant: $(jq -c '[.rows[] | {role, tenant, bytes_in, bytes_out, calls}]' <<<"$dump")"
+tg_log "unmatched, by phase: $UIN in, $UOUT out"
+for tenant in acme globex; do
+	calls=$(grep -c '" 200 ' "$logs/$tenant.log")
+	row=$(jq -c --arg t "$tenant" '[.rows[] | select(.tenant == $t and .role == "client")] |
+		{calls: (map(.calls) | add // 0), in: (map(.bytes_in) | add // 0),
+		 out: (map(.bytes_out) | add // 0)}' <<<"$dump")
+	tg_expect_eq "$tenant's calls" "$calls" "access log" "$(jq .calls <<<"$row")" dump
+	tg_expect_eq "$tenant's client bytes in" "${IN[$tenant]}" "veth" \
+		"$(jq .in <<<"$row")" dump
+	tg_expect_eq "$tenant's client bytes out" "${OUT[$tenant]}" "veth" \
+		"$(jq .out <<<"$row")" dump
+done
+un=$(jq '[.rows[] | select(.role == "client" and .tenant != "acme" and .tenant != "globex" and .tenant != "") | .bytes_in + .bytes_out + .calls] | add // 0' <<<"$dump")
+[ "$un" -eq 0 ] || tg_fail "client usage of another tenant: $(jq -c '.rows' <<<"$dump")"
+tg_result
