@@ -245,6 +245,7 @@ $(OUTPUT)/tests/manyconn: tests/e2e/manyconn.c | $(OUTPUT)/tests
 
 # Seams: a unit test may replace library calls with its own __wrap_ ones.
 WRAP_privs := -Wl,--wrap=bpf_map_lookup_elem
+WRAP_sizing := -Wl,--wrap=libbpf_num_possible_cpus
 
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(SAN_OBJS) | $(OUTPUT)/tests
 	$(call msg,TEST,$@)
