@@ -20,13 +20,13 @@
  *   inserts     failed peer inserts and overflow bytes by reason and role:
  *               warn when any bytes had no slot (totals per tenant stay
  *               exact, per-peer detail is lost)
- *
- * The JSON output carries the same figures as numbers ("slots",
- * "overflow"), beside the checks.
  *   collection  the ledger's last snapshot: fail when older than 3
  *               intervals (--interval, default 10 s) while attached
  *   shipping    unshipped rows and the last ship to the fleet ledger: warn
  *               when rows wait and the last ship is older than 3 intervals
+ *
+ * The JSON output carries the slots and the overflow as numbers too
+ * ("slots", "overflow"), beside the checks.
  */
 #include <dirent.h>
 #include <errno.h>
