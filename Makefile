@@ -407,6 +407,9 @@ deb: $(BIN)
 	$(Q)$(INSTALL) -d $(DEB_STAGE)/root/usr/share/doc/tollgate
 	$(Q)$(INSTALL) -m 0644 deploy/debian/copyright README.md \
 		$(DEB_STAGE)/root/usr/share/doc/tollgate/
+	$(Q)$(INSTALL) -d $(DEB_STAGE)/root/usr/share/doc/tollgate/docs
+	$(Q)$(INSTALL) -m 0644 docs/*.md \
+		$(DEB_STAGE)/root/usr/share/doc/tollgate/docs/
 	$(Q)$(INSTALL) -m 0755 deploy/debian/postinst deploy/debian/prerm \
 		deploy/debian/postrm $(DEB_STAGE)/root/DEBIAN/
 	$(Q)cd $(DEB_STAGE)/root && find etc -type f | sed 's|^|/|' | sort \

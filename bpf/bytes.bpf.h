@@ -169,32 +169,57 @@ static __always_inline void count_role(__u32 role, const struct tg_now *n,
 }
 
 /*
+ * A slot for a new peer of the backends' range (@backend) or the clients':
+ * the range's next one never handed out, else one user space reclaimed
+ * into the range's queue. False when the range has none.
+ */
+static __always_inline bool slot_take(struct tg_meta *meta, bool backend,
+				      __u32 *slot)
+{
+	__u32 cap = backend ? backend_peers : max_peers - backend_peers;
+	__u64 *next = backend ? &meta->next_backend : &meta->next_slot;
+	__u64 n;
+
+	n = *next < cap ? __sync_fetch_and_add(next, 1) : cap;
+	if (n < cap) {
+		*slot = (backend ? max_peers - backend_peers : 0) + n;
+		return true;
+	}
+	if (backend)
+		return !bpf_map_pop_elem(&tg_free_be, slot);
+	return !bpf_map_pop_elem(&tg_free, slot);
+}
+
+/* A slot taken and not used goes back to its range's queue. */
+static __always_inline void slot_give_back(bool backend, __u32 slot)
+{
+	if (backend)
+		bpf_map_push_elem(&tg_free_be, &slot, 0);
+	else
+		bpf_map_push_elem(&tg_free, &slot, 0);
+}
+
+/*
  * Slot of @key in tg_peer_cnt plus one, inserting the key if it is new, or
- * TG_SLOT_OVERFLOW when there is no room. A new slot is one never handed
- * out (next_slot) or one user space reclaimed (tg_free), zeroed either
- * way; it is claimed in tg_slot before its key goes into the hash, so that
- * a slot counted into always names its peer. Two CPUs racing to insert the
- * same key both claim a slot; the loser gives its own back.
+ * TG_SLOT_OVERFLOW when its role's range has no room (include/meter.h: a
+ * range per role). A new slot is zeroed, never handed out before or
+ * reclaimed; it is claimed in tg_slot before its key goes into the hash,
+ * so that a slot counted into always names its peer. Two CPUs racing to
+ * insert the same key both claim a slot; the loser gives its own back.
  */
 static __always_inline __u32 peer_slot(struct tg_peer_key *key)
 {
+	bool backend = key->role == TG_ROLE_BACKEND;
 	struct tg_meta *meta;
 	struct tg_slot *s;
 	__u32 zero = 0, slot, *v;
-	__u64 next;
 
 	v = bpf_map_lookup_elem(&tg_peer_idx, key);
 	if (v)
 		return *v + 1;
 
 	meta = bpf_map_lookup_elem(&tg_meta, &zero);
-	if (!meta)
-		return TG_SLOT_OVERFLOW;
-	next = meta->next_slot < max_peers ?
-		       __sync_fetch_and_add(&meta->next_slot, 1) : max_peers;
-	if (next < max_peers)
-		slot = next;
-	else if (bpf_map_pop_elem(&tg_free, &slot))
+	if (!meta || !slot_take(meta, backend, &slot))
 		goto full;
 	s = bpf_map_lookup_elem(&tg_slot, &slot);
 	if (!s)
@@ -206,7 +231,7 @@ static __always_inline __u32 peer_slot(struct tg_peer_key *key)
 	if (!bpf_map_update_elem(&tg_peer_idx, key, &slot, BPF_NOEXIST))
 		return slot + 1;
 	s->state = TG_SLOT_FREE;
-	bpf_map_push_elem(&tg_free, &slot, 0);
+	slot_give_back(backend, slot);
 	v = bpf_map_lookup_elem(&tg_peer_idx, key);
 	if (v)
 		return *v + 1;
@@ -575,7 +600,7 @@ static __noinline int meter_bare(struct __sk_buff *skb, struct bpf_sock *sk,
  * cached slot of an older epoch. Finds the peer from the headers, and the
  * peer's slot: the one the socket cached when the peer is the same as
  * last time and the epoch has not changed, else from the peer hash. @st is
- * the socket's storage, NULL when it has none yet.
+ * the socket's storage.
  */
 static __noinline int meter_slow(struct __sk_buff *skb, struct bpf_sock *sk,
 				 struct tg_sock *st, bool out)
@@ -589,11 +614,6 @@ static __noinline int meter_slow(struct __sk_buff *skb, struct bpf_sock *sk,
 	/* The epoch before the lookup: a slot found now is cached with an
 	 * epoch no newer than the hash it came from. */
 	now_of(&n);
-	if (!st) {
-		st = sock_storage(sk);
-		if (!st)
-			return meter_bare(skb, sk, out);
-	}
 	if (!st->cookie)
 		sock_init(st, sk, skb);
 
@@ -667,6 +687,11 @@ static __always_inline int meter(struct __sk_buff *skb, bool out)
 			return SK_PASS;
 		}
 	}
+	/* Not from meter_slow(): the two subprograms' stacks would add up. */
+	if (!st)
+		st = sock_storage(sk);
+	if (!st)
+		return meter_bare(skb, sk, out);
 	return meter_slow(skb, sk, st, out);
 }
 

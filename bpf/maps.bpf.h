@@ -8,7 +8,8 @@
  * The maps are the pinned-map ABI of include/meter.h: their names, types,
  * key and value layouts and sizes are what a running agent's pins hold, and
  * a new agent reuses them only if they match. The loader resizes tg_peer_idx,
- * tg_peer_cnt, tg_slot and tg_free to max_peers.
+ * tg_peer_cnt, tg_slot and tg_free to max_peers, tg_free_be to
+ * backend_peers.
  */
 #ifndef TOLLGATE_MAPS_BPF_H
 #define TOLLGATE_MAPS_BPF_H
@@ -18,6 +19,7 @@
 
 /* Set by the loader between open and load. */
 const volatile __u32 max_peers = 16384;
+const volatile __u32 backend_peers = 2048;	/* the last slots: backends' */
 const volatile __u16 eph_lo = 32768;	/* net.ipv4.ip_local_port_range */
 const volatile __u16 eph_hi = 60999;
 const volatile __u8 calls_on = 1;	/* 0: tollgate run --no-calls */
@@ -53,13 +55,21 @@ struct {
 	__type(value, struct tg_slot);
 } tg_slot SEC(".maps");
 
-/* Bytes: slots user space reclaimed, to hand out again once next_slot has
- * passed max_peers. */
+/* Bytes: client slots user space reclaimed, to hand out again once
+ * next_slot has passed the clients' range. */
 struct {
 	__uint(type, BPF_MAP_TYPE_QUEUE);
 	__uint(max_entries, 16384);	/* resized to max_peers */
 	__type(value, __u32);
 } tg_free SEC(".maps");
+
+/* Bytes: the same for backend slots, once next_backend has passed
+ * backend_peers. */
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, 2048);	/* resized to backend_peers */
+	__type(value, __u32);
+} tg_free_be SEC(".maps");
 
 /* Traffic whose peer could not get a slot, by its billing key, by day bank:
  * every tenant's totals stay exact when detail is lost. */

@@ -18,8 +18,9 @@
 #define TOLLGATE_METER_H
 
 /* 4: peer slots are reclaimed (tg_slot, tg_free, an epoch in tg_clock),
- * counters are kept per day (day banks), overflow buckets keep the billing
- * key (tg_overflow is a hash of tg_bill_key, tg_ovf_role the last resort);
+ * in a range per role (tg_meta.backend_peers, tg_free_be), counters are
+ * kept per day (day banks), overflow buckets keep the billing key
+ * (tg_overflow is a hash of tg_bill_key, tg_ovf_role the last resort);
  * tg_peer_key.pad became svc. TLS calls are counted from what SSL_write
  * encrypts, not from what SSL_read decrypts: tg_ssl holds a response
  * parser, tg_tls_task the SSL_write and handshake in flight, tg_tls_pend
@@ -193,6 +194,14 @@ _Static_assert(sizeof(struct tg_sock) == 136, "tg_sock is ABI");
  * its peer up again, and the lookup no longer finds the slot. The next
  * collection books the slot's final counters under its key; only then is
  * it zeroed, marked FREE and given to tg_free for reuse.
+ *
+ * Slots are in two ranges, one per role: clients hold slots [0, max_peers
+ * - backend_peers), backends the last backend_peers (tg_meta), each range
+ * with its own next slot never handed out and its own queue of reclaimed
+ * ones (tg_free, tg_free_be). However many client addresses come and go, a
+ * backend, whose address its classification needs, finds a slot free of
+ * them; a client's billing needs only its frontend, which its overflow
+ * bucket keeps.
  */
 #define TG_SLOT_FREE	0	/* in tg_free, or never handed out */
 #define TG_SLOT_USED	1	/* holds @key */
@@ -230,12 +239,18 @@ _Static_assert(sizeof(struct tg_clock) == 16 + 8 * TG_NR_DAYS,
 struct tg_meta {
 	__u32 abi_version;	/* TG_ABI_VERSION of whoever created the maps */
 	__u32 max_peers;	/* capacity of tg_peer_idx and tg_peer_cnt */
-	__u64 next_slot;	/* next slot never handed out; past
-				 * max_peers, slots come from tg_free */
+	__u64 next_slot;	/* next client slot never handed out; past
+				 * max_peers - backend_peers, client slots
+				 * come from tg_free */
 	__u64 cgroup_id;	/* cgroup the programs were first attached to */
 	__u64 created_ns;	/* CLOCK_REALTIME when the maps were created */
+	__u64 next_backend;	/* next backend slot never handed out, from
+				 * the range's start; past backend_peers,
+				 * backend slots come from tg_free_be */
+	__u32 backend_peers;	/* the last slots, kept for backends */
+	__u32 pad;
 };
-_Static_assert(sizeof(struct tg_meta) == 32, "tg_meta is ABI");
+_Static_assert(sizeof(struct tg_meta) == 48, "tg_meta is ABI");
 
 /* Map names: 15 characters at most, they are also pin names. */
 #define TG_MAP_PEER_IDX	"tg_peer_idx"
@@ -244,7 +259,8 @@ _Static_assert(sizeof(struct tg_meta) == 32, "tg_meta is ABI");
 #define TG_MAP_OVERFLOW	"tg_overflow"	/* by billing key */
 #define TG_MAP_OVF_ROLE	"tg_ovf_role"	/* by role: the last resort */
 #define TG_MAP_SLOT	"tg_slot"
-#define TG_MAP_FREE	"tg_free"
+#define TG_MAP_FREE	"tg_free"	/* reclaimed client slots */
+#define TG_MAP_FREE_BE	"tg_free_be"	/* reclaimed backend slots */
 #define TG_MAP_CLOCK	"tg_clock"
 #define TG_MAP_STATS	"tg_stats"
 #define TG_MAP_META	"tg_meta"

@@ -28,9 +28,9 @@
  * Before timing, the maps are filled twice, one update per element and
  * then in one batch, and both times are printed: what a syscall per
  * element costs against one per map. Then the maps' memory as the kernel
- * charges it (memlock in /proc/self/fdinfo): the four maps sized by
- * --max-peers (peer index, per-CPU counters, slots, free slots), per map
- * and per slot, and every map of the meter.
+ * charges it (memlock in /proc/self/fdinfo): the maps sized by
+ * --max-peers (peer index, per-CPU counters, slots, the two queues of
+ * free slots), per map and per slot, and every map of the meter.
  *
  *   bench_collect [-r ROUNDS] [-c CONFIG] [N...]
  *
@@ -467,6 +467,7 @@ static __u64 map_memlock(int fd)
 /* The maps --max-peers sizes, then every other map of the meter. */
 static const char *const peer_maps[] = {
 	TG_MAP_PEER_IDX, TG_MAP_PEER_CNT, TG_MAP_SLOT, TG_MAP_FREE,
+	TG_MAP_FREE_BE,
 };
 static const char *const other_maps[] = {
 	TG_MAP_SOCK, TG_MAP_OVERFLOW, TG_MAP_OVF_ROLE, TG_MAP_CLOCK,
@@ -535,7 +536,10 @@ static int fill_meta(int fd, __u32 n)
 
 	if (bpf_map_lookup_elem(fd, &zero, &meta))
 		return -errno;
-	meta.next_slot = n;
+	/* Every slot handed out, in the clients' range and in the
+	 * backends' (the last backend_peers): a collection reads both. */
+	meta.next_slot = n - meta.backend_peers;
+	meta.next_backend = meta.backend_peers;
 	if (bpf_map_update_elem(fd, &zero, &meta, BPF_ANY))
 		return -errno;
 	return 0;

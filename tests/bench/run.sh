@@ -924,7 +924,7 @@ write_results()
 	{
 		echo "# tollgate benchmark results"
 		echo
-		echo "Written by \`make bench\` (tests/bench/run.sh); the README says what is"
+		echo "Written by \`make bench\` (tests/bench/run.sh); docs/development.md says what is"
 		echo "measured and how. Numbers from one run on a shared machine: read the"
 		echo "per-run columns for the noise."
 		echo

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * test_slot_memory.c - what the kernel charges for the peer slots (memlock
- * in the maps' fdinfo) against what the README says: about 160 bytes per
+ * in the maps' fdinfo) of the maps --max-peers sizes against what the
+ * documentation says: about 160 bytes per
  * CPU and 152 more per slot, and the default --max-peers within 10% of
  * its 64 MiB budget. The meter is loaded with the default size, nothing
  * attached or pinned. Needs root.
@@ -40,7 +41,8 @@ static unsigned long long memlock(int fd)
 static void test_default(void **state)
 {
 	static const char *const maps[] = { TG_MAP_PEER_IDX, TG_MAP_PEER_CNT,
-					    TG_MAP_SLOT, TG_MAP_FREE };
+					    TG_MAP_SLOT, TG_MAP_FREE,
+					    TG_MAP_FREE_BE };
 	int ncpus = libbpf_num_possible_cpus();
 	unsigned long long total = 0, m, budget = 64ULL << 20;
 	double per, doc;
@@ -68,7 +70,7 @@ static void test_default(void **state)
 	per = (double)total / n;
 	doc = 160.0 * ncpus + 152;
 	print_message("%d CPUs: %u slots by default, %.1f MiB, %.0f bytes per "
-		      "slot (README: about %.0f)\n", ncpus, n,
+		      "slot (docs/counting.md: about %.0f)\n", ncpus, n,
 		      total / 1048576.0, per, doc);
 	/* About 160 x CPUs + 152: within 5%. */
 	assert_true(per >= doc * 0.95 && per <= doc * 1.05);

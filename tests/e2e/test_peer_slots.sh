@@ -5,7 +5,8 @@
 # summary say how full the peer slots are, what overflowed, which peers
 # the rows hold and since when, and the numbers are the truth:
 #
-# An agent with 8 peer slots that never reclaims. manyconn opens each
+# An agent with 8 peer slots, 1 of them kept for backends, that never
+# reclaims. manyconn opens each
 # connection from an address of its own (the client namespace owns a
 # routed prefix), one request each, through the gateway nginx to the
 # backend.
@@ -73,7 +74,7 @@ last_busiest()
 }
 
 started0=$(date +%s)
-tg_agent_start --max-peers "$SLOTS" --reclaim-after 0 --summary
+tg_agent_start --max-peers "$SLOTS" --backend-peers 1 --reclaim-after 0 --summary
 started1=$(date +%s)
 tg_be_nginx_start
 tg_gw_nginx_start
@@ -88,6 +89,8 @@ p1=$(date +%s)
 
 js=$(status) || tg_fail "status failed: $js"
 tg_expect_eq "slots: capacity" "$SLOTS" "--max-peers" "$(num "$js" .slots.capacity)" status
+tg_expect_eq "slots: the backends'" 1 "--backend-peers" "$(num "$js" .slots.backend_capacity)" status
+tg_expect_eq "slots held by backends" 1 "the one backend" "$(num "$js" .slots.backend_held)" status
 tg_expect_eq "slots: used" 8 "7 clients and the backend" \
 	"$(num "$js" '.slots.used + .slots.reclaiming')" status
 for f in reclaiming free unused reclaimed_total failed_inserts; do

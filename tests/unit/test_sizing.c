@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * test_sizing.c - the default --max-peers follows its 64 MiB budget on
- * any number of CPUs: the README's table of defaults, and for every CPU
+ * any number of CPUs: the table of defaults in docs/counting.md, and for every CPU
  * count from 1 to 4096 the largest number of slots whose counters, slot
  * records and hash entries (160 bytes of counters per CPU, 40 of slot,
  * 96 of hash entry) fit in 64 MiB, never under 1,024 nor over 1,048,576.
@@ -26,7 +26,7 @@ int __wrap_libbpf_num_possible_cpus(void)
 #define BUDGET		(64ULL << 20)
 #define PER_SLOT(c)	(160ULL * (c) + 40 + 96)
 
-/* The README's table ("Peer slots: sizing and pressure"). */
+/* docs/counting.md's table ("Peer slots: sizing and pressure"). */
 static void test_readme_table(void **state)
 {
 	static const struct { int cpus; __u32 slots; } t[] = {

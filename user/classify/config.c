@@ -1159,7 +1159,7 @@ static const struct section be_section = {
 	sizeof(struct be_item), be_commit,
 };
 
-/* `tls`: TLS libraries whose SSL_read to hook for calls. */
+/* `tls`: TLS libraries whose SSL_write to hook for calls. */
 struct tlslib_item {
 	const char *library;
 };

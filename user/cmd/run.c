@@ -106,9 +106,12 @@ static const char run_usage[] =
 	"  -c, --cgroup PATH     cgroup v2 directory to meter (default: the\n"
 	"                        cgroup v2 root, from /proc/mounts)\n"
 	"  -p, --pin-dir DIR     pin directory (default " TG_DEFAULT_PIN_DIR ")\n"
-	"      --max-peers N     peer slots, 1..16777216 (default: the pinned\n"
+	"      --max-peers N     peer slots, 2..16777216 (default: the pinned\n"
 	"                        maps' size, or as many as 64 MiB of counters\n"
 	"                        hold on this host's CPUs)\n"
+	"      --backend-peers N of those, the slots kept for backends, which\n"
+	"                        clients never take (default: the pinned\n"
+	"                        maps', or an eighth of --max-peers)\n"
 	"      --reclaim-after SECS\n"
 	"                        give a peer's slot back after it counted\n"
 	"                        nothing for SECS, 0..86400; 0: never\n"
@@ -145,6 +148,7 @@ struct run_opts {
 	const char *ship_file;	/* --ship-file, or NULL */
 	char host[LEDGER_NAME_SIZE];
 	__u32 max_peers;
+	__u32 backend_peers;
 	__u32 reclaim_after;	/* seconds; 0: never */
 	__u32 max_tls_procs;
 	__u32 interval;
@@ -220,8 +224,10 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 		OPT("ship", 0, OPT_STR, &o->ship, .nonempty = true),
 		OPT("ship-file", 0, OPT_STR, &o->ship_file, .nonempty = true),
 		OPT("no-calls", 0, OPT_FLAG, &o->no_calls),
-		OPT("max-peers", 0, OPT_U32, &o->max_peers, .min = 1,
+		OPT("max-peers", 0, OPT_U32, &o->max_peers, .min = 2,
 		    .max = TG_MAX_PEERS_LIMIT),
+		OPT("backend-peers", 0, OPT_U32, &o->backend_peers, .min = 1,
+		    .max = TG_MAX_PEERS_LIMIT - 1),
 		OPT("reclaim-after", 0, OPT_U32, &o->reclaim_after,
 		    .what = "a number of seconds", .min = 0, .max = 86400),
 		OPT("max-tls-procs", 0, OPT_U32, &o->max_tls_procs, .min = 1,
@@ -945,6 +951,7 @@ static int agent_start(struct agent *a)
 	err = meter_load(&a->m, &(struct meter_opts){
 					.pin_dir = o->pin_dir,
 					.max_peers = o->max_peers,
+					.backend_peers = o->backend_peers,
 					.max_tls_procs = o->max_tls_procs,
 					.no_calls = o->no_calls });
 	if (err)

@@ -247,7 +247,8 @@ static void table_footer(FILE *f, const struct snapshot *s,
 		"counts are in the ledger, not here); %llu failed inserts, %llu "
 		"packets without a socket%s%s\n",
 		s->nr_peers, s->capacity,
-		s->capacity ? 100.0 * s->nr_peers / s->capacity : 0.0,
+		s->capacity ? 100.0 * snapshot_slots_used(s) / s->capacity :
+			      0.0,
 		s->slots_limbo, (unsigned long long)s->clock.reclaimed,
 		(unsigned long long)s->stats[TG_STAT_PEER_FULL],
 		(unsigned long long)s->stats[TG_STAT_NO_SOCK],

@@ -384,6 +384,8 @@ int metrics_collected(struct metrics *m, const struct usage_list *l,
 	}
 	m->h.peers = s->nr_peers;
 	m->h.capacity = s->capacity;
+	m->h.backend_capacity = s->backend_capacity;
+	m->h.backend_peers = snapshot_slots_held(s, TG_ROLE_BACKEND);
 	m->h.insert_failures = s->stats[TG_STAT_PEER_FULL];
 	m->h.http_desync = s->stats[TG_STAT_HTTP_DESYNC];
 	m->h.http_other = s->stats[TG_STAT_HTTP_OTHER];
@@ -682,11 +684,12 @@ static void render_traffic(struct buf *b, const struct metrics *m)
 		       "labels as tollgate_receive_bytes_total." TRAFFIC_NOTE,
 		       V_PACKETS);
 	traffic_family(b, &m->fam[METRICS_RX], "tollgate_api_calls_total",
-		       "API calls: HTTP/1.x requests and cleartext HTTP/2 "
-		       "streams the gateway read from its clients, by the "
-		       "label sets of tollgate_receive_bytes_total; calls on "
-		       "TLS sockets are not seen (see "
-		       "tollgate_calls_uncounted_sockets_total)." TRAFFIC_NOTE,
+		       "API calls: HTTP/1.x requests and HTTP/2 streams the "
+		       "gateway read from its clients in cleartext, or "
+		       "answered through a hooked TLS library, by the label "
+		       "sets of tollgate_receive_bytes_total; calls it could "
+		       "not see are in "
+		       "tollgate_calls_uncounted_sockets_total." TRAFFIC_NOTE,
 		       V_CALLS);
 }
 
@@ -751,6 +754,20 @@ static void render_meter(struct buf *b, const struct metrics *m)
 	    (unsigned long long)h->limbo);
 	put(b, "tollgate_peer_slots{state=\"free\"} %llu\n",
 	    (unsigned long long)h->free);
+	family(b, "tollgate_peer_slots_capacity", "gauge",
+	       "Peer slots by the role of the peers that may hold them: "
+	       "clients never take the backends' (--backend-peers).");
+	put(b, "tollgate_peer_slots_capacity{role=\"client\"} %llu\n",
+	    (unsigned long long)(h->capacity - h->backend_capacity));
+	put(b, "tollgate_peer_slots_capacity{role=\"backend\"} %llu\n",
+	    (unsigned long long)h->backend_capacity);
+	family(b, "tollgate_peer_slots_held", "gauge",
+	       "Peer slots held, those being reclaimed included, by the "
+	       "role of their peer.");
+	put(b, "tollgate_peer_slots_held{role=\"client\"} %llu\n",
+	    (unsigned long long)(h->peers - h->backend_peers));
+	put(b, "tollgate_peer_slots_held{role=\"backend\"} %llu\n",
+	    (unsigned long long)h->backend_peers);
 	family(b, "tollgate_peer_slots_reclaimed_total", "counter",
 	       "Peer slots reclaimed from quiet peers, their counts booked "
 	       "first." RESET_NOTE);

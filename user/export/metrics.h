@@ -59,6 +59,8 @@ enum {
 struct metrics_health {
 	__u64 peers;			/* peer map entries in use */
 	__u64 capacity;			/* peer map slots */
+	__u64 backend_capacity;		/* of those, the backends' range */
+	__u64 backend_peers;		/* of peers, backends */
 	__u64 limbo;			/* of peers, slots being reclaimed */
 	__u64 free;			/* slots handed out once, free now */
 	__u64 reclaimed;		/* slots reclaimed, ever */

@@ -139,7 +139,7 @@ static void check_calls(struct status *st, const char *pin_dir)
 		    "start replace them", old);
 	else
 		add(st, "calls", ST_OK, "counted: receive tracer pinned "
-		    "(program id %u); %d SSL_read hooks pinned", info.prog_id,
+		    "(program id %u); %d TLS hooks pinned", info.prog_id,
 		    tls);
 }
 
@@ -191,13 +191,21 @@ static void check_links(struct status *st, const char *pin_dir)
 /* The slots and overflow of snapshot @s; see status.h. */
 void status_slots_of(const struct snapshot *s, struct status_slots *sl)
 {
-	__u32 handed = s->meta.next_slot < s->capacity ?
-			       (__u32)s->meta.next_slot : s->capacity;
+	/* The clients' range, then the backends' last backend_capacity
+	 * slots (include/meter.h): each hands out its slots in order. */
+	__u32 clients = s->capacity - s->backend_capacity;
+	__u32 handed = (s->meta.next_slot < clients ?
+				(__u32)s->meta.next_slot : clients) +
+		       (s->meta.next_backend < s->backend_capacity ?
+				(__u32)s->meta.next_backend :
+				s->backend_capacity);
 	int role, r;
 
 	memset(sl, 0, sizeof(*sl));
 	sl->known = true;
 	sl->capacity = s->capacity;
+	sl->backend_capacity = s->backend_capacity;
+	sl->backend_held = snapshot_slots_held(s, TG_ROLE_BACKEND);
 	sl->reclaiming = s->slots_limbo;
 	sl->used = snapshot_slots_used(s) - s->slots_limbo;
 	sl->free = s->slots_free;
@@ -370,10 +378,12 @@ static void json_slots(FILE *f, const struct status_slots *sl)
 		return;
 	fprintf(f, ", \"slots\": {\"capacity\": %u, \"used\": %u, "
 		   "\"reclaiming\": %u, \"free\": %u, \"unused\": %u, "
-		   "\"reclaimed_total\": %llu, \"failed_inserts\": %llu}",
+		   "\"reclaimed_total\": %llu, \"failed_inserts\": %llu, "
+		   "\"backend_capacity\": %u, \"backend_held\": %u}",
 		sl->capacity, sl->used, sl->reclaiming, sl->free, sl->unused,
 		(unsigned long long)sl->reclaimed,
-		(unsigned long long)sl->failed_inserts);
+		(unsigned long long)sl->failed_inserts, sl->backend_capacity,
+		sl->backend_held);
 	fputs(", \"overflow\": {", f);
 	for (role = 0; role < TG_NR_ROLES; role++) {
 		fprintf(f, "%s\"%s\": {", role ? ", " : "", role_name(role));

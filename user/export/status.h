@@ -37,6 +37,9 @@ struct status_slots {
 	__u32 unused;		/* never handed out */
 	__u64 reclaimed;	/* slots reclaimed, ever */
 	__u64 failed_inserts;	/* packets whose peer found no slot */
+	__u32 backend_capacity;	/* of capacity, the slots kept for
+				 * backends (--backend-peers) */
+	__u32 backend_held;	/* of used and reclaiming, backends' */
 	struct tg_counters overflow[TG_NR_ROLES][OVF_NR];
 };
 

@@ -100,10 +100,10 @@ static const char *const old_entry_links[] = {
  * versions before it pinned. */
 static const char *const map_names[] = {
 	TG_MAP_PEER_IDX, TG_MAP_PEER_CNT, TG_MAP_SLOT,	   TG_MAP_FREE,
-	TG_MAP_SOCK,	 TG_MAP_OVERFLOW, TG_MAP_OVF_ROLE, TG_MAP_STATS,
-	TG_MAP_META,	 TG_MAP_CLOCK,	  TG_MAP_CGROUP,   TG_MAP_TASK,
-	TG_MAP_SSL,	 TG_MAP_TLS_TASK, TG_MAP_TLS_PEND, TG_MAP_AGENT,
-	TG_MAP_HEARD,
+	TG_MAP_FREE_BE,	 TG_MAP_SOCK,	  TG_MAP_OVERFLOW, TG_MAP_OVF_ROLE,
+	TG_MAP_STATS,	 TG_MAP_META,	  TG_MAP_CLOCK,	   TG_MAP_CGROUP,
+	TG_MAP_TASK,	 TG_MAP_SSL,	  TG_MAP_TLS_TASK, TG_MAP_TLS_PEND,
+	TG_MAP_AGENT,	 TG_MAP_HEARD,
 };
 
 static void link_progs(struct meter_bpf *skel, struct bpf_program **p)
@@ -204,28 +204,26 @@ static int pinned_max_entries(const char *dir, const char *name, __u32 *out)
 }
 
 /*
- * The ABI version of the maps pinned under @dir into *@out: 0 when none
+ * The tg_meta of the maps pinned under @dir into *@out: all zero when none
  * are pinned. Read before loading, so that another version's maps are
  * refused with a word, not with libbpf's mismatch. Returns 0 or -errno.
  */
-static int pinned_abi(const char *dir, __u32 *out)
+static int pinned_meta(const char *dir, struct tg_meta *out)
 {
-	struct tg_meta meta = {};
 	char path[PATH_MAX];
 	__u32 zero = 0;
 	int fd, err = 0;
 
-	*out = 0;
+	memset(out, 0, sizeof(*out));
 	if (pin_path(path, sizeof(path), dir, TG_MAP_META))
 		return -ENAMETOOLONG;
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
-	/* Versions before 4 had the same tg_meta: its first field tells. */
-	if (bpf_map_lookup_elem(fd, &zero, &meta))
+	/* Every version's tg_meta starts with its ABI version, and none is
+	 * longer than this one's: the kernel copies what the map holds. */
+	if (bpf_map_lookup_elem(fd, &zero, out))
 		err = -errno;
-	else
-		*out = meta.abi_version;
 	close(fd);
 	return err;
 }
@@ -245,7 +243,14 @@ __u32 meter_default_peers(void)
 	return n < 1024 ? 1024 : n > (1u << 20) ? 1u << 20 : (__u32)n;
 }
 
-static int meta_init(struct meter *m, __u32 max_peers)
+__u32 meter_default_backend_peers(__u32 max_peers)
+{
+	__u32 n = max_peers / 8;
+
+	return n ? n : max_peers > 1;
+}
+
+static int meta_init(struct meter *m, __u32 max_peers, __u32 backend_peers)
 {
 	struct tg_meta meta = {};
 	struct timespec now;
@@ -267,6 +272,7 @@ static int meta_init(struct meter *m, __u32 max_peers)
 	clock_gettime(CLOCK_REALTIME, &now);
 	meta.abi_version = TG_ABI_VERSION;
 	meta.max_peers = max_peers;
+	meta.backend_peers = backend_peers;
 	meta.created_ns = now.tv_sec * 1000000000ull + now.tv_nsec;
 	if (bpf_map_update_elem(fd, &zero, &meta, BPF_ANY))
 		return -errno;
@@ -281,6 +287,8 @@ static int meta_init(struct meter *m, __u32 max_peers)
 int meter_load(struct meter **out, const struct meter_opts *opts)
 {
 	__u32 max_peers = opts->max_peers, pinned = 0;
+	__u32 backend_peers = opts->backend_peers;
+	struct tg_meta meta = {};
 	struct meter *m;
 	struct bpf_map *map;
 	__u16 lo, hi;
@@ -291,8 +299,6 @@ int meter_load(struct meter **out, const struct meter_opts *opts)
 		return -ENOMEM;
 
 	if (opts->pin_dir) {
-		__u32 abi;
-
 		if (strlen(opts->pin_dir) >= sizeof(m->pin_dir) - 32) {
 			err = -ENAMETOOLONG;
 			goto fail;
@@ -301,15 +307,17 @@ int meter_load(struct meter **out, const struct meter_opts *opts)
 		err = ensure_pin_dir(m->pin_dir);
 		if (err)
 			goto fail;
-		err = pinned_abi(m->pin_dir, &abi);
-		if (!err && abi && abi != TG_ABI_VERSION) {
+		err = pinned_meta(m->pin_dir, &meta);
+		if (!err && meta.abi_version &&
+		    meta.abi_version != TG_ABI_VERSION) {
 			pr_warn("the maps pinned in '%s' are of another "
 				"tollgate (ABI version %u, this one counts "
 				"with %u): stop that agent, which books what it "
 				"counted, then 'tollgate detach --pin-dir %s', "
 				"then start this one; what crosses the wire "
 				"between the two is not counted",
-				m->pin_dir, abi, TG_ABI_VERSION, m->pin_dir);
+				m->pin_dir, meta.abi_version, TG_ABI_VERSION,
+				m->pin_dir);
 			err = -EPROTO;
 			goto fail;
 		}
@@ -328,8 +336,27 @@ int meter_load(struct meter **out, const struct meter_opts *opts)
 			goto fail;
 		}
 	}
+	if (pinned && backend_peers && backend_peers != meta.backend_peers) {
+		pr_warn("the pinned maps in '%s' keep %u peer slots for "
+			"backends, not %u: drop --backend-peers to keep "
+			"counting in them, or run 'tollgate detach' first (it "
+			"drops their counters)", m->pin_dir, meta.backend_peers,
+			backend_peers);
+		err = -EEXIST;
+		goto fail;
+	}
 	if (!max_peers)
 		max_peers = pinned ? pinned : meter_default_peers();
+	if (!backend_peers)
+		backend_peers = pinned ? meta.backend_peers :
+					 meter_default_backend_peers(max_peers);
+	if (!backend_peers || backend_peers >= max_peers) {
+		pr_warn("--backend-peers %u: must be less than the %u peer "
+			"slots in all (--max-peers), clients need one too",
+			backend_peers, max_peers);
+		err = -EINVAL;
+		goto fail;
+	}
 	m->created = m->pin_dir[0] && !pinned;
 	m->max_procs = opts->max_tls_procs ? opts->max_tls_procs :
 					     TG_TLS_MAX_PROCS;
@@ -341,6 +368,7 @@ int meter_load(struct meter **out, const struct meter_opts *opts)
 		goto fail;
 	}
 	m->skel->rodata->max_peers = max_peers;
+	m->skel->rodata->backend_peers = backend_peers;
 	err = ephemeral_ports("/proc/sys/net/ipv4/ip_local_port_range", &lo,
 			      &hi);
 	if (!err) {
@@ -378,6 +406,7 @@ int meter_load(struct meter **out, const struct meter_opts *opts)
 	bpf_map__set_max_entries(m->skel->maps.tg_peer_cnt, max_peers);
 	bpf_map__set_max_entries(m->skel->maps.tg_slot, max_peers);
 	bpf_map__set_max_entries(m->skel->maps.tg_free, max_peers);
+	bpf_map__set_max_entries(m->skel->maps.tg_free_be, backend_peers);
 
 	if (m->pin_dir[0]) {
 		bpf_object__for_each_map(map, m->skel->obj) {
@@ -401,10 +430,11 @@ int meter_load(struct meter **out, const struct meter_opts *opts)
 					"");
 		goto fail;
 	}
-	err = meta_init(m, max_peers);
+	err = meta_init(m, max_peers, backend_peers);
 	if (err)
 		goto fail;
-	pr_debug("loaded; peer capacity %u, ephemeral ports %u-%u", max_peers,
+	pr_debug("loaded; peer capacity %u (%u for backends), ephemeral "
+		 "ports %u-%u", max_peers, backend_peers,
 		 m->skel->rodata->eph_lo, m->skel->rodata->eph_hi);
 	*out = m;
 	return 0;

@@ -28,10 +28,17 @@ struct meter;
  * on this host's CPUs, 1024 to 1048576. */
 __u32 meter_default_peers(void);
 
+/* Of @max_peers slots, those kept for backends when none are asked for:
+ * an eighth, at least one, leaving clients at least one. */
+__u32 meter_default_backend_peers(__u32 max_peers);
+
 struct meter_opts {
 	const char *pin_dir;	/* NULL: nothing pinned or reused (tests) */
 	__u32 max_peers;	/* 0: the pinned maps' size, else
 				 * meter_default_peers() */
+	__u32 backend_peers;	/* of those, kept for backends; 0: the
+				 * pinned maps', else
+				 * meter_default_backend_peers() */
 	bool no_calls;		/* count bytes only, not API calls */
 	__u32 max_tls_procs;	/* processes whose TLS is hooked at most;
 				 * 0: TG_TLS_MAX_PROCS */
