@@ -282,28 +282,67 @@ static int cmp_backend(const void *pa, const void *pb)
 	return x > y ? -1 : x < y;
 }
 
+/* The peer of snapshot @s that row @r counts: the slot holding its key
+ * in its generation; NULL when none does. */
+static const struct peer_rec *peer_of(const struct snapshot *s,
+				      const struct usage_row *r)
+{
+	size_t i;
+
+	for (i = 0; i < s->nr_peers; i++)
+		if (s->peers[i].gen == r->src.gen &&
+		    !memcmp(&s->peers[i].key, &r->src.key,
+			    sizeof(r->src.key)))
+			return &s->peers[i];
+	return NULL;
+}
+
+/* Since when peer @p counts, as local time: the hour within a day of
+ * @now, else the date; "?" when the slot does not say. */
+static const char *since_text(const struct snapshot *s,
+			      const struct peer_rec *p, time_t now, char *buf,
+			      size_t len)
+{
+	time_t t = p ? (time_t)dump_peer_since(s, p) : 0;
+	struct tm tm;
+
+	if (!t || !localtime_r(&t, &tm) ||
+	    !strftime(buf, len, now - t < 86400 ? "%H:%M:%S" : "%Y-%m-%d",
+		      &tm))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
 /*
  * One summary of the usage rows @l of snapshot @s: totals, rates since the
- * last one, how much of the outbound bytes is billable, the busiest
- * backends by name.
+ * last one, how much of the outbound bytes is billable, the peers with a
+ * slot of the slots and the bytes of peers without one, and the busiest
+ * backends by name, each with the time its slot was handed out (its
+ * counts start there).
  */
 static void print_summary(const struct usage_list *l, const struct snapshot *s,
 			  struct tg_counters *last, __u32 interval)
 {
-	char t[16], a[32], b[32], c[32], d[32], addr[48];
+	char t[16], a[32], b[32], c[32], d[32], addr[48], since[24];
 	const struct usage_row **by = NULL;
-	struct tg_counters total;
+	struct tg_counters total, no_slot = {}, o;
 	time_t now = time(NULL);
 	__u64 billable = 0;
 	size_t i, shown = 0;
+	int role;
 
 	usage_totals(l, &total);
 	for (i = 0; i < l->nr; i++)
 		if (l->rows[i].cls.c.billable)
 			billable += l->rows[i].total.bytes_out;
+	for (role = 0; role < TG_NR_ROLES; role++) {
+		snapshot_overflow(s, role, OVF_NO_SLOT, &o);
+		no_slot.bytes_in += o.bytes_in;
+		no_slot.bytes_out += o.bytes_out;
+	}
 	strftime(t, sizeof(t), "%H:%M:%S", localtime(&now));
-	printf("%s in %s (%s/s) out %s (%s/s), %zu peers, %u slots", t,
-	       fmt_bytes(total.bytes_in, a, sizeof(a)),
+	printf("%s in %s (%s/s) out %s (%s/s), %zu peers with a slot of %u",
+	       t, fmt_bytes(total.bytes_in, a, sizeof(a)),
 	       fmt_bytes((total.bytes_in - last->bytes_in) / interval, b,
 			 sizeof(b)),
 	       fmt_bytes(total.bytes_out, c, sizeof(c)),
@@ -311,9 +350,10 @@ static void print_summary(const struct usage_list *l, const struct snapshot *s,
 			 sizeof(d)),
 	       s->nr_peers, s->capacity);
 	printf("; billable out %s", fmt_bytes(billable, a, sizeof(a)));
-	if (s->stats[TG_STAT_PEER_FULL])
-		printf(", %llu failed inserts (overflow)",
-		       (unsigned long long)s->stats[TG_STAT_PEER_FULL]);
+	if (no_slot.bytes_in || no_slot.bytes_out)
+		printf("; %s of peers without a slot (kept by billing key)",
+		       fmt_bytes(no_slot.bytes_in + no_slot.bytes_out, a,
+				 sizeof(a)));
 	putchar('\n');
 	*last = total;
 
@@ -329,13 +369,14 @@ static void print_summary(const struct usage_list *l, const struct snapshot *s,
 		if (r->src.kind != USAGE_PEER ||
 		    r->src.key.role != TG_ROLE_BACKEND)
 			break;
-		printf("%s %s%s%s:%u %s out, %s in",
-		       shown ? "," : "  busiest backends:", r->cls.c.backend,
-		       *r->cls.c.backend ? " " : "",
+		printf("%s %s%s%s:%u %s out, %s in since %s",
+		       shown ? "," : "  busiest backends with a slot:",
+		       r->cls.c.backend, *r->cls.c.backend ? " " : "",
 		       fmt_addr(r->src.key.addr, addr, sizeof(addr)),
 		       r->src.key.port,
 		       fmt_bytes(r->total.bytes_out, a, sizeof(a)),
-		       fmt_bytes(r->total.bytes_in, b, sizeof(b)));
+		       fmt_bytes(r->total.bytes_in, b, sizeof(b)),
+		       since_text(s, peer_of(s, r), now, since, sizeof(since)));
 		shown++;
 	}
 	free(by);

@@ -648,6 +648,18 @@ static void traffic_family(struct buf *b, const struct family *f,
 	" Cumulative in the pinned kernel maps: an agent restart carries on, " \
 	"a reboot or 'tollgate detach' starts again from zero."
 
+/* What the traffic families cover, and since when: they add up what each
+ * usage row counted since the agent started, and a row starts from what
+ * its slot or bucket holds. */
+#define TRAFFIC_NOTE \
+	" Every peer's traffic: peers with a slot by their own labels, peers " \
+	"without one by their billing key's (overflow). From the agent's " \
+	"start on, starting from what the pinned maps hold: the peers that " \
+	"hold a slot (each since its slot was handed out) and the overflow " \
+	"buckets (since the maps were made); peers reclaimed before the start " \
+	"are in the ledger, not here. A reboot or 'tollgate detach' starts " \
+	"from zero."
+
 /* The traffic families: the series of the usage rows. */
 static void render_traffic(struct buf *b, const struct metrics *m)
 {
@@ -655,21 +667,21 @@ static void render_traffic(struct buf *b, const struct metrics *m)
 		       "IP bytes the gateway sent to its peers (host to "
 		       "peer), by the label set of each peer; label sets past "
 		       "the series cap are added up with all labels \"other\"."
-		       RESET_NOTE, V_BYTES);
+		       TRAFFIC_NOTE, V_BYTES);
 	traffic_family(b, &m->fam[METRICS_TX],
 		       "tollgate_transmit_packets_total",
 		       "IP packets the gateway sent to its peers, GSO "
 		       "segments counted one by one; labels as "
-		       "tollgate_transmit_bytes_total." RESET_NOTE, V_PACKETS);
+		       "tollgate_transmit_bytes_total." TRAFFIC_NOTE, V_PACKETS);
 	traffic_family(b, &m->fam[METRICS_RX], "tollgate_receive_bytes_total",
 		       "IP bytes the gateway received from its peers (peer "
 		       "to host), by the label set of each peer; label sets "
 		       "past the series cap are added up with all labels "
-		       "\"other\"." RESET_NOTE, V_BYTES);
+		       "\"other\"." TRAFFIC_NOTE, V_BYTES);
 	traffic_family(b, &m->fam[METRICS_RX],
 		       "tollgate_receive_packets_total",
 		       "IP packets the gateway received from its peers; "
-		       "labels as tollgate_receive_bytes_total." RESET_NOTE,
+		       "labels as tollgate_receive_bytes_total." TRAFFIC_NOTE,
 		       V_PACKETS);
 	traffic_family(b, &m->fam[METRICS_RX], "tollgate_api_calls_total",
 		       "API calls: HTTP/1.x requests and HTTP/2 streams the "
@@ -677,7 +689,7 @@ static void render_traffic(struct buf *b, const struct metrics *m)
 		       "answered through a hooked TLS library, by the label "
 		       "sets of tollgate_receive_bytes_total; calls it could "
 		       "not see are in "
-		       "tollgate_calls_uncounted_sockets_total." RESET_NOTE,
+		       "tollgate_calls_uncounted_sockets_total." TRAFFIC_NOTE,
 		       V_CALLS);
 }
 
