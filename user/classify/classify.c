@@ -15,6 +15,7 @@
 
 #include "meter.h"
 #include "classify/classify.h"
+#include "classify/hosts.h"
 
 static const char *const flag_names[TG_NR_FLAGS] = {
 	"unexplained", "no_region", "no_provider", "unknown_backend",
@@ -272,7 +273,7 @@ const char *classify_why(const struct tg_config *cfg,
 				sb_add(&sb, ", host %s %s", res->svc->host,
 				       res->svc->port ? "on the port" :
 							"on any port");
-			else
+			else if (hosts_any(cfg))
 				sb_add(&sb, ", the port alone");
 			sb_add(&sb, ")");
 		} else {
