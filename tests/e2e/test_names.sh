@@ -18,6 +18,9 @@
 #  - globex: wrk with Host: eu.globex.example (a wildcard), h2load on h2c
 #            (:authority Huffman-coded, then from HPACK's dynamic table),
 #            then TLS by SNI (api.globex.example) over HTTP/1.1 and HTTP/2.
+# Then names of neither tenant: an unknown Host, HTTP/1.0 without Host, and
+# TLS without SNI: unknown_service's, the ports' default server's access
+# log, and the unknown name listed in tg_unmatched.
 # Per tenant, dump --by tenant's calls equal the lines of that server's
 # access logs, and its client bytes each way equal the sum of its phases'
 # veth truth on gw-cl, less the bytes of connections that sent no request
@@ -83,14 +86,15 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=gw" \
 	tg_die "openssl could not make a certificate: $(tail -n1 "$d/openssl.log")"
 chmod 644 "$d/key.pem"
 logs=$TG_TMP/gw/logs
-# server NAME LOG: a server of both ports answering NAME.
+# server NAME LOG [default_server]: a server of the three ports answering
+# NAME.
 server()
 {
 	cat <<EOF
 	server {
-		listen $TG_GWC4:$NAMES_PORT;
-		listen $TG_GWC4:$NAMES_TLS_PORT ssl http2;
-		listen $TG_GWC4:$NAMES_H2C_PORT http2;
+		listen $TG_GWC4:$NAMES_PORT ${3:-};
+		listen $TG_GWC4:$NAMES_TLS_PORT ssl http2 ${3:-};
+		listen $TG_GWC4:$NAMES_H2C_PORT http2 ${3:-};
 		server_name $1;
 		ssl_certificate $d/cert.pem;
 		ssl_certificate_key $d/key.pem;
@@ -104,7 +108,10 @@ server()
 	}
 EOF
 }
-TG_GW_HTTP_EXTRA="$(server acme.example acme)
+# The ports' default server answers names of neither tenant, and TLS
+# without SNI.
+TG_GW_HTTP_EXTRA="$(server _ other default_server)
+$(server acme.example acme)
 $(server '*.globex.example' globex)"
 tg_gw_nginx_start
 tg_be_file f 3000
@@ -131,7 +138,7 @@ for t in "acme ACME.example:443" "globex eu.globex.example" \
 done
 
 declare -A IN OUT
-IN[acme]=0 OUT[acme]=0 IN[globex]=0 OUT[globex]=0
+IN[acme]=0 OUT[acme]=0 IN[globex]=0 OUT[globex]=0 IN[none]=0 OUT[none]=0
 first=1
 # phase TENANT COMMAND...: COMMAND run in cl, measured alone; its bytes on
 # gw-cl added to TENANT's.
@@ -155,16 +162,25 @@ phase()
 	# carried in the phase is taken out of the tenant's truth.
 	read -r uin uout ucalls <<<"$(jq -r '[.[] | select(.role == "client" and .tenant == "")] |
 		"\(map(.bytes_in) | add // 0) \(map(.bytes_out) | add // 0) \(map(.calls) | add // 0)"' <<<"$TG_DUMP")"
-	[ "$ucalls" -eq 0 ] || tg_fail "$tenant: $ucalls calls of no tenant"
 	uin_d=$((uin - UIN)) uout_d=$((uout - UOUT))
-	UIN=$uin UOUT=$uout
-	[ $((uin_d + uout_d)) -le 1000 ] ||
-		tg_fail "$tenant: $uin_d and $uout_d bytes of no tenant in one phase"
+	if [ "$tenant" != none ]; then
+		[ "$ucalls" -eq "$UCALLS" ] ||
+			tg_fail "$tenant: $((ucalls - UCALLS)) calls of no tenant"
+		[ $((uin_d + uout_d)) -le 1000 ] ||
+			tg_fail "$tenant: $uin_d and $uout_d bytes of no tenant in one phase"
+	fi
+	UIN=$uin UOUT=$uout UCALLS=$ucalls
+	if [ "$tenant" = none ]; then
+		# names of no tenant: all of it is unknown_service's
+		uin_d=$rx uout_d=$tx
+	fi
 	IN[$tenant]=$((IN[$tenant] + rx - uin_d))
 	OUT[$tenant]=$((OUT[$tenant] + tx - uout_d))
-	tg_log "$tenant: $* -> gw-cl rx $rx, tx $tx IP bytes; of connections that named nothing: $uin_d in, $uout_d out"
+	IN[none]=$((IN[none] + uin_d))
+	OUT[none]=$((OUT[none] + uout_d))
+	tg_log "$tenant: $* -> gw-cl rx $rx, tx $tx IP bytes; unknown_service: $uin_d in, $uout_d out"
 }
-UIN=0 UOUT=0
+UIN=0 UOUT=0 UCALLS=0
 cl() { ip netns exec "$TG_NS_CL" "$@"; }
 url=http://$TG_GWC4:$NAMES_PORT/f
 tls=https://acme.example:$NAMES_TLS_PORT/f
@@ -192,13 +208,22 @@ phase acme tg_curl --fail -k --http2 -o /dev/null "${res_a[@]}" "$tls?h=[1-11]"
 phase globex tg_curl --fail -k --http1.1 -o /dev/null "${res_g[@]}" "$gtls?t=[1-5]"
 phase globex tg_curl --fail -k --http2 -o /dev/null "${res_g[@]}" "$gtls?h=[1-13]"
 
+# Names of neither tenant: the port's, here unknown_service, and listed.
+phase none tg_curl --fail -o /dev/null -H 'Host: nobody.example' "$url?x=[1-3]"
+phase none tg_curl --fail --http1.0 -H 'Host:' -o /dev/null "$url?no-host"
+phase none tg_curl --fail -k --http1.1 -o /dev/null "https://$TG_GWC4:$NAMES_TLS_PORT/f?no-sni=[1-4]"
+unm=$(bpftool -j map dump pinned "$TG_PIN/tg_unmatched" |
+	jq -r '.[].formatted.value | .name[0:.len] | implode')
+grep -qx nobody.example <<<"$unm" ||
+	tg_fail "nobody.example is not among the unmatched names: $unm"
+
 dump=$("$TG_BIN" dump --pin-dir "$TG_PIN" --by tenant --format json 2>/dev/null) ||
 	tg_fail "dump --by tenant failed"
 tg_log "dump --by tenant: $(jq -c '[.rows[] | {role, tenant, bytes_in, bytes_out, calls}]' <<<"$dump")"
-tg_log "unmatched, by phase: $UIN in, $UOUT out"
-for tenant in acme globex; do
-	calls=$(grep -c '" 200 ' "$logs/$tenant.log")
-	row=$(jq -c --arg t "$tenant" '[.rows[] | select(.tenant == $t and .role == "client")] |
+for tenant in acme globex none; do
+	calls=$(grep -c '" 200 ' "$logs/${tenant/none/other}.log")
+	t=${tenant/none/}
+	row=$(jq -c --arg t "$t" '[.rows[] | select(.tenant == $t and .role == "client")] |
 		{calls: (map(.calls) | add // 0), in: (map(.bytes_in) | add // 0),
 		 out: (map(.bytes_out) | add // 0)}' <<<"$dump")
 	tg_expect_eq "$tenant's calls" "$calls" "access log" "$(jq .calls <<<"$row")" dump
