@@ -987,6 +987,9 @@ TG_STAT_HTTP_OTHER=7	# client connections that did not speak HTTP/1.x
 TG_STAT_TLS=8		# client connections that began with a TLS handshake
 TG_STAT_TLS_HOOKED=9	# of those, read through a hooked SSL_read
 TG_STAT_TLS_MISS=10	# decrypted reads whose connection was not known
+TG_STAT_NAME_UNMATCHED=14	# names no host matched
+TG_STAT_NAME_SWITCH=17	# requests that moved their connection to another
+			# service (a proxy pooling connections)
 
 # tg_calls DUMP_JSON [PEER]: calls in the dump, of PEER or of every row.
 tg_calls()

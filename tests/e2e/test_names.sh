@@ -18,7 +18,9 @@
 #  - globex: wrk with Host: eu.globex.example (a wildcard), h2load on h2c
 #            (:authority Huffman-coded, then from HPACK's dynamic table),
 #            then TLS by SNI (api.globex.example) over HTTP/1.1 and HTTP/2.
-# Then names of neither tenant: an unknown Host, HTTP/1.0 without Host, and
+# Then a proxy in front pooling both tenants' requests on shared
+# connections (calls exact, total bytes exact, each tenant's responses on
+# its own side). Then names of neither tenant: an unknown Host, HTTP/1.0 without Host, and
 # TLS without SNI: unknown_service's, the ports' default server's access
 # log, and the unknown name listed in tg_unmatched.
 # Per tenant, dump --by tenant's calls equal the lines of that server's
@@ -207,6 +209,104 @@ phase acme tg_curl --fail -k --http1.1 -o /dev/null "${res_a[@]}" "$tls?t=[1-9]"
 phase acme tg_curl --fail -k --http2 -o /dev/null "${res_a[@]}" "$tls?h=[1-11]"
 phase globex tg_curl --fail -k --http1.1 -o /dev/null "${res_g[@]}" "$gtls?t=[1-5]"
 phase globex tg_curl --fail -k --http2 -o /dev/null "${res_g[@]}" "$gtls?h=[1-13]"
+
+# A proxy in front: nginx in cl, one worker with a keep-alive pool to the
+# gateway, carries both tenants' requests on shared connections. Calls stay
+# per request; the bytes of a connection go, from each request's head on,
+# to the service that request names, so each tenant's responses are its
+# own: per tenant, the bytes sent are at least the access log's bytes_sent
+# of its requests, and the tenants' sum is the veth truth.
+ip -n "$TG_NS_CL" link set lo up
+pd=$TG_TMP/proxy
+mkdir -p "$pd/logs" "$pd/tmp"
+cat >"$pd/nginx.conf" <<EOF
+daemon off;
+worker_processes 1;
+pid $pd/nginx.pid;
+error_log $pd/logs/error.log warn;
+events { worker_connections 256; }
+http {
+	access_log off;
+	client_body_temp_path $pd/tmp/body;
+	proxy_temp_path $pd/tmp/proxy;
+	fastcgi_temp_path $pd/tmp/fastcgi;
+	uwsgi_temp_path $pd/tmp/uwsgi;
+	scgi_temp_path $pd/tmp/scgi;
+	upstream gw {
+		server $TG_GWC4:$NAMES_PORT;
+		keepalive 2;
+		keepalive_timeout 120s;
+	}
+	server {
+		listen 127.0.0.1:9000;
+		location / {
+			proxy_pass http://gw;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+			proxy_set_header Host \$host;
+		}
+	}
+}
+EOF
+tg_ns_spawn "$TG_NS_CL" "$pd/logs/stderr.log" nginx -p "$pd" -c "$pd/nginx.conf" \
+	-e "$pd/logs/error.log"
+tg_wait_listen "$TG_NS_CL" t 9000 "$pd/logs/error.log"
+tg_be_file g 30000
+# tenant_sums DUMP: "ACME_IN ACME_OUT GLOBEX_IN GLOBEX_OUT NONE_IN NONE_OUT"
+tenant_sums()
+{
+	jq -r '[.[] | select(.role == "client")] as $r |
+		[("acme", "globex", "") as $t |
+		 ($r | map(select(.tenant == $t)) | (map(.bytes_in) | add // 0),
+		  (map(.bytes_out) | add // 0))] | map(tostring) | join(" ")' <<<"$1"
+}
+# alternate N: N rounds of an acme and a globex request through the proxy.
+alternate()
+{
+	local i
+	for i in $(seq "$1"); do
+		tg_curl --fail -o /dev/null -H 'Host: acme.example' \
+			"http://127.0.0.1:9000/f?r=$i" &&
+			tg_curl --fail -o /dev/null -H 'Host: eu.globex.example' \
+				"http://127.0.0.1:9000/g?r=$i" || return 1
+	done
+}
+read -r a_in0 a_out0 g_in0 g_out0 n_in0 n_out0 <<<"$(tenant_sums "$TG_DUMP")"
+a_lines=$(wc -l <"$logs/acme.log") g_lines=$(wc -l <"$logs/globex.log")
+tg_wait_quiet 1
+tg_snapshot base
+alternate 15 || tg_die "requests through the proxy failed"
+# The proxy's pooled connections close with it.
+tg_kill_pid "$(cat "$pd/nginx.pid")"
+tg_measure_end
+read -r rx _ tx _ <<<"$(tg_dev_ip_counts "$TG_DEV_GWC")"
+read -r a_in a_out g_in g_out n_in n_out <<<"$(tenant_sums "$TG_DUMP")"
+a_in=$((a_in - a_in0)) a_out=$((a_out - a_out0))
+g_in=$((g_in - g_in0)) g_out=$((g_out - g_out0))
+n_in=$((n_in - n_in0)) n_out=$((n_out - n_out0))
+# $bytes_sent is the log line's last field but one
+sent() { tail -n +$(($2 + 1)) "$1" | awk '{ s += $(NF - 1) } END { print s + 0 }'; }
+a_sent=$(sent "$logs/acme.log" "$a_lines")
+g_sent=$(sent "$logs/globex.log" "$g_lines")
+tg_log "proxy: gw-cl rx $rx, tx $tx; acme $a_in in, $a_out out (its responses $a_sent); globex $g_in in, $g_out out (its responses $g_sent); unknown_service $n_in in, $n_out out"
+tg_expect_eq "proxy: client bytes in, all tenants" "$rx" veth $((a_in + g_in + n_in)) dump
+tg_expect_eq "proxy: client bytes out, all tenants" "$tx" veth $((a_out + g_out + n_out)) dump
+[ "$a_out" -ge "$a_sent" ] ||
+	tg_fail "proxy: acme was sent $a_out bytes, less than its responses' $a_sent"
+[ "$g_out" -ge "$g_sent" ] ||
+	tg_fail "proxy: globex was sent $g_out bytes, less than its responses' $g_sent"
+[ "$a_out" -lt $((a_sent * 2)) ] ||
+	tg_fail "proxy: acme was sent $a_out bytes, twice its responses' $a_sent"
+# Shared connections indeed: requests moved a connection between tenants.
+switched=$(tg_stat "$TG_STAT_NAME_SWITCH")
+[ "$switched" -ge 1 ] ||
+	tg_fail "proxy: no request moved a connection to the other tenant"
+tg_log "proxy: $switched requests moved their connection to the other tenant"
+# The checks below take the proxy's bytes as the meter split them.
+IN[acme]=$((IN[acme] + a_in)) OUT[acme]=$((OUT[acme] + a_out))
+IN[globex]=$((IN[globex] + g_in)) OUT[globex]=$((OUT[globex] + g_out))
+IN[none]=$((IN[none] + n_in)) OUT[none]=$((OUT[none] + n_out))
+UIN=$((UIN + n_in)) UOUT=$((UOUT + n_out))
 
 # Names of neither tenant: the port's, here unknown_service, and listed.
 phase none tg_curl --fail -o /dev/null -H 'Host: nobody.example' "$url?x=[1-3]"
