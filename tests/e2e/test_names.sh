@@ -312,10 +312,11 @@ UIN=$((UIN + n_in)) UOUT=$((UOUT + n_out))
 phase none tg_curl --fail -o /dev/null -H 'Host: nobody.example' "$url?x=[1-3]"
 phase none tg_curl --fail --http1.0 -H 'Host:' -o /dev/null "$url?no-host"
 phase none tg_curl --fail -k --http1.1 -o /dev/null "https://$TG_GWC4:$NAMES_TLS_PORT/f?no-sni=[1-4]"
-unm=$(bpftool -j map dump pinned "$TG_PIN/tg_unmatched" |
-	jq -r '.[].formatted.value | .name[0:.len] | implode')
-grep -qx nobody.example <<<"$unm" ||
-	tg_fail "nobody.example is not among the unmatched names: $unm"
+unm=$("$TG_BIN" dump --pin-dir "$TG_PIN" --unmatched --format json) ||
+	tg_fail "dump --unmatched failed"
+[ "$(jq --argjson p "$NAMES_PORT" '[.[] | select(.name == "nobody.example" and .port == $p) | .seen] | add // 0' <<<"$unm")" -eq 3 ] ||
+	tg_fail "dump --unmatched: nobody.example not seen 3 times on $NAMES_PORT: $unm"
+tg_log "dump --unmatched: $(jq -c . <<<"$unm")"
 
 dump=$("$TG_BIN" dump --pin-dir "$TG_PIN" --by tenant --format json 2>/dev/null) ||
 	tg_fail "dump --by tenant failed"
