@@ -317,6 +317,17 @@ unm=$("$TG_BIN" dump --pin-dir "$TG_PIN" --unmatched --format json) ||
 [ "$(jq --argjson p "$NAMES_PORT" '[.[] | select(.name == "nobody.example" and .port == $p) | .seen] | add // 0' <<<"$unm")" -eq 3 ] ||
 	tg_fail "dump --unmatched: nobody.example not seen 3 times on $NAMES_PORT: $unm"
 tg_log "dump --unmatched: $(jq -c . <<<"$unm")"
+# The metrics count them, and the proxy's switches, at the next collection.
+# shellcheck disable=SC2317 # run by tg_wait_for
+names_metrics()
+{
+	local m
+	m=$(curl -sf --max-time 5 "$TG_METRICS_URL") || return 1
+	grep -qx "tollgate_names_total{outcome=\"unmatched\"} 3" <<<"$m" &&
+		grep -qx "tollgate_names_total{outcome=\"switched\"} $switched" <<<"$m"
+}
+tg_wait_for 30 "tollgate_names_total: 3 unmatched, $switched switched" \
+	names_metrics || tg_fail "metrics: $(curl -sf --max-time 5 "$TG_METRICS_URL" | grep names_total)"
 
 dump=$("$TG_BIN" dump --pin-dir "$TG_PIN" --by tenant --format json 2>/dev/null) ||
 	tg_fail "dump --by tenant failed"

@@ -389,6 +389,9 @@ int metrics_collected(struct metrics *m, const struct usage_list *l,
 	m->h.insert_failures = s->stats[TG_STAT_PEER_FULL];
 	m->h.http_desync = s->stats[TG_STAT_HTTP_DESYNC];
 	m->h.http_other = s->stats[TG_STAT_HTTP_OTHER];
+	m->h.name_unmatched = s->stats[TG_STAT_NAME_UNMATCHED];
+	m->h.name_switch = s->stats[TG_STAT_NAME_SWITCH];
+	m->h.name_lost = s->stats[TG_STAT_NAME_LOST];
 	m->h.limbo = s->slots_limbo;
 	m->h.reclaimed = s->clock.reclaimed;
 	m->h.free = s->slots_free;
@@ -785,6 +788,19 @@ static void render_meter(struct buf *b, const struct metrics *m)
 	       "%llu\n", (unsigned long long)h->http_other);
 	put(b, "tollgate_calls_uncounted_sockets_total{reason=\"desync\"} "
 	       "%llu\n", (unsigned long long)h->http_desync);
+	family(b, "tollgate_names_total", "counter",
+	       "Names read on ports with host entries, by outcome: "
+	       "\"unmatched\" (no host matched: the port's service; "
+	       "'tollgate dump --unmatched' lists them), \"switched\" (a "
+	       "request moved its connection to another service), \"lost\" "
+	       "(an HTTP/2 request whose :authority could not be followed: "
+	       "the connection's service)." RESET_NOTE);
+	put(b, "tollgate_names_total{outcome=\"unmatched\"} %llu\n",
+	    (unsigned long long)h->name_unmatched);
+	put(b, "tollgate_names_total{outcome=\"switched\"} %llu\n",
+	    (unsigned long long)h->name_switch);
+	put(b, "tollgate_names_total{outcome=\"lost\"} %llu\n",
+	    (unsigned long long)h->name_lost);
 	family(b, "tollgate_overflow_transmit_bytes_total", "counter",
 	       "IP bytes sent that the kernel counted in an overflow bucket, "
 	       "by role and reason: \"no_slot\" (no free peer slot: kept by "

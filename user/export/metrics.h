@@ -67,6 +67,9 @@ struct metrics_health {
 	__u64 insert_failures;		/* TG_STAT_PEER_FULL */
 	__u64 http_desync;		/* TG_STAT_HTTP_DESYNC */
 	__u64 http_other;		/* TG_STAT_HTTP_OTHER */
+	__u64 name_unmatched;		/* TG_STAT_NAME_UNMATCHED */
+	__u64 name_switch;		/* TG_STAT_NAME_SWITCH */
+	__u64 name_lost;		/* TG_STAT_NAME_LOST */
 	struct tg_counters overflow[TG_NR_ROLES][OVF_NR];
 	bool have_progs;
 	struct meter_prog_stat progs[METER_NR_PROGS];
