@@ -7,17 +7,21 @@
 #
 # The client namespace owns a routed /14 (a local route), and manyconn
 # opens connections from as many distinct addresses, one request each, in
-# rounds of 4,064 (16 at a time, TG_RECLAIM_CONC) until the kills are done,
-# against an agent with 256 peer slots (TG_RECLAIM_MAX_PEERS) that
-# reclaims a slot after 1 s of quiet and collects every second: far more
-# peers than slots, so slots are marked LIMBO, waited on, booked and freed
-# all the time. While the load runs, the agent is killed with SIGKILL 1-4 s
-# after each start, 5 to 8 times (TG_RECLAIM_KILLS fixes the number), and
-# started again on the same pins and ledger: between any two steps of a
-# reclaim, and of a commit. How many slots were USED and LIMBO in tg_slot
-# right before each kill is logged. The instants and the number of kills
-# come from the seed TG_SEED (default: the time), printed first; TG_SEED=N
-# replays them.
+# rounds of 4,064 (16 at a time, TG_RECLAIM_CONC) until the kills are
+# done. Each client closes its connection once the answer is read
+# (manyconn -k): a connection the gateway closed first would leave its
+# socket in TIME-WAIT, and an acknowledgement that a client held up by the
+# load sends after its own FIN would reach that socket, where no cgroup
+# program sees it, though the veth counts it. The agent has 256 peer
+# slots (TG_RECLAIM_MAX_PEERS), reclaims a slot after 1 s of quiet and
+# collects every second: far more peers than slots, so slots are marked
+# LIMBO, waited on, booked and freed all the time. While the load runs,
+# the agent is killed with SIGKILL 1-4 s after each start, 5 to 8 times
+# (TG_RECLAIM_KILLS fixes the number), and started again on the same pins
+# and ledger: between any two steps of a reclaim, and of a commit. How
+# many slots were USED and LIMBO in tg_slot right before each kill is
+# logged. The instants and the number of kills come from the seed TG_SEED
+# (default: the time), printed first; TG_SEED=N replays them.
 #
 # One tenant, acme: frontend port TG_GW_PORT, backend "origin" at TG_BE4.
 # After the load, with gw idle and the links quiet, the last agent books
@@ -94,7 +98,7 @@ load()
 
 	while [ ! -e "$TG_TMP/stop" ]; do
 		base=10.$((204 + r / 16 % 4)).$((r % 16 * 16)).0
-		out=$(timeout 120 ip netns exec "$TG_NS_CL" "$TG_MANYCONN" \
+		out=$(timeout 120 ip netns exec "$TG_NS_CL" "$TG_MANYCONN" -k \
 			"$base" "$ROUND" "$CONC" "$TG_GWC4:$TG_GW_PORT" /f) || {
 			echo "round $r from $base: ${out:-timed out}"
 			return 1
