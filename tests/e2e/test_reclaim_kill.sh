@@ -18,9 +18,10 @@
 # LIMBO, waited on, booked and freed all the time. While the load runs,
 # the agent is killed with SIGKILL 1-4 s after each start, 5 to 8 times
 # (TG_RECLAIM_KILLS fixes the number), and started again on the same pins
-# and ledger: between any two steps of a reclaim, and of a commit. How
-# many slots were USED and LIMBO in tg_slot right before each kill is
-# logged. The instants and the number of kills come from the seed TG_SEED
+# and ledger: between any two steps of a reclaim, and of a commit. Every
+# second kill, after its random instant, also waits until tg_slot shows
+# slots LIMBO; how many slots were USED and LIMBO right before each kill
+# is logged, and at least one kill must have found some LIMBO. The instants and the number of kills come from the seed TG_SEED
 # (default: the time), printed first; TG_SEED=N replays them.
 #
 # One tenant, acme: frontend port TG_GW_PORT, backend "origin" at TG_BE4.
@@ -88,6 +89,13 @@ slots_in()
 		jq --argjson s "$1" '[.[].formatted.value.state | select(. == $s)] | length'
 }
 
+# True when slots are LIMBO now; their number in limbo.
+limbo_now()
+{
+	limbo=$(slots_in 2)
+	[ "${limbo:-0}" -gt 0 ]
+}
+
 # The load: rounds of ROUND clients, each round from the next ROUND
 # addresses of the /14 (16 /24s; after 64 rounds the first come again),
 # until the file stop appears; one "ok N failed F bytes B" line a round.
@@ -120,17 +128,28 @@ for ((k = 1; k <= KILLS; k++)); do
 	# Not a stand-in: a random instant in the agent's life is the point.
 	sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
 	used=$(slots_in 1)
-	limbo=$(slots_in 2)
+	when="$ms ms after the start"
+	if ((k % 2 == 0)); then
+		# Every second kill also waits for slots being reclaimed, so
+		# that some kills surely come between the steps.
+		tg_wait_for 10 "LIMBO slots in tg_slot" limbo_now &&
+			when+=", then as soon as slots were LIMBO" ||
+			when+=", no slot LIMBO within 10 s"
+	else
+		limbo_now
+	fi
 	tg_agent_stop KILL
 	[ "$TG_AGENT_RC" -eq 137 ] ||
 		tg_fail "kill $k: the agent ended with status $TG_AGENT_RC, not by SIGKILL"
 	[ "${limbo:-0}" -gt 0 ] && limbo_kills=$((limbo_kills + 1))
-	tg_log "kill $k: SIGKILL $ms ms after the start, slots just before: ${used:-?} used, ${limbo:-?} LIMBO; $(tg_ledger_sums | awk '{ printf "ledger in %d B, out %d B", $1, $3 }')"
+	tg_log "kill $k: SIGKILL $when; slots just before: ${used:-?} used, ${limbo:-?} LIMBO; $(tg_ledger_sums | awk '{ printf "ledger in %d B, out %d B", $1, $3 }')"
 	tg_agent_start "${AGENT_ARGS[@]}"
 	line=$(grep -m1 'slots: .* left being reclaimed' "$TG_AGENT_LOG")
 	[ -z "$line" ] || tg_log "    restarted: ${line#*: }"
 done
 tg_log "$limbo_kills of $KILLS kills with slots LIMBO just before"
+[ "$limbo_kills" -gt 0 ] ||
+	tg_fail "premise: no kill found slots being reclaimed (LIMBO)"
 
 touch "$TG_TMP/stop"
 wait "$load_pid" ||
