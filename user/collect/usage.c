@@ -142,6 +142,7 @@ static const struct tg_counters *source_at(const struct snapshot *s, size_t i,
 	if (i < s->nr_peers) {
 		src->kind = USAGE_PEER;
 		src->gen = s->peers[i].gen;
+		src->slot = s->peers[i].slot;
 		src->key = s->peers[i].key;
 		*bank = s->peers[i].bank;
 		return &s->peers[i].c;
