@@ -76,8 +76,9 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 BPFTEST_SRCS := $(wildcard tests/bpf/test_*.c)
 BPFTEST_BINS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/%,$(BPFTEST_SRCS))
 TEST_LIBS := $(LIBS) -lcmocka
-# Helpers the end-to-end tests run: a client from many addresses.
-E2E_HELPERS := $(OUTPUT)/tests/manyconn
+# Helpers the end-to-end tests run: a client from many addresses, a
+# reader of counters at an instant.
+E2E_HELPERS := $(OUTPUT)/tests/manyconn $(OUTPUT)/tests/readat
 
 ifeq ($(V),1)
 	Q =
@@ -240,6 +241,10 @@ $(BIN): $(USER_OBJS)
 	$(Q)$(CC) $(ALL_CFLAGS) $^ $(ALL_LDFLAGS) $(LIBS) -o $@
 
 $(OUTPUT)/tests/manyconn: tests/e2e/manyconn.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@
+
+$(OUTPUT)/tests/readat: tests/e2e/readat.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@
 
