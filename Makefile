@@ -27,6 +27,8 @@ DEPS_RUN := tzdata
 DEPS_TEST := libcmocka-dev iproute2 ethtool jq iperf3 nginx-light wrk curl \
 	     socat procps kmod tcpdump prometheus openssl python3 \
 	     postgresql-15 util-linux
+# zic, which makes test_midnight.sh a time zone of its own.
+DEPS_TEST += libc-bin
 # make test-deploy: the unit's score, the man page, the package, the manifest.
 DEPS_TEST += systemd groff-base dpkg-dev python3-yaml
 # make fuzz: the references the HTTP request counter is fuzzed against.
