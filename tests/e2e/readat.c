@@ -57,6 +57,7 @@ int main(int argc, char **argv)
 {
 	uint64_t from, to, step, at, *rows = NULL, *r;
 	size_t nf, cols, nr = 0, cap = 0, i, j;
+	struct sched_param rt = {.sched_priority = 1};
 	struct timespec until;
 	char *end;
 	int *fds;
@@ -89,10 +90,11 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (sched_setscheduler(0, SCHED_FIFO, &(struct sched_param){
-					      .sched_priority = 1 }))
-		fprintf(stderr, "readat: not a real-time task (%s): readings "
-				"may come late\n", strerror(errno));
+	if (sched_setscheduler(0, SCHED_FIFO, &rt))
+		fprintf(stderr,
+			"readat: not a real-time task (%s): "
+			"readings may come late\n",
+			strerror(errno));
 	for (at = from; at < to;) {
 		until.tv_sec = at / 1000000000ull;
 		until.tv_nsec = at % 1000000000ull;
@@ -111,8 +113,10 @@ int main(int argc, char **argv)
 		r[0] = now_ns();
 		for (i = 0; i < nf; i++)
 			if (read_num(fds[i], &r[i + 2])) {
-				fprintf(stderr, "readat: cannot read a number "
-						"from '%s'\n", argv[i + 4]);
+				fprintf(stderr,
+					"readat: cannot read a number "
+					"from '%s'\n",
+					argv[i + 4]);
 				return 1;
 			}
 		r[1] = now_ns();
@@ -125,7 +129,8 @@ int main(int argc, char **argv)
 	for (j = 0; j < nr; j++) {
 		r = rows + j * cols;
 		for (i = 0; i < cols; i++)
-			printf("%s%llu", i ? " " : "", (unsigned long long)r[i]);
+			printf("%s%llu", i ? " " : "",
+			       (unsigned long long)r[i]);
 		putchar('\n');
 	}
 	return fflush(stdout) ? 1 : 0;
