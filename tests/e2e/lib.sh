@@ -189,6 +189,8 @@ tg_kill_pid()
 	local pid=$1 i
 
 	kill -TERM "$pid" 2>/dev/null || return 0
+	# A stopped process (SIGSTOP) acts on TERM once continued.
+	kill -CONT "$pid" 2>/dev/null
 	for i in $(seq 50); do
 		kill -0 "$pid" 2>/dev/null || return 0
 		sleep 0.1
