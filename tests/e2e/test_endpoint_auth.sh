@@ -79,7 +79,7 @@ t0=$(date +%s.%N)
 while kill -0 "$fpid" 2>/dev/null; do
 	curl -s --max-time 5 -o /dev/null -w '%{http_code} %{time_total}\n' \
 		-u prom:s3cret "$url" >>"$TG_TMP/good.log"
-	sleep 0.2
+	sleep 0.2	# the good scraper's pace: not a condition
 done
 c1=$(cpu)
 t1=$(date +%s.%N)

@@ -45,7 +45,7 @@ for _ in $(seq 10); do
 	[ "$fds" -gt "$fds_max" ] && fds_max=$fds
 	probes=$((probes + 1))
 	page=$(curl -s --max-time 3 "$url") && answered=$((answered + 1))
-	sleep 1
+	sleep 1	# paces the probes over the flood: not a condition
 done
 c1=$(last_collection)
 wait "$fpid"

@@ -168,7 +168,7 @@ tg_phase()
 		[ "$mem" -gt "$peak" ] && peak=$mem
 		scrape --max-time 2 -o /dev/null -w '%{http_code} %{time_total}\n' \
 			>>"$TG_TMP/probe.$name.log"
-		sleep 0.5
+		sleep 0.5	# paces the probes: not a condition
 	done
 	t1=$(date +%s)
 	wait "$pid"
