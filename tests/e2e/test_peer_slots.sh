@@ -59,7 +59,7 @@ clients()
 {
 	local out
 
-	out=$(timeout 120 ip netns exec "$TG_NS_CL" "$TG_MANYCONN" "$1" "$2" 4 \
+	out=$(timeout 120 ip netns exec "$TG_NS_CL" "$TG_MANYCONN" -k "$1" "$2" 4 \
 		"$TG_GWC4:$TG_GW_PORT" /f) || tg_die "manyconn: ${out:-timed out}"
 	tg_log "manyconn $1 $2: $out"
 }
