@@ -445,6 +445,24 @@ tg_backend_ns_add()
 	TG_EXTRA_PEERS+=("$ns $bedev")
 }
 
+# tg_clients_prefix NET: clients at every address of the IPv4 prefix NET,
+# for TG_MANYCONN (tests/e2e/manyconn.c: each connection from an address
+# of its own). NET is local in cl and routed there from gw; cl has room
+# for a TIME_WAIT socket per address, gw's listeners for long queues.
+# Call after tg_topology_setup.
+tg_clients_prefix()
+{
+	TG_MANYCONN=$(pwd)/.output/tests/manyconn
+	[ -x "$TG_MANYCONN" ] ||
+		tg_die "no $TG_MANYCONN: run 'make test-build' first"
+	ip -n "$TG_NS_CL" route add local "$1" dev lo &&
+		ip -n "$TG_NS_GW" route add "$1" via "$TG_CL4" dev "$TG_DEV_GWC" ||
+		tg_die "cannot route $1 to cl"
+	ip netns exec "$TG_NS_CL" sysctl -qw net.ipv4.tcp_max_tw_buckets=400000 &&
+		ip netns exec "$TG_NS_GW" sysctl -qw net.core.somaxconn=4096 ||
+		tg_die "cannot make room for clients at $1"
+}
+
 # ---------------------------------------------------------------------------
 # cgroup and agent
 

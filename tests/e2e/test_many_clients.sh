@@ -31,19 +31,9 @@ GLOBEX_PORT=8084
 NET=10.204.0.0/14
 
 tg_init nginx curl
-TG_MANYCONN=$(pwd)/.output/tests/manyconn
-[ -x "$TG_MANYCONN" ] || tg_die "no $TG_MANYCONN: run 'make test-build' first"
 tg_topology_setup
 tg_cgroup_setup
-
-# The clients' prefix: local in cl, routed to cl from gw.
-ip -n "$TG_NS_CL" route add local "$NET" dev lo &&
-	ip -n "$TG_NS_GW" route add "$NET" via "$TG_CL4" dev "$TG_DEV_GWC" ||
-	tg_die "cannot route $NET to cl"
-# 100,000 client sockets in TIME-WAIT on cl's side, one per address; and
-# room for them in gw's accept queue.
-ip netns exec "$TG_NS_CL" sysctl -qw net.ipv4.tcp_max_tw_buckets=400000
-ip netns exec "$TG_NS_GW" sysctl -qw net.core.somaxconn=4096
+tg_clients_prefix "$NET"
 
 cfg=$TG_TMP/tollgate.yaml
 cat >"$cfg" <<EOF

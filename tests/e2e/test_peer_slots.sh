@@ -31,13 +31,9 @@ NET=10.204.0.0/16
 SLOTS=8
 
 tg_init nginx curl
-TG_MANYCONN=$(pwd)/.output/tests/manyconn
-[ -x "$TG_MANYCONN" ] || tg_die "no $TG_MANYCONN: run 'make test-build' first"
 tg_topology_setup
 tg_cgroup_setup
-ip -n "$TG_NS_CL" route add local "$NET" dev lo &&
-	ip -n "$TG_NS_GW" route add "$NET" via "$TG_CL4" dev "$TG_DEV_GWC" ||
-	tg_die "cannot route $NET to cl"
+tg_clients_prefix "$NET"
 
 status()
 {

@@ -44,17 +44,9 @@ KILLS=${TG_RECLAIM_KILLS:-$((5 + RANDOM % 4))}
 
 tg_init nginx curl
 tg_log "seed $SEED (TG_SEED=$SEED replays it): $KILLS kills"
-TG_MANYCONN=$(pwd)/.output/tests/manyconn
-[ -x "$TG_MANYCONN" ] || tg_die "no $TG_MANYCONN: run 'make test-build' first"
 tg_topology_setup
 tg_cgroup_setup
-
-# The clients' prefix: local in cl, routed to cl from gw.
-ip -n "$TG_NS_CL" route add local "$NET" dev lo &&
-	ip -n "$TG_NS_GW" route add "$NET" via "$TG_CL4" dev "$TG_DEV_GWC" ||
-	tg_die "cannot route $NET to cl"
-# A client socket in TIME-WAIT on cl's side per address.
-ip netns exec "$TG_NS_CL" sysctl -qw net.ipv4.tcp_max_tw_buckets=400000
+tg_clients_prefix "$NET"
 
 cfg=$TG_TMP/tollgate.yaml
 cat >"$cfg" <<EOF
