@@ -27,6 +27,8 @@ DEPS_RUN := tzdata
 DEPS_TEST := libcmocka-dev iproute2 ethtool jq iperf3 nginx-light wrk curl \
 	     socat procps kmod tcpdump prometheus openssl python3 \
 	     postgresql-15 util-linux
+# zic, which makes test_midnight.sh a time zone of its own.
+DEPS_TEST += libc-bin
 # make test-deploy: the unit's score, the man page, the package, the manifest.
 DEPS_TEST += systemd groff-base dpkg-dev python3-yaml
 # make fuzz: the references the HTTP request counter is fuzzed against.
@@ -76,8 +78,9 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 BPFTEST_SRCS := $(wildcard tests/bpf/test_*.c)
 BPFTEST_BINS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/%,$(BPFTEST_SRCS))
 TEST_LIBS := $(LIBS) -lcmocka
-# Helpers the end-to-end tests run: a client from many addresses.
-E2E_HELPERS := $(OUTPUT)/tests/manyconn
+# Helpers the end-to-end tests run: a client from many addresses, a
+# reader of counters at an instant.
+E2E_HELPERS := $(OUTPUT)/tests/manyconn $(OUTPUT)/tests/readat
 
 ifeq ($(V),1)
 	Q =
@@ -240,6 +243,10 @@ $(BIN): $(USER_OBJS)
 	$(Q)$(CC) $(ALL_CFLAGS) $^ $(ALL_LDFLAGS) $(LIBS) -o $@
 
 $(OUTPUT)/tests/manyconn: tests/e2e/manyconn.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@
+
+$(OUTPUT)/tests/readat: tests/e2e/readat.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@
 

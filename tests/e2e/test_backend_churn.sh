@@ -35,8 +35,6 @@ INTRA=10.220.0.0/16
 PUB=198.51.100.0/24
 
 tg_init nginx curl
-TG_MANYCONN=$(pwd)/.output/tests/manyconn
-[ -x "$TG_MANYCONN" ] || tg_die "no $TG_MANYCONN: run 'make test-build' first"
 tg_topology_setup
 tg_backend_ns_add intra 10.221.0.1 10.221.0.2 30
 tg_backend_ns_add pub 10.222.0.1 10.222.0.2 30
@@ -45,15 +43,12 @@ tg_cgroup_setup
 
 # The clients' prefix, local in cl; the backends' prefixes, local in
 # their namespaces; gw routes each to its link.
-ip -n "$TG_NS_CL" route add local "$NET" dev lo &&
-	ip -n "$TG_NS_GW" route add "$NET" via "$TG_CL4" dev "$TG_DEV_GWC" &&
-	ip -n "$NS_INTRA" route add local "$INTRA" dev lo &&
+tg_clients_prefix "$NET"
+ip -n "$NS_INTRA" route add local "$INTRA" dev lo &&
 	ip -n "$TG_NS_GW" route add "$INTRA" via 10.221.0.2 dev gw-intra &&
 	ip -n "$NS_PUB" route add local "$PUB" dev lo &&
 	ip -n "$TG_NS_GW" route add "$PUB" via 10.222.0.2 dev gw-pub ||
-	tg_die "cannot route the prefixes"
-ip netns exec "$TG_NS_CL" sysctl -qw net.ipv4.tcp_max_tw_buckets=400000
-ip netns exec "$TG_NS_GW" sysctl -qw net.core.somaxconn=4096
+	tg_die "cannot route the backends' prefixes"
 
 cfg=$TG_TMP/tollgate.yaml
 cat >"$cfg" <<EOF

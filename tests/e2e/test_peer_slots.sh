@@ -31,13 +31,9 @@ NET=10.204.0.0/16
 SLOTS=8
 
 tg_init nginx curl
-TG_MANYCONN=$(pwd)/.output/tests/manyconn
-[ -x "$TG_MANYCONN" ] || tg_die "no $TG_MANYCONN: run 'make test-build' first"
 tg_topology_setup
 tg_cgroup_setup
-ip -n "$TG_NS_CL" route add local "$NET" dev lo &&
-	ip -n "$TG_NS_GW" route add "$NET" via "$TG_CL4" dev "$TG_DEV_GWC" ||
-	tg_die "cannot route $NET to cl"
+tg_clients_prefix "$NET"
 
 status()
 {
@@ -59,7 +55,7 @@ clients()
 {
 	local out
 
-	out=$(timeout 120 ip netns exec "$TG_NS_CL" "$TG_MANYCONN" "$1" "$2" 4 \
+	out=$(timeout 120 ip netns exec "$TG_NS_CL" "$TG_MANYCONN" -k "$1" "$2" 4 \
 		"$TG_GWC4:$TG_GW_PORT" /f) || tg_die "manyconn: ${out:-timed out}"
 	tg_log "manyconn $1 $2: $out"
 }
