@@ -32,12 +32,14 @@
 #ifndef TOLLGATE_BYTES_BPF_H
 #define TOLLGATE_BYTES_BPF_H
 
-#include "maps.bpf.h"
-#include "parse.bpf.h"
-
 #define SK_PASS 1
 #define AF_INET 2
 #define AF_INET6 10
+
+#include "maps.bpf.h"
+#include "parse.bpf.h"
+#include "slots.bpf.h"
+#include "names.bpf.h"
 
 /*
  * The protocol whose connected sockets never change peer, and so take the
@@ -60,240 +62,6 @@
 #ifndef TG_BENCH_STOP
 #define TG_BENCH_STOP 0
 #endif
-
-static __always_inline void count(struct tg_counters *c, bool out,
-				  __u64 bytes, __u64 packets)
-{
-	if (out) {
-		__sync_fetch_and_add(&c->bytes_out, bytes);
-		__sync_fetch_and_add(&c->packets_out, packets);
-	} else {
-		__sync_fetch_and_add(&c->bytes_in, bytes);
-		__sync_fetch_and_add(&c->packets_in, packets);
-	}
-}
-
-/* When a packet or a call happens: the bank of its day, and the reclaim
- * epoch it may trust a cached slot of. */
-struct tg_now {
-	__u32 bank;
-	__u32 epoch;
-};
-
-/*
- * Read the clock at @t (CLOCK_MONOTONIC ns): the latest day of tg_clock
- * that has started. Most packets fall before the next midnight, so the
- * first comparison decides.
- */
-static __always_inline void now_at(struct tg_now *n, __u64 t)
-{
-	struct tg_clock *c;
-	__u32 zero = 0, i;
-
-	n->bank = 0;
-	n->epoch = 0;
-	c = bpf_map_lookup_elem(&tg_clock, &zero);
-	if (!c)
-		return;
-	n->epoch = c->epoch;
-	i = 0;
-#pragma unroll
-	for (int d = 1; d < TG_NR_DAYS; d++) {
-		if (!c->day_ns[d] || t < c->day_ns[d])
-			break;
-		i = d;
-	}
-	n->bank = (c->day0 + i) % TG_NR_BANKS;
-}
-
-/*
- * The clock of a packet: the coarse monotonic clock, a few milliseconds
- * of resolution but no more than a read of a cached time, for it is on
- * every packet. The tracing programs may not read the coarse clock; they
- * read the precise one (now_at(n, bpf_ktime_get_ns())), of the same base.
- */
-static __always_inline void now_of(struct tg_now *n)
-{
-	now_at(n, bpf_ktime_get_coarse_ns());
-}
-
-/* Bank @bank of @v; a constant index for the verifier. */
-static __always_inline struct tg_counters *bank_of(struct tg_banked *v,
-						   __u32 bank)
-{
-	return &v->b[bank & (TG_NR_BANKS - 1)];
-}
-_Static_assert((TG_NR_BANKS & (TG_NR_BANKS - 1)) == 0,
-	       "banks are a power of two");
-
-/* A new bucket's counters. */
-static const struct tg_banked zero_banked = {};
-
-/*
- * The overflow bucket of @key's billing key (its frontend or backend port,
- * protocol and service), made on first use; the role's last-resort bucket
- * when tg_overflow has no room. NULL only if the maps are gone.
- */
-static __noinline struct tg_banked *bill_bucket(const struct tg_peer_key *key)
-{
-	struct tg_bill_key k = {
-		.port = key->port,
-		.proto = key->proto,
-		.role = key->role,
-		.svc = key->svc,
-	};
-	struct tg_banked *v;
-	__u32 role = key->role;
-
-	v = bpf_map_lookup_elem(&tg_overflow, &k);
-	if (v)
-		return v;
-	/* From global data: 160 bytes on this stack would not fit beside
-	 * the callers'. */
-	bpf_map_update_elem(&tg_overflow, &k, &zero_banked, BPF_NOEXIST);
-	v = bpf_map_lookup_elem(&tg_overflow, &k);
-	if (v)
-		return v;
-	stat_inc(TG_STAT_BILL_FULL);
-	return bpf_map_lookup_elem(&tg_ovf_role, &role);
-}
-
-/* The last-resort bucket of @role (TG_ROLE_NONE: no full socket). */
-static __always_inline void count_role(__u32 role, const struct tg_now *n,
-				       bool out, __u64 bytes, __u64 packets)
-{
-	struct tg_banked *v = bpf_map_lookup_elem(&tg_ovf_role, &role);
-
-	if (v)
-		count(bank_of(v, n->bank), out, bytes, packets);
-}
-
-/*
- * Slot of @key in tg_peer_cnt plus one, inserting the key if it is new, or
- * TG_SLOT_OVERFLOW when there is no room. A new slot is one never handed
- * out (next_slot) or one user space reclaimed (tg_free), zeroed either
- * way; it is claimed in tg_slot before its key goes into the hash, so that
- * a slot counted into always names its peer. Two CPUs racing to insert the
- * same key both claim a slot; the loser gives its own back.
- */
-static __always_inline __u32 peer_slot(struct tg_peer_key *key)
-{
-	struct tg_meta *meta;
-	struct tg_slot *s;
-	__u32 zero = 0, slot, *v;
-	__u64 next;
-
-	v = bpf_map_lookup_elem(&tg_peer_idx, key);
-	if (v)
-		return *v + 1;
-
-	meta = bpf_map_lookup_elem(&tg_meta, &zero);
-	if (!meta)
-		return TG_SLOT_OVERFLOW;
-	next = meta->next_slot < max_peers ?
-		       __sync_fetch_and_add(&meta->next_slot, 1) : max_peers;
-	if (next < max_peers)
-		slot = next;
-	else if (bpf_map_pop_elem(&tg_free, &slot))
-		goto full;
-	s = bpf_map_lookup_elem(&tg_slot, &slot);
-	if (!s)
-		goto full;
-	s->key = *key;
-	s->since_ns = bpf_ktime_get_coarse_ns();
-	__sync_fetch_and_add(&s->gen, 1);
-	s->state = TG_SLOT_USED;
-	if (!bpf_map_update_elem(&tg_peer_idx, key, &slot, BPF_NOEXIST))
-		return slot + 1;
-	s->state = TG_SLOT_FREE;
-	bpf_map_push_elem(&tg_free, &slot, 0);
-	v = bpf_map_lookup_elem(&tg_peer_idx, key);
-	if (v)
-		return *v + 1;
-full:
-	stat_inc(TG_STAT_PEER_FULL);
-	return TG_SLOT_OVERFLOW;
-}
-
-static __always_inline bool key_eq(const struct tg_peer_key *a,
-				   const struct tg_peer_key *b)
-{
-	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
-	int i;
-
-	for (i = 0; i < sizeof(*a) / 4; i++)
-		if (x[i] != y[i])
-			return false;
-	return true;
-}
-
-/* The counters of slot @slot (plus one), or of @key's overflow bucket,
- * in the bank of @n. */
-static __always_inline struct tg_banked *peer_counters(__u32 slot,
-							const struct tg_peer_key *key)
-{
-	struct tg_banked *v = NULL;
-	__u32 idx = slot - 1;
-
-	if (slot != TG_SLOT_OVERFLOW && slot != 0)
-		v = bpf_map_lookup_elem(&tg_peer_cnt, &idx);
-	return v ? v : bill_bucket(key);
-}
-
-static __always_inline void count_slot(__u32 slot,
-				       const struct tg_peer_key *key,
-				       const struct tg_now *n, bool out,
-				       __u64 bytes, __u64 packets)
-{
-	struct tg_banked *v = peer_counters(slot, key);
-
-	if (v)
-		count(bank_of(v, n->bank), out, bytes, packets);
-}
-
-/* The slot (plus one) @key holds now, or TG_SLOT_OVERFLOW. Never makes
- * one. */
-static __always_inline __u32 slot_of(const struct tg_peer_key *key)
-{
-	__u32 *cur = bpf_map_lookup_elem(&tg_peer_idx, key);
-
-	return cur ? *cur + 1 : TG_SLOT_OVERFLOW;
-}
-
-/*
- * Add @calls to the peer @key of a socket that cached slot @slot in epoch
- * @epoch: the slot while the epoch holds; else the peer's slot now, or
- * its overflow bucket. Calls are counted where the peer's bytes are, in
- * the bank of the day they are read on.
- */
-static __always_inline void peer_add_calls(const struct tg_peer_key *key,
-					   __u32 slot, __u32 epoch,
-					   __u64 calls)
-{
-	struct tg_banked *v;
-	struct tg_now n;
-
-	now_at(&n, bpf_ktime_get_ns());
-	if (epoch != n.epoch)
-		slot = slot_of(key);
-	v = peer_counters(slot, key);
-	if (v)
-		__sync_fetch_and_add(&bank_of(v, n.bank)->calls, calls);
-}
-
-/*
- * Count a packet of peer @key that no metered socket sends or receives any
- * more (a reset the kernel answers for a socket gone, a segment of a
- * closing or TIME_WAIT connection): into the peer's slot when it has one,
- * else its billing key's bucket, in the bank of @n. Never makes a slot: the
- * socket that would cache it is gone.
- */
-static __always_inline void count_key(const struct tg_peer_key *key,
-				      const struct tg_now *n, bool out,
-				      __u64 bytes, __u64 packets)
-{
-	count_slot(slot_of(key), key, n, out, bytes, packets);
-}
 
 /* A TCP or UDP socket on an ephemeral port was opened by this host. */
 static __always_inline __u8 role_from_port(__u32 proto, __u16 local_port)
@@ -396,6 +164,8 @@ static __always_inline void peer_key(struct tg_peer_key *key,
 	}
 	key->role = role;
 	key->port = role == TG_ROLE_CLIENT ? lport : rport;
+	/* A client connection's bytes go to the service it named. */
+	key->svc = role == TG_ROLE_CLIENT ? st->svc : 0;
 }
 
 /*
@@ -575,7 +345,7 @@ static __noinline int meter_bare(struct __sk_buff *skb, struct bpf_sock *sk,
  * cached slot of an older epoch. Finds the peer from the headers, and the
  * peer's slot: the one the socket cached when the peer is the same as
  * last time and the epoch has not changed, else from the peer hash. @st is
- * the socket's storage, NULL when it has none yet.
+ * the socket's storage.
  */
 static __noinline int meter_slow(struct __sk_buff *skb, struct bpf_sock *sk,
 				 struct tg_sock *st, bool out)
@@ -589,11 +359,6 @@ static __noinline int meter_slow(struct __sk_buff *skb, struct bpf_sock *sk,
 	/* The epoch before the lookup: a slot found now is cached with an
 	 * epoch no newer than the hash it came from. */
 	now_of(&n);
-	if (!st) {
-		st = sock_storage(sk);
-		if (!st)
-			return meter_bare(skb, sk, out);
-	}
 	if (!st->cookie)
 		sock_init(st, sk, skb);
 
@@ -605,6 +370,21 @@ static __noinline int meter_slow(struct __sk_buff *skb, struct bpf_sock *sk,
 	if (is_gso(skb))
 		bytes = wire(skb, &pkt, &packets);
 	peer_key(&key, &pkt, st, st->role, out);
+
+	/* A connection whose service is not known yet holds its bytes;
+	 * the listener, its handshakes' (names.bpf.h). */
+	if (names_wait_packet(st, out, bytes, packets))
+		return SK_PASS;
+	if (st->role == TG_ROLE_CLIENT && sk->state == BPF_TCP_LISTEN &&
+	    calls_on && pkt.ok && pkt.has_ports &&
+	    pkt.proto == IPPROTO_TCP && names_on_port(key.port) &&
+	    stash_add(&key, out ? pkt.dport : pkt.sport, out, bytes,
+		      packets)) {
+		count(&st->c, out, bytes, packets);
+		if (!out)
+			heard_note(skb, &pkt);
+		return SK_PASS;
+	}
 
 	slot = st->peer_slot;
 	if (!slot || st->peer_epoch != n.epoch || !key_eq(&key, &st->peer)) {
@@ -652,9 +432,11 @@ static __always_inline int meter(struct __sk_buff *skb, bool out)
 		return SK_PASS;
 
 	/* Fast path: connected TCP socket, peer slot cached in this
-	 * epoch. */
+	 * epoch, for the service the socket counts under (a request may
+	 * have moved it to another). */
 	st = bpf_sk_storage_get(&tg_sock, sk, 0, 0);
-	if (st && (st->flags & TG_SOCK_PEER_FIXED)) {
+	if (st && (st->flags & TG_SOCK_PEER_FIXED) &&
+	    st->peer.svc == st->svc) {
 		if (TG_BENCH_STOP == 2)
 			return SK_PASS;
 		now_of(&n);
@@ -667,6 +449,11 @@ static __always_inline int meter(struct __sk_buff *skb, bool out)
 			return SK_PASS;
 		}
 	}
+	/* Not from meter_slow(): the two subprograms' stacks would add up. */
+	if (!st)
+		st = sock_storage(sk);
+	if (!st)
+		return meter_bare(skb, sk, out);
 	return meter_slow(skb, sk, st, out);
 }
 
@@ -692,6 +479,9 @@ static __always_inline int sockops_role(struct bpf_sock_ops *skops)
 		if (heard)
 			heard->ns = 0;
 		break;
+	case BPF_SOCK_OPS_STATE_CB:
+		names_close(skops);
+		return 1;
 	case BPF_SOCK_OPS_TCP_CONNECT_CB:
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
 		role = TG_ROLE_BACKEND;
@@ -711,12 +501,16 @@ static __always_inline int sockops_role(struct bpf_sock_ops *skops)
 	 * that a later one does not take up its stream in the middle). */
 	if (skops->op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB && calls_on)
 		st->flags |= TG_SOCK_CALLS;
-	if (st->role == role)
-		return 1;
-	st->role = role;
-	st->flags &= ~(TG_SOCK_ROLE_INFERRED | TG_SOCK_PEER_FIXED);
-	st->peer_slot = 0;
-	st->peer_epoch = 0;
+	if (st->role != role) {
+		st->role = role;
+		st->flags &= ~(TG_SOCK_ROLE_INFERRED | TG_SOCK_PEER_FIXED);
+		st->peer_slot = 0;
+		st->peer_epoch = 0;
+	}
+	/* Its service, when the port's services have hosts: from the
+	 * first name its stream carries. */
+	if (skops->op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB && calls_on)
+		names_accept(skops, st);
 	return 1;
 }
 

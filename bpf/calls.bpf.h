@@ -65,8 +65,11 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "http.h"
+#include "names.h"
 #include "bytes.bpf.h"
 #include "maps.bpf.h"
+#include "names.bpf.h"
+#include "slots.bpf.h"
 
 #define MSG_PEEK	0x2
 #define MSG_TRUNC	0x20
@@ -75,12 +78,153 @@
 #define TG_MAX_IOV	8		/* iovecs followed per read */
 
 /* What the parser loop works on: the thread's window, the socket's state,
- * and the direction (a server's requests, or its responses). */
+ * and the direction (a server's requests, or its responses); for a
+ * stream whose names are read (names.bpf.h), the socket and its names. */
 struct seg {
 	struct tg_task *t;
 	struct tg_http *h;
 	int resp;
+	struct tg_sock *st;	/* NULL: no names */
+	struct tg_name_sk *ns;
 };
+
+static __always_inline void count_calls(const struct tg_sock *st, __u64 calls)
+{
+	peer_add_calls(&st->peer, st->peer_slot, st->peer_epoch, calls);
+}
+
+/* Count the calls of the task's run, all of service t->run_svc, on the
+ * socket's peer under that service. */
+static __always_inline void names_flush(struct tg_sock *st, struct tg_task *t)
+{
+	struct tg_peer_key key;
+
+	if (!t->run)
+		return;
+	if (t->run_svc == st->peer.svc) {
+		count_calls(st, t->run);
+	} else {
+		key = st->peer;
+		key.svc = t->run_svc;
+		peer_add_calls(&key, 0, 0, t->run);
+	}
+	t->run = 0;
+}
+
+/*
+ * A request is complete on a stream whose names are read: it is a call of
+ * the service it named (the connection's SNI's when it names none; the
+ * connection's when HTTP/2 lost its :authority). The first request of
+ * the connection settles the service its bytes wait for; a later one
+ * naming another service moves the connection there.
+ */
+static __always_inline void names_call(struct tg_sock *st, struct tg_name_sk *ns,
+				  struct tg_task *t)
+{
+	struct tg_req_names *p = &ns->p;
+	bool named = p->req & TG_REQ_NAMED;
+	__u32 svc;
+
+	if (named) {
+		svc = p->req_svc;
+	} else if (p->req & TG_REQ_LOST) {
+		stat_inc(TG_STAT_NAME_LOST);
+		svc = st->wait ? ns->sni_svc : st->svc;
+	} else {
+		svc = ns->sni_svc;
+	}
+	if (t->run && t->run_svc != svc)
+		names_flush(st, t);
+	t->run_svc = svc;
+	t->run++;
+	if (st->wait) {
+		names_settle(st, svc, bpf_ktime_get_ns());
+	} else if (named && svc != st->svc) {
+		st->svc = svc;
+		stat_inc(TG_STAT_NAME_SWITCH);
+	}
+}
+
+/* A name is complete in the stream (TG_HTTP_EV_NAME): its service; the
+ * SNI's settles the connection's. */
+static __always_inline void names_name(struct tg_sock *st, struct tg_name_sk *ns,
+				  bool sni)
+{
+	__u32 svc = 0;
+
+	if (!names_found(ns, st->peer.port, sni ? TG_UNM_SNI : 0, &svc))
+		return;
+	tg_names_set(&ns->p, svc);
+	if (sni) {
+		ns->sni_svc = svc;
+		names_settle(st, svc, bpf_ktime_get_ns());
+	}
+}
+
+/* A ClientHello ended without SNI: the connection's service is the port's,
+ * unless decrypted requests will name it (tls_request_names). */
+static __always_inline void names_noname(struct tg_sock *st)
+{
+	struct tg_names_cfg *c = names_cfg();
+
+	if (!c || !(c->flags & TG_NAMES_TLS_REQ))
+		names_settle(st, 0, bpf_ktime_get_ns());
+}
+
+/*
+ * The parser loop's step on a stream whose names are read: byte @c, and
+ * what it completes (a name, a call, the ClientHello). Returns 1 when the
+ * loop stops (t->ev says why, if it is an event to count), else 0.
+ *
+ * names_step() and names_skip() are global functions, so that the
+ * verifier checks each once, on its own: inlined into the loop, their
+ * branches would multiply with the loop's states past what it explores.
+ */
+__noinline int names_step(struct tg_task *t, struct tg_http *h,
+			  struct tg_name_sk *ns, struct tg_sock *st, __u32 c)
+{
+	int ev;
+
+	if (!t || !h || !ns || !st)
+		return 1;
+	ev = tg_req_byte(h, &ns->p, c);
+	if (ev & TG_HTTP_EV_NAME) {
+		ev &= ~TG_HTTP_EV_NAME;
+		names_name(st, ns, h->state == TG_HTTP_OTHER);
+	}
+	if (ev == TG_HTTP_EV_CALL) {
+		t->calls++;
+		names_call(st, ns, t);
+		if (h->state != TG_HTTP_DESYNC)
+			return 0;
+		/* A head the server rejects, and the connection with it
+		 * (a bad Content-Length): counted, the rest is lost. */
+		ev = TG_HTTP_EV_DESYNC;
+	}
+	if (ev == TG_HTTP_EV_TLS) {
+		/* its ClientHello is read on: the SNI */
+		t->tflags |= TG_TASK_TLS;
+		return 0;
+	}
+	if (ev == TG_HTTP_EV_NONAME) {
+		names_noname(st);
+		return 1;
+	}
+	if (ev != TG_HTTP_EV_NONE) {
+		t->ev = ev;
+		return 1;
+	}
+	return tg_http_done(h);	/* the SNI read: the rest is ciphertext */
+}
+
+/* tg_req_skip() of @avail bytes: how many need no look. */
+__noinline __u64 names_skip(struct tg_http *h, struct tg_name_sk *ns,
+			    __u64 avail)
+{
+	if (!h || !ns)
+		return 0;
+	return tg_req_skip(h, &ns->p, avail);
+}
 
 #define TG_LF_WORD	0x0a0a0a0a0a0a0a0aULL
 #define TG_ONES		0x0101010101010101ULL
@@ -120,7 +264,8 @@ static long seg_step(__u32 i, void *data)
 
 	if (t->off >= t->seg_len)
 		return 1;
-	n = tg_http_skip(g->h, t->seg_len - t->off);
+	n = g->ns ? names_skip(g->h, g->ns, t->seg_len - t->off) :
+		    tg_http_skip(g->h, t->seg_len - t->off);
 	if (n) {
 		t->off += n;
 		return 0;
@@ -136,14 +281,16 @@ static long seg_step(__u32 i, void *data)
 		t->win_off = t->off;
 		t->win_len = n;
 	}
-	if (tg_http_in_line(g->h, g->resp)) {
+	if (g->ns ? tg_req_in_line(g->h) : tg_http_in_line(g->h, g->resp)) {
 		seg_to_lf(t);
 		if (t->off - t->win_off >= t->win_len)
 			return 0;	/* no LF in the window: the next one */
 	}
 	n = t->win[(t->off - t->win_off) & (TG_WIN - 1)];
-	ev = g->resp ? tg_resp_byte(g->h, n) : tg_http_byte(g->h, n);
 	t->off++;
+	if (g->ns)
+		return names_step(t, g->h, g->ns, g->st, n) ? 1 : 0;
+	ev = g->resp ? tg_resp_byte(g->h, n) : tg_http_byte(g->h, n);
 	if (ev == TG_HTTP_EV_CALL && g->h->state == TG_HTTP_DESYNC) {
 		/* A head the server rejects, and the connection with it
 		 * (a bad Content-Length): counted, the rest is lost. */
@@ -160,7 +307,7 @@ static long seg_step(__u32 i, void *data)
 }
 
 /* Parse @len bytes at user address @ubuf. */
-static __noinline void seg_parse(struct seg *g, __u64 ubuf, __u32 len)
+static __always_inline void seg_run(struct seg *g, __u64 ubuf, __u32 len)
 {
 	struct tg_task *t = g->t;
 
@@ -174,8 +321,43 @@ static __noinline void seg_parse(struct seg *g, __u64 ubuf, __u32 len)
 		t->ev = tg_http_desync(g->h);	/* more than the steps allow */
 }
 
+static __noinline void seg_parse(struct seg *g, __u64 ubuf, __u32 len)
+{
+	seg_run(g, ubuf, len);
+}
+
+/*
+ * seg_parse() on a stream whose names are read: a global function, so
+ * that the verifier checks its loop once, on its own, rather than once
+ * more for every buffer and state of the receive around it. Returns 0.
+ */
+__noinline int names_seg(struct tg_task *t, struct tg_sock *st,
+			 struct tg_name_sk *ns, __u64 ubuf, __u32 len)
+{
+	struct seg g;
+
+	if (!t || !st || !ns)
+		return 0;
+	g.t = t;
+	g.h = &st->http;
+	g.resp = 0;
+	g.st = st;
+	g.ns = ns;
+	seg_run(&g, ubuf, len);
+	return 0;
+}
+
+/* seg_parse(), or names_seg() on a stream whose names are read. */
+static __always_inline void seg_any(struct seg *g, __u64 ubuf, __u32 len)
+{
+	if (g->ns)
+		names_seg(g->t, g->st, g->ns, ubuf, len);
+	else
+		seg_parse(g, ubuf, len);
+}
+
 /* Parse the first @left bytes spread over the iovecs at @iovp. */
-static __noinline void iov_parse(struct seg *g, __u64 iovp, __u64 cnt,
+static __always_inline void iov_parse(struct seg *g, __u64 iovp, __u64 cnt,
 				 __u32 left)
 {
 	struct tg_task *t = g->t;
@@ -190,16 +372,11 @@ static __noinline void iov_parse(struct seg *g, __u64 iovp, __u64 cnt,
 			return;
 		}
 		n = iov.iov_len < left ? iov.iov_len : left;
-		seg_parse(g, (__u64)iov.iov_base, n);
+		seg_any(g, (__u64)iov.iov_base, n);
 		left -= n;
 	}
 	if (left && !t->ev)
 		t->ev = tg_http_desync(g->h);
-}
-
-static __always_inline void count_calls(const struct tg_sock *st, __u64 calls)
-{
-	peer_add_calls(&st->peer, st->peer_slot, st->peer_epoch, calls);
 }
 
 /* The raw parser found a TLS handshake at the start of @st's stream. */
@@ -269,21 +446,100 @@ static __noinline bool read_in_flight(struct tg_task *t, struct sock *sk)
 }
 
 /*
+ * The bytes of the read behind a receive (t's read fields) that the
+ * parser of @g takes: @ret of them, from a buffer, iovecs or a msghdr.
+ */
+static __always_inline void read_parse(struct seg *g, struct tg_task *t,
+				       struct tg_http *h, int ret)
+{
+	struct user_msghdr msg;
+
+	if (t->kind == TG_READ_BUF) {
+		seg_any(g, t->buf, ret);
+	} else if (t->kind == TG_READ_IOV) {
+		iov_parse(g, t->buf, t->len, ret);
+	} else if (bpf_probe_read_user(&msg, sizeof(msg), (void *)t->buf)) {
+		t->ev = tg_http_desync(h);
+	} else {
+		iov_parse(g, (__u64)msg.msg_iov, msg.msg_iovlen, ret);
+	}
+}
+
+/*
+ * calls_recv() on a stream whose names are read (global, as names_seg()).
+ * Returns 0.
+ */
+__noinline int names_recv(struct tg_task *t, struct tg_sock *st,
+			  struct tg_name_sk *ns, int ret)
+{
+	struct seg g;
+
+	if (!t || !st || !ns)
+		return 0;
+	t->run = 0;
+	t->tflags = 0;
+	g.t = t;
+	g.h = &st->http;
+	g.resp = 0;
+	g.st = st;
+	g.ns = ns;
+	read_parse(&g, t, &st->http, ret);
+	if (t->calls) {
+		__sync_fetch_and_add(&st->c.calls, t->calls);
+		names_flush(st, t);
+	}
+	return 0;
+}
+
+/* calls_recv() on a stream whose names are not read. A subprogram of
+ * its own, so that its locals are not on the stack of names_recv()'s
+ * callers. */
+static __noinline void plain_recv(struct tg_task *t, struct tg_sock *st,
+				  int ret)
+{
+	struct seg g;
+
+	g.t = t;
+	g.h = &st->http;
+	g.resp = 0;
+	g.st = NULL;
+	g.ns = NULL;
+	read_parse(&g, t, &st->http, ret);
+	if (t->calls) {
+		__sync_fetch_and_add(&st->c.calls, t->calls);
+		count_calls(st, t->calls);
+	}
+}
+
+/*
  * A receive of @ret bytes on @sk, whose storage is @st, with the receive's
- * @flags, that is no TLS ciphertext: on a socket whose calls are counted,
- * parse the bytes the read behind it copied to user space and count their
- * requests, on the socket and on its peer.
+ * @flags: on a socket whose calls are counted, parse the bytes the read
+ * behind it copied to user space and count their requests, on the socket
+ * and on its peer; and on one of a port with hosts, read the names they
+ * carry (names.bpf.h).
  */
 static __always_inline void calls_recv(struct sock *sk, struct tg_sock *st,
 				       int ret, int flags)
 {
-	struct user_msghdr msg;
+	struct tg_name_sk *ns = NULL;
 	struct tg_task *t;
-	struct seg g;
 	int ev;
 
 	if (!(st->flags & TG_SOCK_CALLS) || tg_http_done(&st->http))
 		return;
+	if (st->flags & TG_SOCK_NAMES) {
+		ns = bpf_sk_storage_get(&tg_name_sk, sk, 0,
+					BPF_SK_STORAGE_GET_F_CREATE);
+		if (ns && !(st->http.flags & TG_HTTP_F_NAMES) &&
+		    st->http.state == TG_HTTP_IDLE &&
+		    !(st->http.flags & TG_HTTP_F_STARTED))
+			st->http.flags |= TG_HTTP_F_NAMES;
+		if (!ns || !(st->http.flags & TG_HTTP_F_NAMES)) {
+			/* No room to read its names: the port's. */
+			names_settle(st, 0, bpf_ktime_get_ns());
+			ns = NULL;
+		}
+	}
 	if (flags & MSG_TRUNC) {
 		/* TCP drops the bytes without copying them anywhere. */
 		ev = tg_http_desync(&st->http);
@@ -299,21 +555,12 @@ static __always_inline void calls_recv(struct sock *sk, struct tg_sock *st,
 	}
 	t->calls = 0;
 	t->ev = 0;
-	g.t = t;
-	g.h = &st->http;
-	g.resp = 0;
-	if (t->kind == TG_READ_BUF) {
-		seg_parse(&g, t->buf, ret);
-	} else if (t->kind == TG_READ_IOV) {
-		iov_parse(&g, t->buf, t->len, ret);
-	} else if (bpf_probe_read_user(&msg, sizeof(msg), (void *)t->buf)) {
-		t->ev = tg_http_desync(&st->http);
+	if (ns) {
+		names_recv(t, st, ns, ret);
+		if (t->tflags & TG_TASK_TLS)
+			tls_seen(st);
 	} else {
-		iov_parse(&g, (__u64)msg.msg_iov, msg.msg_iovlen, ret);
-	}
-	if (t->calls) {
-		__sync_fetch_and_add(&st->c.calls, t->calls);
-		count_calls(st, t->calls);
+		plain_recv(t, st, ret);
 	}
 	ev = t->ev;
 stat:
@@ -323,6 +570,9 @@ stat:
 		stat_inc(TG_STAT_HTTP_OTHER);
 	else if (ev == TG_HTTP_EV_TLS)
 		tls_seen(st);
+	/* A stream that cannot name anything any more: the port's. */
+	if (ns && ev != TG_HTTP_EV_NONE && ev != TG_HTTP_EV_TLS)
+		names_settle(st, 0, bpf_ktime_get_ns());
 }
 
 #endif /* TOLLGATE_CALLS_BPF_H */

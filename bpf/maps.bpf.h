@@ -8,7 +8,8 @@
  * The maps are the pinned-map ABI of include/meter.h: their names, types,
  * key and value layouts and sizes are what a running agent's pins hold, and
  * a new agent reuses them only if they match. The loader resizes tg_peer_idx,
- * tg_peer_cnt, tg_slot and tg_free to max_peers.
+ * tg_peer_cnt, tg_slot and tg_free to max_peers, tg_free_be to
+ * backend_peers.
  */
 #ifndef TOLLGATE_MAPS_BPF_H
 #define TOLLGATE_MAPS_BPF_H
@@ -18,9 +19,19 @@
 
 /* Set by the loader between open and load. */
 const volatile __u32 max_peers = 16384;
+const volatile __u32 backend_peers = 2048;	/* the last slots: backends' */
 const volatile __u16 eph_lo = 32768;	/* net.ipv4.ip_local_port_range */
 const volatile __u16 eph_hi = 60999;
 const volatile __u8 calls_on = 1;	/* 0: tollgate run --no-calls */
+
+/* Names: the HPACK Huffman decoder's table (include/names.h), set by the
+ * loader (tg_huff_build()). */
+const volatile __u32 tg_huff[TG_HUFF_ENTRIES];
+#define TG_HUFF_FSM tg_huff
+
+/* A read the compiler may not merge with an earlier one: a field another
+ * CPU changes. */
+#define TG_READ_ONCE(x) (*(volatile typeof(x) *)&(x))
 
 /* Syscall numbers of this architecture, set by the loader. */
 const volatile __s64 nr_read = -1;
@@ -53,13 +64,21 @@ struct {
 	__type(value, struct tg_slot);
 } tg_slot SEC(".maps");
 
-/* Bytes: slots user space reclaimed, to hand out again once next_slot has
- * passed max_peers. */
+/* Bytes: client slots user space reclaimed, to hand out again once
+ * next_slot has passed the clients' range. */
 struct {
 	__uint(type, BPF_MAP_TYPE_QUEUE);
 	__uint(max_entries, 16384);	/* resized to max_peers */
 	__type(value, __u32);
 } tg_free SEC(".maps");
+
+/* Bytes: the same for backend slots, once next_backend has passed
+ * backend_peers. */
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, 2048);	/* resized to backend_peers */
+	__type(value, __u32);
+} tg_free_be SEC(".maps");
 
 /* Traffic whose peer could not get a slot, by its billing key, by day bank:
  * every tenant's totals stay exact when detail is lost. */
@@ -166,6 +185,51 @@ struct {
 	__type(key, __u64);
 	__type(value, __u64);
 } tg_tls_pend SEC(".maps");
+
+/* Names: the hash of every configured host (and each port's own entry)
+ * to its service id, from user space (classify/hosts.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct tg_name_key);
+	__type(value, struct tg_name_val);
+} tg_names SEC(".maps");
+
+/* Names: tg_names' settings, from user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tg_names_cfg);
+} tg_name_cfg SEC(".maps");
+
+/* Names: where the names of a client socket's stream stand (socket
+ * storage, made at the first receive of a socket whose names are read). */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct tg_name_sk);
+} tg_name_sk SEC(".maps");
+
+/* Names that matched no host, the most recent: a list for the operator
+ * (dump, metrics), an LRU hash since it is no billing record. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 256);
+	__type(key, struct tg_unmatched_key);
+	__type(value, struct tg_unmatched);
+} tg_unmatched SEC(".maps");
+
+/* Names: the TCP handshakes counted on a listener, held for their
+ * connection's first name (names.bpf.h). An array: a slot is never freed,
+ * so a packet that counts into one as it is taken loses nothing. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TG_STASH_SLOTS);
+	__type(key, __u32);
+	__type(value, struct tg_stash);
+} tg_stash SEC(".maps");
 
 /* Add one to the meter's counter @idx (TG_STAT_*). */
 static __always_inline void stat_inc(__u32 idx)

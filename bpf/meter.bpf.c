@@ -22,6 +22,7 @@
 #include "maps.bpf.h"
 #include "bytes.bpf.h"
 #include "calls.bpf.h"
+#include "names.bpf.h"
 #include "tls.bpf.h"
 #include "closed.bpf.h"
 
@@ -49,9 +50,10 @@ int tg_sockops(struct bpf_sock_ops *skops)
 }
 
 /*
- * Each receive of a socket's reader: the TLS hooks' link first (the
- * ciphertext of a hooked TLS socket is no stream for the raw parser), then
- * the raw stream's calls.
+ * Each receive of a socket's reader: the raw stream's calls and names
+ * first (a TLS stream is read only as far as its ClientHello's SNI, and
+ * stops there), then the TLS hooks' link, which takes the service the SNI
+ * named.
  */
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(tg_recv, struct sock *sk, int ret, int flags)
@@ -62,9 +64,10 @@ int BPF_PROG(tg_recv, struct sock *sk, int ret, int flags)
 	if (ret <= 0 || (flags & (MSG_PEEK | MSG_ERRQUEUE)))
 		return 0;
 	st = bpf_sk_storage_get(&tg_sock, sk, 0, 0);
-	if (!st || tls_recv(st))
+	if (!st)
 		return 0;
 	calls_recv(sk, st, ret, flags);
+	tls_recv(st);
 	return 0;
 }
 
@@ -108,6 +111,50 @@ SEC("uretprobe")
 int BPF_KRETPROBE(tg_ssl_hs_ret)
 {
 	return tls_hs_exit();
+}
+
+/*
+ * Handshakes that their connection never took (a SYN flood, a client
+ * that gave up): after TG_STASH_AGE_NS without a packet, counted on their
+ * port's service. The agent runs it every interval (BPF_PROG_TEST_RUN).
+ * Returns how many it counted.
+ */
+struct sweep {
+	__u64 now;
+	__u32 n;
+};
+
+static long sweep_one(__u32 i, void *data)
+{
+	struct sweep *sw = data;
+	struct tg_peer_key key = {};
+	struct tg_stash *s;
+	struct tg_pend c;
+	__u16 cport;
+
+	s = bpf_map_lookup_elem(&tg_stash, &i);
+	if (!s || s->state != TG_STASH_USED || s->last_ns > sw->now ||
+	    sw->now - s->last_ns < TG_STASH_AGE_NS)
+		return 0;
+	__builtin_memcpy(key.addr, s->addr, 16);
+	key.port = s->lport;
+	key.proto = IPPROTO_TCP;
+	key.role = TG_ROLE_CLIENT;
+	cport = s->cport;
+	if (!stash_take(s, key.addr, cport, key.port, &c))
+		return 0;
+	pend_count(&key, &c, sw->now);
+	sw->n++;
+	return 0;
+}
+
+SEC("syscall")
+int tg_sweep(void *ctx)
+{
+	struct sweep sw = { .now = bpf_ktime_get_ns() };
+
+	bpf_loop(TG_STASH_SLOTS, sweep_one, &sw, 0);
+	return sw.n;
 }
 
 /* The kernel answers a segment with a reset. */

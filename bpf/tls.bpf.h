@@ -75,11 +75,14 @@ static __always_inline void tls_pending(struct tg_sock *st)
  * the ciphertext from the raw parser. Returns true when the receive is
  * ciphertext of a hooked TLS socket, which the raw parser must not see.
  */
-static __noinline bool tls_recv(struct tg_sock *st)
+__noinline int tls_recv(struct tg_sock *st)
 {
 	struct tg_ssl_key key = {};
 	struct tg_tls_task *tt;
 	struct tg_ssl *e, n = {};
+
+	if (!st)
+		return false;
 
 	tt = bpf_task_storage_get(&tg_tls_task, bpf_get_current_task_btf(),
 				  0, 0);
@@ -116,7 +119,10 @@ static __noinline bool tls_recv(struct tg_sock *st)
 		} else {
 			tls_seen(st);
 			st->flags |= TG_SOCK_TLS_HOOKED;
-			st->http.state = TG_HTTP_OTHER;
+			/* Its ClientHello may still be read for the SNI,
+			 * nothing after it. */
+			if (st->http.state != TG_HTTP_TLS)
+				st->http.state = TG_HTTP_OTHER;
 			stat_inc(TG_STAT_TLS_HOOKED);
 		}
 		bpf_map_update_elem(&tg_ssl, &key, &n, BPF_ANY);
@@ -124,20 +130,33 @@ static __noinline bool tls_recv(struct tg_sock *st)
 		if (!e)
 			return true;
 	}
-	e->peer_slot = st->peer_slot;
-	e->peer_epoch = st->peer_epoch;
+	/* The socket's peer under the service it counts under now (its
+	 * SNI's, once read): a slot cached for another is looked up. */
 	e->peer = st->peer;
+	e->peer.svc = st->svc;
+	e->peer_slot = st->peer.svc == st->svc ? st->peer_slot : 0;
+	e->peer_epoch = st->peer_epoch;
 	tls_pending(st);
 	return true;
 }
 
-/* The calls of a TLS socket's peer, from its slot in tg_ssl; and the same
- * for the socket's own row, at its next receive. */
-static __always_inline void tls_count(const struct tg_ssl *e, __u64 calls)
+/* The calls of a TLS socket's peer, from its slot in tg_ssl (looked up,
+ * or made, and cached there when it has none of this epoch); and the
+ * same for the socket's own row, at its next receive. */
+static __always_inline void tls_count(struct tg_ssl *e, __u64 calls)
 {
-	__u64 *p;
+	__u64 t = bpf_ktime_get_ns(), *p;
+	struct tg_banked *v;
+	struct tg_now n;
 
-	peer_add_calls(&e->peer, e->peer_slot, e->peer_epoch, calls);
+	now_at(&n, t);
+	if (!e->peer_slot || e->peer_epoch != n.epoch) {
+		e->peer_slot = peer_slot_at(&e->peer, t);
+		e->peer_epoch = n.epoch;
+	}
+	v = peer_counters(e->peer_slot, &e->peer);
+	if (v)
+		__sync_fetch_and_add(&bank_of(v, n.bank)->calls, calls);
 	p = bpf_map_lookup_elem(&tg_tls_pend, &e->cookie);
 	if (p)
 		__sync_fetch_and_add(p, calls);
@@ -238,6 +257,8 @@ static __noinline int tls_write_exit(bool ok, __u64 ret)
 	g.t = t;
 	g.h = &e->http;
 	g.resp = 1;
+	g.st = NULL;
+	g.ns = NULL;
 	seg_parse(&g, buf, n > 0x7fffffff ? 0x7fffffff : n);
 	if (t->calls)
 		tls_count(e, t->calls);

@@ -110,6 +110,8 @@
 #define TG_HTTP_F_PEEK		0x20	/* response: no chunk seen yet after a
 					 * chunked head (a HEAD answer?) */
 #define TG_HTTP_F_TE		0x40	/* this head has a Transfer-Encoding */
+#define TG_HTTP_F_NAMES		0x80	/* requests: their names are read too
+					 * (include/names.h) */
 #define TG_HTTP_F_REQUEST	(TG_HTTP_F_CL | TG_HTTP_F_CHUNKED | \
 				 TG_HTTP_F_BAD | TG_HTTP_F_DIGIT | \
 				 TG_HTTP_F_PEEK | TG_HTTP_F_TE)
@@ -118,6 +120,9 @@
 #define TG_HTTP_N_CL		0x01	/* content-length */
 #define TG_HTTP_N_TE		0x02	/* transfer-encoding */
 #define TG_HTTP_N_PRI		0x04	/* method PRI: the HTTP/2 preface */
+#define TG_HTTP_N_TGT		0x08	/* request line: its target is read
+					 * for a name (include/names.h) */
+#define TG_HTTP_N_HOST		0x10	/* host (TG_HTTP_F_NAMES only) */
 /* In HTTP/2 frame headers, tg_http.cand holds the frame type. */
 
 #define TG_HTTP_TOKEN_FAIL	0xff	/* tg_http.match: token mismatched */
@@ -211,6 +216,17 @@ static inline __u8 tg_http_te_char(__u8 i)
 	return 0;
 }
 
+static inline __u8 tg_http_host_char(__u8 i)
+{
+	switch (i) {
+	case 0: return 'h';
+	case 1: return 'o';
+	case 2: return 's';
+	case 3: return 't';
+	}
+	return 0;
+}
+
 static inline __u8 tg_http_chunked_char(__u8 i)
 {
 	switch (i) {
@@ -242,6 +258,7 @@ static inline __u8 tg_http_version_char(__u8 i)
 
 #define TG_HTTP_CL_LEN 14
 #define TG_HTTP_TE_LEN 17
+#define TG_HTTP_HOST_LEN 4
 #define TG_HTTP_CHUNKED_LEN 7
 
 /* The stream is lost (a read the caller could not see or follow). Returns
@@ -290,16 +307,10 @@ static inline __u64 tg_http_skip(struct tg_http *h, __u64 avail)
 
 /* A byte of an HTTP/2 frame header: 24-bit length, type, flags, 31-bit
  * stream id. The length gathers in the low 24 bits of remain, the flags
- * in the next 8, the stream id in the high 32. @server: the stream is the
- * server's (a call is a client stream it ends), else the client's (a call
- * is a client stream it opens). */
-static inline int tg_http_h2_byte(struct tg_http *h, __u8 c, int server)
+ * in the next 8, the stream id in the high 32, the type in cand. Returns
+ * 1 when the header is complete. */
+static inline int tg_http_h2_acc(struct tg_http *h, __u8 c)
 {
-	__u64 len;
-	__u32 sid;
-	__u8 fl;
-	int ev = TG_HTTP_EV_NONE;
-
 	if (h->match < 3)
 		h->remain = (h->remain << 8) | c;
 	else if (h->match == 3)
@@ -308,7 +319,20 @@ static inline int tg_http_h2_byte(struct tg_http *h, __u8 c, int server)
 		h->remain |= (__u64)c << 24;
 	else
 		h->remain |= (__u64)c << (32 + 8 * (8 - h->match));
-	if (++h->match < TG_HTTP_H2_FRAME_HDR)
+	return ++h->match == TG_HTTP_H2_FRAME_HDR;
+}
+
+/* A byte of an HTTP/2 frame header. @server: the stream is the server's
+ * (a call is a client stream it ends; its id is left in h->stream), else
+ * the client's (a call is a client stream it opens). */
+static inline int tg_http_h2_byte(struct tg_http *h, __u8 c, int server)
+{
+	__u64 len;
+	__u32 sid;
+	__u8 fl;
+	int ev = TG_HTTP_EV_NONE;
+
+	if (!tg_http_h2_acc(h, c))
 		return ev;
 	len = h->remain & 0xffffff;
 	fl = (h->remain >> 24) & 0xff;
@@ -318,8 +342,10 @@ static inline int tg_http_h2_byte(struct tg_http *h, __u8 c, int server)
 	} else if (server) {
 		if ((h->cand == TG_HTTP_H2_HEADERS ||
 		     h->cand == TG_HTTP_H2_DATA) &&
-		    (fl & TG_HTTP_H2_END_STREAM))
+		    (fl & TG_HTTP_H2_END_STREAM)) {
+			h->stream = sid;
 			ev = TG_HTTP_EV_CALL;
+		}
 	} else if (h->cand == TG_HTTP_H2_HEADERS && sid > h->stream) {
 		h->stream = sid;
 		ev = TG_HTTP_EV_CALL;
@@ -368,6 +394,10 @@ static inline void tg_http_name(struct tg_http *h, __u8 c)
 	if ((h->cand & TG_HTTP_N_TE) &&
 	    (h->match >= TG_HTTP_TE_LEN || tg_http_te_char(h->match) != c))
 		h->cand &= ~TG_HTTP_N_TE;
+	if ((h->cand & TG_HTTP_N_HOST) &&
+	    (h->match >= TG_HTTP_HOST_LEN ||
+	     tg_http_host_char(h->match) != c))
+		h->cand &= ~TG_HTTP_N_HOST;
 	if (h->match < 0xff)
 		h->match++;
 	if (!h->cand)
@@ -390,6 +420,11 @@ static inline void tg_http_colon(struct tg_http *h)
 		h->flags &= ~TG_HTTP_F_CHUNKED;
 		h->flags |= TG_HTTP_F_TE;
 		h->match = 0;
+		h->state = TG_HTTP_VALUE;
+	} else if ((h->cand & TG_HTTP_N_HOST) &&
+		   h->match == TG_HTTP_HOST_LEN) {
+		/* Its value is read by include/names.h. */
+		h->cand = TG_HTTP_N_HOST;
 		h->state = TG_HTTP_VALUE;
 	} else {
 		h->state = TG_HTTP_SKIPLINE;
@@ -472,6 +507,8 @@ static inline int tg_http_hdr_byte(struct tg_http *h, __u8 c)
 		}
 		h->state = TG_HTTP_NAME;
 		h->cand = TG_HTTP_N_CL | TG_HTTP_N_TE;
+		if (h->flags & TG_HTTP_F_NAMES)
+			h->cand |= TG_HTTP_N_HOST;
 		h->match = 0;
 		tg_http_name(h, c);
 		return 0;
@@ -612,7 +649,7 @@ static inline int tg_http_byte(struct tg_http *h, __u8 c)
 				h->remain = TG_HTTP_H2_PREFACE_REST;
 				h->state = TG_HTTP_H2_SKIP;
 			} else {
-				h->cand = 0;
+				h->cand &= ~TG_HTTP_N_PRI;
 			}
 		}
 		return TG_HTTP_EV_NONE;

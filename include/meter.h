@@ -18,14 +18,18 @@
 #define TOLLGATE_METER_H
 
 /* 4: peer slots are reclaimed (tg_slot, tg_free, an epoch in tg_clock),
- * counters are kept per day (day banks), overflow buckets keep the billing
- * key (tg_overflow is a hash of tg_bill_key, tg_ovf_role the last resort);
- * tg_peer_key.pad became svc. TLS calls are counted from what SSL_write
- * encrypts, not from what SSL_read decrypts: tg_ssl holds a response
- * parser, tg_tls_task the SSL_write and handshake in flight, tg_tls_pend
- * the calls a socket's own row has yet to get; the hooks are pinned per
- * process (tls_<pid>_<start>_<hook>). tg_closed remembers the peers of
- * closed connections, for the packets the kernel handles for them
+ * in a range per role (tg_meta.backend_peers, tg_free_be), counters are
+ * kept per day (day banks), overflow buckets keep the billing key
+ * (tg_overflow is a hash of tg_bill_key, tg_ovf_role the last resort);
+ * tg_peer_key.pad became svc, the service a client connection names (Host,
+ * :authority, SNI: tg_names, tg_name_sk, tg_unmatched, tg_stash), and
+ * tg_sock holds the socket's service and the bytes that wait for it.
+ * TLS calls are counted from what SSL_write encrypts, not from what
+ * SSL_read decrypts: tg_ssl holds a response parser, tg_tls_task the
+ * SSL_write and handshake in flight, tg_tls_pend the calls a socket's own
+ * row has yet to get; the hooks are pinned per process
+ * (tls_<pid>_<start>_<hook>). tg_closed remembers the peers of closed
+ * connections, for the packets the kernel handles for them
  * (TG_STAT_CLOSED, TG_STAT_CLOSED_LOST).
  * 3: tg_stats grew to 11 counters (TLS), and the syscall-entry tracer is
  * pinned as one link per syscall. */
@@ -48,6 +52,9 @@
 #define TG_SOCK_TLS_HOOKED	0x10	/* a hooked handshake read it: calls
 					 * come from the stream SSL_write
 					 * encrypts */
+#define TG_SOCK_NAMES		0x20	/* accepted on a port whose services
+					 * have host names: its stream's names
+					 * (Host, :authority, SNI) are read */
 
 /* Index of the global counters in the tg_stats per-CPU array. */
 #define TG_STAT_PEER_FULL	0	/* peer not inserted: map or slots full */
@@ -75,14 +82,27 @@
 #define TG_STAT_HEARD_TWICE	13	/* second ingress runs of one packet
 					 * (TCP's lookup again after a
 					 * listener): counted once */
-#define TG_STAT_CLOSED		14	/* packets of connections whose
+#define TG_STAT_NAME_UNMATCHED	14	/* names (requests, SNI) that no
+					 * host of the port's services
+					 * matched: the port's service */
+#define TG_STAT_NAME_LOST	15	/* HTTP/2 requests whose :authority
+					 * could not be followed (HPACK
+					 * state lost): the connection's
+					 * service */
+#define TG_STAT_STASH_FULL	16	/* handshakes counted on the port's
+					 * service at once: no room to hold
+					 * them for their connection's name */
+#define TG_STAT_NAME_SWITCH	17	/* requests that moved their
+					 * connection to another service
+					 * (a proxy pooling connections) */
+#define TG_STAT_CLOSED		18	/* packets of connections whose
 					 * socket was gone or in TIME_WAIT,
 					 * counted (bpf/closed.bpf.h) */
-#define TG_STAT_CLOSED_LOST	15	/* closing connections tg_closed
+#define TG_STAT_CLOSED_LOST	19	/* closing connections tg_closed
 					 * could not remember: the packets
 					 * the kernel handles for them after
 					 * their socket is gone go uncounted */
-#define TG_NR_STATS		16
+#define TG_NR_STATS		20
 
 /* Bytes are IP bytes: IP header, extension headers and payload, the way
  * they cross the wire, every GSO segment with its own headers. */
@@ -162,10 +182,26 @@ struct tg_bill_key {
 };
 _Static_assert(sizeof(struct tg_bill_key) == 8, "tg_bill_key is ABI");
 
+/* Bytes and packets held for a connection until its service is known. */
+struct tg_pend {
+	__u64 bytes_in;		/* IP bytes, peer to host */
+	__u64 packets_in;
+	__u64 bytes_out;	/* IP bytes, host to peer */
+	__u64 packets_out;
+};
+_Static_assert(sizeof(struct tg_pend) == 32, "tg_pend is ABI");
+
 /*
  * Per-socket state, kept in socket-local storage for as long as the socket
  * lives. The kernel frees it with the socket, so it is never a billing
  * record: the per-peer counters are, and they are updated on every packet.
+ *
+ * @svc is the service the socket's bytes are counted under (its peer key's
+ * svc): the connection's first name, then the name of any later request
+ * that names another service. Until the first name is read (@wait), the
+ * socket's bytes, and those of its handshake on the listener, are held in
+ * @pend, and go to that service's peer slot once it is known, or at the
+ * latest when the socket closes (bpf/names.bpf.h).
  */
 struct tg_sock {
 	__u64 cookie;		/* socket cookie, unique per boot */
@@ -183,9 +219,14 @@ struct tg_sock {
 				 * 0: none cached, TG_SLOT_OVERFLOW: overflow */
 	__u32 peer_epoch;	/* tg_clock.epoch when peer_slot was found:
 				 * a slot of another epoch is looked up again */
+	__u32 svc;		/* service its bytes are counted under; a
+				 * cached peer of another svc is keyed anew */
+	__u32 wait;		/* nonzero while the first name is awaited:
+				 * bytes go to @pend (atomic exchange) */
 	struct tg_http http;	/* request counting, TG_SOCK_CALLS sockets */
+	struct tg_pend pend;	/* counted while waiting, not in a slot */
 };
-_Static_assert(sizeof(struct tg_sock) == 136, "tg_sock is ABI");
+_Static_assert(sizeof(struct tg_sock) == 176, "tg_sock is ABI");
 
 #define TG_SLOT_OVERFLOW 0xffffffffu
 
@@ -202,6 +243,14 @@ _Static_assert(sizeof(struct tg_sock) == 136, "tg_sock is ABI");
  * its peer up again, and the lookup no longer finds the slot. The next
  * collection books the slot's final counters under its key; only then is
  * it zeroed, marked FREE and given to tg_free for reuse.
+ *
+ * Slots are in two ranges, one per role: clients hold slots [0, max_peers
+ * - backend_peers), backends the last backend_peers (tg_meta), each range
+ * with its own next slot never handed out and its own queue of reclaimed
+ * ones (tg_free, tg_free_be). However many client addresses come and go, a
+ * backend, whose address its classification needs, finds a slot free of
+ * them; a client's billing needs only its frontend, which its overflow
+ * bucket keeps.
  */
 #define TG_SLOT_FREE	0	/* in tg_free, or never handed out */
 #define TG_SLOT_USED	1	/* holds @key */
@@ -239,12 +288,18 @@ _Static_assert(sizeof(struct tg_clock) == 16 + 8 * TG_NR_DAYS,
 struct tg_meta {
 	__u32 abi_version;	/* TG_ABI_VERSION of whoever created the maps */
 	__u32 max_peers;	/* capacity of tg_peer_idx and tg_peer_cnt */
-	__u64 next_slot;	/* next slot never handed out; past
-				 * max_peers, slots come from tg_free */
+	__u64 next_slot;	/* next client slot never handed out; past
+				 * max_peers - backend_peers, client slots
+				 * come from tg_free */
 	__u64 cgroup_id;	/* cgroup the programs were first attached to */
 	__u64 created_ns;	/* CLOCK_REALTIME when the maps were created */
+	__u64 next_backend;	/* next backend slot never handed out, from
+				 * the range's start; past backend_peers,
+				 * backend slots come from tg_free_be */
+	__u32 backend_peers;	/* the last slots, kept for backends */
+	__u32 pad;
 };
-_Static_assert(sizeof(struct tg_meta) == 32, "tg_meta is ABI");
+_Static_assert(sizeof(struct tg_meta) == 48, "tg_meta is ABI");
 
 /* Map names: 15 characters at most, they are also pin names. */
 #define TG_MAP_PEER_IDX	"tg_peer_idx"
@@ -253,7 +308,8 @@ _Static_assert(sizeof(struct tg_meta) == 32, "tg_meta is ABI");
 #define TG_MAP_OVERFLOW	"tg_overflow"	/* by billing key */
 #define TG_MAP_OVF_ROLE	"tg_ovf_role"	/* by role: the last resort */
 #define TG_MAP_SLOT	"tg_slot"
-#define TG_MAP_FREE	"tg_free"
+#define TG_MAP_FREE	"tg_free"	/* reclaimed client slots */
+#define TG_MAP_FREE_BE	"tg_free_be"	/* reclaimed backend slots */
 #define TG_MAP_CLOCK	"tg_clock"
 #define TG_MAP_STATS	"tg_stats"
 #define TG_MAP_META	"tg_meta"
@@ -263,6 +319,11 @@ _Static_assert(sizeof(struct tg_meta) == 32, "tg_meta is ABI");
 #define TG_MAP_TLS_TASK	"tg_tls_task"
 #define TG_MAP_TLS_PEND	"tg_tls_pend"
 #define TG_MAP_HEARD	"tg_heard"	/* per CPU, the kernel's alone */
+#define TG_MAP_NAMES	"tg_names"	/* name hash -> service id */
+#define TG_MAP_NAME_CFG	"tg_name_cfg"	/* tg_names_cfg */
+#define TG_MAP_NAME_SK	"tg_name_sk"	/* per client socket */
+#define TG_MAP_UNMATCHED "tg_unmatched"	/* names no host matched */
+#define TG_MAP_STASH	"tg_stash"	/* handshakes awaiting a name */
 #define TG_MAP_CLOSED	"tg_closed"	/* closed connections' peers */
 #define TG_MAP_CLOSED_RST "tg_closed_rst"	/* per CPU: the segment the
 						 * kernel just reset */
@@ -305,9 +366,15 @@ struct tg_task {
 	__u32 win_len;		/* bytes in win */
 	__u32 calls;		/* requests completed in this receive */
 	__s32 ev;		/* TG_HTTP_EV_DESYNC or _OTHER: stop */
+	__u32 run;		/* of them, the last ones not counted yet, */
+	__u32 run_svc;		/* all of this service */
+	__u32 tflags;		/* TG_TASK_* */
+	__u32 pad2;		/* zero */
 	__u8 win[TG_WIN];	/* bytes of the buffer */
 };
-_Static_assert(sizeof(struct tg_task) == 64 + TG_WIN, "tg_task is ABI");
+_Static_assert(sizeof(struct tg_task) == 80 + TG_WIN, "tg_task is ABI");
+
+#define TG_TASK_TLS	0x1	/* the stream began with a TLS handshake */
 
 /*
  * TLS: the stream a TLS client socket's server writes, through hooks on
@@ -342,6 +409,205 @@ struct tg_tls_task {
 	__u64 hs;		/* SSL * of the handshake; 0: none */
 };
 _Static_assert(sizeof(struct tg_tls_task) == 32, "tg_tls_task is ABI");
+
+/*
+ * Names: the service a client connection's requests name. User space gives
+ * each host name of the configuration's services (an exact name, or a
+ * wildcard's suffix) a service id, and hands the kernel tg_names: from the
+ * hash of each name, on a frontend port or on any, to its id. The kernel
+ * hashes the names it reads (include/names.h: the Host header and the
+ * absolute-form target of HTTP/1.x, :authority in HTTP/2 HPACK, the SNI
+ * of a TLS ClientHello) the same way, and looks them up in the order of
+ * the configuration's precedence (bpf/names.bpf.h). Service id 0 is "by
+ * port alone".
+ */
+#define TG_NAME_LABELS	8	/* labels of a name kept for wildcards: a
+				 * wildcard's suffix has at most this many */
+#define TG_NAME_BUF	64	/* bytes of a name kept for the list of
+				 * unmatched names */
+#define TG_NAME_MAX	253	/* longest host name (RFC 1035) */
+/* The HPACK Huffman decoder's table (include/names.h): 256 states of 16
+ * entries, a read-only global of the receive program. */
+#define TG_HUFF_STATES	256
+#define TG_HUFF_ENTRIES	(TG_HUFF_STATES * 16)
+/* Slots of tg_stash: TCP handshakes awaiting their connection's name. */
+#define TG_STASH_SLOTS	16384
+/* A handshake whose connection never came, counted on its port's
+ * service after this long (tg_sweep). */
+#define TG_STASH_AGE_NS	(120ULL * 1000000000ULL)
+
+/* A host name as it is read, one byte at a time: lower case, without the
+ * port or a trailing dot (include/names.h, tg_name_byte()). */
+struct tg_name {
+	__u64 hash;		/* FNV-1a 64 of the name read so far */
+	__u32 lab[TG_NAME_LABELS];	/* FNV-1a 32 of its last labels, by
+					 * label number % TG_NAME_LABELS */
+	__u32 cur;		/* FNV-1a 32 of the label being read */
+	__u8 len;		/* characters hashed, up to 255 */
+	__u8 nlab;		/* labels ended, up to 255 */
+	__u8 st;		/* TG_NAME_* (include/names.h) */
+	__u8 nbuf;		/* bytes in buf */
+	__u8 buf[TG_NAME_BUF];	/* the name's first bytes, lower case */
+};
+_Static_assert(sizeof(struct tg_name) == 112, "tg_name is ABI");
+
+#define TG_HPACK_MEM	8	/* :authority entries of a connection's
+				 * dynamic table remembered */
+
+/* Where the HPACK decoder of a client's HTTP/2 stream stands: only what
+ * following :authority through the dynamic table needs. */
+struct tg_hpack {
+	__u32 ins;		/* fields the client inserted into its
+				 * dynamic table so far */
+	__u32 rem;		/* bytes left of the string being read */
+	__u32 val;		/* the integer being read */
+	__u32 nhash;		/* FNV-1a 32 of a literal field name */
+	__u32 mem_ins[TG_HPACK_MEM];	/* insertion number + 1 of an
+					 * :authority entry; 0: none */
+	__u32 mem_svc[TG_HPACK_MEM];	/* its service */
+	__u16 huff;		/* Huffman decoder state */
+	__u8 st;		/* TG_HP_* (include/names.h) */
+	__u8 fl;		/* TG_HPF_*: the field being read */
+	__u8 shift;		/* bits of val read */
+	__u8 mem_next;		/* memory written next */
+	__u8 pre;		/* bytes of this frame's prefix left: pad
+				 * length, priority */
+	__u8 pad;		/* padding bytes at the end of this frame */
+	__u8 bfl;		/* TG_HPB_*: the header block */
+	__u8 nlen;		/* bytes of a literal field name */
+	__u8 reserved[6];	/* zero */
+};
+_Static_assert(sizeof(struct tg_hpack) == 96, "tg_hpack is ABI");
+
+/* Where the SNI reader of a TLS ClientHello stands, across records and
+ * reads. */
+struct tg_sni {
+	__u32 need;		/* bytes of the field being read left */
+	__u32 val;		/* its value, big-endian */
+	__u32 left;		/* bytes of the ClientHello left */
+	__u16 rec;		/* bytes of the record being read left */
+	__u16 rlen;		/* a record header's length */
+	__u8 st;		/* TG_SNI_* (include/names.h) */
+	__u8 rh;		/* record header bytes read; 5: in a record */
+	__u8 reserved[2];	/* zero */
+};
+_Static_assert(sizeof(struct tg_sni) == 20, "tg_sni is ABI");
+
+/* The names in a client's stream of requests: the request's name and the
+ * state of the protocol around it. */
+struct tg_req_names {
+	struct tg_name n;	/* the name being read */
+	union {
+		struct tg_hpack hp;	/* HTTP/2 */
+		struct tg_sni sni;	/* a TLS ClientHello */
+	} u;
+	__u32 req_svc;		/* service the request named (TG_REQ_NAMED) */
+	__u8 req;		/* TG_REQ_* (include/names.h) */
+	__u8 tpos;		/* HTTP/1.x request line: TG_TGT_* */
+	__u8 reserved[2];	/* zero */
+};
+_Static_assert(sizeof(struct tg_req_names) == 216, "tg_req_names is ABI");
+
+/* Per client socket of a port with host names (socket-local storage). */
+struct tg_name_sk {
+	struct tg_req_names p;	/* the stream's names */
+	__u64 last_hash;	/* the last name looked up, */
+	__u32 last_svc;		/* its service, */
+	__u32 last_gen;		/* under tg_names_cfg.gen: keep-alive
+				 * requests repeat their name */
+	__u32 sni_svc;		/* the SNI's service; 0: none */
+	__u32 reserved;		/* zero */
+};
+_Static_assert(sizeof(struct tg_name_sk) == 240, "tg_name_sk is ABI");
+
+/* tg_name_key.kind */
+#define TG_NAME_EXACT	1	/* a whole name */
+#define TG_NAME_WILD	2	/* a wildcard's suffix: "*.example.com" is
+				 * the last @labels labels "example.com" */
+#define TG_NAME_PORT	3	/* a port's own entry: hash 0 */
+
+struct tg_name_key {
+	__u64 hash;		/* EXACT: tg_name.hash; WILD:
+				 * tg_name_suffix(); PORT: 0 */
+	__u16 port;		/* local frontend port, host order; 0: any */
+	__u8 kind;		/* TG_NAME_* */
+	__u8 labels;		/* WILD: labels of the suffix; else 0 */
+	__u32 pad;		/* zero */
+};
+_Static_assert(sizeof(struct tg_name_key) == 16, "tg_name_key is ABI");
+
+/* tg_name_val.flags of a TG_NAME_PORT entry */
+#define TG_PORT_HOSTS	0x1	/* services of this port have host names */
+#define TG_PORT_ALONE	0x2	/* the port has a services entry without a
+				 * host: a name none of the port's hosts
+				 * match takes it, not a host of any port */
+
+struct tg_name_val {
+	__u32 svc;		/* service id; 0 on TG_NAME_PORT entries */
+	__u32 flags;		/* TG_PORT_* */
+};
+_Static_assert(sizeof(struct tg_name_val) == 8, "tg_name_val is ABI");
+
+/* tg_names_cfg.flags */
+#define TG_NAMES_ANY_PORT	0x1	/* some host names are of any port */
+#define TG_NAMES_TLS_REQ	0x2	/* read the names of decrypted TLS
+					 * requests (tls_request_names) */
+
+/* Single entry of tg_name_cfg, written by user space with tg_names. */
+struct tg_names_cfg {
+	__u32 flags;		/* TG_NAMES_* */
+	__u32 gen;		/* raised whenever tg_names changes */
+	__u8 max_wild;		/* labels of the longest wildcard suffix */
+	__u8 reserved[7];	/* zero */
+};
+_Static_assert(sizeof(struct tg_names_cfg) == 16, "tg_names_cfg is ABI");
+
+/* Names that matched no host: the most recent ones, for the operator
+ * (tg_unmatched, an LRU hash: a list, never a billing record). */
+struct tg_unmatched_key {
+	__u64 hash;		/* tg_name.hash */
+	__u16 port;		/* local frontend port, host order */
+	__u16 pad;		/* zero */
+	__u32 pad2;		/* zero */
+};
+_Static_assert(sizeof(struct tg_unmatched_key) == 16,
+	       "tg_unmatched_key is ABI");
+
+#define TG_UNM_LONG	0x1	/* longer than TG_NAME_BUF: cut */
+#define TG_UNM_BAD	0x2	/* not a host name (a character none has) */
+#define TG_UNM_SNI	0x4	/* seen as a TLS SNI */
+
+struct tg_unmatched {
+	__u8 name[TG_NAME_BUF];	/* its first bytes, lower case */
+	__u8 len;		/* bytes in name */
+	__u8 flags;		/* TG_UNM_* */
+	__u16 port;		/* as the key's */
+	__u32 pad;		/* zero */
+	__u64 count;		/* times seen while listed */
+	__u64 last_ns;		/* CLOCK_MONOTONIC when last seen */
+};
+_Static_assert(sizeof(struct tg_unmatched) == 88, "tg_unmatched is ABI");
+
+/*
+ * A TCP handshake's packets, counted on the listener before the connection
+ * exists, held until the connection's service is known (tg_stash, an
+ * array slot by connection: never freed, so that a packet that counts into
+ * a slot as it is taken loses nothing; bpf/names.bpf.h).
+ */
+#define TG_STASH_FREE	0	/* nobody's */
+#define TG_STASH_CLAIM	1	/* being filled in */
+#define TG_STASH_USED	2	/* holds a handshake */
+#define TG_STASH_TAKE	3	/* being emptied */
+
+struct tg_stash {
+	__u8 addr[16];		/* the client, IPv4 mapped */
+	__u16 cport;		/* its port, host order */
+	__u16 lport;		/* the listener's port, host order */
+	__u32 state;		/* TG_STASH_* */
+	__u64 last_ns;		/* CLOCK_MONOTONIC of its last packet */
+	struct tg_pend c;	/* the handshake's bytes and packets */
+};
+_Static_assert(sizeof(struct tg_stash) == 64, "tg_stash is ABI");
 
 /*
  * Wire bytes of a packet that may be a GSO or GRO super-packet: every

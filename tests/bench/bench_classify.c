@@ -180,7 +180,7 @@ int main(int argc, char **argv)
 			__u8 role = i & 4 ? TG_ROLE_CLIENT : TG_ROLE_BACKEND;
 
 			classify(cfg, role, addrs[i], role == TG_ROLE_CLIENT ?
-				 8000 + i % 128 : 443, 6, true, &res);
+				 8000 + i % 128 : 443, 6, 0, true, &res);
 			billed += res.billable;
 		}
 		n += NR_ADDRS;

@@ -27,11 +27,15 @@
  *
  * Before timing, the maps are filled twice, one update per element and
  * then in one batch, and both times are printed: what a syscall per
- * element costs against one per map.
+ * element costs against one per map. Then the maps' memory as the kernel
+ * charges it (memlock in /proc/self/fdinfo): the maps sized by
+ * --max-peers (peer index, per-CPU counters, slots, the two queues of
+ * free slots), per map and per slot, and every map of the meter.
  *
  *   bench_collect [-r ROUNDS] [-c CONFIG] [N...]
  *
- * ROUNDS 20, CONFIG tests/data/jdcloud.yaml, N 16384. The ledger goes in a
+ * ROUNDS 20, CONFIG tests/data/jdcloud.yaml, N 10000, 100000 and
+ * 1000000. The ledger goes in a
  * new directory under $TMPDIR (default /tmp), removed at the end.
  *
  * The calls into the agent are in the few functions under "the agent's
@@ -52,6 +56,7 @@
 #include <sys/statfs.h>
 #include <linux/magic.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "classify/config.h"
 #include "collect/snapshot.h"
@@ -65,7 +70,6 @@
 
 #define DEFAULT_ROUNDS	20
 #define DEFAULT_CONFIG	"tests/data/jdcloud.yaml"
-#define DEFAULT_PEERS	16384
 #define INTERVAL	10	/* seconds between two collections' due */
 
 enum { S_READ, S_USAGE, S_LEDGER, S_METRICS, S_RATE, S_RENDER, S_SUMMARY,
@@ -166,11 +170,12 @@ static void agent_close(struct agent *a)
 	memset(a, 0, sizeof(*a));
 }
 
-/* The maps the benchmark fills: the peer index, the per-CPU counters and
- * the meta entry. */
+/* The maps the benchmark fills: the peer index, the per-CPU counters, the
+ * slot table and the meta entry. */
 static void agent_map_fds(const struct agent *a, int *idx, int *cnt,
-			  int *meta, int *ncpus)
+			  int *slot, int *meta, int *ncpus)
 {
+	*slot = a->v.slot;
 	*idx = a->v.peer_idx;
 	*cnt = a->v.peer_cnt;
 	*meta = a->v.meta;
@@ -208,7 +213,7 @@ static int agent_collect(struct agent *a, time_t due, double t[NR_S],
 	t[S_USAGE] = t1 - t0;
 
 	t0 = t1;
-	err = book_commit(a->book, l, a->s.meta.created_ns, due);
+	err = book_commit(a->book, l, &a->s, due);
 	if (err)
 		return err;
 	t1 = now();
@@ -408,10 +413,11 @@ out:
 }
 
 /* Every peer's per-CPU counters as of @round, one update per slot or in
- * one batch. */
+ * one batch. They go in bank 0: one day's bank, as an interval within a
+ * day fills. */
 static int fill_counters(int fd, __u32 n, int ncpus, __u32 round, bool batch)
 {
-	struct tg_counters *v = calloc((size_t)n * ncpus, sizeof(*v));
+	struct tg_banked *v = calloc((size_t)n * ncpus, sizeof(*v));
 	__u32 *keys = calloc(n, sizeof(*keys)), i, count = n;
 	int err = 0, cpu;
 
@@ -423,7 +429,7 @@ static int fill_counters(int fd, __u32 n, int ncpus, __u32 round, bool batch)
 		keys[i] = i;
 		for (cpu = 0; cpu < ncpus; cpu++)
 			peer_counters(i, cpu, round, i % 2 == 0,
-				      &v[(size_t)i * ncpus + cpu]);
+				      &v[(size_t)i * ncpus + cpu].b[0]);
 	}
 	if (batch) {
 		if (bpf_map_update_batch(fd, keys, v, &count, NULL))
@@ -439,6 +445,89 @@ out:
 	return err;
 }
 
+/* The memory the kernel charges for map @fd (memlock in its fdinfo), in
+ * bytes; 0 when it says none. */
+static __u64 map_memlock(int fd)
+{
+	unsigned long long v = 0;
+	char path[64], line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %llu", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/* The maps --max-peers sizes, then every other map of the meter. */
+static const char *const peer_maps[] = {
+	TG_MAP_PEER_IDX, TG_MAP_PEER_CNT, TG_MAP_SLOT, TG_MAP_FREE,
+	TG_MAP_FREE_BE,
+};
+static const char *const other_maps[] = {
+	TG_MAP_SOCK, TG_MAP_OVERFLOW, TG_MAP_OVF_ROLE, TG_MAP_CLOCK,
+	TG_MAP_STATS, TG_MAP_META, TG_MAP_CGROUP, TG_MAP_TASK, TG_MAP_SSL,
+	TG_MAP_TLS_TASK, TG_MAP_TLS_PEND, TG_MAP_HEARD,
+};
+
+/* One line: the memory of the maps sized by @n slots, per map and per
+ * slot, and of all the meter's maps (those this build loads). */
+static void report_memory(const struct agent *a, __u32 n)
+{
+	__u64 mem[NR(peer_maps)], peers = 0, all;
+	size_t i;
+	int fd;
+
+	for (i = 0; i < NR(peer_maps); i++) {
+		fd = meter_map_fd(a->m, peer_maps[i]);
+		mem[i] = fd < 0 ? 0 : map_memlock(fd);
+		peers += mem[i];
+	}
+	all = peers;
+	for (i = 0; i < NR(other_maps); i++) {
+		fd = meter_map_fd(a->m, other_maps[i]);
+		all += fd < 0 ? 0 : map_memlock(fd);
+	}
+	printf("%7u  map memory (memlock): %.1f MiB for %u slots, %.0f bytes "
+	       "per slot (", n, peers / 1048576.0, n, (double)peers / n);
+	for (i = 0; i < NR(peer_maps); i++)
+		printf("%s%s %.2f", i ? ", " : "", peer_maps[i],
+		       mem[i] / 1048576.0);
+	printf(" MiB); every map of the meter %.1f MiB\n", all / 1048576.0);
+}
+
+/* Slot i held by peer i since @since_ns, as the kernel hands slots out:
+ * the slot table is what a collection lists the peers by. */
+static int fill_slots(int fd, __u32 n, __u64 since_ns)
+{
+	struct tg_slot *v = calloc(n, sizeof(*v));
+	__u32 *keys = calloc(n, sizeof(*keys)), i, count = n;
+	int err = 0;
+
+	if (!v || !keys) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n && !err; i++) {
+		keys[i] = i;
+		err = peer_key(i, &v[i].key);
+		v[i].gen = 1;
+		v[i].state = TG_SLOT_USED;
+		v[i].since_ns = since_ns;
+	}
+	if (!err && bpf_map_update_batch(fd, keys, v, &count, NULL))
+		err = -errno;
+out:
+	free(v);
+	free(keys);
+	return err;
+}
+
 /* Hand out the slots the index uses, as the kernel meter would have. */
 static int fill_meta(int fd, __u32 n)
 {
@@ -447,7 +536,10 @@ static int fill_meta(int fd, __u32 n)
 
 	if (bpf_map_lookup_elem(fd, &zero, &meta))
 		return -errno;
-	meta.next_slot = n;
+	/* Every slot handed out, in the clients' range and in the
+	 * backends' (the last backend_peers): a collection reads both. */
+	meta.next_slot = n - meta.backend_peers;
+	meta.next_backend = meta.backend_peers;
 	if (bpf_map_update_elem(fd, &zero, &meta, BPF_ANY))
 		return -errno;
 	return 0;
@@ -507,7 +599,7 @@ static int bench(__u32 n, int rounds, const char *config, const char *tmp)
 	double *col = calloc(rounds, sizeof(*col)), first[NR_S], f0;
 	struct agent a = {};
 	char dir[PATH_MAX / 2];
-	int idx, cnt, meta, ncpus, err = 0, r, k;
+	int idx, cnt, slot, meta, ncpus, err = 0, r, k;
 	double tf[4];
 	time_t due = time(NULL);
 	size_t peers = 0;
@@ -529,7 +621,7 @@ static int bench(__u32 n, int rounds, const char *config, const char *tmp)
 	err = agent_open(&a, n, config, dir);
 	if (err)
 		goto out;
-	agent_map_fds(&a, &idx, &cnt, &meta, &ncpus);
+	agent_map_fds(&a, &idx, &cnt, &slot, &meta, &ncpus);
 
 	/* The index and the counters twice: one update per element, then
 	 * one batch (the same values again), for what each costs. */
@@ -549,6 +641,8 @@ static int bench(__u32 n, int rounds, const char *config, const char *tmp)
 		err = fill_counters(cnt, n, ncpus, 0, true);
 	tf[3] = now() - f0;
 	if (!err)
+		err = fill_slots(slot, n, (__u64)(now() * 1e9));
+	if (!err)
 		err = fill_meta(meta, n);
 	if (err) {
 		fprintf(stderr, "bench_collect: cannot fill the maps: %s\n",
@@ -559,6 +653,7 @@ static int bench(__u32 n, int rounds, const char *config, const char *tmp)
 	       "batched; counters (%d CPUs) %.1f ms per element, %.1f ms "
 	       "batched\n", n, tf[0] * 1e3, tf[1] * 1e3, ncpus, tf[2] * 1e3,
 	       tf[3] * 1e3);
+	report_memory(&a, n);
 
 	/* The first collection: every peer new to the ledger and the
 	 * metrics, the whole counters booked. */
@@ -611,7 +706,8 @@ static const char usage[] =
 	"\n"
 	"Time one collection of the agent (read, ledger, metrics, rate,\n"
 	"render, summary) with N peers in unattached BPF maps: median and 90th\n"
-	"percentile over ROUNDS rounds (default 20), N 16384 by default, the\n"
+	"percentile over ROUNDS rounds (default 20), and the kernel's memory\n"
+	"for the maps; N 10000, 100000 and 1000000 by default, the\n"
 	"configuration CONFIG (default " DEFAULT_CONFIG "). As root.\n";
 
 int main(int argc, char **argv)
@@ -652,8 +748,11 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!nr)
-		ns[nr++] = DEFAULT_PEERS;
+	if (!nr) {
+		ns[nr++] = 10000;
+		ns[nr++] = 100000;
+		ns[nr++] = 1000000;
+	}
 	if (geteuid() != 0) {
 		fprintf(stderr, "bench_collect: needs root (BPF maps)\n");
 		return 1;
@@ -667,6 +766,9 @@ int main(int argc, char **argv)
 	       "(%s); ms\n", rounds, config, tmp,
 	       !statfs(tmp, &sfs) && sfs.f_type == TMPFS_MAGIC ?
 		       "tmpfs" : "not tmpfs: its fsyncs reach a disk");
+	printf("default --max-peers on this host: %u (the 64 MiB budget on "
+	       "%d possible CPUs)\n", meter_default_peers(),
+	       libbpf_num_possible_cpus());
 	printf("%7s  %-8s %9s %9s %9s\n", "peers", "stage", "median", "p90",
 	       "first");
 	for (i = 0; !err && !stop && i < nr; i++)

@@ -32,9 +32,10 @@
 # 5b. The classifier's own benchmark (bench_classify).
 # 6. The metrics page with 1,000 and 10,000 series: render and scrape time
 #    (bench_metrics; also alone: make bench-metrics).
-# 7. Collection time per interval with 16,384 and 100,000 peers in the
-#    meter's maps, loaded but not attached (bench_collect; also alone:
-#    make bench-collect).
+# 7. Collection time per interval with 10^4, 10^5 and 10^6 peers in the
+#    meter's maps, loaded but not attached, and the memory the kernel
+#    charges for those maps (bench_collect; also alone: make
+#    bench-collect).
 #
 # The topology, cgroup, servers and cleanup are those of tests/e2e/lib.sh:
 # client namespace cl, gateway namespace gw, backend namespace be; the
@@ -48,7 +49,7 @@
 # BENCH_PAIRS (5), BENCH_CALLS_ROUNDS (7), BENCH_SECONDS per throughput
 # run (5), BENCH_STATS_SECONDS per statistics run (4), BENCH_REPEAT
 # (1000000) and BENCH_ROUNDS (9) for the test runs, BENCH_COLLECT_PEERS
-# ("16384 100000") and BENCH_COLLECT_ROUNDS (20) for the collection,
+# ("10000 100000 1000000") and BENCH_COLLECT_ROUNDS (20) for the collection,
 # BENCH_RESULTS (tests/bench/results.md).
 cd "${0%/*}/../.." || exit 1
 # shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
@@ -60,7 +61,7 @@ case $OUT in /*) BENCH=$OUT/tests/bench_prog ;; esac
 CLASSIFY=${BENCH%/*}/bench_classify
 METRICS=${BENCH%/*}/bench_metrics
 COLLECT=${BENCH%/*}/bench_collect
-COLLECT_PEERS=${BENCH_COLLECT_PEERS:-16384 100000}
+COLLECT_PEERS=${BENCH_COLLECT_PEERS:-10000 100000 1000000}
 COLLECT_ROUNDS=${BENCH_COLLECT_ROUNDS:-20}
 PAIRS=${BENCH_PAIRS:-5}
 CALLS_ROUNDS=${BENCH_CALLS_ROUNDS:-7}
@@ -923,7 +924,7 @@ write_results()
 	{
 		echo "# tollgate benchmark results"
 		echo
-		echo "Written by \`make bench\` (tests/bench/run.sh); the README says what is"
+		echo "Written by \`make bench\` (tests/bench/run.sh); docs/development.md says what is"
 		echo "measured and how. Numbers from one run on a shared machine: read the"
 		echo "per-run columns for the noise."
 		echo
@@ -1056,12 +1057,14 @@ write_results()
 		echo "One collection of the agent's loop with N peers in the meter's"
 		echo "maps (loaded, not attached; half clients, half backends, IPv4 and"
 		echo "IPv6, spread over tests/data/jdcloud.yaml), every peer's counters"
-		echo "raised before each round: read the maps (snapshot_read), book the"
-		echo "ledger (collect_commit, SQLite under \$TMPDIR), update the metrics,"
-		echo "rate the month, render the page, and the summary's aggregate"
-		echo "(only with --summary). Median and 90th percentile over the rounds;"
-		echo "\"first\" is the collection before them, when every peer is new to"
-		echo "the ledger and the metrics."
+		echo "raised before each round: read the maps (snapshot_read), classify"
+		echo "(usage_update), book the ledger (book_commit, SQLite under"
+		echo "\$TMPDIR), update the metrics, rate the month, render the page, and"
+		echo "the summary's aggregate (only with --summary). Median and 90th"
+		echo "percentile over the rounds; \"first\" is the collection before"
+		echo "them, when every peer is new to the ledger and the metrics. Map"
+		echo "memory: memlock of each map in /proc/self/fdinfo, as the kernel"
+		echo "charges it; the four maps --max-peers sizes, and every map."
 		echo
 		echo '```'
 		cat "$TG_TMP/collect.out"

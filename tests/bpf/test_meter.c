@@ -37,7 +37,7 @@ struct fixture {
 	struct view v;
 };
 
-static int setup(void **state, __u32 max_peers)
+static int setup(void **state, __u32 max_peers, __u32 backend_peers)
 {
 	struct fixture *fx;
 	int fds[3], err;
@@ -48,7 +48,9 @@ static int setup(void **state, __u32 max_peers)
 	}
 	fx = calloc(1, sizeof(*fx));
 	assert_non_null(fx);
-	err = meter_load(&fx->m, &(struct meter_opts){ .max_peers = max_peers });
+	err = meter_load(&fx->m, &(struct meter_opts){
+					 .max_peers = max_peers,
+					 .backend_peers = backend_peers });
 	if (err == -EPERM) {
 		free(fx);
 		print_message("skip: BPF not permitted here\n");
@@ -65,12 +67,13 @@ static int setup(void **state, __u32 max_peers)
 
 static int setup_default(void **state)
 {
-	return setup(state, 0);
+	return setup(state, 0, 0);
 }
 
+/* 8 slots: 4 for clients, 4 for backends. */
 static int setup_tiny(void **state)
 {
-	return setup(state, 4);
+	return setup(state, 8, 4);
 }
 
 static int teardown(void **state)
@@ -435,9 +438,9 @@ static void test_malformed(void **state)
 }
 
 /*
- * A map of 4 peers and 10 peers of traffic: 4 get rows, the other 6 go to
- * the backend overflow bucket, the failed inserts are counted, and the
- * totals are exact.
+ * 4 slots for backends (of 8) and 10 backends of traffic: 4 get rows, the
+ * other 6 go to the backend overflow bucket, the failed inserts are
+ * counted, and the totals are exact.
  */
 static void test_overflow(void **state)
 {
@@ -455,16 +458,21 @@ static void test_overflow(void **state)
 	}
 
 	read_snapshot(fx, &s);
-	assert_int_equal(s.capacity, 4);
+	assert_int_equal(s.capacity, 8);
+	assert_int_equal(s.backend_capacity, 4);
 	assert_int_equal(s.nr_peers, 4);
 	snapshot_totals(&s, &total);
 	assert_int_equal(total.packets_out, 20);
 	assert_int_equal(total.bytes_out, 2 * (10 * 100 + 55));
-	/* the first four peers own the slots */
+	/* the first four peers own the slots: the backends', the last four
+	 * (test runs give the program a socket of no port: a backend's) */
 	for (i = 1; i <= 4; i++) {
+		const struct peer_rec *r;
+
 		snprintf(dst, sizeof(dst), "10.0.0.%d", i);
-		expect(find_peer(&s, dst, 80, PROTO_TCP), 0, 0,
-		       2 * (100 + i), 2);
+		r = find_peer(&s, dst, 80, PROTO_TCP);
+		expect(r, 0, 0, 2 * (100 + i), 2);
+		assert_true(r->slot >= 4 && r->slot < 8);
 	}
 	/* the other six in their billing key's bucket: backend port 80 */
 	assert_int_equal(s.nr_buckets, 1);

@@ -85,7 +85,8 @@ files="/usr/bin/tollgate /lib/systemd/system/tollgate.service
 /usr/share/man/man8/tollgate.8.gz /usr/lib/sysusers.d/tollgate.conf
 /etc/tollgate/tollgate.yaml.example /etc/default/tollgate
 /usr/share/tollgate/plans/jdcloud.yaml /usr/share/tollgate/plans/tencent.yaml
-/usr/share/doc/tollgate/copyright"
+/usr/share/doc/tollgate/copyright /usr/share/doc/tollgate/README.md
+/usr/share/doc/tollgate/docs/configuration.md"
 for f in $files; do
 	[ -f "$f" ] || fail "dpkg -i: $f missing"
 done

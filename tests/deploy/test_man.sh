@@ -38,7 +38,7 @@ for c in $cmds; do
 	grep -qE "^       $c( |$)" <<<"$text" || fail "command '$c' is not described"
 done
 # Options: each --long option in the page must be one some command has.
-help=$(for c in $cmds; do ./tollgate "$c" --help 2>&1; done)
+help=$(./tollgate --help; for c in $cmds; do ./tollgate "$c" --help 2>&1; done)
 while read -r o; do
 	grep -q -- "$o" <<<"$help" || fail "the page names option $o, which no command has"
 done < <(grep -v systemctl <<<"$text" | grep -oE -- '--[a-z][a-z-]+' | sort -u)

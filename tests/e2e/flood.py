@@ -23,7 +23,10 @@ time:   N requests one after another with the credentials given, each from
         the next source address; prints one latency in milliseconds and
         the status per line.
 
-slow, noread and auth print a summary line of counts at the end.
+slow, noread and auth print a line starting "under way" once every
+connection has been tried (slow, noread) or every client has sent its
+first request (auth): a test waits for it to measure the flood at full
+strength. They print a summary line of counts at the end.
 """
 import base64
 import ipaddress
@@ -68,6 +71,19 @@ def request(creds):
             b"\r\n")
 
 
+class UnderWay:
+    """Prints the "under way" line once n workers have each said so."""
+
+    def __init__(self, n, what):
+        self.left, self.what, self.lock = n, what, threading.Lock()
+
+    def done(self):
+        with self.lock:
+            self.left -= 1
+            if self.left == 0:
+                print("under way: " + self.what(), flush=True)
+
+
 def hold(port, srcs, n, secs, tls, first, again, rcvbuf=0, threads=64):
     """Keep n connections open for secs seconds: first(sock) once when
     opened, again(sock, k) every second after; reopen closed ones. Threads
@@ -75,6 +91,9 @@ def hold(port, srcs, n, secs, tls, first, again, rcvbuf=0, threads=64):
     stats = {"opened": 0, "failed": 0, "closed": 0, "open_at_end": 0}
     lock = threading.Lock()
     end = time.time() + secs
+    under_way = UnderWay(threads, lambda: "all %d connections tried; so far"
+                         " %d opened, %d failed" %
+                         (n, stats["opened"], stats["failed"]))
 
     def count(key, v=1):
         with lock:
@@ -107,6 +126,8 @@ def hold(port, srcs, n, secs, tls, first, again, rcvbuf=0, threads=64):
                     count("closed")
                     s.close()
                     socks[i] = None
+            if k == 0:
+                under_way.done()
             k += 1
             time.sleep(max(0.0, 1.0 - (time.time() % 1.0)))
         count("open_at_end", sum(1 for s in socks.values() if s is not None))
@@ -172,13 +193,16 @@ def noread(port, srcs, n, secs, tls, creds):
     hold(port, srcs, n, secs, tls, first, again, rcvbuf=4096)
 
 
-def one(port, src, tls, creds, timeout=30.0):
-    """One request on its own connection: (status, seconds)."""
+def one(port, src, tls, creds, timeout=30.0, sent=None):
+    """One request on its own connection: (status, seconds). sent() is
+    called once the request is sent."""
     t0 = time.monotonic()
     try:
         s = connect(port, src, tls, timeout)
         s.sendall(request(creds).replace(b"\r\n\r\n",
                                          b"\r\nConnection: close\r\n\r\n"))
+        if sent:
+            sent()
         data = b""
         while True:
             b = s.recv(65536)
@@ -196,11 +220,19 @@ def auth(port, srcs, n, secs, tls, creds):
     counts = {}
     lock = threading.Lock()
     end = time.time() + secs
+    under_way = UnderWay(n, lambda: "%d clients sent a request" % n)
 
     def worker(i):
         src = srcs[i % len(srcs)]
+        first = [True]
+
+        def sent():
+            if first[0]:
+                first[0] = False
+                under_way.done()
+
         while time.time() < end:
-            st, _ = one(port, src, tls, creds, 10.0)
+            st, _ = one(port, src, tls, creds, 10.0, sent)
             with lock:
                 counts[st] = counts.get(st, 0) + 1
             if st == 0:

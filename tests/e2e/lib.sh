@@ -189,6 +189,8 @@ tg_kill_pid()
 	local pid=$1 i
 
 	kill -TERM "$pid" 2>/dev/null || return 0
+	# A stopped process (SIGSTOP) acts on TERM once continued.
+	kill -CONT "$pid" 2>/dev/null
 	for i in $(seq 50); do
 		kill -0 "$pid" 2>/dev/null || return 0
 		sleep 0.1
@@ -441,6 +443,24 @@ tg_backend_ns_add()
 		tg_die "cannot bring the link to $ns up"
 	TG_EXTRA_DEVS+=("$gwdev")
 	TG_EXTRA_PEERS+=("$ns $bedev")
+}
+
+# tg_clients_prefix NET: clients at every address of the IPv4 prefix NET,
+# for TG_MANYCONN (tests/e2e/manyconn.c: each connection from an address
+# of its own). NET is local in cl and routed there from gw; cl has room
+# for a TIME_WAIT socket per address, gw's listeners for long queues.
+# Call after tg_topology_setup.
+tg_clients_prefix()
+{
+	TG_MANYCONN=$(pwd)/.output/tests/manyconn
+	[ -x "$TG_MANYCONN" ] ||
+		tg_die "no $TG_MANYCONN: run 'make test-build' first"
+	ip -n "$TG_NS_CL" route add local "$1" dev lo &&
+		ip -n "$TG_NS_GW" route add "$1" via "$TG_CL4" dev "$TG_DEV_GWC" ||
+		tg_die "cannot route $1 to cl"
+	ip netns exec "$TG_NS_CL" sysctl -qw net.ipv4.tcp_max_tw_buckets=400000 &&
+		ip netns exec "$TG_NS_GW" sysctl -qw net.core.somaxconn=4096 ||
+		tg_die "cannot make room for clients at $1"
 }
 
 # ---------------------------------------------------------------------------
@@ -987,6 +1007,9 @@ TG_STAT_HTTP_OTHER=7	# client connections that did not speak HTTP/1.x
 TG_STAT_TLS=8		# client connections that began with a TLS handshake
 TG_STAT_TLS_HOOKED=9	# of those, read through a hooked SSL_read
 TG_STAT_TLS_MISS=10	# decrypted reads whose connection was not known
+TG_STAT_NAME_UNMATCHED=14	# names no host matched
+TG_STAT_NAME_SWITCH=17	# requests that moved their connection to another
+			# service (a proxy pooling connections)
 
 # tg_calls DUMP_JSON [PEER]: calls in the dump, of PEER or of every row.
 tg_calls()

@@ -8,7 +8,14 @@
  * own (a local route of the whole prefix). Each connection sends one
  * request with Connection: close and reads the answer to the end.
  *
- *   manyconn BASE N C ADDR:PORT PATH [HOST]
+ * With -k the request keeps the connection alive, and the client closes it
+ * as soon as the whole answer (its Content-Length) is read: the server
+ * never closes first, so none of its sockets goes into TIME-WAIT, where
+ * a late segment from the client (an acknowledgement a client that was
+ * held up sends after its own FIN) reaches no full socket. An answer the
+ * server ends early, or without a Content-Length, fails.
+ *
+ *   manyconn [-k] BASE N C ADDR:PORT PATH [HOST]
  *
  * Prints "ok N failed F bytes B" and exits 0 when every request was
  * answered, 1 when some failed, 2 on a bad command line.
@@ -31,12 +38,18 @@ struct conn {
 	int fd;
 	size_t sent;		/* bytes of the request sent */
 	uint32_t src;		/* host order */
+	size_t got;		/* -k: bytes of the answer read */
+	size_t want;		/* -k: its length, once the head is read;
+				 * 0: not yet */
+	size_t head_len;	/* -k: bytes of head[] filled */
+	char head[1024];	/* -k: the answer's first bytes */
 };
 
 static char req[512];
 static size_t req_len;
 static struct sockaddr_in dst;
 static unsigned long ok, failed, bytes;
+static bool keep;		/* -k */
 
 /* The @i-th usable address from @base (host order). */
 static uint32_t nth_addr(uint32_t base, unsigned long i)
@@ -70,6 +83,7 @@ static int start(int ep, struct conn *c)
 		return err;
 	}
 	c->sent = 0;
+	c->got = c->want = c->head_len = 0;
 	return 0;
 }
 
@@ -82,6 +96,30 @@ static void finish(int ep, struct conn *c, bool good)
 		ok++;
 	else
 		failed++;
+}
+
+/* -k: @n more bytes of @c's answer read, the first of them @buf. True
+ * once the whole answer is: its head, and Content-Length bytes after. */
+static bool answered(struct conn *c, const char *buf, size_t n)
+{
+	size_t room = sizeof(c->head) - 1 - c->head_len;
+	char *end, *cl;
+
+	c->got += n;
+	if (!c->want) {
+		memcpy(c->head + c->head_len, buf, n < room ? n : room);
+		c->head_len += n < room ? n : room;
+		c->head[c->head_len] = '\0';
+		end = strstr(c->head, "\r\n\r\n");
+		if (!end)
+			return false;
+		cl = strcasestr(c->head, "\r\nContent-Length:");
+		if (!cl || cl > end)
+			return false;	/* EOF fails it */
+		c->want = (size_t)(end + 4 - c->head) +
+			  strtoul(cl + 17, NULL, 10);
+	}
+	return c->got >= c->want;
 }
 
 /* Something happened on @c: write the rest of the request, or read. */
@@ -119,11 +157,16 @@ static void step(int ep, struct conn *c)
 		n = recv(c->fd, buf, sizeof(buf), 0);
 		if (n > 0) {
 			bytes += n;
+			if (keep && answered(c, buf, n)) {
+				finish(ep, c, c->got == c->want);
+				return;
+			}
 			continue;
 		}
 		if (n < 0 && errno == EAGAIN)
 			return;
-		finish(ep, c, n == 0);
+		/* -k: the server closed before the answer was whole. */
+		finish(ep, c, n == 0 && !keep);
 		return;
 	}
 }
@@ -137,12 +180,17 @@ int main(int argc, char **argv)
 	char *colon;
 	int ep;
 
+	if (argc > 1 && !strcmp(argv[1], "-k")) {
+		keep = true;
+		argc--;
+		argv++;
+	}
 	if (argc < 6 || argc > 7 || inet_pton(AF_INET, argv[1], &base) != 1 ||
 	    !(n = strtoul(argv[2], NULL, 10)) ||
 	    !(conc = strtoul(argv[3], NULL, 10)) ||
 	    !(colon = strrchr(argv[4], ':'))) {
-		fprintf(stderr, "usage: manyconn BASE N C ADDR:PORT PATH "
-				"[HOST]\n");
+		fprintf(stderr, "usage: manyconn [-k] BASE N C ADDR:PORT "
+				"PATH [HOST]\n");
 		return 2;
 	}
 	*colon = '\0';
@@ -155,8 +203,9 @@ int main(int argc, char **argv)
 	}
 	req_len = snprintf(req, sizeof(req),
 			   "GET %s HTTP/1.1\r\nHost: %s\r\n"
-			   "Connection: close\r\n\r\n",
-			   argv[5], argc > 6 ? argv[6] : argv[4]);
+			   "Connection: %s\r\n\r\n",
+			   argv[5], argc > 6 ? argv[6] : argv[4],
+			   keep ? "keep-alive" : "close");
 	cs = calloc(conc, sizeof(*cs));
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (!cs || ep < 0) {

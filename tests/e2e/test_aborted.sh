@@ -42,8 +42,8 @@
 # shellcheck source=lib.sh
 . "${0%/*}/lib.sh" || exit 1
 
-TG_STAT_CLOSED=14	# packets of closed connections counted
-TG_STAT_CLOSED_LOST=15	# closing connections not remembered
+TG_STAT_CLOSED=18	# packets of closed connections counted
+TG_STAT_CLOSED_LOST=19	# closing connections not remembered
 SLOW_PORT=8090		# the backend that stalls mid-response
 
 tg_init nginx curl wrk python3 nstat

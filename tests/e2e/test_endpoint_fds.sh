@@ -34,7 +34,10 @@ python3 "$flood" slow "$TG_METRICS_PORT" 127.0.2.1-127.0.2.125 1000 20 \
 	>"$TG_TMP/flood.log" 2>&1 &
 fpid=$!
 TG_PIDS+=("$fpid")
-sleep 6
+# Measured once every one of the 1,000 has been opened: the endpoint is
+# then at its cap.
+tg_wait_log "$TG_TMP/flood.log" '^under way' ||
+	tg_fail "the flood did not get going"
 c0=$(last_collection)
 fds_max=0 answered=0 probes=0
 for _ in $(seq 10); do
@@ -42,7 +45,7 @@ for _ in $(seq 10); do
 	[ "$fds" -gt "$fds_max" ] && fds_max=$fds
 	probes=$((probes + 1))
 	page=$(curl -s --max-time 3 "$url") && answered=$((answered + 1))
-	sleep 1
+	sleep 1	# paces the probes over the flood: not a condition
 done
 c1=$(last_collection)
 wait "$fpid"

@@ -54,10 +54,11 @@ scrape() { curl -s --max-time 5 --cacert "$TG_TMP/cert.pem" -u prom:s3cret "$@" 
 	tg_die "no scrape of $url before the floods"
 
 prom_port=$(tg_free_port) || tg_die "no free port for Prometheus"
+prom_every=11
 mkdir -p "$TG_TMP/prom/data"
 cat >"$TG_TMP/prom/prometheus.yml" <<EOF
 global:
-  scrape_interval: 11s
+  scrape_interval: ${prom_every}s
   scrape_timeout: 5s
 scrape_configs:
   - job_name: tollgate
@@ -82,7 +83,35 @@ for _ in $(seq 100); do
 done
 curl -sf --max-time 1 "$prom/-/ready" >/dev/null ||
 	tg_die "Prometheus did not start: $(cat "$TG_TMP/prom/log")"
-sleep 4
+
+# tg_prom_last: the time of Prometheus's last stored scrape of the agent
+# and its up value, "TIME UP"; nothing before the first.
+tg_prom_last()
+{
+	curl -sS --max-time 5 "$prom/api/v1/query" \
+		--data-urlencode 'query=up{job="tollgate"}[1m]' |
+		jq -r '.data.result[0].values[-1] // empty | "\(.[0]) \(.[1])"'
+}
+# Conditions that tg_wait_for runs, out of shellcheck's sight:
+# shellcheck disable=SC2317
+prom_scraped() { [ "$(tg_prom_last | cut -d' ' -f2)" = 1 ]; }
+# prom_stored_until T: every scrape that began by T (Unix time) is stored:
+# the last stored one began less than a scrape interval before T (the
+# next one begins an interval after it), or after T.
+# shellcheck disable=SC2317
+prom_stored_until()
+{
+	local last
+
+	last=$(tg_prom_last | cut -d' ' -f1)
+	[ -n "$last" ] &&
+		awk -v l="$last" -v t="$1" -v e="$prom_every" 'BEGIN { exit !(l + e > t) }'
+}
+
+# Prometheus hands a new target to its scrapers a few seconds after it
+# says it is ready; the floods begin once it has scraped the agent.
+tg_wait_for 30 "scrape of the agent by Prometheus" prom_scraped ||
+	tg_die "Prometheus did not scrape the agent: last '$(tg_prom_last)'"
 
 ts_metric=tollgate_collection_last_success_timestamp_seconds
 last_collection()
@@ -117,28 +146,29 @@ tg_queued()
 }
 
 # tg_phase NAME SECS MODE SOURCES N [FLAGS]: run flood.py for SECS
-# seconds; check the scrapes from 4 s in to the end, collection, and the
-# peak of the bytes queued on the endpoint's sockets.
+# seconds; check the scrapes from the flood's start to its end, collection,
+# and the peak of the bytes queued on the endpoint's sockets. Every check
+# holds for the whole flood, its first connections included: the window
+# does not wait for the flood to build up.
 tg_phase()
 {
 	local name=$1 secs=$2 pid t0 t1 c0 c1 mem peak=0 ok total slow
 	local pok ptotal pslow
 
 	shift 2
+	t0=$(date +%s)
+	c0=$(last_collection)
+	: >"$TG_TMP/probe.$name.log"
 	python3 "$flood" "$1" "$TG_METRICS_PORT" "$2" "$3" "$secs" --tls \
 		"${@:4}" >"$TG_TMP/flood.$name.log" 2>&1 &
 	pid=$!
 	TG_PIDS+=("$pid")
-	sleep 4
-	t0=$(date +%s)
-	c0=$(last_collection)
-	: >"$TG_TMP/probe.$name.log"
 	while kill -0 "$pid" 2>/dev/null; do
 		mem=$(tg_queued)
 		[ "$mem" -gt "$peak" ] && peak=$mem
 		scrape --max-time 2 -o /dev/null -w '%{http_code} %{time_total}\n' \
 			>>"$TG_TMP/probe.$name.log"
-		sleep 0.5
+		sleep 0.5	# paces the probes: not a condition
 	done
 	t1=$(date +%s)
 	wait "$pid"
@@ -148,12 +178,15 @@ tg_phase()
 	[ "$pok" = "$ptotal" ] ||
 		tg_fail "$name: curl: only $pok of $ptotal scrapes answered within 2 s"
 	c1=$(last_collection)
-	sleep 3	# the last scrapes of the window reach the TSDB
+	# A scrape that began before t1 is stored when it ends.
+	tg_wait_for 30 "scrapes up to $t1 stored by Prometheus" \
+		prom_stored_until "$t1" ||
+		tg_fail "$name: Prometheus's last scrape is '$(tg_prom_last)'"
 	read -r ok total slow <<<"$(tg_scrapes "$t0" "$t1")"
 	tg_log "$name: $ok of $total scrapes answered, slowest ${slow}s;" \
 		"at most $((peak / 1024)) KiB queued to send;" \
-		"flood: $(tail -n1 "$TG_TMP/flood.$name.log")"
-	[ "$total" -ge $(((t1 - t0) / 11)) ] ||
+		"flood: $(paste -sd ';' "$TG_TMP/flood.$name.log")"
+	[ "$total" -ge $(((t1 - t0) / prom_every)) ] ||
 		tg_fail "$name: Prometheus made only $total scrapes in $((t1 - t0)) s"
 	[ "$ok" = "$total" ] ||
 		tg_fail "$name: only $ok of $total scrapes answered"

@@ -58,7 +58,8 @@ chmod 644 "$TG_TMP/rec.jsonl"
 # --- the agent as root, directories made on the way -------------------------
 TG_LEDGER=$TG_TMP/state/tollgate/ledger.db
 tg_agent_start
-sleep 1.5
+# Every file the ledger has is there once the agent has booked into it.
+tg_wait_collection 0 >/dev/null || tg_fail "agent as root: no collection"
 tg_mode "agent as root" "$TG_TMP/state" 700
 tg_mode "agent as root" "$TG_TMP/state/tollgate" 700
 for f in ledger.db ledger.db-wal ledger.db-shm; do
@@ -83,8 +84,12 @@ done
 tg_unreadable "--user nobody" "$TG_TMP/dropped.db" "${OTHER[@]}"
 url=http://127.0.0.1:$TG_METRICS_PORT/metrics
 commit() { curl -s --max-time 5 "$url" | awk '$1 == "tollgate_ledger_last_commit_timestamp_seconds" { printf "%d\n", $2 }'; }
+# commit_after T: the agent has committed after T (Unix time; 0: ever).
+# shellcheck disable=SC2317 # run by tg_wait_for
+commit_after() { c=$(commit) && [ -n "$c" ] && [ "$c" -gt "$1" ]; }
+tg_wait_for 30 "first commit as nobody" commit_after 0
 c0=$(commit)
-sleep 3
+tg_wait_for 30 "commit after $c0 as nobody" commit_after "${c0:-0}"
 c1=$(commit)
 errors=$(curl -s --max-time 5 "$url" | awk '$1 == "tollgate_ledger_write_errors_total" { print $2 }')
 [ -n "$c0" ] && [ -n "$c1" ] && [ "$c1" -gt "$c0" ] && [ "$errors" = 0 ] ||

@@ -76,7 +76,7 @@ static void run_rows(const struct tg_config *cfg, const struct row *rows,
 		to_addr(r->addr, a);
 		memset(&res, 0xa5, sizeof(res));
 		assert_int_equal(classify(cfg, r->role, a, r->port, IPPROTO_TCP,
-					  r->out, &res), 0);
+					  0, r->out, &res), 0);
 		name = r->role == C ? res.service : res.backend;
 		if (res.type != r->type || res.billable != r->billable ||
 		    res.flags != r->flags || strcmp(name, r->name))
@@ -418,7 +418,7 @@ static void test_result(void **state)
 	__u8 a[16];
 
 	to_addr("10.1.2.3", a);
-	assert_int_equal(classify(cfg, B, a, 8080, IPPROTO_TCP, true, &res),
+	assert_int_equal(classify(cfg, B, a, 8080, IPPROTO_TCP, 0, true, &res),
 			 0);
 	assert_int_equal(res.network, TG_NET_INTRANET);
 	assert_string_equal(res.provider, "jdcloud");	/* own: gateway's */
@@ -431,7 +431,7 @@ static void test_result(void **state)
 	assert_null(res.svc);
 
 	to_addr("8.8.4.4", a);
-	assert_int_equal(classify(cfg, C, a, 8443, IPPROTO_UDP, true, &res),
+	assert_int_equal(classify(cfg, C, a, 8443, IPPROTO_UDP, 0, true, &res),
 			 0);
 	assert_string_equal(res.service, "quic-api");
 	assert_string_equal(res.tenant, "acme");
@@ -439,13 +439,13 @@ static void test_result(void **state)
 	assert_string_equal(res.provider, "internet");
 	assert_string_equal(res.region, "");
 	assert_int_equal(res.network, TG_NET_PUBLIC);
-	assert_int_equal(classify(cfg, C, a, 8443, IPPROTO_TCP, true, &res),
+	assert_int_equal(classify(cfg, C, a, 8443, IPPROTO_TCP, 0, true, &res),
 			 0);
 	assert_string_equal(res.tenant, "globex");
 
-	assert_int_equal(classify(cfg, TG_ROLE_NONE, a, 1, 6, true, &res),
+	assert_int_equal(classify(cfg, TG_ROLE_NONE, a, 1, 6, 0, true, &res),
 			 -EINVAL);
-	assert_int_equal(classify(cfg, 3, a, 1, 6, true, &res), -EINVAL);
+	assert_int_equal(classify(cfg, 3, a, 1, 6, 0, true, &res), -EINVAL);
 	config_free(cfg);
 }
 
@@ -493,7 +493,7 @@ static void test_why(void **state)
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		to_addr(cases[i].addr, a);
 		assert_int_equal(classify(cfg, cases[i].role, a, cases[i].port,
-					  0, cases[i].out, &res), 0);
+					  0, 0, cases[i].out, &res), 0);
 		classify_why(cfg, &res, buf, sizeof(buf));
 		assert_string_equal(buf, cases[i].want);
 	}

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "classify/config.h"
+#include "classify/hosts.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define DATA "tests/data/"
@@ -54,7 +55,7 @@ static void test_errors(void **state)
 		{ HEAD "regoin: x\n", 3, 1, "regoin", "unknown setting "
 		  "'regoin' (known here: region, provider, networks, ranges, "
 		  "services, backends, tls, metrics, known_regions, "
-		  "known_providers)" },
+		  "known_providers, tls_request_names)" },
 		{ HEAD "known_regions: r2\n", 3, 16, "known_regions",
 		  "must be a list of names, not a scalar" },
 		{ HEAD "known_providers:\n  - [x]\n", 4, 5,
@@ -141,7 +142,35 @@ static void test_errors(void **state)
 		  "ranges[0].provider", "whose addresses does this gcp file "
 		  "list" },
 		{ HEAD "services:\n  - name: s\n", 4, 5, "services[0].port",
-		  "missing required setting 'port'" },
+		  "missing: a services entry needs a port, a host, or both" },
+		/* hosts */
+		{ HEAD "services:\n  - host: api.example.com:443\n    name: s\n",
+		  4, 11, "services[0].host", "'api.example.com:443' is not a "
+		  "host name or *.suffix: a port is not part of a host" },
+		{ HEAD "services:\n  - host: a..example\n    name: s\n", 4,
+		  11, "services[0].host", "an empty label" },
+		{ HEAD "services:\n  - host: '*'\n    name: s\n", 4, 11,
+		  "services[0].host", "a wildcard is '*.' and a suffix" },
+		{ HEAD "services:\n  - host: '*.'\n    name: s\n", 4, 11,
+		  "services[0].host", "a wildcard needs a suffix" },
+		{ HEAD "services:\n  - host: a*.example\n    name: s\n", 4,
+		  11, "services[0].host", "a wildcard is '*.' and a suffix" },
+		{ HEAD "services:\n  - host: '*.a.*.example'\n    name: s\n",
+		  4, 11, "services[0].host", "a wildcard is '*.' and a suffix" },
+		{ HEAD "services:\n  - host: api/v1.example\n    name: s\n",
+		  4, 11, "services[0].host", "letters, digits, '-', '_' and "
+		  "dots only" },
+		{ HEAD "services:\n  - host: '[::1]'\n    name: s\n", 4, 11,
+		  "services[0].host", "letters, digits" },
+		{ HEAD "services:\n  - host: '*.a.b.c.d.e.f.g.h.i'\n"
+		  "    name: s\n", 4, 11, "services[0].host",
+		  "at most 8 labels" },
+		{ HEAD "services:\n  - host: x.example\n    port: 443\n"
+		  "    protocol: udp\n    name: s\n", 6, 15,
+		  "services[0].protocol", "protocol must be tcp or any, not "
+		  "udp" },
+		{ HEAD "services:\n  - host: ''\n    name: s\n", 4, 11,
+		  "services[0].host", "printable characters" },
 		{ HEAD "services:\n  - port: 80\n", 4, 5, "services[0].name",
 		  "missing required setting 'name'" },
 		{ HEAD "tls:\n  - path: /x\n", 4, 5, "tls[0].path",
@@ -168,6 +197,14 @@ static void test_errors(void **state)
 		{ HEAD "services:\n  - port: 80\n    protocol: tcp\n    name: a\n"
 		  "  - port: 80\n    name: b\n  - port: 80\n    protocol: tcp\n"
 		  "    name: c\n", 9, 11, "services[2].port", "port 80 tcp is "
+		  "already in services[0] (line 4)" },
+		{ HEAD "services:\n  - port: 80\n    host: A.example\n"
+		  "    name: a\n  - port: 80\n    host: a.example.\n"
+		  "    name: b\n", 8, 11, "services[1].host", "host 'a.example' "
+		  "on port 80 is already in services[0] (line 4)" },
+		{ HEAD "services:\n  - host: '*.example'\n    name: a\n"
+		  "  - host: '*.EXAMPLE'\n    name: b\n", 6, 11,
+		  "services[1].host", "host '*.example' without a port is "
 		  "already in services[0] (line 4)" },
 		{ HEAD "backends:\n  - address: 10.0.0.0/24\n    port: 80\n"
 		  "    name: a\n  - address: 10.0.0.0/24\n    name: b\n"
@@ -328,6 +365,117 @@ static void test_sample(void **state)
 	addr("10.9.9.9", a);
 	assert_int_equal(config_backend(cfg, a, 1)->kind, TG_KIND_SCF);
 	config_free(cfg);
+}
+
+/* Hosts: their ids, their entries by port and by none, the table the
+ * kernel gets, and the order in which a name matches. */
+static void test_hosts(void **state)
+{
+	static const char yaml[] = HEAD
+		"services:\n"
+		"  - port: 443\n    name: shared\n    tenant: gw\n"
+		"  - port: 443\n    host: API.a.example\n    name: a-api\n"
+		"    tenant: a\n"
+		"  - port: 443\n    host: '*.a.example'\n    name: a-web\n"
+		"    tenant: a\n"
+		"  - port: 443\n    host: '*.x.a.example'\n    name: a-x\n"
+		"    tenant: a\n"
+		"  - host: b.example\n    name: b\n    tenant: b\n"
+		"  - host: '*.b.example'\n    protocol: tcp\n    name: b-any\n"
+		"    tenant: b\n"
+		"  - port: 8443\n    host: b.example\n    name: b-8443\n"
+		"    tenant: b\n"
+		"  - port: 53\n    protocol: udp\n    name: dns\n"
+		"tls_request_names: true\n";
+	const struct tg_service *s;
+	struct tg_config *cfg;
+	struct tg_err err = {};
+	struct host_pattern h;
+	struct host_entry *e;
+	struct tg_names_cfg nc;
+	enum host_via via;
+	const char *why;
+	char buf[512];
+	__u32 a_api, b;
+	int n;
+
+	if (config_parse(yaml, strlen(yaml), "h.yaml", 0, &cfg, &err))
+		fail_msg("%s", tg_err_str(&err, buf, sizeof(buf)));
+	assert_true(cfg->tls_request_names);
+	assert_int_equal(cfg->nr_services, 8);
+	assert_string_equal(cfg->services[1].host, "api.a.example");
+	assert_int_equal(host_parse("api.A.example.", &h, &why), 0);
+	a_api = h.svc;
+	assert_int_equal(a_api, cfg->services[1].svc);
+	assert_int_equal(host_parse("b.example", &h, &why), 0);
+	b = h.svc;
+	assert_int_not_equal(a_api, b);
+	assert_int_equal(cfg->services[4].svc, cfg->services[6].svc);
+
+	/* by service id: on the port, else on any port; else the port */
+	assert_string_equal(config_service_of(cfg, 443, 6, a_api)->name,
+			    "a-api");
+	assert_string_equal(config_service_of(cfg, 443, 6, 0)->name,
+			    "shared");
+	assert_string_equal(config_service_of(cfg, 443, 6, b)->name, "b");
+	assert_string_equal(config_service_of(cfg, 8443, 6, b)->name,
+			    "b-8443");
+	assert_string_equal(config_service_of(cfg, 443, 6, 12345)->name,
+			    "shared");
+	assert_null(config_service_of(cfg, 8080, 6, 0));
+	assert_null(config_service_of(cfg, 8080, 6, a_api));
+	assert_string_equal(config_service_of(cfg, 8080, 6, b)->name, "b");
+	assert_string_equal(config_service_of(cfg, 53, IPPROTO_UDP, 0)->name,
+			    "dns");
+	/* the port alone is config_service(): hosts never answer it */
+	assert_string_equal(config_service(cfg, 443, 6)->name, "shared");
+	assert_null(config_service(cfg, 8443, 6));
+
+	/* the order of precedence */
+	assert_int_equal(hosts_resolve(cfg, "API.a.example:443", 443, &via),
+			 a_api);
+	assert_int_equal(via, HOST_EXACT_PORT);
+	assert_int_equal(hosts_resolve(cfg, "www.a.example", 443, &via),
+			 cfg->services[2].svc);
+	assert_int_equal(via, HOST_WILD_PORT);
+	assert_int_equal(hosts_resolve(cfg, "q.x.a.example", 443, &via),
+			 cfg->services[3].svc);	/* the longest wildcard */
+	assert_int_equal(hosts_resolve(cfg, "a.example", 443, &via), 0);
+	assert_int_equal(via, HOST_PORT_ALONE);	/* not *.a.example */
+	assert_int_equal(hosts_resolve(cfg, "b.example", 443, &via), 0);
+	assert_int_equal(via, HOST_PORT_ALONE);	/* before any port */
+	assert_int_equal(hosts_resolve(cfg, "b.example", 8443, &via), b);
+	assert_int_equal(via, HOST_EXACT_PORT);
+	assert_int_equal(hosts_resolve(cfg, "B.example.", 80, &via), b);
+	assert_int_equal(via, HOST_EXACT_ANY);
+	assert_int_equal(hosts_resolve(cfg, "m.b.example", 80, &via),
+			 cfg->services[5].svc);
+	assert_int_equal(via, HOST_WILD_ANY);
+	assert_int_equal(hosts_resolve(cfg, "c.example", 80, &via), 0);
+	assert_int_equal(via, HOST_NONE);
+	assert_int_equal(hosts_resolve(cfg, "b!.example", 80, &via), 0);
+	assert_int_equal(via, HOST_BAD);
+
+	/* the kernel's table: 6 hosts, ports 443 (hosts and alone) and
+	 * 8443 (hosts); the dns entry is UDP's, with no part in it */
+	n = hosts_table(cfg, &e, &nc);
+	assert_int_equal(n, 8);
+	assert_int_equal(nc.flags, TG_NAMES_ANY_PORT | TG_NAMES_TLS_REQ);
+	assert_int_equal(nc.max_wild, 3);
+	for (int i = 0; i < n; i++) {
+		if (e[i].key.kind != TG_NAME_PORT)
+			continue;
+		if (e[i].key.port == 443)
+			assert_int_equal(e[i].val.flags,
+					 TG_PORT_ALONE | TG_PORT_HOSTS);
+		else
+			assert_int_equal(e[i].key.port, 8443);
+	}
+	free(e);
+	s = config_service_of(cfg, 443, 0, cfg->services[5].svc);
+	assert_string_equal(s->name, "b-any");
+	config_free(cfg);
+	(void)state;
 }
 
 static void test_example(void **state)
@@ -574,6 +722,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_range_errors),
 		cmocka_unit_test(test_sample),
+		cmocka_unit_test(test_hosts),
 		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_minimal),
 		cmocka_unit_test(test_tls),

@@ -54,14 +54,27 @@ static void last_resorts(struct snapshot *s, struct tg_counters client,
 	s->nr_buckets = 2;
 }
 
+/* The snapshot's clocks: read at 2025-12-05T06:00:00Z, 10,000 s after
+ * boot on the monotonic clock; the maps made a day before. */
+#define TAKEN_AT	1764914400
+#define TAKEN_NS	10000000000000ULL
+#define AGO_NS(sec)	(TAKEN_NS - (sec) * 1000000000ULL)
+
 static struct snapshot make_snapshot(bool overflow)
 {
-	struct snapshot s = { .capacity = 16, .meta.next_slot = 4 };
+	struct snapshot s = { .capacity = 16, .meta.next_slot = 4,
+			      .taken_at = TAKEN_AT, .taken_ns = TAKEN_NS,
+			      .meta.created_ns = (TAKEN_AT - 86400) *
+						 1000000000ULL };
 
 	s.peers = malloc(sizeof(peers));
 	assert_non_null(s.peers);
 	memcpy(s.peers, peers, sizeof(peers));
 	s.nr_peers = 4;
+	/* Slots handed out an hour, two hours ago; one never says when. */
+	s.peers[0].since_ns = AGO_NS(3600);	/* 2025-12-05T05:00:00Z */
+	s.peers[1].since_ns = AGO_NS(7200);	/* 2025-12-05T04:00:00Z */
+	s.peers[3].since_ns = AGO_NS(3600);
 	if (overflow) {
 		last_resorts(&s, (struct tg_counters){ 11, 1, 22, 2, 5 },
 			     (struct tg_counters){ 0, 0, 40, 1, 0 });
@@ -96,25 +109,27 @@ static void test_json_peers(void **state)
 		"{\"role\":\"client\",\"proto\":\"tcp\",\"peer\":\"192.0.2.7\","
 		"\"port\":443,\"bytes_out\":1073741824,\"packets_out\":740000,"
 		"\"bytes_in\":1000,\"packets_in\":10,\"calls\":1234,"
-		"\"overflow\":false},\n"
+		"\"overflow\":false,\"since\":\"2025-12-05T04:00:00Z\"},\n"
 		"{\"role\":\"backend\",\"proto\":\"tcp\",\"peer\":\"10.0.2.2\","
 		"\"port\":8080,\"bytes_out\":700,\"packets_out\":7,"
 		"\"bytes_in\":5000,\"packets_in\":5,\"calls\":0,"
-		"\"overflow\":false},\n"
+		"\"overflow\":false,\"since\":\"2025-12-05T05:00:00Z\"},\n"
 		"{\"role\":\"backend\",\"proto\":\"udp\",\"peer\":\"2001:db8::9\","
 		"\"port\":53,\"bytes_out\":200,\"packets_out\":2,"
 		"\"bytes_in\":300,\"packets_in\":3,\"calls\":0,"
-		"\"overflow\":false},\n"
+		"\"overflow\":false,\"since\":null},\n"
 		"{\"role\":\"backend\",\"proto\":47,\"peer\":\"10.0.2.3\","
 		"\"port\":0,\"bytes_out\":0,\"packets_out\":0,"
 		"\"bytes_in\":0,\"packets_in\":0,\"calls\":0,"
-		"\"overflow\":false},\n"
+		"\"overflow\":false,\"since\":\"2025-12-05T05:00:00Z\"},\n"
 		"{\"role\":\"none\",\"proto\":\"*\",\"peer\":\"*\",\"port\":0,"
 		"\"bytes_out\":40,\"packets_out\":1,\"bytes_in\":0,"
-		"\"packets_in\":0,\"calls\":0,\"overflow\":true},\n"
+		"\"packets_in\":0,\"calls\":0,\"overflow\":true,"
+		"\"since\":\"2025-12-04T06:00:00Z\"},\n"
 		"{\"role\":\"client\",\"proto\":\"*\",\"peer\":\"*\",\"port\":0,"
 		"\"bytes_out\":22,\"packets_out\":2,\"bytes_in\":11,"
-		"\"packets_in\":1,\"calls\":5,\"overflow\":true}\n"
+		"\"packets_in\":1,\"calls\":5,\"overflow\":true,"
+		"\"since\":\"2025-12-04T06:00:00Z\"}\n"
 		"]\n");
 	free(out);
 	snapshot_free(&s);
@@ -139,11 +154,13 @@ static void test_csv_peers(void **state)
 
 	assert_string_equal(out,
 		"role,proto,peer,port,bytes_out,packets_out,bytes_in,"
-		"packets_in,calls,overflow\n"
-		"client,tcp,192.0.2.7,443,1073741824,740000,1000,10,1234,false\n"
-		"backend,tcp,10.0.2.2,8080,700,7,5000,5,0,false\n"
-		"backend,udp,2001:db8::9,53,200,2,300,3,0,false\n"
-		"backend,47,10.0.2.3,0,0,0,0,0,0,false\n");
+		"packets_in,calls,overflow,since\n"
+		"client,tcp,192.0.2.7,443,1073741824,740000,1000,10,1234,false,"
+		"2025-12-05T04:00:00Z\n"
+		"backend,tcp,10.0.2.2,8080,700,7,5000,5,0,false,"
+		"2025-12-05T05:00:00Z\n"
+		"backend,udp,2001:db8::9,53,200,2,300,3,0,false,\n"
+		"backend,47,10.0.2.3,0,0,0,0,0,0,false,2025-12-05T05:00:00Z\n");
 	free(out);
 	snapshot_free(&s);
 }
@@ -178,19 +195,37 @@ static void test_table_totals(void **state)
 	assert_non_null(strstr(total, " 740012 "));	/* packets out */
 	assert_non_null(strstr(total, " 1239\n"));	/* calls */
 	assert_non_null(strstr(line_of(out, "none"), "(no socket)"));
-	assert_non_null(strstr(out, "4 peers, 16 slots (25.0% used), 3 failed "
-				    "inserts, 1 packets without a socket\n"));
+	/* what the rows cover: the peers with a slot, since their slot was
+	 * handed out; the overflow, since the maps were made */
+	assert_non_null(strstr(out, "peers with a slot: 4 of 16 slots (25.0%), "
+				    "0 of them being reclaimed; 0 slots "
+				    "reclaimed from quiet peers before"));
+	assert_non_null(strstr(out, "3 failed inserts, 1 packets without a "
+				    "socket\n"));
+	assert_non_null(strstr(out, "overflow rows (peers not listed): 0 "
+				    "without a slot, kept by billing key; 33 "
+				    "without a billing key's bucket; 40 "
+				    "without a socket"));
+	assert_non_null(strstr(out, "the overflow rows since the maps were "
+				    "made, 2025-12-04T06:00:00Z\n"));
+	assert_non_null(strstr(line_of(out, "client   tcp    192.0.2.7"),
+			       " 2025-12-05T04:00:00Z\n"));
+	assert_non_null(strstr(line_of(out, "backend  udp    2001:db8::9"),
+			       " -\n"));
+	assert_non_null(strstr(line_of(out, "client   *"),
+			       " 2025-12-04T06:00:00Z\n"));
 	free(out);
 
-	/* human units, and every row as wide as the header */
+	/* human units, and the counters' columns aligned with the header:
+	 * each row's CALLS cell ends where the header's does */
 	out = dump_to_string(&s, BY_PEER, FMT_TABLE, false);
 	assert_non_null(strstr(line_of(out, "client   tcp    192.0.2.7"),
 			       "1.00 GiB"));
 	{
-		size_t width = strchr(out, '\n') - out;
+		size_t width = strstr(out, "CALLS") + 5 - out;
 		const char *row = line_of(out, "client");
 
-		assert_int_equal(strchr(row, '\n') - row, width);
+		assert_int_equal(strstr(row, " 2025-") - row, width);
 		row = line_of(out, "TOTAL");
 		assert_int_equal(strchr(row, '\n') - row, width);
 	}
@@ -529,7 +564,7 @@ static void test_classified_rows(void **state)
 		"\"network\":\"intranet\",\"provider\":\"p1\",\"region\":\"r1\","
 		"\"traffic_type\":\"outbound_backend_intranet\","
 		"\"billable\":false,\"flags\":[],\"backend\":\"orders\","
-		"\"service\":\"api\",\"tenant\":\"acme\"},\n"));
+		"\"service\":\"api\",\"tenant\":\"acme\",\"since\":null},\n"));
 	assert_non_null(strstr(out,
 		"{\"role\":\"backend\",\"proto\":\"tcp\",\"peer\":\"203.0.113.5\","
 		"\"port\":80,\"bytes_out\":300,\"packets_out\":2,"
@@ -537,7 +572,7 @@ static void test_classified_rows(void **state)
 		"\"network\":\"public\",\"provider\":\"p1\",\"region\":\"r2\","
 		"\"traffic_type\":\"outbound_backend_other_region\","
 		"\"billable\":true,\"flags\":[\"unknown_backend\"],"
-		"\"backend\":\"\",\"service\":\"\",\"tenant\":\"\"}"));
+		"\"backend\":\"\",\"service\":\"\",\"tenant\":\"\",\"since\":null}"));
 	assert_non_null(strstr(out,
 		"{\"role\":\"none\",\"proto\":\"*\",\"peer\":\"*\",\"port\":0,"
 		"\"bytes_out\":40,\"packets_out\":1,\"bytes_in\":0,"
@@ -545,7 +580,7 @@ static void test_classified_rows(void **state)
 		"\"provider\":null,\"region\":null,"
 		"\"traffic_type\":\"outbound_client\","
 		"\"billable\":true,\"flags\":[],\"backend\":null,"
-		"\"service\":null,\"tenant\":null},\n"));
+		"\"service\":null,\"tenant\":null,\"since\":null},\n"));
 	free(out);
 
 	o.fmt = FMT_CSV;
@@ -553,12 +588,12 @@ static void test_classified_rows(void **state)
 	assert_non_null(strstr(out,
 		"role,proto,peer,port,bytes_out,packets_out,bytes_in,"
 		"packets_in,calls,overflow,network,provider,region,traffic_type,"
-		"billable,flags,backend,service,tenant\n"
+		"billable,flags,backend,service,tenant,since\n"
 		"backend,tcp,10.0.2.2,8080,700,2,5000,1,0,false,intranet,p1,r1,"
-		"outbound_backend_intranet,false,,orders,api,acme\n"));
+		"outbound_backend_intranet,false,,orders,api,acme,\n"));
 	assert_non_null(strstr(out,
 		"client,tcp,192.0.2.8,8443,10,2,100,1,7,false,public,internet,,"
-		"outbound_client,true,unknown_service,,,\n"));
+		"outbound_client,true,unknown_service,,,,\n"));
 	free(out);
 
 	/* the table: a TOTAL row and the billable/free line */

@@ -166,6 +166,45 @@ static void test_deltas(void **state)
 	config_free(cfg);
 }
 
+/*
+ * A peer that comes back while its old slot is still being reclaimed gets
+ * another slot, whose generation may equal the old one's: two sources,
+ * each counted from its own start, never one taken from the other.
+ */
+static void test_peer_in_two_slots(void **state)
+{
+	struct tg_config *cfg = parse(yaml_a);
+	struct snapshot s = snap(2, 700, 5000);
+	struct usage *u = usage_new();
+	const struct usage_list *l;
+	struct tg_counters total;
+
+	(void)state;
+	/* the new slot first, then the old one */
+	s.peers[1] = s.peers[0];
+	s.peers[1].slot = 3;
+	s.peers[1].gen = 2;
+	s.peers[1].state = TG_SLOT_LIMBO;
+	s.peers[0] = s.peers[1];
+	s.peers[0].slot = 7;
+	s.peers[0].state = TG_SLOT_USED;
+	s.peers[0].c = (struct tg_counters){ 40, 1, 60, 1, 1 };
+	assert_int_equal(usage_update(u, cfg, 0, &s, &l), 0);
+	assert_int_equal(l->nr, 2);
+	usage_totals(l, &total);
+	assert_int_equal(total.bytes_out, 5000 + 60);
+	/* The old slot freed, the new one counting on: only its growth. */
+	s.nr_peers = 1;
+	s.peers[0].c.bytes_out = 100;
+	assert_int_equal(usage_update(u, cfg, 0, &s, &l), 0);
+	assert_int_equal(l->nr, 1);
+	assert_int_equal(l->rows[0].delta.bytes_out, 40);
+	assert_int_equal(l->rows[0].total.bytes_out, 100);
+	usage_free(u);
+	snapshot_free(&s);
+	config_free(cfg);
+}
+
 static void test_reclassified_on_reload(void **state)
 {
 	struct tg_config *a = parse(yaml_a), *b = parse(yaml_b);
@@ -321,6 +360,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_classified_once),
 		cmocka_unit_test(test_deltas),
+		cmocka_unit_test(test_peer_in_two_slots),
 		cmocka_unit_test(test_reclassified_on_reload),
 		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_buckets),

@@ -15,6 +15,7 @@
 
 #include "meter.h"
 #include "classify/classify.h"
+#include "classify/hosts.h"
 
 static const char *const flag_names[TG_NR_FLAGS] = {
 	"unexplained", "no_region", "no_provider", "unknown_backend",
@@ -119,7 +120,8 @@ static enum tg_traffic backend_type(const struct tg_config *cfg,
 }
 
 int classify(const struct tg_config *cfg, __u8 role, const __u8 addr[16],
-	     __u16 port, __u8 proto, bool out_dir, struct tg_class *res)
+	     __u16 port, __u8 proto, __u32 svc, bool out_dir,
+	     struct tg_class *res)
 {
 	const struct tg_rule *r;
 	enum tg_traffic type;
@@ -138,19 +140,23 @@ int classify(const struct tg_config *cfg, __u8 role, const __u8 addr[16],
 	res->service = "";
 	res->tenant = "";
 	res->backend = "";
+	res->host = "";
 	memcpy(res->addr, addr, 16);
 	res->port = port;
 	res->proto = proto;
 	res->role = role;
 	res->out_dir = out_dir;
+	res->svc_id = svc;
 
 	if (role == TG_ROLE_CLIENT) {
-		const struct tg_service *s = config_service(cfg, port, proto);
+		const struct tg_service *s =
+			config_service_of(cfg, port, proto, svc);
 
 		if (s) {
 			res->svc = s;
 			res->service = s->name;
 			res->tenant = s->tenant;
+			res->host = s->host ? s->host : "";
 		} else {
 			flags |= TG_FLAG_UNKNOWN_SERVICE;
 		}
@@ -178,9 +184,9 @@ int classify(const struct tg_config *cfg, __u8 role, const __u8 addr[16],
 }
 
 void classify_frontend(const struct tg_config *cfg, __u16 port, __u8 proto,
-		       struct tg_class *res)
+		       __u32 svc, struct tg_class *res)
 {
-	const struct tg_service *sv = config_service(cfg, port, proto);
+	const struct tg_service *sv = config_service_of(cfg, port, proto, svc);
 
 	memset(res, 0, sizeof(*res));
 	res->role = TG_ROLE_CLIENT;
@@ -192,8 +198,10 @@ void classify_frontend(const struct tg_config *cfg, __u16 port, __u8 proto,
 	res->billable = traffic_billable(res->type);
 	res->provider = res->region = res->backend = "";
 	res->svc = sv;
+	res->svc_id = svc;
 	res->service = sv ? sv->name : "";
 	res->tenant = sv ? sv->tenant : "";
+	res->host = sv && sv->host ? sv->host : "";
 	res->flags = sv ? 0 : TG_FLAG_UNKNOWN_SERVICE;
 	res->flagged = res->flags != 0;
 	res->reason = res->flagged ? flag_names[__builtin_ctz(res->flags)] : "";
@@ -261,6 +269,12 @@ const char *classify_why(const struct tg_config *cfg,
 			sb_add(&sb, " on port %u: service '%s' (", res->port,
 			       res->svc->name);
 			sb_where(&sb, cfg->path, res->svc->line);
+			if (res->svc->host)
+				sb_add(&sb, ", host %s %s", res->svc->host,
+				       res->svc->port ? "on the port" :
+							"on any port");
+			else if (hosts_any(cfg))
+				sb_add(&sb, ", the port alone");
 			sb_add(&sb, ")");
 		} else {
 			sb_add(&sb, " on port %u: no services entry",

@@ -42,7 +42,8 @@
  *                    classified as http by its address (so an intranet
  *                    address of our region stays free), no tenant
  *   unknown_service  a client-role peer on a local port that no `services`
- *                    entry names: still outbound_client, no tenant
+ *                    entry names, for the host its connection named (or
+ *                    for none): still outbound_client, no tenant
  */
 #ifndef TOLLGATE_CLASSIFY_H
 #define TOLLGATE_CLASSIFY_H
@@ -77,6 +78,7 @@ struct tg_class {
 	const char *service;		/* services/backends entry */
 	const char *tenant;		/* services/backends entry */
 	const char *backend;		/* backends entry name */
+	const char *host;		/* the services entry's host; "" */
 	/* What decided, for classify_why(); NULL when none. */
 	const struct tg_rule *rule;
 	const struct tg_backend *be;
@@ -87,28 +89,33 @@ struct tg_class {
 	__u8 proto;
 	__u8 role;
 	bool out_dir;
+	__u32 svc_id;			/* the service id the peer's
+					 * connection named (tg_peer_key.svc) */
 };
 
 /*
  * Classify the bytes of one peer in one direction. @role: TG_ROLE_CLIENT
  * (@port is the local frontend port, looked up in `services` with @proto,
- * 0 for any) or TG_ROLE_BACKEND (@port is the backend's port, looked up in
- * `backends` by address and port, then by address alone). @addr is 16
- * bytes, IPv4 mapped. @out_dir: gateway to peer. Fills @res. Returns 0, or
- * -EINVAL for another role. Fast enough to call per peer per scrape: no
- * allocation, no formatting.
+ * 0 for any, and @svc, the service id of the host the connection named, 0
+ * for none: config_service_of()) or TG_ROLE_BACKEND (@port is the
+ * backend's port, looked up in `backends` by address and port, then by
+ * address alone). @addr is 16 bytes, IPv4 mapped. @out_dir: gateway to
+ * peer. Fills @res. Returns 0, or -EINVAL for another role. Fast enough to
+ * call per peer per scrape: no allocation, no formatting.
  */
 int classify(const struct tg_config *cfg, __u8 role, const __u8 addr[16],
-	     __u16 port, __u8 proto, bool out_dir, struct tg_class *res);
+	     __u16 port, __u8 proto, __u32 svc, bool out_dir,
+	     struct tg_class *res);
 
 /*
  * The bytes out of a client-role billing key whose peers are not known
  * (their overflow bucket): always outbound_client, the service and tenant
- * of frontend @port and @proto, flagged unknown_service when no entry
- * names it. No address, so no network, provider or region. Fills @res.
+ * of frontend @port and @proto for service id @svc, flagged
+ * unknown_service when no entry names it. No address, so no network,
+ * provider or region. Fills @res.
  */
 void classify_frontend(const struct tg_config *cfg, __u16 port, __u8 proto,
-		       struct tg_class *res);
+		       __u32 svc, struct tg_class *res);
 
 /*
  * One line for a human saying why @res came out as it did: the peer, the

@@ -29,6 +29,7 @@
 #include <yaml.h>
 
 #include "classify/config.h"
+#include "classify/hosts.h"
 #include "lib/array.h"
 #include "lib/hash.h"
 
@@ -53,7 +54,11 @@ struct tg_config_priv {
 	struct be_port *be_ports;	/* sorted by port */
 	size_t nr_be_ports;
 	__u32 *svc;			/* [port * SVC_CLASSES + class]:
-					 * index in services + 1; 0: none */
+					 * index in services + 1 of the entry
+					 * without a host; 0: none */
+	__u32 *hosts;			/* by (service id, port): index in
+					 * services + 1, open addressing */
+	size_t cap_hosts;		/* a power of two, or 0 */
 	size_t cap_rules, cap_services, cap_backends, cap_ranges, cap_tls,
 		cap_users;
 	struct tg_pos (*net_at)[2];	/* [i]: where networks[i]'s provider
@@ -244,6 +249,7 @@ void config_free(struct tg_config *cfg)
 			cidr_table_free(p->be_ports[i].t);
 		free(p->be_ports);
 		free(p->svc);
+		free(p->hosts);
 		free(p->net_at);
 		free(p->strs);
 		for (c = p->chunks; c; c = n) {
@@ -334,6 +340,73 @@ static int svc_class(__u8 proto)
 	default:
 		return -1;
 	}
+}
+
+static size_t host_slot(__u32 svc, __u16 port, size_t cap)
+{
+	return (((__u64)svc * 0x9e3779b97f4a7c15ULL) ^ port) & (cap - 1);
+}
+
+/* The entry of host id @svc on @port (0: any port); NULL when none. */
+static const struct tg_service *host_entry(const struct tg_config *cfg,
+					   __u32 svc, __u16 port)
+{
+	const struct tg_config_priv *p = cfg->priv;
+	size_t i, mask;
+
+	if (!p->cap_hosts)
+		return NULL;
+	mask = p->cap_hosts - 1;
+	for (i = host_slot(svc, port, p->cap_hosts); p->hosts[i];
+	     i = (i + 1) & mask) {
+		const struct tg_service *s = &cfg->services[p->hosts[i] - 1];
+
+		if (s->svc == svc && s->port == port)
+			return s;
+	}
+	return NULL;
+}
+
+const struct tg_service *config_service_of(const struct tg_config *cfg,
+					   __u16 port, __u8 proto, __u32 svc)
+{
+	const struct tg_service *s;
+
+	if (svc && (!proto || proto == IPPROTO_TCP) &&
+	    ((s = host_entry(cfg, svc, port)) ||
+	     (s = host_entry(cfg, svc, 0))))
+		return s;
+	return config_service(cfg, port, proto);
+}
+
+/* Index every entry with a host by (service id, port), once all are
+ * read. Returns 0 or -ENOMEM. */
+static int index_hosts(struct tg_config *cfg)
+{
+	struct tg_config_priv *p = cfg->priv;
+	size_t n = 0, cap = 16, i, j;
+
+	for (i = 0; i < cfg->nr_services; i++)
+		n += cfg->services[i].host != NULL;
+	if (!n)
+		return 0;
+	while (cap < 2 * n)
+		cap *= 2;
+	p->hosts = calloc(cap, sizeof(*p->hosts));
+	if (!p->hosts)
+		return -ENOMEM;
+	p->cap_hosts = cap;
+	for (i = 0; i < cfg->nr_services; i++) {
+		const struct tg_service *s = &cfg->services[i];
+
+		if (!s->host)
+			continue;
+		for (j = host_slot(s->svc, s->port, cap); p->hosts[j];
+		     j = (j + 1) & (cap - 1))
+			;
+		p->hosts[j] = i + 1;
+	}
+	return 0;
 }
 
 const struct tg_service *config_service(const struct tg_config *cfg,
@@ -1018,14 +1091,84 @@ struct svc_item {
 	int proto;
 	const char *name;
 	const char *tenant;
+	const char *host;
 };
 
 static const struct key_def svc_keys[] = {
-	{ "port", V_PORT, offsetof(struct svc_item, port), true, NULL },
+	{ "port", V_PORT, offsetof(struct svc_item, port), false, NULL },
 	{ "protocol", V_PROTO, offsetof(struct svc_item, proto), false, NULL },
 	{ "name", V_NAME, offsetof(struct svc_item, name), true, NULL },
 	{ "tenant", V_NAME, offsetof(struct svc_item, tenant), false, NULL },
+	{ "host", V_TEXT, offsetof(struct svc_item, host), false, NULL },
 };
+
+static const char *proto_word(int proto)
+{
+	return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" :
+	       proto == IPPROTO_SCTP ? "sctp" : "any";
+}
+
+/* A services entry with a host: check it against the others, file it. */
+static int svc_host_commit(struct loader *ld, struct svc_item *it,
+			   const struct ypos *pos, const struct ypos *at,
+			   const char *field)
+{
+	struct tg_config *cfg = ld->cfg;
+	struct host_pattern h;
+	struct tg_service *s;
+	const char *why;
+	char f[160];
+	size_t i;
+
+	snprintf(f, sizeof(f), "%s.host", field);
+	if (host_parse(it->host, &h, &why))
+		return ld_fail(ld, &pos[4], f, "'%s' is not a host name or "
+			       "*.suffix: %s", it->host, why);
+	if (it->proto && it->proto != IPPROTO_TCP) {
+		snprintf(f, sizeof(f), "%s.protocol", field);
+		return ld_fail(ld, &pos[1], f, "a host is read from TCP "
+			       "streams (HTTP, TLS): protocol must be tcp or "
+			       "any, not %s", proto_word(it->proto));
+	}
+	for (i = 0; i < cfg->nr_services; i++) {
+		s = &cfg->services[i];
+		if (!s->host)
+			continue;
+		if (s->svc == h.svc && strcmp(s->host, h.text))
+			return ld_fail(ld, &pos[4], f, "host '%s' and '%s' "
+				       "(services[%zu], line %u) have the same "
+				       "service id %u: rename one", h.text,
+				       s->host, i, s->line, h.svc);
+		if (s->svc == h.svc && s->port == it->port) {
+			if (it->port)
+				return ld_fail(ld, &pos[4], f, "host '%s' on "
+					       "port %u is already in "
+					       "services[%zu] (line %u)",
+					       h.text, it->port, i, s->line);
+			return ld_fail(ld, &pos[4], f, "host '%s' without a "
+				       "port is already in services[%zu] "
+				       "(line %u)", h.text, i, s->line);
+		}
+	}
+	if (ARRAY_GROW(cfg->services, cfg->nr_services + 1,
+		       cfg->priv->cap_services, 16))
+		return ld_nomem(ld);
+	s = &cfg->services[cfg->nr_services++];
+	memset(s, 0, sizeof(*s));
+	s->port = it->port;
+	s->proto = it->proto;
+	s->name = it->name;
+	s->tenant = it->tenant ? it->tenant : "";
+	s->host = intern(cfg->priv, h.text, strlen(h.text));
+	if (!s->host)
+		return ld_nomem(ld);
+	s->svc = h.svc;
+	s->wildcard = h.wildcard;
+	s->labels = h.labels;
+	s->hash = h.hash;
+	s->line = at->line;
+	return 0;
+}
 
 static int svc_commit(struct loader *ld, void *item, const struct ypos *pos,
 		      const struct ypos *at, const char *field)
@@ -1037,6 +1180,13 @@ static int svc_commit(struct loader *ld, void *item, const struct ypos *pos,
 	char f[160];
 	__u32 *slot;
 
+	if (it->host)
+		return svc_host_commit(ld, it, pos, at, field);
+	if (!pos[0].line) {
+		snprintf(f, sizeof(f), "%s.port", field);
+		return ld_fail(ld, at, f, "missing: a services entry needs a "
+			       "port, a host, or both");
+	}
 	if (!p->svc) {
 		p->svc = calloc((size_t)65536 * SVC_CLASSES, sizeof(*p->svc));
 		if (!p->svc)
@@ -1057,6 +1207,7 @@ static int svc_commit(struct loader *ld, void *item, const struct ypos *pos,
 		       p->cap_services, 16))
 		return ld_nomem(ld);
 	s = &cfg->services[cfg->nr_services++];
+	memset(s, 0, sizeof(*s));
 	s->port = it->port;
 	s->proto = it->proto;
 	s->name = it->name;
@@ -1159,7 +1310,7 @@ static const struct section be_section = {
 	sizeof(struct be_item), be_commit,
 };
 
-/* `tls`: TLS libraries whose SSL_read to hook for calls. */
+/* `tls`: TLS libraries whose SSL_write to hook for calls. */
 struct tlslib_item {
 	const char *library;
 };
@@ -1345,6 +1496,7 @@ static const struct section metrics_section = {
 struct top_item {
 	const char *region;
 	const char *provider;
+	bool tls_request_names;
 };
 
 static const struct key_def top_keys[] = {
@@ -1361,6 +1513,8 @@ static const struct key_def top_keys[] = {
 	  false, NULL },
 	{ "known_providers", V_NAMES,
 	  offsetof(struct tg_config, known_providers), false, NULL },
+	{ "tls_request_names", V_BOOL,
+	  offsetof(struct top_item, tls_request_names), false, NULL },
 };
 
 static int top_commit(struct loader *ld, void *item, const struct ypos *pos,
@@ -1376,6 +1530,8 @@ static int top_commit(struct loader *ld, void *item, const struct ypos *pos,
 	ld->cfg->provider = it->provider;
 	ld->cfg->region_at = tg_pos_of(&pos[0]);
 	ld->cfg->provider_at = tg_pos_of(&pos[1]);
+	ld->cfg->tls_request_names = it->tls_request_names;
+	ld->cfg->tls_request_names_at = tg_pos_of(&pos[10]);
 	return 0;
 }
 
@@ -1606,6 +1762,8 @@ int config_parse(const char *buf, size_t len, const char *name,
 	if (!ret && !(flags & TG_CONFIG_NO_RANGES))
 		ret = load_ranges(&ld);
 	if (!ret && (ret = cidr_table_optimize(ld.cfg->priv->net)))
+		ld_nomem(&ld);
+	if (!ret && (ret = index_hosts(ld.cfg)))
 		ld_nomem(&ld);
 	if (!ret) {
 		*out = ld.cfg;

@@ -71,12 +71,22 @@ struct tg_rule {
 	unsigned int source;	/* TG_ORIGIN_RANGES: index in ranges[] */
 };
 
-/* A `services` entry: a frontend port this gateway listens on. */
+/*
+ * A `services` entry: a frontend port this gateway listens on, a host name
+ * its clients' requests name (classify/hosts.h), or both.
+ */
 struct tg_service {
-	__u16 port;		/* local port, host order */
+	__u16 port;		/* local port, host order; 0: any (a host's) */
 	__u8 proto;		/* IPPROTO_TCP/UDP/SCTP; 0: any */
 	const char *name;
 	const char *tenant;	/* "" when not set */
+	const char *host;	/* lower case, "*.suffix" for a wildcard;
+				 * NULL: by port alone */
+	__u32 svc;		/* the host's service id (tg_peer_key.svc);
+				 * 0 without a host */
+	bool wildcard;		/* host is "*.suffix" */
+	__u8 labels;		/* labels of the host, or of the suffix */
+	__u64 hash;		/* the host's key in the kernel's table */
 	unsigned int line;
 };
 
@@ -173,6 +183,9 @@ struct tg_config {
 	size_t nr_ranges;
 	struct tg_tls_lib *tls;		/* in file order */
 	size_t nr_tls;
+	bool tls_request_names;		/* read the names of decrypted TLS
+					 * requests: SSL_read hooked too */
+	struct tg_pos tls_request_names_at;
 	struct tg_metrics_conf metrics;
 	struct tg_config_priv *priv;	/* lookup tables and strings */
 };
@@ -226,10 +239,22 @@ const struct tg_rule *config_match(const struct tg_config *cfg,
 const struct tg_backend *config_backend(const struct tg_config *cfg,
 					const __u8 addr[16], __u16 port);
 
-/* The services entry for local @port and @proto (an entry with that
- * protocol, else one without). NULL when none. */
+/* The services entry without a host for local @port and @proto (an
+ * entry with that protocol, else one without): the port alone. NULL when
+ * none. */
 const struct tg_service *config_service(const struct tg_config *cfg,
 					__u16 port, __u8 proto);
+
+/*
+ * The services entry of a client on local @port and @proto whose
+ * connection named service @svc (a host's service id, tg_peer_key.svc):
+ * the entry of that host on @port, else the one of that host on any port;
+ * for @svc 0 (no host named, or matched), or an id no entry has (a host
+ * the configuration no longer names), the port alone (config_service()).
+ * NULL when none.
+ */
+const struct tg_service *config_service_of(const struct tg_config *cfg,
+					   __u16 port, __u8 proto, __u32 svc);
 
 /*
  * Check the names that decide a bill and that a typo changes without a

@@ -15,7 +15,9 @@
 #include "cmd/opts.h"
 #include "cmd/settings.h"
 #include "lib/log.h"
+#include "lib/tgerr.h"
 #include "classify/classify.h"
+#include "classify/hosts.h"
 #include "export/dump.h"
 #include "load/loader.h"
 
@@ -78,9 +80,15 @@ static void json_where(FILE *f, const struct tg_config *cfg,
 	}
 }
 
+/* What --host asked, and how the name matched. */
+struct asked {
+	const char *host;	/* NULL: no --host */
+	enum host_via via;
+};
+
 static void print_json(FILE *f, const struct tg_config *cfg,
 		       const struct target *t, const struct tg_class *c,
-		       const char *why, bool first)
+		       const struct asked *q, const char *why, bool first)
 {
 	char addr[48];
 
@@ -89,6 +97,13 @@ static void print_json(FILE *f, const struct tg_config *cfg,
 	fprintf(f, ",\"port\":%u,\"role\":\"%s\",\"proto\":", t->port,
 		role_name(c->role));
 	json_proto(f, c->proto);
+	if (q->host) {
+		fputs(",\"asked_host\":", f);
+		json_string(f, q->host);
+		fputs(",\"host_match\":", f);
+		json_string(f, host_via_name(q->via));
+		fprintf(f, ",\"service_id\":%u", c->svc_id);
+	}
 	fputs(",\"traffic_type\":", f);
 	json_string(f, traffic_name(c->type));
 	fprintf(f, ",\"billable\":%s,\"flags\":",
@@ -108,6 +123,8 @@ static void print_json(FILE *f, const struct tg_config *cfg,
 	json_string(f, c->service);
 	fputs(",\"tenant\":", f);
 	json_string(f, c->tenant);
+	fputs(",\"host\":", f);
+	json_string(f, c->host);
 	json_where(f, cfg, c);
 	fputs(",\"why\":", f);
 	json_string(f, why);
@@ -123,6 +140,11 @@ static const char classify_usage[] =
 	"that decided. Inbound bytes are always of type 'inbound', not billed.\n"
 	"IPv6 addresses with a port are written [ADDR]:PORT. For a backend\n"
 	"PORT is the backend's port; for a client, the gateway's local port.\n"
+	"--host NAME asks for a client whose requests name NAME (their Host,\n"
+	":authority or TLS SNI): the services entry it takes, in the order of\n"
+	"precedence (exact host on the port, longest wildcard on the port,\n"
+	"the port alone, exact host on any port, longest wildcard on any\n"
+	"port), and how it matched.\n"
 	"\n"
 	"Options:\n"
 	"      --config FILE       configuration (default: the one the agent\n"
@@ -134,6 +156,8 @@ static const char classify_usage[] =
 	"  -r, --role backend|client\n"
 	"                          the peer's role (default backend)\n"
 	"  -P, --proto NAME|NUM    protocol, for services entries (default tcp)\n"
+	"  -H, --host NAME         the host a client's requests name (implies\n"
+	"                          --role client)\n"
 	"  -f, --format table|json output format (default table: one line\n"
 	"                          per address)\n"
 	"  -h, --help              this help\n"
@@ -142,6 +166,7 @@ static const char classify_usage[] =
 	"  tollgate classify 10.1.2.3:8080 116.196.4.9\n"
 	"  tollgate classify --config ./tollgate.yaml '[2001:db8::7]:443'\n"
 	"  tollgate classify --role client --proto udp 192.0.2.7:443\n"
+	"  tollgate classify 192.0.2.7:443 --host api.tenant-a.example\n"
 	"  tollgate classify --format json 10.20.1.1:80 | jq '.[].traffic_type'\n";
 
 static int take_role(const char *opt, const char *arg, void *dst)
@@ -171,12 +196,14 @@ int cmd_classify(int argc, char **argv)
 {
 	const char *config = NULL, *pin_dir = TG_DEFAULT_PIN_DIR;
 	enum out_format fmt = FMT_TABLE;
-	__u8 role = TG_ROLE_BACKEND, proto = 6;
+	__u8 role = 0, proto = 6;
+	struct asked q = {};
 	const struct opt opts[] = {
 		OPT("config", 0, OPT_STR, &config),
 		OPT("pin-dir", 'p', OPT_STR, &pin_dir, .nonempty = true),
 		OPT("role", 'r', OPT_FN, &role, .fn = take_role),
 		OPT("proto", 'P', OPT_FN, &proto, .fn = take_proto),
+		OPT("host", 'H', OPT_STR, &q.host, .nonempty = true),
 		OPT("format", 'f', OPT_FORMAT, &fmt,
 		    .formats = OPT_TABLE | OPT_JSON),
 		{},
@@ -195,6 +222,13 @@ int cmd_classify(int argc, char **argv)
 			"--help' shows examples");
 		return 2;
 	}
+	if (q.host && role == TG_ROLE_BACKEND) {
+		pr_warn("classify: --host is what a client's requests name: "
+			"not with --role backend");
+		return 2;
+	}
+	if (!role)
+		role = q.host ? TG_ROLE_CLIENT : TG_ROLE_BACKEND;
 	t = calloc(n, sizeof(*t));
 	if (!t) {
 		pr_warn("out of memory");
@@ -209,11 +243,26 @@ int cmd_classify(int argc, char **argv)
 		fputc('[', stdout);
 	for (i = 0; i < n && !err; i++) {
 		struct tg_class res;
+		__u32 svc = 0;
+		size_t k = 0;
 
-		classify(cfg, role, t[i].addr, t[i].port, proto, true, &res);
-		classify_why(cfg, &res, why, sizeof(why));
+		if (q.host) {
+			char h[4 * TG_NAME_MAX];
+
+			svc = hosts_resolve(cfg, q.host, t[i].port, &q.via);
+			/* the host and how it matched, before the rest */
+			k = snprintf(why, sizeof(why), "host '%s' (%s): ",
+				     tg_printable(q.host, strlen(q.host), h,
+						  sizeof(h)),
+				     host_via_name(q.via));
+			if (k >= sizeof(why))
+				k = 0;
+		}
+		classify(cfg, role, t[i].addr, t[i].port, proto, svc, true,
+			 &res);
+		classify_why(cfg, &res, why + k, sizeof(why) - k);
 		if (fmt == FMT_JSON)
-			print_json(stdout, cfg, &t[i], &res, why, !i);
+			print_json(stdout, cfg, &t[i], &res, &q, why, !i);
 		else
 			printf("%s\n", why);
 	}
@@ -283,10 +332,17 @@ int cmd_check_config(int argc, char **argv)
 		if (warnings)
 			snprintf(with, sizeof(with), " with %d warning%s",
 				 warnings, warnings == 1 ? "" : "s");
+		size_t hosts = 0;
+
+		for (i = 0; i < cfg->nr_services; i++)
+			hosts += cfg->services[i].host != NULL;
 		printf("%s: ok%s: region %s, provider %s, plan %s; %zu address "
-		       "rules, %zu services, %zu backends\n", path, with,
-		       cfg->region, cfg->provider, settings_plan_name(cfg),
-		       cfg->nr_rules, cfg->nr_services, cfg->nr_backends);
+		       "rules, %zu services (%zu with a host), %zu backends%s\n",
+		       path, with, cfg->region, cfg->provider,
+		       settings_plan_name(cfg), cfg->nr_rules,
+		       cfg->nr_services, hosts, cfg->nr_backends,
+		       cfg->tls_request_names ? "; names of decrypted TLS "
+						"requests read" : "");
 		for (i = 0; i < cfg->nr_ranges; i++)
 			printf("  %s (%s, line %u): %zu prefixes\n",
 			       cfg->ranges[i].file,

@@ -52,6 +52,7 @@
 #include "load/loader.h"
 #include "load/privs.h"
 #include "classify/classify.h"
+#include "classify/hosts.h"
 #include "collect/upkeep.h"
 #include "collect/usage.h"
 #include "ledger/book.h"
@@ -106,9 +107,12 @@ static const char run_usage[] =
 	"  -c, --cgroup PATH     cgroup v2 directory to meter (default: the\n"
 	"                        cgroup v2 root, from /proc/mounts)\n"
 	"  -p, --pin-dir DIR     pin directory (default " TG_DEFAULT_PIN_DIR ")\n"
-	"      --max-peers N     peer slots, 1..16777216 (default: the pinned\n"
+	"      --max-peers N     peer slots, 2..16777216 (default: the pinned\n"
 	"                        maps' size, or as many as 64 MiB of counters\n"
 	"                        hold on this host's CPUs)\n"
+	"      --backend-peers N of those, the slots kept for backends, which\n"
+	"                        clients never take (default: the pinned\n"
+	"                        maps', or an eighth of --max-peers)\n"
 	"      --reclaim-after SECS\n"
 	"                        give a peer's slot back after it counted\n"
 	"                        nothing for SECS, 0..86400; 0: never\n"
@@ -145,6 +149,7 @@ struct run_opts {
 	const char *ship_file;	/* --ship-file, or NULL */
 	char host[LEDGER_NAME_SIZE];
 	__u32 max_peers;
+	__u32 backend_peers;
 	__u32 reclaim_after;	/* seconds; 0: never */
 	__u32 max_tls_procs;
 	__u32 interval;
@@ -220,8 +225,10 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 		OPT("ship", 0, OPT_STR, &o->ship, .nonempty = true),
 		OPT("ship-file", 0, OPT_STR, &o->ship_file, .nonempty = true),
 		OPT("no-calls", 0, OPT_FLAG, &o->no_calls),
-		OPT("max-peers", 0, OPT_U32, &o->max_peers, .min = 1,
+		OPT("max-peers", 0, OPT_U32, &o->max_peers, .min = 2,
 		    .max = TG_MAX_PEERS_LIMIT),
+		OPT("backend-peers", 0, OPT_U32, &o->backend_peers, .min = 1,
+		    .max = TG_MAX_PEERS_LIMIT - 1),
 		OPT("reclaim-after", 0, OPT_U32, &o->reclaim_after,
 		    .what = "a number of seconds", .min = 0, .max = 86400),
 		OPT("max-tls-procs", 0, OPT_U32, &o->max_tls_procs, .min = 1,
@@ -275,28 +282,67 @@ static int cmp_backend(const void *pa, const void *pb)
 	return x > y ? -1 : x < y;
 }
 
+/* The peer of snapshot @s that row @r counts: the slot holding its key
+ * in its generation; NULL when none does. */
+static const struct peer_rec *peer_of(const struct snapshot *s,
+				      const struct usage_row *r)
+{
+	size_t i;
+
+	for (i = 0; i < s->nr_peers; i++)
+		if (s->peers[i].gen == r->src.gen &&
+		    !memcmp(&s->peers[i].key, &r->src.key,
+			    sizeof(r->src.key)))
+			return &s->peers[i];
+	return NULL;
+}
+
+/* Since when peer @p counts, as local time: the hour within a day of
+ * @now, else the date; "?" when the slot does not say. */
+static const char *since_text(const struct snapshot *s,
+			      const struct peer_rec *p, time_t now, char *buf,
+			      size_t len)
+{
+	time_t t = p ? (time_t)dump_peer_since(s, p) : 0;
+	struct tm tm;
+
+	if (!t || !localtime_r(&t, &tm) ||
+	    !strftime(buf, len, now - t < 86400 ? "%H:%M:%S" : "%Y-%m-%d",
+		      &tm))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
 /*
  * One summary of the usage rows @l of snapshot @s: totals, rates since the
- * last one, how much of the outbound bytes is billable, the busiest
- * backends by name.
+ * last one, how much of the outbound bytes is billable, the peers with a
+ * slot of the slots and the bytes of peers without one, and the busiest
+ * backends by name, each with the time its slot was handed out (its
+ * counts start there).
  */
 static void print_summary(const struct usage_list *l, const struct snapshot *s,
 			  struct tg_counters *last, __u32 interval)
 {
-	char t[16], a[32], b[32], c[32], d[32], addr[48];
+	char t[16], a[32], b[32], c[32], d[32], addr[48], since[24];
 	const struct usage_row **by = NULL;
-	struct tg_counters total;
+	struct tg_counters total, no_slot = {}, o;
 	time_t now = time(NULL);
 	__u64 billable = 0;
 	size_t i, shown = 0;
+	int role;
 
 	usage_totals(l, &total);
 	for (i = 0; i < l->nr; i++)
 		if (l->rows[i].cls.c.billable)
 			billable += l->rows[i].total.bytes_out;
+	for (role = 0; role < TG_NR_ROLES; role++) {
+		snapshot_overflow(s, role, OVF_NO_SLOT, &o);
+		no_slot.bytes_in += o.bytes_in;
+		no_slot.bytes_out += o.bytes_out;
+	}
 	strftime(t, sizeof(t), "%H:%M:%S", localtime(&now));
-	printf("%s in %s (%s/s) out %s (%s/s), %zu peers, %u slots", t,
-	       fmt_bytes(total.bytes_in, a, sizeof(a)),
+	printf("%s in %s (%s/s) out %s (%s/s), %zu peers with a slot of %u",
+	       t, fmt_bytes(total.bytes_in, a, sizeof(a)),
 	       fmt_bytes((total.bytes_in - last->bytes_in) / interval, b,
 			 sizeof(b)),
 	       fmt_bytes(total.bytes_out, c, sizeof(c)),
@@ -304,9 +350,10 @@ static void print_summary(const struct usage_list *l, const struct snapshot *s,
 			 sizeof(d)),
 	       s->nr_peers, s->capacity);
 	printf("; billable out %s", fmt_bytes(billable, a, sizeof(a)));
-	if (s->stats[TG_STAT_PEER_FULL])
-		printf(", %llu failed inserts (overflow)",
-		       (unsigned long long)s->stats[TG_STAT_PEER_FULL]);
+	if (no_slot.bytes_in || no_slot.bytes_out)
+		printf("; %s of peers without a slot (kept by billing key)",
+		       fmt_bytes(no_slot.bytes_in + no_slot.bytes_out, a,
+				 sizeof(a)));
 	putchar('\n');
 	*last = total;
 
@@ -322,13 +369,14 @@ static void print_summary(const struct usage_list *l, const struct snapshot *s,
 		if (r->src.kind != USAGE_PEER ||
 		    r->src.key.role != TG_ROLE_BACKEND)
 			break;
-		printf("%s %s%s%s:%u %s out, %s in",
-		       shown ? "," : "  busiest backends:", r->cls.c.backend,
-		       *r->cls.c.backend ? " " : "",
+		printf("%s %s%s%s:%u %s out, %s in since %s",
+		       shown ? "," : "  busiest backends with a slot:",
+		       r->cls.c.backend, *r->cls.c.backend ? " " : "",
 		       fmt_addr(r->src.key.addr, addr, sizeof(addr)),
 		       r->src.key.port,
 		       fmt_bytes(r->total.bytes_out, a, sizeof(a)),
-		       fmt_bytes(r->total.bytes_in, b, sizeof(b)));
+		       fmt_bytes(r->total.bytes_in, b, sizeof(b)),
+		       since_text(s, peer_of(s, r), now, since, sizeof(since)));
 		shown++;
 	}
 	free(by);
@@ -454,6 +502,35 @@ static void agent_tls(struct agent *a)
 		meter_tls_attach(a->m, a->cfg->tls[i].library, true);
 }
 
+/* The configuration's host names, into the kernel's names table. */
+static int agent_names(struct agent *a)
+{
+	struct tg_name_key *keys = NULL;
+	struct tg_name_val *vals = NULL;
+	struct host_entry *e;
+	struct tg_names_cfg nc;
+	int n, err = -ENOMEM, i;
+
+	if (!a->m)
+		return 0;
+	n = hosts_table(a->cfg, &e, &nc);
+	if (n < 0)
+		return n;
+	keys = calloc(n + 1, sizeof(*keys));
+	vals = calloc(n + 1, sizeof(*vals));
+	if (keys && vals) {
+		for (i = 0; i < n; i++) {
+			keys[i] = e[i].key;
+			vals[i] = e[i].val;
+		}
+		err = meter_set_names(a->m, keys, vals, n, &nc);
+	}
+	free(keys);
+	free(vals);
+	free(e);
+	return err;
+}
+
 static void agent_publish(struct agent *a);
 static void agent_metrics_config(struct agent *a, const struct tg_config *old);
 
@@ -471,6 +548,7 @@ static void agent_reload(struct agent *a)
 	}
 	a->cfg = cfg;
 	a->cfg_gen++;
+	agent_names(a);
 	agent_tls(a);
 	if (a->mx) {
 		metrics_reloaded(a->mx, true);
@@ -904,6 +982,7 @@ static int agent_start(struct agent *a)
 	err = meter_load(&a->m, &(struct meter_opts){
 					.pin_dir = o->pin_dir,
 					.max_peers = o->max_peers,
+					.backend_peers = o->backend_peers,
 					.max_tls_procs = o->max_tls_procs,
 					.no_calls = o->no_calls });
 	if (err)
@@ -920,6 +999,8 @@ static int agent_start(struct agent *a)
 	err = upkeep_open(&a->upkeep, &a->v);
 	if (!err)
 		err = upkeep_days(a->upkeep, agent_tz(a), time(NULL));
+	if (!err)
+		err = agent_names(a);
 	if (!err)
 		err = meter_attach(a->m, o->cgroup);
 	if (err)

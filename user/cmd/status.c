@@ -19,13 +19,16 @@ static const char status_usage[] =
 	"                       [--interval SECS] [--format table|json]\n"
 	"\n"
 	"Summarise the meter's health, with or without a running agent: the\n"
-	"pinned links and the cgroup they attach to, the pins, peer slots used\n"
-	"of the capacity, failed inserts and overflow bytes, the last\n"
-	"collection (the ledger's last snapshot), and the rows not yet shipped\n"
-	"to the fleet ledger. Exits 1 when something is wrong: nothing or not\n"
-	"everything attached, no maps, the peer map full, or, while attached,\n"
-	"no collection for more than 3 intervals. Warnings (slots 90% used,\n"
-	"failed inserts, shipping behind by more than 3 intervals) exit 0.\n"
+	"pinned links and the cgroup they attach to, the pins, the peer slots\n"
+	"(holding peers of the capacity, being reclaimed, free, never handed\n"
+	"out, reclaimed ever), failed inserts and overflow bytes by reason and\n"
+	"role, the last collection (the ledger's last snapshot), and the rows\n"
+	"not yet shipped to the fleet ledger. JSON has the slots and the\n"
+	"overflow as numbers too (\"slots\", \"overflow\"). Exits 1 when\n"
+	"something is wrong: nothing or not everything attached, no maps, or,\n"
+	"while attached, no collection for more than 3 intervals. Warnings\n"
+	"(slots 90% used, bytes without a slot, shipping behind by more than\n"
+	"3 intervals) exit 0.\n"
 	"\n"
 	"Options:\n"
 	"  -p, --pin-dir DIR     pin directory (default " TG_DEFAULT_PIN_DIR ")\n"
@@ -40,7 +43,8 @@ static const char status_usage[] =
 	"\n"
 	"Examples:\n"
 	"  tollgate status\n"
-	"  tollgate status --format json | jq .ok\n";
+	"  tollgate status --format json | jq .ok\n"
+	"  tollgate status --format json | jq .overflow.client.no_slot\n";
 
 /*
  * The ledger and interval to judge collection by: the options', else

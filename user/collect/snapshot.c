@@ -29,7 +29,7 @@
 static const char *const view_maps[] = {
 	TG_MAP_PEER_IDX, TG_MAP_PEER_CNT, TG_MAP_SLOT,	TG_MAP_SOCK,
 	TG_MAP_OVERFLOW, TG_MAP_OVF_ROLE, TG_MAP_STATS, TG_MAP_META,
-	TG_MAP_CLOCK,	 TG_MAP_FREE,
+	TG_MAP_CLOCK,	 TG_MAP_FREE,	  TG_MAP_FREE_BE,
 };
 #define NR_VIEW_MAPS (sizeof(view_maps) / sizeof(view_maps[0]))
 
@@ -38,7 +38,7 @@ static void view_fds(struct view *v, int *fds[NR_VIEW_MAPS])
 {
 	int *all[] = { &v->peer_idx, &v->peer_cnt, &v->slot,	 &v->sock,
 		       &v->overflow, &v->ovf_role, &v->stats, &v->meta,
-		       &v->clock,    &v->free };
+		       &v->clock,    &v->free,	   &v->free_be };
 
 	_Static_assert(sizeof(all) / sizeof(all[0]) == NR_VIEW_MAPS,
 		       "one descriptor per map");
@@ -194,60 +194,96 @@ static int array_read(int fd, __u32 first, __u32 *n, __u32 *keys, void *vals,
 	return 0;
 }
 
-/* Every slot handed out so far: the peers they hold, bank by bank. */
-static int read_peers(const struct view *v, struct snapshot *s)
+/* Buffers for reading slots a chunk at a time. */
+struct slot_bufs {
+	__u32 chunk;
+	struct tg_slot *slots;
+	struct tg_banked *cnt;
+	__u32 *keys, *keys2;
+};
+
+/* Slots [@from, @from + @n) into s->peers: those not free, bank by bank. */
+static int read_range(const struct view *v, struct snapshot *s,
+		      struct slot_bufs *b, __u32 from, __u32 n)
 {
-	__u32 n = s->meta.next_slot < s->capacity ? s->meta.next_slot :
-						      s->capacity;
-	__u32 chunk = batch_size(v->ncpus), first, got, i;
-	struct tg_slot *slots = NULL;
-	struct tg_banked *cnt = NULL;
-	__u32 *keys = NULL, *keys2 = NULL;
+	__u32 first, got, i;
 	int err = 0;
 
-	s->peers = calloc(n + 1, sizeof(*s->peers));
-	slots = calloc(chunk, sizeof(*slots));
-	cnt = calloc((size_t)chunk * v->ncpus, sizeof(*cnt));
-	keys = calloc(chunk, sizeof(*keys));
-	keys2 = calloc(chunk, sizeof(*keys2));
-	if (!s->peers || !slots || !cnt || !keys || !keys2) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (first = 0; first < n && !err; first += got) {
-		__u32 want = n - first < chunk ? n - first : chunk, m = want;
+	for (first = from; first < from + n && !err; first += got) {
+		__u32 left = from + n - first;
+		__u32 want = left < b->chunk ? left : b->chunk, m = want;
 
 		got = want;
-		err = array_read(v->slot, first, &got, keys, slots,
-				 sizeof(*slots));
+		err = array_read(v->slot, first, &got, b->keys, b->slots,
+				 sizeof(*b->slots));
 		if (!err)
-			err = array_read(v->peer_cnt, first, &m, keys2, cnt,
-					 sizeof(*cnt) * v->ncpus);
+			err = array_read(v->peer_cnt, first, &m, b->keys2,
+					 b->cnt, sizeof(*b->cnt) * v->ncpus);
 		if (!err && (got != want || m != want))
 			err = -EIO;
 		for (i = 0; !err && i < got; i++) {
 			struct peer_rec *p = &s->peers[s->nr_peers];
 
-			if (slots[i].state == TG_SLOT_FREE) {
+			if (b->slots[i].state == TG_SLOT_FREE) {
 				s->slots_free++;
 				continue;
 			}
-			p->key = slots[i].key;
+			p->key = b->slots[i].key;
 			p->slot = first + i;
-			p->gen = slots[i].gen;
-			p->state = slots[i].state;
-			p->since_ns = slots[i].since_ns;
-			sum_banked(&cnt[(size_t)i * v->ncpus], v->ncpus,
+			p->gen = b->slots[i].gen;
+			p->state = b->slots[i].state;
+			p->since_ns = b->slots[i].since_ns;
+			sum_banked(&b->cnt[(size_t)i * v->ncpus], v->ncpus,
 				   p->bank, &p->c);
 			s->slots_limbo += p->state == TG_SLOT_LIMBO;
 			s->nr_peers++;
 		}
 	}
-out:
-	free(slots);
-	free(cnt);
-	free(keys);
-	free(keys2);
+	return err;
+}
+
+/* The clients' range of slots and the backends' (include/meter.h): how
+ * many each holds, and how many of those were handed out so far. */
+static void slot_ranges(const struct snapshot *s, __u32 *clients,
+			__u32 *clients_out, __u32 *backends,
+			__u32 *backends_out)
+{
+	__u32 be = s->meta.backend_peers < s->capacity ?
+			   s->meta.backend_peers : 0;
+
+	*clients = s->capacity - be;
+	*backends = be;
+	*clients_out = s->meta.next_slot < *clients ? s->meta.next_slot :
+						      *clients;
+	*backends_out = s->meta.next_backend < be ? s->meta.next_backend : be;
+}
+
+/* Every slot handed out so far, in both ranges: the peers they hold,
+ * bank by bank. */
+static int read_peers(const struct view *v, struct snapshot *s)
+{
+	struct slot_bufs b = { .chunk = batch_size(v->ncpus) };
+	__u32 clients, clients_out, backends, backends_out;
+	int err;
+
+	slot_ranges(s, &clients, &clients_out, &backends, &backends_out);
+	s->backend_capacity = backends;
+	s->peers = calloc((size_t)clients_out + backends_out + 1,
+			  sizeof(*s->peers));
+	b.slots = calloc(b.chunk, sizeof(*b.slots));
+	b.cnt = calloc((size_t)b.chunk * v->ncpus, sizeof(*b.cnt));
+	b.keys = calloc(b.chunk, sizeof(*b.keys));
+	b.keys2 = calloc(b.chunk, sizeof(*b.keys2));
+	if (!s->peers || !b.slots || !b.cnt || !b.keys || !b.keys2)
+		err = -ENOMEM;
+	else
+		err = read_range(v, s, &b, 0, clients_out);
+	if (!err)
+		err = read_range(v, s, &b, clients, backends_out);
+	free(b.slots);
+	free(b.cnt);
+	free(b.keys);
+	free(b.keys2);
 	return err;
 }
 
@@ -397,4 +433,14 @@ void snapshot_overflow(const struct snapshot *s, __u8 role,
 __u32 snapshot_slots_used(const struct snapshot *s)
 {
 	return s->nr_peers;
+}
+
+__u32 snapshot_slots_held(const struct snapshot *s, __u8 role)
+{
+	__u32 n = 0;
+	size_t i;
+
+	for (i = 0; i < s->nr_peers; i++)
+		n += s->peers[i].key.role == role;
+	return n;
 }

@@ -52,6 +52,8 @@ struct snapshot {
 	struct tg_meta meta;
 	struct tg_clock clock;
 	__u32 capacity;		/* peer slots (max_entries of tg_peer_cnt) */
+	__u32 backend_capacity;	/* of those, the backends' range: the last
+				 * ones (include/meter.h) */
 	__u32 slots_limbo;	/* of nr_peers, being reclaimed */
 	__u32 slots_free;	/* handed out once, free now */
 	__s64 taken_at;		/* CLOCK_REALTIME seconds of the read */
@@ -69,6 +71,7 @@ struct view {
 	int meta;
 	int clock;
 	int free;
+	int free_be;
 	int ncpus;
 };
 
@@ -114,6 +117,9 @@ void snapshot_overflow(const struct snapshot *s, __u8 role,
 
 /* Peer slots handed out and not free: held or being reclaimed. */
 __u32 snapshot_slots_used(const struct snapshot *s);
+
+/* Of those, the slots of peers of @role (TG_ROLE_*). */
+__u32 snapshot_slots_held(const struct snapshot *s, __u8 role);
 
 /* The live sockets' counters, into s->socks (collect/socks.c). Returns 0
  * or -errno. */

@@ -229,15 +229,19 @@ void upkeep_close(struct upkeep *u)
 	free(u);
 }
 
-/* Step 5: zero slot @p, mark it FREE, hand it back to the kernel. */
-static int free_slot(struct upkeep *u, const struct peer_rec *p)
+/* Step 5: zero slot @p of snapshot @s, mark it FREE, hand it back to the
+ * kernel, in the queue of its range. */
+static int free_slot(struct upkeep *u, const struct snapshot *s,
+		     const struct peer_rec *p)
 {
 	struct tg_slot st = { .gen = p->gen, .state = TG_SLOT_FREE };
 	__u32 slot = p->slot;
+	int queue = slot >= s->capacity - s->backend_capacity ? u->v->free_be :
+								u->v->free;
 
 	if (bpf_map_update_elem(u->v->peer_cnt, &slot, u->zero, BPF_ANY) ||
 	    bpf_map_update_elem(u->v->slot, &slot, &st, BPF_ANY) ||
-	    bpf_map_update_elem(u->v->free, NULL, &slot, BPF_ANY))
+	    bpf_map_update_elem(queue, NULL, &slot, BPF_ANY))
 		return -errno;
 	u->seen[slot].synced_ns = 0;
 	return 0;
@@ -313,7 +317,7 @@ int upkeep_reclaim(struct upkeep *u, const struct snapshot *s, bool booked,
 			if (booked && sn->synced_ns &&
 			    sn->synced_ns != PENDING &&
 			    sn->synced_ns <= s->taken_ns) {
-				err = free_slot(u, p);
+				err = free_slot(u, s, p);
 				freed += !err;
 			}
 			continue;

@@ -32,6 +32,10 @@ struct entry {
 struct usage {
 	struct entry *tab;		/* open addressing */
 	size_t cap;			/* power of two, or 0 */
+	struct entry *spare;		/* the table before, kept for the
+					 * next update: no fresh pages to
+					 * fault in every interval */
+	size_t cap_spare;
 	size_t nr;
 	__u32 *free_ids;		/* ids of sources that left */
 	size_t nr_free, cap_free;
@@ -70,7 +74,7 @@ void usage_classify(const struct tg_config *cfg, const struct usage_src *src,
 
 	memset(out, 0, sizeof(*out));
 	if (src->kind == USAGE_PEER &&
-	    !classify(cfg, k->role, k->addr, k->port, k->proto, true,
+	    !classify(cfg, k->role, k->addr, k->port, k->proto, k->svc, true,
 		      &out->c)) {
 		out->known = true;
 		out->unexplained = out->c.flagged;
@@ -78,7 +82,7 @@ void usage_classify(const struct tg_config *cfg, const struct usage_src *src,
 	}
 	/* A client's bucket: billed by its frontend, as its peers would. */
 	if (src->kind == USAGE_OVERFLOW && k->role == TG_ROLE_CLIENT) {
-		classify_frontend(cfg, k->port, k->proto, &out->c);
+		classify_frontend(cfg, k->port, k->proto, k->svc, &out->c);
 		out->unexplained = out->c.flagged;
 		return;
 	}
@@ -142,6 +146,7 @@ static const struct tg_counters *source_at(const struct snapshot *s, size_t i,
 	if (i < s->nr_peers) {
 		src->kind = USAGE_PEER;
 		src->gen = s->peers[i].gen;
+		src->slot = s->peers[i].slot;
 		src->key = s->peers[i].key;
 		*bank = s->peers[i].bank;
 		return &s->peers[i].c;
@@ -179,6 +184,7 @@ void usage_free(struct usage *u)
 	if (!u)
 		return;
 	free(u->tab);
+	free(u->spare);
 	free(u->free_ids);
 	free(u->rows);
 	free(u);
@@ -194,12 +200,20 @@ int usage_update(struct usage *u, const struct tg_config *cfg,
 	while (cap < 2 * n)
 		cap *= 2;
 	/* Every allocation first: from here on nothing fails. */
-	tab = calloc(cap, sizeof(*tab));
+	if (u->spare && u->cap_spare == cap) {
+		tab = u->spare;
+		memset(tab, 0, cap * sizeof(*tab));
+	} else {
+		tab = calloc(cap, sizeof(*tab));
+	}
 	if (!tab || ARRAY_GROW(u->rows, n, u->cap_rows, 64) ||
 	    ARRAY_GROW(u->free_ids, u->nr_free + u->nr, u->cap_free, 64)) {
-		free(tab);
+		if (tab != u->spare)
+			free(tab);
 		return -ENOMEM;
 	}
+	if (tab == u->spare)
+		u->spare = NULL;
 	for (i = 0; i < n; i++) {
 		struct usage_row *r = &u->rows[i];
 		const struct tg_counters *bank;
@@ -237,7 +251,9 @@ int usage_update(struct usage *u, const struct tg_config *cfg,
 	for (i = 0; i < u->cap; i++)
 		if (u->tab[i].used && !u->tab[i].kept)
 			u->free_ids[u->nr_free++] = u->tab[i].id;
-	free(u->tab);
+	free(u->spare);
+	u->spare = u->tab;
+	u->cap_spare = u->cap;
 	u->tab = tab;
 	u->cap = cap;
 	u->nr = n;

@@ -46,15 +46,19 @@
 				 * packets without a socket) */
 
 /*
- * The kernel's key of a counter set: a peer's key and its slot's
- * generation (a slot reclaimed and handed out again is a new source), a
- * billing key in the fields of a peer key without an address, or a role.
- * Zero-filled, so that it compares and hashes as bytes.
+ * The kernel's key of a counter set: a peer's key, its slot and the
+ * slot's generation (each hand-out of a slot is a source of its own: a
+ * slot reclaimed and handed out again, and a peer that comes back in
+ * another slot, perhaps while its old one still waits to be freed, start
+ * from zero), a billing key in the fields of a peer key without an
+ * address, or a role. Zero-filled, so that it compares and hashes as
+ * bytes.
  */
 struct usage_src {
 	__u8 kind;			/* USAGE_* */
 	__u8 pad[3];			/* zero */
 	__u32 gen;			/* USAGE_PEER: the slot's generation */
+	__u32 slot;			/* USAGE_PEER: the slot */
 	struct tg_peer_key key;
 };
 

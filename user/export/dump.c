@@ -14,12 +14,19 @@
  * backend, service, tenant or traffic type, outbound bytes split into
  * billable and free. Overflow buckets hold peers nobody can name any
  * more: their outbound bytes are billable (never free on a guess).
+ *
+ * The per-peer views say what they cover: the peers that hold a slot now,
+ * each counted since its slot was handed out (SINCE, "since"), and the
+ * overflow rows, counted since the maps were made; the table's last lines
+ * say how many slots there are, how many were reclaimed before (their
+ * peers' counts are no longer in the maps) and what the overflow holds.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "collect/usage.h"
 #include "export/dump.h"
@@ -69,6 +76,55 @@ void dump_sort_peers(struct snapshot *s)
 	if (s->nr_peers)
 		qsort(s->peers, s->nr_peers, sizeof(*s->peers), cmp_peer);
 }
+
+/* When @p's counters start; see dump.h. */
+__s64 dump_peer_since(const struct snapshot *s, const struct peer_rec *p)
+{
+	__u64 age;
+
+	if (!p->since_ns || !s->taken_ns || !s->taken_at)
+		return 0;
+	age = p->since_ns < s->taken_ns ? s->taken_ns - p->since_ns : 0;
+	return s->taken_at - (__s64)(age / 1000000000ULL);
+}
+
+/* When the maps were made; see dump.h. */
+__s64 dump_maps_since(const struct snapshot *s)
+{
+	return (__s64)(s->meta.created_ns / 1000000000ULL);
+}
+
+/* @t as an ISO 8601 UTC time; see dump.h. */
+const char *dump_fmt_time(__s64 t, char *buf, size_t len)
+{
+	time_t tt = t;
+	struct tm tm;
+
+	if (!t || !gmtime_r(&tt, &tm) ||
+	    !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "-");
+	return buf;
+}
+
+/* When row @r's counters start: its slot's hand-out for a peer (the row
+ * of s->peers[r->id], as usage_of() makes them), the maps' making for an
+ * overflow bucket; 0 when unknown. */
+static __s64 row_since(const struct snapshot *s, const struct usage_row *r)
+{
+	const struct peer_rec *p;
+
+	if (r->src.kind != USAGE_PEER)
+		return dump_maps_since(s);
+	if (r->id >= s->nr_peers)
+		return 0;
+	p = &s->peers[r->id];
+	if (p->gen != r->src.gen || memcmp(&p->key, &r->src.key,
+					   sizeof(p->key)))
+		return 0;
+	return dump_peer_since(s, p);
+}
+
+#define TIME_LEN 24
 
 void json_proto(FILE *f, __u8 proto)
 {
@@ -123,16 +179,19 @@ static const char *cell(__u64 v, bool bytes, bool raw, char *buf,
 	return bytes ? fmt_bytes(v, buf, len) : fmt_count(v, buf, len);
 }
 
-static void table_counters(FILE *f, const struct tg_counters *c, bool raw)
+/* The counters' cells, then @tail (NULL: none) as the last cell. */
+static void table_counters(FILE *f, const struct tg_counters *c, bool raw,
+			   const char *tail)
 {
 	char a[32], b[32], d[32], e[32], g[32];
 
-	fprintf(f, " %12s %10s %12s %10s %10s\n",
+	fprintf(f, " %12s %10s %12s %10s %10s%s%s\n",
 		cell(c->bytes_in, true, raw, a, sizeof(a)),
 		cell(c->packets_in, false, raw, b, sizeof(b)),
 		cell(c->bytes_out, true, raw, d, sizeof(d)),
 		cell(c->packets_out, false, raw, e, sizeof(e)),
-		cell(c->calls, false, raw, g, sizeof(g)));
+		cell(c->calls, false, raw, g, sizeof(g)), tail ? " " : "",
+		tail ? tail : "");
 }
 
 /*
@@ -159,21 +218,54 @@ static void dump_uncounted(FILE *f, const struct snapshot *s)
 			"connection was not known\n", miss);
 }
 
-/* The table's last line: the map's fill level, and the configuration. */
+/*
+ * The table's last lines: which peers the rows hold (those with a slot
+ * now, of how many slots; how many slots were reclaimed before), what the
+ * overflow rows hold, since when each row counts, and the configuration.
+ */
 static void table_footer(FILE *f, const struct snapshot *s,
-			 const char *config)
+			 const char *config, bool raw)
 {
+	struct tg_counters no_slot = {}, no_bucket = {}, no_sock = {}, c;
+	char a[32], b[32], d[32], when[TIME_LEN];
+	int role;
+
+	for (role = 0; role < TG_NR_ROLES; role++) {
+		snapshot_overflow(s, role, OVF_NO_SLOT, &c);
+		no_slot.bytes_in += c.bytes_in;
+		no_slot.bytes_out += c.bytes_out;
+		snapshot_overflow(s, role, OVF_NO_BUCKET, &c);
+		no_bucket.bytes_in += c.bytes_in;
+		no_bucket.bytes_out += c.bytes_out;
+		snapshot_overflow(s, role, OVF_NO_SOCKET, &c);
+		no_sock.bytes_in += c.bytes_in;
+		no_sock.bytes_out += c.bytes_out;
+	}
 	fprintf(f,
-		"%zu peers, %u slots (%.1f%% used), %llu failed inserts, "
-		"%llu packets without a socket%s%s\n",
+		"peers with a slot: %zu of %u slots (%.1f%%), %u of them being "
+		"reclaimed; %llu slots reclaimed from quiet peers before (their "
+		"counts are in the ledger, not here); %llu failed inserts, %llu "
+		"packets without a socket%s%s\n",
 		s->nr_peers, s->capacity,
-		s->capacity ? 100.0 * (s->meta.next_slot < s->capacity ?
-				       s->meta.next_slot : s->capacity) /
-				      s->capacity :
+		s->capacity ? 100.0 * snapshot_slots_used(s) / s->capacity :
 			      0.0,
+		s->slots_limbo, (unsigned long long)s->clock.reclaimed,
 		(unsigned long long)s->stats[TG_STAT_PEER_FULL],
 		(unsigned long long)s->stats[TG_STAT_NO_SOCK],
 		config ? "; configuration " : "", config ? config : "");
+	fprintf(f,
+		"overflow rows (peers not listed): %s without a slot, kept by "
+		"billing key; %s without a billing key's bucket; %s without a "
+		"socket (bytes in and out); counted since: each peer since "
+		"SINCE, when its slot was handed out; the overflow rows since "
+		"the maps were made, %s\n",
+		cell(no_slot.bytes_in + no_slot.bytes_out, true, raw, a,
+		     sizeof(a)),
+		cell(no_bucket.bytes_in + no_bucket.bytes_out, true, raw, b,
+		     sizeof(b)),
+		cell(no_sock.bytes_in + no_sock.bytes_out, true, raw, d,
+		     sizeof(d)),
+		dump_fmt_time(dump_maps_since(s), when, sizeof(when)));
 	dump_uncounted(f, s);
 }
 
@@ -206,7 +298,7 @@ static const char *row_port(const struct usage_row *r, char *buf, size_t len)
 static void dump_peers_table(FILE *f, const struct snapshot *s,
 			     const struct usage_list *l, bool raw)
 {
-	char addr[ADDR_LEN], num[8], port[8];
+	char addr[ADDR_LEN], num[8], port[8], when[TIME_LEN];
 	struct tg_counters total;
 	int w = 15;
 	size_t i;
@@ -217,9 +309,9 @@ static void dump_peers_table(FILE *f, const struct snapshot *s,
 		if (n > w)
 			w = n;
 	}
-	fprintf(f, "%-8s %-6s %-*s %5s %12s %10s %12s %10s %10s\n", "ROLE",
-		"PROTO", w, "PEER", "PORT", "BYTES IN", "PKTS IN", "BYTES OUT",
-		"PKTS OUT", "CALLS");
+	fprintf(f, "%-8s %-6s %-*s %5s %12s %10s %12s %10s %10s %-20s\n",
+		"ROLE", "PROTO", w, "PEER", "PORT", "BYTES IN", "PKTS IN",
+		"BYTES OUT", "PKTS OUT", "CALLS", "SINCE");
 	for (i = 0; i < l->nr; i++) {
 		const struct usage_row *r = &l->rows[i];
 
@@ -227,12 +319,14 @@ static void dump_peers_table(FILE *f, const struct snapshot *s,
 			row_proto(r, num, sizeof(num)), w,
 			row_peer(r, addr, sizeof(addr)),
 			row_port(r, port, sizeof(port)));
-		table_counters(f, &r->total, raw);
+		table_counters(f, &r->total, raw,
+			       dump_fmt_time(row_since(s, r), when,
+					     sizeof(when)));
 	}
 	usage_totals(l, &total);
 	fprintf(f, "%-8s %-6s %-*s %5s", "TOTAL", "", w, "", "");
-	table_counters(f, &total, raw);
-	table_footer(f, s, NULL);
+	table_counters(f, &total, raw, NULL);
+	table_footer(f, s, NULL, raw);
 }
 
 static void sock_endpoint(const __u8 addr[16], __u16 port, char *buf,
@@ -311,7 +405,7 @@ static void dump_socks(FILE *f, const struct snapshot *s,
 				(unsigned long long)k->cookie, role,
 				proto_text(k->proto, num, sizeof(num)), local,
 				remote);
-			table_counters(f, &k->c, raw);
+			table_counters(f, &k->c, raw, NULL);
 		}
 	}
 	if (fmt == FMT_JSON)
@@ -677,10 +771,11 @@ static void csv_class(FILE *f, const struct usage_row *r)
 
 /* One object per row; @classified: each says what the usage stage made
  * of it. */
-static void dump_peers_json(FILE *f, const struct usage_list *l,
-			    bool classified)
+static void dump_peers_json(FILE *f, const struct snapshot *s,
+			    const struct usage_list *l, bool classified)
 {
-	char addr[ADDR_LEN];
+	char addr[ADDR_LEN], when[TIME_LEN];
+	__s64 since;
 	size_t i;
 
 	fputc('[', f);
@@ -703,22 +798,30 @@ static void dump_peers_json(FILE *f, const struct usage_list *l,
 		fprintf(f, ",\"overflow\":%s", peer ? "false" : "true");
 		if (classified)
 			json_class(f, r);
+		since = row_since(s, r);
+		if (since)
+			fprintf(f, ",\"since\":\"%s\"",
+				dump_fmt_time(since, when, sizeof(when)));
+		else
+			fputs(",\"since\":null", f);
 		fputc('}', f);
 	}
 	fputs("\n]\n", f);
 }
 
 /* The same as CSV, with a header line. */
-static void dump_peers_csv(FILE *f, const struct usage_list *l,
-			   bool classified)
+static void dump_peers_csv(FILE *f, const struct snapshot *s,
+			   const struct usage_list *l, bool classified)
 {
-	char addr[ADDR_LEN], num[8];
+	char addr[ADDR_LEN], num[8], when[TIME_LEN];
+	__s64 since;
 	size_t i;
 
 	fputs("role,proto,peer,port,bytes_out,packets_out,bytes_in,"
 	      "packets_in,calls,overflow", f);
 	fputs(classified ? ",network,provider,region,traffic_type,billable,"
-			   "flags,backend,service,tenant\n" : "\n", f);
+			   "flags,backend,service,tenant,since\n" :
+			   ",since\n", f);
 	for (i = 0; i < l->nr; i++) {
 		const struct usage_row *r = &l->rows[i];
 
@@ -735,7 +838,9 @@ static void dump_peers_csv(FILE *f, const struct usage_list *l,
 		fputs(r->src.kind == USAGE_PEER ? ",false" : ",true", f);
 		if (classified)
 			csv_class(f, r);
-		fputc('\n', f);
+		since = row_since(s, r);
+		fprintf(f, ",%s\n", since ? dump_fmt_time(since, when,
+							 sizeof(when)) : "");
 	}
 }
 
@@ -751,9 +856,11 @@ static const char *row_name(const struct usage_row *r)
 
 /* One table row of @r; NULL: the TOTAL row of @c, no classification
  * cells. */
-static void peer_table_row(struct tab *t, const struct usage_row *r,
+static void peer_table_row(struct tab *t, const struct snapshot *s,
+			   const struct usage_row *r,
 			   const struct tg_counters *c, bool raw, bool wide)
 {
+	char when[TIME_LEN];
 	const struct tg_class *k = r ? row_named(r) : NULL;
 	const struct tg_class *f = r ? row_facts(r) : NULL;
 	char num[NR_COUNTER_CELLS][32], fl[128], addr[ADDR_LEN], proto[8],
@@ -785,6 +892,8 @@ static void peer_table_row(struct tab *t, const struct usage_row *r,
 	} else {
 		cells[n++] = k && k->flags ? k->reason : "";
 	}
+	cells[n++] = r ? dump_fmt_time(row_since(s, r), when, sizeof(when)) :
+			 "";
 	if (!r)
 		for (i = 4; i < n; i++)
 			if (!strcmp(cells[i], "-"))
@@ -824,8 +933,10 @@ static int dump_peers_table_cls(FILE *f, const struct snapshot *s,
 	} else {
 		tab_col(&t, "FLAG", false);
 	}
+	tab_col(&t, "SINCE", false);
 	for (i = 0; i < l->nr; i++)
-		peer_table_row(&t, &l->rows[i], &l->rows[i].total, raw, wide);
+		peer_table_row(&t, s, &l->rows[i], &l->rows[i].total, raw,
+			       wide);
 	/* The totals, with the billable and free split from the same sums. */
 	err = dump_aggregate(l, BY_TRAFFIC, &g, &nr, &total);
 	if (err) {
@@ -833,13 +944,13 @@ static int dump_peers_table_cls(FILE *f, const struct snapshot *s,
 		return err;
 	}
 	free(g);
-	peer_table_row(&t, NULL, &total.c, raw, wide);
+	peer_table_row(&t, s, NULL, &total.c, raw, wide);
 	err = tab_print(f, &t);
 	fprintf(f, "out: %s billable, %s free; in: %s (inbound, not billed)\n",
 		cell(total.billable_bytes, true, raw, a, sizeof(a)),
 		cell(total.free_bytes, true, raw, b, sizeof(b)),
 		cell(total.c.bytes_in, true, raw, c, sizeof(c)));
-	table_footer(f, s, config);
+	table_footer(f, s, config, raw);
 	return err;
 }
 
@@ -971,9 +1082,9 @@ int dump_write(FILE *f, struct snapshot *s, const struct dump_opts *o)
 	if (o->by != BY_PEER)
 		err = dump_groups(f, &l, o);
 	else if (o->fmt == FMT_JSON)
-		dump_peers_json(f, &l, o->cfg);
+		dump_peers_json(f, s, &l, o->cfg);
 	else if (o->fmt == FMT_CSV)
-		dump_peers_csv(f, &l, o->cfg);
+		dump_peers_csv(f, s, &l, o->cfg);
 	else if (o->cfg)
 		err = dump_peers_table_cls(f, s, &l, o->cfg->path, o->raw,
 					   o->wide);

@@ -87,6 +87,20 @@ int dump_aggregate(const struct usage_list *l, enum dump_by by,
  * address. */
 void dump_sort_peers(struct snapshot *s);
 
+/*
+ * When peer @p's counters start: the Unix time its slot was handed out,
+ * from the slot's monotonic clock and the snapshot's two clocks; 0 when
+ * the slot does not say.
+ */
+__s64 dump_peer_since(const struct snapshot *s, const struct peer_rec *p);
+
+/* When the maps were made, and the overflow buckets' counters start:
+ * Unix time, 0 when unknown. */
+__s64 dump_maps_since(const struct snapshot *s);
+
+/* @t (Unix time) as "2026-12-05T06:40:22Z" into @buf; "-" for 0. */
+const char *dump_fmt_time(__s64 t, char *buf, size_t len);
+
 /* @flags (TG_FLAG_*) as a JSON array of their names, most serious first. */
 void json_flags(FILE *f, __u32 flags);
 

@@ -384,9 +384,14 @@ int metrics_collected(struct metrics *m, const struct usage_list *l,
 	}
 	m->h.peers = s->nr_peers;
 	m->h.capacity = s->capacity;
+	m->h.backend_capacity = s->backend_capacity;
+	m->h.backend_peers = snapshot_slots_held(s, TG_ROLE_BACKEND);
 	m->h.insert_failures = s->stats[TG_STAT_PEER_FULL];
 	m->h.http_desync = s->stats[TG_STAT_HTTP_DESYNC];
 	m->h.http_other = s->stats[TG_STAT_HTTP_OTHER];
+	m->h.name_unmatched = s->stats[TG_STAT_NAME_UNMATCHED];
+	m->h.name_switch = s->stats[TG_STAT_NAME_SWITCH];
+	m->h.name_lost = s->stats[TG_STAT_NAME_LOST];
 	m->h.limbo = s->slots_limbo;
 	m->h.reclaimed = s->clock.reclaimed;
 	m->h.free = s->slots_free;
@@ -646,6 +651,18 @@ static void traffic_family(struct buf *b, const struct family *f,
 	" Cumulative in the pinned kernel maps: an agent restart carries on, " \
 	"a reboot or 'tollgate detach' starts again from zero."
 
+/* What the traffic families cover, and since when: they add up what each
+ * usage row counted since the agent started, and a row starts from what
+ * its slot or bucket holds. */
+#define TRAFFIC_NOTE \
+	" Every peer's traffic: peers with a slot by their own labels, peers " \
+	"without one by their billing key's (overflow). From the agent's " \
+	"start on, starting from what the pinned maps hold: the peers that " \
+	"hold a slot (each since its slot was handed out) and the overflow " \
+	"buckets (since the maps were made); peers reclaimed before the start " \
+	"are in the ledger, not here. A reboot or 'tollgate detach' starts " \
+	"from zero."
+
 /* The traffic families: the series of the usage rows. */
 static void render_traffic(struct buf *b, const struct metrics *m)
 {
@@ -653,28 +670,29 @@ static void render_traffic(struct buf *b, const struct metrics *m)
 		       "IP bytes the gateway sent to its peers (host to "
 		       "peer), by the label set of each peer; label sets past "
 		       "the series cap are added up with all labels \"other\"."
-		       RESET_NOTE, V_BYTES);
+		       TRAFFIC_NOTE, V_BYTES);
 	traffic_family(b, &m->fam[METRICS_TX],
 		       "tollgate_transmit_packets_total",
 		       "IP packets the gateway sent to its peers, GSO "
 		       "segments counted one by one; labels as "
-		       "tollgate_transmit_bytes_total." RESET_NOTE, V_PACKETS);
+		       "tollgate_transmit_bytes_total." TRAFFIC_NOTE, V_PACKETS);
 	traffic_family(b, &m->fam[METRICS_RX], "tollgate_receive_bytes_total",
 		       "IP bytes the gateway received from its peers (peer "
 		       "to host), by the label set of each peer; label sets "
 		       "past the series cap are added up with all labels "
-		       "\"other\"." RESET_NOTE, V_BYTES);
+		       "\"other\"." TRAFFIC_NOTE, V_BYTES);
 	traffic_family(b, &m->fam[METRICS_RX],
 		       "tollgate_receive_packets_total",
 		       "IP packets the gateway received from its peers; "
-		       "labels as tollgate_receive_bytes_total." RESET_NOTE,
+		       "labels as tollgate_receive_bytes_total." TRAFFIC_NOTE,
 		       V_PACKETS);
 	traffic_family(b, &m->fam[METRICS_RX], "tollgate_api_calls_total",
-		       "API calls: HTTP/1.x requests and cleartext HTTP/2 "
-		       "streams the gateway read from its clients, by the "
-		       "label sets of tollgate_receive_bytes_total; calls on "
-		       "TLS sockets are not seen (see "
-		       "tollgate_calls_uncounted_sockets_total)." RESET_NOTE,
+		       "API calls: HTTP/1.x requests and HTTP/2 streams the "
+		       "gateway read from its clients in cleartext, or "
+		       "answered through a hooked TLS library, by the label "
+		       "sets of tollgate_receive_bytes_total; calls it could "
+		       "not see are in "
+		       "tollgate_calls_uncounted_sockets_total." TRAFFIC_NOTE,
 		       V_CALLS);
 }
 
@@ -739,6 +757,20 @@ static void render_meter(struct buf *b, const struct metrics *m)
 	    (unsigned long long)h->limbo);
 	put(b, "tollgate_peer_slots{state=\"free\"} %llu\n",
 	    (unsigned long long)h->free);
+	family(b, "tollgate_peer_slots_capacity", "gauge",
+	       "Peer slots by the role of the peers that may hold them: "
+	       "clients never take the backends' (--backend-peers).");
+	put(b, "tollgate_peer_slots_capacity{role=\"client\"} %llu\n",
+	    (unsigned long long)(h->capacity - h->backend_capacity));
+	put(b, "tollgate_peer_slots_capacity{role=\"backend\"} %llu\n",
+	    (unsigned long long)h->backend_capacity);
+	family(b, "tollgate_peer_slots_held", "gauge",
+	       "Peer slots held, those being reclaimed included, by the "
+	       "role of their peer.");
+	put(b, "tollgate_peer_slots_held{role=\"client\"} %llu\n",
+	    (unsigned long long)(h->peers - h->backend_peers));
+	put(b, "tollgate_peer_slots_held{role=\"backend\"} %llu\n",
+	    (unsigned long long)h->backend_peers);
 	family(b, "tollgate_peer_slots_reclaimed_total", "counter",
 	       "Peer slots reclaimed from quiet peers, their counts booked "
 	       "first." RESET_NOTE);
@@ -756,6 +788,19 @@ static void render_meter(struct buf *b, const struct metrics *m)
 	       "%llu\n", (unsigned long long)h->http_other);
 	put(b, "tollgate_calls_uncounted_sockets_total{reason=\"desync\"} "
 	       "%llu\n", (unsigned long long)h->http_desync);
+	family(b, "tollgate_names_total", "counter",
+	       "Names read on ports with host entries, by outcome: "
+	       "\"unmatched\" (no host matched: the port's service; "
+	       "'tollgate dump --unmatched' lists them), \"switched\" (a "
+	       "request moved its connection to another service), \"lost\" "
+	       "(an HTTP/2 request whose :authority could not be followed: "
+	       "the connection's service)." RESET_NOTE);
+	put(b, "tollgate_names_total{outcome=\"unmatched\"} %llu\n",
+	    (unsigned long long)h->name_unmatched);
+	put(b, "tollgate_names_total{outcome=\"switched\"} %llu\n",
+	    (unsigned long long)h->name_switch);
+	put(b, "tollgate_names_total{outcome=\"lost\"} %llu\n",
+	    (unsigned long long)h->name_lost);
 	family(b, "tollgate_overflow_transmit_bytes_total", "counter",
 	       "IP bytes sent that the kernel counted in an overflow bucket, "
 	       "by role and reason: \"no_slot\" (no free peer slot: kept by "

@@ -59,12 +59,17 @@ enum {
 struct metrics_health {
 	__u64 peers;			/* peer map entries in use */
 	__u64 capacity;			/* peer map slots */
+	__u64 backend_capacity;		/* of those, the backends' range */
+	__u64 backend_peers;		/* of peers, backends */
 	__u64 limbo;			/* of peers, slots being reclaimed */
 	__u64 free;			/* slots handed out once, free now */
 	__u64 reclaimed;		/* slots reclaimed, ever */
 	__u64 insert_failures;		/* TG_STAT_PEER_FULL */
 	__u64 http_desync;		/* TG_STAT_HTTP_DESYNC */
 	__u64 http_other;		/* TG_STAT_HTTP_OTHER */
+	__u64 name_unmatched;		/* TG_STAT_NAME_UNMATCHED */
+	__u64 name_switch;		/* TG_STAT_NAME_SWITCH */
+	__u64 name_lost;		/* TG_STAT_NAME_LOST */
 	struct tg_counters overflow[TG_NR_ROLES][OVF_NR];
 	bool have_progs;
 	struct meter_prog_stat progs[METER_NR_PROGS];

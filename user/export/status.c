@@ -13,16 +13,20 @@
  *               in how many TLS libraries; warn when an older agent's
  *               syscall-entry tracers are still pinned
  *   pins        the pin directory and the maps are there: fail when not
- *   peers       peer slots holding peers / capacity, those being reclaimed
- *               and those free: warn from 90% (new peers are then counted
+ *   peers       peer slots holding peers / capacity, those being reclaimed,
+ *               those free and those never handed out, and the slots
+ *               reclaimed ever: warn from 90% (new peers are then counted
  *               by billing key until quiet slots are reclaimed)
- *   inserts     failed peer inserts and overflow bytes by reason: warn
- *               when any bytes had no slot (totals per tenant stay
+ *   inserts     failed peer inserts and overflow bytes by reason and role:
+ *               warn when any bytes had no slot (totals per tenant stay
  *               exact, per-peer detail is lost)
  *   collection  the ledger's last snapshot: fail when older than 3
  *               intervals (--interval, default 10 s) while attached
  *   shipping    unshipped rows and the last ship to the fleet ledger: warn
  *               when rows wait and the last ship is older than 3 intervals
+ *
+ * The JSON output carries the slots and the overflow as numbers too
+ * ("slots", "overflow"), beside the checks.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -135,7 +139,7 @@ static void check_calls(struct status *st, const char *pin_dir)
 		    "start replace them", old);
 	else
 		add(st, "calls", ST_OK, "counted: receive tracer pinned "
-		    "(program id %u); %d SSL_read hooks pinned", info.prog_id,
+		    "(program id %u); %d TLS hooks pinned", info.prog_id,
 		    tls);
 }
 
@@ -184,8 +188,43 @@ static void check_links(struct status *st, const char *pin_dir)
 				  "or it was detached");
 }
 
+/* The slots and overflow of snapshot @s; see status.h. */
+void status_slots_of(const struct snapshot *s, struct status_slots *sl)
+{
+	/* The clients' range, then the backends' last backend_capacity
+	 * slots (include/meter.h): each hands out its slots in order. */
+	__u32 clients = s->capacity - s->backend_capacity;
+	__u32 handed = (s->meta.next_slot < clients ?
+				(__u32)s->meta.next_slot : clients) +
+		       (s->meta.next_backend < s->backend_capacity ?
+				(__u32)s->meta.next_backend :
+				s->backend_capacity);
+	int role, r;
+
+	memset(sl, 0, sizeof(*sl));
+	sl->known = true;
+	sl->capacity = s->capacity;
+	sl->backend_capacity = s->backend_capacity;
+	sl->backend_held = snapshot_slots_held(s, TG_ROLE_BACKEND);
+	sl->reclaiming = s->slots_limbo;
+	sl->used = snapshot_slots_used(s) - s->slots_limbo;
+	sl->free = s->slots_free;
+	sl->unused = s->capacity - handed;
+	sl->reclaimed = s->clock.reclaimed;
+	sl->failed_inserts = s->stats[TG_STAT_PEER_FULL];
+	for (role = 0; role < TG_NR_ROLES; role++)
+		for (r = 0; r < OVF_NR; r++)
+			snapshot_overflow(s, role, r, &sl->overflow[role][r]);
+}
+
+static __u64 both_ways(const struct tg_counters *c)
+{
+	return c->bytes_in + c->bytes_out;
+}
+
 static void check_maps(struct status *st, const char *pin_dir)
 {
+	const struct status_slots *sl = &st->slots;
 	struct snapshot s = {};
 	struct view v;
 	__u64 used, over[OVF_NR] = {};
@@ -206,31 +245,38 @@ static void check_maps(struct status *st, const char *pin_dir)
 	}
 	add(st, "pins", ST_OK, "%s: maps created %llds ago", pin_dir,
 	    (long long)(time(NULL) - (__s64)(s.meta.created_ns / 1000000000ULL)));
-	used = snapshot_slots_used(&s);
-	add(st, "peers", used * 10 >= (__u64)s.capacity * 9 ? ST_WARN : ST_OK,
+	status_slots_of(&s, &st->slots);
+	used = sl->used + sl->reclaiming;
+	add(st, "peers", used * 10 >= (__u64)sl->capacity * 9 ? ST_WARN : ST_OK,
 	    "%llu of %u slots hold peers (%llu%%), %u of them being "
-	    "reclaimed; %u reclaimed slots free, %llu reclaimed in all%s",
-	    (unsigned long long)used, s.capacity,
-	    s.capacity ? (unsigned long long)(used * 100 / s.capacity) : 0,
-	    s.slots_limbo, s.slots_free,
-	    (unsigned long long)s.clock.reclaimed,
-	    used >= s.capacity ? ": full, new peers are counted by billing "
-				 "key until quiet ones are reclaimed" : "");
+	    "reclaimed; %u reclaimed slots free, %u never handed out; %llu "
+	    "reclaimed in all%s",
+	    (unsigned long long)used, sl->capacity,
+	    sl->capacity ? (unsigned long long)(used * 100 / sl->capacity) : 0,
+	    sl->reclaiming, sl->free, sl->unused,
+	    (unsigned long long)sl->reclaimed,
+	    used >= sl->capacity ? ": full, new peers are counted by billing "
+				   "key until quiet ones are reclaimed" : "");
 	for (i = 0; i < TG_NR_ROLES; i++)
-		for (r = 0; r < OVF_NR; r++) {
-			struct tg_counters c;
-
-			snapshot_overflow(&s, i, r, &c);
-			over[r] += c.bytes_in + c.bytes_out;
-		}
+		for (r = 0; r < OVF_NR; r++)
+			over[r] += both_ways(&sl->overflow[i][r]);
 	add(st, "inserts", over[OVF_NO_SLOT] || over[OVF_NO_BUCKET] ?
 			   ST_WARN : ST_OK,
-	    "%llu failed peer inserts; overflow bytes: %llu without a slot "
-	    "(kept by billing key), %llu without a billing key's bucket, "
-	    "%llu without a socket",
-	    (unsigned long long)s.stats[TG_STAT_PEER_FULL],
+	    "%llu failed peer inserts; overflow bytes (in and out): %llu "
+	    "without a slot, kept by billing key (client %llu, backend %llu); "
+	    "%llu without a billing key's bucket (client %llu, backend "
+	    "%llu); %llu without a socket",
+	    (unsigned long long)sl->failed_inserts,
 	    (unsigned long long)over[OVF_NO_SLOT],
+	    (unsigned long long)both_ways(
+		    &sl->overflow[TG_ROLE_CLIENT][OVF_NO_SLOT]),
+	    (unsigned long long)both_ways(
+		    &sl->overflow[TG_ROLE_BACKEND][OVF_NO_SLOT]),
 	    (unsigned long long)over[OVF_NO_BUCKET],
+	    (unsigned long long)both_ways(
+		    &sl->overflow[TG_ROLE_CLIENT][OVF_NO_BUCKET]),
+	    (unsigned long long)both_ways(
+		    &sl->overflow[TG_ROLE_BACKEND][OVF_NO_BUCKET]),
 	    (unsigned long long)over[OVF_NO_SOCKET]);
 	snapshot_free(&s);
 }
@@ -323,6 +369,41 @@ bool status_check(struct status *st, const char *pin_dir, const char *ledger,
 	return ok;
 }
 
+/* The slots and the overflow as JSON members, after the checks. */
+static void json_slots(FILE *f, const struct status_slots *sl)
+{
+	int role, r;
+
+	if (!sl->known)
+		return;
+	fprintf(f, ", \"slots\": {\"capacity\": %u, \"used\": %u, "
+		   "\"reclaiming\": %u, \"free\": %u, \"unused\": %u, "
+		   "\"reclaimed_total\": %llu, \"failed_inserts\": %llu, "
+		   "\"backend_capacity\": %u, \"backend_held\": %u}",
+		sl->capacity, sl->used, sl->reclaiming, sl->free, sl->unused,
+		(unsigned long long)sl->reclaimed,
+		(unsigned long long)sl->failed_inserts, sl->backend_capacity,
+		sl->backend_held);
+	fputs(", \"overflow\": {", f);
+	for (role = 0; role < TG_NR_ROLES; role++) {
+		fprintf(f, "%s\"%s\": {", role ? ", " : "", role_name(role));
+		for (r = 0; r < OVF_NR; r++) {
+			const struct tg_counters *c = &sl->overflow[role][r];
+
+			fprintf(f, "%s\"%s\": {\"bytes_in\": %llu, "
+				   "\"packets_in\": %llu, \"bytes_out\": %llu, "
+				   "\"packets_out\": %llu}",
+				r ? ", " : "", overflow_reason_name(r),
+				(unsigned long long)c->bytes_in,
+				(unsigned long long)c->packets_in,
+				(unsigned long long)c->bytes_out,
+				(unsigned long long)c->packets_out);
+		}
+		fputc('}', f);
+	}
+	fputc('}', f);
+}
+
 /* Print the checks; see status.h. */
 void status_print(FILE *f, const struct status *st, bool ok,
 		  enum out_format fmt)
@@ -339,7 +420,9 @@ void status_print(FILE *f, const struct status *st, bool ok,
 			json_string(f, st->c[i].detail);
 			fputc('}', f);
 		}
-		fprintf(f, "]}\n");
+		fputc(']', f);
+		json_slots(f, &st->slots);
+		fprintf(f, "}\n");
 	} else {
 		for (i = 0; i < st->nr; i++)
 			fprintf(f, "%-11s %-5s %s\n", st->c[i].name,

@@ -31,6 +31,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "names.h"
 #include "lib/log.h"
 #include "load/loader.h"
 #include "load/tls.h"
@@ -106,10 +107,12 @@ static const char *const old_entry_links[] = {
  * versions before it pinned. */
 static const char *const map_names[] = {
 	TG_MAP_PEER_IDX, TG_MAP_PEER_CNT, TG_MAP_SLOT,	   TG_MAP_FREE,
-	TG_MAP_SOCK,	 TG_MAP_OVERFLOW, TG_MAP_OVF_ROLE, TG_MAP_STATS,
-	TG_MAP_META,	 TG_MAP_CLOCK,	  TG_MAP_CGROUP,   TG_MAP_TASK,
-	TG_MAP_SSL,	 TG_MAP_TLS_TASK, TG_MAP_TLS_PEND, TG_MAP_AGENT,
-	TG_MAP_CLOSED,	 TG_MAP_CLOSED_RST, TG_MAP_HEARD,
+	TG_MAP_FREE_BE,	 TG_MAP_SOCK,	  TG_MAP_OVERFLOW, TG_MAP_OVF_ROLE,
+	TG_MAP_STATS,	 TG_MAP_META,	  TG_MAP_CLOCK,	   TG_MAP_CGROUP,
+	TG_MAP_TASK,	 TG_MAP_SSL,	  TG_MAP_TLS_TASK, TG_MAP_TLS_PEND,
+	TG_MAP_AGENT,	 TG_MAP_HEARD,	  TG_MAP_NAMES,	   TG_MAP_NAME_CFG,
+	TG_MAP_NAME_SK,	 TG_MAP_UNMATCHED, TG_MAP_STASH,   TG_MAP_CLOSED,
+	TG_MAP_CLOSED_RST,
 };
 
 static void link_progs(struct meter_bpf *skel, struct bpf_program **p)
@@ -307,28 +310,26 @@ static int pinned_max_entries(const char *dir, const char *name, __u32 *out)
 }
 
 /*
- * The ABI version of the maps pinned under @dir into *@out: 0 when none
+ * The tg_meta of the maps pinned under @dir into *@out: all zero when none
  * are pinned. Read before loading, so that another version's maps are
  * refused with a word, not with libbpf's mismatch. Returns 0 or -errno.
  */
-static int pinned_abi(const char *dir, __u32 *out)
+static int pinned_meta(const char *dir, struct tg_meta *out)
 {
-	struct tg_meta meta = {};
 	char path[PATH_MAX];
 	__u32 zero = 0;
 	int fd, err = 0;
 
-	*out = 0;
+	memset(out, 0, sizeof(*out));
 	if (pin_path(path, sizeof(path), dir, TG_MAP_META))
 		return -ENAMETOOLONG;
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
-	/* Versions before 4 had the same tg_meta: its first field tells. */
-	if (bpf_map_lookup_elem(fd, &zero, &meta))
+	/* Every version's tg_meta starts with its ABI version, and none is
+	 * longer than this one's: the kernel copies what the map holds. */
+	if (bpf_map_lookup_elem(fd, &zero, out))
 		err = -errno;
-	else
-		*out = meta.abi_version;
 	close(fd);
 	return err;
 }
@@ -348,7 +349,14 @@ __u32 meter_default_peers(void)
 	return n < 1024 ? 1024 : n > (1u << 20) ? 1u << 20 : (__u32)n;
 }
 
-static int meta_init(struct meter *m, __u32 max_peers)
+__u32 meter_default_backend_peers(__u32 max_peers)
+{
+	__u32 n = max_peers / 8;
+
+	return n ? n : max_peers > 1;
+}
+
+static int meta_init(struct meter *m, __u32 max_peers, __u32 backend_peers)
 {
 	struct tg_meta meta = {};
 	struct timespec now;
@@ -370,6 +378,7 @@ static int meta_init(struct meter *m, __u32 max_peers)
 	clock_gettime(CLOCK_REALTIME, &now);
 	meta.abi_version = TG_ABI_VERSION;
 	meta.max_peers = max_peers;
+	meta.backend_peers = backend_peers;
 	meta.created_ns = now.tv_sec * 1000000000ull + now.tv_nsec;
 	if (bpf_map_update_elem(fd, &zero, &meta, BPF_ANY))
 		return -errno;
@@ -384,6 +393,8 @@ static int meta_init(struct meter *m, __u32 max_peers)
 int meter_load(struct meter **out, const struct meter_opts *opts)
 {
 	__u32 max_peers = opts->max_peers, pinned = 0;
+	__u32 backend_peers = opts->backend_peers;
+	struct tg_meta meta = {};
 	struct meter *m;
 	struct bpf_map *map;
 	__u16 lo, hi;
@@ -394,8 +405,6 @@ int meter_load(struct meter **out, const struct meter_opts *opts)
 		return -ENOMEM;
 
 	if (opts->pin_dir) {
-		__u32 abi;
-
 		if (strlen(opts->pin_dir) >= sizeof(m->pin_dir) - 32) {
 			err = -ENAMETOOLONG;
 			goto fail;
@@ -404,15 +413,17 @@ int meter_load(struct meter **out, const struct meter_opts *opts)
 		err = ensure_pin_dir(m->pin_dir);
 		if (err)
 			goto fail;
-		err = pinned_abi(m->pin_dir, &abi);
-		if (!err && abi && abi != TG_ABI_VERSION) {
+		err = pinned_meta(m->pin_dir, &meta);
+		if (!err && meta.abi_version &&
+		    meta.abi_version != TG_ABI_VERSION) {
 			pr_warn("the maps pinned in '%s' are of another "
 				"tollgate (ABI version %u, this one counts "
 				"with %u): stop that agent, which books what it "
 				"counted, then 'tollgate detach --pin-dir %s', "
 				"then start this one; what crosses the wire "
 				"between the two is not counted",
-				m->pin_dir, abi, TG_ABI_VERSION, m->pin_dir);
+				m->pin_dir, meta.abi_version, TG_ABI_VERSION,
+				m->pin_dir);
 			err = -EPROTO;
 			goto fail;
 		}
@@ -431,8 +442,27 @@ int meter_load(struct meter **out, const struct meter_opts *opts)
 			goto fail;
 		}
 	}
+	if (pinned && backend_peers && backend_peers != meta.backend_peers) {
+		pr_warn("the pinned maps in '%s' keep %u peer slots for "
+			"backends, not %u: drop --backend-peers to keep "
+			"counting in them, or run 'tollgate detach' first (it "
+			"drops their counters)", m->pin_dir, meta.backend_peers,
+			backend_peers);
+		err = -EEXIST;
+		goto fail;
+	}
 	if (!max_peers)
 		max_peers = pinned ? pinned : meter_default_peers();
+	if (!backend_peers)
+		backend_peers = pinned ? meta.backend_peers :
+					 meter_default_backend_peers(max_peers);
+	if (!backend_peers || backend_peers >= max_peers) {
+		pr_warn("--backend-peers %u: must be less than the %u peer "
+			"slots in all (--max-peers), clients need one too",
+			backend_peers, max_peers);
+		err = -EINVAL;
+		goto fail;
+	}
 	m->created = m->pin_dir[0] && !pinned;
 	m->max_procs = opts->max_tls_procs ? opts->max_tls_procs :
 					     TG_TLS_MAX_PROCS;
@@ -444,6 +474,7 @@ int meter_load(struct meter **out, const struct meter_opts *opts)
 		goto fail;
 	}
 	m->skel->rodata->max_peers = max_peers;
+	m->skel->rodata->backend_peers = backend_peers;
 	err = ephemeral_ports("/proc/sys/net/ipv4/ip_local_port_range", &lo,
 			      &hi);
 	if (!err) {
@@ -469,6 +500,14 @@ int meter_load(struct meter **out, const struct meter_opts *opts)
 			"calls are not counted, bytes are");
 	}
 	m->skel->rodata->calls_on = m->calls;
+	/* The names of HTTP/2 requests: HPACK's Huffman code, as the
+	 * decoder's table. */
+	if (tg_huff_build((__u32 *)m->skel->rodata->tg_huff)) {
+		err = -EINVAL;
+		pr_warn("cannot build the HPACK Huffman decoder's table");
+		goto fail;
+	}
+	bpf_program__set_autoload(m->skel->progs.tg_sweep, m->calls);
 	bpf_program__set_autoload(m->skel->progs.tg_recv, m->calls);
 	bpf_program__set_autoload(m->skel->progs.tg_ssl_write, m->calls);
 	bpf_program__set_autoload(m->skel->progs.tg_ssl_write_ret, m->calls);
@@ -483,6 +522,7 @@ int meter_load(struct meter **out, const struct meter_opts *opts)
 	bpf_map__set_max_entries(m->skel->maps.tg_peer_cnt, max_peers);
 	bpf_map__set_max_entries(m->skel->maps.tg_slot, max_peers);
 	bpf_map__set_max_entries(m->skel->maps.tg_free, max_peers);
+	bpf_map__set_max_entries(m->skel->maps.tg_free_be, backend_peers);
 
 	if (m->pin_dir[0]) {
 		bpf_object__for_each_map(map, m->skel->obj) {
@@ -506,10 +546,11 @@ int meter_load(struct meter **out, const struct meter_opts *opts)
 					"");
 		goto fail;
 	}
-	err = meta_init(m, max_peers);
+	err = meta_init(m, max_peers, backend_peers);
 	if (err)
 		goto fail;
-	pr_debug("loaded; peer capacity %u, ephemeral ports %u-%u", max_peers,
+	pr_debug("loaded; peer capacity %u (%u for backends), ephemeral "
+		 "ports %u-%u", max_peers, backend_peers,
 		 m->skel->rodata->eph_lo, m->skel->rodata->eph_hi);
 	*out = m;
 	return 0;
@@ -815,6 +856,49 @@ static const char *const tls_funcs[NR_TLS_PROGS] = {
 	"SSL_write", "SSL_write_ex", "SSL_do_handshake",
 	"SSL_write", "SSL_write_ex", "SSL_do_handshake",
 };
+
+
+int meter_set_names(struct meter *m, const struct tg_name_key *keys,
+		    const struct tg_name_val *vals, size_t n,
+		    const struct tg_names_cfg *ncfg)
+{
+	int fd = bpf_map__fd(m->skel->maps.tg_names);
+	int cfd = bpf_map__fd(m->skel->maps.tg_name_cfg);
+	struct tg_name_key k, next;
+	struct tg_names_cfg c = *ncfg, old = {};
+	__u32 zero = 0;
+	bool more;
+	size_t i;
+	int err;
+
+	for (i = 0; i < n; i++)
+		if (bpf_map_update_elem(fd, &keys[i], &vals[i], BPF_ANY)) {
+			err = -errno;
+			pr_warn("cannot set the host names in %s: %s",
+				TG_MAP_NAMES, strerror(-err));
+			return err;
+		}
+	/* What the new table no longer has: one key at a time from the
+	 * start, as deleting the key a walk stands on ends the walk. */
+	more = !bpf_map_get_next_key(fd, NULL, &k);
+	while (more) {
+		more = !bpf_map_get_next_key(fd, &k, &next);
+		for (i = 0; i < n; i++)
+			if (!memcmp(&keys[i], &k, sizeof(k)))
+				break;
+		if (i == n)
+			bpf_map_delete_elem(fd, &k);
+		k = next;
+	}
+	bpf_map_lookup_elem(cfd, &zero, &old);
+	c.gen = old.gen + 1 ? old.gen + 1 : 1;
+	if (bpf_map_update_elem(cfd, &zero, &c, BPF_ANY)) {
+		err = -errno;
+		pr_warn("cannot set %s: %s", TG_MAP_NAME_CFG, strerror(-err));
+		return err;
+	}
+	return 0;
+}
 
 /* SSL_write_ex is OpenSSL 1.1.1 and later: a library may lack it. */
 #define TLS_OPTIONAL(k) ((k) == 1 || (k) == 4)

@@ -30,10 +30,17 @@ struct meter;
  * on this host's CPUs, 1024 to 1048576. */
 __u32 meter_default_peers(void);
 
+/* Of @max_peers slots, those kept for backends when none are asked for:
+ * an eighth, at least one, leaving clients at least one. */
+__u32 meter_default_backend_peers(__u32 max_peers);
+
 struct meter_opts {
 	const char *pin_dir;	/* NULL: nothing pinned or reused (tests) */
 	__u32 max_peers;	/* 0: the pinned maps' size, else
 				 * meter_default_peers() */
+	__u32 backend_peers;	/* of those, kept for backends; 0: the
+				 * pinned maps', else
+				 * meter_default_backend_peers() */
 	bool no_calls;		/* count bytes only, not API calls */
 	__u32 max_tls_procs;	/* processes whose TLS is hooked at most;
 				 * 0: TG_TLS_MAX_PROCS */
@@ -51,6 +58,18 @@ int meter_load(struct meter **out, const struct meter_opts *opts);
  * pinned links of an earlier agent without a gap. Returns 0 or -Exxx.
  */
 int meter_attach(struct meter *m, const char *cgroup);
+
+/*
+ * Put the names table @e (@n entries, classify/hosts.h hosts_table()) and
+ * its settings @ncfg into the kernel: entries not in @e are removed, and
+ * tg_name_cfg.gen moves on so that no socket trusts a name it looked up
+ * in the old table. Returns 0 or -errno.
+ */
+struct tg_name_key;
+struct tg_name_val;
+int meter_set_names(struct meter *m, const struct tg_name_key *keys,
+		    const struct tg_name_val *vals, size_t n,
+		    const struct tg_names_cfg *ncfg);
 
 /* Whether meter_attach() took over pinned links (1) or made them (0). */
 int meter_resumed(const struct meter *m);

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * test_slot_memory.c - what the kernel charges for the peer slots (memlock
+ * in the maps' fdinfo) of the maps --max-peers sizes against what the
+ * documentation says: about 160 bytes per
+ * CPU and 152 more per slot, and the default --max-peers within 10% of
+ * its 64 MiB budget. The meter is loaded with the default size, nothing
+ * attached or pinned. Needs root.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <bpf/libbpf.h>
+
+#include "lib/log.h"
+#include "load/loader.h"
+
+/* Memlock of map @fd in bytes, from its fdinfo; 0 when not there. */
+static unsigned long long memlock(int fd)
+{
+	unsigned long long v = 0;
+	char path[64], line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %llu", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+static void test_default(void **state)
+{
+	static const char *const maps[] = { TG_MAP_PEER_IDX, TG_MAP_PEER_CNT,
+					    TG_MAP_SLOT, TG_MAP_FREE,
+					    TG_MAP_FREE_BE };
+	int ncpus = libbpf_num_possible_cpus();
+	unsigned long long total = 0, m, budget = 64ULL << 20;
+	double per, doc;
+	struct meter *mt;
+	__u32 n = meter_default_peers();
+	size_t i;
+	int err;
+
+	if (geteuid() != 0) {
+		print_message("skip: loading BPF programs needs root\n");
+		skip();
+	}
+	err = meter_load(&mt, &(struct meter_opts){ .no_calls = true });
+	if (err == -EPERM) {
+		print_message("skip: BPF not permitted here\n");
+		skip();
+	}
+	assert_int_equal(err, 0);
+	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		m = memlock(meter_map_fd(mt, maps[i]));
+		assert_true(m > 0);
+		total += m;
+	}
+	meter_free(mt);
+	per = (double)total / n;
+	doc = 160.0 * ncpus + 152;
+	print_message("%d CPUs: %u slots by default, %.1f MiB, %.0f bytes per "
+		      "slot (docs/counting.md: about %.0f)\n", ncpus, n,
+		      total / 1048576.0, per, doc);
+	/* About 160 x CPUs + 152: within 5%. */
+	assert_true(per >= doc * 0.95 && per <= doc * 1.05);
+	/* The budget: within 10% above, and not far under unless the
+	 * minimum of 1,024 slots is what it is. */
+	assert_true(total <= budget * 1.10);
+	if (n > 1024)
+		assert_true(total >= budget * 0.95);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_default),
+	};
+
+	log_setup(0);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
