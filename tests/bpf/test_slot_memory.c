@@ -19,24 +19,7 @@
 
 #include "lib/log.h"
 #include "load/loader.h"
-
-/* Memlock of map @fd in bytes, from its fdinfo; 0 when not there. */
-static unsigned long long memlock(int fd)
-{
-	unsigned long long v = 0;
-	char path[64], line[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "memlock: %llu", &v) == 1)
-			break;
-	fclose(f);
-	return v;
-}
+#include "memlock.h"
 
 static void test_default(void **state)
 {
@@ -62,7 +45,7 @@ static void test_default(void **state)
 	}
 	assert_int_equal(err, 0);
 	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
-		m = memlock(meter_map_fd(mt, maps[i]));
+		m = map_memlock(meter_map_fd(mt, maps[i]));
 		assert_true(m > 0);
 		total += m;
 	}
