@@ -2,10 +2,10 @@
 /*
  * test_slot_memory.c - what the kernel charges for the peer slots (memlock
  * in the maps' fdinfo) of the maps --max-peers sizes against what the
- * documentation says: about 160 bytes per
- * CPU and 152 more per slot, and the default --max-peers within 10% of
- * its 64 MiB budget. The meter is loaded with the default size, nothing
- * attached or pinned. Needs root.
+ * documentation says: 160 bytes per CPU and 149 to 165 more per slot,
+ * and the default --max-peers within its 64 MiB budget, not above it. The
+ * meter is loaded with the default size, nothing attached or pinned.
+ * Needs root.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -28,7 +28,7 @@ static void test_default(void **state)
 					    TG_MAP_FREE_BE };
 	int ncpus = libbpf_num_possible_cpus();
 	unsigned long long total = 0, m, budget = 64ULL << 20;
-	double per, doc;
+	double per, lo, hi;
 	struct meter *mt;
 	__u32 n = meter_default_peers();
 	size_t i;
@@ -51,17 +51,18 @@ static void test_default(void **state)
 	}
 	meter_free(mt);
 	per = (double)total / n;
-	doc = 160.0 * ncpus + 152;
-	print_message("%d CPUs: %u slots by default, %.1f MiB, %.0f bytes per "
-		      "slot (docs/counting.md: about %.0f)\n", ncpus, n,
-		      total / 1048576.0, per, doc);
-	/* About 160 x CPUs + 152: within 5%. */
-	assert_true(per >= doc * 0.95 && per <= doc * 1.05);
-	/* The budget: within 10% above, and not far under unless the
+	lo = 160.0 * ncpus + 149;
+	hi = 160.0 * ncpus + 165;
+	print_message("%d CPUs: %u slots by default, %.1f MiB, %.1f bytes per "
+		      "slot (docs/counting.md: %.0f to %.0f)\n", ncpus, n,
+		      total / 1048576.0, per, lo, hi);
+	/* 160 x CPUs + 149 to 165, as many slots share the hash's buckets;
+	 * a byte more either side for what each map charges once. */
+	assert_true(per >= lo - 1 && per <= hi + 1);
+	/* The budget: never above it, and not far under, unless the
 	 * minimum of 1,024 slots is what it is. */
-	assert_true(total <= budget * 1.10);
 	if (n > 1024)
-		assert_true(total >= budget * 0.95);
+		assert_true(total <= budget && total >= budget * 0.95);
 }
 
 int main(void)
