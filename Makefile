@@ -269,7 +269,8 @@ $(OUTPUT)/tests/test_%: tests/bpf/test_%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP $< $(LIB_OBJS) $(ALL_LDFLAGS) \
 		$(TEST_LIBS) -o $@
 
-# The per-packet benchmark builds its packets with the BPF tests' pkt.h.
+# The benchmarks share the BPF tests' headers: the per-packet one builds
+# its packets with pkt.h, the collection one reads map memory with memlock.h.
 $(OUTPUT)/tests/bench_%: tests/bench/bench_%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(call msg,BENCH,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/bpf -MMD -MP $< $(LIB_OBJS) \
