@@ -80,7 +80,8 @@ BPFTEST_BINS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/%,$(BPFTEST_SRCS))
 TEST_LIBS := $(LIBS) -lcmocka
 # Helpers the end-to-end tests run: a client from many addresses, a
 # reader of counters at an instant.
-E2E_HELPERS := $(OUTPUT)/tests/manyconn $(OUTPUT)/tests/readat
+E2E_HELPERS := $(OUTPUT)/tests/manyconn $(OUTPUT)/tests/readat \
+	       $(OUTPUT)/tests/tlssplit
 
 ifeq ($(V),1)
 	Q =
@@ -249,6 +250,10 @@ $(OUTPUT)/tests/manyconn: tests/e2e/manyconn.c | $(OUTPUT)/tests
 $(OUTPUT)/tests/readat: tests/e2e/readat.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@
+
+$(OUTPUT)/tests/tlssplit: tests/e2e/tlssplit.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< -lssl -lcrypto -o $@
 
 # Seams: a unit test may replace library calls with its own __wrap_ ones.
 WRAP_privs := -Wl,--wrap=bpf_map_lookup_elem
