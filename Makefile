@@ -80,8 +80,7 @@ BPFTEST_BINS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/%,$(BPFTEST_SRCS))
 TEST_LIBS := $(LIBS) -lcmocka
 # Helpers the end-to-end tests run: a client from many addresses, a
 # reader of counters at an instant.
-E2E_HELPERS := $(OUTPUT)/tests/manyconn $(OUTPUT)/tests/readat \
-	       $(OUTPUT)/tests/tlssplit
+E2E_HELPERS := $(OUTPUT)/tests/manyconn $(OUTPUT)/tests/readat
 
 ifeq ($(V),1)
 	Q =
@@ -91,6 +90,9 @@ else
 	msg = @printf '  %-8s %s\n' "$(1)" "$(patsubst $(abspath .)/%,%,$(2))";
 	MAKEFLAGS += --no-print-directory
 endif
+
+# And a TLS client that sends its ClientHello in pieces.
+E2E_HELPERS += $(OUTPUT)/tests/tlssplit
 
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
