@@ -95,6 +95,9 @@ else
 	MAKEFLAGS += --no-print-directory
 endif
 
+# And a TLS client that sends its ClientHello in pieces.
+E2E_HELPERS += $(OUTPUT)/tests/tlssplit
+
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -252,6 +255,10 @@ $(OUTPUT)/tests/manyconn: tests/e2e/manyconn.c | $(OUTPUT)/tests
 $(OUTPUT)/tests/readat: tests/e2e/readat.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@
+
+$(OUTPUT)/tests/tlssplit: tests/e2e/tlssplit.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< -lssl -lcrypto -o $@
 
 # Seams: a unit test may replace library calls with its own __wrap_ ones.
 WRAP_privs := -Wl,--wrap=bpf_map_lookup_elem
