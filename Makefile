@@ -82,6 +82,10 @@ TEST_LIBS := $(LIBS) -lcmocka
 # Helpers the end-to-end tests run: a client from many addresses, a
 # reader of counters at an instant.
 E2E_HELPERS := $(OUTPUT)/tests/manyconn $(OUTPUT)/tests/readat
+# The benchmark's programs: built with the tests, so that a change that
+# breaks `make bench` fails `make test` too.
+BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
+BENCH_BINS := $(patsubst tests/bench/%.c,$(OUTPUT)/tests/%,$(BENCH_SRCS))
 
 ifeq ($(V),1)
 	Q =
@@ -155,7 +159,7 @@ test: deps
 	$(Q)$(MAKE) test-build
 	$(Q)tests/run-all.sh
 
-test-build: all $(UNIT_BINS) $(BPFTEST_BINS) $(E2E_HELPERS)
+test-build: all $(UNIT_BINS) $(BPFTEST_BINS) $(E2E_HELPERS) $(BENCH_BINS)
 
 test-unit: $(UNIT_BINS)
 	$(Q)tests/run-all.sh unit
@@ -170,8 +174,7 @@ test-deploy: $(BIN)
 	$(Q)tests/run-all.sh deploy
 
 bench: deps
-	$(Q)$(MAKE) all $(OUTPUT)/tests/bench_prog $(OUTPUT)/tests/bench_classify \
-		$(OUTPUT)/tests/bench_metrics $(OUTPUT)/tests/bench_collect
+	$(Q)$(MAKE) all $(BENCH_BINS)
 	$(Q)OUTPUT=$(OUTPUT) BENCH_COLLECT_PEERS="$(BENCH_COLLECT_PEERS)" \
 		BENCH_COLLECT_ROUNDS=$(BENCH_COLLECT_ROUNDS) tests/bench/run.sh
 
@@ -268,7 +271,8 @@ $(OUTPUT)/tests/test_%: tests/bpf/test_%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP $< $(LIB_OBJS) $(ALL_LDFLAGS) \
 		$(TEST_LIBS) -o $@
 
-# The per-packet benchmark builds its packets with the BPF tests' pkt.h.
+# The benchmarks share the BPF tests' headers: the per-packet one builds
+# its packets with pkt.h, the collection one reads map memory with memlock.h.
 $(OUTPUT)/tests/bench_%: tests/bench/bench_%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(call msg,BENCH,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/bpf -MMD -MP $< $(LIB_OBJS) \
