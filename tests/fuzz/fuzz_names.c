@@ -15,7 +15,9 @@
  * On a stream that begins as TLS, an independent reader of the
  * ClientHello (below, strict: it takes only a ClientHello that RFC 8446
  * and RFC 6066 allow, whole, in handshake records) must agree: the same
- * SNI (name_ref.h), or none.
+ * SNI (name_ref.h), or none. An input that begins with a 0 byte is made
+ * into such a ClientHello (build_hello()), the rest of it the name, cut
+ * into records as it says.
  *
  * TG_FUZZ_STATS=1 in the environment prints, at exit, how the inputs
  * fell.
@@ -274,10 +276,126 @@ static void check_calls(const uint8_t *data, size_t size)
 	}
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/*
+ * An input that begins with a 0 byte (no stream a client sends) is not a
+ * stream but the makings of a ClientHello, so that well-formed ones with
+ * any name in any records come often:
+ *
+ *   0, record size (0: 16384), how (bits below), the host name's bytes
+ *
+ * The ClientHello is TLS 1.3's shape: a session id of 32 bytes (or none),
+ * one cipher suite, no compression, then extensions: ALPN before the
+ * server_name (B_BEFORE), the server_name with the name as its list's
+ * first entry (or a list that begins with another type, B_OTHER_FIRST;
+ * or no server_name at all, B_NO_SNI), an entry of another type after
+ * the name (B_MORE), supported_versions after it (B_AFTER).
+ */
+#define B_NO_SID	0x01
+#define B_BEFORE	0x02
+#define B_OTHER_FIRST	0x04
+#define B_MORE		0x08
+#define B_AFTER		0x10
+#define B_NO_SNI	0x20
+
+static size_t put16(uint8_t *p, size_t off, size_t v)
 {
+	p[off] = v >> 8;
+	p[off + 1] = v;
+	return off + 2;
+}
+
+static size_t build_hello(const uint8_t *d, size_t n, uint8_t *out)
+{
+	static uint8_t ch[2048];
+	size_t rs = d[1] ? d[1] : 16384, off = 0, ext, sni, list, i, k;
+	uint8_t how = d[2];
+	const uint8_t *name = d + 3;
+	size_t nlen = n - 3;
+
+	if (nlen > 1024)
+		nlen = 1024;
+	ch[off++] = 1;				/* ClientHello */
+	off += 3;				/* its length, below */
+	off = put16(ch, off, 0x0303);
+	memset(ch + off, 0x5a, 32);		/* random */
+	off += 32;
+	ch[off++] = how & B_NO_SID ? 0 : 32;
+	if (!(how & B_NO_SID)) {
+		memset(ch + off, 0xa5, 32);
+		off += 32;
+	}
+	off = put16(ch, off, 2);
+	off = put16(ch, off, 0x1301);
+	ch[off++] = 1;
+	ch[off++] = 0;
+	ext = off;
+	off += 2;
+	if (how & B_BEFORE) {			/* ALPN: h2 */
+		off = put16(ch, off, 16);
+		off = put16(ch, off, 5);
+		off = put16(ch, off, 3);
+		ch[off++] = 2;
+		ch[off++] = 'h';
+		ch[off++] = '2';
+	}
+	if (!(how & B_NO_SNI)) {
+		off = put16(ch, off, 0);
+		sni = off;
+		off += 4;			/* extension and list lengths */
+		list = off;
+		if (how & B_OTHER_FIRST) {
+			ch[off++] = 7;
+			off = put16(ch, off, 1);
+			ch[off++] = 'x';
+		}
+		ch[off++] = 0;
+		off = put16(ch, off, nlen);
+		memcpy(ch + off, name, nlen);
+		off += nlen;
+		if (how & B_MORE) {
+			ch[off++] = 9;
+			off = put16(ch, off, 2);
+			off = put16(ch, off, 0x4142);
+		}
+		put16(ch, sni, off - sni - 2);
+		put16(ch, sni + 2, off - list);
+	}
+	if (how & B_AFTER) {			/* supported_versions: 1.3 */
+		off = put16(ch, off, 43);
+		off = put16(ch, off, 3);
+		ch[off++] = 2;
+		off = put16(ch, off, 0x0304);
+	}
+	put16(ch, ext, off - ext - 2);
+	ch[1] = (off - 4) >> 16;
+	ch[2] = (off - 4) >> 8;
+	ch[3] = off - 4;
+	/* in records of rs bytes */
+	for (i = 0, k = 0; i < off; i += rs) {
+		size_t m = off - i < rs ? off - i : rs;
+
+		out[k++] = TG_TLS_HANDSHAKE;
+		out[k++] = 3;
+		out[k++] = 1;
+		k = put16(out, k, m);
+		memcpy(out + k, ch + i, m);
+		k += m;
+	}
+	return k;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *input, size_t insize)
+{
+	static uint8_t built[2048 * 6];
+	const uint8_t *data = input;
+	size_t size = insize;
+
 	if (size > 65536)
 		return 0;
+	if (size >= 3 && data[0] == 0) {
+		size = build_hello(input, insize, built);
+		data = built;
+	}
 	nf_bytes(want, data, size);
 	nf_check_cuts(data, size, want, tmp);
 	if (size && data[0] == TG_TLS_HANDSHAKE) {
