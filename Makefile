@@ -31,7 +31,8 @@ DEPS_TEST := libcmocka-dev iproute2 ethtool jq iperf3 nginx-light wrk curl \
 DEPS_TEST += libc-bin
 # make test-deploy: the unit's score, the man page, the package, the manifest.
 DEPS_TEST += systemd groff-base dpkg-dev python3-yaml
-# make fuzz: the references the HTTP request counter is fuzzed against.
+# make fuzz: the references the HTTP request counter and the names of
+# requests are fuzzed against.
 DEPS_TEST += libhttp-parser-dev libnghttp2-dev
 DEPS := $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_TEST)
 
@@ -123,8 +124,9 @@ help:
 	@echo '  bench-collect  collection time and map memory with 10^4, 10^5 and 10^6 peers (root)'
 	@echo '  fuzz       parsers under libFuzzer, bounded: configuration, range'
 	@echo '             files, time-zone files, ledger import, price plans; the'
-	@echo '             HTTP request counter against http-parser and nghttp2'
-	@echo '  fuzz-seeds regenerate the HTTP/2 seed corpus (nghttp2 HPACK)'
+	@echo '             HTTP request counter against http-parser and nghttp2;'
+	@echo '             the names of requests (Host, :authority, SNI)'
+	@echo '  fuzz-seeds regenerate the HTTP/2 seed corpora (nghttp2 HPACK)'
 	@echo '  vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel'
 	@echo '  install    install binary, man page, unit, examples, plans'
 	@echo '  uninstall  remove what install put there, not your configuration'
@@ -293,8 +295,9 @@ $(OUTPUT)/tests/bench_prog: $(OUTPUT)/bench.skel.h $(OUTPUT)/benchfast.skel.h \
 
 # Fuzz targets: libFuzzer with ASan and UBSan, over the parsers only (no
 # BPF, no skeletons): configuration, range files, time-zone files, ledger
-# import records, price plans, and include/http.h's request counter
-# against reference parsers (http-parser, nghttp2).
+# import records, price plans, include/http.h's request counter against
+# reference parsers (http-parser, nghttp2), and include/names.h's names
+# (Host, SNI; :authority against nghttp2's HPACK inflater).
 # tests/fuzz/run.sh runs each for FUZZ_TIME seconds on a copy of its seed
 # corpus in tests/fuzz/corpus/<target>/.
 FUZZ_TIME ?= 20
@@ -334,13 +337,15 @@ $(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS) | $(OUTPUT)/fuzz
 	$(Q)$(CLANG) $(ALL_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -MMD -MP \
 		$< $(FUZZ_OBJS) $(ALL_LDFLAGS) $(FUZZ_LIBS) -o $@
 
-# fuzz_http2's seeds, with header blocks from nghttp2's HPACK deflater:
-# made by hand with `make fuzz-seeds`, and checked in.
+# fuzz_http2's and fuzz_hpack's seeds, with header blocks from nghttp2's
+# HPACK deflater: made by hand with `make fuzz-seeds`, and checked in.
 .PHONY: fuzz-seeds
-fuzz-seeds: $(OUTPUT)/fuzz/gen_h2
+fuzz-seeds: $(OUTPUT)/fuzz/gen_h2 $(OUTPUT)/fuzz/gen_hpack
 	$(Q)$(OUTPUT)/fuzz/gen_h2 tests/fuzz/corpus/fuzz_http2
+	$(Q)mkdir -p tests/fuzz/corpus/fuzz_hpack
+	$(Q)$(OUTPUT)/fuzz/gen_hpack tests/fuzz/corpus/fuzz_hpack
 
-$(OUTPUT)/fuzz/gen_h2: tests/fuzz/gen_h2.c | $(OUTPUT)/fuzz
+$(OUTPUT)/fuzz/gen_%: tests/fuzz/gen_%.c | $(OUTPUT)/fuzz
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $< $(ALL_LDFLAGS) -lnghttp2 -o $@
 
