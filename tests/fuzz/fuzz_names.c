@@ -388,7 +388,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t insize)
 {
 	static uint8_t built[2048 * 6];
 	const uint8_t *data = input;
-	size_t size = insize;
+	size_t size = insize, k;
 
 	/* run.sh's -max_len: within it, no stream has more distinct
 	 * names than names_feed.h keeps (NF_SVCS) */
@@ -400,8 +400,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t insize)
 	}
 	nf_bytes(want, data, size);
 	nf_check_cuts(data, size, want, tmp);
-	if (size && data[0] == TG_TLS_HANDSHAKE) {
-		check_sni(data, size);
+	/* A TLS stream, after the empty lines a stream may begin with (the
+	 * parsers skip them before a request and before a ClientHello
+	 * alike) */
+	for (k = 0; k < size && (data[k] == '\r' || data[k] == '\n'); k++)
+		;
+	if (k < size && data[k] == TG_TLS_HANDSHAKE) {
+		check_sni(data + k, size - k);
 		return 0;
 	}
 	stats[V_OTHER]++;
