@@ -347,7 +347,7 @@ fuzz-seeds: $(OUTPUT)/fuzz/gen_h2 $(OUTPUT)/fuzz/gen_hpack
 
 $(OUTPUT)/fuzz/gen_%: tests/fuzz/gen_%.c | $(OUTPUT)/fuzz
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $< $(ALL_LDFLAGS) -lnghttp2 -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP $< $(ALL_LDFLAGS) -lnghttp2 -o $@
 
 # ---------------------------------------------------------------------------
 # Installing. The usual GNU variables; sysconfdir is /etc whatever the

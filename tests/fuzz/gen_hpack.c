@@ -21,30 +21,15 @@
 #include <string.h>
 #include <nghttp2/nghttp2.h>
 
-struct out {
-	uint8_t buf[65536];
-	size_t len;
-	nghttp2_hd_deflater *hd;
-};
-
-static void put(struct out *o, const void *p, size_t n)
-{
-	if (o->len + n > sizeof(o->buf)) {
-		fprintf(stderr, "gen_hpack: a seed longer than %zu bytes\n",
-			sizeof(o->buf));
-		exit(1);
-	}
-	memcpy(o->buf + o->len, p, n);
-	o->len += n;
-}
+#include "seed_out.h"
 
 /* A record of block @b (@n bytes), framed as @ctl says. */
-static void record(struct out *o, uint8_t ctl, const uint8_t *b, size_t n)
+static void record(struct seed_out *o, uint8_t ctl, const uint8_t *b, size_t n)
 {
 	uint8_t h[3] = { ctl, n >> 8, n };
 
-	put(o, h, 3);
-	put(o, b, n);
+	seed_put(o, h, 3);
+	seed_put(o, b, n);
 }
 
 #define NV(n, v, f) { (uint8_t *)(n), (uint8_t *)(v), strlen(n), \
@@ -52,7 +37,7 @@ static void record(struct out *o, uint8_t ctl, const uint8_t *b, size_t n)
 
 /* A request naming @authority under field name @field (NULL: none),
  * @flags for it, deflated into a record. */
-static void request(struct out *o, uint8_t ctl, const char *field,
+static void request(struct seed_out *o, uint8_t ctl, const char *field,
 		    const char *authority, uint8_t flags)
 {
 	nghttp2_nv nv[5] = {
@@ -60,47 +45,17 @@ static void request(struct out *o, uint8_t ctl, const char *field,
 		NV(":path", "/v1/users?id=7", 0),
 		NV("user-agent", "curl/7.88.1", 0),
 	};
-	size_t nnv = 4, max;
+	size_t nnv = 4, n;
 	uint8_t *b;
-	ssize_t n;
 
 	if (authority) {
 		nv[4] = nv[3];
 		nv[3] = (nghttp2_nv)NV(field, authority, flags);
 		nnv = 5;
 	}
-	max = nghttp2_hd_deflate_bound(o->hd, nv, nnv);
-	b = malloc(max);
-	if (!b)
-		exit(1);
-	n = nghttp2_hd_deflate_hd(o->hd, b, max, nv, nnv);
-	if (n < 0) {
-		fprintf(stderr, "gen_hpack: %s\n", nghttp2_strerror((int)n));
-		exit(1);
-	}
+	b = seed_deflate(o, nv, nnv, &n);
 	record(o, ctl, b, n);
 	free(b);
-}
-
-static void start(struct out *o, size_t table)
-{
-	o->len = 0;
-	if (nghttp2_hd_deflate_new(&o->hd, table))
-		exit(1);
-}
-
-static void finish(struct out *o, const char *dir, const char *name)
-{
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	if (!f || fwrite(o->buf, 1, o->len, f) != o->len || fclose(f)) {
-		perror(path);
-		exit(1);
-	}
-	nghttp2_hd_deflate_del(o->hd);
 }
 
 /* a, a, b, A, c:443, b: literals, then dynamic table hits as the table
@@ -115,15 +70,15 @@ static void shifts(const char *dir)
 		0x00, 0x08, 0x10, 0x02 | 0x40, 0x04, 0x02 | 0x04 | 0xe0,
 	};
 	char name[32];
-	struct out o;
+	struct seed_out o;
 	size_t i, c;
 
 	for (c = 0; c < sizeof(ctls); c++) {
-		start(&o, 4096);
+		seed_start(&o, 4096);
 		for (i = 0; i < 6; i++)
 			request(&o, ctls[c], ":authority", seq[i], 0);
 		snprintf(name, sizeof(name), "shifts-%02x", ctls[c]);
-		finish(&o, dir, name);
+		seed_finish(&o, dir, name);
 	}
 }
 
@@ -131,9 +86,9 @@ static void shifts(const char *dir)
  * block between requests. */
 static void shapes(const char *dir)
 {
-	struct out o;
+	struct seed_out o;
 
-	start(&o, 4096);
+	seed_start(&o, 4096);
 	request(&o, 0, ":authority", "api.tenant-a.example",
 		NGHTTP2_NV_FLAG_NO_INDEX);
 	request(&o, 0, NULL, NULL, 0);
@@ -148,7 +103,7 @@ static void shapes(const char *dir)
 	request(&o, 0, ":authority",
 		"a-very-long-label-that-goes-on-and-on-past-what-is-kept."
 		"tenant-a.example", 0);
-	finish(&o, dir, "shapes");
+	seed_finish(&o, dir, "shapes");
 }
 
 /* More :authority entries than names.h remembers, then each of them
@@ -157,10 +112,10 @@ static void shapes(const char *dir)
 static void memory(const char *dir)
 {
 	char name[32];
-	struct out o;
+	struct seed_out o;
 	int i;
 
-	start(&o, 4096);
+	seed_start(&o, 4096);
 	for (i = 0; i < 10; i++) {
 		snprintf(name, sizeof(name), "n%d.example", i);
 		request(&o, 0, ":authority", name, 0);
@@ -170,17 +125,17 @@ static void memory(const char *dir)
 		snprintf(name, sizeof(name), "n%d.example", i);
 		request(&o, 0, ":authority", name, 0);
 	}
-	finish(&o, dir, "memory");
+	seed_finish(&o, dir, "memory");
 }
 
 /* A table of 256 bytes, which evicts; then a size update. */
 static void small(const char *dir)
 {
 	char name[40];
-	struct out o;
+	struct seed_out o;
 	int i;
 
-	start(&o, 256);
+	seed_start(&o, 256);
 	for (i = 0; i < 6; i++) {
 		snprintf(name, sizeof(name), "tenant-%d.example", i % 3);
 		request(&o, 0, ":authority", name, 0);
@@ -189,7 +144,7 @@ static void small(const char *dir)
 		exit(1);
 	request(&o, 0, ":authority", "tenant-0.example", 0);
 	request(&o, 0, ":authority", "tenant-0.example", 0);
-	finish(&o, dir, "small-table");
+	seed_finish(&o, dir, "small-table");
 }
 
 /* Blocks by hand: plain strings, a literal ":authority" name, "host" by
@@ -213,16 +168,16 @@ static void by_hand(const char *dir)
 		'p', 'l', 'e', 0x82, 0x80 | 62,
 	};
 	static const uint8_t b6[] = { 0x80 | 62, 0x80 | 63 };
-	struct out o;
+	struct seed_out o;
 
-	start(&o, 4096);
+	seed_start(&o, 4096);
 	record(&o, 0, b1, sizeof(b1));
 	record(&o, 0, b2, sizeof(b2));
 	record(&o, 0, b3, sizeof(b3));
 	record(&o, 0, b4, sizeof(b4));
 	record(&o, 0, b5, sizeof(b5));
 	record(&o, 0, b6, sizeof(b6));
-	finish(&o, dir, "by-hand");
+	seed_finish(&o, dir, "by-hand");
 }
 
 int main(int argc, char **argv)
