@@ -30,6 +30,13 @@ struct seed_out {
 	nghttp2_hd_deflater *hd;
 };
 
+/* Ends the generator: "gen_h2: WHAT". */
+static inline void seed_fail(const char *what)
+{
+	fprintf(stderr, "%s: %s\n", program_invocation_short_name, what);
+	exit(1);
+}
+
 static inline void seed_put(struct seed_out *o, const void *p, size_t n)
 {
 	if (o->len + n > sizeof(o->buf)) {
@@ -50,13 +57,10 @@ static inline uint8_t *seed_deflate(struct seed_out *o, const nghttp2_nv *nv,
 	ssize_t n;
 
 	if (!b)
-		exit(1);
+		seed_fail("out of memory for a header block");
 	n = nghttp2_hd_deflate_hd(o->hd, b, max, nv, nr);
-	if (n < 0) {
-		fprintf(stderr, "%s: %s\n", program_invocation_short_name,
-			nghttp2_strerror((int)n));
-		exit(1);
-	}
+	if (n < 0)
+		seed_fail(nghttp2_strerror((int)n));
 	*len = n;
 	return b;
 }
@@ -64,9 +68,11 @@ static inline uint8_t *seed_deflate(struct seed_out *o, const nghttp2_nv *nv,
 /* An empty seed, with a deflater whose dynamic table holds @table bytes. */
 static inline void seed_start(struct seed_out *o, size_t table)
 {
+	int err = nghttp2_hd_deflate_new(&o->hd, table);
+
 	o->len = 0;
-	if (nghttp2_hd_deflate_new(&o->hd, table))
-		exit(1);
+	if (err)
+		seed_fail(nghttp2_strerror(err));
 }
 
 static inline void seed_finish(struct seed_out *o, const char *dir,
