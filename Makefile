@@ -31,7 +31,8 @@ DEPS_TEST := libcmocka-dev iproute2 ethtool jq iperf3 nginx-light wrk curl \
 DEPS_TEST += libc-bin
 # make test-deploy: the unit's score, the man page, the package, the manifest.
 DEPS_TEST += systemd groff-base dpkg-dev python3-yaml
-# make fuzz: the references the HTTP request counter is fuzzed against.
+# make fuzz: the references the HTTP request counter and the names of
+# requests are fuzzed against.
 DEPS_TEST += libhttp-parser-dev libnghttp2-dev
 DEPS := $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_TEST)
 
@@ -81,6 +82,10 @@ TEST_LIBS := $(LIBS) -lcmocka
 # Helpers the end-to-end tests run: a client from many addresses, a
 # reader of counters at an instant.
 E2E_HELPERS := $(OUTPUT)/tests/manyconn $(OUTPUT)/tests/readat
+# The benchmark's programs: built with the tests, so that a change that
+# breaks `make bench` fails `make test` too.
+BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
+BENCH_BINS := $(patsubst tests/bench/%.c,$(OUTPUT)/tests/%,$(BENCH_SRCS))
 
 ifeq ($(V),1)
 	Q =
@@ -90,6 +95,9 @@ else
 	msg = @printf '  %-8s %s\n' "$(1)" "$(patsubst $(abspath .)/%,%,$(2))";
 	MAKEFLAGS += --no-print-directory
 endif
+
+# And a TLS client that sends its ClientHello in pieces.
+E2E_HELPERS += $(OUTPUT)/tests/tlssplit
 
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
@@ -116,8 +124,9 @@ help:
 	@echo '  bench-collect  collection time and map memory with 10^4, 10^5 and 10^6 peers (root)'
 	@echo '  fuzz       parsers under libFuzzer, bounded: configuration, range'
 	@echo '             files, time-zone files, ledger import, price plans; the'
-	@echo '             HTTP request counter against http-parser and nghttp2'
-	@echo '  fuzz-seeds regenerate the HTTP/2 seed corpus (nghttp2 HPACK)'
+	@echo '             HTTP request counter against http-parser and nghttp2;'
+	@echo '             the names of requests (Host, :authority, SNI)'
+	@echo '  fuzz-seeds regenerate the HTTP/2 seed corpora (nghttp2 HPACK)'
 	@echo '  vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel'
 	@echo '  install    install binary, man page, unit, examples, plans'
 	@echo '  uninstall  remove what install put there, not your configuration'
@@ -153,7 +162,7 @@ test: deps
 	$(Q)$(MAKE) test-build
 	$(Q)tests/run-all.sh
 
-test-build: all $(UNIT_BINS) $(BPFTEST_BINS) $(E2E_HELPERS)
+test-build: all $(UNIT_BINS) $(BPFTEST_BINS) $(E2E_HELPERS) $(BENCH_BINS)
 
 test-unit: $(UNIT_BINS)
 	$(Q)tests/run-all.sh unit
@@ -168,8 +177,7 @@ test-deploy: $(BIN)
 	$(Q)tests/run-all.sh deploy
 
 bench: deps
-	$(Q)$(MAKE) all $(OUTPUT)/tests/bench_prog $(OUTPUT)/tests/bench_classify \
-		$(OUTPUT)/tests/bench_metrics $(OUTPUT)/tests/bench_collect
+	$(Q)$(MAKE) all $(BENCH_BINS)
 	$(Q)OUTPUT=$(OUTPUT) BENCH_COLLECT_PEERS="$(BENCH_COLLECT_PEERS)" \
 		BENCH_COLLECT_ROUNDS=$(BENCH_COLLECT_ROUNDS) tests/bench/run.sh
 
@@ -250,6 +258,10 @@ $(OUTPUT)/tests/readat: tests/e2e/readat.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@
 
+$(OUTPUT)/tests/tlssplit: tests/e2e/tlssplit.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< -lssl -lcrypto -o $@
+
 # Seams: a unit test may replace library calls with its own __wrap_ ones.
 WRAP_privs := -Wl,--wrap=bpf_map_lookup_elem
 WRAP_sizing := -Wl,--wrap=libbpf_num_possible_cpus
@@ -266,7 +278,8 @@ $(OUTPUT)/tests/test_%: tests/bpf/test_%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP $< $(LIB_OBJS) $(ALL_LDFLAGS) \
 		$(TEST_LIBS) -o $@
 
-# The per-packet benchmark builds its packets with the BPF tests' pkt.h.
+# The benchmarks share the BPF tests' headers: the per-packet one builds
+# its packets with pkt.h, the collection one reads map memory with memlock.h.
 $(OUTPUT)/tests/bench_%: tests/bench/bench_%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(call msg,BENCH,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/bpf -MMD -MP $< $(LIB_OBJS) \
@@ -282,8 +295,9 @@ $(OUTPUT)/tests/bench_prog: $(OUTPUT)/bench.skel.h $(OUTPUT)/benchfast.skel.h \
 
 # Fuzz targets: libFuzzer with ASan and UBSan, over the parsers only (no
 # BPF, no skeletons): configuration, range files, time-zone files, ledger
-# import records, price plans, and include/http.h's request counter
-# against reference parsers (http-parser, nghttp2).
+# import records, price plans, include/http.h's request counter against
+# reference parsers (http-parser, nghttp2), and include/names.h's names
+# (Host, SNI; :authority against nghttp2's HPACK inflater).
 # tests/fuzz/run.sh runs each for FUZZ_TIME seconds on a copy of its seed
 # corpus in tests/fuzz/corpus/<target>/.
 FUZZ_TIME ?= 20
@@ -323,15 +337,17 @@ $(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS) | $(OUTPUT)/fuzz
 	$(Q)$(CLANG) $(ALL_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -MMD -MP \
 		$< $(FUZZ_OBJS) $(ALL_LDFLAGS) $(FUZZ_LIBS) -o $@
 
-# fuzz_http2's seeds, with header blocks from nghttp2's HPACK deflater:
-# made by hand with `make fuzz-seeds`, and checked in.
+# fuzz_http2's and fuzz_hpack's seeds, with header blocks from nghttp2's
+# HPACK deflater: made by hand with `make fuzz-seeds`, and checked in.
 .PHONY: fuzz-seeds
-fuzz-seeds: $(OUTPUT)/fuzz/gen_h2
+fuzz-seeds: $(OUTPUT)/fuzz/gen_h2 $(OUTPUT)/fuzz/gen_hpack
 	$(Q)$(OUTPUT)/fuzz/gen_h2 tests/fuzz/corpus/fuzz_http2
+	$(Q)mkdir -p tests/fuzz/corpus/fuzz_hpack
+	$(Q)$(OUTPUT)/fuzz/gen_hpack tests/fuzz/corpus/fuzz_hpack
 
-$(OUTPUT)/fuzz/gen_h2: tests/fuzz/gen_h2.c | $(OUTPUT)/fuzz
+$(OUTPUT)/fuzz/gen_%: tests/fuzz/gen_%.c | $(OUTPUT)/fuzz
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $< $(ALL_LDFLAGS) -lnghttp2 -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP $< $(ALL_LDFLAGS) -lnghttp2 -o $@
 
 # ---------------------------------------------------------------------------
 # Installing. The usual GNU variables; sysconfdir is /etc whatever the

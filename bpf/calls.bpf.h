@@ -20,8 +20,8 @@
  *   flags), after the bytes are in the reader's buffer. The receive runs
  *   inside the reader's syscall, whose arguments (descriptor, buffer,
  *   length) the kernel saved with the thread's user registers at entry,
- *   where bpf_task_pt_regs() finds them. The same parser is fed from
- *   SSL_read uprobes for TLS frontends.
+ *   where bpf_task_pt_regs() finds them. A response parser is fed from
+ *   SSL_write uprobes for TLS frontends (tls.bpf.h), on their responses.
  *
  * So: tg_recv, when a socket that sock_ops saw accepted (TG_SOCK_CALLS)
  * receives bytes, takes the current syscall's arguments (read, readv,
@@ -161,14 +161,12 @@ static __always_inline void names_name(struct tg_sock *st, struct tg_name_sk *ns
 	}
 }
 
-/* A ClientHello ended without SNI: the connection's service is the port's,
- * unless decrypted requests will name it (tls_request_names). */
+/* A ClientHello ended without SNI: the connection's service is the
+ * port's. Its decrypted requests are not read for names: SSL_read is not
+ * hooked (tls.bpf.h says why). */
 static __always_inline void names_noname(struct tg_sock *st)
 {
-	struct tg_names_cfg *c = names_cfg();
-
-	if (!c || !(c->flags & TG_NAMES_TLS_REQ))
-		names_settle(st, 0, bpf_ktime_get_ns());
+	names_settle(st, 0, bpf_ktime_get_ns());
 }
 
 /*

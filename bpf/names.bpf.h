@@ -180,10 +180,11 @@ static __noinline void names_unmatched(const struct tg_name *n, __u16 port,
  * The service of the name just read into @ns (an event TG_HTTP_EV_NAME),
  * on a socket of local port @port: from the storage's last lookup when it
  * is the same name under the same table, else looked up. Unmatched names
- * are listed. An empty name names nothing: returns false then.
+ * are listed. An empty name names nothing: returns false then. Unused
+ * where only the byte path is built (the benchmark's programs).
  */
-static __noinline bool names_found(struct tg_name_sk *ns, __u16 port,
-				   __u8 unm_flags, __u32 *svc)
+static __noinline __attribute__((unused)) bool
+names_found(struct tg_name_sk *ns, __u16 port, __u8 unm_flags, __u32 *svc)
 {
 	struct tg_name *n = &ns->p.n;
 	struct tg_names_cfg *c;

@@ -550,8 +550,6 @@ _Static_assert(sizeof(struct tg_name_val) == 8, "tg_name_val is ABI");
 
 /* tg_names_cfg.flags */
 #define TG_NAMES_ANY_PORT	0x1	/* some host names are of any port */
-#define TG_NAMES_TLS_REQ	0x2	/* read the names of decrypted TLS
-					 * requests (tls_request_names) */
 
 /* Single entry of tg_name_cfg, written by user space with tg_names. */
 struct tg_names_cfg {

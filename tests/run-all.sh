@@ -9,8 +9,10 @@
 # bpf:  the real BPF programs on crafted packets (BPF_PROG_TEST_RUN; root).
 # e2e:  network namespaces, veth pairs and real servers (root).
 # fuzz: the configuration, range-file, ledger-import and price-plan parsers
-#       under libFuzzer, and the HTTP request counter against http-parser
-#       and nghttp2 on the same bytes; FUZZ_TIME seconds a target (20).
+#       under libFuzzer, the HTTP request counter against http-parser and
+#       nghttp2 on the same bytes, and the names a client gives (Host,
+#       :authority against nghttp2's HPACK inflater, SNI); FUZZ_TIME
+#       seconds a target (20).
 # deploy: the systemd unit's hardening, the man page, make install, the
 #       Debian package, the Kubernetes manifest;
 #       the Prometheus rules, scrape configuration and Grafana dashboard

@@ -67,6 +67,7 @@
 #include "lib/util.h"
 #include "load/loader.h"
 #include "rate/plan.h"
+#include "memlock.h"
 
 #define DEFAULT_ROUNDS	20
 #define DEFAULT_CONFIG	"tests/data/jdcloud.yaml"
@@ -443,25 +444,6 @@ out:
 	free(v);
 	free(keys);
 	return err;
-}
-
-/* The memory the kernel charges for map @fd (memlock in its fdinfo), in
- * bytes; 0 when it says none. */
-static __u64 map_memlock(int fd)
-{
-	unsigned long long v = 0;
-	char path[64], line[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "memlock: %llu", &v) == 1)
-			break;
-	fclose(f);
-	return v;
 }
 
 /* The maps --max-peers sizes, then every other map of the meter. */

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "export/metrics.h"
+#include "export/serve.h"
 
 static double now(void)
 {

@@ -24,11 +24,13 @@
 #    --no-calls` and with `tollgate run`, in alternating runs.
 # 5. Calls where they cost most: nginx answering a location itself, in
 #    cleartext and over TLS, wrk on its own copy of libssl; without the
-#    agent, with --no-calls, with calls, and with the floors (empty
-#    programs where calls are counted: SSL_write uprobes per nginx
-#    process, the receive tracepoint) in the same rounds; and the hooks'
-#    hits per request. Into tests/bench/results-calls.md; BENCH_ONLY=local
-#    runs this part alone.
+#    agent, with --no-calls, with calls, with calls and host names (the
+#    ports' services told apart by Host and SNI: what name matching
+#    costs a request), and with the floors (empty programs where calls
+#    are counted: SSL_write uprobes per nginx process, the receive
+#    tracepoint) in the same rounds; and the hooks' hits per request,
+#    with calls and with names. Into tests/bench/results-calls.md
+#    (BENCH_LOCAL_RESULTS); BENCH_ONLY=local runs this part alone.
 # 5b. The classifier's own benchmark (bench_classify).
 # 6. The metrics page with 1,000 and 10,000 series: render and scrape time
 #    (bench_metrics; also alone: make bench-metrics).
@@ -50,7 +52,8 @@
 # run (5), BENCH_STATS_SECONDS per statistics run (4), BENCH_REPEAT
 # (1000000) and BENCH_ROUNDS (9) for the test runs, BENCH_COLLECT_PEERS
 # ("10000 100000 1000000") and BENCH_COLLECT_ROUNDS (20) for the collection,
-# BENCH_RESULTS (tests/bench/results.md).
+# BENCH_RESULTS (tests/bench/results.md), BENCH_LOCAL_ROUNDS (5) and
+# BENCH_LOCAL_SECONDS (5) for part 5.
 cd "${0%/*}/../.." || exit 1
 # shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
 . tests/e2e/lib.sh || exit 1
@@ -474,18 +477,22 @@ report_calls_throughput()
 # The gateway's /local locations, in cleartext and over TLS: tiny answers
 # on kept-alive connections, the rate where a per-request cost shows most.
 # wrk loads its own copy of libssl, so that it maps no file of the
-# gateway's and no hook could trap it.
+# gateway's and no hook could trap it. It asks for LOCAL_HOST, which the
+# client namespace's own hosts file (bind-mounted for wrk alone) gives
+# the gateway's address: every request names it, in Host and in the SNI,
+# whatever the state, so that all of them carry the same bytes.
 LOCAL_ROUNDS=${BENCH_LOCAL_ROUNDS:-5}
 LOCAL_DUR=${BENCH_LOCAL_SECONDS:-5}
 LOCAL_WORKLOADS="tls clear"
 declare -A LSTATES=(
-	[tls]="none nocalls calls floor-write floor-write-ret"
-	[clear]="none nocalls calls floor-recv"
+	[tls]="none nocalls calls names floor-write floor-write-ret"
+	[clear]="none nocalls calls names floor-recv"
 )
 declare -A LDESC=(
 	[none]="no agent"
 	[nocalls]="\`tollgate run --no-calls\`"
 	[calls]="\`tollgate run\`: calls counted"
+	[names]="\`tollgate run\` with host names: both ports' services are two tenants' hosts (two exact names each), the requests' name is one of them"
 	[floor-write]="floor: an empty uprobe on SSL_write's entry in each nginx process (bpf/benchtls.bpf.c), no agent"
 	[floor-write-ret]="floor: empty uprobes on SSL_write's entry and return in each nginx process, no agent"
 	[floor-recv]="floor: an empty program on the receive tracepoint sock_recv_length, no agent"
@@ -493,12 +500,53 @@ declare -A LDESC=(
 LOCAL_TARGET_TLS=0.52
 LOCAL_TARGET_CLEAR=0.97
 LOCAL_PID=
+LOCAL_HOST=api.tenant-a.example
+
+# The configuration of the names state, and the hosts file wrk resolves
+# LOCAL_HOST with.
+local_names_setup()
+{
+	local out p h t
+
+	{
+		echo "region: bench"
+		echo "provider: bench"
+		echo "services:"
+		for p in "$TG_GW_PORT" "$TG_GW_TLS_PORT"; do
+			for h in api www; do
+				for t in a b; do
+					echo "  - port: $p"
+					echo "    host: $h.tenant-$t.example"
+					echo "    name: tenant-$t-$h"
+					echo "    tenant: tenant-$t"
+				done
+			done
+		done
+	} >"$TG_TMP/names.yaml"
+	out=$("$TG_BIN" check-config "$TG_TMP/names.yaml" 2>&1) ||
+		tg_die "check-config refused the names configuration: $out"
+	echo "$TG_GWC4 $LOCAL_HOST" >"$TG_TMP/hosts"
+}
+
+# The names state measures what it says only if the requests' name
+# matched its host: tenant-a's calls, as dump sees them.
+local_names_matched()
+{
+	local n
+
+	n=$("$TG_BIN" dump --pin-dir "$TG_PIN" --by tenant --format json \
+		2>/dev/null | jq '[.rows[] | select(.tenant == "tenant-a" and
+			.role == "client") | .calls] | add // 0') ||
+		tg_die "dump --by tenant failed"
+	[ "$n" -gt 0 ] || tg_die "names: no call of tenant-a's, $LOCAL_HOST matched nothing"
+	tg_log "  names: $n calls of tenant-a"
+}
 
 local_url()	# tls|clear
 {
 	case $1 in
-	tls) echo "https://$TG_GWC4:$TG_GW_TLS_PORT/local" ;;
-	clear) echo "http://$TG_GWC4:$TG_GW_PORT/local" ;;
+	tls) echo "https://$LOCAL_HOST:$TG_GW_TLS_PORT/local" ;;
+	clear) echo "http://$LOCAL_HOST:$TG_GW_PORT/local" ;;
 	esac
 }
 
@@ -506,8 +554,12 @@ bench_local()	# WORKLOAD SECONDS: requests/s
 {
 	local out
 
+	# ip netns exec gives wrk a mount namespace of its own (a slave of
+	# the host's): the hosts file is bound over /etc/hosts there alone.
+	# shellcheck disable=SC2016 # expanded by that shell
 	out=$(timeout $(($2 + 30)) ip netns exec "$TG_NS_CL" \
-		env LD_LIBRARY_PATH="$TG_TMP/clientlib" wrk -t2 \
+		sh -c 'mount --bind "$1" /etc/hosts && shift && exec "$@"' sh \
+		"$TG_TMP/hosts" env LD_LIBRARY_PATH="$TG_TMP/clientlib" wrk -t2 \
 		-c"$WRK_CONNS" -d"$2s" "$(local_url "$1")") ||
 		tg_die "wrk failed: $out"
 	grep -q ' Non-2xx' <<<"$out" && tg_die "wrk saw errors: $out"
@@ -528,8 +580,12 @@ local_on()	# STATE
 	case $1 in
 	none) ;;
 	nocalls) meter_on --no-calls ;;
-	calls)
-		meter_on
+	calls | names)
+		if [ "$1" = names ]; then
+			meter_on --config "$TG_TMP/names.yaml"
+		else
+			meter_on
+		fi
 		# every nginx process hooked (18 pins: 3 processes, 6 each)
 		for _ in $(seq 50); do
 			[ "$(find "$TG_PIN" -name 'tls_*' | wc -l)" -ge 18 ] && break
@@ -552,7 +608,7 @@ local_off()	# STATE
 {
 	case $1 in
 	none) ;;
-	nocalls | calls) meter_off ;;
+	nocalls | calls | names) meter_off ;;
 	floor-*)
 		tg_kill_pid "$LOCAL_PID"
 		LOCAL_PID=
@@ -583,47 +639,47 @@ local_pass()
 }
 
 # Hits per request: the programs' run counts with the agent counting
-# calls, over the access log's lines.
+# calls, without names and with them, over the access log's lines.
 declare -A LHITS
 local_hits_pass()
 {
-	local w l0 l1 pin id name runs ns reqs
+	local st w l0 l1 pin id name runs ns reqs
 	declare -A c0 c1 t0 t1
 
 	stats_on
-	meter_on
-	for _ in $(seq 50); do
-		[ "$(find "$TG_PIN" -name 'tls_*' | wc -l)" -ge 18 ] && break
-		sleep 0.1
-	done
-	for w in $LOCAL_WORKLOADS; do
-		c0=() c1=() t0=() t1=()
-		for pin in "$TG_PIN"/tls_* "$TG_PIN/link_recv"; do
-			bpftool -j link show pinned "$pin" | jq -r .prog_id
-		done | sort -u >"$TG_TMP/ids"
-		while read -r id; do
-			read -r name runs ns < <(bpftool -j prog show id "$id" |
-				jq -r '"\(.name) \(.run_cnt // 0) \(.run_time_ns // 0)"')
-			c0[$name]=$((${c0[$name]:-0} + runs))
-			t0[$name]=$((${t0[$name]:-0} + ns))
-		done <"$TG_TMP/ids"
-		l0=$(wc -l <"$TG_TMP/gw/logs/access.log")
-		bench_local "$w" "$STATS_DUR" >/dev/null
-		sleep 0.5
-		l1=$(wc -l <"$TG_TMP/gw/logs/access.log")
-		while read -r id; do
-			read -r name runs ns < <(bpftool -j prog show id "$id" |
-				jq -r '"\(.name) \(.run_cnt // 0) \(.run_time_ns // 0)"')
-			c1[$name]=$((${c1[$name]:-0} + runs))
-			t1[$name]=$((${t1[$name]:-0} + ns))
-		done <"$TG_TMP/ids"
-		reqs=$((l1 - l0))
-		for name in "${!c1[@]}"; do
-			LHITS[$w,$name]="$reqs $((c1[$name] - ${c0[$name]:-0})) $((t1[$name] - ${t0[$name]:-0}))"
+	for st in calls names; do
+		local_on "$st"
+		for w in $LOCAL_WORKLOADS; do
+			c0=() c1=() t0=() t1=()
+			for pin in "$TG_PIN"/tls_* "$TG_PIN/link_recv" \
+				"$TG_PIN/link_ingress" "$TG_PIN/link_egress"; do
+				bpftool -j link show pinned "$pin" | jq -r .prog_id
+			done | sort -u >"$TG_TMP/ids"
+			while read -r id; do
+				read -r name runs ns < <(bpftool -j prog show id "$id" |
+					jq -r '"\(.name) \(.run_cnt // 0) \(.run_time_ns // 0)"')
+				c0[$name]=$((${c0[$name]:-0} + runs))
+				t0[$name]=$((${t0[$name]:-0} + ns))
+			done <"$TG_TMP/ids"
+			l0=$(wc -l <"$TG_TMP/gw/logs/access.log")
+			bench_local "$w" "$STATS_DUR" >/dev/null
+			sleep 0.5
+			l1=$(wc -l <"$TG_TMP/gw/logs/access.log")
+			while read -r id; do
+				read -r name runs ns < <(bpftool -j prog show id "$id" |
+					jq -r '"\(.name) \(.run_cnt // 0) \(.run_time_ns // 0)"')
+				c1[$name]=$((${c1[$name]:-0} + runs))
+				t1[$name]=$((${t1[$name]:-0} + ns))
+			done <"$TG_TMP/ids"
+			reqs=$((l1 - l0))
+			for name in "${!c1[@]}"; do
+				LHITS[$w,$st,$name]="$reqs $((c1[$name] - ${c0[$name]:-0})) $((t1[$name] - ${t0[$name]:-0}))"
+			done
+			tg_log "  hits, $w, $st: $reqs requests"
 		done
-		tg_log "  hits, $w: $reqs requests"
+		[ "$st" = names ] && local_names_matched
+		local_off "$st"
 	done
-	meter_off
 	stats_off
 }
 
@@ -653,24 +709,26 @@ report_local()
 
 report_local_hits()
 {
-	local k w name reqs runs ns
+	local k w st name reqs runs ns
 
-	echo "| workload | program | requests | runs | runs per request | ns per run |"
-	echo "| --- | --- | ---: | ---: | ---: | ---: |"
+	echo "| workload | state | program | requests | runs | runs per request | ns per run |"
+	echo "| --- | --- | --- | ---: | ---: | ---: | ---: |"
 	for k in $(printf '%s\n' "${!LHITS[@]}" | sort); do
 		w=${k%%,*}
 		name=${k#*,}
+		st=${name%%,*}
+		name=${name#*,}
 		read -r reqs runs ns <<<"${LHITS[$k]}"
 		[ "$runs" -gt 0 ] || continue
-		awk -v w="$w" -v n="$name" -v q="$reqs" -v r="$runs" -v t="$ns" 'BEGIN {
-			printf "| %s | %s | %d | %d | %.2f | %.0f |\n", w, n, q, r,
+		awk -v w="$w" -v s="$st" -v n="$name" -v q="$reqs" -v r="$runs" -v t="$ns" 'BEGIN {
+			printf "| %s | %s | %s | %d | %d | %.2f | %.0f |\n", w, s, n, q, r,
 				q ? r / q : 0, r ? t / r : 0 }'
 	done
 }
 
 report_local_summary()
 {
-	local r f1 f2 c n name reqs runs ns traps=0 req=0
+	local r f1 f2 c n a b name reqs runs ns traps=0 req=0
 
 	r=$(local_ratio tls calls none)
 	f1=$(local_ratio tls floor-write none)
@@ -679,8 +737,11 @@ report_local_summary()
 	c=$(local_ratio clear calls nocalls)
 	n=$(local_ratio clear floor-recv none)
 	echo "- cleartext on that location, calls counted, at least $LOCAL_TARGET_CLEAR of \`--no-calls\`: $c: $(verdict "$c" "$LOCAL_TARGET_CLEAR"); floor: an empty receive program, $n of no agent"
+	a=$(local_ratio clear names calls)
+	b=$(local_ratio tls names calls)
+	echo "- name matching (each port's services two tenants' hosts, each request naming one) over calls counted without names, median of round ratios (no target): cleartext $a, https $b"
 	for name in tg_ssl_write tg_ssl_write_ex tg_ssl_hs; do
-		read -r reqs runs ns <<<"${LHITS[tls,$name]:-0 0 0}"
+		read -r reqs runs ns <<<"${LHITS[tls,calls,$name]:-0 0 0}"
 		traps=$((traps + runs))
 		[ "$reqs" -gt 0 ] && req=$reqs
 	done
@@ -697,8 +758,9 @@ write_local_results()
 		echo "Written by \`make bench\` (tests/bench/run.sh; \`BENCH_ONLY=local\` runs this"
 		echo "part alone). nginx in gw answers \`/local\` itself (\`return 200\`, keep-alive),"
 		echo "in cleartext and over TLS (HTTP/1.1); wrk in cl, $WRK_CONNS connections, loads"
-		echo "its own copy of libssl. $LOCAL_ROUNDS rounds, $LOCAL_DUR s per run, each round"
-		echo "one run per state, the order reversed from round to round; a ratio"
+		echo "its own copy of libssl; every request names $LOCAL_HOST (Host,"
+		echo "and SNI over TLS) whatever the state. $LOCAL_ROUNDS rounds, $LOCAL_DUR s per run,"
+		echo "each round one run per state, the order reversed from round to round; a ratio"
 		echo "is the median of the ratios within each round. BPF statistics off,"
 		echo "except for the hits table, measured apart ($STATS_DUR s per workload)."
 		echo
@@ -713,7 +775,7 @@ write_local_results()
 		echo
 		echo "## Request rates"
 		echo
-		for st in none nocalls calls floor-write floor-write-ret floor-recv; do
+		for st in none nocalls calls names floor-write floor-write-ret floor-recv; do
 			echo "- $st: ${LDESC[$st]}"
 		done
 		echo
@@ -721,7 +783,8 @@ write_local_results()
 		echo
 		echo "## Hits per request"
 		echo
-		echo "With \`tollgate run\`: each program's runs over the access log's lines."
+		echo "With \`tollgate run\` (calls) and with host names (names): each program's"
+		echo "runs over the access log's lines."
 		echo "A uprobe's entry program runs once per breakpoint trap; a return"
 		echo "program runs once per return, through the kernel's return trampoline."
 		echo
@@ -1108,6 +1171,7 @@ setup_gateway()
 	[ -n "$GW_LIBSSL" ] || tg_die "this nginx uses no shared libssl"
 	mkdir -p "$TG_TMP/clientlib"
 	cp "$GW_LIBSSL" "$TG_TMP/clientlib/"
+	local_names_setup
 }
 
 run_local()

@@ -476,6 +476,35 @@ tg_cgroup_setup()
 	mkdir "$TG_CG" || tg_die "cannot create cgroup $TG_CG"
 }
 
+# tg_agent_config [SERVICES [BACKENDS]]: print the agent configuration
+# that metering tests share: region-1 of examplecloud, the gateway's
+# port TG_GW_PORT as service api of tenant acme, and the IPv4 backend
+# (TG_BE4, TG_BE_PORT) as origin, acme's, serving api. SERVICES and
+# BACKENDS, YAML list items indented as in the file, are added to the two
+# lists; a test appends sections of its own after it.
+# shellcheck disable=SC2120 # arguments are optional
+tg_agent_config()
+{
+	cat <<EOF
+region: region-1
+provider: examplecloud
+services:
+  - port: $TG_GW_PORT
+    name: api
+    tenant: acme
+EOF
+	[ -z "${1:-}" ] || printf '%s\n' "$1"
+	cat <<EOF
+backends:
+  - address: $TG_BE4
+    port: $TG_BE_PORT
+    name: origin
+    tenant: acme
+    service: api
+EOF
+	[ -z "${2:-}" ] || printf '%s\n' "$2"
+}
+
 # Start the agent on the test cgroup and wait until its three links are
 # pinned; arguments go to 'tollgate run' (e.g. --config FILE). The first
 # start creates the pin directory; a later one (after the agent was

@@ -26,20 +26,7 @@ tg_topology_setup
 tg_cgroup_setup
 
 cfg=$TG_TMP/tollgate.yaml
-cat >"$cfg" <<EOF
-region: region-1
-provider: examplecloud
-services:
-  - port: $TG_GW_PORT
-    name: api
-    tenant: acme
-backends:
-  - address: $TG_BE4
-    port: $TG_BE_PORT
-    name: origin
-    tenant: acme
-    service: api
-EOF
+tg_agent_config >"$cfg"
 
 # The fleet rows, as the export's JSON lines, sorted.
 fleet_rows()

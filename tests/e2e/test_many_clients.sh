@@ -36,28 +36,17 @@ tg_cgroup_setup
 tg_clients_prefix "$NET"
 
 cfg=$TG_TMP/tollgate.yaml
-cat >"$cfg" <<EOF
-region: region-1
-provider: examplecloud
-services:
-  - port: $TG_GW_PORT
-    name: api
-    tenant: acme
-  - port: $GLOBEX_PORT
+# Beside acme's api: globex's web, on a port of its own, served by the
+# IPv6 backend.
+web="  - port: $GLOBEX_PORT
     name: web
-    tenant: globex
-backends:
-  - address: $TG_BE4
-    port: $TG_BE_PORT
-    name: origin
-    tenant: acme
-    service: api
-  - address: $TG_BE6
+    tenant: globex"
+origin6="  - address: $TG_BE6
     port: $TG_BE_PORT
     name: origin6
     tenant: globex
-    service: web
-EOF
+    service: web"
+tg_agent_config "$web" "$origin6" >"$cfg"
 # shellcheck disable=SC2086 # the options are words
 tg_agent_start --config "$cfg" ${TG_MANY_AGENT_ARGS:---max-peers 1024 --reclaim-after 2}
 tg_be_nginx_start

@@ -82,19 +82,8 @@ tg_log "zone Test/Midnight, UTC$hms: $OLD_DAY ends at $(date -u -d "@$MIDNIGHT" 
 sed 's/^time_zone: .*/time_zone: Test\/Midnight/' deploy/plans/jdcloud.yaml \
 	>"$TG_TMP/plan.yaml" || tg_die "cannot copy the jdcloud plan"
 cfg=$TG_TMP/tollgate.yaml
-cat >"$cfg" <<EOF
-region: region-1
-provider: examplecloud
-services:
-  - port: $TG_GW_PORT
-    name: api
-    tenant: acme
-backends:
-  - address: $TG_BE4
-    port: $TG_BE_PORT
-    name: origin
-    tenant: acme
-    service: api
+tg_agent_config >"$cfg"
+cat >>"$cfg" <<EOF
 metrics:
   plan: $TG_TMP/plan.yaml
 EOF

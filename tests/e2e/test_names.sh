@@ -17,7 +17,9 @@
 #            HTTP/2;
 #  - globex: wrk with Host: eu.globex.example (a wildcard), h2load on h2c
 #            (:authority Huffman-coded, then from HPACK's dynamic table),
-#            then TLS by SNI (api.globex.example) over HTTP/1.1 and HTTP/2.
+#            then TLS by SNI (api.globex.example) over HTTP/1.1 and HTTP/2;
+#  - each:   a ClientHello split across TLS records and across the
+#            gateway's reads (tlssplit), then HTTP/1.1 requests.
 # Then a proxy in front pooling both tenants' requests on shared
 # connections (calls exact, total bytes exact, each tenant's responses on
 # its own side). Then names of neither tenant: an unknown Host, HTTP/1.0 without Host, and
@@ -209,6 +211,29 @@ phase acme tg_curl --fail -k --http1.1 -o /dev/null "${res_a[@]}" "$tls?t=[1-9]"
 phase acme tg_curl --fail -k --http2 -o /dev/null "${res_a[@]}" "$tls?h=[1-11]"
 phase globex tg_curl --fail -k --http1.1 -o /dev/null "${res_g[@]}" "$gtls?t=[1-5]"
 phase globex tg_curl --fail -k --http2 -o /dev/null "${res_g[@]}" "$gtls?h=[1-13]"
+
+# A ClientHello in pieces (tests/e2e/tlssplit.c): re-framed into three TLS
+# records, the second ending inside the SNI's host name, and sent in three
+# pieces, each after nginx has read the one before: the helper's bytes all
+# acknowledged, and nginx's socket of that connection with nothing left to
+# read.
+TLSSPLIT=$(pwd)/.output/tests/tlssplit
+[ -x "$TLSSPLIT" ] || tg_die "no $TLSSPLIT: run 'make test-build' first"
+cat >"$TG_TMP/gw_read.sh" <<EOF
+#!/bin/sh
+# true when gw's socket of the connection from port \$TG_SPORT has nothing
+# left to read
+q=\$(ip netns exec $TG_NS_GW ss -Htn state established dport = :\$TG_SPORT |
+	awk 'NF { print \$1 }')
+[ "\$q" = 0 ]
+EOF
+chmod +x "$TG_TMP/gw_read.sh"
+phase acme cl "$TLSSPLIT" -s acme.example -w "$TG_TMP/gw_read.sh" \
+	"$TG_GWC4" "$NAMES_TLS_PORT" acme.example 8
+tg_log "$(cat "$TG_TMP/phase.log")"
+phase globex cl "$TLSSPLIT" -s api.globex.example -w "$TG_TMP/gw_read.sh" \
+	"$TG_GWC4" "$NAMES_TLS_PORT" api.globex.example 6
+tg_log "$(cat "$TG_TMP/phase.log")"
 
 # A proxy in front: nginx in cl, one worker with a keep-alive pool to the
 # gateway, carries both tenants' requests on shared connections. Calls stay

@@ -49,20 +49,7 @@ tg_cgroup_setup
 tg_clients_prefix "$NET"
 
 cfg=$TG_TMP/tollgate.yaml
-cat >"$cfg" <<EOF
-region: region-1
-provider: examplecloud
-services:
-  - port: $TG_GW_PORT
-    name: api
-    tenant: acme
-backends:
-  - address: $TG_BE4
-    port: $TG_BE_PORT
-    name: origin
-    tenant: acme
-    service: api
-EOF
+tg_agent_config >"$cfg"
 AGENT_ARGS=(--config "$cfg" --max-peers "$MAX_PEERS"
 	--reclaim-after 1)
 tg_agent_start "${AGENT_ARGS[@]}"

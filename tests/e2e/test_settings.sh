@@ -18,20 +18,7 @@ tg_cgroup_setup
 
 mkdir -p "$TG_TMP/etc" "$TG_TMP/state"
 cfg=$TG_TMP/etc/agent.yaml
-cat >"$cfg" <<EOF
-region: region-1
-provider: examplecloud
-services:
-  - port: $TG_GW_PORT
-    name: api
-    tenant: acme
-backends:
-  - address: $TG_BE4
-    port: $TG_BE_PORT
-    name: origin
-    tenant: acme
-    service: api
-EOF
+tg_agent_config >"$cfg"
 other=$TG_TMP/etc/other.yaml
 sed 's/acme/globex/' "$cfg" >"$other"
 TG_LEDGER=$TG_TMP/state/agent.db

@@ -17,88 +17,33 @@
 #include <string.h>
 #include <nghttp2/nghttp2.h>
 
+#include "seed_out.h"
+
 #define PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
-struct out {
-	uint8_t buf[65536];
-	size_t len;
-	nghttp2_hd_deflater *hd;
-};
-
-static void put(struct out *o, const void *p, size_t n)
-{
-	if (o->len + n > sizeof(o->buf)) {
-		fprintf(stderr, "gen_h2: a seed longer than %zu bytes\n",
-			sizeof(o->buf));
-		exit(1);
-	}
-	memcpy(o->buf + o->len, p, n);
-	o->len += n;
-}
-
-static void frame(struct out *o, uint8_t type, uint8_t flags, uint32_t sid,
+static void frame(struct seed_out *o, uint8_t type, uint8_t flags, uint32_t sid,
 		  const void *payload, size_t len)
 {
 	uint8_t h[9] = { len >> 16, len >> 8, len, type, flags,
 			 sid >> 24, sid >> 16, sid >> 8, sid };
 
-	put(o, h, 9);
-	put(o, payload, len);
+	seed_put(o, h, 9);
+	seed_put(o, payload, len);
 }
 
 #define NV(n, v) { (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, \
 		   sizeof(v) - 1, NGHTTP2_NV_FLAG_NONE }
 
-/* A header block of @nv; its length in *@len. */
-static uint8_t *block(struct out *o, const nghttp2_nv *nv, size_t nr,
-		      size_t *len)
-{
-	size_t max = nghttp2_hd_deflate_bound(o->hd, nv, nr);
-	uint8_t *b = malloc(max);
-	ssize_t n;
-
-	if (!b)
-		exit(1);
-	n = nghttp2_hd_deflate_hd(o->hd, b, max, nv, nr);
-	if (n < 0) {
-		fprintf(stderr, "gen_h2: %s\n", nghttp2_strerror((int)n));
-		exit(1);
-	}
-	*len = n;
-	return b;
-}
-
 /* HEADERS of @nv on @sid, with @flags (END_HEADERS is added). */
-static void headers(struct out *o, uint32_t sid, uint8_t flags,
+static void headers(struct seed_out *o, uint32_t sid, uint8_t flags,
 		    const nghttp2_nv *nv, size_t nr)
 {
 	size_t len;
-	uint8_t *b = block(o, nv, nr, &len);
+	uint8_t *b = seed_deflate(o, nv, nr, &len);
 
 	frame(o, NGHTTP2_HEADERS, flags | NGHTTP2_FLAG_END_HEADERS, sid, b,
 	      len);
 	free(b);
-}
-
-static void start(struct out *o)
-{
-	o->len = 0;
-	if (nghttp2_hd_deflate_new(&o->hd, 4096))
-		exit(1);
-}
-
-static void finish(struct out *o, const char *dir, const char *name)
-{
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	if (!f || fwrite(o->buf, 1, o->len, f) != o->len || fclose(f)) {
-		perror(path);
-		exit(1);
-	}
-	nghttp2_hd_deflate_del(o->hd);
 }
 
 static const uint8_t settings[] = {
@@ -129,10 +74,10 @@ static const nghttp2_nv get_health[] = {
 static void prior_knowledge(const char *dir)
 {
 	static const char body[] = "{\"sku\":\"A-17\",\"quantity\":2}";
-	struct out o;
+	struct seed_out o;
 
-	start(&o);
-	put(&o, PREFACE, 24);
+	seed_start(&o, 4096);
+	seed_put(&o, PREFACE, 24);
 	frame(&o, NGHTTP2_SETTINGS, 0, 0, settings, sizeof(settings));
 	frame(&o, NGHTTP2_WINDOW_UPDATE, 0, 0, window_update, 4);
 	headers(&o, 1, NGHTTP2_FLAG_END_STREAM, get_users, 6);
@@ -141,22 +86,22 @@ static void prior_knowledge(const char *dir)
 	headers(&o, 3, NGHTTP2_FLAG_END_STREAM, trailers, 1);
 	frame(&o, NGHTTP2_PING, 0, 0, ping, 8);
 	headers(&o, 5, NGHTTP2_FLAG_END_STREAM, get_health, 4);
-	finish(&o, dir, "prior-knowledge");
+	seed_finish(&o, dir, "prior-knowledge");
 }
 
 /* The frames alone: fuzz_http2 puts the preface before what is neither
  * prior knowledge nor an upgrade. */
 static void frames(const char *dir)
 {
-	struct out o;
+	struct seed_out o;
 
-	start(&o);
+	seed_start(&o, 4096);
 	frame(&o, NGHTTP2_SETTINGS, 0, 0, settings, sizeof(settings));
 	headers(&o, 1, 0, post_orders, 6);
 	frame(&o, NGHTTP2_DATA, NGHTTP2_FLAG_END_STREAM, 1, "{}", 2);
 	headers(&o, 3, NGHTTP2_FLAG_END_STREAM, get_users, 6);
 	headers(&o, 5, NGHTTP2_FLAG_END_STREAM, get_health, 4);
-	finish(&o, dir, "frames");
+	seed_finish(&o, dir, "frames");
 }
 
 /* A header block cut into HEADERS and CONTINUATION; a padded HEADERS
@@ -166,21 +111,21 @@ static void continuation(const char *dir)
 	static const uint8_t priority[5] = { 0x00, 0x00, 0x00, 0x01, 0x0f };
 	static const uint8_t rst[4] = { 0x00, 0x00, 0x00, 0x08 };
 	uint8_t padded[512];
-	struct out o;
+	struct seed_out o;
 	size_t len;
 	uint8_t *b;
 
-	start(&o);
-	put(&o, PREFACE, 24);
+	seed_start(&o, 4096);
+	seed_put(&o, PREFACE, 24);
 	frame(&o, NGHTTP2_SETTINGS, 0, 0, NULL, 0);
-	b = block(&o, get_users, 6, &len);
+	b = seed_deflate(&o, get_users, 6, &len);
 	frame(&o, NGHTTP2_HEADERS, NGHTTP2_FLAG_END_STREAM, 1, b, len / 2);
 	frame(&o, NGHTTP2_CONTINUATION, 0, 1, b + len / 2, 1);
 	frame(&o, NGHTTP2_CONTINUATION, NGHTTP2_FLAG_END_HEADERS, 1,
 	      b + len / 2 + 1, len - len / 2 - 1);
 	free(b);
 	frame(&o, NGHTTP2_PRIORITY, 0, 5, priority, 5);
-	b = block(&o, get_health, 4, &len);
+	b = seed_deflate(&o, get_health, 4, &len);
 	padded[0] = 4;				/* pad length */
 	memcpy(padded + 1, priority, 5);	/* depends on stream 1 */
 	memcpy(padded + 6, b, len);
@@ -194,21 +139,21 @@ static void continuation(const char *dir)
 	frame(&o, NGHTTP2_RST_STREAM, 0, 5, rst, 4);
 	headers(&o, 7, 0, post_orders, 6);
 	frame(&o, NGHTTP2_DATA, NGHTTP2_FLAG_END_STREAM, 7, "{}", 2);
-	finish(&o, dir, "continuation");
+	seed_finish(&o, dir, "continuation");
 }
 
 /* Twenty requests in a row, as a client multiplexes them. */
 static void many(const char *dir)
 {
-	struct out o;
+	struct seed_out o;
 	uint32_t sid;
 
-	start(&o);
-	put(&o, PREFACE, 24);
+	seed_start(&o, 4096);
+	seed_put(&o, PREFACE, 24);
 	frame(&o, NGHTTP2_SETTINGS, 0, 0, settings, sizeof(settings));
 	for (sid = 1; sid < 40; sid += 2)
 		headers(&o, sid, NGHTTP2_FLAG_END_STREAM, get_users, 6);
-	finish(&o, dir, "many");
+	seed_finish(&o, dir, "many");
 }
 
 /* base64url of the SETTINGS payload above, for HTTP2-Settings */
@@ -227,23 +172,24 @@ static void upgrade(const char *dir)
 		"Content-Length: 27\r\nConnection: Upgrade, HTTP2-Settings\r\n"
 		"Upgrade: h2c\r\nHTTP2-Settings: " SETTINGS64 "\r\n\r\n"
 		"{\"sku\":\"A-17\",\"quantity\":2}";
-	struct out o;
+	struct seed_out o;
 
-	start(&o);
-	put(&o, get, sizeof(get) - 1);
-	put(&o, PREFACE, 24);
+	seed_start(&o, 4096);
+	seed_put(&o, get, sizeof(get) - 1);
+	seed_put(&o, PREFACE, 24);
 	frame(&o, NGHTTP2_SETTINGS, 0, 0, settings, sizeof(settings));
 	headers(&o, 3, NGHTTP2_FLAG_END_STREAM, get_health, 4);
-	finish(&o, dir, "upgrade");
+	seed_finish(&o, dir, "upgrade");
 
-	start(&o);
-	put(&o, "GET /before HTTP/1.1\r\nHost: api.example.com\r\n\r\n", 47);
-	put(&o, post, sizeof(post) - 1);
-	put(&o, PREFACE, 24);
+	seed_start(&o, 4096);
+	seed_put(&o, "GET /before HTTP/1.1\r\nHost: api.example.com\r\n\r\n",
+		 47);
+	seed_put(&o, post, sizeof(post) - 1);
+	seed_put(&o, PREFACE, 24);
 	frame(&o, NGHTTP2_SETTINGS, 0, 0, NULL, 0);
 	headers(&o, 3, NGHTTP2_FLAG_END_STREAM, get_users, 6);
 	headers(&o, 5, NGHTTP2_FLAG_END_STREAM, get_health, 4);
-	finish(&o, dir, "upgrade-post");
+	seed_finish(&o, dir, "upgrade-post");
 }
 
 int main(int argc, char **argv)

@@ -10,7 +10,9 @@
 # a scratch copy under $OUTPUT/fuzz/, never into the source tree, and a
 # crash leaves its input there too. A crash is a sanitizer report, a
 # broken invariant, or a difference from a reference parser (the HTTP
-# targets); the target is then run again on that input to show its own
+# targets, and the names: fuzz_hpack against nghttp2's HPACK inflater,
+# fuzz_names against a ClientHello reader of its own); the target is
+# then run again on that input to show its own
 # message. The targets' stderr is closed while they fuzz: the parsers
 # report every malformed input there. Exit 0 when every target ran clean,
 # 77 when libFuzzer is not available here, 1 on a finding.

@@ -55,7 +55,7 @@ static void test_errors(void **state)
 		{ HEAD "regoin: x\n", 3, 1, "regoin", "unknown setting "
 		  "'regoin' (known here: region, provider, networks, ranges, "
 		  "services, backends, tls, metrics, known_regions, "
-		  "known_providers, tls_request_names)" },
+		  "known_providers)" },
 		{ HEAD "known_regions: r2\n", 3, 16, "known_regions",
 		  "must be a list of names, not a scalar" },
 		{ HEAD "known_providers:\n  - [x]\n", 4, 5,
@@ -385,8 +385,7 @@ static void test_hosts(void **state)
 		"    tenant: b\n"
 		"  - port: 8443\n    host: b.example\n    name: b-8443\n"
 		"    tenant: b\n"
-		"  - port: 53\n    protocol: udp\n    name: dns\n"
-		"tls_request_names: true\n";
+		"  - port: 53\n    protocol: udp\n    name: dns\n";
 	const struct tg_service *s;
 	struct tg_config *cfg;
 	struct tg_err err = {};
@@ -401,7 +400,6 @@ static void test_hosts(void **state)
 
 	if (config_parse(yaml, strlen(yaml), "h.yaml", 0, &cfg, &err))
 		fail_msg("%s", tg_err_str(&err, buf, sizeof(buf)));
-	assert_true(cfg->tls_request_names);
 	assert_int_equal(cfg->nr_services, 8);
 	assert_string_equal(cfg->services[1].host, "api.a.example");
 	assert_int_equal(host_parse("api.A.example.", &h, &why), 0);
@@ -460,7 +458,7 @@ static void test_hosts(void **state)
 	 * 8443 (hosts); the dns entry is UDP's, with no part in it */
 	n = hosts_table(cfg, &e, &nc);
 	assert_int_equal(n, 8);
-	assert_int_equal(nc.flags, TG_NAMES_ANY_PORT | TG_NAMES_TLS_REQ);
+	assert_int_equal(nc.flags, TG_NAMES_ANY_PORT);
 	assert_int_equal(nc.max_wild, 3);
 	for (int i = 0; i < n; i++) {
 		if (e[i].key.kind != TG_NAME_PORT)

@@ -1496,7 +1496,6 @@ static const struct section metrics_section = {
 struct top_item {
 	const char *region;
 	const char *provider;
-	bool tls_request_names;
 };
 
 static const struct key_def top_keys[] = {
@@ -1513,8 +1512,6 @@ static const struct key_def top_keys[] = {
 	  false, NULL },
 	{ "known_providers", V_NAMES,
 	  offsetof(struct tg_config, known_providers), false, NULL },
-	{ "tls_request_names", V_BOOL,
-	  offsetof(struct top_item, tls_request_names), false, NULL },
 };
 
 static int top_commit(struct loader *ld, void *item, const struct ypos *pos,
@@ -1530,8 +1527,6 @@ static int top_commit(struct loader *ld, void *item, const struct ypos *pos,
 	ld->cfg->provider = it->provider;
 	ld->cfg->region_at = tg_pos_of(&pos[0]);
 	ld->cfg->provider_at = tg_pos_of(&pos[1]);
-	ld->cfg->tls_request_names = it->tls_request_names;
-	ld->cfg->tls_request_names_at = tg_pos_of(&pos[10]);
 	return 0;
 }
 

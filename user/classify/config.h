@@ -183,9 +183,6 @@ struct tg_config {
 	size_t nr_ranges;
 	struct tg_tls_lib *tls;		/* in file order */
 	size_t nr_tls;
-	bool tls_request_names;		/* read the names of decrypted TLS
-					 * requests: SSL_read hooked too */
-	struct tg_pos tls_request_names_at;
 	struct tg_metrics_conf metrics;
 	struct tg_config_priv *priv;	/* lookup tables and strings */
 };

@@ -177,8 +177,6 @@ int hosts_table(const struct tg_config *cfg, struct host_entry **out,
 		else
 			ncfg->flags |= TG_NAMES_ANY_PORT;
 	}
-	if (cfg->tls_request_names)
-		ncfg->flags |= TG_NAMES_TLS_REQ;
 	*out = e;
 	return n;
 }

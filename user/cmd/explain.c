@@ -337,12 +337,10 @@ int cmd_check_config(int argc, char **argv)
 		for (i = 0; i < cfg->nr_services; i++)
 			hosts += cfg->services[i].host != NULL;
 		printf("%s: ok%s: region %s, provider %s, plan %s; %zu address "
-		       "rules, %zu services (%zu with a host), %zu backends%s\n",
+		       "rules, %zu services (%zu with a host), %zu backends\n",
 		       path, with, cfg->region, cfg->provider,
 		       settings_plan_name(cfg), cfg->nr_rules,
-		       cfg->nr_services, hosts, cfg->nr_backends,
-		       cfg->tls_request_names ? "; names of decrypted TLS "
-						"requests read" : "");
+		       cfg->nr_services, hosts, cfg->nr_backends);
 		for (i = 0; i < cfg->nr_ranges; i++)
 			printf("  %s (%s, line %u): %zu prefixes\n",
 			       cfg->ranges[i].file,

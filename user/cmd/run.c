@@ -502,8 +502,8 @@ static void agent_tls(struct agent *a)
 		meter_tls_attach(a->m, a->cfg->tls[i].library, true);
 }
 
-/* The configuration's host names, into the kernel's names table. */
-static int agent_names(struct agent *a)
+/* The host names of @cfg, into the kernel's names table. */
+static int agent_names(struct agent *a, const struct tg_config *cfg)
 {
 	struct tg_name_key *keys = NULL;
 	struct tg_name_val *vals = NULL;
@@ -513,7 +513,7 @@ static int agent_names(struct agent *a)
 
 	if (!a->m)
 		return 0;
-	n = hosts_table(a->cfg, &e, &nc);
+	n = hosts_table(cfg, &e, &nc);
 	if (n < 0)
 		return n;
 	keys = calloc(n + 1, sizeof(*keys));
@@ -534,21 +534,59 @@ static int agent_names(struct agent *a)
 static void agent_publish(struct agent *a);
 static void agent_metrics_config(struct agent *a, const struct tg_config *old);
 
+static void agent_collect(struct agent *a, int err, const struct snapshot *s,
+			  time_t due, double t0, time_t last_due, bool summary);
+static double mono_now(void);
+
+/* The reload failed: the configuration in force stays, and says so. */
+static void agent_reload_failed(struct agent *a)
+{
+	if (a->mx) {
+		metrics_reloaded(a->mx, false);
+		agent_publish(a);
+	}
+}
+
+/*
+ * SIGHUP: the configuration again. What was counted since the last
+ * booking is booked first, under the configuration it was counted under
+ * (a host a reload removes, or moves to another tenant, keeps its usage
+ * up to the reload); then the kernel's host names and the rest change.
+ */
 static void agent_reload(struct agent *a)
 {
 	struct tg_config *cfg, *old = a->cfg;
+	struct snapshot s = {};
+	int err;
 
 	if (agent_load_config(a, "reload failed, keeping the configuration "
 			      "in force", &cfg)) {
-		if (a->mx) {
-			metrics_reloaded(a->mx, false);
-			agent_publish(a);
-		}
+		agent_reload_failed(a);
+		return;
+	}
+	if (a->have_view) {
+		err = snapshot_read(&a->v, &s, false);
+		agent_collect(a, err, &s, time(NULL), mono_now(), time(NULL),
+			      false);
+		snapshot_free(&s);
+	}
+	err = agent_names(a, cfg);
+	if (err) {
+		pr_warn("reload failed, keeping the configuration in force: "
+			"cannot give the kernel the host names: %s",
+			strerror(-err));
+		err = agent_names(a, old);
+		if (err)
+			pr_warn("cannot give the kernel back the host names in "
+				"force: %s; until a reload succeeds, some "
+				"connections may take the new configuration's "
+				"services", strerror(-err));
+		config_free(cfg);
+		agent_reload_failed(a);
 		return;
 	}
 	a->cfg = cfg;
 	a->cfg_gen++;
-	agent_names(a);
 	agent_tls(a);
 	if (a->mx) {
 		metrics_reloaded(a->mx, true);
@@ -1000,7 +1038,7 @@ static int agent_start(struct agent *a)
 	if (!err)
 		err = upkeep_days(a->upkeep, agent_tz(a), time(NULL));
 	if (!err)
-		err = agent_names(a);
+		err = agent_names(a, a->cfg);
 	if (!err)
 		err = meter_attach(a->m, o->cgroup);
 	if (err)

@@ -551,7 +551,6 @@ static int commit_unseen(struct book *b, struct ledger_snap *cur)
 	return 1;
 }
 
-/* Book one interval; see book.h. */
 /*
  * The day each bank of snapshot @s holds, as "YYYY-MM-DD": bank k holds
  * the latest day D' <= D with D' % TG_NR_BANKS == k, where D is the day of

@@ -337,13 +337,19 @@ static int pinned_meta(const char *dir, struct tg_meta *out)
 /*
  * Peer slots by default: as many as 64 MiB of kernel memory holds on this
  * host, between 1024 and 1048576. A slot costs its banked counters on
- * every CPU, plus its entry in tg_slot, the peer hash and tg_free.
+ * every CPU, plus its entry in tg_slot, the peer hash and tg_free. Besides
+ * the counters and tg_slot the kernel charges at most 125 bytes a slot:
+ * 8 for the counters' per-CPU pointer, 80 for the hash's element, up to
+ * 32 for its buckets (16 bytes each, a power of two of them, so 16 a slot
+ * at a power of two and nearly 32 just above one), 4 in tg_free and 0.5
+ * in tg_free_be (4 for each of an eighth of the slots). Counting the
+ * most keeps the default within the budget.
  */
 __u32 meter_default_peers(void)
 {
 	int ncpus = libbpf_num_possible_cpus();
 	__u64 per = (ncpus > 0 ? ncpus : 1) * sizeof(struct tg_banked) +
-		    sizeof(struct tg_slot) + 96;
+		    sizeof(struct tg_slot) + 125;
 	__u64 n = (64ULL << 20) / per;
 
 	return n < 1024 ? 1024 : n > (1u << 20) ? 1u << 20 : (__u32)n;
