@@ -18,7 +18,10 @@
 # Data is in flight when a connection ends because gw's link to the client
 # and the backend's link to gw are slowed down (tbf, a queue long enough
 # never to drop): a reset overtakes nothing, the data queued behind it
-# still goes out.
+# still goes out. gw receives on both links in NAPI threads
+# (tg_gw_rx_threaded): packets a queue's timer releases are then received
+# in a thread of the link's, not on top of whatever task the timer's
+# interrupt found, which a kernel may hide from tracing programs.
 #
 # Rounds, over IPv4:
 # 1. curl gives up on a 100 MB download after a second (--max-time);
@@ -48,6 +51,7 @@ SLOW_PORT=8090		# the backend that stalls mid-response
 
 tg_init nginx curl wrk python3 nstat
 tg_topology_setup
+tg_gw_rx_threaded
 tg_cgroup_setup
 tg_agent_start --no-calls
 for p in tg_close_reset tg_close_drop; do
