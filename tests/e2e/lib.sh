@@ -364,15 +364,15 @@ tg_qdiscs()
 # connections (bpf/closed.bpf.h) depend on it.
 tg_gw_rx_threaded()
 {
-	local dev
+	local dev on
 
 	for dev in "$TG_DEV_GWC" "$TG_DEV_GWB"; do
 		ip netns exec "$TG_NS_GW" ethtool -K "$dev" gro on 2>/dev/null &&
 			ip netns exec "$TG_NS_GW" sh -c \
 				"echo 1 >/sys/class/net/$dev/threaded" ||
 			tg_die "cannot receive on $dev in NAPI threads"
-		[ "$(ip netns exec "$TG_NS_GW" cat "/sys/class/net/$dev/threaded")" = 1 ] ||
-			tg_die "$dev: NAPI threads did not stay on"
+		on=$(ip netns exec "$TG_NS_GW" cat "/sys/class/net/$dev/threaded")
+		[ "$on" = 1 ] || tg_die "$dev: NAPI threads did not stay on"
 	done
 }
 

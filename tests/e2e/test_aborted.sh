@@ -224,25 +224,31 @@ round_end()
 		tg_fail "round $ROUND: premise: no packet of a closed connection"
 }
 
+# rounds_end WANT_CLOSED CLIENT BACKEND BACKEND_PORTS: round_end for the
+# client at CLIENT, on gw's link to it, and the backend at BACKEND, on
+# gw's link to the backends.
+rounds_end()
+{
+	round_end "$1" "$2" client "$TG_GW_PORT" "$TG_DEV_GWC" \
+		"$3" backend "$4" "$TG_DEV_GWB"
+}
+
 GW4=$TG_GWC4:$TG_GW_PORT
 GW6="[$TG_GWC6]:$TG_GW_PORT"
 
 round_begin "curl gives up mid-download"
 tg_curl --max-time 1 -o /dev/null "http://$GW4/big.bin" 2>/dev/null
 [ $? -eq 28 ] || tg_fail "round 1: premise: curl did not time out mid-download"
-round_end 0 "$TG_CL4" client "$TG_GW_PORT" "$TG_DEV_GWC" \
-	"$TG_BE4" backend "$TG_BE_PORT" "$TG_DEV_GWB"
+rounds_end 0 "$TG_CL4" "$TG_BE4" "$TG_BE_PORT"
 
 round_begin "a client resets the connection mid-download"
 client "$TG_GWC4" "$TG_GW_PORT" /big.bin $((1 << 20)) >/dev/null
-round_end 1 "$TG_CL4" client "$TG_GW_PORT" "$TG_DEV_GWC" \
-	"$TG_BE4" backend "$TG_BE_PORT" "$TG_DEV_GWB"
+rounds_end 1 "$TG_CL4" "$TG_BE4" "$TG_BE_PORT"
 
 round_begin "wrk stopped mid-run"
 out=$(timeout 30 ip netns exec "$TG_NS_CL" wrk -t2 -c8 -d2s \
 	"http://$GW4/big.bin" 2>&1) || tg_die "wrk failed: $out"
-round_end 1 "$TG_CL4" client "$TG_GW_PORT" "$TG_DEV_GWC" \
-	"$TG_BE4" backend "$TG_BE_PORT" "$TG_DEV_GWB"
+rounds_end 1 "$TG_CL4" "$TG_BE4" "$TG_BE_PORT"
 
 # A new agent keeps the pinned tracers: the rounds after it count on.
 tg_agent_stop KILL
@@ -255,29 +261,25 @@ done
 round_begin "the gateway gives up on an upstream mid-response"
 ! tg_curl -o /dev/null "http://$GW4/stall/x" 2>/dev/null ||
 	tg_fail "round 4: premise: the answer came whole"
-round_end 1 "$TG_CL4" client "$TG_GW_PORT" "$TG_DEV_GWC" \
-	"$TG_BE4" backend "$TG_BE_PORT,$SLOW_PORT" "$TG_DEV_GWB"
+rounds_end 1 "$TG_CL4" "$TG_BE4" "$TG_BE_PORT,$SLOW_PORT"
 
 round_begin "the gateway closes first, the client later"
 for _ in 1 2 3; do
 	client "$TG_GWC4" "$TG_GW_PORT" /close/f 0 >/dev/null
 done
-round_end 1 "$TG_CL4" client "$TG_GW_PORT" "$TG_DEV_GWC" \
-	"$TG_BE4" backend "$TG_BE_PORT,$SLOW_PORT" "$TG_DEV_GWB"
+rounds_end 1 "$TG_CL4" "$TG_BE4" "$TG_BE_PORT,$SLOW_PORT"
 
 round_begin "IPv6: a client resets mid-download, wrk stopped mid-run"
 client "$TG_GWC6" "$TG_GW_PORT" /v6/big.bin $((1 << 20)) >/dev/null
 out=$(timeout 30 ip netns exec "$TG_NS_CL" wrk -t2 -c8 -d2s \
 	"http://$GW6/v6/big.bin" 2>&1) || tg_die "wrk failed: $out"
-round_end 1 "$TG_CL6" client "$TG_GW_PORT" "$TG_DEV_GWC" \
-	"$TG_BE6" backend "$TG_BE_PORT" "$TG_DEV_GWB"
+rounds_end 1 "$TG_CL6" "$TG_BE6" "$TG_BE_PORT"
 
 round_begin "IPv6: the gateway closes first, the client later"
 for _ in 1 2 3; do
 	client "$TG_GWC6" "$TG_GW_PORT" /close6/f 0 >/dev/null
 done
-round_end 1 "$TG_CL6" client "$TG_GW_PORT" "$TG_DEV_GWC" \
-	"$TG_BE6" backend "$TG_BE_PORT" "$TG_DEV_GWB"
+rounds_end 1 "$TG_CL6" "$TG_BE6" "$TG_BE_PORT"
 
 tg_check_only_peers "$(tg_dump)" "$TG_CL4" "$TG_BE4" "$TG_CL6" "$TG_BE6"
 lost=$(tg_stat "$TG_STAT_CLOSED_LOST")
