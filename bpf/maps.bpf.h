@@ -2,8 +2,8 @@
 /*
  * maps.bpf.h - the count stage, in the kernel: every map of the meter and
  * every global the loader sets, defined once for all its parts (bytes.bpf.h,
- * calls.bpf.h, tls.bpf.h) and for each build of it (meter.bpf.c, the
- * benchmark's bench*.bpf.c).
+ * calls.bpf.h, tls.bpf.h, closed.bpf.h) and for each build of it
+ * (meter.bpf.c, the benchmark's bench*.bpf.c).
  *
  * The maps are the pinned-map ABI of include/meter.h: their names, types,
  * key and value layouts and sizes are what a running agent's pins hold, and
@@ -239,4 +239,26 @@ static __always_inline void stat_inc(__u32 idx)
 	if (v)
 		__sync_fetch_and_add(v, 1);
 }
+
+/* Closed connections: a metered TCP connection's 4-tuple to the peer key
+ * its packets counted in, kept from when its socket leaves ESTABLISHED
+ * (closed.bpf.h). An LRU hash: an entry is no counter, and the oldest
+ * closes are the first forgotten. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TG_CLOSED_MAX);
+	__type(key, struct tg_conn_key);
+	__type(value, struct tg_closed);
+} tg_closed SEC(".maps");
+
+/* Closed connections, per CPU: the segment the kernel just answered with a
+ * reset on behalf of a TIME_WAIT socket, so that freeing it does not take
+ * it for one that was acknowledged. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} tg_closed_rst SEC(".maps");
+
 #endif /* TOLLGATE_MAPS_BPF_H */

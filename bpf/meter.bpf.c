@@ -6,13 +6,15 @@
  * Each program only combines the parts that do the work: bytes and packets
  * per socket and per peer (bytes.bpf.h: the cgroup_skb programs and
  * sock_ops), API calls in the stream a socket's reader receives
- * (calls.bpf.h: the sock_recv_length tracepoint), and API calls of TLS
+ * (calls.bpf.h: the sock_recv_length tracepoint), API calls of TLS
  * frontends in the stream their TLS library encrypts (tls.bpf.h: uprobes on
- * SSL_write, SSL_write_ex and SSL_do_handshake, and the same receive). Their maps and
- * the globals the loader sets are in maps.bpf.h; the pinned-map ABI is
- * include/meter.h. The calls are counted off the packet path (calls.bpf.h
- * says why). The packet and sock_ops programs return 1: tollgate observes,
- * it never drops.
+ * SSL_write, SSL_write_ex and SSL_do_handshake, and the same receive), and
+ * the packets the kernel sends and receives for metered connections whose
+ * socket is gone or in TIME_WAIT (closed.bpf.h: sock_ops, and the reset
+ * and drop tracepoints). Their maps and the globals the loader sets are in
+ * maps.bpf.h; the pinned-map ABI is include/meter.h. The calls are counted
+ * off the packet path (calls.bpf.h says why). The packet and sock_ops
+ * programs return 1: tollgate observes, it never drops.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -22,6 +24,7 @@
 #include "calls.bpf.h"
 #include "names.bpf.h"
 #include "tls.bpf.h"
+#include "closed.bpf.h"
 
 SEC("cgroup_skb/ingress")
 int tg_ingress(struct __sk_buff *skb)
@@ -35,10 +38,15 @@ int tg_egress(struct __sk_buff *skb)
 	return meter(skb, true);
 }
 
+/* TCP sockets opened, accepted, changing state: the side each faces, and
+ * the closing ones remembered in tg_closed. */
 SEC("sockops")
 int tg_sockops(struct bpf_sock_ops *skops)
 {
-	return sockops_role(skops);
+	int ret = sockops_role(skops);
+
+	closed_sockops(skops);
+	return ret;
 }
 
 /*
@@ -147,6 +155,21 @@ int tg_sweep(void *ctx)
 
 	bpf_loop(TG_STASH_SLOTS, sweep_one, &sw, 0);
 	return sw.n;
+}
+
+/* The kernel answers a segment with a reset. */
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(tg_close_reset, const struct sock *sk, const struct sk_buff *skb)
+{
+	return closed_reset(sk, skb);
+}
+
+/* The kernel frees a segment it dropped, with the socket that had it. */
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(tg_close_drop, struct sk_buff *skb, void *location,
+	     enum skb_drop_reason reason, struct sock *rx_sk)
+{
+	return closed_drop(skb, reason, rx_sk);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -28,7 +28,9 @@
  * SSL_read decrypts: tg_ssl holds a response parser, tg_tls_task the
  * SSL_write and handshake in flight, tg_tls_pend the calls a socket's own
  * row has yet to get; the hooks are pinned per process
- * (tls_<pid>_<start>_<hook>).
+ * (tls_<pid>_<start>_<hook>). tg_closed remembers the peers of closed
+ * connections, for the packets the kernel handles for them
+ * (TG_STAT_CLOSED, TG_STAT_CLOSED_LOST).
  * 3: tg_stats grew to 11 counters (TLS), and the syscall-entry tracer is
  * pinned as one link per syscall. */
 #define TG_ABI_VERSION 4
@@ -93,7 +95,14 @@
 #define TG_STAT_NAME_SWITCH	17	/* requests that moved their
 					 * connection to another service
 					 * (a proxy pooling connections) */
-#define TG_NR_STATS		18
+#define TG_STAT_CLOSED		18	/* packets of connections whose
+					 * socket was gone or in TIME_WAIT,
+					 * counted (bpf/closed.bpf.h) */
+#define TG_STAT_CLOSED_LOST	19	/* closing connections tg_closed
+					 * could not remember: the packets
+					 * the kernel handles for them after
+					 * their socket is gone go uncounted */
+#define TG_NR_STATS		20
 
 /* Bytes are IP bytes: IP header, extension headers and payload, the way
  * they cross the wire, every GSO segment with its own headers. */
@@ -315,6 +324,9 @@ _Static_assert(sizeof(struct tg_meta) == 48, "tg_meta is ABI");
 #define TG_MAP_NAME_SK	"tg_name_sk"	/* per client socket */
 #define TG_MAP_UNMATCHED "tg_unmatched"	/* names no host matched */
 #define TG_MAP_STASH	"tg_stash"	/* handshakes awaiting a name */
+#define TG_MAP_CLOSED	"tg_closed"	/* closed connections' peers */
+#define TG_MAP_CLOSED_RST "tg_closed_rst"	/* per CPU: the segment the
+						 * kernel just reset */
 
 /* Made and read by user space alone: how the agent runs (its
  * configuration, ledger, interval), for the read commands
@@ -326,6 +338,8 @@ _Static_assert(sizeof(struct tg_meta) == 48, "tg_meta is ABI");
 #define TG_LINK_EGRESS	"link_egress"	/* cgroup_skb/egress */
 #define TG_LINK_SOCKOPS	"link_sockops"	/* sock_ops */
 #define TG_LINK_RECV	"link_recv"	/* the calls tracer on the receive */
+#define TG_LINK_CLOSE_RESET "link_close_reset" /* resets the kernel sends */
+#define TG_LINK_CLOSE_DROP "link_close_drop"	/* segments it drops */
 #define TG_LINK_TLS	"tls_"		/* TLS hooks of one process:
 					 * tls_<pid>_<start time>_<hook> */
 
@@ -604,6 +618,92 @@ static inline __u64 tg_wire_bytes(__u32 len, __u32 segs, __u32 hdr_len)
 	if (segs <= 1)
 		return len;
 	return (__u64)len + (__u64)(segs - 1) * hdr_len;
+}
+
+/*
+ * Closed connections (bpf/closed.bpf.h). When a metered TCP socket leaves
+ * ESTABLISHED (sock_ops sees it), tg_closed (an LRU hash of TG_CLOSED_MAX
+ * entries) keeps its 4-tuple and the peer key its packets were counted
+ * under, so that the packets the kernel still sends and receives for the
+ * connection once the socket is gone or in TIME_WAIT (resets, TIME_WAIT
+ * acknowledgements, segments that reach no socket) are counted to that
+ * peer. An entry holds no counters: losing one loses the packets after a
+ * close that would have been found through it, never bytes already
+ * counted.
+ */
+#define TG_CLOSED_MAX	65536
+
+struct tg_conn_key {
+	__u8 local_addr[16];	/* this host's address; IPv4 mapped */
+	__u8 remote_addr[16];	/* the peer's address; IPv4 mapped */
+	__u16 local_port;	/* host order */
+	__u16 remote_port;	/* host order */
+	__u32 pad;		/* zero */
+	__u64 netns;		/* the network namespace's cookie */
+};
+_Static_assert(sizeof(struct tg_conn_key) == 48, "tg_conn_key is ABI");
+
+struct tg_closed {
+	struct tg_peer_key peer;/* the key the socket's packets counted in */
+	__u32 oow_ack;		/* the TIME_WAIT socket's time of its last
+				 * out-of-window ACK, as last seen
+				 * (jiffies, lower 32 bits); 0: none */
+	__u32 pad;		/* zero */
+};
+_Static_assert(sizeof(struct tg_closed) == 32, "tg_closed is ABI");
+
+/* TCP header flags, as in the header's 14th byte. */
+#define TG_TCP_FIN	0x01
+#define TG_TCP_SYN	0x02
+#define TG_TCP_RST	0x04
+#define TG_TCP_ACK	0x10
+
+/*
+ * IP bytes of a segment the kernel builds without a socket of its own
+ * (tcp_v4_send_reset(), tcp_v4_send_ack() and their IPv6 twins): an IP
+ * header without options or extension headers, a 20-byte TCP header, and
+ * the options the kernel adds: timestamps (@tsecr: the segment echoes a
+ * timestamp, 12 bytes aligned) and a TCP-MD5 signature (@md5, 20 bytes
+ * aligned). Resets carry no timestamps.
+ */
+static inline __u32 tg_reply_bytes(int v6, int tsecr, int md5)
+{
+	return (v6 ? 40 : 20) + 20 + (tsecr ? 12 : 0) + (md5 ? 20 : 0);
+}
+
+/*
+ * Whether the kernel acknowledged a segment that reached a TIME_WAIT
+ * socket (tcp_timewait_state_process() answered TCP_TW_ACK or
+ * TCP_TW_ACK_OOW), told from the segment and from what its processing
+ * left behind, since no hook sees that acknowledgement leave:
+ *
+ * - @reset_sent: it was answered with a reset instead (tcp_send_reset
+ *   fired for it): no acknowledgement.
+ * - @oow_ack_sent: the socket's time of its last out-of-window ACK moved
+ *   while the segment was processed. Only a sent acknowledgement moves it:
+ *   that is how the kernel rate-limits the acknowledgements of bare and
+ *   SYN segments outside the window.
+ * - Otherwise a segment that occupies sequence space (data or FIN), has
+ *   ACK set and neither SYN nor RST is always acknowledged: the FIN that
+ *   ends a half-closed connection (in window), and any retransmitted FIN
+ *   or late data (out of window; such segments are never rate-limited).
+ *   In window, data other than that FIN is answered with a reset, which
+ *   @reset_sent tells.
+ *
+ * Not told: a SYN that reopens the connection when no listener takes it
+ * (acknowledged, taken as not), and two out-of-window acknowledgements of
+ * bare segments within one jiffy when net.ipv4.tcp_invalid_ratelimit is 0
+ * (the second taken as not).
+ */
+static inline int tg_tw_acked(__u8 flags, __u32 seq_len, int oow_ack_sent,
+			      int reset_sent)
+{
+	if (reset_sent)
+		return 0;
+	if (oow_ack_sent)
+		return 1;
+	return seq_len > 0 && (flags & TG_TCP_ACK) &&
+	       !(flags & (TG_TCP_SYN | TG_TCP_RST));
 }
 
 #endif /* TOLLGATE_METER_H */

@@ -28,6 +28,7 @@
 #include <sys/statfs.h>
 #include <linux/magic.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "names.h"
@@ -37,10 +38,12 @@
 #include "meter.skel.h"
 #include "lib/util.h"
 
-#define NR_LINKS 4
-/* The first three; then the calls tracer on the receive. */
+#define NR_LINKS 6
+/* The first three; then the calls tracer on the receive; then the tracers
+ * of closed connections, in the order of meter_closed_parts(). */
 #define NR_CGROUP_LINKS 3
 #define LINK_RECV 3
+#define LINK_CLOSE 4
 
 /* TLS hooks in one process, in the order of tls_progs(). */
 #define NR_TLS_PROGS 6
@@ -68,6 +71,7 @@ struct meter {
 	int resumed;			/* links taken over from the pins */
 	bool created;			/* no maps were pinned before */
 	bool calls;			/* the calls tracers are loaded */
+	unsigned int closed;		/* TG_CLOSED_* tracers loaded */
 	char cgroup[PATH_MAX / 2];	/* the metered cgroup */
 	struct tls_proc *procs;		/* processes whose TLS is hooked */
 	size_t nr_procs;
@@ -83,6 +87,8 @@ static const char *const link_names[NR_LINKS] = {
 	TG_LINK_EGRESS,
 	TG_LINK_SOCKOPS,
 	TG_LINK_RECV,
+	TG_LINK_CLOSE_RESET,
+	TG_LINK_CLOSE_DROP,
 };
 
 /*
@@ -105,7 +111,8 @@ static const char *const map_names[] = {
 	TG_MAP_STATS,	 TG_MAP_META,	  TG_MAP_CLOCK,	   TG_MAP_CGROUP,
 	TG_MAP_TASK,	 TG_MAP_SSL,	  TG_MAP_TLS_TASK, TG_MAP_TLS_PEND,
 	TG_MAP_AGENT,	 TG_MAP_HEARD,	  TG_MAP_NAMES,	   TG_MAP_NAME_CFG,
-	TG_MAP_NAME_SK,	 TG_MAP_UNMATCHED, TG_MAP_STASH,
+	TG_MAP_NAME_SK,	 TG_MAP_UNMATCHED, TG_MAP_STASH,   TG_MAP_CLOSED,
+	TG_MAP_CLOSED_RST,
 };
 
 static void link_progs(struct meter_bpf *skel, struct bpf_program **p)
@@ -114,6 +121,103 @@ static void link_progs(struct meter_bpf *skel, struct bpf_program **p)
 	p[1] = skel->progs.tg_egress;
 	p[2] = skel->progs.tg_sockops;
 	p[3] = skel->progs.tg_recv;
+	p[4] = skel->progs.tg_close_reset;
+	p[5] = skel->progs.tg_close_drop;
+}
+
+/* The raw tracepoints of the closed-connection tracers, and the arguments
+ * each program reads of them, in the order of the TG_CLOSED_* bits. */
+static const struct {
+	const char *tp;
+	int args;
+	const char *lost;
+} closed_tps[] = {
+	{ "tcp_send_reset", 2, "the resets the kernel answers for closed "
+			       "connections are not" },
+	{ "kfree_skb", 4, "the segments that reach closed connections, and "
+			  "the TIME_WAIT acknowledgements, are not" },
+};
+
+/*
+ * How many arguments raw tracepoint @tp passes its programs, from its
+ * prototype (btf_trace_<tp>, whose first argument is the context) in the
+ * kernel's BTF @btf; 0 when there is no such tracepoint.
+ */
+int meter_tp_args(const struct btf *btf, const char *tp)
+{
+	const struct btf_type *t;
+	char name[128];
+	int id;
+
+	if ((size_t)snprintf(name, sizeof(name), "btf_trace_%s", tp) >=
+	    sizeof(name))
+		return 0;
+	id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
+	if (id <= 0)
+		return 0;
+	t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
+	if (!t || !btf_is_ptr(t))
+		return 0;
+	t = btf__type_by_id(btf, t->type);
+	if (!t || !btf_is_func_proto(t) || btf_vlen(t) < 1)
+		return 0;
+	return btf_vlen(t) - 1;
+}
+
+/*
+ * Which closed-connection tracers can run, given the arguments each
+ * tracepoint passes (@args, in the order of closed_tps; 0: absent): each
+ * needs its tracepoint with the arguments it reads. Returns TG_CLOSED_*
+ * bits.
+ */
+unsigned int meter_closed_parts(const int args[METER_CLOSED_TPS])
+{
+	unsigned int parts = 0;
+	int i;
+
+	for (i = 0; i < METER_CLOSED_TPS; i++)
+		if (args[i] >= closed_tps[i].args)
+			parts |= 1u << i;
+	return parts;
+}
+
+/* Load the closed-connection tracers this kernel can run, saying which
+ * it cannot. */
+static void closed_select(struct meter *m)
+{
+	struct bpf_program *progs[NR_LINKS];
+	int args[METER_CLOSED_TPS] = {}, i;
+	struct btf *btf;
+
+	btf = btf__load_vmlinux_btf();
+	if (!btf) {
+		pr_warn("cannot read the kernel's BTF: the kernel's resets and "
+			"the segments it drops for closed connections are not "
+			"counted: %s", strerror(errno));
+		m->closed = 0;
+		goto out;
+	}
+	for (i = 0; i < METER_CLOSED_TPS; i++)
+		args[i] = meter_tp_args(btf, closed_tps[i].tp);
+	btf__free(btf);
+	m->closed = meter_closed_parts(args);
+	for (i = 0; i < METER_CLOSED_TPS; i++) {
+		if (m->closed & (1u << i))
+			continue;
+		if (!args[i])
+			pr_warn("this kernel has no %s tracepoint: %s counted",
+				closed_tps[i].tp, closed_tps[i].lost);
+		else
+			pr_warn("this kernel's %s tracepoint passes %d "
+				"arguments, not %d: %s counted",
+				closed_tps[i].tp, args[i], closed_tps[i].args,
+				closed_tps[i].lost);
+	}
+out:
+	link_progs(m->skel, progs);
+	for (i = 0; i < METER_CLOSED_TPS; i++)
+		bpf_program__set_autoload(progs[LINK_CLOSE + i],
+					  m->closed & (1u << i));
 }
 
 static int pin_path(char *buf, size_t len, const char *dir, const char *name)
@@ -418,6 +522,8 @@ int meter_load(struct meter **out, const struct meter_opts *opts)
 				  m->calls);
 	bpf_program__set_autoload(m->skel->progs.tg_ssl_hs, m->calls);
 	bpf_program__set_autoload(m->skel->progs.tg_ssl_hs_ret, m->calls);
+	/* Byte counting: with or without calls. */
+	closed_select(m);
 	bpf_map__set_max_entries(m->skel->maps.tg_peer_idx, max_peers);
 	bpf_map__set_max_entries(m->skel->maps.tg_peer_cnt, max_peers);
 	bpf_map__set_max_entries(m->skel->maps.tg_slot, max_peers);
@@ -716,6 +822,16 @@ int meter_attach(struct meter *m, const char *cgroup)
 		if (err)
 			goto out;
 	}
+	for (i = 0; i < METER_CLOSED_TPS && !err; i++) {
+		bool kept_closed;
+
+		if (m->closed & (1u << i))
+			err = attach_tracer(m, LINK_CLOSE + i,
+					    progs[LINK_CLOSE + i],
+					    &kept_closed);
+	}
+	if (err)
+		goto out;
 	for (i = 0; i < NR_CGROUP_LINKS && !err; i++)
 		err = attach_cgroup_link(m, i, progs[i], cgfd, st.st_ino,
 					 cgroup);

@@ -6,8 +6,10 @@
  * and loads the programs; meter_attach() attaches them to a cgroup v2
  * directory through links pinned beside the maps, taking over the links
  * of an earlier agent atomically; meter_tls_*() hook SSL_write and the
- * handshake in the TLS library of each metered process; meter_detach() removes it all. The
- * pins, not the agent, keep the kernel counting. Pin names are the ABI's
+ * handshake in the TLS library of each metered process; the tracers of
+ * closed connections are attached and pinned like the calls tracer, with
+ * or without calls; meter_detach() removes it all. The pins, not the
+ * agent, keep the kernel counting. Pin names are the ABI's
  * (include/meter.h).
  */
 #ifndef TOLLGATE_LOADER_H
@@ -107,6 +109,26 @@ int meter_prog_fds(const struct meter *m, int fds[METER_NR_PROGS]);
 /* Read the programs' statistics into @out. Returns 0 or -errno. */
 int meter_prog_stats(const struct meter *m,
 		     struct meter_prog_stat out[METER_NR_PROGS]);
+
+/*
+ * The tracers of closed connections (bpf/closed.bpf.h), as bits: the
+ * reset tracer and the drop tracer. sock_ops remembers the connections
+ * they count for.
+ */
+#define TG_CLOSED_RESET		0x1
+#define TG_CLOSED_DROP		0x2
+#define METER_CLOSED_TPS	2
+
+struct btf;
+
+/* How many arguments raw tracepoint @tp passes its programs according to
+ * the kernel BTF @btf; 0 when it has no such tracepoint. */
+int meter_tp_args(const struct btf *btf, const char *tp);
+
+/* The TG_CLOSED_* tracers that can run when their tracepoints
+ * (tcp_send_reset, kfree_skb) pass @args arguments (0: no such
+ * tracepoint). */
+unsigned int meter_closed_parts(const int args[METER_CLOSED_TPS]);
 
 /* The most processes whose TLS is hooked at once by default (6 uprobes
  * each; meter_opts.max_tls_procs), and the most files remembered (named,
