@@ -628,13 +628,13 @@ static int pin_new_link(struct meter *m, int i, const char *path)
 }
 
 /*
- * Attach calls tracer @i, or keep the one a pinned link holds. A tracing
- * link cannot have its program swapped, and detaching it to attach anew
- * would miss receives: the pinned one, of the same layout version, counts
- * into the same maps.
+ * Attach tracer @i (the calls tracer, a closed-connection tracer), or keep
+ * the one a pinned link holds. A tracing link cannot have its program
+ * swapped, and detaching it to attach anew would miss events: the pinned
+ * one, of the same layout version, counts into the same maps. Returns 1
+ * when it kept the pinned link, 0 when it attached, or a negative error.
  */
-static int attach_tracer(struct meter *m, int i, struct bpf_program *prog,
-			 bool *kept)
+static int attach_tracer(struct meter *m, int i, struct bpf_program *prog)
 {
 	const char *what = bpf_program__name(prog);
 	char path[PATH_MAX];
@@ -646,8 +646,7 @@ static int attach_tracer(struct meter *m, int i, struct bpf_program *prog,
 	if (err) {
 		pr_info("%s: kept pinned link %s", what, path);
 		m->resumed++;
-		*kept = true;
-		return 0;
+		return 1;
 	}
 	m->links[i] = bpf_program__attach(prog);
 	if (!m->links[i]) {
@@ -818,20 +817,19 @@ int meter_attach(struct meter *m, const char *cgroup)
 	 * calls must not have a receive they miss. */
 	link_progs(m->skel, progs);
 	if (m->calls) {
-		err = attach_tracer(m, LINK_RECV, progs[LINK_RECV], &kept);
-		if (err)
+		err = attach_tracer(m, LINK_RECV, progs[LINK_RECV]);
+		if (err < 0)
+			goto out;
+		kept = err;
+	}
+	for (i = 0; i < METER_CLOSED_TPS; i++) {
+		if (!(m->closed & (1u << i)))
+			continue;
+		err = attach_tracer(m, LINK_CLOSE + i, progs[LINK_CLOSE + i]);
+		if (err < 0)
 			goto out;
 	}
-	for (i = 0; i < METER_CLOSED_TPS && !err; i++) {
-		bool kept_closed;
-
-		if (m->closed & (1u << i))
-			err = attach_tracer(m, LINK_CLOSE + i,
-					    progs[LINK_CLOSE + i],
-					    &kept_closed);
-	}
-	if (err)
-		goto out;
+	err = 0;
 	for (i = 0; i < NR_CGROUP_LINKS && !err; i++)
 		err = attach_cgroup_link(m, i, progs[i], cgfd, st.st_ino,
 					 cgroup);
