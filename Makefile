@@ -34,6 +34,9 @@ DEPS_TEST += systemd groff-base dpkg-dev python3-yaml
 # make fuzz: the references the HTTP request counter and the names of
 # requests are fuzzed against.
 DEPS_TEST += libhttp-parser-dev libnghttp2-dev
+# The TLS tests: where the agent's hooks go in libssl (readelf, objdump),
+# and the gateway's writes that found its socket full (bpftrace).
+DEPS_TEST += binutils bpftrace
 DEPS := $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_TEST)
 
 INCLUDES := -I$(OUTPUT) -Iinclude -Iuser \
@@ -43,6 +46,8 @@ WARNINGS := -Wall -Wextra -Werror -Wmissing-prototypes -Wno-unused-parameter
 ALL_CFLAGS := $(CFLAGS) $(WARNINGS) -std=gnu11 -D_GNU_SOURCE \
 	      -DTOLLGATE_VERSION='"$(VERSION)"' $(INCLUDES) $(EXTRA_CFLAGS)
 LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
+# libelf for the loader's own reading of TLS libraries (load/tlssite.c).
+LIBS += -lelf
 # Configuration and price plans (YAML), IP-range files and usage records
 # (JSON), the ledger (SQLite), the fleet ledger (PostgreSQL's libpq).
 LIBS += -lyaml -ljson-c -lsqlite3 -lpq

@@ -7,7 +7,10 @@
  * answer per call. The loader hooks SSL_write and SSL_write_ex (entry and
  * return) and SSL_do_handshake (entry and return) with uprobes in each
  * metered process (user/load/loader.c: per process, so that no other
- * process mapping the same library takes a trap). Counting answers, not
+ * process mapping the same library takes a trap). In an OpenSSL 3.0
+ * libssl, SSL_write_ex's programs go to the function both writers call
+ * first instead, whose arguments and return are SSL_write_ex's, and
+ * SSL_write's are not used (user/load/tlssite.c: a cheaper trap). Counting answers, not
  * requests, is what makes it cheap: a uprobe's breakpoint trap costs
  * microseconds, and a server calls SSL_write about once per response,
  * where it calls SSL_read twice per request (the second to learn that

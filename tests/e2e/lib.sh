@@ -838,6 +838,35 @@ EOF
 # server in the gateway that terminates TLS on TG_GW_TLS_PORT (HTTP/1.1,
 # and HTTP/2 by ALPN), proxying to the IPv4 backend; TG_GW_TLS_EXTRA is
 # added to that server (locations). Call before tg_gw_nginx_start.
+# tg_libssl_30 FILE: whether FILE is an OpenSSL libssl of the 3.0 series
+# (the only symbol version it defines is OPENSSL_3.0.0), in which the
+# agent hooks SSL_write and SSL_write_ex at their common callee.
+tg_libssl_30()
+{
+	[ "$(readelf -V "$1" 2>/dev/null |
+		sed -n '/^Version definition/,/^Version needs/p' |
+		awk '/Name: OPENSSL_/ { print $NF }' | sort -u)" = OPENSSL_3.0.0 ]
+}
+
+# tg_libssl_write_site FILE: the address (hex, no 0x) in FILE where the
+# agent's write hooks go, found apart from the agent: in a 3.0 libssl the
+# target of the first call of SSL_write (objdump), else SSL_write.
+tg_libssl_write_site()
+{
+	local sym
+
+	sym=$(nm -D --defined-only "$1" |
+		awk '$3 == "SSL_write" || $3 ~ /^SSL_write@/ { print $1; exit }')
+	[ -n "$sym" ] || return 1
+	if tg_libssl_30 "$1"; then
+		objdump -d --no-show-raw-insn --start-address=0x"$sym" \
+			--stop-address=$((16#$sym + 64)) "$1" |
+			awk '$2 == "call" { print $3; exit }'
+	else
+		echo "$sym"
+	fi
+}
+
 tg_gw_tls_setup()
 {
 	local d=$TG_TMP/tls

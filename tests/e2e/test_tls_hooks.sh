@@ -5,15 +5,18 @@
 # other process takes their traps, and they do not outgrow the processes.
 #
 # 1. Bounded: ten processes in the metered cgroup, each mapping a copy of
-#    libssl of its own, with --max-tls-procs 6: six are hooked (six
-#    uprobes each, pinned), the agent says four are not; when five exit,
-#    their hooks and pins go and the rest are hooked; when all exit and
-#    their files are deleted, nothing is left hooked.
+#    libssl of its own, with --max-tls-procs 6: six are hooked (pinned:
+#    four uprobes each in a 3.0 libssl, whose SSL_write and SSL_write_ex
+#    are hooked at their common callee; six in another), the agent says
+#    four are not; when five exit, their hooks and pins go and the rest
+#    are hooked; when all exit and their files are deleted, nothing is
+#    left hooked.
 # 2. Per process: nginx in gw (metered) is hooked; a TLS server and a wrk
 #    client in be, outside the metered cgroup, use the very same libssl
-#    file. No breakpoint is in their copy of SSL_write (read from
-#    /proc/PID/mem: a uprobe's breakpoint is an int3 written into the
-#    process's code), where nginx in gw has one; and the hooks' programs
+#    file. No breakpoint is where the write hooks go in their copy (read
+#    from /proc/PID/mem: a uprobe's breakpoint is an int3 written into the
+#    process's code; where: tg_libssl_write_site, which finds the callee
+#    apart from the agent), where nginx in gw has one; and the hooks' programs
 #    do not run for them at all (their run counts, with the kernel's
 #    statistics held on by bench_prog). A process without the breakpoint
 #    takes no trap: what that is worth in requests per second is
@@ -21,7 +24,7 @@
 # shellcheck source=lib.sh
 . "${0%/*}/lib.sh" || exit 1
 
-tg_init nginx wrk openssl ldd nm od dd
+tg_init nginx wrk openssl ldd nm od dd readelf objdump
 libssl=$(ldd "$(command -v nginx)" | awk '/libssl\.so/ { print $3 }')
 [ -n "$libssl" ] || tg_skip "this nginx does not use a shared libssl"
 py=/usr/bin/python3
@@ -30,6 +33,10 @@ py=/usr/bin/python3
 tg_topology_setup
 tg_cgroup_setup
 tg_agent_start --max-tls-procs 6
+# Hooks per process: the handshake's two, and the writes' two at their
+# common callee (3.0) or four at SSL_write and SSL_write_ex.
+per=6
+tg_libssl_30 "$libssl" && per=4
 
 pins()
 {
@@ -68,7 +75,7 @@ for i in $(seq 10); do
 	TG_PIDS+=($!)
 	disown $!	# killed below: no job notices
 done
-wait_for 10 pins_are 36 || tg_fail "expected 6 processes of 6 hooks pinned, got $(pins) pins"
+wait_for 10 pins_are $((6 * per)) || tg_fail "expected 6 processes of $per hooks pinned, got $(pins) pins"
 tg_wait_log "$TG_AGENT_LOG" 'tls: 6 processes hooked, the most there may be: 4 more' ||
 	tg_fail "the agent did not say which processes the cap left unhooked"
 own=$(grep -c "$TG_TMP/lib[0-9]*/libssl" "$TG_AGENT_LOG")
@@ -78,7 +85,7 @@ tg_log "hooked: $own processes on copies of libssl, $(pins) pins"
 for i in 0 1 2 3 4; do
 	kill -KILL "${pids[i]}" 2>/dev/null
 done
-wait_for 10 pins_are 30 || tg_fail "after 5 processes exited: expected 5 processes of 6 hooks pinned, got $(pins) pins"
+wait_for 10 pins_are $((5 * per)) || tg_fail "after 5 processes exited: expected 5 processes of $per hooks pinned, got $(pins) pins"
 grep -q 'tls: process .*: gone, hooks removed' "$TG_AGENT_LOG" ||
 	tg_fail "the agent did not remove the hooks of exited processes"
 for i in 5 6 7 8 9; do
@@ -91,7 +98,7 @@ tg_log "after the processes exited: $(pins) pins"
 # --- 2. Per process ----------------------------------------------------------
 tg_gw_tls_setup
 tg_gw_nginx_start
-wait_for 10 pins_are 18 || tg_fail "expected nginx's 3 processes hooked, got $(pins) pins"
+wait_for 10 pins_are $((3 * per)) || tg_fail "expected nginx's 3 processes hooked, got $(pins) pins"
 
 # The unmetered TLS server in be: nginx answering by itself.
 d=$TG_TMP/be-tls
@@ -120,12 +127,16 @@ for p in $(ip netns pids "$TG_NS_BE"); do
 done
 [ -n "${be_ssl:-}" ] || tg_fail "the unmetered server maps no libssl"
 
-# ssl_write_byte PID: the first byte of SSL_write in process PID's mapping
-# of libssl, in hex ("cc": a breakpoint), or nothing when it maps none.
+# ssl_write_byte PID: the first byte where the write hooks go, in process
+# PID's mapping of libssl, in hex ("cc": a breakpoint), or nothing when it
+# maps none.
 ssl_ino=$(stat -Lc %i "$libssl")
-ssl_sym=$(nm -D --defined-only "$libssl" |
-	awk '$3 == "SSL_write" || $3 ~ /^SSL_write@/ { print $1; exit }')
+ssl_sym=$(tg_libssl_write_site "$libssl")
 [ -n "$ssl_sym" ] || tg_fail "no SSL_write in $libssl"
+tg_log "the write hooks' site in $libssl: 0x$ssl_sym"
+grep -q "common callee, offset 0x$ssl_sym)" "$TG_AGENT_LOG" ||
+	[ "$per" -eq 6 ] ||
+	tg_fail "the agent did not hook the writes at 0x$ssl_sym: $(grep 'tls: process' "$TG_AGENT_LOG" | tail -n1)"
 ssl_write_byte()
 {
 	local base
@@ -142,7 +153,7 @@ for p in $(ip netns pids "$TG_NS_BE"); do
 	[ -n "$b" ] || continue
 	n_be=$((n_be + 1))
 	[ "$b" != cc ] ||
-		tg_fail "process $p ($(cat "/proc/$p/comm")) outside the metered cgroup has a breakpoint in SSL_write"
+		tg_fail "process $p ($(cat "/proc/$p/comm")) outside the metered cgroup has a breakpoint at 0x$ssl_sym"
 done
 n_gw=0
 for p in $(cat "$TG_CG/cgroup.procs"); do
@@ -150,9 +161,9 @@ for p in $(cat "$TG_CG/cgroup.procs"); do
 	b=$(ssl_write_byte "$p")
 	n_gw=$((n_gw + 1))
 	[ "$b" = cc ] ||
-		tg_fail "metered nginx process $p: SSL_write begins with '$b', not a breakpoint"
+		tg_fail "metered nginx process $p: 0x$ssl_sym holds '$b', not a breakpoint"
 done
-tg_log "SSL_write: a breakpoint in each of gw's $n_gw nginx processes, none in be's $n_be processes on the same libssl"
+tg_log "0x$ssl_sym: a breakpoint in each of gw's $n_gw nginx processes, none in be's $n_be processes on the same libssl"
 [ "$n_be" -gt 0 ] && [ "$n_gw" -gt 0 ] ||
 	tg_fail "expected processes mapping libssl in both gw ($n_gw) and be ($n_be)"
 

@@ -119,6 +119,11 @@ static const char run_usage[] =
 	"                        (default 300)\n"
 	"      --max-tls-procs N processes whose TLS is hooked at most, 1..4096\n"
 	"                        (default 256)\n"
+	"      --tls-exported-hooks\n"
+	"                        hook SSL_write and SSL_write_ex at their own\n"
+	"                        entries, even in an OpenSSL 3.0 libssl, where\n"
+	"                        one cheaper pair of hooks at their common\n"
+	"                        callee sees both\n"
 	"  -i, --interval SECS   collection interval, 1..3600 (default 10)\n"
 	"      --summary         print a summary every interval (default on a\n"
 	"                        terminal)\n"
@@ -158,6 +163,7 @@ struct run_opts {
 	const char *listen;	/* NULL: metrics.listen, else the default */
 	bool no_metrics;
 	bool no_calls;
+	bool tls_exported;
 	bool book_existing;	/* book what unseen maps counted before */
 	struct privs privs;	/* --user */
 };
@@ -233,6 +239,7 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 		    .what = "a number of seconds", .min = 0, .max = 86400),
 		OPT("max-tls-procs", 0, OPT_U32, &o->max_tls_procs, .min = 1,
 		    .max = 4096),
+		OPT("tls-exported-hooks", 0, OPT_FLAG, &o->tls_exported),
 		OPT("interval", 'i', OPT_U32, &o->interval,
 		    .what = "a number of seconds", .min = 1, .max = 3600),
 		OPT("summary", 0, OPT_SET, &o->summary, .val = 1),
@@ -1022,6 +1029,7 @@ static int agent_start(struct agent *a)
 					.max_peers = o->max_peers,
 					.backend_peers = o->backend_peers,
 					.max_tls_procs = o->max_tls_procs,
+					.tls_exported = o->tls_exported,
 					.no_calls = o->no_calls });
 	if (err)
 		return err;

@@ -35,6 +35,7 @@
 #include "lib/log.h"
 #include "load/loader.h"
 #include "load/tls.h"
+#include "load/tlssite.h"
 #include "meter.skel.h"
 #include "lib/util.h"
 
@@ -79,6 +80,7 @@ struct meter {
 	size_t nr_files;
 	size_t capped;			/* processes left unhooked, last scan */
 	size_t max_procs;		/* the most processes hooked */
+	bool tls_exported;		/* meter_opts.tls_exported */
 };
 
 /* Pin names of the links, in the order of link_progs(). */
@@ -470,6 +472,7 @@ int meter_load(struct meter **out, const struct meter_opts *opts)
 		goto fail;
 	}
 	m->created = m->pin_dir[0] && !pinned;
+	m->tls_exported = opts->tls_exported;
 	m->max_procs = opts->max_tls_procs ? opts->max_tls_procs :
 					     TG_TLS_MAX_PROCS;
 
@@ -906,6 +909,10 @@ int meter_set_names(struct meter *m, const struct tg_name_key *keys,
 
 /* SSL_write_ex is OpenSSL 1.1.1 and later: a library may lack it. */
 #define TLS_OPTIONAL(k) ((k) == 1 || (k) == 4)
+/* SSL_write's hooks, which a library hooked at the common callee of
+ * SSL_write and SSL_write_ex does without: SSL_write_ex's programs, whose
+ * arguments and return are the callee's, go there. */
+#define TLS_WRITE(k) ((k) == 0 || (k) == 3)
 
 static int tls_pin(char *buf, size_t len, const struct meter *m, long pid,
 		   unsigned long long start, int k)
@@ -1011,30 +1018,45 @@ static bool tls_proc_resume(struct meter *m, struct tls_proc *p)
 
 /*
  * Hook process @p's TLS in the file @path (through /proc/PID/root): the
- * handshake and SSL_write, with SSL_write_ex where the library has it,
- * for this process only. Returns 0, -ENOENT when the file lacks what is
- * needed (nothing is left hooked), or -errno.
+ * handshake and the writes, for this process only. The writes at the
+ * common callee of SSL_write and SSL_write_ex where the file is a library
+ * whose callee is known (load/tlssite.h: one pair of hooks, on an
+ * instruction the kernel emulates), else at SSL_write and, where the
+ * library has it, SSL_write_ex. Returns 0, -ENOENT when the file lacks
+ * what is needed (nothing is left hooked), or -errno.
  */
 static int tls_proc_hook(struct meter *m, struct tls_proc *p,
 			 const char *path)
 {
 	struct bpf_program *progs[NR_TLS_PROGS];
-	char pin[PATH_MAX];
+	unsigned long site = 0;
+	char pin[PATH_MAX], how[96] = "";
 	int err = 0, n = 0, k;
-	bool problem;
+	bool problem, callee;
 
+	callee = !m->tls_exported && !tls_write_site(path, &site);
+	if (callee)
+		snprintf(how, sizeof(how), "; SSL_write and SSL_write_ex at "
+			 "their common callee, offset 0x%lx", site);
 	tls_progs(m->skel, progs);
 	for (k = 0; k < NR_TLS_PROGS; k++) {
 		LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = tls_funcs[k],
 			    .retprobe = k < 3);
+		unsigned long at = 0;
 
+		if (callee && TLS_WRITE(k))
+			continue;
+		if (callee && TLS_OPTIONAL(k)) {
+			opts.func_name = NULL;
+			at = site;
+		}
 		/* A file without the function is no error: most
 		 * executables tried have no SSL_write, libraries before
 		 * OpenSSL 1.1.1 no SSL_write_ex. libbpf's "failed to find
 		 * symbol" is then news for -v only. */
 		log_libbpf_hold();
 		p->links[k] = bpf_program__attach_uprobe_opts(progs[k], p->pid,
-							      path, 0, &opts);
+							      path, at, &opts);
 		err = p->links[k] ? 0 : -errno;
 		problem = err && err != -ENOENT && err != -ESRCH;
 		log_libbpf_release(problem);
@@ -1043,7 +1065,7 @@ static int tls_proc_hook(struct meter *m, struct tls_proc *p,
 				pr_warn("tls: cannot hook %s in '%s' for "
 					"process %ld: %s", tls_funcs[k], path,
 					p->pid, strerror(-err));
-			if (!TLS_OPTIONAL(k))
+			if (!TLS_OPTIONAL(k) || callee)
 				break;
 			continue;
 		}
@@ -1060,7 +1082,8 @@ static int tls_proc_hook(struct meter *m, struct tls_proc *p,
 		tls_proc_drop(m, p);
 		return -ENOENT;
 	}
-	pr_info("tls: process %ld: hooked %s (%d uprobes)", p->pid, path, n);
+	pr_info("tls: process %ld: hooked %s (%d uprobes%s)", p->pid, path, n,
+		how);
 	return 0;
 }
 

@@ -44,6 +44,9 @@ struct meter_opts {
 	bool no_calls;		/* count bytes only, not API calls */
 	__u32 max_tls_procs;	/* processes whose TLS is hooked at most;
 				 * 0: TG_TLS_MAX_PROCS */
+	bool tls_exported;	/* hook SSL_write and SSL_write_ex at
+				 * their entries, never at their common
+				 * callee (load/tlssite.h) */
 };
 
 /*
