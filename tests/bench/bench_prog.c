@@ -31,9 +31,10 @@
  * SIGINT or SIGTERM; the kernel turns them off again when the process ends,
  * however it ends. floor attaches the empty programs of bpf/benchtls.bpf.c
  * where the calls are counted: on SSL_write in LIBRARY (entry alone, or
- * entry and return) for each process PID, as the agent hooks them, or on
- * the receive tracepoint; it prints "ids ID..." and holds them until
- * SIGINT or SIGTERM.
+ * entry and return; site-ret: entry and return where the agent hooks the
+ * writes, load/tlssite.h) for each process PID, as the agent hooks them,
+ * or on the receive tracepoint; it prints "ids ID..." and holds them
+ * until SIGINT or SIGTERM.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -53,6 +54,7 @@
 #include "load/loader.h"
 #include "load/privs.h"
 #include "load/tls.h"
+#include "load/tlssite.h"
 #include "pkt.h"
 #include "bench.skel.h"
 #include "benchfast.skel.h"
@@ -355,12 +357,21 @@ static int cmd_floor(int argc, char **argv)
 	const char *mode = argv[2];
 	int n = 0, err = 0, i;
 
+	unsigned long site = 0;
+	bool at_site;
+
 	if (argc < 3 || (strcmp(mode, "recv") && argc < 5) ||
-	    argc > 4 + 64) {
-		fprintf(stderr, "usage: bench_prog floor write|write-ret|recv "
-			"[LIBRARY PID...]\n");
+	    argc > 4 + 64 ||
+	    (strcmp(mode, "recv") && strcmp(mode, "write") &&
+	     strcmp(mode, "write-ret") && strcmp(mode, "site-ret"))) {
+		fprintf(stderr, "usage: bench_prog floor "
+			"write|write-ret|site-ret|recv [LIBRARY PID...]\n");
 		return 2;
 	}
+	/* Where the agent hooks the writes: their common callee, or
+	 * SSL_write itself. */
+	at_site = !strcmp(mode, "site-ret") && argc > 3 &&
+		  !tls_write_site(argv[3], &site);
 	block_signals();
 	skel = benchtls_bpf__open_and_load();
 	if (!skel) {
@@ -377,12 +388,14 @@ static int cmd_floor(int argc, char **argv)
 				    .retprobe = true);
 			int pid = atoi(argv[i]);
 
-			if (!strcmp(mode, "write-ret"))
+			if (at_site)
+				o.func_name = r.func_name = NULL;
+			if (strcmp(mode, "write"))
 				links[n++] = bpf_program__attach_uprobe_opts(
 					skel->progs.bench_ssl_write_ret, pid,
-					argv[3], 0, &r);
+					argv[3], site, &r);
 			links[n++] = bpf_program__attach_uprobe_opts(
-				skel->progs.bench_ssl_write, pid, argv[3], 0,
+				skel->progs.bench_ssl_write, pid, argv[3], site,
 				&o);
 		}
 	}

@@ -27,8 +27,9 @@
 #    agent, with --no-calls, with calls, with calls and host names (the
 #    ports' services told apart by Host and SNI: what name matching
 #    costs a request), and with the floors (empty programs where calls
-#    are counted: SSL_write uprobes per nginx process, the receive
-#    tracepoint) in the same rounds; and the hooks' hits per request,
+#    are counted: uprobes per nginx process on SSL_write and on the
+#    function the agent hooks for the writes, the receive tracepoint) in
+#    the same rounds; and the hooks' hits per request,
 #    with calls and with names. Into tests/bench/results-calls.md
 #    (BENCH_LOCAL_RESULTS); BENCH_ONLY=local runs this part alone.
 # 5b. The classifier's own benchmark (bench_classify).
@@ -485,7 +486,7 @@ LOCAL_ROUNDS=${BENCH_LOCAL_ROUNDS:-5}
 LOCAL_DUR=${BENCH_LOCAL_SECONDS:-5}
 LOCAL_WORKLOADS="tls clear"
 declare -A LSTATES=(
-	[tls]="none nocalls calls names floor-write floor-write-ret"
+	[tls]="none nocalls calls names floor-write floor-write-ret floor-site-ret"
 	[clear]="none nocalls calls names floor-recv"
 )
 declare -A LDESC=(
@@ -495,6 +496,7 @@ declare -A LDESC=(
 	[names]="\`tollgate run\` with host names: both ports' services are two tenants' hosts (two exact names each), the requests' name is one of them"
 	[floor-write]="floor: an empty uprobe on SSL_write's entry in each nginx process (bpf/benchtls.bpf.c), no agent"
 	[floor-write-ret]="floor: empty uprobes on SSL_write's entry and return in each nginx process, no agent"
+	[floor-site-ret]="floor: empty uprobes on the entry and return of the function the agent hooks for the writes (in a 3.0 libssl, the common callee of SSL_write and SSL_write_ex), no agent"
 	[floor-recv]="floor: an empty program on the receive tracepoint sock_recv_length, no agent"
 )
 LOCAL_TARGET_TLS=0.52
@@ -586,9 +588,12 @@ local_on()	# STATE
 		else
 			meter_on
 		fi
-		# every nginx process hooked (18 pins: 3 processes, 6 each)
+		# every nginx process hooked (3 processes, 4 pins each with
+		# the writes at their common callee, else 6)
+		local pins=18
+		tg_libssl_30 "$GW_LIBSSL" && pins=12
 		for _ in $(seq 50); do
-			[ "$(find "$TG_PIN" -name 'tls_*' | wc -l)" -ge 18 ] && break
+			[ "$(find "$TG_PIN" -name 'tls_*' | wc -l)" -ge "$pins" ] && break
 			sleep 0.1
 		done
 		;;
@@ -728,12 +733,13 @@ report_local_hits()
 
 report_local_summary()
 {
-	local r f1 f2 c n a b name reqs runs ns traps=0 req=0
+	local r f1 f2 f3 c n a b name reqs runs ns traps=0 req=0
 
 	r=$(local_ratio tls calls none)
 	f1=$(local_ratio tls floor-write none)
 	f2=$(local_ratio tls floor-write-ret none)
-	echo "- https on a location nginx answers itself, calls counted, at least $LOCAL_TARGET_TLS of no agent (median of round ratios): $r: $(verdict "$r" "$LOCAL_TARGET_TLS"); floors in the same rounds: one empty uprobe on SSL_write's entry $f1, on its entry and return $f2"
+	f3=$(local_ratio tls floor-site-ret none)
+	echo "- https on a location nginx answers itself, calls counted, at least $LOCAL_TARGET_TLS of no agent (median of round ratios): $r: $(verdict "$r" "$LOCAL_TARGET_TLS"); floors in the same rounds: one empty uprobe on SSL_write's entry $f1, on its entry and return $f2, on the entry and return of the function the agent hooks $f3"
 	c=$(local_ratio clear calls nocalls)
 	n=$(local_ratio clear floor-recv none)
 	echo "- cleartext on that location, calls counted, at least $LOCAL_TARGET_CLEAR of \`--no-calls\`: $c: $(verdict "$c" "$LOCAL_TARGET_CLEAR"); floor: an empty receive program, $n of no agent"
@@ -775,7 +781,7 @@ write_local_results()
 		echo
 		echo "## Request rates"
 		echo
-		for st in none nocalls calls names floor-write floor-write-ret floor-recv; do
+		for st in none nocalls calls names floor-write floor-write-ret floor-site-ret floor-recv; do
 			echo "- $st: ${LDESC[$st]}"
 		done
 		echo
