@@ -53,8 +53,9 @@
 # run (5), BENCH_STATS_SECONDS per statistics run (4), BENCH_REPEAT
 # (1000000) and BENCH_ROUNDS (9) for the test runs, BENCH_COLLECT_PEERS
 # ("10000 100000 1000000") and BENCH_COLLECT_ROUNDS (20) for the collection,
-# BENCH_RESULTS (tests/bench/results.md), BENCH_LOCAL_ROUNDS (5) and
-# BENCH_LOCAL_SECONDS (5) for part 5.
+# BENCH_RESULTS (tests/bench/results.md), BENCH_LOCAL_ROUNDS (5),
+# BENCH_LOCAL_SECONDS (5) and BENCH_LOCAL_WORKLOADS ("tls clear": more
+# rounds of one workload in the same time) for part 5.
 cd "${0%/*}/../.." || exit 1
 # shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
 . tests/e2e/lib.sh || exit 1
@@ -484,7 +485,7 @@ report_calls_throughput()
 # whatever the state, so that all of them carry the same bytes.
 LOCAL_ROUNDS=${BENCH_LOCAL_ROUNDS:-5}
 LOCAL_DUR=${BENCH_LOCAL_SECONDS:-5}
-LOCAL_WORKLOADS="tls clear"
+LOCAL_WORKLOADS=${BENCH_LOCAL_WORKLOADS:-tls clear}
 declare -A LSTATES=(
 	[tls]="none nocalls calls names floor-write floor-write-ret floor-site-ret"
 	[clear]="none nocalls calls names floor-recv"
