@@ -10,11 +10,11 @@
  * process mapping the same library takes a trap). In an OpenSSL 3.0
  * libssl, SSL_write_ex's programs go to the function both writers call
  * first instead, whose arguments and return are SSL_write_ex's, and
- * SSL_write's are not used (user/load/tlssite.c: a cheaper trap). Counting answers, not
- * requests, is what makes it cheap: a uprobe's breakpoint trap costs
- * microseconds, and a server calls SSL_write about once per response,
- * where it calls SSL_read twice per request (the second to learn that
- * nothing more is there). A return probe costs far less than the entry's
+ * SSL_write's are not used (user/load/tlssite.c: a cheaper trap).
+ * Counting answers, not requests, is what makes it cheap: a uprobe's
+ * breakpoint trap costs microseconds, and a server calls SSL_write about
+ * once per response, where it calls SSL_read twice per request (the
+ * second to learn that nothing more is there). A return probe costs far less than the entry's
  * trap, and tells how many bytes the library took: parsing those bytes at
  * the return counts a write the library could not finish (WANT_WRITE)
  * once, when the retry, which passes the same bytes again, succeeds; and

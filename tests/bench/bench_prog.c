@@ -355,9 +355,8 @@ static int cmd_floor(int argc, char **argv)
 	struct bpf_link *links[256] = {};
 	struct benchtls_bpf *skel;
 	const char *mode = argv[2];
-	int n = 0, err = 0, i;
-
 	unsigned long site = 0;
+	int n = 0, err = 0, i;
 	bool at_site;
 
 	if (argc < 3 || (strcmp(mode, "recv") && argc < 5) ||

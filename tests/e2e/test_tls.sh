@@ -25,9 +25,9 @@
 # - answers larger than the socket holds, to a client that reads slowly:
 #   nginx's SSL_write finds the socket full (WANT_WRITE) and is called
 #   again with the same bytes. Their body is answers' text, so that bytes
-#   parsed twice would be calls no log line has (or a lost stream). bpftrace counts, apart
-#   from the agent, the gateway's write(2)s that found the socket full:
-#   there must be some.
+#   parsed twice would be calls no log line has (or a lost stream).
+#   bpftrace counts, apart from the agent, the gateway's write(2)s that
+#   found the socket full: there must be some.
 # Every TLS connection must have been linked by the hooks (none "without
 # library hooks"), none desynced, none "not HTTP", no write without its
 # connection; and the client's bytes must still match gw's veth counters.

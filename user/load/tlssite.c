@@ -6,9 +6,9 @@
  * What a uprobe costs depends on the instruction it replaces. The kernel
  * emulates a few kinds (a push, a call, a jump) at the breakpoint's trap;
  * any other it executes out of line, single-stepped, which costs a
- * second trap (on the host docs/counting.md measures, an empty probe on
- * a sub costs about four times one on a push). OpenSSL 3.0's SSL_write and SSL_write_ex begin by moving the
- * stack pointer (sub $n,%rsp), which is single-stepped; both then call
+ * second trap (make bench's floors: docs/counting.md). OpenSSL 3.0's
+ * SSL_write and SSL_write_ex begin by moving the stack pointer
+ * (sub $n,%rsp), which is single-stepped; both then call
  * ssl_write_internal(ssl, buf, num, size_t *written), which begins with a
  * push. One pair of hooks there (entry and return) sees every write of
  * both, with the arguments and return of SSL_write_ex, for a fraction of
@@ -64,8 +64,8 @@ static size_t modrm_len(const unsigned char *p, size_t left)
 	return n <= left ? n : 0;
 }
 
-/* Length of the operands after a two-byte opcode 0x0f @op, 0 when not
- * one decoded. */
+/* Length of what follows the escape byte 0x0f at @p (the second opcode
+ * byte and its operands), 0 when not one decoded. */
 static size_t twobyte_len(const unsigned char *p, size_t left)
 {
 	size_t m;
