@@ -390,9 +390,9 @@ static __always_inline void tls_seen(struct tg_sock *st)
 static __always_inline long syscall_nr(struct pt_regs *regs)
 {
 #if defined(bpf_target_x86)
-	return BPF_CORE_READ(regs, orig_ax);
+	return regs->orig_ax;
 #elif defined(bpf_target_arm64)
-	return BPF_CORE_READ((struct user_pt_regs *)regs, syscallno);
+	return ((struct user_pt_regs *)regs)->syscallno;
 #else
 #error "syscall_nr: add this architecture's syscall number register"
 #endif
@@ -406,6 +406,11 @@ static __always_inline long syscall_nr(struct pt_regs *regs)
  * entry: the buffer is read from there. Fills @t's read fields; false for
  * a receive without such a read (io_uring, recvmmsg, a kernel-internal
  * receive), whose bytes the parser cannot see.
+ *
+ * This runs on every receive of a counted socket, so it reads the kernel's
+ * structures by direct loads (the verifier makes each a load that cannot
+ * fault), not by a helper call each: only the descriptor table's slot,
+ * at a variable index, takes one.
  */
 static __noinline bool read_in_flight(struct tg_task *t, struct sock *sk)
 {
@@ -428,18 +433,18 @@ static __noinline bool read_in_flight(struct tg_task *t, struct sock *sk)
 		t->kind = TG_READ_MSG;
 	else
 		return false;
-	fd = (__u32)PT_REGS_PARM1_CORE_SYSCALL(regs);
-	fdt = BPF_CORE_READ(task, files, fdt);
-	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+	fd = (__u32)PT_REGS_PARM1_SYSCALL(regs);
+	fdt = task->files->fdt;
+	if (!fdt || fd >= fdt->max_fds)
 		return false;
-	fds = BPF_CORE_READ(fdt, fd);
+	fds = fdt->fd;
 	if (bpf_probe_read_kernel(&file, sizeof(file), fds + fd))
 		return false;
-	if (!file || file != (__u64)BPF_CORE_READ(sk, sk_socket, file))
+	if (!file || file != (__u64)sk->sk_socket->file)
 		return false;
 	t->file = file;
-	t->buf = PT_REGS_PARM2_CORE_SYSCALL(regs);
-	t->len = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	t->buf = PT_REGS_PARM2_SYSCALL(regs);
+	t->len = PT_REGS_PARM3_SYSCALL(regs);
 	return true;
 }
 
