@@ -50,8 +50,8 @@
  * A socket's stream is parsed by whoever reads it; HTTP servers read a
  * connection from one thread at a time, as they must to make sense of it.
  *
- * The parse costs what the bytes it looks at cost, one bpf_loop step
- * each: body bytes are skipped by length without a look, and where only
+ * The parse costs what the bytes it looks at cost, two to a bpf_loop
+ * step: body bytes are skipped by length without a look, and where only
  * a line's end matters (the request line, a header that is neither
  * Content-Length nor Transfer-Encoding) the window is searched for it
  * eight bytes at a time.
@@ -74,7 +74,8 @@
 #define MSG_PEEK	0x2
 #define MSG_TRUNC	0x20
 #define MSG_ERRQUEUE	0x2000
-#define TG_MAX_STEPS	(1 << 18)	/* parser steps per buffer */
+#define TG_MAX_STEPS	(1 << 18)	/* parser steps per buffer (two
+					 * bytes or skips each) */
 #define TG_MAX_IOV	8		/* iovecs followed per read */
 
 /* What the parser loop works on: the thread's window, the socket's state,
@@ -252,11 +253,10 @@ static __always_inline void seg_to_lf(struct tg_task *t)
 	t->off = t->win_off + pos;
 }
 
-/* bpf_loop callback: skip a body run, or feed one byte. */
-static long seg_step(__u32 i, void *data)
+/* Skip a body run, or feed one byte: 1 when the parse stops (at the
+ * segment's end, or on an event), else 0. */
+static __always_inline int seg_one(struct seg *g, struct tg_task *t)
 {
-	struct seg *g = data;
-	struct tg_task *t = g->t;
 	__u32 n;
 	int ev;
 
@@ -302,6 +302,20 @@ static long seg_step(__u32 i, void *data)
 		return 1;
 	}
 	return 0;
+}
+
+/*
+ * bpf_loop callback: seg_one() twice. A request head is mostly a few
+ * bytes fed one by one between searches for a line's end, so two per
+ * step halve the steps, and their fixed cost, for each request.
+ */
+static long seg_step(__u32 i, void *data)
+{
+	struct seg *g = data;
+
+	if (seg_one(g, g->t))
+		return 1;
+	return seg_one(g, g->t);
 }
 
 /* Parse @len bytes at user address @ubuf. */
