@@ -14,11 +14,12 @@
  * Counting answers, not requests, is what makes it cheap: a uprobe's
  * breakpoint trap costs microseconds, and a server calls SSL_write about
  * once per response, where it calls SSL_read twice per request (the
- * second to learn that nothing more is there). A return probe costs far less than the entry's
- * trap, and tells how many bytes the library took: parsing those bytes at
- * the return counts a write the library could not finish (WANT_WRITE)
- * once, when the retry, which passes the same bytes again, succeeds; and
- * a partial write (SSL_MODE_ENABLE_PARTIAL_WRITE) only for what it wrote.
+ * second to learn that nothing more is there). A return probe costs far
+ * less than the entry's trap, and tells how many bytes the library took:
+ * parsing those bytes at the return counts a write the library could not
+ * finish (WANT_WRITE) once, when the retry, which passes the same bytes
+ * again, succeeds; and a partial write (SSL_MODE_ENABLE_PARTIAL_WRITE)
+ * only for what it wrote.
  *
  * Uprobes see the SSL object and the buffer but not the socket, and
  * cannot reach socket storage; the receive hook sees the socket. So:

@@ -758,7 +758,7 @@ report_local_hits()
 
 report_local_summary()
 {
-	local r f1 f2 f3 c n a b v name reqs runs ns traps=0 req=0
+	local r f1 f2 f3 c n nc a b v name reqs runs ns traps=0 req=0
 
 	r=$(local_ratio tls calls none)
 	f1=$(local_ratio tls floor-write none)
@@ -767,10 +767,10 @@ report_local_summary()
 	echo "- https on a location nginx answers itself, calls counted, at least $LOCAL_TARGET_TLS of no agent (median of round ratios): $r: $(verdict "$r" "$LOCAL_TARGET_TLS"); floors in the same rounds: one empty uprobe on SSL_write's entry $f1, on its entry and return $f2, on the entry and return of the function the agent hooks $f3"
 	c=$(local_ratio clear calls nocalls)
 	n=$(local_ratio clear floor-recv none)
-	a=$(local_ratio clear nocalls none)
-	if awk -v n="$n" -v a="$a" -v m="$LOCAL_STEADY" 'BEGIN {
+	nc=$(local_ratio clear nocalls none)
+	if awk -v n="$n" -v a="$nc" -v m="$LOCAL_STEADY" 'BEGIN {
 		exit !(n > 1 + m || n < 1 - m || a > 1 + m) }'; then
-		v="undecided: an empty receive program measured $n of no agent and \`--no-calls\` $a, so the rates moved more than the margin the target needs; the receive program's share of the CPUs' time, next, does not move with them"
+		v="undecided: an empty receive program measured $n of no agent and \`--no-calls\` $nc, so the rates moved more than the margin the target needs; the receive program's share of the CPUs' time, next, does not move with them"
 	else
 		v="$(verdict "$c" "$LOCAL_TARGET_CLEAR"); floor: an empty receive program, $n of no agent"
 	fi

@@ -18,9 +18,9 @@
 #    process's code; where: tg_libssl_write_site, which finds the callee
 #    apart from the agent), where nginx in gw has one; and the hooks'
 #    programs do not run for them at all (their run counts, with the
-#    kernel's statistics held on by bench_prog). A process without the breakpoint
-#    takes no trap: what that is worth in requests per second is
-#    measured by `make bench`, not here.
+#    kernel's statistics held on by bench_prog). A process without the
+#    breakpoint takes no trap: what that is worth in requests per second
+#    is measured by `make bench`, not here.
 # shellcheck source=lib.sh
 . "${0%/*}/lib.sh" || exit 1
 
