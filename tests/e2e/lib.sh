@@ -213,24 +213,28 @@ tg_kill_netns_pids()
 	done
 }
 
+# The test's cgroup, and the cgroups a test made inside it (deepest
+# first), with every process in them.
 tg_cgroup_teardown()
 {
-	local i pids
+	local i pids cg
 
 	[ -n "$TG_CG" ] && [ -d "$TG_CG" ] || return 0
-	for i in $(seq 25); do
-		pids=$(cat "$TG_CG/cgroup.procs" 2>/dev/null)
-		[ -n "$pids" ] || break
-		if [ -e "$TG_CG/cgroup.kill" ]; then
-			echo 1 >"$TG_CG/cgroup.kill" 2>/dev/null
-		else
-			# shellcheck disable=SC2086
-			kill -KILL $pids 2>/dev/null
-		fi
-		sleep 0.2
+	find "$TG_CG" -depth -type d | while read -r cg; do
+		for i in $(seq 25); do
+			pids=$(cat "$cg/cgroup.procs" 2>/dev/null)
+			[ -n "$pids" ] || break
+			if [ -e "$cg/cgroup.kill" ]; then
+				echo 1 >"$cg/cgroup.kill" 2>/dev/null
+			else
+				# shellcheck disable=SC2086
+				kill -KILL $pids 2>/dev/null
+			fi
+			sleep 0.2
+		done
+		rmdir "$cg" 2>/dev/null ||
+			tg_log "warning: cannot remove cgroup $cg"
 	done
-	rmdir "$TG_CG" 2>/dev/null ||
-		tg_log "warning: cannot remove cgroup $TG_CG"
 }
 
 tg_cleanup()
