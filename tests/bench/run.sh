@@ -30,8 +30,11 @@
 #    are counted: uprobes per nginx process on SSL_write and on the
 #    function the agent hooks for the writes, the receive tracepoint) in
 #    the same rounds; and the hooks' hits per request,
-#    with calls and with names. Into tests/bench/results-calls.md
-#    (BENCH_LOCAL_RESULTS); BENCH_ONLY=local runs this part alone.
+#    with calls and with names; then cleartext calls and --no-calls side
+#    by side, at the same time on one CPU, judged by CPU time per request
+#    (pair_pass). Into tests/bench/results-calls.md
+#    (BENCH_LOCAL_RESULTS); BENCH_ONLY=local runs this part alone,
+#    BENCH_ONLY=pair the side-by-side pass alone (to the terminal).
 # 5b. The classifier's own benchmark (bench_classify).
 # 6. The metrics page with 1,000 and 10,000 series: render and scrape time
 #    (bench_metrics; also alone: make bench-metrics).
@@ -55,7 +58,8 @@
 # ("10000 100000 1000000") and BENCH_COLLECT_ROUNDS (20) for the collection,
 # BENCH_RESULTS (tests/bench/results.md), BENCH_LOCAL_ROUNDS (5),
 # BENCH_LOCAL_SECONDS (5) and BENCH_LOCAL_WORKLOADS ("tls clear": more
-# rounds of one workload in the same time) for part 5.
+# rounds of one workload in the same time) for part 5, BENCH_PAIR_ROUNDS
+# (8) and BENCH_PAIR_CPU (0) for its side-by-side pass.
 cd "${0%/*}/../.." || exit 1
 # shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
 . tests/e2e/lib.sh || exit 1
@@ -711,6 +715,274 @@ local_hits_pass()
 	stats_off
 }
 
+# ---------------------------------------------------------------------------
+# Calls side by side
+#
+# The cleartext rates of local_pass move with the speed the host lends
+# this machine's CPUs from one second to the next, by more than the 3 %
+# the cleartext target allows. This pass measures calls and --no-calls at
+# the same time instead. Two copies of the /local server, sides a and b,
+# each with a wrk of its own, all run on one CPU, so that whatever the
+# host gives or takes, it gives or takes from both sides within the same
+# milliseconds. Each side's nginx is in a cgroup of its own, metered by an
+# agent of its own; its wrk is in a sibling cgroup, and the kernel's CPU
+# time of the two (cpu.stat) over the side's access log lines is the CPU
+# time a request of that side costs, in user space and kernel alike. At
+# the workload's top rate the CPUs are the limit, so that cost's inverse
+# is the rate.
+#
+# Each round runs twice: both agents with --no-calls (the sides' own
+# imbalance), then the agent of one side counting calls, a in odd rounds,
+# b in even ones. A round's ratio is the other side's CPU time per request
+# over the calls side's, divided by the same with both at --no-calls: the
+# rate calls would keep of --no-calls. The request rates themselves are
+# recorded too, though how the scheduler splits the CPU between the sides
+# makes their ratio no measure of it.
+#
+# The receive tracepoint is global: the calls agent's program also runs
+# for the other side's receives, nginx's and wrk's, and returns at once
+# (those sockets have no storage in its map). --no-calls alone runs no
+# program there, so that time makes the other side's requests dearer and
+# the ratio higher. pair_bias_pass measures it, with BPF statistics on
+# (which add their own clock reads to it), as a share of the other side's
+# CPU time, and the verdict takes the ratio divided by one plus that
+# share.
+PAIR_ROUNDS=${BENCH_PAIR_ROUNDS:-8}
+PAIR_SIDES="a b"
+PAIR_CPU=${BENCH_PAIR_CPU:-0}
+declare -A PAIR_PORT=([a]=8180 [b]=8181) PAIR_AGENT PAIR_RUN
+PAIR_BIAS=
+
+pair_pin()	# SIDE
+{
+	echo "$TG_PIN/$1"
+}
+
+# The side's CPU time so far, its nginx's and its wrk's, in us.
+pair_usage()	# SIDE
+{
+	awk '$1 == "usage_usec" { print $2 }' "$TG_CG/$1/cpu.stat"
+}
+
+pair_setup()
+{
+	local s d
+
+	# The sides' pin directories lie in the test's, which tg_cleanup
+	# removes; the agent mounts the usual BPF filesystem only for a
+	# directory right under it.
+	grep -q ' /sys/fs/bpf bpf ' /proc/mounts ||
+		mount -t bpf bpf /sys/fs/bpf -o mode=0700 ||
+		tg_die "cannot mount a BPF filesystem on /sys/fs/bpf"
+	for s in $PAIR_SIDES; do
+		d=$TG_TMP/pair-$s
+		mkdir -p "$d/logs" "$d/tmp" "$TG_CG/$s/gw" "$TG_CG/$s/cl" \
+			"$(pair_pin "$s")" ||
+			tg_die "cannot make $d, cgroups in $TG_CG/$s or $(pair_pin "$s")"
+		cat >"$d/nginx.conf" <<CONF
+daemon off;
+master_process on;
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/logs/error.log warn;
+events {
+	worker_connections 1024;
+}
+http {
+	log_format tg '\$remote_addr \$remote_port \$connection "\$request" '
+		'\$status \$bytes_sent \$upstream_addr';
+	access_log $d/logs/access.log tg;
+	client_body_temp_path $d/tmp/body;
+	proxy_temp_path $d/tmp/proxy;
+	fastcgi_temp_path $d/tmp/fastcgi;
+	uwsgi_temp_path $d/tmp/uwsgi;
+	scgi_temp_path $d/tmp/scgi;
+	keepalive_timeout 120s;
+	keepalive_requests 100000;
+	server {
+		listen $TG_GWC4:${PAIR_PORT[$s]};
+		location = /local {
+			return 200 "ok";
+		}
+	}
+}
+CONF
+		(
+			echo "$BASHPID" >"$TG_CG/$s/gw/cgroup.procs" || exit 1
+			exec taskset -c "$PAIR_CPU" ip netns exec "$TG_NS_GW" \
+				nginx -p "$d" -c "$d/nginx.conf" -e "$d/logs/error.log"
+		) >>"$d/logs/stderr.log" 2>&1 </dev/null &
+		TG_PIDS+=($!)
+		tg_wait_listen "$TG_NS_GW" t "${PAIR_PORT[$s]}" "$d/logs/error.log"
+	done
+}
+
+# The side's agent on, counting calls (calls) or not (nocalls), or off
+# (off); waits until it meters the side's nginx.
+pair_agent()	# SIDE calls|nocalls|off
+{
+	local s=$1 pin log pid args=() deadline
+
+	pin=$(pair_pin "$s")
+	pid=${PAIR_AGENT[$s]:-}
+	if [ -n "$pid" ]; then
+		kill -TERM "$pid" 2>/dev/null
+		for _ in $(seq 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		PAIR_AGENT[$s]=
+		"$TG_BIN" detach --pin-dir "$pin" >/dev/null ||
+			tg_die "tollgate detach --pin-dir $pin failed"
+	fi
+	[ "$2" = off ] && return 0
+	[ "$2" = nocalls ] && args=(--no-calls)
+	log=$TG_TMP/pair-$s/agent.log
+	"$TG_BIN" run --cgroup "$TG_CG/$s/gw" --pin-dir "$pin" --interval 1 \
+		--no-summary --no-ledger --no-metrics "${args[@]}" >"$log" 2>&1 &
+	pid=$!
+	PAIR_AGENT[$s]=$pid
+	TG_PIDS+=("$pid")
+	deadline=$((SECONDS + 30))
+	until tg_has_line "$log" 'metering cgroup'; do
+		kill -0 "$pid" 2>/dev/null ||
+			tg_die "the agent of side $s exited: $(tail -n3 "$log")"
+		[ "$SECONDS" -lt "$deadline" ] ||
+			tg_die "the agent of side $s did not attach within 30 s"
+		sleep 0.1
+	done
+	[ "$2" = calls ] && [ ! -e "$pin/link_recv" ] &&
+		tg_die "the agent of side $s counts no calls: no $pin/link_recv"
+	return 0
+}
+
+# The sides' wrk (default both) at once for SECONDS; prints, for each
+# side, "requests/s requests cpu_us": wrk's rate, the access log's new
+# lines, the side's CPU time over the run.
+pair_wrk()	# SECONDS [SIDES]
+{
+	local s out pids=()
+	declare -A l0 u0
+
+	for s in ${2:-$PAIR_SIDES}; do
+		l0[$s]=$(wc -l <"$TG_TMP/pair-$s/logs/access.log")
+		u0[$s]=$(pair_usage "$s")
+	done
+	for s in ${2:-$PAIR_SIDES}; do
+		(
+			echo "$BASHPID" >"$TG_CG/$s/cl/cgroup.procs" || exit 1
+			exec timeout $(($1 + 30)) taskset -c "$PAIR_CPU" \
+				ip netns exec "$TG_NS_CL" wrk -t1 -c"$WRK_CONNS" \
+				-d"$1s" "http://$TG_GWC4:${PAIR_PORT[$s]}/local"
+		) >"$TG_TMP/pair-$s/wrk.out" 2>&1 </dev/null &
+		pids+=($!)
+	done
+	for s in "${pids[@]}"; do
+		wait "$s" || tg_die "wrk failed: $(cat "$TG_TMP"/pair-*/wrk.out)"
+	done
+	for s in ${2:-$PAIR_SIDES}; do
+		out=$TG_TMP/pair-$s/wrk.out
+		grep -q ' Non-2xx' "$out" && tg_die "wrk saw errors: $(cat "$out")"
+		printf '%s %s %s ' \
+			"$(awk '/^Requests\/sec:/ { printf "%.0f\n", $2 }' "$out")" \
+			$(($(wc -l <"$TG_TMP/pair-$s/logs/access.log") - l0[$s])) \
+			$(($(pair_usage "$s") - u0[$s]))
+	done
+	echo
+}
+
+# PAIR_RUN[ROUND] = "C" and, both at --no-calls and then with side C
+# counting calls, each side's "requests/s requests cpu_us" (a's first).
+pair_pass()
+{
+	local i c o same both
+
+	pair_setup
+	for i in $(seq "$PAIR_ROUNDS"); do
+		c=a o=b
+		[ $((i % 2)) -eq 0 ] && c=b o=a
+		pair_agent "$c" nocalls
+		[ -n "${PAIR_AGENT[$o]:-}" ] || pair_agent "$o" nocalls
+		same=$(pair_wrk "$LOCAL_DUR")
+		pair_agent "$c" calls
+		both=$(pair_wrk "$LOCAL_DUR")
+		PAIR_RUN[$i]="$c $same $both"
+		tg_log "  side by side, round $i, calls on $c: both --no-calls $same; calls on $c: $both"
+	done
+	pair_bias_pass "$c" "$o"
+	for c in $PAIR_SIDES; do
+		pair_agent "$c" off
+		rm -rf "$(pair_pin "$c")"
+	done
+}
+
+# What the calls agent of side C costs side O, whose sockets it does not
+# meter: its receive program's run time while O alone is loaded, over
+# O's CPU time in the same run.
+pair_bias_pass()	# C O
+{
+	local id t0 t1 u
+
+	id=$(bpftool -j link show pinned "$(pair_pin "$1")/link_recv" |
+		jq -r .prog_id)
+	stats_on
+	t0=$(bpftool -j prog show id "$id" | jq -r '.run_time_ns // 0')
+	read -r _ _ u < <(pair_wrk "$STATS_DUR" "$2")
+	t1=$(bpftool -j prog show id "$id" | jq -r '.run_time_ns // 0')
+	stats_off
+	PAIR_BIAS=$(awk -v t=$((t1 - t0)) -v u="$u" \
+		'BEGIN { printf "%.4f", u ? t / (u * 1000) : 0 }')
+	tg_log "  side by side: the calls agent's program on the other side's receives: $PAIR_BIAS of that side's CPU time"
+}
+
+# Per round: "C cpu_ratio rate_ratio": the other side's CPU time per
+# request over C's, and C's rate over the other's, each over the same with
+# both at --no-calls.
+pair_ratios()
+{
+	local i
+
+	for i in $(seq "$PAIR_ROUNDS"); do
+		echo "${PAIR_RUN[$i]}"
+	done | awk '{
+		# C, then rate requests cpu of a and b both --no-calls, then
+		# of a and b with C counting calls
+		ca = $4 / $3; cb = $7 / $6; xa = $10 / $9; xb = $13 / $12
+		if ($1 == "a")
+			printf "a %.4f %.4f\n", (xb / xa) / (cb / ca),
+				($8 / $11) / ($2 / $5)
+		else
+			printf "b %.4f %.4f\n", (xa / xb) / (ca / cb),
+				($11 / $8) / ($5 / $2)
+	}'
+}
+
+# The side-by-side verdict's numbers: "cpu_median rate_median corrected".
+pair_summary()
+{
+	local c r
+
+	c=$(pair_ratios | awk '{ print $2 }' | median)
+	r=$(pair_ratios | awk '{ print $3 }' | median)
+	awk -v c="$c" -v r="$r" -v b="${PAIR_BIAS:-0}" \
+		'BEGIN { printf "%.3f %.3f %.3f\n", c, r, c / (1 + b) }'
+}
+
+report_pair()
+{
+	echo "| round | calls on | both --no-calls: requests/s a, b | CPU us per request a, b | calls on one side: requests/s a, b | CPU us per request a, b | the rate calls keep, by CPU time per request | by request rate |"
+	echo "| ---: | --- | --- | --- | --- | --- | ---: | ---: |"
+	paste -d' ' <(for i in $(seq "$PAIR_ROUNDS"); do
+		echo "$i ${PAIR_RUN[$i]}"; done) <(pair_ratios) |
+		awk '{
+			printf "| %d | %s | %d, %d | %.2f, %.2f | %d, %d | %.2f, %.2f | %.3f | %.3f |\n",
+				$1, $2, $3, $6, $5 / $4, $8 / $7, $9, $12,
+				$11 / $10, $14 / $13, $16, $17
+		}'
+}
+
 local_ratio()	# WORKLOAD STATE BASE: median of round ratios
 {
 	paste -d' ' <(tr ' ' '\n' <<<"${LRATE[$1,$3]}" | grep .) \
@@ -775,6 +1047,8 @@ report_local_summary()
 		v="$(verdict "$c" "$LOCAL_TARGET_CLEAR"); floor: an empty receive program, $n of no agent"
 	fi
 	echo "- cleartext on that location, calls counted, at least $LOCAL_TARGET_CLEAR of \`--no-calls\`: $c: $v"
+	read -r c r v <<<"$(pair_summary)"
+	echo "- cleartext, side by side (both states at once on one CPU, below), calls counted, at least $LOCAL_TARGET_CLEAR of \`--no-calls\`: $v: $(verdict "$v" "$LOCAL_TARGET_CLEAR"); that is the median over rounds of the rate calls keep by CPU time per request, $c, divided by one plus $PAIR_BIAS, the share of the \`--no-calls\` side's CPU time that the calls agent's receive program took on its receives; by the request rates, which the scheduler's split also moves, $r"
 	read -r reqs runs ns <<<"${LHITS[clear,calls,tg_recv]:-0 0 0}"
 	echo "- cleartext, the receive program's time in the hits runs (BPF statistics on): $(awk -v t="$ns" -v q="$reqs" -v b="${LBUSY[clear,calls]:-0}" 'BEGIN { printf "%.0f ns per request, %.2f %% of the CPUs'"'"' busy time in the same runs", q ? t / q : 0, b ? 100 * t / b : 0 }'): both clocks run at the host's speed of the moment, so this share does not move with it as the request rates do"
 	a=$(local_ratio clear names calls)
@@ -820,6 +1094,20 @@ write_local_results()
 		done
 		echo
 		report_local
+		echo
+		echo "## Side by side"
+		echo
+		echo "Cleartext, $PAIR_ROUNDS rounds, $LOCAL_DUR s per run: two copies of the"
+		echo "\`/local\` server (a, b), one nginx worker each, each metered by an agent of"
+		echo "its own and loaded by a wrk of its own (one thread, $WRK_CONNS connections),"
+		echo "all on CPU $PAIR_CPU at once. In each round both agents run \`--no-calls\`, then one"
+		echo "side's agent counts calls. A side's CPU time per request is its nginx's and"
+		echo "its wrk's CPU time (their cgroups' cpu.stat) over its access log's lines."
+		echo "The rate calls keep is the other side's CPU time per request over the calls"
+		echo "side's, divided by the same with both at \`--no-calls\`; by request rate, the"
+		echo "calls side's rate over the other's, divided likewise."
+		echo
+		report_pair
 		echo
 		echo "## Hits per request"
 		echo
@@ -1178,7 +1466,7 @@ write_results()
 # ---------------------------------------------------------------------------
 
 tg_init iperf3 nginx wrk
-if [ "${BENCH_ONLY:-}" = local ]; then
+if [ "${BENCH_ONLY:-}" = local ] || [ "${BENCH_ONLY:-}" = pair ]; then
 	[ -x "$BENCH" ] || tg_die "no $BENCH: run 'make bench'"
 elif [ ! -x "$BENCH" ] || [ ! -x "$CLASSIFY" ] || [ ! -x "$METRICS" ] ||
 	[ ! -x "$COLLECT" ]; then
@@ -1220,6 +1508,8 @@ run_local()
 	local_pass
 	tg_log "calls where they cost most: hits per request"
 	local_hits_pass
+	tg_log "calls where they cost most: side by side, $PAIR_ROUNDS rounds"
+	pair_pass
 	write_local_results
 	cat "$LOCAL_RESULTS"
 	tg_log "results written to $LOCAL_RESULTS"
@@ -1228,6 +1518,13 @@ run_local()
 if [ "${BENCH_ONLY:-}" = local ]; then
 	setup_gateway
 	run_local
+	exit 0
+fi
+if [ "${BENCH_ONLY:-}" = pair ]; then
+	setup_gateway
+	pair_pass
+	report_pair
+	echo "the rate calls keep, median by CPU time, by rate, by CPU time over the bias: $(pair_summary)"
 	exit 0
 fi
 
