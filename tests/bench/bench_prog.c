@@ -7,6 +7,7 @@
  *   bench_prog attach empty|socket|storage CGROUP
  *   bench_prog stats
  *   bench_prog floor write|write-ret|recv [LIBRARY PID...]
+ *   bench_prog dispatch [PAIRS]              (default 500)
  *
  * testrun runs three programs of each cgroup_skb type through
  * BPF_PROG_TEST_RUN, REPEAT times per call, on representative packets, in
@@ -35,6 +36,15 @@
  * writes, load/tlssite.h) for each process PID, as the agent hooks them,
  * or on the receive tracepoint; it prints "ids ID..." and holds them
  * until SIGINT or SIGTERM.
+ *
+ * dispatch measures what the receive tracepoint costs a receive once a
+ * program is attached to it: nonblocking receives on an empty UDP socket
+ * (each one fires the tracepoint), DISPATCH_RECVS at a time, timed by the
+ * thread's CPU clock, without and with the empty program of
+ * bpf/benchtls.bpf.c, PAIRS times, the order swapped from pair to pair. It
+ * prints "ns_per_receive without with difference", the medians over the
+ * pairs; the difference is the median of the pairs' own differences, which
+ * a host whose speed drifts between pairs does not move.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -43,7 +53,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -418,6 +430,93 @@ out:
 	return err ? 1 : 0;
 }
 
+#define DISPATCH_RECVS	10000
+#define DISPATCH_WARM	1000
+
+/* The thread's CPU time over DISPATCH_RECVS receives on @fd, in ns per
+ * receive, after DISPATCH_WARM untimed ones. */
+static double recv_ns(int fd)
+{
+	struct timespec a, b;
+	char c;
+	int i;
+
+	for (i = 0; i < DISPATCH_WARM; i++)
+		recv(fd, &c, 1, MSG_DONTWAIT);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+	for (i = 0; i < DISPATCH_RECVS; i++)
+		recv(fd, &c, 1, MSG_DONTWAIT);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+	return ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) /
+	       DISPATCH_RECVS;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median_d(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static int cmd_dispatch(int argc, char **argv)
+{
+	double *off, *on, *diff;
+	struct benchtls_bpf *skel;
+	struct bpf_link *link;
+	int pairs = argc > 2 ? atoi(argv[2]) : 500;
+	int fd, i, k, err = 1;
+
+	if (argc > 3 || pairs < 1 || pairs > 100000) {
+		fprintf(stderr, "usage: bench_prog dispatch [PAIRS]\n");
+		return 2;
+	}
+	off = calloc(pairs, sizeof(*off));
+	on = calloc(pairs, sizeof(*on));
+	diff = calloc(pairs, sizeof(*diff));
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	skel = benchtls_bpf__open_and_load();
+	if (!off || !on || !diff || fd < 0 || !skel) {
+		fprintf(stderr, "bench_prog: cannot set up the dispatch "
+			"measurement: %s\n", strerror(errno));
+		goto out;
+	}
+	for (i = 0; i < pairs; i++) {
+		for (k = 0; k < 2; k++) {
+			if ((k ^ i) & 1) {
+				link = bpf_program__attach(skel->progs.bench_recv);
+				if (!link) {
+					fprintf(stderr, "bench_prog: cannot "
+						"attach the receive floor: "
+						"%s\n", strerror(errno));
+					goto out;
+				}
+				on[i] = recv_ns(fd);
+				bpf_link__destroy(link);
+			} else {
+				off[i] = recv_ns(fd);
+			}
+		}
+		diff[i] = on[i] - off[i];
+	}
+	printf("ns_per_receive %.1f %.1f %.1f\n", median_d(off, pairs),
+	       median_d(on, pairs), median_d(diff, pairs));
+	err = 0;
+out:
+	benchtls_bpf__destroy(skel);
+	if (fd >= 0)
+		close(fd);
+	free(off);
+	free(on);
+	free(diff);
+	return err;
+}
+
 static int cmd_stats(void)
 {
 	int fd;
@@ -447,9 +546,12 @@ int main(int argc, char **argv)
 		return cmd_stats();
 	if (argc > 2 && !strcmp(argv[1], "floor"))
 		return cmd_floor(argc, argv);
+	if (argc > 1 && !strcmp(argv[1], "dispatch"))
+		return cmd_dispatch(argc, argv);
 	fprintf(stderr, "usage: bench_prog testrun [REPEAT [ROUNDS]]\n"
 		"       bench_prog attach empty|socket|storage CGROUP\n"
 		"       bench_prog stats\n"
-		"       bench_prog floor write|write-ret|recv [LIBRARY PID...]\n");
+		"       bench_prog floor write|write-ret|recv [LIBRARY PID...]\n"
+		"       bench_prog dispatch [PAIRS]\n");
 	return 2;
 }

@@ -743,10 +743,11 @@ local_hits_pass()
 # for the other side's receives, nginx's and wrk's, and returns at once
 # (those sockets have no storage in its map). --no-calls alone runs no
 # program there, so that time makes the other side's requests dearer and
-# the ratio higher. pair_bias_pass measures it, with BPF statistics on
-# (which add their own clock reads to it), as a share of the other side's
-# CPU time, and the verdict takes the ratio divided by one plus that
-# share.
+# the ratio higher. pair_bias_pass measures it as a share of the other
+# side's CPU time: the program's own time (BPF statistics on, which add
+# their clock reads to it) and the tracepoint's dispatch of it (bench_prog
+# dispatch: an empty program's cost per receive, times the program's runs).
+# The verdict takes the ratio divided by one plus that share.
 PAIR_ROUNDS=${BENCH_PAIR_ROUNDS:-8}
 PAIR_SIDES="a b"
 PAIR_CPU=${BENCH_PAIR_CPU:-0}
@@ -839,9 +840,13 @@ pair_agent()	# SIDE calls|nocalls|off
 	fi
 	[ "$2" = off ] && return 0
 	[ "$2" = nocalls ] && args=(--no-calls)
+	# Emptied here, not by the agent's redirection: the wait below must
+	# not find the last agent's line before the new agent's shell has
+	# truncated the file.
 	log=$TG_TMP/pair-$s/agent.log
+	: >"$log"
 	"$TG_BIN" run --cgroup "$TG_CG/$s/gw" --pin-dir "$pin" --interval 1 \
-		--no-summary --no-ledger --no-metrics "${args[@]}" >"$log" 2>&1 &
+		--no-summary --no-ledger --no-metrics "${args[@]}" >>"$log" 2>&1 &
 	pid=$!
 	PAIR_AGENT[$s]=$pid
 	TG_PIDS+=("$pid")
@@ -919,22 +924,36 @@ pair_pass()
 }
 
 # What the calls agent of side C costs side O, whose sockets it does not
-# meter: its receive program's run time while O alone is loaded, over
-# O's CPU time in the same run.
+# meter, as a share of O's CPU time: its receive program's run time and
+# runs while O alone is loaded, the runs at the dispatch cost bench_prog
+# dispatch measures (PAIR_DISPATCH, ns per receive).
+PAIR_DISPATCH=
+PAIR_BIAS_PROG=
+PAIR_BIAS_DISPATCH=
 pair_bias_pass()	# C O
 {
-	local id t0 t1 u
+	local id t0 t1 r0 r1 u out
 
+	out=$(taskset -c "$PAIR_CPU" "$BENCH" dispatch) ||
+		tg_die "bench_prog dispatch failed: $out"
+	PAIR_DISPATCH=$(awk '{ print $4 }' <<<"$out")
 	id=$(bpftool -j link show pinned "$(pair_pin "$1")/link_recv" |
 		jq -r .prog_id)
 	stats_on
-	t0=$(bpftool -j prog show id "$id" | jq -r '.run_time_ns // 0')
+	read -r t0 r0 < <(bpftool -j prog show id "$id" |
+		jq -r '"\(.run_time_ns // 0) \(.run_cnt // 0)"')
 	read -r _ _ u < <(pair_wrk "$STATS_DUR" "$2")
-	t1=$(bpftool -j prog show id "$id" | jq -r '.run_time_ns // 0')
+	read -r t1 r1 < <(bpftool -j prog show id "$id" |
+		jq -r '"\(.run_time_ns // 0) \(.run_cnt // 0)"')
 	stats_off
-	PAIR_BIAS=$(awk -v t=$((t1 - t0)) -v u="$u" \
-		'BEGIN { printf "%.4f", u ? t / (u * 1000) : 0 }')
-	tg_log "  side by side: the calls agent's program on the other side's receives: $PAIR_BIAS of that side's CPU time"
+	read -r PAIR_BIAS_PROG PAIR_BIAS_DISPATCH PAIR_BIAS < <(awk \
+		-v t=$((t1 - t0)) -v r=$((r1 - r0)) -v u="$u" -v d="$PAIR_DISPATCH" \
+		'BEGIN {
+			p = u ? t / (u * 1000) : 0
+			q = u ? r * d / (u * 1000) : 0
+			printf "%.4f %.4f %.4f\n", p, q, p + q
+		}')
+	tg_log "  side by side: the calls agent on the other side's receives: $PAIR_BIAS of that side's CPU time ($PAIR_BIAS_PROG the program, $PAIR_BIAS_DISPATCH its dispatch at $PAIR_DISPATCH ns a receive)"
 }
 
 # Per round: "C cpu_ratio rate_ratio": the other side's CPU time per
@@ -1048,7 +1067,7 @@ report_local_summary()
 	fi
 	echo "- cleartext on that location, calls counted, at least $LOCAL_TARGET_CLEAR of \`--no-calls\`: $c: $v"
 	read -r c r v <<<"$(pair_summary)"
-	echo "- cleartext, side by side (both states at once on one CPU, below), calls counted, at least $LOCAL_TARGET_CLEAR of \`--no-calls\`: $v: $(verdict "$v" "$LOCAL_TARGET_CLEAR"); that is the median over rounds of the rate calls keep by CPU time per request, $c, divided by one plus $PAIR_BIAS, the share of the \`--no-calls\` side's CPU time that the calls agent's receive program took on its receives; by the request rates, which the scheduler's split also moves, $r"
+	echo "- cleartext, side by side (both states at once on one CPU, below), calls counted, at least $LOCAL_TARGET_CLEAR of \`--no-calls\`: $v: $(verdict "$v" "$LOCAL_TARGET_CLEAR"); that is the median over rounds of the rate calls keep by CPU time per request, $c, divided by one plus $PAIR_BIAS, the share of the \`--no-calls\` side's CPU time that the calls agent's receive program took on its receives ($PAIR_BIAS_PROG in the program, $PAIR_BIAS_DISPATCH in the tracepoint's dispatch of it, $PAIR_DISPATCH ns a receive); by the request rates, which the scheduler's split also moves, $r"
 	read -r reqs runs ns <<<"${LHITS[clear,calls,tg_recv]:-0 0 0}"
 	echo "- cleartext, the receive program's time in the hits runs (BPF statistics on): $(awk -v t="$ns" -v q="$reqs" -v b="${LBUSY[clear,calls]:-0}" 'BEGIN { printf "%.0f ns per request, %.2f %% of the CPUs'"'"' busy time in the same runs", q ? t / q : 0, b ? 100 * t / b : 0 }'): both clocks run at the host's speed of the moment, so this share does not move with it as the request rates do"
 	a=$(local_ratio clear names calls)
