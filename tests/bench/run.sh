@@ -780,26 +780,9 @@ pair_setup()
 		mkdir -p "$d/logs" "$d/tmp" "$TG_CG/$s/gw" "$TG_CG/$s/cl" \
 			"$(pair_pin "$s")" ||
 			tg_die "cannot make $d, cgroups in $TG_CG/$s or $(pair_pin "$s")"
-		cat >"$d/nginx.conf" <<CONF
-daemon off;
-master_process on;
-worker_processes 1;
-pid $d/nginx.pid;
-error_log $d/logs/error.log warn;
-events {
-	worker_connections 1024;
-}
-http {
-	log_format tg '\$remote_addr \$remote_port \$connection "\$request" '
-		'\$status \$bytes_sent \$upstream_addr';
-	access_log $d/logs/access.log tg;
-	client_body_temp_path $d/tmp/body;
-	proxy_temp_path $d/tmp/proxy;
-	fastcgi_temp_path $d/tmp/fastcgi;
-	uwsgi_temp_path $d/tmp/uwsgi;
-	scgi_temp_path $d/tmp/scgi;
-	keepalive_timeout 120s;
-	keepalive_requests 100000;
+		{
+			tg_gw_nginx_head "$d" 1
+			cat <<CONF
 	server {
 		listen $TG_GWC4:${PAIR_PORT[$s]};
 		location = /local {
@@ -808,6 +791,7 @@ http {
 	}
 }
 CONF
+		} >"$d/nginx.conf"
 		(
 			echo "$BASHPID" >"$TG_CG/$s/gw/cgroup.procs" || exit 1
 			exec taskset -c "$PAIR_CPU" ip netns exec "$TG_NS_GW" \
@@ -827,13 +811,10 @@ pair_agent()	# SIDE calls|nocalls|off
 	pin=$(pair_pin "$s")
 	pid=${PAIR_AGENT[$s]:-}
 	if [ -n "$pid" ]; then
-		kill -TERM "$pid" 2>/dev/null
-		for _ in $(seq 100); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
+		# tg_agent_stop, on this side's agent: a local of its own
+		# leaves the test's agent variables alone
+		local TG_AGENT_PID=$pid TG_AGENT_RC
+		tg_agent_stop TERM
 		PAIR_AGENT[$s]=
 		"$TG_BIN" detach --pin-dir "$pin" >/dev/null ||
 			tg_die "tollgate detach --pin-dir $pin failed"

@@ -727,6 +727,36 @@ tg_wait_listen()
 # ---------------------------------------------------------------------------
 # Servers
 
+# tg_gw_nginx_head DIR WORKERS: the start of a gateway nginx's
+# configuration, its files under DIR, up to the http block's own
+# settings: the access log (DIR/logs/access.log) in the format the tests
+# read (client address and port, connection, request, status, bytes
+# sent, upstream), keep-alive connections kept 120 s and 100000 requests.
+tg_gw_nginx_head()
+{
+	cat <<EOF
+daemon off;
+master_process on;
+worker_processes $2;
+pid $1/nginx.pid;
+error_log $1/logs/error.log warn;
+events {
+	worker_connections 1024;
+}
+http {
+	log_format tg '\$remote_addr \$remote_port \$connection "\$request" '
+		'\$status \$bytes_sent \$upstream_addr';
+	access_log $1/logs/access.log tg;
+	client_body_temp_path $1/tmp/body;
+	proxy_temp_path $1/tmp/proxy;
+	fastcgi_temp_path $1/tmp/fastcgi;
+	uwsgi_temp_path $1/tmp/uwsgi;
+	scgi_temp_path $1/tmp/scgi;
+	keepalive_timeout 120s;
+	keepalive_requests 100000;
+EOF
+}
+
 # The gateway: nginx as a reverse proxy, every path of its own under the
 # temp dir (never the system's /var/log/nginx or /var/lib/nginx). Runs in
 # the foreground (daemon off) so that the spawned pid is the master.
@@ -753,26 +783,9 @@ tg_gw_nginx_start()
 	local d=$TG_TMP/gw
 
 	mkdir -p "$d/logs" "$d/tmp"
-	cat >"$d/nginx.conf" <<EOF
-daemon off;
-master_process on;
-worker_processes 2;
-pid $d/nginx.pid;
-error_log $d/logs/error.log warn;
-events {
-	worker_connections 1024;
-}
-http {
-	log_format tg '\$remote_addr \$remote_port \$connection "\$request" '
-		'\$status \$bytes_sent \$upstream_addr';
-	access_log $d/logs/access.log tg;
-	client_body_temp_path $d/tmp/body;
-	proxy_temp_path $d/tmp/proxy;
-	fastcgi_temp_path $d/tmp/fastcgi;
-	uwsgi_temp_path $d/tmp/uwsgi;
-	scgi_temp_path $d/tmp/scgi;
-	keepalive_timeout 120s;
-	keepalive_requests 100000;
+	{
+		tg_gw_nginx_head "$d" 2
+		cat <<EOF
 	lingering_close always;
 	lingering_timeout 10s;
 	proxy_ignore_client_abort on;
@@ -833,6 +846,7 @@ $TG_GW_SERVER_EXTRA
 	}
 }
 EOF
+	} >"$d/nginx.conf"
 	tg_gw_spawn "$d/logs/stderr.log" nginx -p "$d" -c "$d/nginx.conf" \
 		-e "$d/logs/error.log"
 	tg_wait_listen "$TG_NS_GW" t "$TG_GW_PORT" "$d/logs/error.log"
