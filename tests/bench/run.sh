@@ -891,9 +891,10 @@ pair_pass()
 		[ $((i % 2)) -eq 0 ] && c=b o=a
 		pair_agent "$c" nocalls
 		[ -n "${PAIR_AGENT[$o]:-}" ] || pair_agent "$o" nocalls
-		same=$(pair_wrk "$LOCAL_DUR")
+		# (pair_wrk dies in its subshell only: the status says it)
+		same=$(pair_wrk "$LOCAL_DUR") || tg_die "side by side: no rates"
 		pair_agent "$c" calls
-		both=$(pair_wrk "$LOCAL_DUR")
+		both=$(pair_wrk "$LOCAL_DUR") || tg_die "side by side: no rates"
 		PAIR_RUN[$i]="$c $same $both"
 		tg_log "  side by side, round $i, calls on $c: both --no-calls $same; calls on $c: $both"
 	done
@@ -923,7 +924,8 @@ pair_bias_pass()	# C O
 	stats_on
 	read -r t0 r0 < <(bpftool -j prog show id "$id" |
 		jq -r '"\(.run_time_ns // 0) \(.run_cnt // 0)"')
-	read -r _ _ u < <(pair_wrk "$STATS_DUR" "$2")
+	out=$(pair_wrk "$STATS_DUR" "$2") || tg_die "side by side: no rates"
+	read -r _ _ u <<<"$out"
 	read -r t1 r1 < <(bpftool -j prog show id "$id" |
 		jq -r '"\(.run_time_ns // 0) \(.run_cnt // 0)"')
 	stats_off
