@@ -37,6 +37,8 @@ DEPS_TEST += libhttp-parser-dev libnghttp2-dev
 # The TLS tests: where the agent's hooks go in libssl (readelf, objdump),
 # and the gateway's writes that found its socket full (bpftrace).
 DEPS_TEST += binutils bpftrace
+# test_names.sh: names of cleartext HTTP/2 requests, under load (h2load).
+DEPS_TEST += nghttp2-client
 DEPS := $(DEPS_BUILD) $(DEPS_RUN) $(DEPS_TEST)
 
 INCLUDES := -I$(OUTPUT) -Iinclude -Iuser \
