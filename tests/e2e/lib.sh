@@ -74,6 +74,7 @@ TG_T0=$SECONDS
 # Backends in namespaces of their own (tg_backend_ns_add), each behind a
 # link of its own to gw, so that each link's counters are one backend's.
 TG_EXTRA_NS=()		# their namespaces
+TG_TRACEFS=		# tracefs, where the test mounted it (tg_tracefs)
 TG_EXTRA_DEVS=()	# gw's end of each link
 TG_EXTRA_PEERS=()	# "NS DEV" of the far end of each link
 declare -A TG_DEVSNAP=()	# tg_snapshot of the extra links: [NAME/DEV]
@@ -251,6 +252,7 @@ tg_cleanup()
 	done
 	[ -n "$TG_AGENT_PID" ] && tg_kill_pid "$TG_AGENT_PID"
 	tg_pg_stop
+	[ -n "$TG_TRACEFS" ] && umount "$TG_TRACEFS"
 	tg_cgroup_teardown
 	for ns in "$TG_NS_CL" "$TG_NS_GW" "$TG_NS_BE" "${TG_EXTRA_NS[@]}"; do
 		ip netns list | grep -qw "^$ns" || continue
@@ -275,6 +277,17 @@ tg_cleanup()
 	*) tg_log "FAILED (exit $rc)" ;;
 	esac
 	exit "$rc"
+}
+
+# bpftrace finds tracepoints in tracefs, which a machine whose init is not
+# systemd may not have mounted: mount it for the test; tg_cleanup
+# unmounts it.
+tg_tracefs()
+{
+	grep -q ' /sys/kernel/tracing tracefs ' /proc/mounts && return 0
+	mount -t tracefs tracefs /sys/kernel/tracing ||
+		tg_die "cannot mount tracefs on /sys/kernel/tracing"
+	TG_TRACEFS=/sys/kernel/tracing
 }
 
 # ---------------------------------------------------------------------------

@@ -246,6 +246,7 @@ tg_curl -k --http2 -o /dev/null --data-binary @"$body" "$gw/h2post" ||
 # for the answer to a HEAD, docs/counting.md.)
 python3 -c 'import sys; sys.stdout.buffer.write(b"x" + b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" * 80000)' \
 	>"$TG_TMP/be/www/answers" || tg_die "cannot write the answers file"
+tg_tracefs
 bpftrace -e 'BEGIN { printf("ready\n"); }
 	tracepoint:syscalls:sys_exit_write
 	/cgroup == cgroupid("'"$TG_CG"'") && args->ret == -11/ { @eagain = count(); }' \
