@@ -65,6 +65,7 @@ TG_CG=			# set by tg_cgroup_setup
 TG_TMP=			# set by tg_init
 TG_LEDGER=		# the agent's ledger, in TG_TMP; set by tg_init
 TG_AGENT_PID=
+TG_TRACEFS=		# tracefs, where the test mounted it (tg_tracefs)
 TG_PG_DIR=		# a PostgreSQL cluster of the test's (tg_pg_init)
 TG_PG_PORT=
 TG_PG_URL=
@@ -74,7 +75,6 @@ TG_T0=$SECONDS
 # Backends in namespaces of their own (tg_backend_ns_add), each behind a
 # link of its own to gw, so that each link's counters are one backend's.
 TG_EXTRA_NS=()		# their namespaces
-TG_TRACEFS=		# tracefs, where the test mounted it (tg_tracefs)
 TG_EXTRA_DEVS=()	# gw's end of each link
 TG_EXTRA_PEERS=()	# "NS DEV" of the far end of each link
 declare -A TG_DEVSNAP=()	# tg_snapshot of the extra links: [NAME/DEV]

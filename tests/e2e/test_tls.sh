@@ -259,12 +259,13 @@ tg_curl -k --http1.1 --limit-rate 2M -o /dev/null "$gw/answers" \
 	tg_die "curl of the large answers failed"
 # bpftrace (0.17) can miss a SIGINT that comes between two of its polls
 # and then poll on without end: the signal goes again until it has left.
-for _ in $(seq 300); do
-	kill -INT "$bt" 2>/dev/null || break
-	sleep 0.1
-	kill -0 "$bt" 2>/dev/null || break
-done
-kill -0 "$bt" 2>/dev/null && tg_die "bpftrace did not stop on SIGINT within 30 s"
+# shellcheck disable=SC2317 # run by tg_wait_for
+bt_gone()
+{
+	! kill -INT "$bt" 2>/dev/null
+}
+tg_wait_for 30 "bpftrace's exit on SIGINT" bt_gone ||
+	tg_die "bpftrace did not stop on SIGINT within 30 s"
 wait "$bt" 2>/dev/null
 eagain=$(awk '/^@eagain:/ { print $2 }' "$TG_TMP/eagain.out")
 tg_log "large answers read slowly: the gateway's writes found the socket full ${eagain:-0} times"
