@@ -67,18 +67,43 @@ suite_cmocka() {	# dir
 	done
 }
 
+# A failed script's FAIL lines and its last lines, kept for the end: a
+# CI log that shows only its tail still says why.
+why=$(mktemp) || exit 2
+trap 'rm -f "$why"' EXIT
+
 suite_scripts() {	# dir
-	local t rc
+	local t rc log tee_pid i out
 	for t in tests/"$1"/test_*.sh; do
 		[ -e "$t" ] || continue
 		note "== $t"
-		bash "$t"
+		log=$(mktemp) || exit 2
+		# tee in a process substitution: a server a test left behind
+		# holding the output cannot hold up the suite. Its copy is
+		# whole once tee has seen the end (5 s at most).
+		exec {out}> >(tee "$log")
+		tee_pid=$!
+		bash "$t" >&"$out" 2>&1
 		rc=$?
+		exec {out}>&-
+		for ((i = 0; i < 50; i++)); do
+			kill -0 "$tee_pid" 2>/dev/null || break
+			sleep 0.1
+		done
 		case $rc in
 		0) passed=$((passed + 1)) ;;
 		77) skipped=$((skipped + 1)) ;;
-		*) failed=$((failed + 1)); failures+=("$t (exit $rc)") ;;
+		*)
+			failed=$((failed + 1)); failures+=("$t (exit $rc)")
+			{
+				note "--- $t (exit $rc): its failures, then its last lines"
+				grep -a 'FAIL' "$log" | head -n 20
+				note "..."
+				tail -n 12 "$log"
+			} >>"$why"
+			;;
 		esac
+		rm -f "$log"
 	done
 }
 
@@ -107,6 +132,7 @@ for s in "${suites[@]}"; do
 done
 
 if [ ${#failures[@]} -gt 0 ]; then
+	cat "$why"
 	note "failed:"
 	printf '  %s\n' "${failures[@]}"
 fi
