@@ -59,7 +59,7 @@ LIBS += -lmicrohttpd -lcrypt -lgnutls -lpthread
 ALL_LDFLAGS := $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 BPF_CFLAGS := -g -O2 -mcpu=v3 -Wall -Werror -target bpf \
-	      -D__TARGET_ARCH_$(ARCH) $(INCLUDES) -Ibpf
+	      -D__TARGET_ARCH_$(ARCH) $(INCLUDES) -Ibpf $(BPF_DEFS)
 # clang -target bpf knows no system include paths: borrow the host's, after
 # our own, so that asm/types.h and friends resolve (libbpf-bootstrap does so).
 CLANG_BPF_SYS_INCLUDES := $(shell $(CLANG) -v -E - </dev/null 2>&1 \
@@ -93,6 +93,10 @@ E2E_HELPERS := $(OUTPUT)/tests/manyconn $(OUTPUT)/tests/readat
 # breaks `make bench` fails `make test` too.
 BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(OUTPUT)/tests/%,$(BENCH_SRCS))
+# And the agent stopped after each step of its receive program
+# (TG_RECV_STOP, bpf/calls.bpf.h), each built whole in a folder of its own.
+RECV_STOPS := 1 2 3 4
+RECV_BINS := $(foreach n,$(RECV_STOPS),$(OUTPUT)/recv$(n)/$(BIN))
 
 ifeq ($(V),1)
 	Q =
@@ -184,7 +188,7 @@ test-deploy: $(BIN)
 	$(Q)tests/run-all.sh deploy
 
 bench: deps
-	$(Q)$(MAKE) all $(BENCH_BINS)
+	$(Q)$(MAKE) all $(BENCH_BINS) $(RECV_BINS)
 	$(Q)OUTPUT=$(OUTPUT) BENCH_COLLECT_PEERS="$(BENCH_COLLECT_PEERS)" \
 		BENCH_COLLECT_ROUNDS=$(BENCH_COLLECT_ROUNDS) tests/bench/run.sh
 
@@ -256,6 +260,9 @@ $(OUTPUT)/san/%.o: user/%.c $(SKELS) Makefile | $(OUTPUT)/san
 $(BIN): $(USER_OBJS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $^ $(ALL_LDFLAGS) $(LIBS) -o $@
+
+$(OUTPUT)/recv%/$(BIN): FORCE
+	$(Q)$(MAKE) OUTPUT=$(OUTPUT)/recv$* BIN=$@ BPF_DEFS=-DTG_RECV_STOP=$* $@
 
 $(OUTPUT)/tests/manyconn: tests/e2e/manyconn.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)

@@ -78,6 +78,18 @@
 					 * bytes or skips each) */
 #define TG_MAX_IOV	8		/* iovecs followed per read */
 
+/*
+ * The benchmark's builds of the agent stop the receive after a step, to
+ * tell what each costs under load (tests/bench/run.sh, "Where the
+ * receive's time goes"): 1, the counted socket found (its storage and
+ * flags); 2, the read behind the receive found; 3, the read's first bytes
+ * copied (a plain buffer's, as the parser's window takes them); 4, parsed
+ * but not counted. 0, the agent's, runs it all.
+ */
+#ifndef TG_RECV_STOP
+#define TG_RECV_STOP 0
+#endif
+
 /* What the parser loop works on: the thread's window, the socket's state,
  * and the direction (a server's requests, or its responses); for a
  * stream whose names are read (names.bpf.h), the socket and its names. */
@@ -522,6 +534,8 @@ static __noinline void plain_recv(struct tg_task *t, struct tg_sock *st,
 	g.st = NULL;
 	g.ns = NULL;
 	read_parse(&g, t, &st->http, ret);
+	if (TG_RECV_STOP == 4)
+		return;
 	if (t->calls) {
 		__sync_fetch_and_add(&st->c.calls, t->calls);
 		count_calls(st, t->calls);
@@ -543,6 +557,8 @@ static __always_inline void calls_recv(struct sock *sk, struct tg_sock *st,
 	int ev;
 
 	if (!(st->flags & TG_SOCK_CALLS) || tg_http_done(&st->http))
+		return;
+	if (TG_RECV_STOP == 1)
 		return;
 	if (st->flags & TG_SOCK_NAMES) {
 		ns = bpf_sk_storage_get(&tg_name_sk, sk, 0,
@@ -572,6 +588,14 @@ static __always_inline void calls_recv(struct sock *sk, struct tg_sock *st,
 	}
 	t->calls = 0;
 	t->ev = 0;
+	if (TG_RECV_STOP == 2)
+		return;
+	if (TG_RECV_STOP == 3) {
+		if (t->kind == TG_READ_BUF)
+			bpf_probe_read_user(t->win, ret < TG_WIN ? ret : TG_WIN,
+					    (void *)t->buf);
+		return;
+	}
 	if (ns) {
 		names_recv(t, st, ns, ret);
 		if (t->tflags & TG_TASK_TLS)

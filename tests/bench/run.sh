@@ -32,9 +32,12 @@
 #    the same rounds; and the hooks' hits per request,
 #    with calls and with names; then cleartext calls and --no-calls side
 #    by side, at the same time on one CPU, judged by CPU time per request
-#    (pair_pass). Into tests/bench/results-calls.md
+#    (pair_pass); and where the receive's time goes, the agent's builds
+#    stopped after each step of its receive program attached in turn
+#    (recv_steps_pass). Into tests/bench/results-calls.md
 #    (BENCH_LOCAL_RESULTS); BENCH_ONLY=local runs this part alone,
-#    BENCH_ONLY=pair the side-by-side pass alone (to the terminal).
+#    BENCH_ONLY=pair the side-by-side pass alone and BENCH_ONLY=recv the
+#    receive's steps alone (both to the terminal).
 # 5b. The classifier's own benchmark (bench_classify).
 # 6. The metrics page with 1,000 and 10,000 series: render and scrape time
 #    (bench_metrics; also alone: make bench-metrics).
@@ -51,7 +54,8 @@
 #
 # Run as root from anywhere, after `make all .output/tests/bench_prog
 # .output/tests/bench_classify .output/tests/bench_metrics
-# .output/tests/bench_collect` (`make bench` does that). Knobs:
+# .output/tests/bench_collect` and the agent's builds .output/recvN/tollgate
+# (`make bench` does that). Knobs:
 # BENCH_PAIRS (5), BENCH_CALLS_ROUNDS (7), BENCH_SECONDS per throughput
 # run (5), BENCH_STATS_SECONDS per statistics run (4), BENCH_REPEAT
 # (1000000) and BENCH_ROUNDS (9) for the test runs, BENCH_COLLECT_PEERS
@@ -59,7 +63,8 @@
 # BENCH_RESULTS (tests/bench/results.md), BENCH_LOCAL_ROUNDS (5),
 # BENCH_LOCAL_SECONDS (5) and BENCH_LOCAL_WORKLOADS ("tls clear": more
 # rounds of one workload in the same time) for part 5, BENCH_PAIR_ROUNDS
-# (8) and BENCH_PAIR_CPU (0) for its side-by-side pass.
+# (8) and BENCH_PAIR_CPU (0) for its side-by-side pass, BENCH_RECV_ROUNDS
+# (3) for the receive's steps.
 cd "${0%/*}/../.." || exit 1
 # shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
 . tests/e2e/lib.sh || exit 1
@@ -716,6 +721,110 @@ local_hits_pass()
 }
 
 # ---------------------------------------------------------------------------
+# Where the receive's time goes
+#
+# The agent's builds stopped after each step of the receive program
+# (TG_RECV_STOP, bpf/calls.bpf.h; `make bench` builds them in
+# $OUT/recvN), the agent itself (0) and the empty receive program (floor)
+# attached in turn, with BPF statistics on, on side a of the side-by-side
+# pass (below): one nginx worker and one wrk thread on one CPU, the
+# workload whose cost judges the cleartext target. STATS_DUR s each, the
+# order reversed from round to round. Each request is two receives,
+# nginx's (parsed) and wrk's (a socket without storage: it returns at
+# once), so a step's time over the requests is what it adds to nginx's
+# receive.
+RECV_STEPS="floor 1 2 3 4 0"
+RECV_ROUNDS=${BENCH_RECV_ROUNDS:-3}
+declare -A RECV_DESC=(
+	[floor]="the empty receive program (bpf/benchtls.bpf.c): the statistics' clock reads and the call"
+	[1]="stopped once the counted socket is found (its storage and flags)"
+	[2]="stopped once the read behind the receive is found (the thread's storage, the syscall's registers, the descriptor's file)"
+	[3]="stopped once the read's bytes are copied (one bpf_probe_read_user, as the parser's window takes them)"
+	[4]="stopped once the bytes are parsed (the calls not counted)"
+	[0]="the agent's receive, whole (the calls counted on the socket and its peer)"
+)
+# RSTEP[step] = "requests runs ns cpu_us", summed over the rounds.
+declare -A RSTEP
+
+recv_bin()	# STEP
+{
+	local dir=${BENCH%/tests/bench_prog}
+
+	[ "$1" = 0 ] && { echo "$TG_BIN"; return; }
+	[ -x "$dir/recv$1/tollgate" ] ||
+		tg_die "no $dir/recv$1/tollgate: make bench builds it"
+	echo "$dir/recv$1/tollgate"
+}
+
+recv_steps_pass()
+{
+	local i n order id s0 s1 bin out
+	local -a a w
+
+	for n in $RECV_STEPS; do
+		[ "$n" = floor ] || recv_bin "$n" >/dev/null
+	done
+	pair_setup
+	stats_on
+	for i in $(seq "$RECV_ROUNDS"); do
+		order=$RECV_STEPS
+		[ $((i % 2)) -eq 0 ] && order=$(reversed "$order")
+		for n in $order; do
+			if [ "$n" = floor ]; then
+				local_on floor-recv
+				id=$(awk '/^ids / { print $4 }' "$TG_TMP/floor.out")
+			else
+				bin=$(recv_bin "$n")
+				TG_BIN=$bin pair_agent a calls
+				id=$(bpftool -j link show pinned "$(pair_pin a)/link_recv" |
+					jq .prog_id)
+			fi
+			s0=$(prog_stats "$id")
+			# (pair_wrk dies in its subshell only: the status says it)
+			out=$(pair_wrk "$STATS_DUR" a) || tg_die "receive steps: no rates"
+			s1=$(prog_stats "$id")
+			if [ "$n" = floor ]; then
+				local_off floor-recv
+			else
+				TG_BIN=$bin pair_agent a off
+			fi
+			# w: requests/s, requests, CPU us; a: ns and runs
+			# before, after, then the sums so far
+			read -r -a w <<<"$out"
+			read -r -a a <<<"$s0 $s1 ${RSTEP[$n]:-0 0 0 0}"
+			RSTEP[$n]="$((a[4] + w[1])) $((a[5] + a[3] - a[1])) $((a[6] + a[2] - a[0])) $((a[7] + w[2]))"
+			tg_log "  receive steps, round $i, $n: ${w[1]} requests, $((a[3] - a[1])) runs, $(ns_per_run $((a[2] - a[0])) $((a[3] - a[1]))) ns a run"
+		done
+	done
+	stats_off
+}
+
+report_recv_steps()
+{
+	local n reqs runs ns cpu last=""
+
+	echo "| build | runs per request | ns per run | ns per request | added by the step, per request | share of a request's CPU time | CPU time per request (us) |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+	for n in $RECV_STEPS; do
+		read -r reqs runs ns cpu <<<"${RSTEP[$n]:-0 0 0 0}"
+		if [ "$reqs" -le 0 ] || [ "$runs" -le 0 ]; then
+			continue
+		fi
+		awk -v n="$n" -v q="$reqs" -v r="$runs" -v t="$ns" -v c="$cpu" \
+			-v l="$last" 'BEGIN {
+			printf "| %s | %.2f | %.0f | %.0f | %s | %.2f %% | %.1f |\n", n,
+				r / q, t / r, t / q,
+				l == "" ? "-" : sprintf("%.0f", t / q - l),
+				c ? 100 * t / (c * 1000) : 0, c / q }'
+		last=$(awk -v q="$reqs" -v t="$ns" 'BEGIN { printf "%.1f", t / q }')
+	done
+	echo
+	for n in $RECV_STEPS; do
+		echo "- $n: ${RECV_DESC[$n]}"
+	done
+}
+
+# ---------------------------------------------------------------------------
 # Calls side by side
 #
 # The cleartext rates of local_pass move with the speed the host lends
@@ -753,6 +862,7 @@ PAIR_SIDES="a b"
 PAIR_CPU=${BENCH_PAIR_CPU:-0}
 declare -A PAIR_PORT=([a]=8180 [b]=8181) PAIR_AGENT PAIR_RUN
 PAIR_BIAS=
+PAIR_READY=
 
 pair_pin()	# SIDE
 {
@@ -769,6 +879,7 @@ pair_setup()
 {
 	local s d
 
+	[ -n "$PAIR_READY" ] && return 0
 	# The sides' pin directories lie in the test's, which tg_cleanup
 	# removes; the agent mounts the usual BPF filesystem only for a
 	# directory right under it.
@@ -800,6 +911,7 @@ CONF
 		TG_PIDS+=($!)
 		tg_wait_listen "$TG_NS_GW" t "${PAIR_PORT[$s]}" "$d/logs/error.log"
 	done
+	PAIR_READY=1
 }
 
 # The side's agent on, counting calls (calls) or not (nocalls), or off
@@ -1110,6 +1222,19 @@ write_local_results()
 		echo "calls side's rate over the other's, divided likewise."
 		echo
 		report_pair
+		echo
+		echo "## Where the receive's time goes"
+		echo
+		echo "Cleartext, BPF statistics on, $RECV_ROUNDS rounds of $STATS_DUR s per build: the"
+		echo "empty receive program, the agent's builds stopped after each step of its"
+		echo "receive program (TG_RECV_STOP, bpf/calls.bpf.h) and the agent itself,"
+		echo "attached in turn, the order reversed from round to round. A request is two"
+		echo "receives: nginx's, parsed, and wrk's, on a socket the agent does not"
+		echo "meter, which returns at once; so what a step adds per request is what it"
+		echo "costs nginx's receive. The statistics' clock reads are in every run (the"
+		echo "floor's time is mostly theirs); the tracepoint's dispatch is in none."
+		echo
+		report_recv_steps
 		echo
 		echo "## Hits per request"
 		echo
@@ -1468,7 +1593,7 @@ write_results()
 # ---------------------------------------------------------------------------
 
 tg_init iperf3 nginx wrk
-if [ "${BENCH_ONLY:-}" = local ] || [ "${BENCH_ONLY:-}" = pair ]; then
+if [ -n "${BENCH_ONLY:-}" ]; then
 	[ -x "$BENCH" ] || tg_die "no $BENCH: run 'make bench'"
 elif [ ! -x "$BENCH" ] || [ ! -x "$CLASSIFY" ] || [ ! -x "$METRICS" ] ||
 	[ ! -x "$COLLECT" ]; then
@@ -1510,6 +1635,8 @@ run_local()
 	local_pass
 	tg_log "calls where they cost most: hits per request"
 	local_hits_pass
+	tg_log "calls where they cost most: where the receive's time goes, $RECV_ROUNDS rounds"
+	recv_steps_pass
 	tg_log "calls where they cost most: side by side, $PAIR_ROUNDS rounds"
 	pair_pass
 	write_local_results
@@ -1520,6 +1647,12 @@ run_local()
 if [ "${BENCH_ONLY:-}" = local ]; then
 	setup_gateway
 	run_local
+	exit 0
+fi
+if [ "${BENCH_ONLY:-}" = recv ]; then
+	setup_gateway
+	recv_steps_pass
+	report_recv_steps
 	exit 0
 fi
 if [ "${BENCH_ONLY:-}" = pair ]; then
