@@ -1225,10 +1225,12 @@ write_local_results()
 		echo
 		echo "## Where the receive's time goes"
 		echo
-		echo "Cleartext, BPF statistics on, $RECV_ROUNDS rounds of $STATS_DUR s per build: the"
-		echo "empty receive program, the agent's builds stopped after each step of its"
-		echo "receive program (TG_RECV_STOP, bpf/calls.bpf.h) and the agent itself,"
-		echo "attached in turn, the order reversed from round to round. A request is two"
+		echo "Cleartext, BPF statistics on, $RECV_ROUNDS rounds of $STATS_DUR s per build, on side a"
+		echo "of the side-by-side setup (above: one nginx worker, one wrk thread, one"
+		echo "CPU; side b idle): the empty receive program, the agent's builds stopped"
+		echo "after each step of its receive program (TG_RECV_STOP, bpf/calls.bpf.h) and"
+		echo "the agent itself, attached in turn, the order reversed from round to"
+		echo "round. A request is two"
 		echo "receives: nginx's, parsed, and wrk's, on a socket the agent does not"
 		echo "meter, which returns at once; so what a step adds per request is what it"
 		echo "costs nginx's receive. The statistics' clock reads are in every run (the"
