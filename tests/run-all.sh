@@ -80,10 +80,11 @@ suite_scripts() {	# dir
 		log=$(mktemp) || exit 2
 		# tee in a process substitution: a server a test left behind
 		# holding the output cannot hold up the suite. Its copy is
-		# whole once tee has seen the end (5 s at most).
+		# whole once tee has seen the end (5 s at most). The test gets
+		# it as its output only, not as one more descriptor.
 		exec {out}> >(tee "$log")
 		tee_pid=$!
-		bash "$t" >&"$out" 2>&1
+		bash "$t" >&"$out" 2>&1 {out}>&-
 		rc=$?
 		exec {out}>&-
 		for ((i = 0; i < 50; i++)); do
