@@ -776,8 +776,7 @@ recv_steps_pass()
 			else
 				bin=$(recv_bin "$n")
 				TG_BIN=$bin pair_agent a calls
-				id=$(bpftool -j link show pinned "$(pair_pin a)/link_recv" |
-					jq .prog_id)
+				id=$(TG_PIN=$(pair_pin a) link_prog_id link_recv)
 			fi
 			s0=$(prog_stats "$id")
 			# (pair_wrk dies in its subshell only: the status says it)
