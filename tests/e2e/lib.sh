@@ -1113,6 +1113,24 @@ tg_stat()
 		'[.[].formatted | select(.key == $i) | .values[].value] | add // 0'
 }
 
+# The keys of tg_peer_idx that do not name a USED slot holding that key
+# (include/meter.h, struct tg_slot), one "ADDRESS -> slot N" line each.
+# A reclaimed slot's key leaves the hash before the slot is freed, so
+# there are none; a key left behind would send its peer's counts into a
+# slot that no snapshot books, or that another peer holds.
+tg_stale_peer_keys()
+{
+	jq -rn --slurpfile idx <(bpftool -j map dump pinned "$TG_PIN/tg_peer_idx") \
+		--slurpfile slots <(bpftool -j map dump pinned "$TG_PIN/tg_slot") '
+		($slots[0] | map({key: (.formatted.key | tostring),
+				  value: .formatted.value}) | from_entries) as $s |
+		$idx[0][] | .formatted as $e | $s[$e.value | tostring] as $v |
+		select($v.state != 1 or $v.key != $e.key) | $e.key.addr as $a |
+		"\(if $a[:12] == [0,0,0,0,0,0,0,0,0,0,255,255]
+		    then $a[12:] | map(tostring) | join(".")
+		    else $a | map(tostring) | join(",") end) -> slot \($e.value)"'
+}
+
 # tg_stats indexes of include/meter.h
 TG_STAT_HTTP_DESYNC=6	# client connections whose HTTP/1.x stream was lost
 TG_STAT_HTTP_OTHER=7	# client connections that did not speak HTTP/1.x

@@ -24,6 +24,14 @@
 #   3. The agent restarted with --reclaim-after 1: every slot is quiet, so
 #      all 8 are reclaimed: status says 8 free, 8 reclaimed in all, none
 #      used; dump says 0 of 8 slots held and 8 reclaimed.
+#   4. An agent killed between the two writes of a reclaim's first step
+#      leaves a slot LIMBO whose key still names it in tg_peer_idx: made
+#      by hand for one client's slot, the agent stopped (SIGKILL). The
+#      next agent (never reclaiming quiet slots) frees that slot, and the
+#      hash keeps no key naming a slot that is not USED; the client's next
+#      connection gets a slot of its own, whose counts equal gw-cl's veth
+#      counters (a key left behind would send them into the freed slot,
+#      which no snapshot books).
 # shellcheck source=lib.sh
 . "${0%/*}/lib.sh" || exit 1
 
@@ -183,4 +191,47 @@ table=$("$TG_BIN" dump --pin-dir "$TG_PIN" --raw 2>/dev/null) || tg_fail "dump (
 grep -q "^peers with a slot: 0 of 8 slots (0.0%), 0 of them being reclaimed; 8 slots reclaimed" <<<"$table" ||
 	tg_fail "dump's table does not say the 8 slots were reclaimed: $table"
 tg_log "status: $(jq -c .slots <<<"$js")"
+
+# --- 4. a kill between marking a slot LIMBO and removing its key -------
+tg_agent_stop TERM
+tg_agent_start --reclaim-after 0
+clients 10.204.2.0 1
+# The slot number of client ADDR's USED slot in tg_slot, if any.
+slot_of()
+{
+	bpftool -j map dump pinned "$TG_PIN/tg_slot" | jq -r --arg a "$1" '
+		.[] | select(.formatted.value.state == 1 and
+			(.formatted.value.key.addr[12:] | map(tostring) |
+			 join(".")) == $a) | .formatted.key'
+}
+slot=$(slot_of 10.204.2.1)
+[ -n "$slot" ] || tg_die "client 10.204.2.1 holds no slot"
+tg_agent_stop KILL
+# The slot's state (a u32 at byte 28 of struct tg_slot) LIMBO, its key
+# left in the hash: what the agent leaves killed between the two writes.
+key=($((slot & 255)) $((slot >> 8 & 255)) 0 0)
+read -r -a value < <(bpftool -j map lookup pinned "$TG_PIN/tg_slot" \
+	key "${key[@]}" | jq -r '.value | .[28] = "0x02" | join(" ")')
+[ "${#value[@]}" -eq 40 ] || tg_die "cannot read slot $slot of tg_slot"
+bpftool map update pinned "$TG_PIN/tg_slot" key "${key[@]}" \
+	value "${value[@]}" || tg_die "cannot mark slot $slot LIMBO"
+tg_log "slot $slot of 10.204.2.1 marked LIMBO, its key left in tg_peer_idx"
+tg_agent_start --reclaim-after 0
+# The client's slot and the backend's were taken from the 8 free ones.
+# shellcheck disable=SC2317 # run by tg_wait_for
+limbo_freed()
+{
+	js=$(status) && [ "$(jq -r .slots.reclaiming <<<"$js")" = 0 ] &&
+		[ "$(jq -r .slots.free <<<"$js")" = $((SLOTS - 1)) ]
+}
+tg_wait_for 60 "the LIMBO slot freed" limbo_freed ||
+	tg_fail "the LIMBO slot was not freed: $(jq -c .slots <<<"$js")"
+bad=$(tg_stale_peer_keys) || tg_die "cannot read tg_peer_idx and tg_slot"
+[ -z "$bad" ] || tg_fail "tg_peer_idx keys naming a slot not theirs: $bad"
+tg_wait_quiet 1
+tg_snapshot base
+clients 10.204.2.0 1
+tg_measure_end
+tg_check_peer "client 10.204.2.1 after the freed slot" "$TG_DUMP" 10.204.2.1 \
+	client "$TG_GW_PORT" tcp "$TG_DEV_GWC"
 tg_result

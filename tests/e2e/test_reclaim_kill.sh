@@ -21,8 +21,9 @@
 # and ledger: between any two steps of a reclaim, and of a commit. Every
 # second kill, after its random instant, also waits until tg_slot shows
 # slots LIMBO; how many slots were USED and LIMBO right before each kill
-# is logged, and at least one kill must have found some LIMBO. The instants and the number of kills come from the seed TG_SEED
-# (default: the time), printed first; TG_SEED=N replays them.
+# is logged, and at least one kill must have found some LIMBO. The
+# instants and the number of kills come from the seed TG_SEED (default:
+# the time), printed first; TG_SEED=N replays them.
 #
 # One tenant, acme: frontend port TG_GW_PORT, backend "origin" at TG_BE4.
 # After the load, with gw idle and the links quiet, the last agent books
@@ -30,7 +31,10 @@
 # and its backend rows gw-be's, in IP bytes and packets both ways, its
 # calls the lines of gw's access log, and nothing may be booked to tenant
 # "". The premise is checked too: slots ran out (overflow without a slot),
-# slots were reclaimed, and the load outlasted the kills.
+# slots were reclaimed, and the load outlasted the kills. Each kill's log
+# line says how many keys of tg_peer_idx it left naming a slot not theirs
+# (killed between marking a slot LIMBO and removing its key); at the end,
+# the agent stopped, there must be none.
 # shellcheck source=lib.sh
 . "${0%/*}/lib.sh" || exit 1
 
@@ -121,7 +125,8 @@ for ((k = 1; k <= KILLS; k++)); do
 	[ "$TG_AGENT_RC" -eq 137 ] ||
 		tg_fail "kill $k: the agent ended with status $TG_AGENT_RC, not by SIGKILL"
 	[ "${limbo:-0}" -gt 0 ] && limbo_kills=$((limbo_kills + 1))
-	tg_log "kill $k: SIGKILL $when; slots just before: ${used:-?} used, ${limbo:-?} LIMBO; $(tg_ledger_sums | awk '{ printf "ledger in %d B, out %d B", $1, $3 }')"
+	stale=$(tg_stale_peer_keys | wc -l)
+	tg_log "kill $k: SIGKILL $when; slots just before: ${used:-?} used, ${limbo:-?} LIMBO; $stale keys left naming no slot of theirs; $(tg_ledger_sums | awk '{ printf "ledger in %d B, out %d B", $1, $3 }')"
 	tg_agent_start "${AGENT_ARGS[@]}"
 	line=$(grep -m1 'slots: .* left being reclaimed' "$TG_AGENT_LOG")
 	[ -z "$line" ] || tg_log "    restarted: ${line#*: }"
@@ -199,4 +204,10 @@ tg_log "overflow without a slot: $no_slot bytes; slots reclaimed: ${reclaimed:-n
 	tg_fail "premise: no byte went to overflow for want of a slot"
 [ "${reclaimed:-0}" -gt "$MAX_PEERS" ] ||
 	tg_fail "premise: ${reclaimed:-no} slots reclaimed, not even the $MAX_PEERS there are once over"
+
+# What the kills left mid-reclaim was finished: with the agent stopped,
+# no key of the hash names a slot other than its own USED one.
+tg_agent_stop TERM
+bad=$(tg_stale_peer_keys) || tg_die "cannot read tg_peer_idx and tg_slot"
+[ -z "$bad" ] || tg_fail "tg_peer_idx keys naming a slot not theirs: ${bad//$'\n'/, }"
 tg_result

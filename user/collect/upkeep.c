@@ -21,8 +21,10 @@
  *   5. Only then is the slot zeroed, marked FREE and pushed to tg_free.
  *
  * An agent killed between any two steps leaves the slot LIMBO; the next one
- * does steps 2 and 3 again at its start (upkeep_open()) and goes on from
- * step 4. A slot is marked FREE before it is pushed, so a kill between the
+ * does step 1's removal of the key, and steps 2 and 3, again at its start
+ * (upkeep_open()) and goes on from step 4: killed between marking the slot
+ * and removing its key, an agent leaves a LIMBO slot that its peer's next
+ * packets still find, and that would be freed with the key still naming it. A slot is marked FREE before it is pushed, so a kill between the
  * two leaks that one slot rather than ever giving one slot to two peers.
  */
 #include <errno.h>
@@ -161,6 +163,19 @@ static int seen_reserve(struct upkeep *u, __u32 n)
 	return 0;
 }
 
+/* The key of slot @p out of the hash, if it still names that slot. */
+static int unhash(const struct upkeep *u, const struct peer_rec *p)
+{
+	__u32 cur;
+
+	if (bpf_map_lookup_elem(u->v->peer_idx, &p->key, &cur) ||
+	    cur != p->slot)
+		return 0;
+	if (bpf_map_delete_elem(u->v->peer_idx, &p->key) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
 int upkeep_open(struct upkeep **out, const struct view *v)
 {
 	struct upkeep *u;
@@ -191,11 +206,15 @@ int upkeep_open(struct upkeep **out, const struct view *v)
 			strerror(-err));
 		goto fail;
 	}
-	/* Slots an earlier agent was reclaiming: steps 2 and 3 again, now,
-	 * so that the next booked snapshot may free them. */
+	/* Slots an earlier agent was reclaiming: their keys out of the hash
+	 * and steps 2 and 3 again, now, so that the next booked snapshot may
+	 * free them. */
 	err = snapshot_read(v, &s, false);
 	if (!err)
 		err = seen_reserve(u, s.capacity);
+	for (i = 0; !err && s.slots_limbo && i < s.nr_peers; i++)
+		if (s.peers[i].state == TG_SLOT_LIMBO)
+			err = unhash(u, &s.peers[i]);
 	if (!err && s.slots_limbo) {
 		err = new_epoch(u);
 		now = mono_ns();
@@ -251,7 +270,8 @@ static int free_slot(struct upkeep *u, const struct snapshot *s,
 static int start_reclaim(struct upkeep *u, const struct peer_rec *p)
 {
 	struct tg_slot st;
-	__u32 slot = p->slot, cur;
+	__u32 slot = p->slot;
+	int err;
 
 	if (bpf_map_lookup_elem(u->v->slot, &slot, &st))
 		return -errno;
@@ -260,11 +280,8 @@ static int start_reclaim(struct upkeep *u, const struct peer_rec *p)
 	st.state = TG_SLOT_LIMBO;
 	if (bpf_map_update_elem(u->v->slot, &slot, &st, BPF_ANY))
 		return -errno;
-	if (!bpf_map_lookup_elem(u->v->peer_idx, &p->key, &cur) &&
-	    cur == slot && bpf_map_delete_elem(u->v->peer_idx, &p->key) &&
-	    errno != ENOENT)
-		return -errno;
-	return 1;
+	err = unhash(u, p);
+	return err ? err : 1;
 }
 
 static __u64 counters_sum(const struct tg_counters *c)
