@@ -22,9 +22,10 @@
  *
  * An agent killed between any two steps leaves the slot LIMBO; the next one
  * does step 1's removal of the key, and steps 2 and 3, again at its start
- * (upkeep_open()) and goes on from step 4: killed between marking the slot
+ * (upkeep_open()) and goes on from step 4. Killed between marking the slot
  * and removing its key, an agent leaves a LIMBO slot that its peer's next
- * packets still find, and that would be freed with the key still naming it. A slot is marked FREE before it is pushed, so a kill between the
+ * packets still find, and that would be freed with the key still naming
+ * it. A slot is marked FREE before it is pushed, so a kill between the
  * two leaks that one slot rather than ever giving one slot to two peers.
  */
 #include <errno.h>
