@@ -196,6 +196,8 @@ tg_log "status: $(jq -c .slots <<<"$js")"
 tg_agent_stop TERM
 tg_agent_start --reclaim-after 0
 clients 10.204.2.0 1
+# Closed, every packet of it counted, before its slot is touched.
+tg_wait_gw_idle
 # The slot number of client ADDR's USED slot in tg_slot, if any.
 slot_of()
 {
