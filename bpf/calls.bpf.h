@@ -90,7 +90,7 @@
 #define TG_RECV_STOP 0
 #endif
 
-/* What the parser loop works on: the thread's window, the socket's state,
+/* What the parser loop works on: the run's window, the socket's state,
  * and the direction (a server's requests, or its responses); for a
  * stream whose names are read (names.bpf.h), the socket and its names. */
 struct seg {
@@ -554,6 +554,7 @@ static __always_inline void calls_recv(struct sock *sk, struct tg_sock *st,
 {
 	struct tg_name_sk *ns = NULL;
 	struct tg_task *t;
+	__u32 zero = 0;
 	int ev;
 
 	if (!(st->flags & TG_SOCK_CALLS) || tg_http_done(&st->http))
@@ -579,8 +580,7 @@ static __always_inline void calls_recv(struct sock *sk, struct tg_sock *st,
 		goto stat;
 	}
 
-	t = bpf_task_storage_get(&tg_task, bpf_get_current_task_btf(), 0,
-				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	t = bpf_map_lookup_elem(&tg_recv_task, &zero);
 	if (!t || !read_in_flight(t, sk)) {
 		/* Bytes of this stream went where we cannot see them. */
 		ev = tg_http_desync(&st->http);

@@ -148,15 +148,29 @@ struct {
 	__type(value, __u32);
 } tg_cgroup SEC(".maps");
 
-/* Calls, per thread: the read behind a receive and the parser's window. Task
- * storage, so that it goes with the thread; and not the BPF stack, so that
- * the verifier sees the parser loop as one state, not one per byte. */
+/* Calls, per thread: the SSL_write being parsed and the parser's window.
+ * Task storage, for the hooks of SSL_write may be preempted and another
+ * thread's run on the same CPU must not take the window; and not the BPF
+ * stack, so that the verifier sees the parser loop as one state, not one
+ * per byte. */
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
 	__type(value, struct tg_task);
 } tg_task SEC(".maps");
+
+/* Calls, per CPU: the same for the receive program. A tracepoint's
+ * programs run with preemption off (and the kernel does not run one
+ * program again on a CPU where it is running), so a run has the CPU's
+ * copy to itself from start to end; a per-CPU array's lookup is a few
+ * instructions, where task storage's is a helper call. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tg_task);
+} tg_recv_task SEC(".maps");
 
 /* TLS: an SSL object's link to its socket, and the state of the response
  * parser of the stream it encrypts. An LRU hash: a link is not a counter (tls.bpf.h says how a lost

@@ -315,6 +315,7 @@ _Static_assert(sizeof(struct tg_meta) == 48, "tg_meta is ABI");
 #define TG_MAP_META	"tg_meta"
 #define TG_MAP_CGROUP	"tg_cgroup"
 #define TG_MAP_TASK	"tg_task"
+#define TG_MAP_RECV_TASK "tg_recv_task"	/* per CPU: the receive's */
 #define TG_MAP_SSL	"tg_ssl"
 #define TG_MAP_TLS_TASK	"tg_tls_task"
 #define TG_MAP_TLS_PEND	"tg_tls_pend"
@@ -344,9 +345,10 @@ _Static_assert(sizeof(struct tg_meta) == 48, "tg_meta is ABI");
 					 * tls_<pid>_<start time>_<hook> */
 
 /*
- * Per-thread state of the calls tracers (task-local storage): the read
- * behind a socket's receive, taken from the syscall's saved registers, and
- * the window through which the parser reads the bytes from user space.
+ * Scratch of the calls tracers for one run (per CPU for the receive
+ * program, task-local storage for the TLS hooks): the read behind a
+ * socket's receive, taken from the syscall's saved registers, and the
+ * window through which the parser reads the bytes from user space.
  */
 #define TG_READ_BUF	1	/* read(2), recvfrom(2): buf, len */
 #define TG_READ_IOV	2	/* readv(2): iov, iovcnt */

@@ -114,7 +114,7 @@ static const char *const map_names[] = {
 	TG_MAP_TASK,	 TG_MAP_SSL,	  TG_MAP_TLS_TASK, TG_MAP_TLS_PEND,
 	TG_MAP_AGENT,	 TG_MAP_HEARD,	  TG_MAP_NAMES,	   TG_MAP_NAME_CFG,
 	TG_MAP_NAME_SK,	 TG_MAP_UNMATCHED, TG_MAP_STASH,   TG_MAP_CLOSED,
-	TG_MAP_CLOSED_RST,
+	TG_MAP_CLOSED_RST, TG_MAP_RECV_TASK,
 };
 
 static void link_progs(struct meter_bpf *skel, struct bpf_program **p)
