@@ -50,6 +50,20 @@ int tg_sockops(struct bpf_sock_ops *skops)
 }
 
 /*
+ * A counted socket whose stream began as cleartext HTTP and still parses:
+ * no handshake reads it, and no SSL_write encrypts its responses, so the
+ * TLS hooks' link is not looked for (a task storage lookup on each
+ * receive). A stream that turns to TLS after all desynchronizes the
+ * parser first, and is looked for again from then on.
+ */
+static __always_inline bool clear_http(const struct tg_sock *st)
+{
+	return (st->flags & (TG_SOCK_CALLS | TG_SOCK_TLS |
+			     TG_SOCK_TLS_HOOKED)) == TG_SOCK_CALLS &&
+	       (st->http.flags & TG_HTTP_F_STARTED) && !tg_http_done(&st->http);
+}
+
+/*
  * Each receive of a socket's reader: the raw stream's calls and names
  * first (a TLS stream is read only as far as its ClientHello's SNI, and
  * stops there), then the TLS hooks' link, which takes the service the SNI
@@ -63,11 +77,18 @@ int BPF_PROG(tg_recv, struct sock *sk, int ret, int flags)
 	/* Peeked bytes are received again; the error queue is no stream. */
 	if (ret <= 0 || (flags & (MSG_PEEK | MSG_ERRQUEUE)))
 		return 0;
+	/* The host's other sockets mostly have no local storage at all:
+	 * one load tells, where the lookup is a helper call. */
+	if (!sk->sk_bpf_storage)
+		return 0;
 	st = bpf_sk_storage_get(&tg_sock, sk, 0, 0);
 	if (!st)
 		return 0;
 	calls_recv(sk, st, ret, flags);
-	tls_recv(st);
+	/* (The benchmark's builds that stop before the parse never learn
+	 * the stream is cleartext; they follow the agent's path on one.) */
+	if (!clear_http(st) && !TG_RECV_STOP)
+		tls_recv(st);
 	return 0;
 }
 
