@@ -107,8 +107,9 @@ else
 	MAKEFLAGS += --no-print-directory
 endif
 
-# And a TLS client that sends its ClientHello in pieces.
-E2E_HELPERS += $(OUTPUT)/tests/tlssplit
+# And a TLS client that sends its ClientHello in pieces, and a UDP
+# server that tears its socket's peer cache.
+E2E_HELPERS += $(OUTPUT)/tests/tlssplit $(OUTPUT)/tests/sockcache
 
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
@@ -275,6 +276,10 @@ $(OUTPUT)/tests/readat: tests/e2e/readat.c | $(OUTPUT)/tests
 $(OUTPUT)/tests/tlssplit: tests/e2e/tlssplit.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $< -lssl -lcrypto -o $@
+
+$(OUTPUT)/tests/sockcache: tests/e2e/sockcache.c include/meter.h | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< -lbpf -o $@
 
 # Seams: a unit test may replace library calls with its own __wrap_ ones.
 WRAP_privs := -Wl,--wrap=bpf_map_lookup_elem

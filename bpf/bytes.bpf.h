@@ -386,8 +386,13 @@ static __noinline int meter_slow(struct __sk_buff *skb, struct bpf_sock *sk,
 		return SK_PASS;
 	}
 
+	/* The cache holds when its slot is this peer's; a slot that has
+	 * none (the overflow bucket, by billing key) when it is cached for
+	 * this peer. */
 	slot = st->peer_slot;
-	if (!slot || st->peer_epoch != n.epoch || !key_eq(&key, &st->peer)) {
+	if (st->peer_epoch != n.epoch ||
+	    !(slot_holds(slot, &key) ||
+	      (slot == TG_SLOT_OVERFLOW && key_eq(&key, &st->peer)))) {
 		if (slot && st->peer_epoch != n.epoch)
 			stat_inc(TG_STAT_RECHECK);
 		slot = peer_slot(&key);

@@ -211,6 +211,29 @@ static __always_inline bool key_eq(const struct tg_peer_key *a,
 	return true;
 }
 
+/*
+ * Whether slot @slot (plus one), read from a cache, counts @key now: a
+ * slot handed out to @key and not being reclaimed. A cache is several
+ * fields (a socket's peer, slot and epoch), rewritten without a lock by
+ * whichever CPU first meets a new peer (a listener's, an unconnected UDP
+ * socket's) or a new epoch, so a reader may take the slot of one write
+ * and the key or epoch of another. The slot's own entry settles it: it
+ * names one peer from its handing out until a reclaim marks it LIMBO, and
+ * the grace periods after that mark wait for the programs that saw it
+ * USED (user/collect/upkeep.c).
+ */
+static __always_inline bool slot_holds(__u32 slot,
+				       const struct tg_peer_key *key)
+{
+	__u32 idx = slot - 1;
+	struct tg_slot *s;
+
+	if (!slot || slot == TG_SLOT_OVERFLOW)
+		return false;
+	s = bpf_map_lookup_elem(&tg_slot, &idx);
+	return s && s->state == TG_SLOT_USED && key_eq(&s->key, key);
+}
+
 /* The counters of slot @slot (plus one), or of @key's overflow bucket,
  * in the bank of @n. */
 static __always_inline struct tg_banked *peer_counters(__u32 slot,
@@ -246,8 +269,9 @@ static __always_inline __u32 slot_of(const struct tg_peer_key *key)
 
 /*
  * Add @calls to the peer @key of a socket that cached slot @slot in epoch
- * @epoch: the slot while the epoch holds; else (or with no slot cached:
- * 0) the peer's slot now, made if it has none, or its overflow bucket.
+ * @epoch: the slot while the epoch holds and the slot is still the peer's
+ * (slot_holds()); else (or with no slot cached: 0) the peer's slot now,
+ * made if it has none, or its overflow bucket.
  * Calls are counted where the peer's bytes are, in the bank of the day
  * they are read on. For the tracing programs: the precise clock.
  */
@@ -260,7 +284,8 @@ static __always_inline void peer_add_calls(const struct tg_peer_key *key,
 	__u64 t = bpf_ktime_get_ns();
 
 	now_at(&n, t);
-	if (!slot || epoch != n.epoch)
+	if (epoch != n.epoch ||
+	    (slot != TG_SLOT_OVERFLOW && !slot_holds(slot, key)))
 		slot = peer_slot_at(key, t);
 	v = peer_counters(slot, key);
 	if (v)

@@ -239,8 +239,9 @@ _Static_assert(sizeof(struct tg_sock) == 176, "tg_sock is ABI");
  * since the state lives here: user space marks it LIMBO, removes its key
  * from tg_peer_idx, raises tg_clock.epoch and waits for every BPF program
  * run in flight to end (an RCU grace period). From then on nothing counts
- * into the slot: a socket that cached it finds the epoch changed and looks
- * its peer up again, and the lookup no longer finds the slot. The next
+ * into the slot: a socket that cached it finds the epoch changed, or the
+ * slot no longer USED (a cache read torn between two writes of it), and
+ * looks its peer up again, and the lookup no longer finds the slot. The next
  * collection books the slot's final counters under its key; only then is
  * it zeroed, marked FREE and given to tg_free for reuse.
  *
