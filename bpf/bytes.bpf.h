@@ -386,9 +386,9 @@ static __noinline int meter_slow(struct __sk_buff *skb, struct bpf_sock *sk,
 		return SK_PASS;
 	}
 
-	/* The cache holds when its slot is this peer's; a slot that has
-	 * none (the overflow bucket, by billing key) when it is cached for
-	 * this peer. */
+	/* The cache holds when its slot is this peer's (slot_holds()), or
+	 * when it holds the overflow bucket, which is by billing key, for
+	 * this very peer. */
 	slot = st->peer_slot;
 	if (st->peer_epoch != n.epoch ||
 	    !(slot_holds(slot, &key) ||

@@ -146,8 +146,8 @@ __noinline int tls_recv(struct tg_sock *st)
 
 /* The calls of a TLS socket's peer, from its slot in tg_ssl (looked up,
  * or made, and cached there when it has none of this epoch that is still
- * the peer's, slot_holds()); and the
- * same for the socket's own row, at its next receive. */
+ * the peer's, slot_holds()); and the same for the socket's own row, at
+ * its next receive. */
 static __always_inline void tls_count(struct tg_ssl *e, __u64 calls)
 {
 	__u64 t = bpf_ktime_get_ns(), *p;

@@ -241,9 +241,9 @@ _Static_assert(sizeof(struct tg_sock) == 176, "tg_sock is ABI");
  * run in flight to end (an RCU grace period). From then on nothing counts
  * into the slot: a socket that cached it finds the epoch changed, or the
  * slot no longer USED (a cache read torn between two writes of it), and
- * looks its peer up again, and the lookup no longer finds the slot. The next
- * collection books the slot's final counters under its key; only then is
- * it zeroed, marked FREE and given to tg_free for reuse.
+ * looks its peer up again, and the lookup no longer finds the slot. The
+ * next collection books the slot's final counters under its key; only then
+ * is it zeroed, marked FREE and given to tg_free for reuse.
  *
  * Slots are in two ranges, one per role: clients hold slots [0, max_peers
  * - backend_peers), backends the last backend_peers (tg_meta), each range

@@ -9,16 +9,15 @@
  * It opens MAP (the meter's pinned tg_sock), enters the network namespace
  * NETNS (a file such as /run/netns/NAME: `ip netns exec` would hide the
  * BPF filesystem), binds an unconnected UDP socket to ADDR:PORT (IPv4),
- * prints "bound"
- * and receives three datagrams, printing "got N SOURCE" after each. After
- * the first it reads the socket's entry in MAP and keeps the slot cached
- * there. After the second, which must
- * come from another address, the entry caches that sender and its slot;
- * the helper writes the first sender's slot in its place, leaving the
- * rest, and prints "torn SLOT1 SLOT2". The third datagram meets that
- * cache. The meter must count each datagram where its sender's slot is,
- * whatever the cache says. Exits 0, 1 on an error (named on stderr), 2 on
- * a bad command line.
+ * prints "bound" and receives three datagrams, printing "got N SOURCE"
+ * after each. After the first it reads the socket's entry in MAP and
+ * keeps the slot cached there. After the second, which must come from
+ * another address, the entry caches that sender and its slot; the helper
+ * writes the first sender's slot in its place, leaving the rest, and
+ * prints "torn SLOT1 SLOT2". The third datagram meets that cache. The
+ * meter must count each datagram where its sender's slot is, whatever
+ * the cache says. Exits 0, 1 on an error (named on stderr), 2 on a bad
+ * command line.
  */
 #include <arpa/inet.h>
 #include <errno.h>
