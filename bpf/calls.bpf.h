@@ -101,9 +101,11 @@ struct seg {
 	struct tg_name_sk *ns;
 };
 
-static __always_inline void count_calls(const struct tg_sock *st, __u64 calls)
+static __always_inline void count_calls(const struct tg_sock *st, __u64 calls,
+				       __u64 now_ns)
 {
-	peer_add_calls(&st->peer, st->peer_slot, st->peer_epoch, calls);
+	peer_add_calls(&st->peer, st->peer_slot, st->peer_epoch, calls,
+		       now_ns);
 }
 
 /* Count the calls of the task's run, all of service t->run_svc, on the
@@ -115,11 +117,11 @@ static __always_inline void names_flush(struct tg_sock *st, struct tg_task *t)
 	if (!t->run)
 		return;
 	if (t->run_svc == st->peer.svc) {
-		count_calls(st, t->run);
+		count_calls(st, t->run, t->now_ns);
 	} else {
 		key = st->peer;
 		key.svc = t->run_svc;
-		peer_add_calls(&key, 0, 0, t->run);
+		peer_add_calls(&key, 0, 0, t->run, t->now_ns);
 	}
 	t->run = 0;
 }
@@ -468,10 +470,38 @@ static __noinline bool read_in_flight(struct tg_task *t, struct sock *sk)
 		return false;
 	if (!file || file != (__u64)sk->sk_socket->file)
 		return false;
-	t->file = file;
 	t->buf = PT_REGS_PARM2_SYSCALL(regs);
 	t->len = PT_REGS_PARM3_SYSCALL(regs);
 	return true;
+}
+
+/* Read-only view of a kernel object as another type (kernel 6.2): a
+ * cast the verifier makes no instruction of; loads through it may not
+ * fault. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+/*
+ * The time of a receive on @sk, for the day its calls are counted in: the
+ * clock TCP keeps for the socket (tcp_clock_cache), CLOCK_MONOTONIC, the
+ * clock of bpf_ktime_get_ns() and of tg_clock's day boundaries. A TCP
+ * read that takes bytes sets it for its receive buffer's tuning
+ * (tcp_rcv_space_adjust()) before the receive is announced, so it is the
+ * read's time, a microsecond early at most. It costs a load, where a read
+ * of the clock is a helper call, tens of ns on a host whose clock source
+ * is slow (a guest's kvm-clock). A socket that is not TCP, or whose clock
+ * is unset: the precise clock.
+ */
+static __always_inline __u64 recv_clock(struct sock *sk)
+{
+	struct tcp_sock *tp;
+	__u64 t = 0;
+
+	if (sk->sk_protocol == IPPROTO_TCP) {
+		tp = bpf_rdonly_cast(sk,
+				     bpf_core_type_id_kernel(struct tcp_sock));
+		t = tp->tcp_clock_cache;
+	}
+	return t ? t : bpf_ktime_get_ns();
 }
 
 /*
@@ -538,7 +568,7 @@ static __noinline void plain_recv(struct tg_task *t, struct tg_sock *st,
 		return;
 	if (t->calls) {
 		__sync_fetch_and_add(&st->c.calls, t->calls);
-		count_calls(st, t->calls);
+		count_calls(st, t->calls, t->now_ns);
 	}
 }
 
@@ -596,6 +626,7 @@ static __always_inline void calls_recv(struct sock *sk, struct tg_sock *st,
 					    (void *)t->buf);
 		return;
 	}
+	t->now_ns = recv_clock(sk);
 	if (ns) {
 		names_recv(t, st, ns, ret);
 		if (t->tflags & TG_TASK_TLS)

@@ -272,21 +272,20 @@ static __always_inline __u32 slot_of(const struct tg_peer_key *key)
  * @epoch: the slot while the epoch holds and the slot is still the peer's
  * (slot_holds()); else (or with no slot cached: 0) the peer's slot now,
  * made if it has none, or its overflow bucket.
- * Calls are counted where the peer's bytes are, in the bank of the day
- * they are read on. For the tracing programs: the precise clock.
+ * Calls are counted where the peer's bytes are, in the bank of the day of
+ * @now_ns (CLOCK_MONOTONIC: the receive's, recv_clock()).
  */
 static __always_inline void peer_add_calls(const struct tg_peer_key *key,
 					   __u32 slot, __u32 epoch,
-					   __u64 calls)
+					   __u64 calls, __u64 now_ns)
 {
 	struct tg_banked *v;
 	struct tg_now n;
-	__u64 t = bpf_ktime_get_ns();
 
-	now_at(&n, t);
+	now_at(&n, now_ns);
 	if (epoch != n.epoch ||
 	    (slot != TG_SLOT_OVERFLOW && !slot_holds(slot, key)))
-		slot = peer_slot_at(key, t);
+		slot = peer_slot_at(key, now_ns);
 	v = peer_counters(slot, key);
 	if (v)
 		__sync_fetch_and_add(&bank_of(v, n.bank)->calls, calls);

@@ -120,8 +120,9 @@ _Static_assert(sizeof(struct tg_counters) == 40, "tg_counters is ABI");
 /*
  * Day banks. Every billing counter (a peer slot, an overflow bucket) is
  * kept in TG_NR_BANKS banks, one per natural day: the kernel counts into
- * the bank of the day a packet or call happens on, by a coarse clock
- * against the day boundaries user space writes ahead of time (tg_clock).
+ * the bank of the day a packet or call happens on (a packet's by a
+ * coarse clock, a call's by its read's, recv_clock()) against the day
+ * boundaries user space writes ahead of time (tg_clock).
  * So the day of every byte is settled when it is counted, however late
  * the agent reads: a day's bank is bank (day number % TG_NR_BANKS), and an
  * agent away across up to TG_NR_BANKS - 1 midnights still splits every day
@@ -357,7 +358,7 @@ _Static_assert(sizeof(struct tg_meta) == 48, "tg_meta is ABI");
 #define TG_WIN		256	/* bytes copied from user space at once */
 
 struct tg_task {
-	__u64 file;		/* struct file * of the read's descriptor */
+	__u64 now_ns;		/* the receive's time (recv_clock()) */
 	__u64 buf;		/* user address: buffer, iovec or msghdr */
 	__u64 len;		/* buffer length or iovec count */
 	__u32 kind;		/* TG_READ_* */
