@@ -1391,6 +1391,40 @@ tg_result()
 # ---------------------------------------------------------------------------
 # The ledger
 
+# tg_zone_midnight SECS: a time zone of the test's own, Test/Midnight, in
+# a database in the temp dir (TZDIR, exported), whose local midnight is
+# SECS seconds from now, at Unix time MIDNIGHT: a fixed offset from UTC,
+# to the second (zic takes offsets to the second). Sets MIDNIGHT, OLD_DAY
+# and NEW_DAY (the local dates either side of it) and TG_ZONE_PLAN, a copy
+# of the jdcloud plan counting days in that zone.
+tg_zone_midnight()
+{
+	local off sign=+ abs hms
+
+	MIDNIGHT=$(($(date +%s) + $1))
+	off=$(((86400 - MIDNIGHT % 86400) % 86400))
+	[ "$off" -gt 43200 ] && off=$((off - 86400))
+	abs=$off
+	[ "$abs" -lt 0 ] && sign=- abs=$((-abs))
+	hms=$(printf '%s%d:%02d:%02d' "$sign" $((abs / 3600)) \
+		$((abs % 3600 / 60)) $((abs % 60)))
+	export TZDIR=$TG_TMP/zoneinfo
+	printf 'Zone\tTest/Midnight\t%s\t-\tTST\n' "$hms" \
+		>"$TG_TMP/midnight.zic"
+	zic -d "$TZDIR" "$TG_TMP/midnight.zic" 2>"$TG_TMP/zic.log" ||
+		tg_die "zic failed: $(cat "$TG_TMP/zic.log")"
+	OLD_DAY=$(TZ=Test/Midnight date -d "@$((MIDNIGHT - 1))" +%F)
+	NEW_DAY=$(TZ=Test/Midnight date -d "@$MIDNIGHT" +%F)
+	[ "$(TZ=Test/Midnight date -d "@$MIDNIGHT" +%T)" = 00:00:00 ] &&
+		[ "$OLD_DAY" != "$NEW_DAY" ] ||
+		tg_die "zone Test/Midnight ($hms) has no midnight at $MIDNIGHT"
+	tg_log "zone Test/Midnight, UTC$hms: $OLD_DAY ends at $(date -u -d "@$MIDNIGHT" +%T) UTC"
+	TG_ZONE_PLAN=$TG_TMP/plan.yaml
+	sed 's/^time_zone: .*/time_zone: Test\/Midnight/' \
+		deploy/plans/jdcloud.yaml >"$TG_ZONE_PLAN" ||
+		tg_die "cannot copy the jdcloud plan"
+}
+
 # tg_ledger_export [LEDGER]: the day rows of LEDGER (default TG_LEDGER) as
 # JSON lines.
 # shellcheck disable=SC2120

@@ -57,35 +57,12 @@ TG_READAT=$(pwd)/.output/tests/readat
 tg_topology_setup
 tg_cgroup_setup
 
-# Zone Test/Midnight: local midnight at Unix time MIDNIGHT, about 50 s
-# from now, with the offset (east of UTC, -12 h to +12 h) that makes it
-# so. zic takes offsets to the second.
-MIDNIGHT=$(($(date +%s) + 50))
-off=$(((86400 - MIDNIGHT % 86400) % 86400))
-[ "$off" -gt 43200 ] && off=$((off - 86400))
-sign=+
-abs=$off
-[ "$abs" -lt 0 ] && sign=- abs=$((-abs))
-hms=$(printf '%s%d:%02d:%02d' "$sign" $((abs / 3600)) $((abs % 3600 / 60)) \
-	$((abs % 60)))
-export TZDIR=$TG_TMP/zoneinfo
-printf 'Zone\tTest/Midnight\t%s\t-\tTST\n' "$hms" >"$TG_TMP/midnight.zic"
-zic -d "$TZDIR" "$TG_TMP/midnight.zic" 2>"$TG_TMP/zic.log" ||
-	tg_die "zic failed: $(cat "$TG_TMP/zic.log")"
-OLD_DAY=$(TZ=Test/Midnight date -d "@$((MIDNIGHT - 1))" +%F)
-NEW_DAY=$(TZ=Test/Midnight date -d "@$MIDNIGHT" +%F)
-[ "$(TZ=Test/Midnight date -d "@$MIDNIGHT" +%T)" = 00:00:00 ] &&
-	[ "$OLD_DAY" != "$NEW_DAY" ] ||
-	tg_die "zone Test/Midnight ($hms) has no midnight at $MIDNIGHT"
-tg_log "zone Test/Midnight, UTC$hms: $OLD_DAY ends at $(date -u -d "@$MIDNIGHT" +%T) UTC"
-
-sed 's/^time_zone: .*/time_zone: Test\/Midnight/' deploy/plans/jdcloud.yaml \
-	>"$TG_TMP/plan.yaml" || tg_die "cannot copy the jdcloud plan"
+tg_zone_midnight 50
 cfg=$TG_TMP/tollgate.yaml
 tg_agent_config >"$cfg"
 cat >>"$cfg" <<EOF
 metrics:
-  plan: $TG_TMP/plan.yaml
+  plan: $TG_ZONE_PLAN
 EOF
 tg_agent_start --config "$cfg"
 tg_has_line "$TG_AGENT_LOG" "ledger '$TG_LEDGER': .*days in Test/Midnight" ||
