@@ -475,10 +475,11 @@ static __noinline bool read_in_flight(struct tg_task *t, struct sock *sk)
 	return true;
 }
 
-/* Read-only view of a kernel object as another type (kernel 6.2): a
- * cast the verifier makes no instruction of; loads through it may not
- * fault. */
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+/* Read-only view of a kernel object as another type (Linux 6.2; the
+ * receive program needs 6.3): a cast the verifier makes no instruction
+ * of; loads through it may not fault. Weak, so that an older kernel still
+ * loads the object's other programs (an agent without calls). */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 
 /*
  * The time of a receive on @sk, for the day its calls are counted in: the
