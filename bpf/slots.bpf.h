@@ -234,6 +234,21 @@ static __always_inline bool slot_holds(__u32 slot,
 	return s && s->state == TG_SLOT_USED && key_eq(&s->key, key);
 }
 
+/*
+ * Whether a cache of peer @key's slot, @slot (plus one; 0: none) taken in
+ * epoch @epoch, counts in epoch @now: taken in it, and either the overflow
+ * bucket, which is by billing key (@key's own), or a slot that still
+ * holds @key (slot_holds()). For a cache whose key is the peer's own; a
+ * socket's, whose key a packet of another peer may not match, is
+ * meter_slow()'s test.
+ */
+static __always_inline bool cache_holds(__u32 slot, __u32 epoch, __u32 now,
+					const struct tg_peer_key *key)
+{
+	return epoch == now &&
+	       (slot == TG_SLOT_OVERFLOW || slot_holds(slot, key));
+}
+
 /* The counters of slot @slot (plus one), or of @key's overflow bucket,
  * in the bank of @n. */
 static __always_inline struct tg_banked *peer_counters(__u32 slot,
@@ -269,9 +284,9 @@ static __always_inline __u32 slot_of(const struct tg_peer_key *key)
 
 /*
  * Add @calls to the peer @key of a socket that cached slot @slot in epoch
- * @epoch: the slot while the epoch holds and the slot is still the peer's
- * (slot_holds()); else (or with no slot cached: 0) the peer's slot now,
- * made if it has none, or its overflow bucket.
+ * @epoch: the slot while that cache holds (cache_holds()); else (or with
+ * no slot cached: 0) the peer's slot now, made if it has none, or its
+ * overflow bucket.
  * Calls are counted where the peer's bytes are, in the bank of the day of
  * @now_ns (CLOCK_MONOTONIC: the receive's, recv_clock()).
  */
@@ -283,8 +298,7 @@ static __always_inline void peer_add_calls(const struct tg_peer_key *key,
 	struct tg_now n;
 
 	now_at(&n, now_ns);
-	if (epoch != n.epoch ||
-	    (slot != TG_SLOT_OVERFLOW && !slot_holds(slot, key)))
+	if (!cache_holds(slot, epoch, n.epoch, key))
 		slot = peer_slot_at(key, now_ns);
 	v = peer_counters(slot, key);
 	if (v)

@@ -145,9 +145,9 @@ __noinline int tls_recv(struct tg_sock *st)
 }
 
 /* The calls of a TLS socket's peer, from its slot in tg_ssl (looked up,
- * or made, and cached there when it has none of this epoch that is still
- * the peer's, slot_holds()); and the same for the socket's own row, at
- * its next receive. */
+ * or made, and cached there when the cache does not hold,
+ * cache_holds()); and the same for the socket's own row, at its next
+ * receive. */
 static __always_inline void tls_count(struct tg_ssl *e, __u64 calls)
 {
 	__u64 t = bpf_ktime_get_ns(), *p;
@@ -155,9 +155,7 @@ static __always_inline void tls_count(struct tg_ssl *e, __u64 calls)
 	struct tg_now n;
 
 	now_at(&n, t);
-	if (e->peer_epoch != n.epoch ||
-	    (e->peer_slot != TG_SLOT_OVERFLOW &&
-	     !slot_holds(e->peer_slot, &e->peer))) {
+	if (!cache_holds(e->peer_slot, e->peer_epoch, n.epoch, &e->peer)) {
 		e->peer_slot = peer_slot_at(&e->peer, t);
 		e->peer_epoch = n.epoch;
 	}
