@@ -1425,6 +1425,20 @@ tg_zone_midnight()
 		tg_die "cannot copy the jdcloud plan"
 }
 
+# tg_zone_agent_start: after tg_zone_midnight, start the agent on the
+# test configuration with TG_ZONE_PLAN as its plan, and check that its
+# ledger counts days in Test/Midnight.
+tg_zone_agent_start()
+{
+	local cfg=$TG_TMP/tollgate.yaml
+
+	tg_agent_config >"$cfg"
+	printf 'metrics:\n  plan: %s\n' "$TG_ZONE_PLAN" >>"$cfg"
+	tg_agent_start --config "$cfg"
+	tg_has_line "$TG_AGENT_LOG" "ledger '$TG_LEDGER': .*days in Test/Midnight" ||
+		tg_die "the ledger does not count days in Test/Midnight: $(cat "$TG_AGENT_LOG")"
+}
+
 # tg_ledger_export [LEDGER]: the day rows of LEDGER (default TG_LEDGER) as
 # JSON lines.
 # shellcheck disable=SC2120

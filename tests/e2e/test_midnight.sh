@@ -58,15 +58,7 @@ tg_topology_setup
 tg_cgroup_setup
 
 tg_zone_midnight 50
-cfg=$TG_TMP/tollgate.yaml
-tg_agent_config >"$cfg"
-cat >>"$cfg" <<EOF
-metrics:
-  plan: $TG_ZONE_PLAN
-EOF
-tg_agent_start --config "$cfg"
-tg_has_line "$TG_AGENT_LOG" "ledger '$TG_LEDGER': .*days in Test/Midnight" ||
-	tg_die "the ledger does not count days in Test/Midnight: $(cat "$TG_AGENT_LOG")"
+tg_zone_agent_start
 tg_be_nginx_start
 tg_gw_nginx_start
 tg_be_file f 4000
