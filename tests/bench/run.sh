@@ -852,11 +852,13 @@ report_recv_steps()
 # (those sockets have no storage in its map). --no-calls alone runs no
 # program there, so that time makes the other side's requests dearer and
 # the ratio higher. pair_bias_pass measures it as a share of the other
-# side's CPU time: the program's own time (BPF statistics on, which add
-# their clock reads to it) and the tracepoint's dispatch of it (bench_prog
-# dispatch: an empty program's cost per receive, times the program's runs).
-# The verdict takes the ratio divided by one plus that share.
-PAIR_ROUNDS=${BENCH_PAIR_ROUNDS:-8}
+# side's CPU time: the program's own time (BPF statistics on, less what
+# their clock reads add to each run: an empty program's time per run on
+# the same receives, in the same window) and the tracepoint's dispatch of
+# it (bench_prog dispatch: an empty program's cost per receive, times the
+# program's runs). The verdict takes the ratio divided by one plus that
+# share.
+PAIR_ROUNDS=${BENCH_PAIR_ROUNDS:-12}
 PAIR_SIDES="a b"
 PAIR_CPU=${BENCH_PAIR_CPU:-0}
 declare -A PAIR_PORT=([a]=8180 [b]=8181) PAIR_AGENT PAIR_RUN
@@ -1020,34 +1022,46 @@ pair_pass()
 # meter, as a share of O's CPU time: its receive program's run time and
 # runs while O alone is loaded, the runs at the dispatch cost bench_prog
 # dispatch measures (PAIR_DISPATCH, ns per receive).
+# The statistics' clock reads add their own time to each run's: the empty
+# receive program of bench_prog floor, attached beside the agent's,
+# measures it (PAIR_STATS_NS, ns per run).
 PAIR_DISPATCH=
+PAIR_STATS_NS=
 PAIR_BIAS_PROG=
 PAIR_BIAS_DISPATCH=
 pair_bias_pass()	# C O
 {
-	local id t0 t1 r0 r1 u out
+	local id fid t0 t1 r0 r1 f0 f1 g0 g1 u out
 
 	out=$(taskset -c "$PAIR_CPU" "$BENCH" dispatch) ||
 		tg_die "bench_prog dispatch failed: $out"
 	PAIR_DISPATCH=$(awk '{ print $4 }' <<<"$out")
 	id=$(bpftool -j link show pinned "$(pair_pin "$1")/link_recv" |
 		jq -r .prog_id)
+	local_on floor-recv
+	fid=$(awk '/^ids / { print $4 }' "$TG_TMP/floor.out")
 	stats_on
-	read -r t0 r0 < <(bpftool -j prog show id "$id" |
-		jq -r '"\(.run_time_ns // 0) \(.run_cnt // 0)"')
+	read -r t0 r0 f0 g0 <<<"$(prog_stats "$id" "$fid")"
 	out=$(pair_wrk "$STATS_DUR" "$2") || tg_die "side by side: no rates"
 	read -r _ _ u <<<"$out"
-	read -r t1 r1 < <(bpftool -j prog show id "$id" |
-		jq -r '"\(.run_time_ns // 0) \(.run_cnt // 0)"')
+	read -r t1 r1 f1 g1 <<<"$(prog_stats "$id" "$fid")"
 	stats_off
-	read -r PAIR_BIAS_PROG PAIR_BIAS_DISPATCH PAIR_BIAS < <(awk \
-		-v t=$((t1 - t0)) -v r=$((r1 - r0)) -v u="$u" -v d="$PAIR_DISPATCH" \
+	local_off floor-recv
+	[ $((g1 - g0)) -gt 0 ] ||
+		tg_die "side by side: the empty receive program never ran"
+	read -r PAIR_STATS_NS PAIR_BIAS_PROG PAIR_BIAS_DISPATCH PAIR_BIAS < <(awk \
+		-v t=$((t1 - t0)) -v r=$((r1 - r0)) -v f=$((f1 - f0)) \
+		-v g=$((g1 - g0)) -v u="$u" -v d="$PAIR_DISPATCH" \
 		'BEGIN {
-			p = u ? t / (u * 1000) : 0
+			s = f / g
+			n = t - r * s
+			if (n < 0)
+				n = 0
+			p = u ? n / (u * 1000) : 0
 			q = u ? r * d / (u * 1000) : 0
-			printf "%.4f %.4f %.4f\n", p, q, p + q
+			printf "%.1f %.4f %.4f %.4f\n", s, p, q, p + q
 		}')
-	tg_log "  side by side: the calls agent on the other side's receives: $PAIR_BIAS of that side's CPU time ($PAIR_BIAS_PROG the program, $PAIR_BIAS_DISPATCH its dispatch at $PAIR_DISPATCH ns a receive)"
+	tg_log "  side by side: the calls agent on the other side's receives: $PAIR_BIAS of that side's CPU time ($PAIR_BIAS_PROG the program, net of the statistics' $PAIR_STATS_NS ns a run; $PAIR_BIAS_DISPATCH its dispatch at $PAIR_DISPATCH ns a receive)"
 }
 
 # Per round: "C cpu_ratio rate_ratio": the other side's CPU time per
@@ -1161,7 +1175,7 @@ report_local_summary()
 	fi
 	echo "- cleartext on that location, calls counted, at least $LOCAL_TARGET_CLEAR of \`--no-calls\`: $c: $v"
 	read -r c r v <<<"$(pair_summary)"
-	echo "- cleartext, side by side (both states at once on one CPU, below), calls counted, at least $LOCAL_TARGET_CLEAR of \`--no-calls\`: $v: $(verdict "$v" "$LOCAL_TARGET_CLEAR"); that is the median over rounds of the rate calls keep by CPU time per request, $c, divided by one plus $PAIR_BIAS, the share of the \`--no-calls\` side's CPU time that the calls agent's receive program took on its receives ($PAIR_BIAS_PROG in the program, $PAIR_BIAS_DISPATCH in the tracepoint's dispatch of it, $PAIR_DISPATCH ns a receive); by the request rates, which the scheduler's split also moves, $r"
+	echo "- cleartext, side by side (both states at once on one CPU, below), calls counted, at least $LOCAL_TARGET_CLEAR of \`--no-calls\`: $v: $(verdict "$v" "$LOCAL_TARGET_CLEAR"); that is the median over rounds of the rate calls keep by CPU time per request, $c, divided by one plus $PAIR_BIAS, the share of the \`--no-calls\` side's CPU time that the calls agent's receive program took on its receives ($PAIR_BIAS_PROG in the program, net of the $PAIR_STATS_NS ns a run that the statistics' clock reads add, as an empty program beside it took; $PAIR_BIAS_DISPATCH in the tracepoint's dispatch of it, $PAIR_DISPATCH ns a receive); by the request rates, which the scheduler's split also moves, $r"
 	read -r reqs runs ns <<<"${LHITS[clear,calls,tg_recv]:-0 0 0}"
 	echo "- cleartext, the receive program's time in the hits runs (BPF statistics on): $(awk -v t="$ns" -v q="$reqs" -v b="${LBUSY[clear,calls]:-0}" 'BEGIN { printf "%.0f ns per request, %.2f %% of the CPUs'"'"' busy time in the same runs", q ? t / q : 0, b ? 100 * t / b : 0 }'): both clocks run at the host's speed of the moment, so this share does not move with it as the request rates do"
 	a=$(local_ratio clear names calls)
