@@ -29,15 +29,19 @@
 #    costs a request), and with the floors (empty programs where calls
 #    are counted: uprobes per nginx process on SSL_write and on the
 #    function the agent hooks for the writes, the receive tracepoint) in
-#    the same rounds; and the hooks' hits per request,
+#    the same rounds; in them too, https from a client outside the
+#    metered cgroup on the libssl file the agent hooks in the gateway's
+#    nginx, to a server outside it, with the agent and without it (the
+#    host workload); and the hooks' hits per request,
 #    with calls and with names; then cleartext calls and --no-calls side
 #    by side, at the same time on one CPU, judged by CPU time per request
 #    (pair_pass); and where the receive's time goes, the agent's builds
 #    stopped after each step of its receive program attached in turn
 #    (recv_steps_pass). Into tests/bench/results-calls.md
 #    (BENCH_LOCAL_RESULTS); BENCH_ONLY=local runs this part alone,
-#    BENCH_ONLY=pair the side-by-side pass alone and BENCH_ONLY=recv the
-#    receive's steps alone (both to the terminal).
+#    BENCH_ONLY=pair the side-by-side pass alone, BENCH_ONLY=recv the
+#    receive's steps alone and BENCH_ONLY=host the host workload alone
+#    (all three to the terminal).
 # 5b. The classifier's own benchmark (bench_classify).
 # 6. The metrics page with 1,000 and 10,000 series: render and scrape time
 #    (bench_metrics; also alone: make bench-metrics).
@@ -569,7 +573,6 @@ local_url()	# tls|clear
 bench_local()	# WORKLOAD SECONDS: requests/s
 {
 	local out
-
 	# ip netns exec gives wrk a mount namespace of its own (a slave of
 	# the host's): the hosts file is bound over /etc/hosts there alone.
 	# shellcheck disable=SC2016 # expanded by that shell
@@ -718,6 +721,178 @@ local_hits_pass()
 		local_off "$st"
 	done
 	stats_off
+}
+
+# ---------------------------------------------------------------------------
+# A client outside the metered cgroup
+#
+# The TLS hooks are per process: a process outside the metered cgroup that
+# maps the very libssl file whose functions the agent hooks in the
+# gateway's nginx has no breakpoint and takes no trap (test_tls_hooks.sh
+# reads that from the processes' code). What it keeps of its rate is
+# measured here the way the side-by-side pass measures calls, since
+# request rates move with the host's speed by more than the 3 % at stake:
+# two client and server pairs at once on one CPU, outside the metered
+# cgroup, in cgroups of their own; side s on the system's libssl, side c
+# on a copy no hook reaches. Each round runs both without the agent and
+# with it counting calls, the order alternating; side s's CPU time per
+# request against side c's, with the agent over without it, is the rate
+# the shared file keeps.
+HOST_ROUNDS=${BENCH_HOST_ROUNDS:-8}
+HOST_TARGET=0.97
+declare -A HOST_PORT=([s]=9443 [c]=9444) HOST_LIB
+declare -A HOST_RUN
+HOST_CG=
+
+host_setup()
+{
+	local s d p m lib
+
+	[ -n "$HOST_CG" ] && return 0
+	HOST_CG=$TG_CG.host
+	TG_CG_EXTRA+=("$HOST_CG")
+	HOST_LIB=([s]="" [c]="$TG_TMP/clientlib")
+	for s in s c; do
+		d=$TG_TMP/host-$s
+		mkdir -p "$d/logs" "$d/tmp" "$HOST_CG/$s" ||
+			tg_die "cannot make $d or cgroup $HOST_CG/$s"
+		{
+			tg_gw_nginx_head "$d" 1
+			cat <<CONF
+	server {
+		listen 127.0.0.1:${HOST_PORT[$s]} ssl;
+		ssl_certificate $TG_TMP/tls/cert.pem;
+		ssl_certificate_key $TG_TMP/tls/key.pem;
+		location = /local {
+			return 200 "ok";
+		}
+	}
+}
+CONF
+		} >"$d/nginx.conf"
+		(
+			echo "$BASHPID" >"$HOST_CG/$s/cgroup.procs" || exit 1
+			exec taskset -c "$PAIR_CPU" ip netns exec "$TG_NS_CL" \
+				env LD_LIBRARY_PATH="${HOST_LIB[$s]}" \
+				nginx -p "$d" -c "$d/nginx.conf" -e "$d/logs/error.log"
+		) >>"$d/logs/stderr.log" 2>&1 </dev/null &
+		TG_PIDS+=($!)
+		tg_wait_listen "$TG_NS_CL" t "${HOST_PORT[$s]}" "$d/logs/error.log"
+	done
+	# The premise: side s's server maps the hooked file, side c's not
+	# (the maps name a file by its path with the links resolved).
+	lib=$(readlink -f "$GW_LIBSSL")
+	for s in s c; do
+		m=
+		for p in $(cat "$HOST_CG/$s/cgroup.procs"); do
+			grep -q " $lib\$" "/proc/$p/maps" 2>/dev/null && m=1
+		done
+		if [ "$s" = s ] && [ -z "$m" ]; then
+			tg_die "host: side s's server maps no $GW_LIBSSL"
+		elif [ "$s" = c ] && [ -n "$m" ]; then
+			tg_die "host: side c's server maps $GW_LIBSSL, not its copy"
+		fi
+	done
+}
+
+# Both sides' wrk at once for SECONDS; prints, for side s then c,
+# "requests/s requests cpu_us".
+host_wrk()	# SECONDS
+{
+	local s out pids=()
+	declare -A u0
+
+	for s in s c; do
+		u0[$s]=$(awk '$1 == "usage_usec" { print $2 }' "$HOST_CG/$s/cpu.stat")
+	done
+	for s in s c; do
+		(
+			echo "$BASHPID" >"$HOST_CG/$s/cgroup.procs" || exit 1
+			exec timeout $(($1 + 30)) taskset -c "$PAIR_CPU" \
+				ip netns exec "$TG_NS_CL" \
+				env LD_LIBRARY_PATH="${HOST_LIB[$s]}" wrk -t1 \
+				-c"$WRK_CONNS" -d"$1s" \
+				"https://127.0.0.1:${HOST_PORT[$s]}/local"
+		) >"$TG_TMP/host-$s/wrk.out" 2>&1 </dev/null &
+		pids+=($!)
+	done
+	for s in "${pids[@]}"; do
+		wait "$s" || tg_die "wrk failed: $(cat "$TG_TMP"/host-*/wrk.out)"
+	done
+	for s in s c; do
+		out=$TG_TMP/host-$s/wrk.out
+		grep -q ' Non-2xx' "$out" && tg_die "wrk saw errors: $(cat "$out")"
+		printf '%s %s %s ' \
+			"$(awk '/^Requests\/sec:/ { printf "%.0f\n", $2 }' "$out")" \
+			"$(awk '/ requests in / { print $1 }' "$out")" \
+			$(($(awk '$1 == "usage_usec" { print $2 }' "$HOST_CG/$s/cpu.stat") - u0[$s]))
+	done
+	echo
+}
+
+# HOST_RUN[ROUND] = "FIRST" (none or calls, the state run first), then
+# without the agent and with it, each side's "requests/s requests cpu_us"
+# (s's first).
+host_pass()
+{
+	local i off on st first
+
+	host_setup
+	for i in $(seq "$HOST_ROUNDS"); do
+		first=none
+		[ $((i % 2)) -eq 0 ] && first=calls
+		for st in $first $([ "$first" = none ] && echo calls || echo none); do
+			local_on "$st"
+			# (host_wrk dies in its subshell only: the status says it)
+			if [ "$st" = none ]; then
+				off=$(host_wrk "$LOCAL_DUR") || tg_die "host: no rates"
+			else
+				on=$(host_wrk "$LOCAL_DUR") || tg_die "host: no rates"
+			fi
+			local_off "$st"
+		done
+		HOST_RUN[$i]="$first $off $on"
+		tg_log "  host, round $i: without the agent $off; with it $on"
+	done
+}
+
+# Per round: "kept own": side c's CPU time per request over side s's with
+# the agent, over the same without it; side s's rate with over without.
+host_ratios()
+{
+	local i
+
+	for i in $(seq "$HOST_ROUNDS"); do
+		echo "${HOST_RUN[$i]}"
+	done | awk '{
+		# FIRST, then rate requests cpu of s and c without the agent,
+		# then of s and c with it
+		os = $4 / $3; oc = $7 / $6; ns = $10 / $9; nc = $13 / $12
+		printf "%.4f %.4f\n", (nc / ns) / (oc / os), $8 / $2
+	}'
+}
+
+host_summary()
+{
+	local k o
+
+	k=$(host_ratios | awk '{ print $1 }' | median)
+	o=$(host_ratios | awk '{ print $2 }' | median)
+	printf '%.3f %.3f\n' "$k" "$o"
+}
+
+report_host()
+{
+	echo "| round | first | without the agent: requests/s s, c | CPU us per request s, c | with it: requests/s s, c | CPU us per request s, c | the rate side s keeps | side s's own rate, with over without |"
+	echo "| ---: | --- | --- | --- | --- | --- | ---: | ---: |"
+	paste -d' ' <(for i in $(seq "$HOST_ROUNDS"); do
+		echo "$i ${HOST_RUN[$i]}"; done) <(host_ratios) |
+		awk '{
+			printf "| %d | %s | %d, %d | %.2f, %.2f | %d, %d | %.2f, %.2f | %.3f | %.3f |\n",
+				$1, $2 == "none" ? "without" : "with", $3, $6,
+				$5 / $4, $8 / $7, $9, $12, $11 / $10, $14 / $13,
+				$15, $16
+		}'
 }
 
 # ---------------------------------------------------------------------------
@@ -1119,17 +1294,19 @@ local_ratio()	# WORKLOAD STATE BASE: median of round ratios
 
 report_local()
 {
-	local w st base
+	local w st base nc
 
 	echo "| workload | state | requests/s (median) | to no agent (median of round ratios) | to --no-calls | each run |"
 	echo "| --- | --- | ---: | ---: | ---: | --- |"
 	for w in $LOCAL_WORKLOADS; do
 		for st in ${LSTATES[$w]}; do
-			base="-"
+			base="-" nc="-"
 			[ "$st" = none ] || base=$(local_ratio "$w" "$st" none)
+			[ -n "${LRATE[$w,nocalls]:-}" ] &&
+				nc=$(local_ratio "$w" "$st" nocalls)
 			printf '| %s | %s | %s | %s | %s | %s |\n' "$w" "$st" \
-				"$(median <<<"${LRATE[$w,$st]}")" "$base" \
-				"$(local_ratio "$w" "$st" nocalls)" "${LRATE[$w,$st]% }"
+				"$(median <<<"${LRATE[$w,$st]}")" "$base" "$nc" \
+				"${LRATE[$w,$st]% }"
 		done
 	done
 }
@@ -1187,6 +1364,10 @@ report_local_summary()
 		[ "$reqs" -gt 0 ] && req=$reqs
 	done
 	echo "- traps per https request for nginx (entry probes of SSL_write, SSL_write_ex and SSL_do_handshake): $(awk -v t="$traps" -v q="$req" 'BEGIN { printf "%.2f", q ? t / q : 0 }'); the return probes, which take no trap, are in the table"
+	if [ -n "${HOST_RUN[1]:-}" ]; then
+		read -r r a <<<"$(host_summary)"
+		echo "- https from a client outside the metered cgroup on the libssl file the agent hooks in the gateway's nginx, with the agent counting calls, at least $HOST_TARGET of the rate of the same client on a copy of libssl no hook reaches, run beside it (below): $r: $(verdict "$r" "$HOST_TARGET"); the first client's own rate with the agent over without it (each run at the host's speed of the moment): $a"
+	fi
 }
 
 write_local_results()
@@ -1236,6 +1417,26 @@ write_local_results()
 		echo
 		report_pair
 		echo
+		if [ -n "${HOST_RUN[1]:-}" ]; then
+			echo "## A client outside the metered cgroup"
+			echo
+			echo "Https on loopback in cl, $HOST_ROUNDS rounds, $LOCAL_DUR s per run: two copies of"
+			echo "a server that answers \`/local\` itself (nginx, one worker), each loaded by a"
+			echo "wrk of its own (one thread, $WRK_CONNS connections), all outside the metered"
+			echo "cgroup and on CPU $PAIR_CPU at once. Side s (shared) maps the system's libssl, the"
+			echo "file the agent hooks in the gateway's nginx, server and client; side c"
+			echo "(copy) a copy of it, which no hook reaches. In each round both sides run"
+			echo "without the agent and with it counting calls, in the order of the table."
+			echo "A side's CPU time per request is its cgroup's (cpu.stat) over its wrk's"
+			echo "requests. The rate side s keeps is side c's CPU time per request over side"
+			echo "s's with the agent, divided by the same without it. The agent's receive"
+			echo "program runs for both sides' receives alike (sockets without storage, it"
+			echo "returns at once: what it costs every socket on the host is the floor of"
+			echo "the cleartext workload above)."
+			echo
+			report_host
+			echo
+		fi
 		echo "## Where the receive's time goes"
 		echo
 		echo "Cleartext, BPF statistics on, $RECV_ROUNDS rounds of $STATS_DUR s per build, on side a"
@@ -1648,6 +1849,8 @@ run_local()
 {
 	tg_log "calls where they cost most: $LOCAL_ROUNDS rounds, $LOCAL_DUR s per run"
 	local_pass
+	tg_log "calls where they cost most: a client outside the metered cgroup, $HOST_ROUNDS rounds"
+	host_pass
 	tg_log "calls where they cost most: hits per request"
 	local_hits_pass
 	tg_log "calls where they cost most: where the receive's time goes, $RECV_ROUNDS rounds"
@@ -1668,6 +1871,13 @@ if [ "${BENCH_ONLY:-}" = recv ]; then
 	setup_gateway
 	recv_steps_pass
 	report_recv_steps
+	exit 0
+fi
+if [ "${BENCH_ONLY:-}" = host ]; then
+	setup_gateway
+	host_pass
+	report_host
+	echo "the rate side s keeps beside side c, median; side s's own rate with the agent over without, median: $(host_summary)"
 	exit 0
 fi
 if [ "${BENCH_ONLY:-}" = pair ]; then

@@ -78,6 +78,7 @@ TG_EXTRA_NS=()		# their namespaces
 TG_EXTRA_DEVS=()	# gw's end of each link
 TG_EXTRA_PEERS=()	# "NS DEV" of the far end of each link
 declare -A TG_DEVSNAP=()	# tg_snapshot of the extra links: [NAME/DEV]
+TG_CG_EXTRA=()		# cgroups of a test's own beside TG_CG, not metered
 # Extra nginx configuration for the gateway (tg_gw_nginx_start): upstream
 # blocks for the http level, locations for the main server.
 TG_GW_HTTP_EXTRA=
@@ -218,10 +219,11 @@ tg_kill_netns_pids()
 # first), with every process in them.
 tg_cgroup_teardown()
 {
-	local i pids cg
+	local i pids cg top
 
-	[ -n "$TG_CG" ] && [ -d "$TG_CG" ] || return 0
-	find "$TG_CG" -depth -type d | while read -r cg; do
+	for top in "$TG_CG" "${TG_CG_EXTRA[@]}"; do
+		[ -n "$top" ] && [ -d "$top" ] && find "$top" -depth -type d
+	done | while read -r cg; do
 		for i in $(seq 25); do
 			pids=$(cat "$cg/cgroup.procs" 2>/dev/null)
 			[ -n "$pids" ] || break
