@@ -215,8 +215,8 @@ tg_kill_netns_pids()
 	done
 }
 
-# The test's cgroup, and the cgroups a test made inside it (deepest
-# first), with every process in them.
+# The test's cgroup and those it listed in TG_CG_EXTRA, and the cgroups
+# made inside them (deepest first), with every process in them.
 tg_cgroup_teardown()
 {
 	local i pids cg top
