@@ -724,6 +724,51 @@ local_hits_pass()
 }
 
 # ---------------------------------------------------------------------------
+# Servers and CPU time of the side-by-side passes (host_pass, pair_pass)
+
+# The CPU time of cgroup CG (its processes and its descendants') so far,
+# in us.
+cg_usage()	# CG
+{
+	awk '$1 == "usage_usec" { print $2 }' "$1/cpu.stat"
+}
+
+# A server of the side-by-side passes: nginx in DIR answering /local
+# itself, one worker, on CPU PAIR_CPU, in cgroup CG and namespace NS,
+# listening on ADDR:PORT, over TLS with TLS "ssl" (the gateway's
+# certificate), with the libraries of LIBDIR first ("": the system's);
+# returns once it listens.
+side_nginx()	# DIR CG NS ADDR PORT ssl|"" LIBDIR
+{
+	local dir=$1 tls=""
+
+	mkdir -p "$dir/logs" "$dir/tmp" || tg_die "cannot make $dir"
+	[ "$6" = ssl ] && tls=" ssl;
+		ssl_certificate $TG_TMP/tls/cert.pem;
+		ssl_certificate_key $TG_TMP/tls/key.pem"
+	{
+		tg_gw_nginx_head "$dir" 1
+		cat <<CONF
+	server {
+		listen $4:$5$tls;
+		location = /local {
+			return 200 "ok";
+		}
+	}
+}
+CONF
+	} >"$dir/nginx.conf"
+	(
+		echo "$BASHPID" >"$2/cgroup.procs" || exit 1
+		exec taskset -c "$PAIR_CPU" ip netns exec "$3" \
+			env LD_LIBRARY_PATH="$7" \
+			nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/logs/error.log"
+	) >>"$dir/logs/stderr.log" 2>&1 </dev/null &
+	TG_PIDS+=($!)
+	tg_wait_listen "$3" t "$5" "$dir/logs/error.log"
+}
+
+# ---------------------------------------------------------------------------
 # A client outside the metered cgroup
 #
 # The TLS hooks are per process: a process outside the metered cgroup that
@@ -746,47 +791,25 @@ HOST_CG=
 
 host_setup()
 {
-	local s d p m lib
+	local s p m lib
 
 	[ -n "$HOST_CG" ] && return 0
 	HOST_CG=$TG_CG.host
 	TG_CG_EXTRA+=("$HOST_CG")
 	HOST_LIB=([s]="" [c]="$TG_TMP/clientlib")
 	for s in s c; do
-		d=$TG_TMP/host-$s
-		mkdir -p "$d/logs" "$d/tmp" "$HOST_CG/$s" ||
-			tg_die "cannot make $d or cgroup $HOST_CG/$s"
-		{
-			tg_gw_nginx_head "$d" 1
-			cat <<CONF
-	server {
-		listen 127.0.0.1:${HOST_PORT[$s]} ssl;
-		ssl_certificate $TG_TMP/tls/cert.pem;
-		ssl_certificate_key $TG_TMP/tls/key.pem;
-		location = /local {
-			return 200 "ok";
-		}
-	}
-}
-CONF
-		} >"$d/nginx.conf"
-		(
-			echo "$BASHPID" >"$HOST_CG/$s/cgroup.procs" || exit 1
-			exec taskset -c "$PAIR_CPU" ip netns exec "$TG_NS_CL" \
-				env LD_LIBRARY_PATH="${HOST_LIB[$s]}" \
-				nginx -p "$d" -c "$d/nginx.conf" -e "$d/logs/error.log"
-		) >>"$d/logs/stderr.log" 2>&1 </dev/null &
-		TG_PIDS+=($!)
-		tg_wait_listen "$TG_NS_CL" t "${HOST_PORT[$s]}" "$d/logs/error.log"
+		mkdir -p "$HOST_CG/$s" || tg_die "cannot make cgroup $HOST_CG/$s"
+		side_nginx "$TG_TMP/host-$s" "$HOST_CG/$s" "$TG_NS_CL" 127.0.0.1 \
+			"${HOST_PORT[$s]}" ssl "${HOST_LIB[$s]}"
 	done
 	# The premise: side s's server maps the hooked file, side c's not
 	# (the maps name a file by its path with the links resolved).
 	lib=$(readlink -f "$GW_LIBSSL")
 	for s in s c; do
 		m=
-		for p in $(cat "$HOST_CG/$s/cgroup.procs"); do
+		while read -r p; do
 			grep -q " $lib\$" "/proc/$p/maps" 2>/dev/null && m=1
-		done
+		done <"$HOST_CG/$s/cgroup.procs"
 		if [ "$s" = s ] && [ -z "$m" ]; then
 			tg_die "host: side s's server maps no $GW_LIBSSL"
 		elif [ "$s" = c ] && [ -n "$m" ]; then
@@ -803,7 +826,7 @@ host_wrk()	# SECONDS
 	declare -A u0
 
 	for s in s c; do
-		u0[$s]=$(awk '$1 == "usage_usec" { print $2 }' "$HOST_CG/$s/cpu.stat")
+		u0[$s]=$(cg_usage "$HOST_CG/$s")
 	done
 	for s in s c; do
 		(
@@ -825,7 +848,7 @@ host_wrk()	# SECONDS
 		printf '%s %s %s ' \
 			"$(awk '/^Requests\/sec:/ { printf "%.0f\n", $2 }' "$out")" \
 			"$(awk '/ requests in / { print $1 }' "$out")" \
-			$(($(awk '$1 == "usage_usec" { print $2 }' "$HOST_CG/$s/cpu.stat") - u0[$s]))
+			$(($(cg_usage "$HOST_CG/$s") - u0[$s]))
 	done
 	echo
 }
@@ -1045,15 +1068,10 @@ pair_pin()	# SIDE
 	echo "$TG_PIN/$1"
 }
 
-# The side's CPU time so far, its nginx's and its wrk's, in us.
-pair_usage()	# SIDE
-{
-	awk '$1 == "usage_usec" { print $2 }' "$TG_CG/$1/cpu.stat"
-}
 
 pair_setup()
 {
-	local s d
+	local s
 
 	[ -n "$PAIR_READY" ] && return 0
 	# The sides' pin directories lie in the test's, which tg_cleanup
@@ -1063,29 +1081,10 @@ pair_setup()
 		mount -t bpf bpf /sys/fs/bpf -o mode=0700 ||
 		tg_die "cannot mount a BPF filesystem on /sys/fs/bpf"
 	for s in $PAIR_SIDES; do
-		d=$TG_TMP/pair-$s
-		mkdir -p "$d/logs" "$d/tmp" "$TG_CG/$s/gw" "$TG_CG/$s/cl" \
-			"$(pair_pin "$s")" ||
-			tg_die "cannot make $d, cgroups in $TG_CG/$s or $(pair_pin "$s")"
-		{
-			tg_gw_nginx_head "$d" 1
-			cat <<CONF
-	server {
-		listen $TG_GWC4:${PAIR_PORT[$s]};
-		location = /local {
-			return 200 "ok";
-		}
-	}
-}
-CONF
-		} >"$d/nginx.conf"
-		(
-			echo "$BASHPID" >"$TG_CG/$s/gw/cgroup.procs" || exit 1
-			exec taskset -c "$PAIR_CPU" ip netns exec "$TG_NS_GW" \
-				nginx -p "$d" -c "$d/nginx.conf" -e "$d/logs/error.log"
-		) >>"$d/logs/stderr.log" 2>&1 </dev/null &
-		TG_PIDS+=($!)
-		tg_wait_listen "$TG_NS_GW" t "${PAIR_PORT[$s]}" "$d/logs/error.log"
+		mkdir -p "$TG_CG/$s/gw" "$TG_CG/$s/cl" "$(pair_pin "$s")" ||
+			tg_die "cannot make cgroups in $TG_CG/$s or $(pair_pin "$s")"
+		side_nginx "$TG_TMP/pair-$s" "$TG_CG/$s/gw" "$TG_NS_GW" \
+			"$TG_GWC4" "${PAIR_PORT[$s]}" "" ""
 	done
 	PAIR_READY=1
 }
@@ -1142,7 +1141,7 @@ pair_wrk()	# SECONDS [SIDES]
 
 	for s in ${2:-$PAIR_SIDES}; do
 		l0[$s]=$(wc -l <"$TG_TMP/pair-$s/logs/access.log")
-		u0[$s]=$(pair_usage "$s")
+		u0[$s]=$(cg_usage "$TG_CG/$s")
 	done
 	for s in ${2:-$PAIR_SIDES}; do
 		(
@@ -1162,7 +1161,7 @@ pair_wrk()	# SECONDS [SIDES]
 		printf '%s %s %s ' \
 			"$(awk '/^Requests\/sec:/ { printf "%.0f\n", $2 }' "$out")" \
 			$(($(wc -l <"$TG_TMP/pair-$s/logs/access.log") - l0[$s])) \
-			$(($(pair_usage "$s") - u0[$s]))
+			$(($(cg_usage "$TG_CG/$s") - u0[$s]))
 	done
 	echo
 }
